@@ -1,0 +1,17 @@
+# 命令行和文字模式自助机的文字。
+
+checkout-ok = 已借出：{ $title }。请在 { $due } 之前归还。
+checkin-ok = 已归还：{ $title }。
+checkin-fine = 此资料逾期 { $days } 天，已在您的账户中记入罚款 { $fine } 元。
+route-hold-shelf = 请把此资料放到预约架上（取书码 { $code }）。
+route-sort-bin = 请把此资料放入 { $bin } 号分拣箱。
+route-staff = 请把此资料交给工作人员。
+renew-ok = 已续借：{ $title }。新的应还日期 { $due }。
+hold-ok = 已预约：{ $title }。到书后会通知您取书。
+hold-cancelled = 已取消您对《{ $title }》的预约。
+feedback-thanks = 感谢您的反馈！
+kiosk-welcome = 欢迎来到{ $library }。借书请先扫描读者证，还书请直接扫描图书。
+kiosk-session-open = { $name }，您好。请扫描要借的图书；再次扫描读者证或输入 "done" 结束。
+kiosk-session-closed = 再见！您当前共借 { $count } 册。
+kiosk-scan-card-first = 您扫描的是图书，不是读者证。借书请先扫描读者证。
+kiosk-gui-pending = 此版本未包含触摸屏界面，现以文字模式运行自助机。

@@ -1,0 +1,671 @@
+//! The `kiosk` command line: a contract other tools and tests rely on.
+//!
+//! Output is JSON on stdout (one object, or one per line for lists); errors
+//! are text on stderr. Exit codes: 0 done/accepted, 1 refused (or some rows
+//! rejected), 2 error (bad config, bad input, unreadable database).
+
+use crate::config::{Config, ConfigError};
+use crate::domain::barcode::{self, BarcodeKind, Verdict};
+use crate::domain::{format_money, Lang, Refusal};
+use crate::i18n::Texts;
+use crate::store::{self, HoldLevel, Outcome, Store, SyncStatus};
+use chrono::{DateTime, FixedOffset, Local, NaiveDate, NaiveDateTime, TimeZone};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use serde_json::{json, Value};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+#[derive(Parser, Debug)]
+#[command(name = "kiosk", version, about = "Self-service library kiosk: borrow, return, renew, reserve — offline first")]
+pub struct Cli {
+    /// Configuration file [default: $KIOSK_CONFIG, else ./kiosk.toml if present, else built-in defaults]
+    #[arg(long, global = true, env = "KIOSK_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Database file; overrides [store] path
+    #[arg(long, global = true)]
+    pub db: Option<PathBuf>,
+    /// Language of messages (zh-CN or en) [default: the first of [kiosk] languages]
+    #[arg(long, global = true)]
+    pub lang: Option<String>,
+    /// Pretend the time is this (RFC 3339, or YYYY-MM-DDTHH:MM local): for replays and tests
+    #[arg(long, global = true, env = "KIOSK_NOW", hide = true)]
+    pub now: Option<String>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the kiosk (default)
+    Run(RunArgs),
+    /// Validate a configuration file without starting anything
+    CheckConfig { path: Option<PathBuf> },
+    /// Import or update patrons and items from CSV files (header row required)
+    Import {
+        #[arg(long)]
+        patrons: Option<PathBuf>,
+        #[arg(long)]
+        items: Option<PathBuf>,
+    },
+    /// Fill the database with a deterministic demo library
+    DemoData {
+        #[arg(long, default_value_t = 300)]
+        patrons: u32,
+        #[arg(long, default_value_t = 3000)]
+        items: u32,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+    },
+    /// Circulation: checkout, checkin, renew, account, hold, …
+    #[command(subcommand)]
+    Circ(Circ),
+    /// The transaction journal as JSON lines
+    Journal {
+        #[arg(long, value_enum)]
+        status: Option<StatusArg>,
+    },
+    /// Export transactions, loans or statistics as CSV
+    Export {
+        #[arg(long, value_enum)]
+        what: ExportWhat,
+        #[arg(long)]
+        from: NaiveDate,
+        #[arg(long)]
+        to: NaiveDate,
+        #[arg(long, value_enum, default_value = "csv")]
+        format: ExportFormat,
+        /// Write here instead of stdout
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Barcode tools
+    #[command(subcommand)]
+    Barcode(BarcodeCmd),
+    /// Database counts, schema version and integrity
+    Status,
+    /// Drop reader history older than [store] history_retention_days
+    Retention,
+    /// Measure circulation speed on a demo library (see README, Performance)
+    Bench(crate::bench::BenchArgs),
+    /// Commit checkouts and returns as fast as possible, printing each
+    /// committed journal id (used by the crash test)
+    #[command(hide = true)]
+    Hammer {
+        #[arg(long, default_value_t = u64::MAX)]
+        count: u64,
+    },
+}
+
+#[derive(Args, Debug, Default)]
+pub struct RunArgs {
+    /// Text-mode kiosk on this terminal (scan with a keyboard-wedge scanner or type)
+    #[arg(long)]
+    pub text: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Circ {
+    /// Lend an item to a reader
+    Checkout {
+        #[arg(long)]
+        patron: String,
+        #[arg(long)]
+        item: String,
+        #[arg(long)]
+        pin: Option<String>,
+        /// Parts of a multi-part set seen together (RFID); omitted for barcode scans
+        #[arg(long)]
+        parts_seen: Option<u8>,
+    },
+    /// Take an item back
+    Checkin {
+        #[arg(long)]
+        item: String,
+        #[arg(long)]
+        parts_seen: Option<u8>,
+    },
+    /// Renew one loan, or all of a reader's loans with --all
+    Renew {
+        #[arg(long)]
+        patron: String,
+        #[arg(long, required_unless_present = "all")]
+        item: Option<String>,
+        #[arg(long)]
+        all: bool,
+        #[arg(long)]
+        pin: Option<String>,
+    },
+    /// A reader's loans with due dates, holds and fines
+    Account {
+        #[arg(long)]
+        patron: String,
+        #[arg(long)]
+        pin: Option<String>,
+    },
+    /// Place a hold (reservation) on the title of an item, or on the copy
+    Hold {
+        #[arg(long)]
+        patron: String,
+        #[arg(long)]
+        item: String,
+        #[arg(long, value_enum, default_value = "title")]
+        level: LevelArg,
+        #[arg(long)]
+        pin: Option<String>,
+    },
+    /// Cancel a reader's hold on the title of an item
+    CancelHold {
+        #[arg(long)]
+        patron: String,
+        #[arg(long)]
+        item: String,
+    },
+    /// Record a reader's rating (1-5) and comment
+    Feedback {
+        #[arg(long)]
+        patron: Option<String>,
+        #[arg(long)]
+        rating: u8,
+        #[arg(long)]
+        topic: Vec<String>,
+        #[arg(long)]
+        comment: Option<String>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum BarcodeCmd {
+    /// Classify and validate a scanned code
+    Check { code: String },
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum StatusArg {
+    Pending,
+    Sent,
+    Acknowledged,
+    Conflict,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum LevelArg {
+    Title,
+    Item,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExportWhat {
+    Transactions,
+    Loans,
+    Stats,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum ExportFormat {
+    Csv,
+}
+
+/// A failure that ends the command with exit code 2.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error("{0}")]
+    Config(#[from] ConfigError),
+    #[error("{0}")]
+    Store(#[from] store::StoreError),
+    #[error("{0}")]
+    Usage(String),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Everything a command needs: the configuration, the language, the time.
+pub struct Env {
+    pub config: Config,
+    pub config_path: Option<PathBuf>,
+    pub db: PathBuf,
+    pub lang: Lang,
+    pub now: DateTime<FixedOffset>,
+}
+
+impl Env {
+    pub fn open_store(&self) -> Result<Store, CliError> {
+        let mut store = Store::open(&self.db, &self.config.kiosk.id)?;
+        let (rows, settings, holidays) = crate::config::circulation(&self.config);
+        store.configure(rows, settings, &holidays)?;
+        Ok(store)
+    }
+}
+
+/// Parses `--now`: RFC 3339, or a local `YYYY-MM-DDTHH:MM[:SS]`.
+pub fn parse_now(text: Option<&str>) -> Result<DateTime<FixedOffset>, CliError> {
+    let Some(text) = text else {
+        return Ok(Local::now().fixed_offset());
+    };
+    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
+        return Ok(t);
+    }
+    ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"]
+        .iter()
+        .find_map(|f| NaiveDateTime::parse_from_str(text, f).ok())
+        .and_then(|n| Local.from_local_datetime(&n).earliest())
+        .map(|t| t.fixed_offset())
+        .ok_or_else(|| CliError::Usage(format!("--now {text:?}: expected RFC 3339 or YYYY-MM-DDTHH:MM")))
+}
+
+/// Finds and loads the configuration as the flags and environment say.
+pub fn load_config(explicit: Option<&Path>) -> Result<(Config, Option<PathBuf>), CliError> {
+    let path = match explicit {
+        Some(p) => Some(p.to_path_buf()),
+        None => Some(PathBuf::from("kiosk.toml")).filter(|p| p.exists()),
+    };
+    match path {
+        Some(p) => Ok((Config::load(&p)?, Some(p))),
+        None => Ok((
+            Config::parse("", Path::new("<built-in defaults>"), std::env::vars())?,
+            None,
+        )),
+    }
+}
+
+/// Shows only the last 4 characters of a card number (logs, never a full one).
+pub fn mask(code: &str) -> String {
+    let n = code.chars().count();
+    let tail: String = code.chars().skip(n.saturating_sub(4)).collect();
+    format!("…{tail}")
+}
+
+fn print(v: &Value) -> Result<(), CliError> {
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer(&mut out, v).map_err(std::io::Error::other)?;
+    writeln!(out)?;
+    Ok(())
+}
+
+/// Runs the command line; returns the process exit code.
+pub fn main_with(cli: Cli) -> i32 {
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("kiosk: {e}");
+            2
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<i32, CliError> {
+    if let Some(Command::CheckConfig { path }) = &cli.command {
+        let explicit = path.as_deref().or(cli.config.as_deref());
+        let (config, used) = load_config(explicit)?;
+        print(&json!({
+            "ok": true,
+            "file": used.map(|p| p.display().to_string()),
+            "kiosk_id": config.kiosk.id,
+            "store": config.store.path.display().to_string(),
+        }))?;
+        return Ok(0);
+    }
+    let (config, config_path) = load_config(cli.config.as_deref())?;
+    let lang = match &cli.lang {
+        Some(l) => Lang::parse(l).ok_or_else(|| CliError::Usage(format!("--lang {l:?}: use zh-CN or en")))?,
+        None => crate::config::default_lang(&config),
+    };
+    let env = Env {
+        db: cli.db.clone().unwrap_or_else(|| config.store.path.clone()),
+        config,
+        config_path,
+        lang,
+        now: parse_now(cli.now.as_deref())?,
+    };
+    match cli.command.unwrap_or(Command::Run(RunArgs::default())) {
+        Command::Run(args) => crate::textkiosk::run(&env, args.text),
+        Command::CheckConfig { .. } => unreachable!("handled above"),
+        Command::Import { patrons, items } => import(&env, patrons, items),
+        Command::DemoData {
+            patrons,
+            items,
+            seed,
+        } => {
+            let mut store = env.open_store()?;
+            let report = store::demo::generate(&mut store, patrons, items, seed, env.now)?;
+            print(&serde_json::to_value(report).map_err(std::io::Error::other)?)?;
+            Ok(0)
+        }
+        Command::Circ(c) => circ(&env, c),
+        Command::Journal { status } => {
+            let store = env.open_store()?;
+            let status = status.map(|s| match s {
+                StatusArg::Pending => SyncStatus::Pending,
+                StatusArg::Sent => SyncStatus::Sent,
+                StatusArg::Acknowledged => SyncStatus::Acknowledged,
+                StatusArg::Conflict => SyncStatus::Conflict,
+            });
+            for e in store.journal(status)? {
+                print(&serde_json::to_value(e).map_err(std::io::Error::other)?)?;
+            }
+            Ok(0)
+        }
+        Command::Export {
+            what,
+            from,
+            to,
+            format: _,
+            out,
+        } => {
+            if to < from {
+                return Err(CliError::Usage(format!("--to {to} is before --from {from}")));
+            }
+            let store = env.open_store()?;
+            let mut w: Box<dyn Write> = match out {
+                Some(p) => Box::new(std::fs::File::create(&p).map_err(|e| {
+                    CliError::Usage(format!("cannot write {}: {e}", p.display()))
+                })?),
+                None => Box::new(std::io::stdout().lock()),
+            };
+            let what = match what {
+                ExportWhat::Transactions => store::export::What::Transactions,
+                ExportWhat::Loans => store::export::What::Loans,
+                ExportWhat::Stats => store::export::What::Stats,
+            };
+            store::export::export(&store, what, from, to, &mut w)?;
+            w.flush()?;
+            Ok(0)
+        }
+        Command::Barcode(BarcodeCmd::Check { code }) => {
+            let rules = crate::config::barcode_rules(&env.config);
+            let check = barcode::check(&code, &rules);
+            print(&serde_json::to_value(check).map_err(std::io::Error::other)?)?;
+            Ok(0)
+        }
+        Command::Status => {
+            let store = env.open_store()?;
+            print(&json!({
+                "db": env.db.display().to_string(),
+                "kiosk_id": store.kiosk_id(),
+                "schema_version": store::schema_version(),
+                "integrity": store.integrity_check()?,
+                "counts": store.counts()?,
+            }))?;
+            Ok(0)
+        }
+        Command::Retention => {
+            let mut store = env.open_store()?;
+            let r = store.apply_retention(env.config.store.history_retention_days, env.now)?;
+            print(&serde_json::to_value(r).map_err(std::io::Error::other)?)?;
+            Ok(0)
+        }
+        Command::Bench(args) => crate::bench::run(&env, args),
+        Command::Hammer { count } => hammer(&env, count),
+    }
+}
+
+fn import(env: &Env, patrons: Option<PathBuf>, items: Option<PathBuf>) -> Result<i32, CliError> {
+    if patrons.is_none() && items.is_none() {
+        return Err(CliError::Usage("import needs --patrons FILE and/or --items FILE".into()));
+    }
+    let mut store = env.open_store()?;
+    let mut out = serde_json::Map::new();
+    let mut rejected = 0;
+    if let Some(p) = patrons {
+        let r = store::import::patrons(&mut store, &p, env.now)?;
+        rejected += r.errors.len();
+        out.insert("patrons".into(), serde_json::to_value(r).map_err(std::io::Error::other)?);
+    }
+    if let Some(p) = items {
+        let r = store::import::items(&mut store, &p, env.now)?;
+        rejected += r.errors.len();
+        out.insert("items".into(), serde_json::to_value(r).map_err(std::io::Error::other)?);
+    }
+    print(&Value::Object(out))?;
+    Ok(if rejected > 0 { 1 } else { 0 })
+}
+
+/// Normalizes a scanned code and applies the [barcode] validation mode.
+fn scanned(env: &Env, code: &str, expected: BarcodeKind) -> Result<String, Refusal> {
+    let rules = crate::config::barcode_rules(&env.config);
+    let normalized = barcode::normalize(code);
+    match barcode::validate(code, expected, &rules) {
+        Verdict::Accept => Ok(normalized),
+        Verdict::Warn(why) => {
+            tracing::warn!(code = %mask(&normalized), kind = ?expected, "{why}");
+            Ok(normalized)
+        }
+        Verdict::Reject(why) => Err(Refusal::InvalidBarcode { detail: why }),
+    }
+}
+
+fn refusal_json(env: &Env, r: &Refusal) -> Value {
+    json!({
+        "ok": false,
+        "reason": r.code(),
+        "message": Texts::get().refusal(env.lang, r),
+    })
+}
+
+/// Prints an outcome: the accepted fields plus `ok`, `message`, `entry`,
+/// `seq`; or `ok:false`, `reason`, `message`. Returns the exit code.
+fn print_outcome<T: serde::Serialize>(
+    env: &Env,
+    o: &Outcome<T>,
+    message: impl Fn(&T) -> String,
+) -> Result<i32, CliError> {
+    let (mut v, code) = match &o.result {
+        Ok(t) => {
+            let mut v = serde_json::to_value(t).map_err(std::io::Error::other)?;
+            let obj = v.as_object_mut().expect("outcomes are structs");
+            obj.insert("message".into(), json!(message(t)));
+            let mut all = serde_json::Map::new();
+            all.insert("ok".into(), json!(true));
+            all.append(obj);
+            (Value::Object(all), 0)
+        }
+        Err(r) => (refusal_json(env, r), 1),
+    };
+    let obj = v.as_object_mut().expect("object");
+    obj.insert("entry".into(), json!(o.entry.id));
+    obj.insert("seq".into(), json!(o.entry.seq));
+    print(&v)?;
+    Ok(code)
+}
+
+fn refused(env: &Env, r: &Refusal) -> Result<i32, CliError> {
+    print(&refusal_json(env, r))?;
+    Ok(1)
+}
+
+/// Checks a PIN when given or required; Some(exit code) when refused.
+fn pin_gate(env: &Env, store: &mut Store, patron: &str, pin: Option<&str>) -> Result<Option<i32>, CliError> {
+    match store.check_pin(patron, pin, env.now)? {
+        Ok(()) => Ok(None),
+        Err(r) => refused(env, &r).map(Some),
+    }
+}
+
+pub fn checkout_message(lang: Lang, c: &store::CheckoutOk) -> String {
+    Texts::get().text(lang, "checkout-ok", &[("title", c.title.clone()), ("due", c.due.to_string())])
+}
+
+pub fn checkin_message(lang: Lang, c: &store::CheckinOk) -> String {
+    let t = Texts::get();
+    let mut parts = vec![t.text(lang, "checkin-ok", &[("title", c.title.clone())])];
+    if c.fine_cents > 0 {
+        parts.push(t.text(
+            lang,
+            "checkin-fine",
+            &[("days", c.overdue_days.to_string()), ("fine", format_money(c.fine_cents))],
+        ));
+    }
+    parts.push(match &c.route {
+        crate::domain::Route::HoldShelf { .. } => t.text(
+            lang,
+            "route-hold-shelf",
+            &[("code", c.pickup_code.clone().unwrap_or_default())],
+        ),
+        crate::domain::Route::SortBin { bin } => t.text(lang, "route-sort-bin", &[("bin", bin.clone())]),
+        crate::domain::Route::Staff => t.text(lang, "route-staff", &[]),
+    });
+    parts.join(" ")
+}
+
+fn circ(env: &Env, c: Circ) -> Result<i32, CliError> {
+    let lang = env.lang;
+    let t = Texts::get();
+    match c {
+        Circ::Checkout {
+            patron,
+            item,
+            pin,
+            parts_seen,
+        } => {
+            let (patron, item) = match (
+                scanned(env, &patron, BarcodeKind::Patron),
+                scanned(env, &item, BarcodeKind::Item),
+            ) {
+                (Err(r), _) | (_, Err(r)) => return refused(env, &r),
+                (Ok(p), Ok(i)) => (p, i),
+            };
+            let mut store = env.open_store()?;
+            if let Some(code) = pin_gate(env, &mut store, &patron, pin.as_deref())? {
+                return Ok(code);
+            }
+            let o = store.checkout(&patron, &item, parts_seen, env.now)?;
+            print_outcome(env, &o, |c| checkout_message(lang, c))
+        }
+        Circ::Checkin { item, parts_seen } => {
+            let item = match scanned(env, &item, BarcodeKind::Item) {
+                Err(r) => return refused(env, &r),
+                Ok(i) => i,
+            };
+            let mut store = env.open_store()?;
+            let o = store.checkin(&item, parts_seen, env.now)?;
+            print_outcome(env, &o, |c| checkin_message(lang, c))
+        }
+        Circ::Renew {
+            patron,
+            item,
+            all,
+            pin,
+        } => {
+            let patron = match scanned(env, &patron, BarcodeKind::Patron) {
+                Err(r) => return refused(env, &r),
+                Ok(p) => p,
+            };
+            let mut store = env.open_store()?;
+            if let Some(code) = pin_gate(env, &mut store, &patron, pin.as_deref())? {
+                return Ok(code);
+            }
+            let msg = |r: &store::RenewOk| {
+                t.text(lang, "renew-ok", &[("title", r.title.clone()), ("due", r.due.to_string())])
+            };
+            if all {
+                if store.patron_name(&patron)?.is_none() {
+                    return refused(env, &Refusal::UnknownPatron);
+                }
+                let mut worst = 0;
+                for o in store.renew_all(&patron, env.now)? {
+                    worst = worst.max(print_outcome(env, &o, msg)?);
+                }
+                return Ok(worst);
+            }
+            let item = barcode::normalize(&item.unwrap_or_default());
+            let o = store.renew(&patron, &item, env.now)?;
+            print_outcome(env, &o, msg)
+        }
+        Circ::Account { patron, pin } => {
+            let patron = barcode::normalize(&patron);
+            let mut store = env.open_store()?;
+            if let Some(code) = pin_gate(env, &mut store, &patron, pin.as_deref())? {
+                return Ok(code);
+            }
+            match store.account(&patron, env.now)? {
+                None => refused(env, &Refusal::UnknownPatron),
+                Some(a) => {
+                    let mut v = serde_json::to_value(&a).map_err(std::io::Error::other)?;
+                    let obj = v.as_object_mut().expect("object");
+                    obj.insert("ok".into(), json!(true));
+                    obj.insert("fines_owed".into(), json!(format_money(a.fines_owed_cents)));
+                    print(&v)?;
+                    Ok(0)
+                }
+            }
+        }
+        Circ::Hold {
+            patron,
+            item,
+            level,
+            pin,
+        } => {
+            let patron = barcode::normalize(&patron);
+            let item = barcode::normalize(&item);
+            let mut store = env.open_store()?;
+            if let Some(code) = pin_gate(env, &mut store, &patron, pin.as_deref())? {
+                return Ok(code);
+            }
+            let level = match level {
+                LevelArg::Title => HoldLevel::Title,
+                LevelArg::Item => HoldLevel::Item,
+            };
+            let o = store.place_hold(&patron, &item, level, env.now)?;
+            print_outcome(env, &o, |h| t.text(lang, "hold-ok", &[("title", h.title.clone())]))
+        }
+        Circ::CancelHold { patron, item } => {
+            let mut store = env.open_store()?;
+            let o = store.cancel_hold(&barcode::normalize(&patron), &barcode::normalize(&item), env.now)?;
+            let o = Outcome {
+                entry: o.entry,
+                result: o.result.map(|title| json!({ "title": title })),
+            };
+            print_outcome(env, &o, |v| {
+                t.text(lang, "hold-cancelled", &[("title", v["title"].as_str().unwrap_or("").to_string())])
+            })
+        }
+        Circ::Feedback {
+            patron,
+            rating,
+            topic,
+            comment,
+        } => {
+            let mut store = env.open_store()?;
+            let patron = patron.map(|p| barcode::normalize(&p));
+            let entry = store
+                .record_feedback(patron.as_deref(), rating, &topic, comment.as_deref(), env.now)
+                .map_err(|e| match e {
+                    store::StoreError::Input(m) => CliError::Usage(m),
+                    e => e.into(),
+                })?;
+            print(&json!({
+                "ok": true,
+                "message": t.text(lang, "feedback-thanks", &[]),
+                "entry": entry.id,
+                "seq": entry.seq,
+            }))?;
+            Ok(0)
+        }
+    }
+}
+
+/// Checkout then return, over and over, across the first items of the
+/// database; prints each committed journal id as soon as it is committed.
+fn hammer(env: &Env, count: u64) -> Result<i32, CliError> {
+    let mut store = env.open_store()?;
+    let (patrons, items) = store::demo::loanable_pairs(&store, 50)?;
+    if patrons.is_empty() || items.is_empty() {
+        return Err(CliError::Usage("hammer needs patrons and available items (run demo-data first)".into()));
+    }
+    let mut out = std::io::stdout().lock();
+    let mut n = 0u64;
+    let mut k = 0usize;
+    while n < count {
+        let item = &items[k % items.len()];
+        let patron = &patrons[k % patrons.len()];
+        k += 1;
+        let now = Local::now().fixed_offset();
+        let o = store.checkout(patron, item, None, now)?;
+        writeln!(out, "{}", o.entry.id)?;
+        out.flush()?;
+        let o = store.checkin(item, None, now)?;
+        writeln!(out, "{}", o.entry.id)?;
+        out.flush()?;
+        n += 2;
+    }
+    Ok(0)
+}

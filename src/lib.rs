@@ -1,0 +1,13 @@
+//! The self-service library kiosk: borrow, return, renew and reserve at a
+//! touch screen, offline first, with every transaction in a local journal.
+//!
+//! Rooms (see docs/architecture.md): `domain` (pure rules), `store`
+//! (SQLite), `devices`, `sync`, `ui`, `central`. Arrows point down only.
+
+pub mod bench;
+pub mod cli;
+pub mod config;
+pub mod domain;
+pub mod i18n;
+pub mod store;
+pub mod textkiosk;

@@ -1,0 +1,376 @@
+//! The kiosk's SQLite database: schema, migrations, circulation
+//! transactions, the append-only journal and its sync outbox.
+//!
+//! Every decision is written with its journal entry in ONE transaction
+//! before anyone is told about it. This room never "repairs" a file it
+//! cannot read and never opens a database newer than itself.
+
+mod circ;
+pub mod demo;
+pub mod export;
+pub mod import;
+mod journal;
+mod pin;
+
+pub use pin::{hash_pin, verify_pin};
+
+pub use circ::*;
+pub use journal::*;
+
+use crate::domain::{Calendar, PolicyTable, Rule, Settings};
+use chrono::{DateTime, FixedOffset, NaiveDate};
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
+use rusqlite_migration::{Migrations, M};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The schema, the single source of truth (migration 1).
+pub const SCHEMA: &str = include_str!("../../schema.sql");
+
+/// All migrations in order; `PRAGMA user_version` is the index of the last
+/// one applied. Append, never edit.
+fn migrations() -> Migrations<'static> {
+    Migrations::new(vec![M::up(SCHEMA)])
+}
+
+/// The schema version this build writes.
+pub fn schema_version() -> usize {
+    1
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open the kiosk database {path}: {source}. The file was left untouched; check its permissions or restore it from a backup")]
+    Open {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+    #[error("the kiosk database {path} is not readable ({reason}). It was left untouched: restore it from a backup or move it aside to start a new one")]
+    Unreadable { path: PathBuf, reason: String },
+    #[error("the kiosk database {path} has schema version {found}, newer than this kiosk understands ({supported}). Upgrade the kiosk software; the file was left untouched")]
+    TooNew {
+        path: PathBuf,
+        found: i64,
+        supported: usize,
+    },
+    #[error("migrating the kiosk database {path} failed: {reason}. Nothing was changed")]
+    Migration { path: PathBuf, reason: String },
+    #[error("database error: {0}")]
+    Sql(#[from] rusqlite::Error),
+    #[error("corrupt record in the kiosk database: {0}")]
+    Corrupt(String),
+    #[error("{0}")]
+    Input(String),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// An open kiosk database.
+pub struct Store {
+    conn: Connection,
+    kiosk_id: String,
+    policies: PolicyTable,
+    settings: Settings,
+}
+
+impl Store {
+    /// Opens (creating if missing) and migrates the database at `path`.
+    pub fn open(path: &Path, kiosk_id: &str) -> Result<Store> {
+        let existed = path.exists();
+        if existed {
+            check_header(path)?;
+        }
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|source| StoreError::Open {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Store::setup(conn, path, kiosk_id)
+    }
+
+    /// A private in-memory database (tests and benchmarks of pure logic).
+    pub fn open_in_memory(kiosk_id: &str) -> Result<Store> {
+        Store::setup(Connection::open_in_memory()?, Path::new(":memory:"), kiosk_id)
+    }
+
+    fn setup(mut conn: Connection, path: &Path, kiosk_id: &str) -> Result<Store> {
+        let unreadable = |e: rusqlite::Error| StoreError::Unreadable {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        };
+        // Pragmas first, outside any transaction (journal_mode cannot change
+        // inside one). Reading user_version first proves the file is a
+        // database before we write anything to it.
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(unreadable)?;
+        if version > schema_version() as i64 {
+            return Err(StoreError::TooNew {
+                path: path.to_path_buf(),
+                found: version,
+                supported: schema_version(),
+            });
+        }
+        conn.busy_timeout(Duration::from_secs(5))?;
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+            .map_err(unreadable)?;
+        if mode != "wal" && mode != "memory" {
+            return Err(StoreError::Unreadable {
+                path: path.to_path_buf(),
+                reason: format!("cannot switch to WAL journal mode (got {mode})"),
+            });
+        }
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        migrations()
+            .to_latest(&mut conn)
+            .map_err(|e| StoreError::Migration {
+                path: path.to_path_buf(),
+                reason: e.to_string(),
+            })?;
+        let mut store = Store {
+            conn,
+            kiosk_id: kiosk_id.to_string(),
+            policies: PolicyTable::default(),
+            settings: Settings::default(),
+        };
+        store.policies = store.load_policies()?;
+        store.settings.calendar = store.load_calendar(&[])?;
+        Ok(store)
+    }
+
+    pub fn kiosk_id(&self) -> &str {
+        &self.kiosk_id
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    pub fn policies(&self) -> &PolicyTable {
+        &self.policies
+    }
+
+    /// The raw connection, for exports and tests that need plain SQL.
+    pub fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// Replaces the policy table (from kiosk.toml now, the central server
+    /// later) and the kiosk-wide settings; holidays are added to the
+    /// calendar table, which may hold more (sent by the server).
+    pub fn configure(
+        &mut self,
+        rows: Vec<(String, String, Rule)>,
+        mut settings: Settings,
+        holidays: &[NaiveDate],
+    ) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        tx.execute("DELETE FROM policies", [])?;
+        {
+            let mut ins = tx.prepare(
+                "INSERT INTO policies (category, item_type, loan_days, loan_hours, max_loans,
+                   max_renewals, renewal_days, fine_per_day_cents, fine_cap_cents,
+                   block_fines_cents, block_overdue_count, max_holds, loanable)
+                 VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)",
+            )?;
+            for (c, t, r) in &rows {
+                ins.execute(params![
+                    c,
+                    t,
+                    r.loan_days,
+                    r.loan_hours,
+                    r.max_loans,
+                    r.max_renewals,
+                    r.renewal_days,
+                    r.fine_per_day,
+                    r.fine_cap,
+                    r.block_fines,
+                    r.block_overdue,
+                    r.max_holds,
+                    r.loanable
+                ])?;
+            }
+            let mut cal = tx.prepare(
+                "INSERT INTO calendar (day, reason) VALUES (?1, 'kiosk.toml') ON CONFLICT DO NOTHING",
+            )?;
+            for d in holidays {
+                cal.execute([d.format("%Y-%m-%d").to_string()])?;
+            }
+        }
+        tx.commit()?;
+        self.policies = PolicyTable::new(rows);
+        settings.calendar = self.load_calendar(
+            &settings
+                .calendar
+                .closed_weekdays
+                .iter()
+                .copied()
+                .collect::<Vec<_>>(),
+        )?;
+        self.settings = settings;
+        Ok(())
+    }
+
+    fn load_policies(&self) -> Result<PolicyTable> {
+        let mut st = self.conn.prepare(
+            "SELECT category, item_type, loan_days, loan_hours, max_loans, max_renewals,
+                    renewal_days, fine_per_day_cents, fine_cap_cents, block_fines_cents,
+                    block_overdue_count, max_holds, loanable FROM policies",
+        )?;
+        let rows = st
+            .query_map([], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    Rule {
+                        loan_days: r.get(2)?,
+                        loan_hours: r.get(3)?,
+                        max_loans: r.get(4)?,
+                        max_renewals: r.get(5)?,
+                        renewal_days: r.get(6)?,
+                        fine_per_day: r.get(7)?,
+                        fine_cap: r.get(8)?,
+                        block_fines: r.get(9)?,
+                        block_overdue: r.get(10)?,
+                        max_holds: r.get(11)?,
+                        loanable: r.get(12)?,
+                    },
+                ))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(PolicyTable::new(rows))
+    }
+
+    fn load_calendar(&self, closed_weekdays: &[u8]) -> Result<Calendar> {
+        let mut st = self.conn.prepare("SELECT day FROM calendar")?;
+        let days = st
+            .query_map([], |r| r.get::<_, String>(0))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let mut cal = Calendar::default();
+        cal.closed_weekdays = closed_weekdays.iter().copied().collect();
+        for d in days {
+            let day = NaiveDate::parse_from_str(&d, "%Y-%m-%d")
+                .map_err(|_| StoreError::Corrupt(format!("calendar day {d:?}")))?;
+            cal.closed_days.insert(day);
+        }
+        Ok(cal)
+    }
+
+    /// `PRAGMA integrity_check` result ("ok" when healthy).
+    pub fn integrity_check(&self) -> Result<String> {
+        Ok(self
+            .conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))?)
+    }
+
+    /// Counts for status screens and `kiosk status`.
+    pub fn counts(&self) -> Result<Counts> {
+        let one = |sql: &str| -> Result<i64> { Ok(self.conn.query_row(sql, [], |r| r.get(0))?) };
+        Ok(Counts {
+            patrons: one("SELECT count(*) FROM patrons")?,
+            items: one("SELECT count(*) FROM items")?,
+            current_loans: one("SELECT count(*) FROM loans WHERE returned IS NULL")?,
+            open_holds: one(
+                "SELECT count(*) FROM holds WHERE status IN ('waiting','ready')",
+            )?,
+            journal: one("SELECT count(*) FROM journal")?,
+            outbox: one(
+                "SELECT count(*) FROM journal WHERE sync_status IN ('pending','sent')",
+            )?,
+        })
+    }
+
+    /// Drops reader history older than `days`: returned loans, closed holds,
+    /// and the reader's barcode on journal entries the upstream has
+    /// acknowledged. Fees stay (they are accounts, not history).
+    pub fn apply_retention(&mut self, days: u32, now: DateTime<FixedOffset>) -> Result<Retention> {
+        let cutoff = (now - chrono::Duration::days(days as i64)).to_rfc3339();
+        let tx = self.conn.transaction()?;
+        let loans = tx.execute(
+            "DELETE FROM loans WHERE returned IS NOT NULL AND returned < ?1",
+            [&cutoff],
+        )?;
+        let holds = tx.execute(
+            "DELETE FROM holds WHERE status IN ('fulfilled','cancelled','expired') AND closed < ?1",
+            [&cutoff],
+        )?;
+        let journal = tx.execute(
+            "UPDATE journal SET patron = NULL
+             WHERE patron IS NOT NULL AND sync_status = 'acknowledged' AND at < ?1",
+            [&cutoff],
+        )?;
+        tx.commit()?;
+        Ok(Retention {
+            loans_deleted: loans,
+            holds_deleted: holds,
+            journal_anonymized: journal,
+        })
+    }
+
+    pub fn sync_state(&self, key: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .query_row("SELECT value FROM sync_state WHERE key = ?1", [key], |r| {
+                r.get(0)
+            })
+            .optional()?)
+    }
+
+    pub fn set_sync_state(&self, key: &str, value: &str) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO sync_state (key, value) VALUES (?1, ?2)
+             ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            params![key, value],
+        )?;
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, serde::Serialize, PartialEq, Eq)]
+pub struct Counts {
+    pub patrons: i64,
+    pub items: i64,
+    pub current_loans: i64,
+    pub open_holds: i64,
+    pub journal: i64,
+    pub outbox: i64,
+}
+
+#[derive(Debug, Clone, serde::Serialize, PartialEq, Eq)]
+pub struct Retention {
+    pub loans_deleted: usize,
+    pub holds_deleted: usize,
+    pub journal_anonymized: usize,
+}
+
+/// A non-empty file that does not start with the SQLite header is someone
+/// else's file (or a damaged one): refuse it rather than let SQLite decide.
+fn check_header(path: &Path) -> Result<()> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(path).map_err(|e| StoreError::Unreadable {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })?;
+    let mut head = [0u8; 16];
+    let n = f.read(&mut head).map_err(|e| StoreError::Unreadable {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })?;
+    if n == 0 {
+        return Ok(());
+    }
+    if n < 16 || &head != b"SQLite format 3\0" {
+        return Err(StoreError::Unreadable {
+            path: path.to_path_buf(),
+            reason: "not an SQLite database".into(),
+        });
+    }
+    Ok(())
+}

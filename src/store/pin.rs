@@ -1,0 +1,100 @@
+//! Reader PINs: argon2id hashes only, wrong-PIN counting and lock-out per
+//! card at this kiosk. A PIN is never stored, logged or journaled.
+
+use super::circ::find_patron;
+use super::{Result, Store};
+use crate::domain::Refusal;
+use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, SaltString};
+use argon2::{Argon2, PasswordVerifier};
+use chrono::{DateTime, Duration, FixedOffset};
+use rusqlite::{params, OptionalExtension};
+
+/// An argon2id PHC string for `pin` (OWASP default parameters).
+pub fn hash_pin(pin: &str) -> String {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(pin.as_bytes(), &salt)
+        .expect("argon2 with default parameters cannot fail")
+        .to_string()
+}
+
+/// Whether `pin` matches `hash`; a malformed hash never matches.
+pub fn verify_pin(pin: &str, hash: &str) -> bool {
+    PasswordHash::new(hash)
+        .map(|h| Argon2::default().verify_password(pin.as_bytes(), &h).is_ok())
+        .unwrap_or(false)
+}
+
+impl Store {
+    /// Checks a reader's PIN before a session: Ok(()) to go on, or the
+    /// refusal to show. Unknown cards pass here (the request itself is
+    /// refused with `unknown_patron`). Cards without a PIN pass unless a
+    /// PIN was typed (then it must be right).
+    pub fn check_pin(
+        &mut self,
+        patron: &str,
+        pin: Option<&str>,
+        now: DateTime<FixedOffset>,
+    ) -> Result<std::result::Result<(), Refusal>> {
+        let Some(p) = find_patron(&self.conn, patron)? else {
+            return Ok(Ok(()));
+        };
+        let Some(hash) = p.pin_hash else {
+            return Ok(Ok(()));
+        };
+        let Some(pin) = pin else {
+            return Ok(if self.settings.require_pin {
+                Err(Refusal::PinRequired)
+            } else {
+                Ok(())
+            });
+        };
+        let state: Option<(u32, Option<String>)> = self
+            .conn
+            .query_row(
+                "SELECT failures, locked_until FROM pin_failures WHERE patron_id = ?1",
+                [p.patron.id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        if let Some((_, Some(until))) = &state {
+            if let Ok(until) = DateTime::parse_from_rfc3339(until) {
+                if until > now {
+                    return Ok(Err(Refusal::PinLocked {
+                        until: until.format("%H:%M").to_string(),
+                    }));
+                }
+            }
+        }
+        if verify_pin(pin, &hash) {
+            self.conn
+                .execute("DELETE FROM pin_failures WHERE patron_id = ?1", [p.patron.id])?;
+            return Ok(Ok(()));
+        }
+        let failures = match &state {
+            Some((f, None)) => f + 1,
+            _ => 1, // first failure, or the first after a lock expired
+        };
+        let attempts = self.settings.pin_attempts.max(1);
+        if failures >= attempts {
+            let until = now + Duration::minutes(self.settings.pin_lock_minutes as i64);
+            self.conn.execute(
+                "INSERT INTO pin_failures (patron_id, failures, locked_until) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(patron_id) DO UPDATE SET failures = excluded.failures, locked_until = excluded.locked_until",
+                params![p.patron.id, failures, until.to_rfc3339()],
+            )?;
+            tracing::warn!(patron_id = p.patron.id, "card locked after wrong PINs");
+            return Ok(Err(Refusal::PinLocked {
+                until: until.format("%H:%M").to_string(),
+            }));
+        }
+        self.conn.execute(
+            "INSERT INTO pin_failures (patron_id, failures, locked_until) VALUES (?1, ?2, NULL)
+             ON CONFLICT(patron_id) DO UPDATE SET failures = excluded.failures, locked_until = NULL",
+            params![p.patron.id, failures],
+        )?;
+        Ok(Err(Refusal::WrongPin {
+            attempts_left: attempts - failures,
+        }))
+    }
+}

@@ -1,0 +1,391 @@
+//! The `kiosk` command-line contract, driven through the real binary:
+//! JSON on stdout, text on stderr, exit codes 0 / 1 (refused) / 2 (error).
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const NOW: &str = "2026-11-22T10:00:00+08:00";
+
+struct Kiosk {
+    dir: tempfile::TempDir,
+}
+
+impl Kiosk {
+    /// A kiosk with its own config (no demo data, Sundays closed) and database.
+    fn new() -> Kiosk {
+        Kiosk::with_config(
+            r#"
+[kiosk]
+id = "test-kiosk"
+languages = ["en", "zh-CN"]
+
+[store]
+path = "kiosk.db"
+
+[policy]
+closed_weekdays = ["sun"]
+holidays = ["2026-12-07"]
+
+[policy.default]
+loan_days = 14
+max_loans = 2
+fine_per_day = 0.10
+
+[[policy.rules]]
+category = "child"
+item_type = "default"
+max_loans = 1
+
+[barcode]
+mode = "off"
+"#,
+        )
+    }
+
+    fn with_config(toml: &str) -> Kiosk {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("kiosk.toml"), toml).unwrap();
+        Kiosk { dir }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_kiosk"));
+        c.current_dir(self.dir.path())
+            .env_remove("KIOSK_CONFIG")
+            .env("KIOSK_NOW", NOW)
+            .arg("--config")
+            .arg(self.path("kiosk.toml"))
+            .args(args);
+        for (k, _) in std::env::vars() {
+            if k.starts_with("KIOSK__") {
+                c.env_remove(k);
+            }
+        }
+        c
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.cmd(args).output().unwrap()
+    }
+
+    /// Runs and parses stdout as one JSON object; asserts the exit code.
+    fn json(&self, args: &[&str], exit: i32) -> Value {
+        let out = self.run(args);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(
+            out.status.code(),
+            Some(exit),
+            "{args:?}\nstdout: {stdout}\nstderr: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{e}: {stdout}"))
+    }
+
+    fn lines(&self, args: &[&str]) -> Vec<Value> {
+        let out = self.run(args);
+        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    fn write(&self, name: &str, text: &str) -> PathBuf {
+        let p = self.path(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    fn import_sample(&self) {
+        let p = self.write(
+            "patrons.csv",
+            "barcode,name,category,expires,pin,email\n\
+             P1,张伟,adult,2030-01-01,,zw@example.org\n\
+             P2,Emma Smith,adult,2030-01-01,2468,\n\
+             K1,小明,child,2030-01-01,,\n\
+             OLD,Old Card,adult,2020-01-01,,\n",
+        );
+        let i = self.write(
+            "items.csv",
+            "barcode,title,author,isbn,item_type,rfid_uid,parts\n\
+             I1,三体,刘慈欣,9787536692930,book,E004010000000001,1\n\
+             I2,三体,刘慈欣,9787536692930,book,,1\n\
+             I3,The Silent River,Ann Lee,,book,,\n\
+             I4,Language kit,,,kit,,3\n",
+        );
+        let v = self.json(
+            &["import", "--patrons", p.to_str().unwrap(), "--items", i.to_str().unwrap()],
+            0,
+        );
+        assert_eq!(v["patrons"]["inserted"], 4);
+        assert_eq!(v["items"]["inserted"], 4);
+    }
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+#[test]
+fn shipped_sample_config_is_valid() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = Command::new(env!("CARGO_BIN_EXE_kiosk"))
+        .args(["check-config", s(&root.join("kiosk.toml"))])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["ok"], true);
+}
+
+#[test]
+fn bad_config_names_file_line_and_key_with_exit_2() {
+    let k = Kiosk::with_config("[kiosk]\nid = \"k\"\n\n[policy.default]\nmax_loans = -3\n");
+    let out = k.run(&["check-config"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("kiosk.toml:5"), "{err}");
+    assert!(err.contains("max_loans"), "{err}");
+
+    let k = Kiosk::with_config("[store]\npath = \"x.db\"\nretention = 3\n");
+    let out = k.run(&["circ", "checkin", "--item", "I1"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("kiosk.toml:3") && err.contains("retention"), "{err}");
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn environment_and_db_flag_override_the_store_path() {
+    let k = Kiosk::new();
+    let env_db = k.path("from-env.db");
+    let out = k
+        .cmd(&["status"])
+        .env("KIOSK__STORE__PATH", &env_db)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(env_db.exists());
+    let flag_db = k.path("from-flag.db");
+    let v = k.json(&["--db", s(&flag_db), "status"], 0);
+    assert_eq!(v["db"], s(&flag_db));
+    assert_eq!(v["integrity"], "ok");
+    assert_eq!(v["schema_version"], 1);
+    assert!(flag_db.exists());
+}
+
+#[test]
+fn circulation_contract() {
+    let k = Kiosk::new();
+    k.import_sample();
+
+    let v = k.json(&["circ", "checkout", "--patron", "P1", "--item", "I1"], 0);
+    assert_eq!(v["ok"], true);
+    // 14 days from Sun 22 Nov = Sun 6 Dec (closed), Mon 7 Dec holiday → Tue 8 Dec.
+    assert_eq!(v["due"], "2026-12-08");
+    assert_eq!(v["title"], "三体");
+    assert!(v["entry"].as_str().unwrap().len() == 36);
+    assert_eq!(v["seq"], 1);
+
+    let v = k.json(&["circ", "checkout", "--patron", "P1", "--item", "I1"], 1);
+    assert_eq!(v["ok"], false);
+    assert_eq!(v["reason"], "already_on_loan_to_you");
+    assert!(v["message"].as_str().unwrap().contains("2026-12-08"));
+
+    let v = k.json(&["circ", "checkout", "--patron", "K1", "--item", "I3"], 0);
+    assert_eq!(v["ok"], true);
+    let v = k.json(&["circ", "checkout", "--patron", "K1", "--item", "I2"], 1);
+    assert_eq!(v["reason"], "max_loans_reached");
+    let v = k.json(&["--lang", "zh-CN", "circ", "checkout", "--patron", "K1", "--item", "I2"], 1);
+    assert!(v["message"].as_str().unwrap().contains("已达上限"), "{v}");
+    let v = k.json(&["circ", "checkout", "--patron", "OLD", "--item", "I2"], 1);
+    assert_eq!(v["reason"], "card_expired");
+    let v = k.json(&["circ", "checkout", "--patron", "NOBODY", "--item", "I2"], 1);
+    assert_eq!(v["reason"], "unknown_patron");
+    let v = k.json(&["circ", "checkout", "--patron", "P1", "--item", "I4", "--parts-seen", "2"], 1);
+    assert_eq!(v["reason"], "incomplete_set");
+
+    // PIN: given and wrong → refused before anything is journaled.
+    let v = k.json(&["circ", "checkout", "--patron", "P2", "--item", "I2", "--pin", "0000"], 1);
+    assert_eq!(v["reason"], "wrong_pin");
+    let v = k.json(&["circ", "checkout", "--patron", "P2", "--item", "I2", "--pin", "2468"], 0);
+    assert_eq!(v["ok"], true);
+
+    let v = k.json(&["circ", "hold", "--patron", "P1", "--item", "I3"], 0);
+    assert_eq!(v["queue_position"], 1);
+
+    let v = k.json(&["circ", "account", "--patron", "P1"], 0);
+    assert_eq!(v["loans"].as_array().unwrap().len(), 1);
+    assert_eq!(v["loans"][0]["due"], "2026-12-08");
+    assert_eq!(v["loans"][0]["overdue"], false);
+    assert_eq!(v["holds"][0]["status"], "waiting");
+    assert_eq!(v["fines_owed"], "0.00");
+
+    let late = "2026-12-10T10:00:00+08:00";
+    let v = k.json(&["--now", late, "circ", "checkin", "--item", "I3"], 0);
+    assert_eq!(v["route"]["to"], "hold_shelf");
+    let code = v["pickup_code"].as_str().unwrap().to_string();
+    assert_eq!(code.len(), 6);
+    assert!(v["message"].as_str().unwrap().contains(&code));
+    let v = k.json(&["--now", late, "circ", "account", "--patron", "P1"], 0);
+    assert_eq!(v["holds"][0]["status"], "ready");
+    assert_eq!(v["holds"][0]["pickup_code"], code.as_str());
+
+    let v = k.json(&["--now", late, "circ", "renew", "--patron", "P1", "--item", "I1"], 0);
+    assert_eq!(v["due"], "2026-12-24");
+    let v = k.json(&["circ", "checkin", "--item", "NOPE"], 1);
+    assert_eq!(v["reason"], "unknown_item");
+    let v = k.json(&["circ", "feedback", "--patron", "P1", "--rating", "5", "--comment", "很好"], 0);
+    assert_eq!(v["ok"], true);
+    let out = k.run(&["circ", "feedback", "--rating", "9"]);
+    assert_eq!(out.status.code(), Some(2));
+
+    let all = k.lines(&["journal"]);
+    let seqs: Vec<i64> = all.iter().map(|e| e["seq"].as_i64().unwrap()).collect();
+    assert_eq!(seqs, (1..=seqs.len() as i64).collect::<Vec<_>>());
+    assert!(all.iter().all(|e| e["kiosk_id"] == "test-kiosk"));
+    assert_eq!(k.lines(&["journal", "--status", "pending"]).len(), all.len());
+    assert!(k.lines(&["journal", "--status", "acknowledged"]).is_empty());
+    assert!(all.iter().any(|e| e["kind"] == "feedback"));
+    // The wrong PIN was not journaled, and no PIN is in the journal.
+    let text = String::from_utf8(k.run(&["journal"]).stdout).unwrap();
+    assert!(!text.contains("2468") && !text.contains("0000"));
+}
+
+#[test]
+fn import_reports_bad_rows_by_line_and_updates_by_barcode() {
+    let k = Kiosk::new();
+    let p = k.write(
+        "p.csv",
+        "barcode,name,category,expires,pin\n\
+         P1,张伟,adult,2030-01-01,\n\
+         ,No Barcode,adult,2030-01-01,\n\
+         P2,Bad Date,adult,31/12/2030,\n\
+         P3,Emma,,,\n",
+    );
+    let v = k.json(&["import", "--patrons", s(&p)], 1);
+    assert_eq!(v["patrons"]["inserted"], 2);
+    let errors = v["patrons"]["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 2);
+    assert_eq!(errors[0]["line"], 3);
+    assert_eq!(errors[1]["line"], 4);
+
+    let p2 = k.write("p2.csv", "barcode,name,category,expires,pin\nP1,张伟伟,staff,2031-01-01,\n");
+    let v = k.json(&["import", "--patrons", s(&p2)], 0);
+    assert_eq!(v["patrons"]["updated"], 1);
+    assert_eq!(v["patrons"]["inserted"], 0);
+    let v = k.json(&["circ", "account", "--patron", "P1"], 0);
+    assert_eq!(v["name"], "张伟伟");
+    assert_eq!(v["category"], "staff");
+
+    let missing = k.write("bad.csv", "barcode,name\nP9,x\n");
+    let out = k.run(&["import", "--patrons", s(&missing)]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("expires"));
+}
+
+#[test]
+fn barcode_check_contract() {
+    let k = Kiosk::new();
+    let v = k.json(&["barcode", "check", "A20001000000012B"], 0);
+    assert_eq!(v["input"], "A20001000000012B");
+    assert_eq!(v["normalized"], "20001000000012");
+    assert_eq!(v["kind"], "patron");
+    assert_eq!(v["valid"], true);
+    let v = k.json(&["barcode", "check", "978-0-306-40615-7"], 0);
+    assert_eq!(v["kind"], "isbn");
+    assert_eq!(v["valid"], true);
+    let v = k.json(&["barcode", "check", "30001000000003"], 0);
+    assert_eq!(v["kind"], "item");
+    assert_eq!(v["valid"], false);
+    let v = k.json(&["barcode", "check", "hello"], 0);
+    assert_eq!(v["kind"], "unknown");
+}
+
+#[test]
+fn export_csv_has_a_header_and_the_days_asked_for() {
+    let k = Kiosk::new();
+    k.import_sample();
+    k.json(&["circ", "checkout", "--patron", "P1", "--item", "I1"], 0);
+    let out = k.run(&[
+        "export", "--what", "stats", "--from", "2026-11-20", "--to", "2026-11-23", "--format", "csv",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("metric,key,value"));
+    assert!(text.contains("loans_per_day,2026-11-22,1"), "{text}");
+    assert!(text.contains("loans_per_day,2026-11-21,0"), "{text}");
+    let out = k.run(&["export", "--what", "transactions", "--from", "2026-11-22", "--to", "2026-11-22"]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.starts_with("id,kiosk_id,seq,at,kind"), "{text}");
+    assert_eq!(text.lines().count(), 2);
+    let out = k.run(&["export", "--what", "loans", "--from", "2026-11-23", "--to", "2026-11-01"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn an_unreadable_database_is_refused_untouched() {
+    let k = Kiosk::new();
+    let db = k.write("broken.db", "not a database at all, just text");
+    let out = k.run(&["--db", s(&db), "circ", "checkin", "--item", "I1"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("broken.db") && err.contains("not readable"), "{err}");
+    assert_eq!(std::fs::read_to_string(&db).unwrap(), "not a database at all, just text");
+}
+
+#[test]
+fn demo_data_is_deterministic() {
+    let k = Kiosk::new();
+    let a = k.path("a.db");
+    let b = k.path("b.db");
+    let va = k.json(&["--db", s(&a), "demo-data", "--patrons", "50", "--items", "400", "--seed", "7"], 0);
+    let vb = k.json(&["--db", s(&b), "demo-data", "--patrons", "50", "--items", "400", "--seed", "7"], 0);
+    assert_eq!(va["patrons"], 50);
+    assert_eq!(va["items"], 400);
+    assert_eq!(va["loans"], vb["loans"]);
+    let export = |db: &Path| {
+        k.run(&["--db", s(db), "export", "--what", "loans", "--from", "2026-01-01", "--to", "2026-11-22"])
+            .stdout
+    };
+    let ea = export(&a);
+    assert!(ea.len() > 100);
+    assert_eq!(ea, export(&b));
+}
+
+#[test]
+fn text_kiosk_borrows_and_returns_from_scans() {
+    use std::io::Write;
+    let k = Kiosk::new();
+    k.import_sample();
+    let mut child = k
+        .cmd(&["run", "--text"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"P1\nI1\nI2\nI3\nP1\nI1\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[1].contains("张伟"), "{text}");
+    assert!(lines[2].starts_with("✓ Borrowed: 三体"), "{text}");
+    assert!(lines[3].starts_with("✓ Borrowed: 三体"), "{text}");
+    assert!(lines[4].starts_with("✗ You already have 2 items"), "{text}");
+    assert!(lines[5].contains("2 items on loan"), "{text}");
+    assert!(lines[6].starts_with("✓ Returned: 三体"), "{text}");
+}
