@@ -14,11 +14,22 @@ use std::path::PathBuf;
 
 fn size() -> (u32, u32) {
     let full = std::env::args().any(|a| a == "--bench");
-    let env = |k: &str, d: u32| std::env::var(k).ok().and_then(|v| v.parse().ok()).unwrap_or(d);
+    let env = |k: &str, d: u32| {
+        std::env::var(k)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(d)
+    };
     if full {
-        (env("KIOSK_BENCH_PATRONS", 100_000), env("KIOSK_BENCH_ITEMS", 1_000_000))
+        (
+            env("KIOSK_BENCH_PATRONS", 100_000),
+            env("KIOSK_BENCH_ITEMS", 1_000_000),
+        )
     } else {
-        (env("KIOSK_BENCH_PATRONS", 200), env("KIOSK_BENCH_ITEMS", 2_000))
+        (
+            env("KIOSK_BENCH_PATRONS", 200),
+            env("KIOSK_BENCH_ITEMS", 2_000),
+        )
     }
 }
 
@@ -62,7 +73,10 @@ fn decision(c: &mut Criterion) {
                     rule: &rule,
                     settings: &settings,
                     loan: None,
-                    patron_loans: LoanCounts { total: 3, overdue: 0 },
+                    patron_loans: LoanCounts {
+                        total: 3,
+                        overdue: 0,
+                    },
                     holds: &holds,
                     parts_seen: None,
                 },
@@ -82,7 +96,10 @@ fn durable(c: &mut Criterion) {
         b.iter_batched(
             || {
                 k += 1;
-                (patrons[k % patrons.len()].clone(), items[k % items.len()].clone())
+                (
+                    patrons[k % patrons.len()].clone(),
+                    items[k % items.len()].clone(),
+                )
             },
             |(p, i)| {
                 let now = Local::now().fixed_offset();

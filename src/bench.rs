@@ -63,7 +63,9 @@ pub fn run(env: &Env, args: BenchArgs) -> Result<i32, CliError> {
     };
     let (patrons, items) = store::demo::loanable_pairs(&store, args.n)?;
     if patrons.is_empty() || items.is_empty() {
-        return Err(CliError::Usage("no loanable items in the bench database".into()));
+        return Err(CliError::Usage(
+            "no loanable items in the bench database".into(),
+        ));
     }
     let mut out_ms = Vec::with_capacity(items.len());
     let mut refused = 0;

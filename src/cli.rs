@@ -16,7 +16,11 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 #[derive(Parser, Debug)]
-#[command(name = "kiosk", version, about = "Self-service library kiosk: borrow, return, renew, reserve — offline first")]
+#[command(
+    name = "kiosk",
+    version,
+    about = "Self-service library kiosk: borrow, return, renew, reserve — offline first"
+)]
 pub struct Cli {
     /// Configuration file [default: $KIOSK_CONFIG, else ./kiosk.toml if present, else built-in defaults]
     #[arg(long, global = true, env = "KIOSK_CONFIG")]
@@ -249,7 +253,11 @@ pub fn parse_now(text: Option<&str>) -> Result<DateTime<FixedOffset>, CliError> 
         .find_map(|f| NaiveDateTime::parse_from_str(text, f).ok())
         .and_then(|n| Local.from_local_datetime(&n).earliest())
         .map(|t| t.fixed_offset())
-        .ok_or_else(|| CliError::Usage(format!("--now {text:?}: expected RFC 3339 or YYYY-MM-DDTHH:MM")))
+        .ok_or_else(|| {
+            CliError::Usage(format!(
+                "--now {text:?}: expected RFC 3339 or YYYY-MM-DDTHH:MM"
+            ))
+        })
 }
 
 /// Finds and loads the configuration as the flags and environment say.
@@ -306,7 +314,8 @@ fn run(cli: Cli) -> Result<i32, CliError> {
     }
     let (config, config_path) = load_config(cli.config.as_deref())?;
     let lang = match &cli.lang {
-        Some(l) => Lang::parse(l).ok_or_else(|| CliError::Usage(format!("--lang {l:?}: use zh-CN or en")))?,
+        Some(l) => Lang::parse(l)
+            .ok_or_else(|| CliError::Usage(format!("--lang {l:?}: use zh-CN or en")))?,
         None => crate::config::default_lang(&config),
     };
     let env = Env {
@@ -352,15 +361,18 @@ fn run(cli: Cli) -> Result<i32, CliError> {
             out,
         } => {
             if to < from {
-                return Err(CliError::Usage(format!("--to {to} is before --from {from}")));
+                return Err(CliError::Usage(format!(
+                    "--to {to} is before --from {from}"
+                )));
             }
             let store = env.open_store()?;
-            let mut w: Box<dyn Write> = match out {
-                Some(p) => Box::new(std::fs::File::create(&p).map_err(|e| {
-                    CliError::Usage(format!("cannot write {}: {e}", p.display()))
-                })?),
-                None => Box::new(std::io::stdout().lock()),
-            };
+            let mut w: Box<dyn Write> =
+                match out {
+                    Some(p) => Box::new(std::fs::File::create(&p).map_err(|e| {
+                        CliError::Usage(format!("cannot write {}: {e}", p.display()))
+                    })?),
+                    None => Box::new(std::io::stdout().lock()),
+                };
             let what = match what {
                 ExportWhat::Transactions => store::export::What::Transactions,
                 ExportWhat::Loans => store::export::What::Loans,
@@ -400,7 +412,9 @@ fn run(cli: Cli) -> Result<i32, CliError> {
 
 fn import(env: &Env, patrons: Option<PathBuf>, items: Option<PathBuf>) -> Result<i32, CliError> {
     if patrons.is_none() && items.is_none() {
-        return Err(CliError::Usage("import needs --patrons FILE and/or --items FILE".into()));
+        return Err(CliError::Usage(
+            "import needs --patrons FILE and/or --items FILE".into(),
+        ));
     }
     let mut store = env.open_store()?;
     let mut out = serde_json::Map::new();
@@ -408,12 +422,18 @@ fn import(env: &Env, patrons: Option<PathBuf>, items: Option<PathBuf>) -> Result
     if let Some(p) = patrons {
         let r = store::import::patrons(&mut store, &p, env.now)?;
         rejected += r.errors.len();
-        out.insert("patrons".into(), serde_json::to_value(r).map_err(std::io::Error::other)?);
+        out.insert(
+            "patrons".into(),
+            serde_json::to_value(r).map_err(std::io::Error::other)?,
+        );
     }
     if let Some(p) = items {
         let r = store::import::items(&mut store, &p, env.now)?;
         rejected += r.errors.len();
-        out.insert("items".into(), serde_json::to_value(r).map_err(std::io::Error::other)?);
+        out.insert(
+            "items".into(),
+            serde_json::to_value(r).map_err(std::io::Error::other)?,
+        );
     }
     print(&Value::Object(out))?;
     Ok(if rejected > 0 { 1 } else { 0 })
@@ -473,7 +493,12 @@ fn refused(env: &Env, r: &Refusal) -> Result<i32, CliError> {
 }
 
 /// Checks a PIN when given or required; Some(exit code) when refused.
-fn pin_gate(env: &Env, store: &mut Store, patron: &str, pin: Option<&str>) -> Result<Option<i32>, CliError> {
+fn pin_gate(
+    env: &Env,
+    store: &mut Store,
+    patron: &str,
+    pin: Option<&str>,
+) -> Result<Option<i32>, CliError> {
     match store.check_pin(patron, pin, env.now)? {
         Ok(()) => Ok(None),
         Err(r) => refused(env, &r).map(Some),
@@ -481,7 +506,11 @@ fn pin_gate(env: &Env, store: &mut Store, patron: &str, pin: Option<&str>) -> Re
 }
 
 pub fn checkout_message(lang: Lang, c: &store::CheckoutOk) -> String {
-    Texts::get().text(lang, "checkout-ok", &[("title", c.title.clone()), ("due", c.due.to_string())])
+    Texts::get().text(
+        lang,
+        "checkout-ok",
+        &[("title", c.title.clone()), ("due", c.due.to_string())],
+    )
 }
 
 pub fn checkin_message(lang: Lang, c: &store::CheckinOk) -> String {
@@ -491,7 +520,10 @@ pub fn checkin_message(lang: Lang, c: &store::CheckinOk) -> String {
         parts.push(t.text(
             lang,
             "checkin-fine",
-            &[("days", c.overdue_days.to_string()), ("fine", format_money(c.fine_cents))],
+            &[
+                ("days", c.overdue_days.to_string()),
+                ("fine", format_money(c.fine_cents)),
+            ],
         ));
     }
     parts.push(match &c.route {
@@ -500,7 +532,9 @@ pub fn checkin_message(lang: Lang, c: &store::CheckinOk) -> String {
             "route-hold-shelf",
             &[("code", c.pickup_code.clone().unwrap_or_default())],
         ),
-        crate::domain::Route::SortBin { bin } => t.text(lang, "route-sort-bin", &[("bin", bin.clone())]),
+        crate::domain::Route::SortBin { bin } => {
+            t.text(lang, "route-sort-bin", &[("bin", bin.clone())])
+        }
         crate::domain::Route::Staff => t.text(lang, "route-staff", &[]),
     });
     parts.join(" ")
@@ -554,7 +588,11 @@ fn circ(env: &Env, c: Circ) -> Result<i32, CliError> {
                 return Ok(code);
             }
             let msg = |r: &store::RenewOk| {
-                t.text(lang, "renew-ok", &[("title", r.title.clone()), ("due", r.due.to_string())])
+                t.text(
+                    lang,
+                    "renew-ok",
+                    &[("title", r.title.clone()), ("due", r.due.to_string())],
+                )
             };
             if all {
                 if store.patron_name(&patron)?.is_none() {
@@ -605,17 +643,27 @@ fn circ(env: &Env, c: Circ) -> Result<i32, CliError> {
                 LevelArg::Item => HoldLevel::Item,
             };
             let o = store.place_hold(&patron, &item, level, env.now)?;
-            print_outcome(env, &o, |h| t.text(lang, "hold-ok", &[("title", h.title.clone())]))
+            print_outcome(env, &o, |h| {
+                t.text(lang, "hold-ok", &[("title", h.title.clone())])
+            })
         }
         Circ::CancelHold { patron, item } => {
             let mut store = env.open_store()?;
-            let o = store.cancel_hold(&barcode::normalize(&patron), &barcode::normalize(&item), env.now)?;
+            let o = store.cancel_hold(
+                &barcode::normalize(&patron),
+                &barcode::normalize(&item),
+                env.now,
+            )?;
             let o = Outcome {
                 entry: o.entry,
                 result: o.result.map(|title| json!({ "title": title })),
             };
             print_outcome(env, &o, |v| {
-                t.text(lang, "hold-cancelled", &[("title", v["title"].as_str().unwrap_or("").to_string())])
+                t.text(
+                    lang,
+                    "hold-cancelled",
+                    &[("title", v["title"].as_str().unwrap_or("").to_string())],
+                )
             })
         }
         Circ::Feedback {
@@ -627,7 +675,13 @@ fn circ(env: &Env, c: Circ) -> Result<i32, CliError> {
             let mut store = env.open_store()?;
             let patron = patron.map(|p| barcode::normalize(&p));
             let entry = store
-                .record_feedback(patron.as_deref(), rating, &topic, comment.as_deref(), env.now)
+                .record_feedback(
+                    patron.as_deref(),
+                    rating,
+                    &topic,
+                    comment.as_deref(),
+                    env.now,
+                )
                 .map_err(|e| match e {
                     store::StoreError::Input(m) => CliError::Usage(m),
                     e => e.into(),
@@ -649,7 +703,9 @@ fn hammer(env: &Env, count: u64) -> Result<i32, CliError> {
     let mut store = env.open_store()?;
     let (patrons, items) = store::demo::loanable_pairs(&store, 50)?;
     if patrons.is_empty() || items.is_empty() {
-        return Err(CliError::Usage("hammer needs patrons and available items (run demo-data first)".into()));
+        return Err(CliError::Usage(
+            "hammer needs patrons and available items (run demo-data first)".into(),
+        ));
     }
     let mut out = std::io::stdout().lock();
     let mut n = 0u64;

@@ -22,7 +22,11 @@ pub const SOURCES: &[(Lang, &str, &str)] = &[
         "refusals.ftl",
         include_str!("../assets/i18n/zh-CN/refusals.ftl"),
     ),
-    (Lang::En, "cli.ftl", include_str!("../assets/i18n/en/cli.ftl")),
+    (
+        Lang::En,
+        "cli.ftl",
+        include_str!("../assets/i18n/en/cli.ftl"),
+    ),
     (
         Lang::ZhCn,
         "cli.ftl",
@@ -139,7 +143,12 @@ mod tests {
                 let text = t.refusal(lang, &r);
                 assert!(!text.contains('{'), "{text}");
                 for (_, v) in r.args() {
-                    assert!(text.contains(&v), "{} {}: {text} lacks {v}", lang.tag(), r.code());
+                    assert!(
+                        text.contains(&v),
+                        "{} {}: {text} lacks {v}",
+                        lang.tag(),
+                        r.code()
+                    );
                 }
             }
         }
@@ -153,7 +162,10 @@ mod tests {
             t.refusal(Lang::En, &r),
             "You already have 4 items on loan, the most your card allows. Return something first."
         );
-        assert_eq!(t.refusal(Lang::ZhCn, &r), "您已借 4 册，已达上限，请先归还再借。");
+        assert_eq!(
+            t.refusal(Lang::ZhCn, &r),
+            "您已借 4 册，已达上限，请先归还再借。"
+        );
         assert_eq!(t.text(Lang::En, "no-such-key", &[]), "no-such-key");
     }
 }

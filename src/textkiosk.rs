@@ -21,17 +21,32 @@ pub fn run(env: &Env, text_requested: bool) -> Result<i32, CliError> {
     let demo = &env.config.demo;
     if demo.enabled && store.counts()?.patrons == 0 {
         let r = store::demo::generate(&mut store, demo.patrons, demo.items, demo.seed, env.now)?;
-        eprintln!("demo library created: {} readers, {} items", r.patrons, r.items);
+        eprintln!(
+            "demo library created: {} readers, {} items",
+            r.patrons, r.items
+        );
     }
     if !text_requested {
         eprintln!("{}", t.text(lang, "kiosk-gui-pending", &[]));
     }
     if demo.enabled {
         let (patrons, items) = store::demo::loanable_pairs(&store, 3)?;
-        eprintln!("demo cards: {}   demo books: {}", patrons.join(" "), items.join(" "));
+        eprintln!(
+            "demo cards: {}   demo books: {}",
+            patrons.join(" "),
+            items.join(" ")
+        );
     }
     let mut out = std::io::stdout().lock();
-    writeln!(out, "{}", t.text(lang, "kiosk-welcome", &[("library", env.config.kiosk.library_name.clone())]))?;
+    writeln!(
+        out,
+        "{}",
+        t.text(
+            lang,
+            "kiosk-welcome",
+            &[("library", env.config.kiosk.library_name.clone())]
+        )
+    )?;
     let mut session: Option<String> = None;
     let stdin = std::io::stdin();
     for line in stdin.lock().lines() {
@@ -59,7 +74,11 @@ pub fn run(env: &Env, text_requested: bool) -> Result<i32, CliError> {
                 }
                 let name = store.patron_name(&code)?.unwrap_or_default();
                 tracing::info!(patron = %mask(&code), "session opened");
-                writeln!(out, "{}", t.text(lang, "kiosk-session-open", &[("name", name)]))?;
+                writeln!(
+                    out,
+                    "{}",
+                    t.text(lang, "kiosk-session-open", &[("name", name)])
+                )?;
                 session = Some(code);
             }
             Scanned::Item => match &session {
@@ -93,7 +112,12 @@ pub fn run(env: &Env, text_requested: bool) -> Result<i32, CliError> {
     Ok(0)
 }
 
-fn close(store: &store::Store, out: &mut impl Write, env: &Env, patron: &str) -> Result<(), CliError> {
+fn close(
+    store: &store::Store,
+    out: &mut impl Write,
+    env: &Env,
+    patron: &str,
+) -> Result<(), CliError> {
     let count = store
         .account(patron, Local::now().fixed_offset())?
         .map(|a| a.loans.len())
@@ -101,7 +125,11 @@ fn close(store: &store::Store, out: &mut impl Write, env: &Env, patron: &str) ->
     writeln!(
         out,
         "{}",
-        Texts::get().text(env.lang, "kiosk-session-closed", &[("count", count.to_string())])
+        Texts::get().text(
+            env.lang,
+            "kiosk-session-closed",
+            &[("count", count.to_string())]
+        )
     )?;
     Ok(())
 }

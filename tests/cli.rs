@@ -88,7 +88,12 @@ mode = "off"
 
     fn lines(&self, args: &[&str]) -> Vec<Value> {
         let out = self.run(args);
-        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8(out.stdout)
             .unwrap()
             .lines()
@@ -120,7 +125,13 @@ mode = "off"
              I4,Language kit,,,kit,,3\n",
         );
         let v = self.json(
-            &["import", "--patrons", p.to_str().unwrap(), "--items", i.to_str().unwrap()],
+            &[
+                "import",
+                "--patrons",
+                p.to_str().unwrap(),
+                "--items",
+                i.to_str().unwrap(),
+            ],
             0,
         );
         assert_eq!(v["patrons"]["inserted"], 4);
@@ -139,7 +150,12 @@ fn shipped_sample_config_is_valid() {
         .args(["check-config", s(&root.join("kiosk.toml"))])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["ok"], true);
 }
@@ -157,7 +173,10 @@ fn bad_config_names_file_line_and_key_with_exit_2() {
     let out = k.run(&["circ", "checkin", "--item", "I1"]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("kiosk.toml:3") && err.contains("retention"), "{err}");
+    assert!(
+        err.contains("kiosk.toml:3") && err.contains("retention"),
+        "{err}"
+    );
     assert!(out.stdout.is_empty());
 }
 
@@ -170,7 +189,12 @@ fn environment_and_db_flag_override_the_store_path() {
         .env("KIOSK__STORE__PATH", &env_db)
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(env_db.exists());
     let flag_db = k.path("from-flag.db");
     let v = k.json(&["--db", s(&flag_db), "status"], 0);
@@ -202,19 +226,49 @@ fn circulation_contract() {
     assert_eq!(v["ok"], true);
     let v = k.json(&["circ", "checkout", "--patron", "K1", "--item", "I2"], 1);
     assert_eq!(v["reason"], "max_loans_reached");
-    let v = k.json(&["--lang", "zh-CN", "circ", "checkout", "--patron", "K1", "--item", "I2"], 1);
+    let v = k.json(
+        &[
+            "--lang", "zh-CN", "circ", "checkout", "--patron", "K1", "--item", "I2",
+        ],
+        1,
+    );
     assert!(v["message"].as_str().unwrap().contains("已达上限"), "{v}");
     let v = k.json(&["circ", "checkout", "--patron", "OLD", "--item", "I2"], 1);
     assert_eq!(v["reason"], "card_expired");
-    let v = k.json(&["circ", "checkout", "--patron", "NOBODY", "--item", "I2"], 1);
+    let v = k.json(
+        &["circ", "checkout", "--patron", "NOBODY", "--item", "I2"],
+        1,
+    );
     assert_eq!(v["reason"], "unknown_patron");
-    let v = k.json(&["circ", "checkout", "--patron", "P1", "--item", "I4", "--parts-seen", "2"], 1);
+    let v = k.json(
+        &[
+            "circ",
+            "checkout",
+            "--patron",
+            "P1",
+            "--item",
+            "I4",
+            "--parts-seen",
+            "2",
+        ],
+        1,
+    );
     assert_eq!(v["reason"], "incomplete_set");
 
     // PIN: given and wrong → refused before anything is journaled.
-    let v = k.json(&["circ", "checkout", "--patron", "P2", "--item", "I2", "--pin", "0000"], 1);
+    let v = k.json(
+        &[
+            "circ", "checkout", "--patron", "P2", "--item", "I2", "--pin", "0000",
+        ],
+        1,
+    );
     assert_eq!(v["reason"], "wrong_pin");
-    let v = k.json(&["circ", "checkout", "--patron", "P2", "--item", "I2", "--pin", "2468"], 0);
+    let v = k.json(
+        &[
+            "circ", "checkout", "--patron", "P2", "--item", "I2", "--pin", "2468",
+        ],
+        0,
+    );
     assert_eq!(v["ok"], true);
 
     let v = k.json(&["circ", "hold", "--patron", "P1", "--item", "I3"], 0);
@@ -237,11 +291,28 @@ fn circulation_contract() {
     assert_eq!(v["holds"][0]["status"], "ready");
     assert_eq!(v["holds"][0]["pickup_code"], code.as_str());
 
-    let v = k.json(&["--now", late, "circ", "renew", "--patron", "P1", "--item", "I1"], 0);
+    let v = k.json(
+        &[
+            "--now", late, "circ", "renew", "--patron", "P1", "--item", "I1",
+        ],
+        0,
+    );
     assert_eq!(v["due"], "2026-12-24");
     let v = k.json(&["circ", "checkin", "--item", "NOPE"], 1);
     assert_eq!(v["reason"], "unknown_item");
-    let v = k.json(&["circ", "feedback", "--patron", "P1", "--rating", "5", "--comment", "很好"], 0);
+    let v = k.json(
+        &[
+            "circ",
+            "feedback",
+            "--patron",
+            "P1",
+            "--rating",
+            "5",
+            "--comment",
+            "很好",
+        ],
+        0,
+    );
     assert_eq!(v["ok"], true);
     let out = k.run(&["circ", "feedback", "--rating", "9"]);
     assert_eq!(out.status.code(), Some(2));
@@ -250,7 +321,10 @@ fn circulation_contract() {
     let seqs: Vec<i64> = all.iter().map(|e| e["seq"].as_i64().unwrap()).collect();
     assert_eq!(seqs, (1..=seqs.len() as i64).collect::<Vec<_>>());
     assert!(all.iter().all(|e| e["kiosk_id"] == "test-kiosk"));
-    assert_eq!(k.lines(&["journal", "--status", "pending"]).len(), all.len());
+    assert_eq!(
+        k.lines(&["journal", "--status", "pending"]).len(),
+        all.len()
+    );
     assert!(k.lines(&["journal", "--status", "acknowledged"]).is_empty());
     assert!(all.iter().any(|e| e["kind"] == "feedback"));
     // The wrong PIN was not journaled, and no PIN is in the journal.
@@ -276,7 +350,10 @@ fn import_reports_bad_rows_by_line_and_updates_by_barcode() {
     assert_eq!(errors[0]["line"], 3);
     assert_eq!(errors[1]["line"], 4);
 
-    let p2 = k.write("p2.csv", "barcode,name,category,expires,pin\nP1,张伟伟,staff,2031-01-01,\n");
+    let p2 = k.write(
+        "p2.csv",
+        "barcode,name,category,expires,pin\nP1,张伟伟,staff,2031-01-01,\n",
+    );
     let v = k.json(&["import", "--patrons", s(&p2)], 0);
     assert_eq!(v["patrons"]["updated"], 1);
     assert_eq!(v["patrons"]["inserted"], 0);
@@ -314,19 +391,48 @@ fn export_csv_has_a_header_and_the_days_asked_for() {
     k.import_sample();
     k.json(&["circ", "checkout", "--patron", "P1", "--item", "I1"], 0);
     let out = k.run(&[
-        "export", "--what", "stats", "--from", "2026-11-20", "--to", "2026-11-23", "--format", "csv",
+        "export",
+        "--what",
+        "stats",
+        "--from",
+        "2026-11-20",
+        "--to",
+        "2026-11-23",
+        "--format",
+        "csv",
     ]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8(out.stdout).unwrap();
     let mut lines = text.lines();
     assert_eq!(lines.next(), Some("metric,key,value"));
     assert!(text.contains("loans_per_day,2026-11-22,1"), "{text}");
     assert!(text.contains("loans_per_day,2026-11-21,0"), "{text}");
-    let out = k.run(&["export", "--what", "transactions", "--from", "2026-11-22", "--to", "2026-11-22"]);
+    let out = k.run(&[
+        "export",
+        "--what",
+        "transactions",
+        "--from",
+        "2026-11-22",
+        "--to",
+        "2026-11-22",
+    ]);
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.starts_with("id,kiosk_id,seq,at,kind"), "{text}");
     assert_eq!(text.lines().count(), 2);
-    let out = k.run(&["export", "--what", "loans", "--from", "2026-11-23", "--to", "2026-11-01"]);
+    let out = k.run(&[
+        "export",
+        "--what",
+        "loans",
+        "--from",
+        "2026-11-23",
+        "--to",
+        "2026-11-01",
+    ]);
     assert_eq!(out.status.code(), Some(2));
 }
 
@@ -337,8 +443,14 @@ fn an_unreadable_database_is_refused_untouched() {
     let out = k.run(&["--db", s(&db), "circ", "checkin", "--item", "I1"]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("broken.db") && err.contains("not readable"), "{err}");
-    assert_eq!(std::fs::read_to_string(&db).unwrap(), "not a database at all, just text");
+    assert!(
+        err.contains("broken.db") && err.contains("not readable"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&db).unwrap(),
+        "not a database at all, just text"
+    );
 }
 
 #[test]
@@ -346,14 +458,50 @@ fn demo_data_is_deterministic() {
     let k = Kiosk::new();
     let a = k.path("a.db");
     let b = k.path("b.db");
-    let va = k.json(&["--db", s(&a), "demo-data", "--patrons", "50", "--items", "400", "--seed", "7"], 0);
-    let vb = k.json(&["--db", s(&b), "demo-data", "--patrons", "50", "--items", "400", "--seed", "7"], 0);
+    let va = k.json(
+        &[
+            "--db",
+            s(&a),
+            "demo-data",
+            "--patrons",
+            "50",
+            "--items",
+            "400",
+            "--seed",
+            "7",
+        ],
+        0,
+    );
+    let vb = k.json(
+        &[
+            "--db",
+            s(&b),
+            "demo-data",
+            "--patrons",
+            "50",
+            "--items",
+            "400",
+            "--seed",
+            "7",
+        ],
+        0,
+    );
     assert_eq!(va["patrons"], 50);
     assert_eq!(va["items"], 400);
     assert_eq!(va["loans"], vb["loans"]);
     let export = |db: &Path| {
-        k.run(&["--db", s(db), "export", "--what", "loans", "--from", "2026-01-01", "--to", "2026-11-22"])
-            .stdout
+        k.run(&[
+            "--db",
+            s(db),
+            "export",
+            "--what",
+            "loans",
+            "--from",
+            "2026-01-01",
+            "--to",
+            "2026-11-22",
+        ])
+        .stdout
     };
     let ea = export(&a);
     assert!(ea.len() > 100);

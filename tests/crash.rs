@@ -13,7 +13,9 @@ use std::time::Duration;
 
 fn kiosk(dir: &std::path::Path) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_kiosk"));
-    c.current_dir(dir).env_remove("KIOSK_CONFIG").env_remove("KIOSK_NOW");
+    c.current_dir(dir)
+        .env_remove("KIOSK_CONFIG")
+        .env_remove("KIOSK_NOW");
     c
 }
 
@@ -22,10 +24,22 @@ fn sigkill_never_loses_or_duplicates_a_committed_entry() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("crash.db");
     let st = kiosk(dir.path())
-        .args(["--db", db.to_str().unwrap(), "demo-data", "--patrons", "120", "--items", "600"])
+        .args([
+            "--db",
+            db.to_str().unwrap(),
+            "demo-data",
+            "--patrons",
+            "120",
+            "--items",
+            "600",
+        ])
         .output()
         .unwrap();
-    assert!(st.status.success(), "{}", String::from_utf8_lossy(&st.stderr));
+    assert!(
+        st.status.success(),
+        "{}",
+        String::from_utf8_lossy(&st.stderr)
+    );
 
     let cycles: usize = std::env::var("KIOSK_CRASH_CYCLES")
         .ok()
@@ -64,10 +78,17 @@ fn sigkill_never_loses_or_duplicates_a_committed_entry() {
         let present: HashSet<&str> = journal.iter().map(|e| e.id.as_str()).collect();
         assert_eq!(present.len(), journal.len(), "duplicate journal ids");
         for id in &acknowledged {
-            assert!(present.contains(id.as_str()), "cycle {cycle}: acknowledged {id} lost");
+            assert!(
+                present.contains(id.as_str()),
+                "cycle {cycle}: acknowledged {id} lost"
+            );
         }
         let seqs: Vec<i64> = journal.iter().map(|e| e.seq).collect();
-        assert_eq!(seqs, (1..=journal.len() as i64).collect::<Vec<_>>(), "gap in sequence");
+        assert_eq!(
+            seqs,
+            (1..=journal.len() as i64).collect::<Vec<_>>(),
+            "gap in sequence"
+        );
         let double: i64 = store
             .conn()
             .query_row(
@@ -89,6 +110,9 @@ fn sigkill_never_loses_or_duplicates_a_committed_entry() {
     }
     let unique: HashSet<&String> = acknowledged.iter().collect();
     assert_eq!(unique.len(), acknowledged.len());
-    assert!(acknowledged.len() > cycles, "the helper committed too little to test anything");
+    assert!(
+        acknowledged.len() > cycles,
+        "the helper committed too little to test anything"
+    );
     assert!(killed_mid_run * 2 > cycles, "most kills must land mid-run");
 }

@@ -39,7 +39,11 @@ fn library(store: &mut Store, max_loans: u32) {
         ..Settings::default()
     };
     let rows = vec![
-        ("default".to_string(), "default".to_string(), rule(max_loans)),
+        (
+            "default".to_string(),
+            "default".to_string(),
+            rule(max_loans),
+        ),
         (
             "default".to_string(),
             "reference".to_string(),
@@ -50,7 +54,11 @@ fn library(store: &mut Store, max_loans: u32) {
         ),
     ];
     store
-        .configure(rows, settings, &[NaiveDate::from_ymd_opt(2026, 12, 7).unwrap()])
+        .configure(
+            rows,
+            settings,
+            &[NaiveDate::from_ymd_opt(2026, 12, 7).unwrap()],
+        )
         .unwrap();
     let c = store.conn();
     for (b, name, blocked) in [
@@ -108,15 +116,23 @@ fn checkout_return_cycle_with_due_date_fine_and_journal() {
     assert_eq!(code(&other.result), "item_on_loan_to_another");
 
     // Returned 3 open days late (Wed 9, Thu 10, Fri 11).
-    let back = s.checkin("I1", None, at("2026-12-11T12:00:00+08:00")).unwrap();
+    let back = s
+        .checkin("I1", None, at("2026-12-11T12:00:00+08:00"))
+        .unwrap();
     let back = back.result.unwrap();
     assert!(back.was_on_loan);
     assert_eq!(back.overdue_days, 3);
     assert_eq!(back.fine_cents, 30);
-    assert_eq!(s.account("P1", now()).unwrap().unwrap().fines_owed_cents, 30);
+    assert_eq!(
+        s.account("P1", now()).unwrap().unwrap().fines_owed_cents,
+        30
+    );
 
     let j = s.journal(None).unwrap();
-    let kinds: Vec<_> = j.iter().map(|e| (e.kind.as_str(), e.decision.as_str())).collect();
+    let kinds: Vec<_> = j
+        .iter()
+        .map(|e| (e.kind.as_str(), e.decision.as_str()))
+        .collect();
     assert_eq!(
         kinds,
         [
@@ -141,19 +157,43 @@ fn rfid_uid_finds_the_item_and_sets_must_be_complete() {
     assert_eq!(code(&kit.result), "incomplete_set");
     let kit = s.checkout("P1", "I5", Some(3), now()).unwrap();
     assert_eq!(code(&kit.result), "ok");
-    assert_eq!(code(&s.checkin("I5", Some(1), now()).unwrap().result), "incomplete_set");
+    assert_eq!(
+        code(&s.checkin("I5", Some(1), now()).unwrap().result),
+        "incomplete_set"
+    );
 }
 
 #[test]
 fn refusals_from_the_store() {
     let (_d, mut s) = fresh(1);
-    assert_eq!(code(&s.checkout("NOPE", "I1", None, now()).unwrap().result), "unknown_patron");
-    assert_eq!(code(&s.checkout("P1", "NOPE", None, now()).unwrap().result), "unknown_item");
-    assert_eq!(code(&s.checkout("P3", "I1", None, now()).unwrap().result), "patron_blocked");
-    assert_eq!(code(&s.checkout("P1", "I4", None, now()).unwrap().result), "item_not_for_loan");
-    assert_eq!(code(&s.checkout("P1", "I1", None, now()).unwrap().result), "ok");
-    assert_eq!(code(&s.checkout("P1", "I2", None, now()).unwrap().result), "max_loans_reached");
-    assert_eq!(code(&s.checkin("NOPE", None, now()).unwrap().result), "unknown_item");
+    assert_eq!(
+        code(&s.checkout("NOPE", "I1", None, now()).unwrap().result),
+        "unknown_patron"
+    );
+    assert_eq!(
+        code(&s.checkout("P1", "NOPE", None, now()).unwrap().result),
+        "unknown_item"
+    );
+    assert_eq!(
+        code(&s.checkout("P3", "I1", None, now()).unwrap().result),
+        "patron_blocked"
+    );
+    assert_eq!(
+        code(&s.checkout("P1", "I4", None, now()).unwrap().result),
+        "item_not_for_loan"
+    );
+    assert_eq!(
+        code(&s.checkout("P1", "I1", None, now()).unwrap().result),
+        "ok"
+    );
+    assert_eq!(
+        code(&s.checkout("P1", "I2", None, now()).unwrap().result),
+        "max_loans_reached"
+    );
+    assert_eq!(
+        code(&s.checkin("NOPE", None, now()).unwrap().result),
+        "unknown_item"
+    );
     // Refusals change nothing but the journal.
     assert_eq!(s.counts().unwrap().current_loans, 1);
     assert_eq!(s.counts().unwrap().journal, 7);
@@ -164,22 +204,52 @@ fn renewals_limits_and_holds() {
     let (_d, mut s) = fresh(5);
     s.checkout("P1", "I1", None, now()).unwrap().result.unwrap();
     // Too soon: renewing today gives the same due date.
-    assert_eq!(code(&s.renew("P1", "I1", now()).unwrap().result), "too_soon_to_renew");
+    assert_eq!(
+        code(&s.renew("P1", "I1", now()).unwrap().result),
+        "too_soon_to_renew"
+    );
     let later = at("2026-12-01T10:00:00+08:00");
     let r = s.renew("P1", "I1", later).unwrap().result.unwrap();
     assert_eq!(r.due.to_string(), "2026-12-15");
     assert_eq!(r.renewals, 1);
     let later2 = at("2026-12-10T10:00:00+08:00");
-    assert_eq!(code(&s.renew("P1", "I1", later2).unwrap().result), "max_renewals_reached");
-    assert_eq!(code(&s.renew("P2", "I1", later2).unwrap().result), "not_on_loan_to_you");
+    assert_eq!(
+        code(&s.renew("P1", "I1", later2).unwrap().result),
+        "max_renewals_reached"
+    );
+    assert_eq!(
+        code(&s.renew("P2", "I1", later2).unwrap().result),
+        "not_on_loan_to_you"
+    );
 
     // P2 reserves the title (both copies: I1 on loan, I2 on the shelf).
     s.checkout("P1", "I2", None, now()).unwrap().result.unwrap();
-    let h = s.place_hold("P2", "I1", HoldLevel::Title, now()).unwrap().result.unwrap();
+    let h = s
+        .place_hold("P2", "I1", HoldLevel::Title, now())
+        .unwrap()
+        .result
+        .unwrap();
     assert_eq!(h.queue_position, 1);
-    assert_eq!(code(&s.place_hold("P2", "I2", HoldLevel::Title, now()).unwrap().result), "hold_already_placed");
-    assert_eq!(code(&s.place_hold("P1", "I1", HoldLevel::Title, now()).unwrap().result), "already_on_loan_to_you");
-    assert_eq!(code(&s.renew("P1", "I2", later).unwrap().result), "renewal_blocked_by_hold");
+    assert_eq!(
+        code(
+            &s.place_hold("P2", "I2", HoldLevel::Title, now())
+                .unwrap()
+                .result
+        ),
+        "hold_already_placed"
+    );
+    assert_eq!(
+        code(
+            &s.place_hold("P1", "I1", HoldLevel::Title, now())
+                .unwrap()
+                .result
+        ),
+        "already_on_loan_to_you"
+    );
+    assert_eq!(
+        code(&s.renew("P1", "I2", later).unwrap().result),
+        "renewal_blocked_by_hold"
+    );
 
     // A return fills the hold: hold shelf, pickup code, item reserved.
     let back = s.checkin("I2", None, later).unwrap().result.unwrap();
@@ -191,7 +261,10 @@ fn renewals_limits_and_holds() {
     assert_eq!(acct.holds[0].status, "ready");
     assert_eq!(acct.holds[0].pickup_code.as_deref(), Some(pickup.as_str()));
     assert_eq!(acct.holds[0].title, "三体");
-    assert_eq!(code(&s.checkout("P1", "I2", None, later).unwrap().result), "item_on_hold_for_another");
+    assert_eq!(
+        code(&s.checkout("P1", "I2", None, later).unwrap().result),
+        "item_on_hold_for_another"
+    );
     let picked = s.checkout("P2", "I2", None, later).unwrap().result.unwrap();
     assert!(picked.hold_picked_up);
     assert!(s.account("P2", later).unwrap().unwrap().holds.is_empty());
@@ -200,13 +273,32 @@ fn renewals_limits_and_holds() {
 #[test]
 fn holds_on_available_items_cancel_and_limits() {
     let (_d, mut s) = fresh(5);
-    assert_eq!(code(&s.place_hold("P2", "I6", HoldLevel::Title, now()).unwrap().result), "item_available");
+    assert_eq!(
+        code(
+            &s.place_hold("P2", "I6", HoldLevel::Title, now())
+                .unwrap()
+                .result
+        ),
+        "item_available"
+    );
     s.checkout("P1", "I6", None, now()).unwrap().result.unwrap();
-    s.place_hold("P2", "I6", HoldLevel::Item, now()).unwrap().result.unwrap();
-    assert_eq!(code(&s.cancel_hold("P2", "I6", now()).unwrap().result), "ok");
-    assert_eq!(code(&s.cancel_hold("P2", "I6", now()).unwrap().result), "hold_not_found");
+    s.place_hold("P2", "I6", HoldLevel::Item, now())
+        .unwrap()
+        .result
+        .unwrap();
+    assert_eq!(
+        code(&s.cancel_hold("P2", "I6", now()).unwrap().result),
+        "ok"
+    );
+    assert_eq!(
+        code(&s.cancel_hold("P2", "I6", now()).unwrap().result),
+        "hold_not_found"
+    );
     let back = s.checkin("I6", None, now()).unwrap().result.unwrap();
-    assert_eq!(back.route, kiosk::domain::Route::SortBin { bin: "1".into() });
+    assert_eq!(
+        back.route,
+        kiosk::domain::Route::SortBin { bin: "1".into() }
+    );
 }
 
 #[test]
@@ -215,7 +307,10 @@ fn pin_is_checked_counted_and_locks_the_card() {
     let hash = kiosk::store::hash_pin("4321");
     assert!(!hash.contains("4321"));
     s.conn()
-        .execute("UPDATE patrons SET pin_hash = ?1 WHERE barcode = 'P1'", [&hash])
+        .execute(
+            "UPDATE patrons SET pin_hash = ?1 WHERE barcode = 'P1'",
+            [&hash],
+        )
         .unwrap();
     let mut settings = s.settings().clone();
     settings.require_pin = true;
@@ -223,7 +318,10 @@ fn pin_is_checked_counted_and_locks_the_card() {
     let rows = s.policies().rows();
     s.configure(rows, settings, &[]).unwrap();
 
-    assert_eq!(s.check_pin("P1", None, now()).unwrap().unwrap_err().code(), "pin_required");
+    assert_eq!(
+        s.check_pin("P1", None, now()).unwrap().unwrap_err().code(),
+        "pin_required"
+    );
     assert_eq!(s.check_pin("P1", Some("4321"), now()).unwrap(), Ok(()));
     let wrong = s.check_pin("P1", Some("0000"), now()).unwrap().unwrap_err();
     assert_eq!(wrong, kiosk::domain::Refusal::WrongPin { attempts_left: 2 });
@@ -232,7 +330,13 @@ fn pin_is_checked_counted_and_locks_the_card() {
     assert_eq!(locked.code(), "pin_locked");
     // Even the right PIN is refused while locked…
     let soon = now() + Duration::minutes(5);
-    assert_eq!(s.check_pin("P1", Some("4321"), soon).unwrap().unwrap_err().code(), "pin_locked");
+    assert_eq!(
+        s.check_pin("P1", Some("4321"), soon)
+            .unwrap()
+            .unwrap_err()
+            .code(),
+        "pin_locked"
+    );
     // …and accepted after the lock (30 minutes by default).
     let later = now() + Duration::minutes(31);
     assert_eq!(s.check_pin("P1", Some("4321"), later).unwrap(), Ok(()));
@@ -243,27 +347,49 @@ fn pin_is_checked_counted_and_locks_the_card() {
 #[test]
 fn journal_is_append_only_and_sync_status_only_moves_forward() {
     let (_d, mut s) = fresh(5);
-    let id = s.checkout("P1", "I1", None, now()).unwrap().entry.id.to_string();
+    let id = s
+        .checkout("P1", "I1", None, now())
+        .unwrap()
+        .entry
+        .id
+        .to_string();
     let c = s.conn();
     assert!(c.execute("DELETE FROM journal", []).is_err());
-    assert!(c.execute("UPDATE journal SET due = '2099-01-01'", []).is_err());
+    assert!(c
+        .execute("UPDATE journal SET due = '2099-01-01'", [])
+        .is_err());
     assert!(c.execute("UPDATE journal SET seq = 5", []).is_err());
-    assert!(c.execute("UPDATE journal SET patron = NULL", []).is_err(), "not yet acknowledged");
+    assert!(
+        c.execute("UPDATE journal SET patron = NULL", []).is_err(),
+        "not yet acknowledged"
+    );
 
     let t = now();
-    assert_eq!(s.mark_synced(&[(id.clone(), SyncStatus::Sent, None)], t).unwrap(), 1);
+    assert_eq!(
+        s.mark_synced(&[(id.clone(), SyncStatus::Sent, None)], t)
+            .unwrap(),
+        1
+    );
     assert_eq!(s.outbox(10).unwrap().len(), 1);
     assert_eq!(
-        s.mark_synced(&[(id.clone(), SyncStatus::Acknowledged, None)], t).unwrap(),
+        s.mark_synced(&[(id.clone(), SyncStatus::Acknowledged, None)], t)
+            .unwrap(),
         1
     );
     // Final: neither sent again nor turned into a conflict.
-    assert_eq!(s.mark_synced(&[(id.clone(), SyncStatus::Sent, None)], t).unwrap(), 0);
     assert_eq!(
-        s.mark_synced(&[(id.clone(), SyncStatus::Conflict, Some("x".into()))], t).unwrap(),
+        s.mark_synced(&[(id.clone(), SyncStatus::Sent, None)], t)
+            .unwrap(),
         0
     );
-    assert!(s.mark_synced(&[(id.clone(), SyncStatus::Pending, None)], t).is_err());
+    assert_eq!(
+        s.mark_synced(&[(id.clone(), SyncStatus::Conflict, Some("x".into()))], t)
+            .unwrap(),
+        0
+    );
+    assert!(s
+        .mark_synced(&[(id.clone(), SyncStatus::Pending, None)], t)
+        .is_err());
     assert!(s.outbox(10).unwrap().is_empty());
     assert_eq!(s.journal(Some(SyncStatus::Acknowledged)).unwrap().len(), 1);
 }
@@ -272,8 +398,14 @@ fn journal_is_append_only_and_sync_status_only_moves_forward() {
 fn retention_drops_old_history_but_not_current_loans_or_fees() {
     let (_d, mut s) = fresh(5);
     let long_ago = at("2025-01-10T10:00:00+08:00");
-    s.checkout("P1", "I1", None, long_ago).unwrap().result.unwrap();
-    s.checkin("I1", None, at("2025-03-10T10:00:00+08:00")).unwrap().result.unwrap();
+    s.checkout("P1", "I1", None, long_ago)
+        .unwrap()
+        .result
+        .unwrap();
+    s.checkin("I1", None, at("2025-03-10T10:00:00+08:00"))
+        .unwrap()
+        .result
+        .unwrap();
     s.checkout("P1", "I2", None, now()).unwrap().result.unwrap();
     let ids: Vec<_> = s
         .journal(None)
@@ -289,7 +421,10 @@ fn retention_drops_old_history_but_not_current_loans_or_fees() {
     assert_eq!(j[0].patron, None);
     assert_eq!(j[2].patron.as_deref(), Some("P1"));
     assert_eq!(s.counts().unwrap().current_loans, 1);
-    let fees: i64 = s.conn().query_row("SELECT count(*) FROM fees", [], |r| r.get(0)).unwrap();
+    let fees: i64 = s
+        .conn()
+        .query_row("SELECT count(*) FROM fees", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(fees, 1, "the late return's fine stays");
 }
 
@@ -301,7 +436,10 @@ fn refuses_databases_it_must_not_touch() {
     std::fs::write(&junk, b"this is not a database, it is a note").unwrap();
     let e = Store::open(&junk, "k").err().expect("refused");
     assert!(matches!(e, StoreError::Unreadable { .. }), "{e}");
-    assert_eq!(std::fs::read(&junk).unwrap(), b"this is not a database, it is a note");
+    assert_eq!(
+        std::fs::read(&junk).unwrap(),
+        b"this is not a database, it is a note"
+    );
 
     // A damaged database (header intact, pages garbage) is refused too.
     let good = dir.path().join("good.db");
@@ -334,10 +472,16 @@ fn opens_with_the_promised_pragmas_and_schema_version() {
     let p = dir.path().join("k.db");
     let s = Store::open(&p, "k").unwrap();
     let c = s.conn();
-    let mode: String = c.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+    let mode: String = c
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
     let sync: i64 = c.query_row("PRAGMA synchronous", [], |r| r.get(0)).unwrap();
-    let fk: i64 = c.query_row("PRAGMA foreign_keys", [], |r| r.get(0)).unwrap();
-    let v: i64 = c.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+    let fk: i64 = c
+        .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
+        .unwrap();
+    let v: i64 = c
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
     assert_eq!((mode.as_str(), sync, fk, v), ("wal", 2, 1, 1));
     drop(s);
     // Reopening an up-to-date database changes nothing.

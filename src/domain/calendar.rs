@@ -180,9 +180,18 @@ mod tests {
     fn chargeable_days_skip_closed_days_unless_asked() {
         let cal = Calendar::new([Weekday::Sun], []);
         // Sat 5th due; now Tue 8th: Sun 6 (closed), Mon 7, Tue 8.
-        assert_eq!(cal.chargeable_days(d("2026-12-05"), d("2026-12-08"), false), 2);
-        assert_eq!(cal.chargeable_days(d("2026-12-05"), d("2026-12-08"), true), 3);
-        assert_eq!(cal.chargeable_days(d("2026-12-08"), d("2026-12-05"), true), 0);
+        assert_eq!(
+            cal.chargeable_days(d("2026-12-05"), d("2026-12-08"), false),
+            2
+        );
+        assert_eq!(
+            cal.chargeable_days(d("2026-12-05"), d("2026-12-08"), true),
+            3
+        );
+        assert_eq!(
+            cal.chargeable_days(d("2026-12-08"), d("2026-12-05"), true),
+            0
+        );
     }
 
     #[test]

@@ -230,10 +230,19 @@ pub fn decide_checkout(
             // A hold on this very copy by someone else keeps it for them;
             // a title-level queue does not stop a reader who has the copy in
             // hand (another copy can fill it), unless the reader is first.
-            if ctx.holds.queue.iter().any(|h| h.item_level && h.patron != me) {
+            if ctx
+                .holds
+                .queue
+                .iter()
+                .any(|h| h.item_level && h.patron != me)
+            {
                 return Err(Refusal::ItemOnHoldForAnother);
             }
-            ctx.holds.queue.iter().find(|h| h.patron == me).map(|h| h.id)
+            ctx.holds
+                .queue
+                .iter()
+                .find(|h| h.patron == me)
+                .map(|h| h.id)
         }
     };
     set_complete(ctx.item, ctx.parts_seen)?;
@@ -358,7 +367,10 @@ pub fn decide_checkin(
     let cal = &ctx.settings.calendar;
     let overdue_days = ctx
         .loan
-        .map(|l| l.due.overdue_days(now, cal, ctx.settings.charge_closed_days))
+        .map(|l| {
+            l.due
+                .overdue_days(now, cal, ctx.settings.charge_closed_days)
+        })
         .unwrap_or(0);
     let fine = ctx.rule.fine_for(overdue_days);
     let found = matches!(ctx.item.status, ItemStatus::Lost | ItemStatus::Missing);
@@ -437,9 +449,7 @@ pub fn decide_hold(ctx: &HoldContext, now: NaiveDateTime) -> Result<(), Refusal>
         _ => {}
     }
     if ctx.has_on_loan {
-        return Err(Refusal::AlreadyOnLoanToYou {
-            due: String::new(),
-        });
+        return Err(Refusal::AlreadyOnLoanToYou { due: String::new() });
     }
     if ctx.already_holds {
         return Err(Refusal::HoldAlreadyPlaced);
@@ -577,43 +587,137 @@ mod tests {
         type Setup = fn(&mut Co);
         let cases: Vec<(&str, Setup, &str)> = vec![
             ("plain", |_| {}, "ok"),
-            ("expired yesterday", |c| c.patron.expires = Some(day("2026-11-21")), "card_expired"),
-            ("expires today is fine", |c| c.patron.expires = Some(day("2026-11-22")), "ok"),
-            ("blocked", |c| c.patron.blocked = Some("lost card".into()), "patron_blocked"),
-            ("fines at limit", |c| c.patron.fines_owed = 1000, "fines_over_limit"),
+            (
+                "expired yesterday",
+                |c| c.patron.expires = Some(day("2026-11-21")),
+                "card_expired",
+            ),
+            (
+                "expires today is fine",
+                |c| c.patron.expires = Some(day("2026-11-22")),
+                "ok",
+            ),
+            (
+                "blocked",
+                |c| c.patron.blocked = Some("lost card".into()),
+                "patron_blocked",
+            ),
+            (
+                "fines at limit",
+                |c| c.patron.fines_owed = 1000,
+                "fines_over_limit",
+            ),
             ("fines under limit", |c| c.patron.fines_owed = 999, "ok"),
-            ("fines never block when 0", |c| {
-                c.patron.fines_owed = 99999;
-                c.rule.block_fines = 0;
-            }, "ok"),
-            ("two overdue", |c| c.counts = LoanCounts { total: 2, overdue: 2 }, "too_many_overdue"),
-            ("one overdue", |c| c.counts = LoanCounts { total: 2, overdue: 1 }, "ok"),
+            (
+                "fines never block when 0",
+                |c| {
+                    c.patron.fines_owed = 99999;
+                    c.rule.block_fines = 0;
+                },
+                "ok",
+            ),
+            (
+                "two overdue",
+                |c| {
+                    c.counts = LoanCounts {
+                        total: 2,
+                        overdue: 2,
+                    }
+                },
+                "too_many_overdue",
+            ),
+            (
+                "one overdue",
+                |c| {
+                    c.counts = LoanCounts {
+                        total: 2,
+                        overdue: 1,
+                    }
+                },
+                "ok",
+            ),
             ("max loans", |c| c.counts.total = 3, "max_loans_reached"),
-            ("not for loan status", |c| c.item.status = ItemStatus::NotForLoan, "item_not_for_loan"),
-            ("rule not loanable", |c| c.rule.loanable = false, "item_not_for_loan"),
-            ("lost", |c| c.item.status = ItemStatus::Lost, "item_needs_staff"),
-            ("withdrawn", |c| c.item.status = ItemStatus::Withdrawn, "item_needs_staff"),
-            ("on loan to me", |c| {
-                c.loan = Some(CurrentLoan { patron: ME, due: Due::Day(day("2026-12-01")), renewals: 0 })
-            }, "already_on_loan_to_you"),
-            ("on loan to other", |c| {
-                c.loan = Some(CurrentLoan { patron: OTHER, due: Due::Day(day("2026-12-01")), renewals: 0 })
-            }, "item_on_loan_to_another"),
-            ("ready for other", |c| c.holds.ready = Some(hold(5, OTHER, false)), "item_on_hold_for_another"),
-            ("ready for me", |c| {
-                c.holds.ready = Some(hold(5, ME, false));
-                c.item.status = ItemStatus::OnHoldShelf;
-            }, "ok"),
-            ("item hold other", |c| c.holds.queue = vec![hold(5, OTHER, true)], "item_on_hold_for_another"),
-            ("title hold other", |c| c.holds.queue = vec![hold(5, OTHER, false)], "ok"),
-            ("incomplete set", |c| {
-                c.item.parts = 3;
-                c.parts_seen = Some(2);
-            }, "incomplete_set"),
-            ("complete set", |c| {
-                c.item.parts = 3;
-                c.parts_seen = Some(3);
-            }, "ok"),
+            (
+                "not for loan status",
+                |c| c.item.status = ItemStatus::NotForLoan,
+                "item_not_for_loan",
+            ),
+            (
+                "rule not loanable",
+                |c| c.rule.loanable = false,
+                "item_not_for_loan",
+            ),
+            (
+                "lost",
+                |c| c.item.status = ItemStatus::Lost,
+                "item_needs_staff",
+            ),
+            (
+                "withdrawn",
+                |c| c.item.status = ItemStatus::Withdrawn,
+                "item_needs_staff",
+            ),
+            (
+                "on loan to me",
+                |c| {
+                    c.loan = Some(CurrentLoan {
+                        patron: ME,
+                        due: Due::Day(day("2026-12-01")),
+                        renewals: 0,
+                    })
+                },
+                "already_on_loan_to_you",
+            ),
+            (
+                "on loan to other",
+                |c| {
+                    c.loan = Some(CurrentLoan {
+                        patron: OTHER,
+                        due: Due::Day(day("2026-12-01")),
+                        renewals: 0,
+                    })
+                },
+                "item_on_loan_to_another",
+            ),
+            (
+                "ready for other",
+                |c| c.holds.ready = Some(hold(5, OTHER, false)),
+                "item_on_hold_for_another",
+            ),
+            (
+                "ready for me",
+                |c| {
+                    c.holds.ready = Some(hold(5, ME, false));
+                    c.item.status = ItemStatus::OnHoldShelf;
+                },
+                "ok",
+            ),
+            (
+                "item hold other",
+                |c| c.holds.queue = vec![hold(5, OTHER, true)],
+                "item_on_hold_for_another",
+            ),
+            (
+                "title hold other",
+                |c| c.holds.queue = vec![hold(5, OTHER, false)],
+                "ok",
+            ),
+            (
+                "incomplete set",
+                |c| {
+                    c.item.parts = 3;
+                    c.parts_seen = Some(2);
+                },
+                "incomplete_set",
+            ),
+            (
+                "complete set",
+                |c| {
+                    c.item.parts = 3;
+                    c.parts_seen = Some(3);
+                },
+                "ok",
+            ),
             ("set by barcode", |c| c.item.parts = 3, "ok"),
         ];
         for (name, setup, want) in cases {
@@ -693,21 +797,57 @@ mod tests {
         let cases: Vec<(&str, Setup, &str)> = vec![
             ("plain", |_| {}, "ok"),
             ("not on loan", |r| r.co.loan = None, "not_on_loan_to_you"),
-            ("someone else's", |r| r.co.loan.as_mut().unwrap().patron = OTHER, "not_on_loan_to_you"),
-            ("max renewals", |r| r.co.loan.as_mut().unwrap().renewals = 2, "max_renewals_reached"),
-            ("hold waiting", |r| r.co.holds.queue = vec![hold(1, OTHER, false)], "renewal_blocked_by_hold"),
-            ("own hold ok", |r| r.co.holds.queue = vec![hold(1, ME, false)], "ok"),
-            ("expired", |r| r.co.patron.expires = Some(day("2026-01-01")), "card_expired"),
-            ("fines", |r| r.co.patron.fines_owed = 5000, "fines_over_limit"),
-            ("too soon", |r| r.co.loan.as_mut().unwrap().due = Due::Day(day("2026-12-20")), "too_soon_to_renew"),
-            ("overdue itself does not block", |r| {
-                r.co.loan.as_mut().unwrap().due = Due::Day(day("2026-11-10"));
-                r.co.counts.overdue = 2;
-            }, "ok"),
-            ("three overdue blocks", |r| {
-                r.co.loan.as_mut().unwrap().due = Due::Day(day("2026-11-10"));
-                r.co.counts.overdue = 3;
-            }, "too_many_overdue"),
+            (
+                "someone else's",
+                |r| r.co.loan.as_mut().unwrap().patron = OTHER,
+                "not_on_loan_to_you",
+            ),
+            (
+                "max renewals",
+                |r| r.co.loan.as_mut().unwrap().renewals = 2,
+                "max_renewals_reached",
+            ),
+            (
+                "hold waiting",
+                |r| r.co.holds.queue = vec![hold(1, OTHER, false)],
+                "renewal_blocked_by_hold",
+            ),
+            (
+                "own hold ok",
+                |r| r.co.holds.queue = vec![hold(1, ME, false)],
+                "ok",
+            ),
+            (
+                "expired",
+                |r| r.co.patron.expires = Some(day("2026-01-01")),
+                "card_expired",
+            ),
+            (
+                "fines",
+                |r| r.co.patron.fines_owed = 5000,
+                "fines_over_limit",
+            ),
+            (
+                "too soon",
+                |r| r.co.loan.as_mut().unwrap().due = Due::Day(day("2026-12-20")),
+                "too_soon_to_renew",
+            ),
+            (
+                "overdue itself does not block",
+                |r| {
+                    r.co.loan.as_mut().unwrap().due = Due::Day(day("2026-11-10"));
+                    r.co.counts.overdue = 2;
+                },
+                "ok",
+            ),
+            (
+                "three overdue blocks",
+                |r| {
+                    r.co.loan.as_mut().unwrap().due = Due::Day(day("2026-11-10"));
+                    r.co.counts.overdue = 3;
+                },
+                "too_many_overdue",
+            ),
         ];
         for (name, setup, want) in cases {
             let mut r = Rn::new();
@@ -806,7 +946,9 @@ mod tests {
         let mut gone = item();
         gone.status = ItemStatus::Withdrawn;
         assert_eq!(
-            checkin(&gone, None, &ItemHolds::default(), None).unwrap().route,
+            checkin(&gone, None, &ItemHolds::default(), None)
+                .unwrap()
+                .route,
             Route::Staff
         );
 
@@ -856,16 +998,32 @@ mod tests {
         type Setup = fn(&mut H);
         let cases: Vec<(&str, Setup, &str)> = vec![
             ("on loan elsewhere", |_| {}, "ok"),
-            ("available, no queue", |h| h.item.status = ItemStatus::Available, "item_available"),
-            ("available with queue", |h| {
-                h.item.status = ItemStatus::Available;
-                h.holds.queue = vec![hold(1, OTHER, false)];
-            }, "ok"),
-            ("not for loan", |h| h.item.status = ItemStatus::NotForLoan, "item_not_for_loan"),
+            (
+                "available, no queue",
+                |h| h.item.status = ItemStatus::Available,
+                "item_available",
+            ),
+            (
+                "available with queue",
+                |h| {
+                    h.item.status = ItemStatus::Available;
+                    h.holds.queue = vec![hold(1, OTHER, false)];
+                },
+                "ok",
+            ),
+            (
+                "not for loan",
+                |h| h.item.status = ItemStatus::NotForLoan,
+                "item_not_for_loan",
+            ),
             ("already", |h| h.already = true, "hold_already_placed"),
             ("has it", |h| h.on_loan = true, "already_on_loan_to_you"),
             ("max holds", |h| h.open = 5, "max_holds_reached"),
-            ("blocked", |h| h.patron.blocked = Some("x".into()), "patron_blocked"),
+            (
+                "blocked",
+                |h| h.patron.blocked = Some("x".into()),
+                "patron_blocked",
+            ),
         ];
         for (name, setup, want) in cases {
             let mut h = base();
@@ -884,7 +1042,11 @@ mod tests {
                 },
                 now(),
             );
-            assert_eq!(got.err().map(|r| r.code()).unwrap_or("ok"), want, "case {name}");
+            assert_eq!(
+                got.err().map(|r| r.code()).unwrap_or("ok"),
+                want,
+                "case {name}"
+            );
         }
     }
 

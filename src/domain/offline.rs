@@ -62,7 +62,10 @@ mod tests {
         assert_eq!(code(ReturnsOnly, Checkin, 0), "ok");
         assert_eq!(code(ReturnsOnly, Checkout, 0), "offline_returns_only");
         assert_eq!(code(ReturnsAndCheckouts, Checkout, 2), "ok");
-        assert_eq!(code(ReturnsAndCheckouts, Checkout, 3), "offline_limit_reached");
+        assert_eq!(
+            code(ReturnsAndCheckouts, Checkout, 3),
+            "offline_limit_reached"
+        );
         assert_eq!(code(ReturnsAndCheckouts, Other, 0), "offline_unavailable");
         assert_eq!(code(ReturnsAndCheckouts, Checkin, 99), "ok");
     }

@@ -70,10 +70,8 @@ pub struct PolicyTable {
 
 impl PolicyTable {
     pub fn new(rows: impl IntoIterator<Item = (String, String, Rule)>) -> PolicyTable {
-        let mut rules: BTreeMap<(String, String), Rule> = rows
-            .into_iter()
-            .map(|(c, t, r)| ((c, t), r))
-            .collect();
+        let mut rules: BTreeMap<(String, String), Rule> =
+            rows.into_iter().map(|(c, t, r)| ((c, t), r)).collect();
         let fallback = rules
             .remove(&(DEFAULT.to_string(), DEFAULT.to_string()))
             .unwrap_or_default();
@@ -90,13 +88,17 @@ impl PolicyTable {
 
     /// Every row, the default first, as stored in the `policies` table.
     pub fn rows(&self) -> Vec<(String, String, Rule)> {
-        std::iter::once((DEFAULT.to_string(), DEFAULT.to_string(), self.fallback.clone()))
-            .chain(
-                self.rules
-                    .iter()
-                    .map(|((c, t), r)| (c.clone(), t.clone(), r.clone())),
-            )
-            .collect()
+        std::iter::once((
+            DEFAULT.to_string(),
+            DEFAULT.to_string(),
+            self.fallback.clone(),
+        ))
+        .chain(
+            self.rules
+                .iter()
+                .map(|((c, t), r)| (c.clone(), t.clone(), r.clone())),
+        )
+        .collect()
     }
 }
 

@@ -11,35 +11,68 @@ use serde::Serialize;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Refusal {
     UnknownPatron,
-    CardExpired { expired: String },
-    PatronBlocked { reason: String },
-    FinesOverLimit { owed: Cents, limit: Cents },
-    TooManyOverdue { overdue: u32, limit: u32 },
-    MaxLoansReached { max: u32 },
+    CardExpired {
+        expired: String,
+    },
+    PatronBlocked {
+        reason: String,
+    },
+    FinesOverLimit {
+        owed: Cents,
+        limit: Cents,
+    },
+    TooManyOverdue {
+        overdue: u32,
+        limit: u32,
+    },
+    MaxLoansReached {
+        max: u32,
+    },
     UnknownItem,
     ItemNotForLoan,
     /// Lost, missing or withdrawn: staff must look at it.
-    ItemNeedsStaff { status: String },
+    ItemNeedsStaff {
+        status: String,
+    },
     ItemOnHoldForAnother,
     /// Never a second loan: the kiosk offers a renewal instead.
-    AlreadyOnLoanToYou { due: String },
+    AlreadyOnLoanToYou {
+        due: String,
+    },
     ItemOnLoanToAnother,
-    IncompleteSet { seen: u8, parts: u8 },
+    IncompleteSet {
+        seen: u8,
+        parts: u8,
+    },
     NotOnLoanToYou,
-    MaxRenewalsReached { max: u32 },
+    MaxRenewalsReached {
+        max: u32,
+    },
     RenewalBlockedByHold,
-    TooSoonToRenew { due: String },
+    TooSoonToRenew {
+        due: String,
+    },
     ItemAvailable,
     HoldAlreadyPlaced,
-    MaxHoldsReached { max: u32 },
+    MaxHoldsReached {
+        max: u32,
+    },
     HoldNotFound,
     PinRequired,
-    WrongPin { attempts_left: u32 },
-    PinLocked { until: String },
-    InvalidBarcode { detail: String },
+    WrongPin {
+        attempts_left: u32,
+    },
+    PinLocked {
+        until: String,
+    },
+    InvalidBarcode {
+        detail: String,
+    },
     OfflineUnavailable,
     OfflineReturnsOnly,
-    OfflineLimitReached { max: u32 },
+    OfflineLimitReached {
+        max: u32,
+    },
 }
 
 impl Refusal {
@@ -90,10 +123,16 @@ impl Refusal {
             CardExpired { expired } => vec![("expired", expired.clone())],
             PatronBlocked { reason } => vec![("reason", reason.clone())],
             FinesOverLimit { owed, limit } => {
-                vec![("owed", format_money(*owed)), ("limit", format_money(*limit))]
+                vec![
+                    ("owed", format_money(*owed)),
+                    ("limit", format_money(*limit)),
+                ]
             }
             TooManyOverdue { overdue, limit } => {
-                vec![("overdue", overdue.to_string()), ("limit", limit.to_string())]
+                vec![
+                    ("overdue", overdue.to_string()),
+                    ("limit", limit.to_string()),
+                ]
             }
             MaxLoansReached { max } | MaxRenewalsReached { max } | MaxHoldsReached { max } => {
                 vec![("max", max.to_string())]
@@ -187,7 +226,10 @@ mod tests {
         assert_eq!(codes.len(), ex.len(), "duplicate code");
         assert_eq!(ex.len(), 28, "add new variants to examples()");
         for c in codes {
-            assert!(c.chars().all(|ch| ch.is_ascii_lowercase() || ch == '_'), "{c}");
+            assert!(
+                c.chars().all(|ch| ch.is_ascii_lowercase() || ch == '_'),
+                "{c}"
+            );
         }
     }
 
@@ -197,7 +239,10 @@ mod tests {
             owed: 1250,
             limit: 1000,
         };
-        assert_eq!(r.args(), vec![("owed", "12.50".into()), ("limit", "10.00".into())]);
+        assert_eq!(
+            r.args(),
+            vec![("owed", "12.50".into()), ("limit", "10.00".into())]
+        );
         assert_eq!(r.message_id(), "refusal-fines-over-limit");
         assert_eq!(
             serde_json::to_string(&Refusal::MaxLoansReached { max: 3 }).unwrap(),

@@ -7,8 +7,8 @@
 use super::journal::{append, EntryKind, EntryRef, NewEntry};
 use super::{Result, Store, StoreError};
 use crate::domain::{
-    self, CheckinContext, CheckoutContext, CurrentLoan, Due, HoldContext, HoldRef, Item,
-    ItemHolds, ItemStatus, LoanCounts, Patron, Refusal, RenewContext, Route,
+    self, CheckinContext, CheckoutContext, CurrentLoan, Due, HoldContext, HoldRef, Item, ItemHolds,
+    ItemStatus, LoanCounts, Patron, Refusal, RenewContext, Route,
 };
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
@@ -200,7 +200,8 @@ pub(crate) fn find_item(conn: &Connection, code: &str) -> Result<Option<ItemRow>
         })
         .optional()
     };
-    const COLS: &str = "SELECT id, barcode, title, author, isbn, item_type, parts, status FROM items";
+    const COLS: &str =
+        "SELECT id, barcode, title, author, isbn, item_type, parts, status FROM items";
     let row = match q(&format!("{COLS} WHERE barcode = ?1"))? {
         Some(r) => Some(r),
         None => q(&format!("{COLS} WHERE rfid_uid = upper(?1)"))?,
@@ -255,8 +256,8 @@ fn current_loan(conn: &Connection, item_id: i64) -> Result<Option<(i64, CurrentL
 }
 
 fn loan_counts(conn: &Connection, patron_id: i64, now: NaiveDateTime) -> Result<LoanCounts> {
-    let mut st = conn
-        .prepare_cached("SELECT due FROM loans WHERE patron_id = ?1 AND returned IS NULL")?;
+    let mut st =
+        conn.prepare_cached("SELECT due FROM loans WHERE patron_id = ?1 AND returned IS NULL")?;
     let mut counts = LoanCounts::default();
     let mut rows = st.query([patron_id])?;
     while let Some(r) = rows.next()? {
@@ -543,7 +544,10 @@ impl Store {
                     },
                 )?;
                 tx.commit()?;
-                return Ok(Outcome { entry, result: Err(r) });
+                return Ok(Outcome {
+                    entry,
+                    result: Err(r),
+                });
             }
             Ok(d) => d,
         };
@@ -722,7 +726,9 @@ impl Store {
                  JOIN patrons p ON p.id = l.patron_id
                  WHERE p.barcode = ?1 AND l.returned IS NULL ORDER BY l.due, i.barcode",
             )?;
-            let rows = st.query_map([patron], |r| r.get(0))?.collect::<rusqlite::Result<Vec<_>>>();
+            let rows = st
+                .query_map([patron], |r| r.get(0))?
+                .collect::<rusqlite::Result<Vec<_>>>();
             rows?
         };
         items
@@ -779,7 +785,10 @@ impl Store {
             }
         };
         let item_code = i.as_ref().map(|i| i.barcode.clone()).unwrap_or(item.into());
-        let patron_code = p.as_ref().map(|p| p.barcode.clone()).unwrap_or(patron.into());
+        let patron_code = p
+            .as_ref()
+            .map(|p| p.barcode.clone())
+            .unwrap_or(patron.into());
         let result = match result {
             Ok(()) => {
                 let (p, i) = (p.as_ref().expect("known"), i.as_ref().expect("known"));
@@ -870,7 +879,10 @@ impl Store {
             }
         };
         let item_code = i.as_ref().map(|i| i.barcode.clone()).unwrap_or(item.into());
-        let patron_code = p.as_ref().map(|p| p.barcode.clone()).unwrap_or(patron.into());
+        let patron_code = p
+            .as_ref()
+            .map(|p| p.barcode.clone())
+            .unwrap_or(patron.into());
         let entry = append(
             &tx,
             &kiosk,

@@ -50,7 +50,10 @@ fn read(path: &Path, required: &[&str]) -> Result<Table> {
         .enumerate()
         .map(|(i, h)| (h.trim_start_matches('\u{feff}').to_lowercase(), i))
         .collect();
-    let missing: Vec<_> = required.iter().filter(|c| !header.contains_key(**c)).collect();
+    let missing: Vec<_> = required
+        .iter()
+        .filter(|c| !header.contains_key(**c))
+        .collect();
     if !missing.is_empty() {
         return Err(StoreError::Input(format!(
             "{}: the header row lacks the column(s) {:?} (needed: {})",
@@ -73,10 +76,7 @@ fn read(path: &Path, required: &[&str]) -> Result<Table> {
 
 impl Table {
     fn get<'a>(&self, r: &'a csv::StringRecord, col: &str) -> &'a str {
-        self.header
-            .get(col)
-            .and_then(|i| r.get(*i))
-            .unwrap_or("")
+        self.header.get(col).and_then(|i| r.get(*i)).unwrap_or("")
     }
 }
 
@@ -90,7 +90,11 @@ pub fn parse_money(s: &str) -> Option<i64> {
     if frac.len() > 2 || whole.is_empty() && frac.is_empty() {
         return None;
     }
-    let whole: i64 = if whole.is_empty() { 0 } else { whole.parse().ok()? };
+    let whole: i64 = if whole.is_empty() {
+        0
+    } else {
+        whole.parse().ok()?
+    };
     let frac: i64 = if frac.is_empty() {
         0
     } else {
@@ -121,7 +125,10 @@ pub fn patrons(store: &mut Store, path: &Path, now: DateTime<FixedOffset>) -> Re
     for (line, r) in &t.rows {
         let barcode = normalize(t.get(r, "barcode"));
         let name = t.get(r, "name").to_string();
-        let err = |e: String| RowError { line: *line, error: e };
+        let err = |e: String| RowError {
+            line: *line,
+            error: e,
+        };
         if barcode.is_empty() {
             report.errors.push(err("barcode is empty".into()));
             continue;
@@ -132,12 +139,19 @@ pub fn patrons(store: &mut Store, path: &Path, now: DateTime<FixedOffset>) -> Re
         }
         let expires = t.get(r, "expires");
         if !expires.is_empty() && NaiveDate::parse_from_str(expires, "%Y-%m-%d").is_err() {
-            report.errors.push(err(format!("expires {expires:?} is not a date (YYYY-MM-DD)")));
+            report.errors.push(err(format!(
+                "expires {expires:?} is not a date (YYYY-MM-DD)"
+            )));
             continue;
         }
         let pin = t.get(r, "pin");
-        if !pin.is_empty() && !pin.starts_with("$argon2") && !(4..=32).contains(&pin.chars().count()) {
-            report.errors.push(err("pin must be 4 to 32 characters".into()));
+        if !pin.is_empty()
+            && !pin.starts_with("$argon2")
+            && !(4..=32).contains(&pin.chars().count())
+        {
+            report
+                .errors
+                .push(err("pin must be 4 to 32 characters".into()));
             continue;
         }
         let fines = match t.header.contains_key("fines") {
@@ -145,7 +159,10 @@ pub fn patrons(store: &mut Store, path: &Path, now: DateTime<FixedOffset>) -> Re
             true => match parse_money(t.get(r, "fines")) {
                 Some(c) => Some(c),
                 None => {
-                    report.errors.push(err(format!("fines {:?} is not an amount like 12.50", t.get(r, "fines"))));
+                    report.errors.push(err(format!(
+                        "fines {:?} is not an amount like 12.50",
+                        t.get(r, "fines")
+                    )));
                     continue;
                 }
             },
@@ -156,11 +173,19 @@ pub fn patrons(store: &mut Store, path: &Path, now: DateTime<FixedOffset>) -> Re
             line: *line,
             barcode,
             name,
-            category: if category.is_empty() { "default".into() } else { category.to_string() },
+            category: if category.is_empty() {
+                "default".into()
+            } else {
+                category.to_string()
+            },
             expires: Some(expires.to_string()).filter(|s| !s.is_empty()),
             pin: Some(pin.to_string()).filter(|s| !s.is_empty()),
             email: opt("email"),
-            blocked: if t.header.contains_key("blocked") { Some(t.get(r, "blocked").to_string()) } else { None },
+            blocked: if t.header.contains_key("blocked") {
+                Some(t.get(r, "blocked").to_string())
+            } else {
+                None
+            },
             fines,
         });
     }
@@ -199,7 +224,10 @@ pub fn patrons(store: &mut Store, path: &Path, now: DateTime<FixedOffset>) -> Re
                 if let Some(f) = p.fines {
                     // The ILS's balance is the truth: record the difference.
                     imported_fee(&tx, id, f - owed, &stamp)?;
-                    tx.execute("UPDATE patrons SET fines_owed_cents = ?2 WHERE id = ?1", params![id, f])?;
+                    tx.execute(
+                        "UPDATE patrons SET fines_owed_cents = ?2 WHERE id = ?1",
+                        params![id, f],
+                    )?;
                 }
                 report.updated += 1;
             }
@@ -222,9 +250,17 @@ fn imported_fee(tx: &rusqlite::Transaction, patron: i64, cents: i64, stamp: &str
 
 fn hash_all(pins: Vec<Option<String>>) -> Vec<Option<String>> {
     let hash = |p: &Option<String>| {
-        p.as_ref().map(|p| if p.starts_with("$argon2") { p.clone() } else { hash_pin(p) })
+        p.as_ref().map(|p| {
+            if p.starts_with("$argon2") {
+                p.clone()
+            } else {
+                hash_pin(p)
+            }
+        })
     };
-    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
     if pins.iter().filter(|p| p.is_some()).count() < 4 || threads == 1 {
         return pins.iter().map(hash).collect();
     }
@@ -242,7 +278,18 @@ fn hash_all(pins: Vec<Option<String>>) -> Vec<Option<String>> {
 }
 
 pub fn items(store: &mut Store, path: &Path, now: DateTime<FixedOffset>) -> Result<ImportReport> {
-    let t = read(path, &["barcode", "title", "author", "isbn", "item_type", "rfid_uid", "parts"])?;
+    let t = read(
+        path,
+        &[
+            "barcode",
+            "title",
+            "author",
+            "isbn",
+            "item_type",
+            "rfid_uid",
+            "parts",
+        ],
+    )?;
     let mut report = ImportReport {
         file: path.display().to_string(),
         ..Default::default()
@@ -250,7 +297,10 @@ pub fn items(store: &mut Store, path: &Path, now: DateTime<FixedOffset>) -> Resu
     let stamp = now.to_rfc3339();
     let mut tx = store.conn.transaction()?;
     for (line, r) in &t.rows {
-        let err = |e: String| RowError { line: *line, error: e };
+        let err = |e: String| RowError {
+            line: *line,
+            error: e,
+        };
         let barcode = normalize(t.get(r, "barcode"));
         let title = t.get(r, "title");
         if barcode.is_empty() {
@@ -266,14 +316,21 @@ pub fn items(store: &mut Store, path: &Path, now: DateTime<FixedOffset>) -> Resu
             p => match p.parse::<u8>() {
                 Ok(n) if n >= 1 => n,
                 _ => {
-                    report.errors.push(err(format!("parts {p:?} must be a number from 1 to 255")));
+                    report
+                        .errors
+                        .push(err(format!("parts {p:?} must be a number from 1 to 255")));
                     continue;
                 }
             },
         };
-        let uid = t.get(r, "rfid_uid").replace([':', ' ', '-'], "").to_uppercase();
+        let uid = t
+            .get(r, "rfid_uid")
+            .replace([':', ' ', '-'], "")
+            .to_uppercase();
         if !uid.is_empty() && (!uid.chars().all(|c| c.is_ascii_hexdigit()) || uid.len() % 2 != 0) {
-            report.errors.push(err(format!("rfid_uid {uid:?} is not a hexadecimal UID")));
+            report
+                .errors
+                .push(err(format!("rfid_uid {uid:?} is not a hexadecimal UID")));
             continue;
         }
         let status = match t.get(r, "status") {
@@ -298,7 +355,9 @@ pub fn items(store: &mut Store, path: &Path, now: DateTime<FixedOffset>) -> Resu
         let location = t.get(r, "location");
         let sp = tx.savepoint()?;
         let existing: Option<i64> = sp
-            .query_row("SELECT id FROM items WHERE barcode = ?1", [&barcode], |r| r.get(0))
+            .query_row("SELECT id FROM items WHERE barcode = ?1", [&barcode], |r| {
+                r.get(0)
+            })
             .optional()?;
         let res = match existing {
             None => sp.execute(
@@ -328,8 +387,10 @@ pub fn items(store: &mut Store, path: &Path, now: DateTime<FixedOffset>) -> Resu
                 drop(sp);
                 report.errors.push(err(format!(
                     "conflicts with another item ({})",
-                    msg.unwrap_or_default()
-                        .replace("UNIQUE constraint failed: items.rfid_uid", "the RFID UID is already used")
+                    msg.unwrap_or_default().replace(
+                        "UNIQUE constraint failed: items.rfid_uid",
+                        "the RFID UID is already used"
+                    )
                 )));
             }
             Err(e) => return Err(e.into()),

@@ -167,7 +167,9 @@ impl Store {
     /// Entries in journal order, optionally only those with one status.
     pub fn journal(&self, status: Option<SyncStatus>) -> Result<Vec<JournalEntry>> {
         let sql = match status {
-            Some(_) => format!("SELECT {COLUMNS} FROM journal WHERE sync_status = ?1 ORDER BY rowid_"),
+            Some(_) => {
+                format!("SELECT {COLUMNS} FROM journal WHERE sync_status = ?1 ORDER BY rowid_")
+            }
             None => format!("SELECT {COLUMNS} FROM journal ORDER BY rowid_"),
         };
         let mut st = self.conn.prepare(&sql)?;
@@ -183,7 +185,8 @@ impl Store {
         let mut st = self.conn.prepare(&format!(
             "SELECT {COLUMNS} FROM journal WHERE sync_status IN ('pending','sent') ORDER BY rowid_ LIMIT ?1"
         ))?;
-        let rows: rusqlite::Result<Vec<JournalEntry>> = st.query_map([limit as i64], entry)?.collect();
+        let rows: rusqlite::Result<Vec<JournalEntry>> =
+            st.query_map([limit as i64], entry)?.collect();
         Ok(rows?)
     }
 

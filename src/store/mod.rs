@@ -95,7 +95,11 @@ impl Store {
 
     /// A private in-memory database (tests and benchmarks of pure logic).
     pub fn open_in_memory(kiosk_id: &str) -> Result<Store> {
-        Store::setup(Connection::open_in_memory()?, Path::new(":memory:"), kiosk_id)
+        Store::setup(
+            Connection::open_in_memory()?,
+            Path::new(":memory:"),
+            kiosk_id,
+        )
     }
 
     fn setup(mut conn: Connection, path: &Path, kiosk_id: &str) -> Result<Store> {
@@ -253,8 +257,10 @@ impl Store {
         let days = st
             .query_map([], |r| r.get::<_, String>(0))?
             .collect::<rusqlite::Result<Vec<_>>>()?;
-        let mut cal = Calendar::default();
-        cal.closed_weekdays = closed_weekdays.iter().copied().collect();
+        let mut cal = Calendar {
+            closed_weekdays: closed_weekdays.iter().copied().collect(),
+            ..Calendar::default()
+        };
         for d in days {
             let day = NaiveDate::parse_from_str(&d, "%Y-%m-%d")
                 .map_err(|_| StoreError::Corrupt(format!("calendar day {d:?}")))?;
@@ -277,13 +283,9 @@ impl Store {
             patrons: one("SELECT count(*) FROM patrons")?,
             items: one("SELECT count(*) FROM items")?,
             current_loans: one("SELECT count(*) FROM loans WHERE returned IS NULL")?,
-            open_holds: one(
-                "SELECT count(*) FROM holds WHERE status IN ('waiting','ready')",
-            )?,
+            open_holds: one("SELECT count(*) FROM holds WHERE status IN ('waiting','ready')")?,
             journal: one("SELECT count(*) FROM journal")?,
-            outbox: one(
-                "SELECT count(*) FROM journal WHERE sync_status IN ('pending','sent')",
-            )?,
+            outbox: one("SELECT count(*) FROM journal WHERE sync_status IN ('pending','sent')")?,
         })
     }
 

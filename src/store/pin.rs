@@ -21,7 +21,11 @@ pub fn hash_pin(pin: &str) -> String {
 /// Whether `pin` matches `hash`; a malformed hash never matches.
 pub fn verify_pin(pin: &str, hash: &str) -> bool {
     PasswordHash::new(hash)
-        .map(|h| Argon2::default().verify_password(pin.as_bytes(), &h).is_ok())
+        .map(|h| {
+            Argon2::default()
+                .verify_password(pin.as_bytes(), &h)
+                .is_ok()
+        })
         .unwrap_or(false)
 }
 
@@ -67,8 +71,10 @@ impl Store {
             }
         }
         if verify_pin(pin, &hash) {
-            self.conn
-                .execute("DELETE FROM pin_failures WHERE patron_id = ?1", [p.patron.id])?;
+            self.conn.execute(
+                "DELETE FROM pin_failures WHERE patron_id = ?1",
+                [p.patron.id],
+            )?;
             return Ok(Ok(()));
         }
         let failures = match &state {
