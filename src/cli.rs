@@ -537,7 +537,11 @@ pub fn checkin_message(lang: Lang, c: &store::CheckinOk) -> String {
         }
         crate::domain::Route::Staff => t.text(lang, "route-staff", &[]),
     });
-    parts.join(" ")
+    // Chinese sentences end in a full-width stop and run on without spaces.
+    parts.join(match lang {
+        Lang::ZhCn => "",
+        Lang::En => " ",
+    })
 }
 
 fn circ(env: &Env, c: Circ) -> Result<i32, CliError> {
