@@ -195,19 +195,22 @@ pub struct Rule {
 }
 
 impl Default for Rule {
+    /// The domain's defaults, in currency units rather than cents.
     fn default() -> Self {
+        let d = crate::domain::Rule::default();
+        let units = |c: i64| c as f64 / 100.0;
         Rule {
-            loan_days: 14,
-            loan_hours: 0,
-            max_loans: 10,
-            max_renewals: 2,
-            renewal_days: 14,
-            fine_per_day: 0.10,
-            fine_cap: 20.0,
-            block_fines: 10.0,
-            block_overdue: 0,
-            max_holds: 5,
-            loanable: true,
+            loan_days: d.loan_days,
+            loan_hours: d.loan_hours,
+            max_loans: d.max_loans,
+            max_renewals: d.max_renewals,
+            renewal_days: d.renewal_days,
+            fine_per_day: units(d.fine_per_day),
+            fine_cap: units(d.fine_cap),
+            block_fines: units(d.block_fines),
+            block_overdue: d.block_overdue,
+            max_holds: d.max_holds,
+            loanable: d.loanable,
         }
     }
 }
@@ -698,13 +701,7 @@ impl Default for SyncSection {
 }
 
 /// What the kiosk still does while the central system is unreachable.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum OfflinePolicy {
-    Off,
-    ReturnsOnly,
-    ReturnsAndCheckouts,
-}
+pub use crate::domain::offline::OfflinePolicy;
 
 /// `[offline]`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -137,6 +137,31 @@ pub fn title_key(isbn: Option<&str>, title: &str, author: &str) -> String {
     }
 }
 
+/// Appends `entry` to the journal and commits it with whatever `tx` holds;
+/// only then does the decision go back to be shown.
+fn commit<T>(
+    tx: rusqlite::Transaction,
+    kiosk: &str,
+    now: DateTime<FixedOffset>,
+    entry: NewEntry,
+    result: std::result::Result<T, Refusal>,
+) -> Result<Outcome<T>> {
+    let entry = append(&tx, kiosk, now, entry)?;
+    tx.commit()?;
+    Ok(Outcome { entry, result })
+}
+
+/// Journals a refusal and commits it.
+fn refuse<T>(
+    tx: rusqlite::Transaction,
+    kiosk: &str,
+    now: DateTime<FixedOffset>,
+    entry: NewEntry,
+    r: Refusal,
+) -> Result<Outcome<T>> {
+    commit(tx, kiosk, now, entry.refused(&r), Err(r))
+}
+
 fn parse_day(s: Option<String>, what: &str) -> Result<Option<NaiveDate>> {
     match s.filter(|s| !s.is_empty()) {
         None => Ok(None),
@@ -366,37 +391,10 @@ impl Store {
         let tx = self.begin()?;
         let p = find_patron(&tx, patron)?;
         let i = find_item(&tx, item)?;
-        let refuse = |tx: &rusqlite::Transaction, r: Refusal, item_code: &str| {
-            let entry = append(
-                tx,
-                &kiosk,
-                now,
-                NewEntry {
-                    kind: EntryKind::Checkout,
-                    patron: Some(patron),
-                    item: Some(item_code),
-                    refusal: Some(r.code()),
-                    due: None,
-                    detail: json!({}),
-                    offline: false,
-                },
-            )?;
-            Ok::<_, StoreError>(Outcome {
-                entry,
-                result: Err(r),
-            })
-        };
+        let entry = NewEntry::new(EntryKind::Checkout, Some(patron), Some(item));
         let (p, i) = match (p, i) {
-            (None, _) => {
-                let o = refuse(&tx, Refusal::UnknownPatron, item)?;
-                tx.commit()?;
-                return Ok(o);
-            }
-            (_, None) => {
-                let o = refuse(&tx, Refusal::UnknownItem, item)?;
-                tx.commit()?;
-                return Ok(o);
-            }
+            (None, _) => return refuse(tx, &kiosk, now, entry, Refusal::UnknownPatron),
+            (_, None) => return refuse(tx, &kiosk, now, entry, Refusal::UnknownItem),
             (Some(p), Some(i)) => (p, i),
         };
         let rule = policies.rule(&p.patron.category, &i.item.item_type);
@@ -418,9 +416,9 @@ impl Store {
         );
         let d = match decision {
             Err(r) => {
-                let o = refuse(&tx, r, &i.barcode)?;
-                tx.commit()?;
-                return Ok(o);
+                // The item's own barcode, also when it was found by RFID UID.
+                let entry = NewEntry::new(EntryKind::Checkout, Some(patron), Some(&i.barcode));
+                return refuse(tx, &kiosk, now, entry, r);
             }
             Ok(d) => d,
         };
@@ -442,15 +440,9 @@ impl Store {
             &tx,
             &kiosk,
             now,
-            NewEntry {
-                kind: EntryKind::Checkout,
-                patron: Some(&p.barcode),
-                item: Some(&i.barcode),
-                refusal: None,
-                due: Some(d.due.to_string()),
-                detail: json!({"title": i.title, "hold_picked_up": d.fills_hold.is_some()}),
-                offline: false,
-            },
+            NewEntry::new(EntryKind::Checkout, Some(&p.barcode), Some(&i.barcode))
+                .due(Some(d.due.to_string()))
+                .detail(json!({"title": i.title, "hold_picked_up": d.fills_hold.is_some()})),
         )?;
         tx.commit()?;
         Ok(Outcome {
@@ -479,25 +471,8 @@ impl Store {
         let settings = self.settings.clone();
         let tx = self.begin()?;
         let Some(i) = find_item(&tx, item)? else {
-            let entry = append(
-                &tx,
-                &kiosk,
-                now,
-                NewEntry {
-                    kind: EntryKind::Checkin,
-                    patron: None,
-                    item: Some(item),
-                    refusal: Some(Refusal::UnknownItem.code()),
-                    due: None,
-                    detail: json!({}),
-                    offline: false,
-                },
-            )?;
-            tx.commit()?;
-            return Ok(Outcome {
-                entry,
-                result: Err(Refusal::UnknownItem),
-            });
+            let entry = NewEntry::new(EntryKind::Checkin, None, Some(item));
+            return refuse(tx, &kiosk, now, entry, Refusal::UnknownItem);
         };
         let loan = current_loan(&tx, i.item.id)?;
         let borrower: Option<(i64, String, String)> = match &loan {
@@ -529,25 +504,8 @@ impl Store {
         );
         let d = match decision {
             Err(r) => {
-                let entry = append(
-                    &tx,
-                    &kiosk,
-                    now,
-                    NewEntry {
-                        kind: EntryKind::Checkin,
-                        patron: None,
-                        item: Some(&i.barcode),
-                        refusal: Some(r.code()),
-                        due: None,
-                        detail: json!({}),
-                        offline: false,
-                    },
-                )?;
-                tx.commit()?;
-                return Ok(Outcome {
-                    entry,
-                    result: Err(r),
-                });
+                let entry = NewEntry::new(EntryKind::Checkin, None, Some(&i.barcode));
+                return refuse(tx, &kiosk, now, entry, r);
             }
             Ok(d) => d,
         };
@@ -602,24 +560,21 @@ impl Store {
             &tx,
             &kiosk,
             now,
-            NewEntry {
-                kind: EntryKind::Checkin,
-                patron: borrower.as_ref().map(|b| b.1.as_str()),
-                item: Some(&i.barcode),
-                refusal: None,
-                due: None,
-                detail: json!({
-                    "title": i.title,
-                    "was_on_loan": d.was_on_loan,
-                    "overdue_days": d.overdue_days,
-                    "fine_cents": d.fine,
-                    "route": d.route,
-                    "pickup_code": pickup_code,
-                    "hold_for": hold_for,
-                    "found": d.found,
-                }),
-                offline: false,
-            },
+            NewEntry::new(
+                EntryKind::Checkin,
+                borrower.as_ref().map(|b| b.1.as_str()),
+                Some(&i.barcode),
+            )
+            .detail(json!({
+                "title": i.title,
+                "was_on_loan": d.was_on_loan,
+                "overdue_days": d.overdue_days,
+                "fine_cents": d.fine,
+                "route": d.route,
+                "pickup_code": pickup_code,
+                "hold_for": hold_for,
+                "found": d.found,
+            })),
         )?;
         tx.commit()?;
         Ok(Outcome {
@@ -693,25 +648,13 @@ impl Store {
             }
             Err(r) => Err(r),
         };
-        let entry = append(
-            &tx,
-            &kiosk,
-            now,
-            NewEntry {
-                kind: EntryKind::Renew,
-                patron: Some(patron_code),
-                item: Some(item_code),
-                refusal: result.as_ref().err().map(|r| r.code()),
-                due: result.as_ref().ok().map(|r| r.due.to_string()),
-                detail: match &result {
-                    Ok(r) => json!({"renewals": r.renewals, "fine_cents": r.fine_cents}),
-                    Err(_) => json!({}),
-                },
-                offline: false,
-            },
-        )?;
-        tx.commit()?;
-        Ok(Outcome { entry, result })
+        let entry = NewEntry::new(EntryKind::Renew, Some(patron_code), Some(item_code))
+            .due(result.as_ref().ok().map(|r| r.due.to_string()))
+            .decided(
+                &result,
+                |r| json!({"renewals": r.renewals, "fine_cents": r.fine_cents}),
+            );
+        commit(tx, &kiosk, now, entry, result)
     }
 
     /// Renews every current loan of the reader, each decided on its own.
@@ -815,25 +758,12 @@ impl Store {
             }
             Err(r) => Err(r),
         };
-        let entry = append(
-            &tx,
-            &kiosk,
-            now,
-            NewEntry {
-                kind: EntryKind::HoldPlaced,
-                patron: Some(&patron_code),
-                item: Some(&item_code),
-                refusal: result.as_ref().err().map(|r| r.code()),
-                due: None,
-                detail: match &result {
-                    Ok(h) => json!({"level": h.level, "queue_position": h.queue_position}),
-                    Err(_) => json!({}),
-                },
-                offline: false,
-            },
-        )?;
-        tx.commit()?;
-        Ok(Outcome { entry, result })
+        let entry = NewEntry::new(EntryKind::HoldPlaced, Some(&patron_code), Some(&item_code))
+            .decided(
+                &result,
+                |h| json!({"level": h.level, "queue_position": h.queue_position}),
+            );
+        commit(tx, &kiosk, now, entry, result)
     }
 
     /// Cancels the reader's open hold on the title of `item`. A ready copy
@@ -883,22 +813,13 @@ impl Store {
             .as_ref()
             .map(|p| p.barcode.clone())
             .unwrap_or(patron.into());
-        let entry = append(
-            &tx,
-            &kiosk,
-            now,
-            NewEntry {
-                kind: EntryKind::HoldCancelled,
-                patron: Some(&patron_code),
-                item: Some(&item_code),
-                refusal: result.as_ref().err().map(|r| r.code()),
-                due: None,
-                detail: json!({}),
-                offline: false,
-            },
-        )?;
-        tx.commit()?;
-        Ok(Outcome { entry, result })
+        let entry = NewEntry::new(
+            EntryKind::HoldCancelled,
+            Some(&patron_code),
+            Some(&item_code),
+        )
+        .decided(&result, |_| json!({}));
+        commit(tx, &kiosk, now, entry, result)
     }
 
     /// A reader's loans, holds and fines.
@@ -1001,15 +922,8 @@ impl Store {
             &tx,
             &kiosk,
             now,
-            NewEntry {
-                kind: EntryKind::Feedback,
-                patron,
-                item: None,
-                refusal: None,
-                due: None,
-                detail: json!({"rating": rating, "topics": topics, "comment": comment}),
-                offline: false,
-            },
+            NewEntry::new(EntryKind::Feedback, patron, None)
+                .detail(json!({"rating": rating, "topics": topics, "comment": comment})),
         )?;
         tx.commit()?;
         Ok(entry)

@@ -80,6 +80,49 @@ pub(crate) struct NewEntry<'a> {
     pub offline: bool,
 }
 
+impl<'a> NewEntry<'a> {
+    /// An accepted entry with no due date and an empty detail.
+    pub fn new(kind: EntryKind, patron: Option<&'a str>, item: Option<&'a str>) -> Self {
+        NewEntry {
+            kind,
+            patron,
+            item,
+            refusal: None,
+            due: None,
+            detail: serde_json::json!({}),
+            offline: false,
+        }
+    }
+
+    pub fn refused(mut self, r: &crate::domain::Refusal) -> Self {
+        self.refusal = Some(r.code());
+        self
+    }
+
+    pub fn due(mut self, due: Option<String>) -> Self {
+        self.due = due;
+        self
+    }
+
+    pub fn detail(mut self, detail: serde_json::Value) -> Self {
+        self.detail = detail;
+        self
+    }
+
+    /// Records a decision: its refusal code, or what `detail` says of the
+    /// accepted result.
+    pub fn decided<T>(
+        self,
+        result: &Result<T, crate::domain::Refusal>,
+        detail: impl FnOnce(&T) -> serde_json::Value,
+    ) -> Self {
+        match result {
+            Ok(t) => self.detail(detail(t)),
+            Err(r) => self.refused(r),
+        }
+    }
+}
+
 /// Identifies a committed entry to the caller.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct EntryRef {
