@@ -34,6 +34,16 @@ pub const SOURCES: &[(Lang, &str, &str)] = &[
     ),
 ];
 
+/// A plain count ("0", "7", "120"), not a code with leading zeros.
+fn small_count(v: &str) -> Option<u32> {
+    let plain = !v.is_empty() && v.len() <= 6 && v.bytes().all(|b| b.is_ascii_digit());
+    if plain && (v == "0" || !v.starts_with('0')) {
+        v.parse().ok()
+    } else {
+        None
+    }
+}
+
 pub struct Texts {
     en: FluentBundle<FluentResource>,
     zh: FluentBundle<FluentResource>,
@@ -89,7 +99,12 @@ impl Texts {
         };
         let mut fargs = FluentArgs::new();
         for (k, v) in args {
-            fargs.set(*k, v.clone());
+            // Small counts go in as numbers so English can pick "1 item" /
+            // "2 items"; codes, dates and money stay text as given.
+            match small_count(v) {
+                Some(n) => fargs.set(*k, n),
+                None => fargs.set(*k, v.clone()),
+            }
         }
         let mut errors = vec![];
         bundle
@@ -152,6 +167,27 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn english_counts_agree_and_codes_stay_verbatim() {
+        let t = Texts::get();
+        let one = Refusal::MaxLoansReached { max: 1 };
+        assert!(t
+            .refusal(Lang::En, &one)
+            .starts_with("You already have 1 item on loan,"));
+        let closed = |n: &str| t.text(Lang::En, "kiosk-session-closed", &[("count", n.into())]);
+        assert_eq!(closed("1"), "Goodbye! You have 1 item on loan.");
+        assert_eq!(closed("0"), "Goodbye! You have 0 items on loan.");
+        assert_eq!(closed("12"), "Goodbye! You have 12 items on loan.");
+        // A pickup code with a leading zero, money and long numbers pass
+        // through as written.
+        let shelf = |c: &str| t.text(Lang::En, "route-hold-shelf", &[("code", c.into())]);
+        assert!(shelf("012345").contains("012345"));
+        assert!(shelf("20001000000012").contains("20001000000012"));
+        assert!(shelf("12.50").contains("12.50"));
+        assert_eq!(small_count("007"), None);
+        assert_eq!(small_count("7"), Some(7));
     }
 
     #[test]

@@ -9,6 +9,7 @@
 
 use crate::cli::{checkin_message, checkout_message, mask, CliError, Env};
 use crate::domain::barcode::normalize;
+use crate::domain::Refusal;
 use crate::i18n::Texts;
 use crate::store::{self, Scanned};
 use chrono::Local;
@@ -26,6 +27,9 @@ pub fn run(env: &Env, text_requested: bool) -> Result<i32, CliError> {
             r.patrons, r.items
         );
     }
+    let kept = env.config.store.history_retention_days;
+    let dropped = store.apply_retention(kept, env.now)?;
+    tracing::info!(?dropped, kept, "history retention applied");
     if !text_requested {
         eprintln!("{}", t.text(lang, "kiosk-gui-pending", &[]));
     }
@@ -48,12 +52,28 @@ pub fn run(env: &Env, text_requested: bool) -> Result<i32, CliError> {
         )
     )?;
     let mut session: Option<String> = None;
+    // A card waiting for its PIN: the next line is the PIN, not a scan.
+    let mut awaiting_pin: Option<String> = None;
     let stdin = std::io::stdin();
     for line in stdin.lock().lines() {
         let line = line?;
         let code = normalize(&line);
         let now = Local::now().fixed_offset();
         if code.is_empty() {
+            continue;
+        }
+        if let Some(card) = awaiting_pin.take() {
+            match store.check_pin(&card, Some(line.trim()), now)? {
+                Ok(()) => session = Some(open(&store, &mut out, env, card)?),
+                Err(r) => {
+                    writeln!(out, "✗ {}", t.refusal(lang, &r))?;
+                    if matches!(r, Refusal::WrongPin { .. }) {
+                        writeln!(out, "{}", t.text(lang, "kiosk-enter-pin", &[]))?;
+                        awaiting_pin = Some(card);
+                    }
+                }
+            }
+            out.flush()?;
             continue;
         }
         if code.eq_ignore_ascii_case("done") || code.eq_ignore_ascii_case("q") {
@@ -67,20 +87,14 @@ pub fn run(env: &Env, text_requested: bool) -> Result<i32, CliError> {
                 session = None;
                 close(&store, &mut out, env, &code)?;
             }
-            Scanned::Patron => {
-                if let Err(r) = store.check_pin(&code, None, now)? {
-                    writeln!(out, "✗ {}", t.refusal(lang, &r))?;
-                    continue;
+            Scanned::Patron => match store.check_pin(&code, None, now)? {
+                Ok(()) => session = Some(open(&store, &mut out, env, code)?),
+                Err(Refusal::PinRequired) => {
+                    writeln!(out, "{}", t.text(lang, "kiosk-enter-pin", &[]))?;
+                    awaiting_pin = Some(code);
                 }
-                let name = store.patron_name(&code)?.unwrap_or_default();
-                tracing::info!(patron = %mask(&code), "session opened");
-                writeln!(
-                    out,
-                    "{}",
-                    t.text(lang, "kiosk-session-open", &[("name", name)])
-                )?;
-                session = Some(code);
-            }
+                Err(r) => writeln!(out, "✗ {}", t.refusal(lang, &r))?,
+            },
             Scanned::Item => match &session {
                 Some(p) => {
                     let o = store.checkout(p, &code, None, now)?;
@@ -100,9 +114,9 @@ pub fn run(env: &Env, text_requested: bool) -> Result<i32, CliError> {
             },
             Scanned::Unknown => {
                 let r = if session.is_some() {
-                    crate::domain::Refusal::UnknownItem
+                    Refusal::UnknownItem
                 } else {
-                    crate::domain::Refusal::UnknownPatron
+                    Refusal::UnknownPatron
                 };
                 writeln!(out, "✗ {}", t.refusal(lang, &r))?;
             }
@@ -110,6 +124,23 @@ pub fn run(env: &Env, text_requested: bool) -> Result<i32, CliError> {
         out.flush()?;
     }
     Ok(0)
+}
+
+/// Greets the reader and returns the card that now holds the session.
+fn open(
+    store: &store::Store,
+    out: &mut impl Write,
+    env: &Env,
+    card: String,
+) -> Result<String, CliError> {
+    let name = store.patron_name(&card)?.unwrap_or_default();
+    tracing::info!(patron = %mask(&card), "session opened");
+    writeln!(
+        out,
+        "{}",
+        Texts::get().text(env.lang, "kiosk-session-open", &[("name", name)])
+    )?;
+    Ok(card)
 }
 
 fn close(

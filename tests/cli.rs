@@ -537,3 +537,40 @@ fn text_kiosk_borrows_and_returns_from_scans() {
     assert!(lines[5].contains("2 items on loan"), "{text}");
     assert!(lines[6].starts_with("✓ Returned: 三体"), "{text}");
 }
+
+#[test]
+fn text_kiosk_asks_for_the_pin_when_required() {
+    use std::io::Write;
+    let k = Kiosk::new();
+    k.import_sample();
+    let mut child = k
+        .cmd(&["--lang", "en", "run", "--text"])
+        .env("KIOSK__POLICY__REQUIRE_PIN", "true")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"P2\n1111\n2468\nI3\nP2\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[1], "Please type your PIN and press Enter.", "{text}");
+    assert!(lines[2].starts_with("✗ That PIN is not right"), "{text}");
+    assert_eq!(lines[3], "Please type your PIN and press Enter.", "{text}");
+    assert!(lines[4].contains("Emma Smith"), "{text}");
+    assert!(
+        lines[5].starts_with("✓ Borrowed: The Silent River"),
+        "{text}"
+    );
+    assert!(lines[6].contains("You have 1 item on loan."), "{text}");
+    // Neither the PIN nor the full card number reaches the log.
+    let log = String::from_utf8(out.stderr).unwrap();
+    assert!(!log.contains("2468") && !log.contains("1111"), "{log}");
+}

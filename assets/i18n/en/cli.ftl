@@ -2,7 +2,10 @@
 
 checkout-ok = Borrowed: { $title }. Please return it by { $due }.
 checkin-ok = Returned: { $title }.
-checkin-fine = This item was { $days } days late: a fine of { $fine } has been added to your account.
+checkin-fine = This item was { $days } { $days ->
+    [one] day
+   *[other] days
+} late: a fine of { $fine } has been added to your account.
 route-hold-shelf = Please put this item on the hold shelf (pickup code { $code }).
 route-sort-bin = Please put this item in bin { $bin }.
 route-staff = Please give this item to staff.
@@ -12,6 +15,10 @@ hold-cancelled = Your reservation of { $title } is cancelled.
 feedback-thanks = Thank you for your feedback!
 kiosk-welcome = Welcome to { $library }. Scan your card to borrow, or scan a book to return it.
 kiosk-session-open = Hello { $name }. Scan your books to borrow them; scan your card again or type "done" to finish.
-kiosk-session-closed = Goodbye! You have { $count } items on loan.
+kiosk-enter-pin = Please type your PIN and press Enter.
+kiosk-session-closed = Goodbye! You have { $count } { $count ->
+    [one] item
+   *[other] items
+} on loan.
 kiosk-scan-card-first = That was a book, not a card. To borrow, please scan your card first. To return it, set return-without-card on.
 kiosk-gui-pending = The touch-screen interface is not built into this version; running the text-mode kiosk instead.

@@ -12,6 +12,7 @@ hold-cancelled = 已取消您对《{ $title }》的预约。
 feedback-thanks = 感谢您的反馈！
 kiosk-welcome = 欢迎来到{ $library }。借书请先扫描读者证，还书请直接扫描图书。
 kiosk-session-open = { $name }，您好。请扫描要借的图书；再次扫描读者证或输入 "done" 结束。
+kiosk-enter-pin = 请输入密码并按回车键。
 kiosk-session-closed = 再见！您当前共借 { $count } 册。
 kiosk-scan-card-first = 您扫描的是图书，不是读者证。借书请先扫描读者证。
 kiosk-gui-pending = 此版本未包含触摸屏界面，现以文字模式运行自助机。
