@@ -7,6 +7,7 @@
 pub mod bench;
 pub mod cli;
 pub mod config;
+pub mod devices;
 pub mod domain;
 pub mod i18n;
 pub mod store;
