@@ -127,6 +127,8 @@ CREATE TABLE pin_failures (
 -- central server deduplicates by it). Only the sync columns ever change, and
 -- patron may be blanked by the retention rule once the entry is acknowledged.
 -- sync_status: pending -> sent -> acknowledged | conflict (sync_reason says why)
+-- kind 'security' records a tag whose security (AFI) could not be set after
+-- a loan or return: refused, reason 'afi_write_failed', for staff to act on.
 CREATE TABLE journal (
     rowid_      INTEGER PRIMARY KEY AUTOINCREMENT,
     id          TEXT    NOT NULL UNIQUE,
@@ -134,7 +136,7 @@ CREATE TABLE journal (
     seq         INTEGER NOT NULL,
     at          TEXT    NOT NULL,
     kind        TEXT    NOT NULL
-                CHECK (kind IN ('checkout','checkin','renew','hold_placed','hold_cancelled','feedback','fee_paid')),
+                CHECK (kind IN ('checkout','checkin','renew','hold_placed','hold_cancelled','feedback','fee_paid','security')),
     patron      TEXT,
     item        TEXT,
     decision    TEXT    NOT NULL CHECK (decision IN ('accepted','refused')),

@@ -629,6 +629,87 @@ pub struct DeviceSection {
     /// The kiosk goes out of service while a required device is down.
     #[serde(default = "device_defaults::required")]
     pub required: bool,
+    /// RFID: attempts at writing the AFI before the reader is sent to staff.
+    #[serde(
+        default = "device_defaults::afi_retries",
+        deserialize_with = "int_in::<_, _, 1, 10>"
+    )]
+    pub afi_retries: u32,
+    /// RFID: milliseconds between inventories while the kiosk waits for items.
+    #[serde(
+        default = "device_defaults::poll_ms",
+        deserialize_with = "int_in::<_, _, 20, 5000>"
+    )]
+    pub poll_ms: u32,
+    /// Milliseconds to wait for a device's answer.
+    #[serde(
+        default = "device_defaults::timeout_ms",
+        deserialize_with = "int_in::<_, _, 10, 10000>"
+    )]
+    pub timeout_ms: u32,
+    /// Keyboard wedge: keys at most this many ms apart are one scan.
+    #[serde(
+        default = "device_defaults::burst_gap_ms",
+        deserialize_with = "int_in::<_, _, 1, 1000>"
+    )]
+    pub burst_gap_ms: u32,
+    /// Keyboard wedge: a burst shorter than this is typing, not a scan.
+    #[serde(
+        default = "device_defaults::min_length",
+        deserialize_with = "int_in::<_, _, 1, 64>"
+    )]
+    pub min_length: u32,
+    /// Keyboard wedge on Linux: grab `port` (an evdev path) so the scanner's
+    /// keys reach no other window.
+    #[serde(default)]
+    pub grab: bool,
+    /// HID-POS: USB vendor and product id.
+    #[serde(default, deserialize_with = "int_in::<_, _, 0, 65535>")]
+    pub vid: u16,
+    #[serde(default, deserialize_with = "int_in::<_, _, 0, 65535>")]
+    pub pid: u16,
+    /// HID-POS report layout: report id (0 = none), index of the length
+    /// byte (-1 = none), index of the first data byte.
+    #[serde(default, deserialize_with = "int_in::<_, _, 0, 255>")]
+    pub report_id: u8,
+    #[serde(
+        default = "device_defaults::length_index",
+        deserialize_with = "int_in::<_, _, -1, 255>"
+    )]
+    pub length_index: i16,
+    #[serde(
+        default = "device_defaults::data_offset",
+        deserialize_with = "int_in::<_, _, 0, 255>"
+    )]
+    pub data_offset: u8,
+    /// MIFARE: how a card UID becomes a patron barcode.
+    #[serde(default)]
+    pub card_map: CardMap,
+    /// MIFARE: text put before the mapped UID.
+    #[serde(default)]
+    pub card_prefix: String,
+    /// Printer: characters per line (32 on 58 mm paper, 48 on 80 mm).
+    #[serde(
+        default = "device_defaults::width",
+        deserialize_with = "int_in::<_, _, 16, 80>"
+    )]
+    pub width: u32,
+}
+
+/// How a MIFARE card's UID turns into the patron barcode the library uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CardMap {
+    /// Upper-case hex in read order (`04A1B2C3`).
+    #[default]
+    Hex,
+    /// Hex with the bytes reversed (how many desktop readers print it).
+    HexReversed,
+    /// The UID read as a little-endian number, in decimal (common on
+    /// campus cards).
+    Decimal,
+    /// Big-endian number in decimal.
+    DecimalBigEndian,
 }
 
 impl DeviceSection {
@@ -650,6 +731,20 @@ impl DeviceSection {
             afi_in_library: device_defaults::afi_in_library(),
             afi_on_loan: device_defaults::afi_on_loan(),
             required: device_defaults::required(),
+            afi_retries: device_defaults::afi_retries(),
+            poll_ms: device_defaults::poll_ms(),
+            timeout_ms: device_defaults::timeout_ms(),
+            burst_gap_ms: device_defaults::burst_gap_ms(),
+            min_length: device_defaults::min_length(),
+            grab: false,
+            vid: 0,
+            pid: 0,
+            report_id: 0,
+            length_index: device_defaults::length_index(),
+            data_offset: device_defaults::data_offset(),
+            card_map: CardMap::Hex,
+            card_prefix: String::new(),
+            width: device_defaults::width(),
         }
     }
 }
@@ -675,6 +770,30 @@ mod device_defaults {
     }
     pub fn required() -> bool {
         true
+    }
+    pub fn afi_retries() -> u32 {
+        3
+    }
+    pub fn poll_ms() -> u32 {
+        250
+    }
+    pub fn timeout_ms() -> u32 {
+        300
+    }
+    pub fn burst_gap_ms() -> u32 {
+        40
+    }
+    pub fn min_length() -> u32 {
+        4
+    }
+    pub fn length_index() -> i16 {
+        1
+    }
+    pub fn data_offset() -> u8 {
+        2
+    }
+    pub fn width() -> u32 {
+        32
     }
 }
 
@@ -2063,7 +2182,11 @@ mod tests {
         rfid.simulated = true;
         rfid.tags = "assets/demo-tags.json".into();
         rfid.required = false;
-        assert_eq!(c.devices, [wedge, rfid]);
+        let mut printer = DeviceSection::new("printer", DeviceKind::Printer);
+        printer.protocol = "escpos".into();
+        printer.simulated = true;
+        printer.required = false;
+        assert_eq!(c.devices, [wedge, rfid, printer]);
 
         let rules = c.policy.resolved_rules();
         let pairs: Vec<(&str, &str)> = rules
@@ -2118,11 +2241,17 @@ mod tests {
         let sample: toml::Value = toml::from_str(SAMPLE).unwrap();
         let mut missing = Vec::new();
         walk(&template, &sample, "", &mut missing);
-        // Device keys may be spread over the sample's devices.
+        // Device keys may be spread over the sample's devices; keys of
+        // kinds the demo does not use are documented in the key list.
         let device_keys = template["devices"][0].as_table().unwrap();
         let sample_devices = sample["devices"].as_array().unwrap();
         for key in device_keys.keys() {
-            if !sample_devices.iter().any(|d| d.get(key).is_some()) {
+            let documented = SAMPLE.lines().any(|l| {
+                l.trim_start_matches('#')
+                    .trim_start()
+                    .starts_with(&format!("{key} "))
+            });
+            if !documented && !sample_devices.iter().any(|d| d.get(key).is_some()) {
                 missing.push(format!("devices.{key}"));
             }
         }

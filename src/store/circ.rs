@@ -929,6 +929,32 @@ impl Store {
         Ok(entry)
     }
 
+    /// Records that a tag's security (AFI) could not be set after a
+    /// committed loan or return, so staff see it (journal kind `security`,
+    /// refused, reason `afi_write_failed`) and it syncs like any entry.
+    pub fn record_security_failure(
+        &mut self,
+        item: &str,
+        uid: &str,
+        afi: u8,
+        device: &str,
+        error: &str,
+        now: DateTime<FixedOffset>,
+    ) -> Result<EntryRef> {
+        let kiosk = self.kiosk_id.clone();
+        let tx = self.begin()?;
+        let mut entry = NewEntry::new(EntryKind::Security, None, Some(item)).detail(json!({
+            "uid": uid,
+            "afi": format!("{afi:02X}"),
+            "device": device,
+            "error": error,
+        }));
+        entry.refusal = Some("afi_write_failed");
+        let entry = append(&tx, &kiosk, now, entry)?;
+        tx.commit()?;
+        Ok(entry)
+    }
+
     /// Whether `code` is a known patron, a known item, or neither (for
     /// telling readers they scanned a book where a card was expected).
     pub fn classify(&self, code: &str) -> Result<Scanned> {

@@ -21,6 +21,8 @@ pub enum EntryKind {
     HoldCancelled,
     Feedback,
     FeePaid,
+    /// Tag security (AFI) could not be set after a committed loan or return.
+    Security,
 }
 
 impl EntryKind {
@@ -33,6 +35,7 @@ impl EntryKind {
             EntryKind::HoldCancelled => "hold_cancelled",
             EntryKind::Feedback => "feedback",
             EntryKind::FeePaid => "fee_paid",
+            EntryKind::Security => "security",
         }
     }
 }
