@@ -7,7 +7,9 @@
 
 pub mod feig;
 pub mod m3;
+pub mod mifare;
 pub mod printer;
+pub mod pty;
 pub mod rfid;
 pub mod scanner;
 pub mod tag;
