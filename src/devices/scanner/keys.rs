@@ -1,0 +1,1049 @@
+//! Keyboard-wedge scanners: scanners that pretend to be a keyboard and type
+//! each code followed by Enter. Three views of the same keystrokes:
+//!
+//! - [`WedgeDetector`]: characters as the GUI receives them, with their
+//!   times; a fast burst ending in Enter is a scan, anything else is a
+//!   person typing and goes back to the text field;
+//! - [`BootKeyboard`]: 8-byte HID boot reports (hidraw);
+//! - [`EvdevKeys`]: Linux input events (a grabbed `/dev/input/event*`).
+//!
+//! The last two share one key table (US layout, as scanners default to) and
+//! one line builder, so they cannot disagree about a code.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use super::{code_from_text, Noise};
+
+/// What a key means to a scanner typing a code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Key {
+    Char {
+        plain: char,
+        shifted: char,
+    },
+    Enter,
+    /// Keys that type nothing in a code (Esc, Backspace, Tab, locks…).
+    Ignored,
+}
+
+impl Key {
+    fn same(c: char) -> Key {
+        Key::Char {
+            plain: c,
+            shifted: c,
+        }
+    }
+
+    fn pair(plain: char, shifted: char) -> Key {
+        Key::Char { plain, shifted }
+    }
+}
+
+/// The key for a HID keyboard usage (page 0x07), US layout. Keypad keys
+/// type the same with or without Shift (NumLock assumed on, as scanners
+/// that use the keypad expect).
+pub(crate) fn hid_key(usage: u8) -> Key {
+    const DIGITS: &[u8; 10] = b"1234567890";
+    const SHIFTED_DIGITS: &[u8; 10] = b"!@#$%^&*()";
+    const KEYPAD_DIGITS: &[u8; 10] = b"1234567890";
+    match usage {
+        0x04..=0x1D => {
+            let c = char::from(b'a' + (usage - 0x04));
+            Key::pair(c, c.to_ascii_uppercase())
+        }
+        0x1E..=0x27 => {
+            let i = usize::from(usage - 0x1E);
+            Key::pair(char::from(DIGITS[i]), char::from(SHIFTED_DIGITS[i]))
+        }
+        0x28 | 0x58 => Key::Enter,
+        0x2C => Key::same(' '),
+        0x2D => Key::pair('-', '_'),
+        0x2E => Key::pair('=', '+'),
+        0x2F => Key::pair('[', '{'),
+        0x30 => Key::pair(']', '}'),
+        0x31 => Key::pair('\\', '|'),
+        0x33 => Key::pair(';', ':'),
+        0x34 => Key::pair('\'', '"'),
+        0x35 => Key::pair('`', '~'),
+        0x36 => Key::pair(',', '<'),
+        0x37 => Key::pair('.', '>'),
+        0x38 => Key::pair('/', '?'),
+        0x54 => Key::same('/'),
+        0x55 => Key::same('*'),
+        0x56 => Key::same('-'),
+        0x57 => Key::same('+'),
+        0x59..=0x62 => Key::same(char::from(KEYPAD_DIGITS[usize::from(usage - 0x59)])),
+        0x63 => Key::same('.'),
+        _ => Key::Ignored,
+    }
+}
+
+/// The main-block HID usage and Shift state that type `c`, if any: the
+/// inverse of [`hid_key`], used by the simulator.
+pub(crate) fn hid_usage_for(c: char) -> Option<(u8, bool)> {
+    (0x04..=0x38u8).find_map(|usage| match hid_key(usage) {
+        Key::Char { plain, .. } if plain == c => Some((usage, false)),
+        Key::Char { shifted, .. } if shifted == c => Some((usage, true)),
+        _ => None,
+    })
+}
+
+/// Linux `EV_KEY` event type.
+pub(crate) const EV_KEY: u16 = 1;
+const KEY_LEFTSHIFT: u16 = 42;
+const KEY_RIGHTSHIFT: u16 = 54;
+
+/// The HID usage of a Linux key code (`linux/input-event-codes.h`), for the
+/// keys a scanner types. Linux numbers keys by their place on the board,
+/// so letters follow the QWERTY rows.
+pub(crate) fn linux_to_hid(code: u16) -> Option<u8> {
+    const ROW_Q: &[u8] = b"qwertyuiop"; // KEY_Q = 16
+    const ROW_A: &[u8] = b"asdfghjkl"; // KEY_A = 30
+    const ROW_Z: &[u8] = b"zxcvbnm"; // KEY_Z = 44
+    let letter = |row: &[u8], first: u16| {
+        row.get(usize::from(code - first))
+            .map(|&c| 0x04 + (c - b'a'))
+    };
+    let usage = match code {
+        2..=10 => 0x1E + (code - 2) as u8, // KEY_1..KEY_9
+        11 => 0x27,                        // KEY_0
+        12 => 0x2D,                        // KEY_MINUS
+        13 => 0x2E,                        // KEY_EQUAL
+        14 => 0x2A,                        // KEY_BACKSPACE
+        15 => 0x2B,                        // KEY_TAB
+        16..=25 => letter(ROW_Q, 16)?,
+        26 => 0x2F, // KEY_LEFTBRACE
+        27 => 0x30, // KEY_RIGHTBRACE
+        28 => 0x28, // KEY_ENTER
+        30..=38 => letter(ROW_A, 30)?,
+        39 => 0x33, // KEY_SEMICOLON
+        40 => 0x34, // KEY_APOSTROPHE
+        41 => 0x35, // KEY_GRAVE
+        43 => 0x31, // KEY_BACKSLASH
+        44..=50 => letter(ROW_Z, 44)?,
+        51 => 0x36, // KEY_COMMA
+        52 => 0x37, // KEY_DOT
+        53 => 0x38, // KEY_SLASH
+        55 => 0x55, // KEY_KPASTERISK
+        57 => 0x2C, // KEY_SPACE
+        71 => 0x5F, // KEY_KP7
+        72 => 0x60, // KEY_KP8
+        73 => 0x61, // KEY_KP9
+        74 => 0x56, // KEY_KPMINUS
+        75 => 0x5C, // KEY_KP4
+        76 => 0x5D, // KEY_KP5
+        77 => 0x5E, // KEY_KP6
+        78 => 0x57, // KEY_KPPLUS
+        79 => 0x59, // KEY_KP1
+        80 => 0x5A, // KEY_KP2
+        81 => 0x5B, // KEY_KP3
+        82 => 0x62, // KEY_KP0
+        83 => 0x63, // KEY_KPDOT
+        96 => 0x58, // KEY_KPENTER
+        98 => 0x54, // KEY_KPSLASH
+        _ => return None,
+    };
+    Some(usage)
+}
+
+/// Longest code a keystroke decoder keeps, in characters, by default.
+const DEFAULT_MAX_LEN: usize = 64;
+
+/// Builds one code from keys until Enter; bounded in memory.
+#[derive(Debug, Clone)]
+struct KeyLine {
+    text: String,
+    /// Characters typed on this line, including those beyond `max_len`.
+    chars: usize,
+    max_len: usize,
+}
+
+impl KeyLine {
+    fn new(max_len: usize) -> KeyLine {
+        KeyLine {
+            text: String::new(),
+            chars: 0,
+            max_len,
+        }
+    }
+
+    /// Applies one key press; a finished line (code or noise) on Enter.
+    fn press(&mut self, key: Key, shift: bool) -> Option<Result<String, Noise>> {
+        match key {
+            Key::Char { plain, shifted } => {
+                self.chars = self.chars.saturating_add(1);
+                if self.chars <= self.max_len {
+                    self.text.push(if shift { shifted } else { plain });
+                }
+                None
+            }
+            Key::Enter => self.finish(),
+            Key::Ignored => None,
+        }
+    }
+
+    fn finish(&mut self) -> Option<Result<String, Noise>> {
+        let chars = std::mem::take(&mut self.chars);
+        let text = std::mem::take(&mut self.text);
+        if chars == 0 {
+            None
+        } else if chars > self.max_len {
+            Some(Err(Noise::TooLong {
+                len: chars,
+                max: self.max_len,
+            }))
+        } else {
+            Some(code_from_text(&text))
+        }
+    }
+
+    /// Drops a partial line (after a quiet gap), as noise.
+    fn idle(&mut self) -> Option<Noise> {
+        let len = std::mem::take(&mut self.chars);
+        self.text.clear();
+        (len > 0).then_some(Noise::Partial { len })
+    }
+}
+
+/// Running totals of a keystroke decoder.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct KeyStats {
+    /// Codes delivered.
+    pub codes: u64,
+    /// Lines discarded as noise (too long, empty, idled).
+    pub noise: u64,
+}
+
+impl KeyStats {
+    fn count(&mut self, line: Option<Result<String, Noise>>) -> Option<String> {
+        match line? {
+            Ok(code) => {
+                self.codes += 1;
+                Some(code)
+            }
+            Err(_) => {
+                self.noise += 1;
+                None
+            }
+        }
+    }
+}
+
+/// Bytes in a HID boot keyboard report: `[modifiers, 0, k1..k6]`.
+pub const BOOT_REPORT_LEN: usize = 8;
+/// Left and right Shift in the modifier byte.
+const SHIFT_BITS: u8 = 0x22;
+
+/// Running totals of a [`BootKeyboard`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BootStats {
+    /// Reports fed in.
+    pub reports: u64,
+    /// Reports ignored for having the wrong length.
+    pub bad_reports: u64,
+    /// Codes delivered and lines discarded.
+    pub keys: KeyStats,
+}
+
+/// Decodes HID boot keyboard reports into codes. A key counts when it
+/// first appears in a report, so a key held across reports (rollover) is
+/// typed once, and a release report lets the same key be typed again.
+#[derive(Debug, Clone)]
+pub struct BootKeyboard {
+    /// Keys down in the previous report.
+    held: [u8; 6],
+    line: KeyLine,
+    /// Codes finished but not yet returned (two in one report is possible).
+    ready: VecDeque<String>,
+    stats: BootStats,
+}
+
+impl Default for BootKeyboard {
+    fn default() -> Self {
+        BootKeyboard::new()
+    }
+}
+
+impl BootKeyboard {
+    /// A decoder for codes of up to 64 characters.
+    pub fn new() -> BootKeyboard {
+        BootKeyboard::with_max_len(DEFAULT_MAX_LEN)
+    }
+
+    pub fn with_max_len(max_len: usize) -> BootKeyboard {
+        BootKeyboard {
+            held: [0; 6],
+            line: KeyLine::new(max_len),
+            ready: VecDeque::new(),
+            stats: BootStats::default(),
+        }
+    }
+
+    pub fn stats(&self) -> BootStats {
+        self.stats
+    }
+
+    /// Feeds one report; returns a code when one is complete (on Enter).
+    /// Reports of the wrong length are counted and ignored, and so is the
+    /// keyboard's "too many keys" report (all key slots 0x01).
+    pub fn feed(&mut self, report: &[u8]) -> Option<String> {
+        self.stats.reports += 1;
+        let Ok(report) = <&[u8; BOOT_REPORT_LEN]>::try_from(report) else {
+            self.stats.bad_reports += 1;
+            return self.ready.pop_front();
+        };
+        let keys = &report[2..];
+        // 0x01..=0x03 are error states (rollover, POST fail, undefined):
+        // the key slots say nothing about which keys are down.
+        if keys.iter().any(|&k| (0x01..=0x03).contains(&k)) {
+            return self.ready.pop_front();
+        }
+        let shift = report[0] & SHIFT_BITS != 0;
+        for (i, &usage) in keys.iter().enumerate() {
+            let new = usage != 0 && !self.held.contains(&usage) && !keys[..i].contains(&usage);
+            if new {
+                let line = self.line.press(hid_key(usage), shift);
+                if let Some(code) = self.stats.keys.count(line) {
+                    self.ready.push_back(code);
+                }
+            }
+        }
+        self.held.copy_from_slice(keys);
+        self.ready.pop_front()
+    }
+
+    /// Drops a partial code after a quiet gap; the noise, if there was one.
+    pub fn idle(&mut self) -> Option<Noise> {
+        self.held = [0; 6];
+        let noise = self.line.idle();
+        if noise.is_some() {
+            self.stats.keys.noise += 1;
+        }
+        noise
+    }
+}
+
+/// Decodes Linux input events (`EV_KEY`) into codes, with the same key
+/// table as [`BootKeyboard`]. Pure: feed it `(type, code, value)` triples.
+#[derive(Debug, Clone)]
+pub struct EvdevKeys {
+    left_shift: bool,
+    right_shift: bool,
+    line: KeyLine,
+    stats: KeyStats,
+}
+
+impl Default for EvdevKeys {
+    fn default() -> Self {
+        EvdevKeys::new()
+    }
+}
+
+impl EvdevKeys {
+    /// A decoder for codes of up to 64 characters.
+    pub fn new() -> EvdevKeys {
+        EvdevKeys::with_max_len(DEFAULT_MAX_LEN)
+    }
+
+    pub fn with_max_len(max_len: usize) -> EvdevKeys {
+        EvdevKeys {
+            left_shift: false,
+            right_shift: false,
+            line: KeyLine::new(max_len),
+            stats: KeyStats::default(),
+        }
+    }
+
+    pub fn stats(&self) -> KeyStats {
+        self.stats
+    }
+
+    /// Feeds one input event; returns a code on Enter. Only key presses
+    /// type (value 1); releases (0) and autorepeats (2) matter for Shift only.
+    pub fn feed(&mut self, event_type: u16, code: u16, value: i32) -> Option<String> {
+        if event_type != EV_KEY {
+            return None;
+        }
+        match code {
+            KEY_LEFTSHIFT => self.left_shift = value != 0,
+            KEY_RIGHTSHIFT => self.right_shift = value != 0,
+            _ if value == 1 => {
+                let key = linux_to_hid(code).map_or(Key::Ignored, hid_key);
+                let shift = self.left_shift || self.right_shift;
+                return self.stats.count(self.line.press(key, shift));
+            }
+            _ => {}
+        }
+        None
+    }
+
+    /// Drops a partial code after a quiet gap; the noise, if there was one.
+    pub fn idle(&mut self) -> Option<Noise> {
+        let noise = self.line.idle();
+        if noise.is_some() {
+            self.stats.noise += 1;
+        }
+        noise
+    }
+}
+
+/// How fast keys must come to be a scanner rather than a person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WedgeConfig {
+    /// Longest pause between keys of one scan (and before its Enter).
+    /// Scanners type every few ms; people rarely manage under 50 ms.
+    pub max_gap: Duration,
+    /// Fewest characters in a scan; shorter bursts are a person.
+    pub min_len: usize,
+}
+
+impl Default for WedgeConfig {
+    fn default() -> Self {
+        WedgeConfig {
+            max_gap: Duration::from_millis(30),
+            min_len: 4,
+        }
+    }
+}
+
+/// What the GUI does with keystrokes after the detector has seen them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WedgeOut {
+    /// A scanner's burst ending in Enter: the code, normalized.
+    Scan(String),
+    /// Characters a person typed, in order: hand them to the text field.
+    Typed(String),
+    /// A person pressed Enter (after any `Typed` before it): pass it on.
+    Enter,
+}
+
+/// Most characters held back at once; a longer fast run is a held key or
+/// a stuck scanner, so it is handed on as typing.
+const MAX_PENDING: usize = 256;
+
+/// Tells a keyboard-wedge scanner from a person typing, from key times.
+///
+/// Characters are held back while they might be a scan (at most
+/// `max_gap` after the last one) and then either come out as one
+/// [`WedgeOut::Scan`] or are handed back as [`WedgeOut::Typed`]. The GUI
+/// calls [`tick`](Self::tick) from a timer (by [`deadline`](Self::deadline))
+/// so a person's last keys are not held back until their next key.
+#[derive(Debug, Clone)]
+pub struct WedgeDetector {
+    config: WedgeConfig,
+    pending: String,
+    pending_chars: usize,
+    /// Time of the last pending key.
+    last: Option<Instant>,
+}
+
+impl WedgeDetector {
+    pub fn new(config: WedgeConfig) -> WedgeDetector {
+        WedgeDetector {
+            config,
+            pending: String::new(),
+            pending_chars: 0,
+            last: None,
+        }
+    }
+
+    pub fn config(&self) -> &WedgeConfig {
+        &self.config
+    }
+
+    /// A character key arrived at `at`. CR and LF count as Enter.
+    pub fn key(&mut self, ch: char, at: Instant) -> Vec<WedgeOut> {
+        if ch == '\r' || ch == '\n' {
+            return self.enter(at);
+        }
+        let mut out = self.tick(at);
+        if self.pending_chars >= MAX_PENDING {
+            out.extend(self.hand_back());
+        }
+        self.pending.push(ch);
+        self.pending_chars += 1;
+        self.last = Some(at);
+        out
+    }
+
+    /// Enter arrived at `at`: a scan if a fast enough, long enough burst
+    /// precedes it, otherwise the person's keys and their Enter.
+    pub fn enter(&mut self, at: Instant) -> Vec<WedgeOut> {
+        let mut out = self.tick(at);
+        if self.pending_chars >= self.config.min_len.max(1) {
+            if let Ok(code) = code_from_text(&self.pending) {
+                self.clear();
+                out.push(WedgeOut::Scan(code));
+                return out;
+            }
+        }
+        out.extend(self.hand_back());
+        out.push(WedgeOut::Enter);
+        out
+    }
+
+    /// Time passes: keys held back longer than `max_gap` are a person's.
+    pub fn tick(&mut self, now: Instant) -> Vec<WedgeOut> {
+        match self.last {
+            Some(last) if now.saturating_duration_since(last) > self.config.max_gap => {
+                self.hand_back().into_iter().collect()
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// When [`tick`](Self::tick) would next hand keys back, if any are held.
+    pub fn deadline(&self) -> Option<Instant> {
+        let last = self.last?;
+        last.checked_add(self.config.max_gap + Duration::from_millis(1))
+    }
+
+    /// Whether characters are being held back.
+    pub fn is_holding(&self) -> bool {
+        self.pending_chars > 0
+    }
+
+    fn hand_back(&mut self) -> Option<WedgeOut> {
+        let text = std::mem::take(&mut self.pending);
+        self.clear();
+        (!text.is_empty()).then_some(WedgeOut::Typed(text))
+    }
+
+    fn clear(&mut self) {
+        self.pending.clear();
+        self.pending_chars = 0;
+        self.last = None;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::devices::scanner::SimScanner;
+    use crate::domain::barcode::normalize;
+    use proptest::prelude::*;
+
+    const PATRON: &str = "21234567890124";
+
+    fn report(modifiers: u8, keys: &[u8]) -> [u8; 8] {
+        let mut r = [0u8; 8];
+        r[0] = modifiers;
+        r[2..2 + keys.len()].copy_from_slice(keys);
+        r
+    }
+
+    const RELEASE: [u8; 8] = [0; 8];
+
+    /// Reports typing `code` then Enter, as the simulator makes them.
+    fn typed(code: &str) -> Vec<[u8; 8]> {
+        SimScanner::new(Vec::new(), b"\r".to_vec())
+            .boot_reports(code)
+            .expect("typeable")
+    }
+
+    fn decode_all(kb: &mut BootKeyboard, reports: &[[u8; 8]]) -> Vec<String> {
+        reports.iter().filter_map(|r| kb.feed(r)).collect()
+    }
+
+    #[test]
+    fn hid_table_covers_the_protocol_ranges() {
+        assert_eq!(hid_key(0x04), Key::pair('a', 'A'));
+        assert_eq!(hid_key(0x1D), Key::pair('z', 'Z'));
+        assert_eq!(hid_key(0x1E), Key::pair('1', '!'));
+        assert_eq!(hid_key(0x26), Key::pair('9', '('));
+        assert_eq!(hid_key(0x27), Key::pair('0', ')'));
+        assert_eq!(hid_key(0x28), Key::Enter);
+        assert_eq!(hid_key(0x58), Key::Enter);
+        assert_eq!(hid_key(0x59), Key::same('1'));
+        assert_eq!(hid_key(0x62), Key::same('0'));
+        assert_eq!(hid_key(0x29), Key::Ignored);
+        assert_eq!(hid_key(0xE1), Key::Ignored);
+        for c in ('!'..='~').chain([' ']) {
+            let (usage, shift) = hid_usage_for(c).expect("typeable ASCII");
+            match hid_key(usage) {
+                Key::Char { plain, shifted } => {
+                    assert_eq!(if shift { shifted } else { plain }, c)
+                }
+                other => panic!("{c:?} maps to {other:?}"),
+            }
+        }
+        assert_eq!(hid_usage_for('é'), None);
+    }
+
+    #[test]
+    fn boot_reports_with_releases_give_the_code() {
+        let mut kb = BootKeyboard::new();
+        let mut reports = Vec::new();
+        for &usage in &[0x1F, 0x1E, 0x1F, 0x20, 0x28] {
+            reports.push(report(0, &[usage]));
+            reports.push(RELEASE);
+        }
+        assert_eq!(decode_all(&mut kb, &reports), vec!["2123".to_string()]);
+        let s = kb.stats();
+        assert_eq!((s.reports, s.bad_reports, s.keys.codes), (10, 0, 1));
+    }
+
+    #[test]
+    fn boot_shift_types_upper_case_and_symbols() {
+        let mut kb = BootKeyboard::new();
+        let reports = [
+            report(0x02, &[0x04]), // left shift + a
+            RELEASE,
+            report(0x20, &[0x1E]), // right shift + 1
+            RELEASE,
+            report(0x00, &[0x04]),
+            RELEASE,
+            report(0x22, &[0x2D]), // both shifts + minus
+            report(0x00, &[0x28]),
+            RELEASE,
+        ];
+        assert_eq!(decode_all(&mut kb, &reports), vec!["A!a_".to_string()]);
+        // Other modifiers (Ctrl 0x01, Alt 0x04) are not Shift.
+        let mut kb = BootKeyboard::new();
+        let reports = [report(0x05, &[0x04]), report(0, &[0x28])];
+        assert_eq!(decode_all(&mut kb, &reports), vec!["a".to_string()]);
+    }
+
+    #[test]
+    fn boot_rollover_does_not_double_a_held_key() {
+        let mut kb = BootKeyboard::new();
+        let reports = [
+            report(0, &[0x1F]),       // 2 down
+            report(0, &[0x1F, 0x1E]), // 2 still held, 1 down
+            report(0, &[0x1E]),       // 2 up
+            report(0, &[0x1E, 0x1F]), // 2 again
+            report(0, &[0x1E, 0x1F]), // repeated report, nothing new
+            RELEASE,
+            report(0, &[0x1F]), // same key after a release: typed again
+            report(0, &[0x1F, 0x28]),
+            RELEASE,
+        ];
+        assert_eq!(decode_all(&mut kb, &reports), vec!["2122".to_string()]);
+    }
+
+    #[test]
+    fn boot_key_order_within_a_report_is_kept() {
+        let mut kb = BootKeyboard::new();
+        // A fast scanner may put several new keys in one report.
+        let reports = [report(0, &[0x20, 0x21, 0x22, 0x28]), RELEASE];
+        assert_eq!(decode_all(&mut kb, &reports), vec!["345".to_string()]);
+        // Duplicates in one (broken) report count once.
+        let reports = [report(0, &[0x20, 0x20, 0x20]), report(0, &[0x28])];
+        assert_eq!(decode_all(&mut kb, &reports), vec!["3".to_string()]);
+    }
+
+    #[test]
+    fn boot_two_codes_in_one_report_both_arrive() {
+        let mut kb = BootKeyboard::new();
+        let r = report(0, &[0x1E, 0x28, 0x1F, 0x58]);
+        assert_eq!(kb.feed(&r), Some("1".to_string()));
+        assert_eq!(kb.feed(&RELEASE), Some("2".to_string()));
+        assert_eq!(kb.feed(&RELEASE), None);
+        assert_eq!(kb.stats().keys.codes, 2);
+    }
+
+    #[test]
+    fn boot_garbage_reports_are_counted_and_ignored() {
+        let mut kb = BootKeyboard::new();
+        assert_eq!(kb.feed(&[]), None);
+        assert_eq!(kb.feed(&[0, 0, 0x1E]), None);
+        assert_eq!(kb.feed(&[0; 9]), None);
+        // Rollover error state: key slots all 0x01.
+        assert_eq!(kb.feed(&[0, 0, 1, 1, 1, 1, 1, 1]), None);
+        let reports = [report(0, &[0x1F]), RELEASE, report(0, &[0x28])];
+        assert_eq!(decode_all(&mut kb, &reports), vec!["2".to_string()]);
+        let s = kb.stats();
+        assert_eq!((s.reports, s.bad_reports), (7, 3));
+    }
+
+    #[test]
+    fn boot_garbage_at_every_position_leaves_the_code_whole() {
+        // Reports arrive whole; what can land anywhere is a broken report
+        // or a rollover-error report. Neither may change the code.
+        let reports = typed(PATRON);
+        let junk: [&[u8]; 3] = [&[0x1E; 7], &[0, 0, 1, 1, 1, 1, 1, 1], &[0x1F; 9]];
+        for at in 0..=reports.len() {
+            for bad in junk {
+                let mut kb = BootKeyboard::new();
+                let mut codes = decode_all(&mut kb, &reports[..at]);
+                codes.extend(kb.feed(bad));
+                codes.extend(decode_all(&mut kb, &reports[at..]));
+                assert_eq!(codes, vec![PATRON.to_string()], "junk at {at}");
+            }
+        }
+    }
+
+    #[test]
+    fn boot_codabar_and_noise_lines() {
+        let mut kb = BootKeyboard::with_max_len(16);
+        let mut reports = typed("A21234567890124B");
+        reports.extend(typed("   "));
+        reports.extend(typed("12345678901234567"));
+        reports.extend(typed("3"));
+        assert_eq!(
+            decode_all(&mut kb, &reports),
+            vec![PATRON.to_string(), "3".to_string()]
+        );
+        assert_eq!(kb.stats().keys.noise, 2);
+        // A partial code is dropped by idle.
+        let partial = typed("999");
+        decode_all(&mut kb, &partial[..4]);
+        assert_eq!(kb.idle(), Some(Noise::Partial { len: 2 }));
+        assert_eq!(kb.idle(), None);
+        assert_eq!(decode_all(&mut kb, &typed("7")), vec!["7".to_string()]);
+        assert_eq!(kb.stats().keys.noise, 3);
+    }
+
+    #[test]
+    fn evdev_keys_type_with_shift_and_ignore_releases() {
+        let mut k = EvdevKeys::new();
+        let press = |k: &mut EvdevKeys, code| {
+            let a = k.feed(EV_KEY, code, 1);
+            let b = k.feed(EV_KEY, code, 0);
+            assert_eq!(b, None);
+            a
+        };
+        assert_eq!(press(&mut k, 3), None); // 2
+        assert_eq!(k.feed(EV_KEY, KEY_LEFTSHIFT, 1), None);
+        assert_eq!(press(&mut k, 30), None); // A
+        assert_eq!(k.feed(EV_KEY, 30, 2), None); // autorepeat ignored
+        assert_eq!(k.feed(EV_KEY, KEY_LEFTSHIFT, 0), None);
+        assert_eq!(press(&mut k, 30), None); // a
+        assert_eq!(k.feed(EV_KEY, KEY_RIGHTSHIFT, 1), None);
+        assert_eq!(press(&mut k, 12), None); // _
+        assert_eq!(k.feed(EV_KEY, KEY_RIGHTSHIFT, 0), None);
+        assert_eq!(press(&mut k, 79), None); // keypad 1
+        assert_eq!(k.feed(0, 0, 0), None); // SYN_REPORT
+        assert_eq!(k.feed(4, 4, 0x7001e), None); // MSC_SCAN
+        assert_eq!(press(&mut k, 1), None); // Esc types nothing
+        assert_eq!(press(&mut k, 28), Some("2Aa_1".to_string()));
+        assert_eq!(press(&mut k, 96), None); // empty line
+        assert_eq!(k.stats(), KeyStats { codes: 1, noise: 0 });
+        assert_eq!(press(&mut k, 16), None);
+        assert_eq!(k.idle(), Some(Noise::Partial { len: 1 }));
+        assert_eq!(k.stats().noise, 1);
+    }
+
+    #[test]
+    fn evdev_and_boot_agree_on_every_key() {
+        // KEY_1..KEY_0 and the QWERTY rows land on HID digits and letters.
+        assert_eq!(linux_to_hid(2), Some(0x1E));
+        assert_eq!(linux_to_hid(11), Some(0x27));
+        assert_eq!(linux_to_hid(16), Some(0x04 + (b'q' - b'a')));
+        assert_eq!(linux_to_hid(38), Some(0x04 + (b'l' - b'a')));
+        assert_eq!(linux_to_hid(50), Some(0x04 + (b'm' - b'a')));
+        assert_eq!(linux_to_hid(28), Some(0x28));
+        assert_eq!(linux_to_hid(29), None);
+        assert_eq!(linux_to_hid(u16::MAX), None);
+        // Every letter is reachable exactly once.
+        let mut letters: Vec<char> = (0..256u16)
+            .filter_map(linux_to_hid)
+            .filter_map(|u| match hid_key(u) {
+                Key::Char { plain, .. } if plain.is_ascii_lowercase() => Some(plain),
+                _ => None,
+            })
+            .collect();
+        letters.sort_unstable();
+        assert_eq!(letters, ('a'..='z').collect::<Vec<_>>());
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn linux_codes_match_the_evdev_crate() {
+        use ::evdev::KeyCode as K;
+        let pairs = [
+            (K::KEY_1, 0x1E),
+            (K::KEY_9, 0x26),
+            (K::KEY_0, 0x27),
+            (K::KEY_A, 0x04),
+            (K::KEY_Q, 0x14),
+            (K::KEY_Z, 0x1D),
+            (K::KEY_M, 0x10),
+            (K::KEY_ENTER, 0x28),
+            (K::KEY_MINUS, 0x2D),
+            (K::KEY_DOT, 0x37),
+            (K::KEY_SLASH, 0x38),
+            (K::KEY_SPACE, 0x2C),
+            (K::KEY_KP0, 0x62),
+            (K::KEY_KP7, 0x5F),
+            (K::KEY_KPENTER, 0x58),
+            (K::KEY_KPSLASH, 0x54),
+            (K::KEY_KPASTERISK, 0x55),
+        ];
+        for (key, usage) in pairs {
+            assert_eq!(linux_to_hid(key.code()), Some(usage), "{key:?}");
+        }
+        assert_eq!(K::KEY_LEFTSHIFT.code(), KEY_LEFTSHIFT);
+        assert_eq!(K::KEY_RIGHTSHIFT.code(), KEY_RIGHTSHIFT);
+        assert_eq!(::evdev::EventType::KEY.0, EV_KEY);
+    }
+
+    // ---- WedgeDetector ----
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    /// Feeds `text` one key every `step` ms from `start`, then Enter
+    /// `step` ms later (if `enter`); returns everything and the end time.
+    fn type_at(
+        w: &mut WedgeDetector,
+        base: Instant,
+        start: u64,
+        step: u64,
+        text: &str,
+        enter: bool,
+    ) -> (Vec<WedgeOut>, u64) {
+        let mut out = Vec::new();
+        let mut t = start;
+        for c in text.chars() {
+            out.extend(w.key(c, base + ms(t)));
+            t += step;
+        }
+        if enter {
+            out.extend(w.enter(base + ms(t)));
+        }
+        (out, t)
+    }
+
+    fn scan(s: &str) -> WedgeOut {
+        WedgeOut::Scan(s.to_string())
+    }
+
+    fn typed_out(s: &str) -> WedgeOut {
+        WedgeOut::Typed(s.to_string())
+    }
+
+    #[test]
+    fn wedge_fast_burst_with_enter_is_a_scan() {
+        let base = Instant::now();
+        let mut w = WedgeDetector::new(WedgeConfig::default());
+        let (out, _) = type_at(&mut w, base, 0, 5, PATRON, true);
+        assert_eq!(out, vec![scan(PATRON)]);
+        assert!(!w.is_holding());
+        // Codabar guards are stripped like every other decoder does.
+        let (out, _) = type_at(&mut w, base, 1000, 2, "A31234567890123B", true);
+        assert_eq!(out, vec![scan("31234567890123")]);
+        // Exactly max_gap apart still counts as a burst.
+        let (out, _) = type_at(&mut w, base, 2000, 30, "1234", true);
+        assert_eq!(out, vec![scan("1234")]);
+    }
+
+    #[test]
+    fn wedge_slow_typing_is_handed_back() {
+        let base = Instant::now();
+        let mut w = WedgeDetector::new(WedgeConfig::default());
+        let (out, _) = type_at(&mut w, base, 0, 150, "1234", true);
+        assert_eq!(
+            out,
+            vec![
+                typed_out("1"),
+                typed_out("2"),
+                typed_out("3"),
+                typed_out("4"),
+                WedgeOut::Enter
+            ]
+        );
+    }
+
+    #[test]
+    fn wedge_tick_releases_a_persons_last_keys() {
+        let base = Instant::now();
+        let mut w = WedgeDetector::new(WedgeConfig::default());
+        assert_eq!(w.deadline(), None);
+        assert_eq!(w.key('x', base), vec![]);
+        assert_eq!(w.deadline(), Some(base + ms(31)));
+        assert_eq!(w.tick(base + ms(30)), vec![]);
+        assert_eq!(w.tick(base + ms(31)), vec![typed_out("x")]);
+        assert_eq!(w.tick(base + ms(500)), vec![]);
+        assert_eq!(w.enter(base + ms(600)), vec![WedgeOut::Enter]);
+    }
+
+    #[test]
+    fn wedge_short_fast_bursts_are_typing() {
+        let base = Instant::now();
+        let mut w = WedgeDetector::new(WedgeConfig::default());
+        // Two keys rolled over quickly and Enter: too short for a scan.
+        let (out, _) = type_at(&mut w, base, 0, 5, "ok", true);
+        assert_eq!(out, vec![typed_out("ok"), WedgeOut::Enter]);
+        // A fast burst without Enter is handed back on the next slow key.
+        let (out, _) = type_at(&mut w, base, 1000, 5, "12345", false);
+        assert_eq!(out, vec![]);
+        assert_eq!(w.key('6', base + ms(2000)), vec![typed_out("12345")]);
+        assert_eq!(w.tick(base + ms(3000)), vec![typed_out("6")]);
+    }
+
+    #[test]
+    fn wedge_slow_enter_after_a_burst_is_not_a_scan() {
+        let base = Instant::now();
+        let mut w = WedgeDetector::new(WedgeConfig::default());
+        let (out, t) = type_at(&mut w, base, 0, 5, "1234", false);
+        assert_eq!(out, vec![]);
+        assert_eq!(
+            w.enter(base + ms(t + 200)),
+            vec![typed_out("1234"), WedgeOut::Enter]
+        );
+    }
+
+    #[test]
+    fn wedge_mixed_person_then_scanner_then_person() {
+        let base = Instant::now();
+        let mut w = WedgeDetector::new(WedgeConfig::default());
+        let mut out = Vec::new();
+        let (o, _) = type_at(&mut w, base, 0, 200, "ab", false);
+        out.extend(o);
+        // The scanner fires 300 ms after the person's last key.
+        let (o, _) = type_at(&mut w, base, 500, 3, PATRON, true);
+        out.extend(o);
+        let (o, _) = type_at(&mut w, base, 1000, 120, "cd", true);
+        out.extend(o);
+        assert_eq!(
+            out,
+            vec![
+                typed_out("a"),
+                typed_out("b"),
+                scan(PATRON),
+                typed_out("c"),
+                typed_out("d"),
+                WedgeOut::Enter,
+            ]
+        );
+    }
+
+    #[test]
+    fn wedge_newline_chars_are_enter_and_times_may_go_backwards() {
+        let base = Instant::now() + ms(1000);
+        let mut w = WedgeDetector::new(WedgeConfig::default());
+        let mut out = Vec::new();
+        for (i, c) in "3123\r".chars().enumerate() {
+            // Out-of-order timestamps count as no gap at all.
+            out.extend(w.key(c, base - ms(i as u64)));
+        }
+        assert_eq!(out, vec![scan("3123")]);
+        assert_eq!(w.key('\n', base), vec![WedgeOut::Enter]);
+    }
+
+    #[test]
+    fn wedge_min_len_and_whitespace_bursts() {
+        let base = Instant::now();
+        let mut w = WedgeDetector::new(WedgeConfig {
+            max_gap: ms(10),
+            min_len: 6,
+        });
+        let (out, _) = type_at(&mut w, base, 0, 1, "12345", true);
+        assert_eq!(out, vec![typed_out("12345"), WedgeOut::Enter]);
+        let (out, _) = type_at(&mut w, base, 100, 1, "      ", true);
+        assert_eq!(out, vec![typed_out("      "), WedgeOut::Enter]);
+        let (out, _) = type_at(&mut w, base, 200, 1, "123456", true);
+        assert_eq!(out, vec![scan("123456")]);
+    }
+
+    #[test]
+    fn wedge_holds_back_a_bounded_amount() {
+        let base = Instant::now();
+        let mut w = WedgeDetector::new(WedgeConfig::default());
+        let text = "7".repeat(MAX_PENDING + 10);
+        let (out, _) = type_at(&mut w, base, 0, 0, &text, true);
+        assert_eq!(
+            out,
+            vec![typed_out(&"7".repeat(MAX_PENDING)), scan(&"7".repeat(10))]
+        );
+    }
+
+    /// All characters the GUI would see in the text field, in order, and
+    /// the scans, from a run of detector output.
+    fn split_outputs(out: &[WedgeOut]) -> (String, Vec<String>) {
+        let mut text = String::new();
+        let mut scans = Vec::new();
+        for o in out {
+            match o {
+                WedgeOut::Scan(s) => scans.push(s.clone()),
+                WedgeOut::Typed(t) => text.push_str(t),
+                WedgeOut::Enter => text.push('\n'),
+            }
+        }
+        (text, scans)
+    }
+
+    proptest! {
+        #[test]
+        fn wedge_slow_keys_are_never_lost_or_scanned(
+            keys in prop::collection::vec((any::<char>(), 31u64..2000, any::<bool>()), 0..60),
+        ) {
+            let base = Instant::now();
+            let mut w = WedgeDetector::new(WedgeConfig::default());
+            let mut out = Vec::new();
+            let mut expected = String::new();
+            let mut t = 0;
+            for (c, gap, enter) in keys {
+                t += gap;
+                if enter || c == '\r' || c == '\n' {
+                    out.extend(w.enter(base + ms(t)));
+                    expected.push('\n');
+                } else {
+                    out.extend(w.key(c, base + ms(t)));
+                    expected.push(c);
+                }
+            }
+            out.extend(w.tick(base + ms(t + 1000)));
+            let (text, scans) = split_outputs(&out);
+            prop_assert!(scans.is_empty());
+            prop_assert_eq!(text, expected);
+        }
+
+        #[test]
+        fn wedge_scan_among_slow_typing_is_found(
+            before in "[a-z]{0,5}",
+            code in "[0-9]{4,20}",
+            after in "[a-z]{0,5}",
+            step in 0u64..=30,
+        ) {
+            let base = Instant::now();
+            let mut w = WedgeDetector::new(WedgeConfig::default());
+            let mut out = Vec::new();
+            let (o, t) = type_at(&mut w, base, 0, 100, &before, false);
+            out.extend(o);
+            let (o, t) = type_at(&mut w, base, t + 100, step, &code, true);
+            out.extend(o);
+            let (o, t) = type_at(&mut w, base, t + 100, 100, &after, false);
+            out.extend(o);
+            out.extend(w.tick(base + ms(t + 1000)));
+            let (text, scans) = split_outputs(&out);
+            prop_assert_eq!(scans, vec![normalize(&code)]);
+            prop_assert_eq!(text, format!("{before}{after}"));
+        }
+
+        #[test]
+        fn boot_keyboard_never_panics_and_round_trips(
+            garbage in prop::collection::vec(any::<u8>(), 0..200),
+            code in "[ -~]{1,30}",
+        ) {
+            let mut kb = BootKeyboard::new();
+            for chunk in garbage.chunks(8) {
+                if let Some(c) = kb.feed(chunk) {
+                    prop_assert!(!c.is_empty());
+                }
+            }
+            // Codes finished by the garbage come out first.
+            while kb.feed(&RELEASE).is_some() {}
+            kb.idle();
+            let before = kb.stats();
+            let got = decode_all(&mut kb, &typed(&code));
+            match code_from_text(&code) {
+                Ok(expected) => prop_assert_eq!(got, vec![expected]),
+                Err(_) => prop_assert_eq!(kb.stats().keys.noise, before.keys.noise + 1),
+            }
+        }
+
+        #[test]
+        fn evdev_keys_never_panic(events in prop::collection::vec((any::<u16>(), any::<u16>(), any::<i32>()), 0..200)) {
+            let mut k = EvdevKeys::with_max_len(16);
+            for (t, c, v) in events {
+                if let Some(code) = k.feed(t % 3, c, v) {
+                    prop_assert!(!code.is_empty() && code.chars().count() <= 16);
+                }
+            }
+        }
+    }
+}
