@@ -85,6 +85,17 @@ pub enum Command {
     /// Barcode tools
     #[command(subcommand)]
     Barcode(BarcodeCmd),
+    /// RFID tag data: decode and encode
+    #[command(subcommand)]
+    Tag(crate::devtools::TagCmd),
+    /// Talk to an RFID reader: scan the field, set a tag's AFI
+    #[command(subcommand)]
+    Rfid(crate::devtools::RfidCmd),
+    /// Run a device simulator on a pty
+    #[command(subcommand)]
+    Sim(crate::devtools::SimCmd),
+    /// List ports and HID devices; probe the configured devices
+    Doctor,
     /// Database counts, schema version and integrity
     Status,
     /// Drop reader history older than [store] history_retention_days
@@ -406,6 +417,10 @@ fn run(cli: Cli) -> Result<i32, CliError> {
             Ok(0)
         }
         Command::Bench(args) => crate::bench::run(&env, args),
+        Command::Tag(c) => crate::devtools::tag_cmd(c),
+        Command::Rfid(c) => crate::devtools::rfid_cmd(c),
+        Command::Sim(c) => crate::devtools::sim_cmd(c),
+        Command::Doctor => crate::devtools::doctor(&env),
         Command::Hammer { count } => hammer(&env, count),
     }
 }

@@ -8,6 +8,7 @@ pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod devices;
+pub mod devtools;
 pub mod domain;
 pub mod i18n;
 pub mod store;

@@ -52,18 +52,26 @@ pub enum DeviceStatus {
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum EventKind {
     /// A code that the barcode rules take for a library card.
-    CardScanned { code: String },
+    CardScanned {
+        code: String,
+    },
     /// Any other code: an item barcode, ISBN, or something unknown (the
     /// store decides what it is; readers do scan the wrong thing).
-    ItemScanned { code: String },
+    ItemScanned {
+        code: String,
+    },
     /// Every tag now in the field, sent whenever that set changes.
-    TagsInField { tags: Vec<Tag> },
+    TagsInField {
+        tags: Vec<Tag>,
+    },
     /// A tag was taken off the pad.
     TagLeft {
         #[serde(serialize_with = "ser_uid")]
         uid: Uid,
     },
-    DeviceStatus { status: DeviceStatus },
+    DeviceStatus {
+        status: DeviceStatus,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
