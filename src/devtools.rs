@@ -311,11 +311,19 @@ pub fn sim_cmd(c: SimCmd) -> Result<i32, CliError> {
                     }
                 }
             }
+            // `noise N` sends a line of N garbage bytes, `partial CODE` the
+            // start of a scan that never ends; anything else is scanned.
+            let mut sim = sim;
             for line in std::io::stdin().lock().lines() {
                 let line = line?;
-                if !line.trim().is_empty() {
-                    pty.send(&sim.frame(line.trim()))?;
-                }
+                let line = line.trim();
+                let bytes = match line.split_once(' ') {
+                    Some(("noise", n)) => sim.noise_line(n.parse().unwrap_or(8)),
+                    Some(("partial", code)) => sim.partial(code, code.len() / 2),
+                    _ if line.is_empty() => continue,
+                    _ => sim.frame(line),
+                };
+                pty.send(&bytes)?;
             }
             // Keep the pty open until killed, so the reader side sees no hangup.
             loop {

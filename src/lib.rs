@@ -11,5 +11,6 @@ pub mod devices;
 pub mod devtools;
 pub mod domain;
 pub mod i18n;
+pub mod pad;
 pub mod store;
 pub mod textkiosk;

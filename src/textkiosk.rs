@@ -1,19 +1,53 @@
 //! The text-mode kiosk: the same circulation flow as the touch screen, on a
-//! terminal (a keyboard-wedge scanner types into it like a keyboard).
+//! terminal (a keyboard-wedge scanner types into it like a keyboard), with
+//! the configured devices running: serial and HID scanners, RFID pads
+//! (items on the pad are lent or returned, then their security is set),
+//! and the receipt printer.
 //!
 //! A card scanned opens a session and every item scanned after it is
 //! borrowed at once; the card again (or "done") ends the session; an item
 //! scanned with no session open is returned when [kiosk]
-//! return_without_card is on. Used until the GUI lands, and on headless
-//! test benches after.
+//! return_without_card is on. With a simulated RFID pad, `pad` lists the
+//! demo tags and `put N` / `take N` (or `all`) move them on and off it.
+//! Used until the GUI lands, and on headless test benches after.
 
 use crate::cli::{checkin_message, checkout_message, mask, CliError, Env};
+use crate::devices::events::{DeviceEvent, DeviceStatus, EventKind};
+use crate::devices::printer;
+use crate::devices::rfid::{uid_hex, Field, SimTag, Uid};
+use crate::devices::runner::Devices;
 use crate::domain::barcode::normalize;
-use crate::domain::Refusal;
+use crate::domain::{Lang, Refusal};
 use crate::i18n::Texts;
-use crate::store::{self, Scanned};
+use crate::pad::{Pad, PadAction};
+use crate::store::{self, Scanned, Store};
 use chrono::Local;
 use std::io::{BufRead, Write};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// How long the kiosk keeps listening to its devices after its input ends
+/// (so scripted runs see the pad's last events).
+const DRAIN: Duration = Duration::from_millis(1200);
+
+enum Input {
+    Line(String),
+    Device(DeviceEvent),
+    End,
+}
+
+struct Kiosk<'a, W: Write> {
+    env: &'a Env,
+    store: Store,
+    devices: Devices,
+    out: W,
+    lang: Lang,
+    session: Option<String>,
+    awaiting_pin: Option<String>,
+    pad: Pad,
+    /// (title, due) borrowed in this session, for the receipt.
+    borrowed: Vec<(String, String)>,
+}
 
 pub fn run(env: &Env, text_requested: bool) -> Result<i32, CliError> {
     let t = Texts::get();
@@ -41,126 +75,383 @@ pub fn run(env: &Env, text_requested: bool) -> Result<i32, CliError> {
             items.join(" ")
         );
     }
-    let mut out = std::io::stdout().lock();
-    writeln!(
-        out,
-        "{}",
-        t.text(
-            lang,
-            "kiosk-welcome",
-            &[("library", env.config.kiosk.library_name.clone())]
-        )
-    )?;
-    let mut session: Option<String> = None;
-    // A card waiting for its PIN: the next line is the PIN, not a scan.
-    let mut awaiting_pin: Option<String> = None;
-    let stdin = std::io::stdin();
-    for line in stdin.lock().lines() {
-        let line = line?;
-        let code = normalize(&line);
-        let now = Local::now().fixed_offset();
+    let (devices, device_events) = Devices::start(&env.config);
+    if devices.handles().any(|h| h.field.is_some()) {
+        eprintln!("{}", t.text(lang, "kiosk-pad-help", &[]));
+    }
+    let (tx, rx) = mpsc::channel();
+    {
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            for line in std::io::stdin().lock().lines() {
+                let Ok(line) = line else { break };
+                if tx.send(Input::Line(line)).is_err() {
+                    return;
+                }
+            }
+            let _ = tx.send(Input::End);
+        });
+    }
+    std::thread::spawn(move || {
+        for e in device_events {
+            if tx.send(Input::Device(e)).is_err() {
+                return;
+            }
+        }
+    });
+    let mut k = Kiosk {
+        env,
+        store,
+        devices,
+        out: std::io::stdout().lock(),
+        lang,
+        session: None,
+        awaiting_pin: None,
+        pad: Pad::new(),
+        borrowed: Vec::new(),
+    };
+    k.say(&t.text(
+        lang,
+        "kiosk-welcome",
+        &[("library", env.config.kiosk.library_name.clone())],
+    ))?;
+    let mut ended = false;
+    loop {
+        let input = if ended {
+            match rx.recv_timeout(DRAIN) {
+                Ok(i) => i,
+                Err(_) => break,
+            }
+        } else {
+            match rx.recv() {
+                Ok(i) => i,
+                Err(_) => break,
+            }
+        };
+        match input {
+            Input::Line(line) => k.line(&line)?,
+            Input::Device(e) => k.device(e)?,
+            Input::End => ended = true,
+        }
+        k.out.flush()?;
+    }
+    let Kiosk { devices, .. } = k;
+    devices.stop();
+    Ok(0)
+}
+
+impl<W: Write> Kiosk<'_, W> {
+    fn say(&mut self, text: &str) -> Result<(), CliError> {
+        writeln!(self.out, "{text}")?;
+        Ok(())
+    }
+
+    fn refuse(&mut self, r: &Refusal) -> Result<(), CliError> {
+        let text = Texts::get().refusal(self.lang, r);
+        self.say(&format!("✗ {text}"))
+    }
+
+    fn text(&self, id: &str, args: &[(&str, String)]) -> String {
+        Texts::get().text(self.lang, id, args)
+    }
+
+    fn line(&mut self, line: &str) -> Result<(), CliError> {
+        let code = normalize(line);
         if code.is_empty() {
-            continue;
+            return Ok(());
         }
-        if let Some(card) = awaiting_pin.take() {
-            match store.check_pin(&card, Some(line.trim()), now)? {
-                Ok(()) => session = Some(open(&store, &mut out, env, card)?),
+        let now = Local::now().fixed_offset();
+        if let Some(card) = self.awaiting_pin.take() {
+            match self.store.check_pin(&card, Some(line.trim()), now)? {
+                Ok(()) => self.open(card)?,
                 Err(r) => {
-                    writeln!(out, "✗ {}", t.refusal(lang, &r))?;
+                    self.refuse(&r)?;
                     if matches!(r, Refusal::WrongPin { .. }) {
-                        writeln!(out, "{}", t.text(lang, "kiosk-enter-pin", &[]))?;
-                        awaiting_pin = Some(card);
+                        let ask = self.text("kiosk-enter-pin", &[]);
+                        self.say(&ask)?;
+                        self.awaiting_pin = Some(card);
                     }
                 }
             }
-            out.flush()?;
-            continue;
+            return Ok(());
         }
-        if code.eq_ignore_ascii_case("done") || code.eq_ignore_ascii_case("q") {
-            if let Some(p) = session.take() {
-                close(&store, &mut out, env, &p)?;
+        let mut words = line.split_whitespace();
+        match (words.next(), words.next()) {
+            (Some(w), None) if w.eq_ignore_ascii_case("done") || w.eq_ignore_ascii_case("q") => {
+                if let Some(p) = self.session.take() {
+                    self.close(&p)?;
+                }
+                return Ok(());
             }
-            continue;
+            (Some("pad"), None) => return self.list_pad(),
+            (Some(cmd @ ("put" | "take")), Some(which)) => return self.move_tags(cmd, which),
+            _ => {}
         }
-        match store.classify(&code)? {
-            Scanned::Patron if session.as_deref() == Some(code.as_str()) => {
-                session = None;
-                close(&store, &mut out, env, &code)?;
+        self.scan(code)
+    }
+
+    fn scan(&mut self, code: String) -> Result<(), CliError> {
+        let now = Local::now().fixed_offset();
+        match self.store.classify(&code)? {
+            Scanned::Patron if self.session.as_deref() == Some(code.as_str()) => {
+                self.session = None;
+                self.close(&code)?;
             }
-            Scanned::Patron => match store.check_pin(&code, None, now)? {
-                Ok(()) => session = Some(open(&store, &mut out, env, code)?),
+            Scanned::Patron => match self.store.check_pin(&code, None, now)? {
+                Ok(()) => self.open(code)?,
                 Err(Refusal::PinRequired) => {
-                    writeln!(out, "{}", t.text(lang, "kiosk-enter-pin", &[]))?;
-                    awaiting_pin = Some(code);
+                    let ask = self.text("kiosk-enter-pin", &[]);
+                    self.say(&ask)?;
+                    self.awaiting_pin = Some(code);
                 }
-                Err(r) => writeln!(out, "✗ {}", t.refusal(lang, &r))?,
+                Err(r) => self.refuse(&r)?,
             },
-            Scanned::Item => match &session {
-                Some(p) => {
-                    let o = store.checkout(p, &code, None, now)?;
-                    match &o.result {
-                        Ok(c) => writeln!(out, "✓ {}", checkout_message(lang, c))?,
-                        Err(r) => writeln!(out, "✗ {}", t.refusal(lang, r))?,
-                    }
-                }
-                None if env.config.kiosk.return_without_card => {
-                    let o = store.checkin(&code, None, now)?;
-                    match &o.result {
-                        Ok(c) => writeln!(out, "✓ {}", checkin_message(lang, c))?,
-                        Err(r) => writeln!(out, "✗ {}", t.refusal(lang, r))?,
-                    }
-                }
-                None => writeln!(out, "✗ {}", t.text(lang, "kiosk-scan-card-first", &[]))?,
-            },
+            Scanned::Item => {
+                self.item(&code, None, &[], "")?;
+            }
             Scanned::Unknown => {
-                let r = if session.is_some() {
+                let r = if self.session.is_some() {
                     Refusal::UnknownItem
                 } else {
                     Refusal::UnknownPatron
                 };
-                writeln!(out, "✗ {}", t.refusal(lang, &r))?;
+                self.refuse(&r)?;
             }
         }
-        out.flush()?;
+        Ok(())
     }
-    Ok(0)
-}
 
-/// Greets the reader and returns the card that now holds the session.
-fn open(
-    store: &store::Store,
-    out: &mut impl Write,
-    env: &Env,
-    card: String,
-) -> Result<String, CliError> {
-    let name = store.patron_name(&card)?.unwrap_or_default();
-    tracing::info!(patron = %mask(&card), "session opened");
-    writeln!(
-        out,
-        "{}",
-        Texts::get().text(env.lang, "kiosk-session-open", &[("name", name)])
-    )?;
-    Ok(card)
-}
+    /// Lends (session open) or returns an item, then sets the security of
+    /// its tags on `device` (none for barcode scans).
+    fn item(
+        &mut self,
+        code: &str,
+        parts_seen: Option<u8>,
+        uids: &[Uid],
+        device: &str,
+    ) -> Result<(), CliError> {
+        let now = Local::now().fixed_offset();
+        let lang = self.lang;
+        match self.session.clone() {
+            Some(p) => {
+                let o = self.store.checkout(&p, code, parts_seen, now)?;
+                match &o.result {
+                    Ok(c) => {
+                        self.say(&format!("✓ {}", checkout_message(lang, c)))?;
+                        self.borrowed.push((c.title.clone(), c.due.to_string()));
+                        self.secure(&c.item, uids, device, true)?;
+                    }
+                    Err(r) => self.refuse(r)?,
+                }
+            }
+            None if self.env.config.kiosk.return_without_card => {
+                let o = self.store.checkin(code, parts_seen, now)?;
+                match &o.result {
+                    Ok(c) => {
+                        self.say(&format!("✓ {}", checkin_message(lang, c)))?;
+                        let item = o
+                            .result
+                            .as_ref()
+                            .map(|c| c.item.clone())
+                            .unwrap_or_default();
+                        self.secure(&item, uids, device, false)?;
+                    }
+                    Err(r) => self.refuse(r)?,
+                }
+            }
+            None => {
+                let text = self.text("kiosk-scan-card-first", &[]);
+                self.say(&format!("✗ {text}"))?;
+            }
+        }
+        Ok(())
+    }
 
-fn close(
-    store: &store::Store,
-    out: &mut impl Write,
-    env: &Env,
-    patron: &str,
-) -> Result<(), CliError> {
-    let count = store
-        .account(patron, Local::now().fixed_offset())?
-        .map(|a| a.loans.len())
-        .unwrap_or(0);
-    writeln!(
-        out,
-        "{}",
-        Texts::get().text(
-            env.lang,
-            "kiosk-session-closed",
-            &[("count", count.to_string())]
-        )
-    )?;
-    Ok(())
+    /// Sets tag security after a committed loan or return. A failure is
+    /// journaled for staff and the reader is told; it is never ignored.
+    fn secure(
+        &mut self,
+        item: &str,
+        uids: &[Uid],
+        device: &str,
+        on_loan: bool,
+    ) -> Result<(), CliError> {
+        for uid in uids {
+            if let Err(e) = self.devices.secure(device, uid, on_loan) {
+                let now = Local::now().fixed_offset();
+                let afi = self
+                    .devices
+                    .handle(device)
+                    .map(|h| {
+                        if on_loan {
+                            h.config.afi_on_loan
+                        } else {
+                            h.config.afi_in_library
+                        }
+                    })
+                    .unwrap_or(0);
+                self.store
+                    .record_security_failure(item, &uid_hex(uid), afi, device, &e, now)?;
+                tracing::warn!(device, item = %mask(item), "tag security not set: {e}");
+                let text = self.text("tag-security-failed", &[]);
+                self.say(&format!("✗ {text}"))?;
+            }
+        }
+        Ok(())
+    }
+
+    fn device(&mut self, e: DeviceEvent) -> Result<(), CliError> {
+        match e.kind {
+            EventKind::CardScanned { code } | EventKind::ItemScanned { code } => {
+                self.scan(normalize(&code))?
+            }
+            EventKind::TagsInField { tags } => {
+                for action in self.pad.field(&tags) {
+                    match action {
+                        PadAction::Ready {
+                            item,
+                            uids,
+                            parts_seen,
+                        } => self.item(&item, Some(parts_seen), &uids, &e.device)?,
+                        PadAction::Incomplete { seen, parts, .. } => {
+                            self.refuse(&Refusal::IncompleteSet { seen, parts })?
+                        }
+                        PadAction::Unreadable { uid, format } => {
+                            tracing::warn!(device = %e.device, uid = %uid_hex(&uid), ?format, "tag without an item id");
+                            let text = self.text("tag-unreadable", &[]);
+                            self.say(&format!("✗ {text}"))?;
+                        }
+                    }
+                }
+            }
+            EventKind::TagLeft { uid } => self.pad.left(&uid),
+            EventKind::DeviceStatus { status } => match status {
+                DeviceStatus::Up { info } => tracing::info!(device = %e.device, "up: {info}"),
+                DeviceStatus::Down { reason } | DeviceStatus::Error { reason } => {
+                    eprintln!("device {}: {reason}", e.device);
+                }
+            },
+        }
+        Ok(())
+    }
+
+    fn open(&mut self, card: String) -> Result<(), CliError> {
+        let name = self.store.patron_name(&card)?.unwrap_or_default();
+        tracing::info!(patron = %mask(&card), "session opened");
+        let text = self.text("kiosk-session-open", &[("name", name)]);
+        self.say(&text)?;
+        self.session = Some(card);
+        self.borrowed.clear();
+        // Books already on the pad are for this reader.
+        self.pad.reset();
+        Ok(())
+    }
+
+    fn close(&mut self, patron: &str) -> Result<(), CliError> {
+        let count = self
+            .store
+            .account(patron, Local::now().fixed_offset())?
+            .map(|a| a.loans.len())
+            .unwrap_or(0);
+        let text = self.text("kiosk-session-closed", &[("count", count.to_string())]);
+        self.say(&text)?;
+        self.print_receipt();
+        self.pad.reset();
+        Ok(())
+    }
+
+    /// A receipt of this session's loans, when a printer is configured.
+    fn print_receipt(&mut self) {
+        if self.borrowed.is_empty()
+            || !self
+                .env
+                .config
+                .devices
+                .iter()
+                .any(|d| d.kind == crate::config::DeviceKind::Printer)
+        {
+            return;
+        }
+        let borrowed = std::mem::take(&mut self.borrowed);
+        let items: Vec<(String, String)> = borrowed
+            .into_iter()
+            .map(|(title, due)| (title, self.text("receipt-due", &[("due", due)])))
+            .collect();
+        let receipt = printer::loan_receipt(
+            &self.env.config.kiosk.library_name,
+            &Local::now().format("%Y-%m-%d %H:%M").to_string(),
+            &items,
+            &self.text("receipt-footer", &[]),
+        );
+        let width = self
+            .env
+            .config
+            .devices
+            .iter()
+            .find(|d| d.kind == crate::config::DeviceKind::Printer)
+            .map(|d| d.width as usize)
+            .unwrap_or(32);
+        // Chinese mode prints ASCII too, and titles may be Chinese whatever
+        // the reader's language.
+        let ascii = format!("{receipt:?}").is_ascii();
+        let mode = if ascii { self.lang } else { Lang::ZhCn };
+        if let Err(e) = self.devices.print(printer::render(&receipt, mode, width)) {
+            tracing::warn!("receipt not printed: {e}");
+            let text = self.text("receipt-failed", &[]);
+            let _ = self.say(&format!("✗ {text}"));
+        }
+    }
+
+    fn demo_pad(&self) -> Option<(Field, Vec<SimTag>)> {
+        self.devices
+            .handles()
+            .find_map(|h| h.field.clone().map(|f| (f, h.demo_tags.clone())))
+    }
+
+    fn list_pad(&mut self) -> Result<(), CliError> {
+        let Some((field, tags)) = self.demo_pad() else {
+            let text = self.text("kiosk-no-demo-pad", &[]);
+            return self.say(&text);
+        };
+        for (i, t) in tags.iter().enumerate() {
+            let on = if field.get(&t.uid).is_some() {
+                "*"
+            } else {
+                " "
+            };
+            let d = crate::devices::tag::decode(&t.data());
+            let line = format!(
+                "{on} {:>2}  {}  {}",
+                i + 1,
+                uid_hex(&t.uid),
+                d.item_id.as_deref().unwrap_or("-")
+            );
+            self.say(&line)?;
+        }
+        Ok(())
+    }
+
+    fn move_tags(&mut self, cmd: &str, which: &str) -> Result<(), CliError> {
+        let Some((field, tags)) = self.demo_pad() else {
+            let text = self.text("kiosk-no-demo-pad", &[]);
+            return self.say(&text);
+        };
+        let chosen: Vec<&SimTag> = if which == "all" {
+            tags.iter().collect()
+        } else {
+            which
+                .split(',')
+                .filter_map(|n| n.trim().parse::<usize>().ok())
+                .filter_map(|n| n.checked_sub(1).and_then(|i| tags.get(i)))
+                .collect()
+        };
+        for t in chosen {
+            if cmd == "put" {
+                field.put(t.clone());
+            } else {
+                field.take(&t.uid);
+            }
+        }
+        Ok(())
+    }
 }

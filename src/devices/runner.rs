@@ -54,7 +54,6 @@ pub struct DeviceHandle {
 
 /// All devices of the kiosk.
 pub struct Devices {
-    pub events: Receiver<DeviceEvent>,
     handles: BTreeMap<String, DeviceHandle>,
     stop: Arc<AtomicBool>,
     threads: Vec<JoinHandle<()>>,
@@ -62,8 +61,9 @@ pub struct Devices {
 
 impl Devices {
     /// Starts a thread per device in `config` (barcode-wedge scanners
-    /// without `grab` type into the GUI and need none).
-    pub fn start(config: &Config) -> Devices {
+    /// without `grab` type into the GUI and need none). Their events arrive
+    /// on the receiver.
+    pub fn start(config: &Config) -> (Devices, Receiver<DeviceEvent>) {
         let (tx, rx) = mpsc::channel();
         let stop = Arc::new(AtomicBool::new(false));
         let rules = crate::config::barcode_rules(config);
@@ -119,12 +119,12 @@ impl Devices {
             threads.extend(spawned);
             handles.insert(d.id.clone(), handle);
         }
-        Devices {
-            events: rx,
+        let devices = Devices {
             handles,
             stop,
             threads,
-        }
+        };
+        (devices, rx)
     }
 
     pub fn handle(&self, device: &str) -> Option<&DeviceHandle> {

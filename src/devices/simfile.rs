@@ -45,6 +45,10 @@ struct Spec {
     part: Option<u8>,
     #[serde(default)]
     usage: Option<u8>,
+    /// For people reading the file (what the tag is stuck on).
+    #[serde(default)]
+    #[allow(dead_code)]
+    note: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -130,6 +134,20 @@ fn tag_of(s: Spec) -> Result<SimTag, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_demo_tag_file_loads() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/demo-tags.json");
+        let tags = load(&path).unwrap();
+        assert!(tags.len() >= 10);
+        let decoded: Vec<_> = tags.iter().map(|t| tag::decode(&t.data())).collect();
+        // The three parts of the kit carry one item id.
+        let kit: Vec<_> = decoded.iter().filter(|d| d.parts == Some(3)).collect();
+        assert_eq!(kit.len(), 3);
+        assert!(decoded.iter().any(|d| d.format == Format::Blank));
+        assert!(decoded.iter().any(|d| d.format == Format::M3));
+        assert!(decoded.iter().any(|d| d.format == Format::Iso28560_2));
+    }
 
     #[test]
     fn encodes_fields_and_takes_ready_blocks() {

@@ -22,3 +22,10 @@ kiosk-session-closed = Goodbye! You have { $count } { $count ->
 } on loan.
 kiosk-scan-card-first = That was a book, not a card. To borrow, please scan your card first. To return it, set return-without-card on.
 kiosk-gui-pending = The touch-screen interface is not built into this version; running the text-mode kiosk instead.
+kiosk-pad-help = Demo RFID pad: type "pad" to list the demo tags, "put 1" or "put 1,2,3" to place tags on the pad, "take 1" or "take all" to lift them off.
+kiosk-no-demo-pad = There is no simulated RFID pad in this configuration.
+tag-unreadable = This item's tag can't be read. Please give the item to staff.
+tag-security-failed = The security tag of this item could not be set. Please show the item to staff before you leave.
+receipt-due = due { $due }
+receipt-footer = Thank you! Please return your items on time.
+receipt-failed = The receipt could not be printed. Your loans are recorded; ask staff if you need a printout.
