@@ -53,7 +53,10 @@ fn pad_read(c: &mut Criterion) {
     let field = ten_tags();
     // What the kiosk's runner does when 10 new tags arrive: one inventory,
     // then read each tag's data and AFI.
-    let mut reader = Reader3m::new(SimPort::new(Sim3m::new(field.clone())), Duration::from_millis(50));
+    let mut reader = Reader3m::new(
+        SimPort::new(Sim3m::new(field.clone())),
+        Duration::from_millis(50),
+    );
     let uids = kiosk::devices::rfid::RfidReader::inventory(&mut reader).unwrap();
     for uid in &uids {
         read_tag(&mut reader, uid).unwrap();
@@ -69,16 +72,21 @@ fn pad_read(c: &mut Criterion) {
         bytes_in,
         at_19200 * 1000.0
     );
-    c.bench_function("pad read: inventory + read 10 tags (3M, in-memory simulator)", |b| {
-        b.iter(|| {
-            let mut reader =
-                Reader3m::new(SimPort::new(Sim3m::new(field.clone())), Duration::from_millis(50));
-            let uids = kiosk::devices::rfid::RfidReader::inventory(&mut reader).unwrap();
-            for uid in &uids {
-                read_tag(&mut reader, uid).unwrap();
-            }
-        })
-    });
+    c.bench_function(
+        "pad read: inventory + read 10 tags (3M, in-memory simulator)",
+        |b| {
+            b.iter(|| {
+                let mut reader = Reader3m::new(
+                    SimPort::new(Sim3m::new(field.clone())),
+                    Duration::from_millis(50),
+                );
+                let uids = kiosk::devices::rfid::RfidReader::inventory(&mut reader).unwrap();
+                for uid in &uids {
+                    read_tag(&mut reader, uid).unwrap();
+                }
+            })
+        },
+    );
 }
 
 fn scan_latency(c: &mut Criterion) {
@@ -96,31 +104,39 @@ fn scan_latency(c: &mut Criterion) {
     let up = Instant::now();
     while up.elapsed() < Duration::from_secs(10) {
         if let Ok(e) = rx.recv_timeout(Duration::from_secs(1)) {
-            if matches!(e.kind, EventKind::DeviceStatus { status: DeviceStatus::Up { .. } }) {
+            if matches!(
+                e.kind,
+                EventKind::DeviceStatus {
+                    status: DeviceStatus::Up { .. }
+                }
+            ) {
                 break;
             }
         }
     }
-    c.bench_function("scan: last byte on the port -> CardScanned event (pty, runner)", |b| {
-        b.iter_custom(|n| {
-            let mut total = Duration::ZERO;
-            for _ in 0..n {
-                master.write_all(b"20001000000012").unwrap();
-                master.flush().unwrap();
-                let start = Instant::now();
-                master.write_all(b"\r").unwrap();
-                master.flush().unwrap();
-                loop {
-                    let e = rx.recv_timeout(Duration::from_secs(5)).expect("scan event");
-                    if matches!(e.kind, EventKind::CardScanned { .. }) {
-                        break;
+    c.bench_function(
+        "scan: last byte on the port -> CardScanned event (pty, runner)",
+        |b| {
+            b.iter_custom(|n| {
+                let mut total = Duration::ZERO;
+                for _ in 0..n {
+                    master.write_all(b"20001000000012").unwrap();
+                    master.flush().unwrap();
+                    let start = Instant::now();
+                    master.write_all(b"\r").unwrap();
+                    master.flush().unwrap();
+                    loop {
+                        let e = rx.recv_timeout(Duration::from_secs(5)).expect("scan event");
+                        if matches!(e.kind, EventKind::CardScanned { .. }) {
+                            break;
+                        }
                     }
+                    total += start.elapsed();
                 }
-                total += start.elapsed();
-            }
-            total
-        })
-    });
+                total
+            })
+        },
+    );
     // Unplugged: the pty's device side disappears.
     let gone = Instant::now();
     drop(master);
@@ -128,7 +144,12 @@ fn scan_latency(c: &mut Criterion) {
     let mut reported = None;
     while gone.elapsed() < Duration::from_secs(10) {
         if let Ok(e) = rx.recv_timeout(Duration::from_millis(100)) {
-            if matches!(e.kind, EventKind::DeviceStatus { status: DeviceStatus::Down { .. } }) {
+            if matches!(
+                e.kind,
+                EventKind::DeviceStatus {
+                    status: DeviceStatus::Down { .. }
+                }
+            ) {
                 reported = Some(gone.elapsed());
                 break;
             }

@@ -561,3 +561,96 @@ fn text_kiosk_lends_from_the_pad_and_reports_a_tag_it_cannot_secure() {
     assert_eq!(sec["detail"]["uid"], "E004010000000003");
     assert_eq!(sec["detail"]["afi"], "C2");
 }
+
+#[test]
+fn doctor_probes_each_configured_device() {
+    let dir = tempfile::tempdir().unwrap();
+    let tags = tags_file(dir.path());
+    let link = dir.path().join("rfid0");
+    let _sim = Sim::start(&[
+        "rfid",
+        "--protocol",
+        "feig",
+        "--tags",
+        tags.to_str().unwrap(),
+        "--link",
+        link.to_str().unwrap(),
+    ]);
+    let config = dir.path().join("kiosk.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[devices]]\nid = \"pad\"\nkind = \"rfid\"\nprotocol = \"feig\"\nport = \"{}\"\n\
+             baud = 38400\nparity = \"even\"\n\
+             [[devices]]\nid = \"scanner\"\nkind = \"barcode-serial\"\nport = \"{}\"\n",
+            link.display(),
+            dir.path().join("no-such-port").display()
+        ),
+    )
+    .unwrap();
+    let (code, v) = kiosk(&["--config", config.to_str().unwrap(), "doctor"]);
+    // A required device is missing.
+    assert_eq!(code, 1, "{v}");
+    let devices = v["devices"].as_array().unwrap();
+    assert_eq!(devices[0]["id"], "pad");
+    assert_eq!(devices[0]["state"], "up", "{v}");
+    assert!(devices[0]["info"].as_str().unwrap().contains("ISC"), "{v}");
+    assert_eq!(devices[1]["state"], "down");
+    assert!(
+        devices[1]["info"]
+            .as_str()
+            .unwrap()
+            .contains("no-such-port"),
+        "{v}"
+    );
+    assert!(v["serial_ports"].is_array() && v["hid"].is_array());
+}
+
+#[test]
+fn a_printer_out_of_paper_is_a_device_status() {
+    use std::io::Read;
+    // A network printer whose paper sensor says "out".
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { break };
+            let mut buf = [0u8; 64];
+            let mut seen = Vec::new();
+            while let Ok(n) = conn.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                seen.extend_from_slice(&buf[..n]);
+                if seen.windows(3).any(|w| w == [0x10, 0x04, 0x04]) {
+                    let _ = conn.write_all(&[0x7E]);
+                    break;
+                }
+            }
+        }
+    });
+    let mut d = DeviceSection::new("printer", DeviceKind::Printer);
+    d.protocol = "escpos".into();
+    d.port = format!("tcp://{addr}");
+    let config = Config {
+        devices: vec![d],
+        ..Config::default()
+    };
+    let (devices, rx) = Devices::start(&config);
+    let e = wait_for(&rx, "paper out", |e| {
+        matches!(
+            &e.kind,
+            EventKind::DeviceStatus {
+                status: DeviceStatus::Error { .. }
+            }
+        )
+    });
+    let EventKind::DeviceStatus {
+        status: DeviceStatus::Error { reason },
+    } = e.kind
+    else {
+        unreachable!()
+    };
+    assert!(reason.contains("out of paper"), "{reason}");
+    devices.stop();
+}

@@ -23,6 +23,8 @@ use std::time::{Duration, Instant};
 pub const DOWN_AFTER: Duration = Duration::from_millis(1500);
 /// How often a missing device is looked for again.
 pub const REOPEN_EVERY: Duration = Duration::from_millis(500);
+/// How often a real printer's paper is checked.
+pub const PAPER_CHECK_EVERY: Duration = Duration::from_secs(15);
 /// Blocks read from each new tag: a 34-byte ISO 28560-3 basic block and
 /// the 7 blocks of the 3M format both fit.
 pub const TAG_BLOCKS: u8 = 9;
@@ -673,7 +675,30 @@ fn printer_thread(job: Job) {
             },
         },
     );
+    // Paper is checked now and then on real printers (DLE EOT 4); a file
+    // target has no paper to check.
+    let mut next_check = Instant::now();
     while !job.stopped() {
+        if let (None, Ok(t)) = (&sim, &target) {
+            if Instant::now() >= next_check && !matches!(t, printer::PrinterTarget::File { .. }) {
+                next_check = Instant::now() + PAPER_CHECK_EVERY;
+                let s = match printer::paper_status(t, Duration::from_millis(500)) {
+                    Ok(printer::PaperStatus::Out) => DeviceStatus::Error {
+                        reason: "the receipt printer is out of paper".into(),
+                    },
+                    Ok(printer::PaperStatus::NearEnd) => DeviceStatus::Up {
+                        info: "receipt paper is running low".into(),
+                    },
+                    Ok(printer::PaperStatus::Ok) => DeviceStatus::Up {
+                        info: format!("receipt printer at {}", job.config.port),
+                    },
+                    Err(e) => DeviceStatus::Down {
+                        reason: e.to_string(),
+                    },
+                };
+                reported.set(&job, s);
+            }
+        }
         match job.commands.recv_timeout(Duration::from_millis(200)) {
             Ok(Command::Print { bytes, reply }) => {
                 let r = match (&mut sim, &target) {
