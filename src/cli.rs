@@ -337,7 +337,8 @@ fn run(cli: Cli) -> Result<i32, CliError> {
         now: parse_now(cli.now.as_deref())?,
     };
     match cli.command.unwrap_or(Command::Run(RunArgs::default())) {
-        Command::Run(args) => crate::textkiosk::run(&env, args.text),
+        Command::Run(args) if args.text => crate::textkiosk::run(&env, true),
+        Command::Run(_) => crate::ui::run(&env),
         Command::CheckConfig { .. } => unreachable!("handled above"),
         Command::Import { patrons, items } => import(&env, patrons, items),
         Command::DemoData {

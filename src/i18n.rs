@@ -32,6 +32,12 @@ pub const SOURCES: &[(Lang, &str, &str)] = &[
         "cli.ftl",
         include_str!("../assets/i18n/zh-CN/cli.ftl"),
     ),
+    (Lang::En, "ui.ftl", include_str!("../assets/i18n/en/ui.ftl")),
+    (
+        Lang::ZhCn,
+        "ui.ftl",
+        include_str!("../assets/i18n/zh-CN/ui.ftl"),
+    ),
 ];
 
 /// A plain count ("0", "7", "120"), not a code with leading zeros.

@@ -5,6 +5,7 @@
 //! (SQLite), `devices`, `sync`, `ui`, `central`. Arrows point down only.
 
 pub mod bench;
+pub mod central;
 pub mod cli;
 pub mod config;
 pub mod devices;
@@ -13,4 +14,6 @@ pub mod domain;
 pub mod i18n;
 pub mod pad;
 pub mod store;
+pub mod sync;
 pub mod textkiosk;
+pub mod ui;

@@ -1,0 +1,1 @@
+# Texts of the touch-screen kiosk (src/ui).

@@ -1,0 +1,316 @@
+//! The kiosk ↔ central-server protocol, API v1: the JSON bodies both sides
+//! exchange. One definition, used by the kiosk's HTTP upstream, by
+//! kiosk-central's handlers and by the OpenAPI document (utoipa), so the
+//! two ends cannot drift apart. Anyone bridging another back end
+//! implements these.
+//!
+//! Routes (all under `/v1`, all but `/v1/health` need `Authorization:
+//! Bearer <kiosk token>`):
+//! - `POST /v1/push` — `PushRequest` → `PushResponse`: journal entries,
+//!   applied at most once each (by `id`), in `seq` order per kiosk.
+//! - `GET /v1/changes?cursor=C&limit=N` → `ChangesPage`: everything the
+//!   kiosk caches, changed since `cursor` (empty = from the start).
+//! - `POST /v1/decide` — `DecideRequest` → `DecideResponse`: an online
+//!   decision; the server is authoritative and applies it under the
+//!   request's entry id (a later push of that id is a duplicate).
+//! - `POST /v1/heartbeat` — `Heartbeat` → `HeartbeatAck`.
+//! - `GET /v1/patrons/{barcode}` → `PatronRecord` (online lookup).
+//! - `GET /v1/recommendations?patron=B&item=I&limit=N` → `Recommendations`.
+//! - `GET /v1/conflicts?kiosk=K` → `Vec<ConflictRecord>`.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+pub const API_VERSION: &str = "v1";
+
+/// A journal entry on the wire (see `store::journal`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Entry {
+    /// UUIDv7, kept for life; the server deduplicates by it.
+    pub id: Uuid,
+    pub kiosk_id: String,
+    /// Per-kiosk sequence, gap-free.
+    pub seq: i64,
+    /// RFC 3339 with offset, the kiosk's clock.
+    pub at: String,
+    /// checkout | checkin | renew | hold_placed | hold_cancelled | feedback |
+    /// fee_paid | security
+    pub kind: String,
+    pub patron: Option<String>,
+    pub item: Option<String>,
+    /// accepted | refused: what the kiosk told the reader.
+    pub decision: String,
+    /// Refusal code when refused.
+    pub reason: Option<String>,
+    /// Due date given (YYYY-MM-DD or RFC 3339 for hour loans).
+    pub due: Option<String>,
+    #[schema(value_type = Object)]
+    pub detail: serde_json::Value,
+    /// Decided while the upstream was unreachable.
+    pub offline: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct PushRequest {
+    pub kiosk_id: String,
+    /// The kiosk's clock when it sent the batch (RFC 3339), to measure its
+    /// offset.
+    pub sent_at: String,
+    pub entries: Vec<Entry>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EntryStatus {
+    /// Applied now.
+    Applied,
+    /// Applied before (same id); nothing changed.
+    Duplicate,
+    /// Not applied as the kiosk decided; `code` and `message` say why. Stored
+    /// for staff and never dropped.
+    Conflict,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct EntryResult {
+    pub id: Uuid,
+    pub status: EntryStatus,
+    /// Conflict code (stable, e.g. `on_loan_elsewhere`, `not_on_loan`,
+    /// `renewal_limit`, `patron_blocked`, `unknown_item`, `on_hold_for_another`,
+    /// `item_lost`, `sequence_gap`).
+    pub code: Option<String>,
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct PushResponse {
+    /// One per pushed entry, in the order sent.
+    pub results: Vec<EntryResult>,
+    /// The server's clock (RFC 3339).
+    pub server_time: String,
+    /// server − kiosk, in milliseconds, as measured on this request.
+    pub clock_offset_ms: i64,
+}
+
+/// One thing the kiosk caches.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Record {
+    Patron(PatronRecord),
+    Item(ItemRecord),
+    Loan(LoanRecord),
+    Hold(HoldRecord),
+    Policy(PolicyRecord),
+    ClosedDay { day: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct PatronRecord {
+    pub barcode: String,
+    pub name: String,
+    pub category: String,
+    /// YYYY-MM-DD
+    pub expires: Option<String>,
+    /// argon2 PHC string; never a PIN.
+    pub pin_hash: Option<String>,
+    pub email: Option<String>,
+    /// Why the reader is blocked, if they are.
+    pub blocked: Option<String>,
+    pub fines_owed_cents: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ItemRecord {
+    pub barcode: String,
+    pub rfid_uid: Option<String>,
+    pub title: String,
+    pub author: String,
+    pub isbn: Option<String>,
+    pub item_type: String,
+    pub parts: u8,
+    /// available | not_for_loan | on_loan | on_hold_shelf | lost | missing | withdrawn
+    pub status: String,
+    pub location: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct LoanRecord {
+    pub item: String,
+    pub patron: String,
+    /// RFC 3339
+    pub checked_out: String,
+    /// YYYY-MM-DD or RFC 3339
+    pub due: String,
+    pub renewals: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct HoldRecord {
+    /// Server-side id, stable.
+    pub id: i64,
+    pub patron: String,
+    /// For item-level holds.
+    pub item: Option<String>,
+    /// `isbn:…` or `title:…|author`.
+    pub title_key: String,
+    /// waiting | ready | fulfilled | cancelled | expired
+    pub status: String,
+    pub placed: String,
+    pub ready_item: Option<String>,
+    pub pickup_code: Option<String>,
+    pub pickup_by: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct PolicyRecord {
+    pub category: String,
+    pub item_type: String,
+    pub loan_days: u32,
+    pub loan_hours: u32,
+    pub max_loans: u32,
+    pub max_renewals: u32,
+    pub renewal_days: u32,
+    pub fine_per_day_cents: i64,
+    pub fine_cap_cents: i64,
+    pub block_fines_cents: i64,
+    pub block_overdue: u32,
+    pub max_holds: u32,
+    pub loanable: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Change {
+    /// Insert or replace the record (keyed by barcode / id / day / pair).
+    Upsert { record: Record },
+    /// Remove it. `entity` is patron | item | loan | hold | policy |
+    /// closed_day; `key` its key (loan: the item barcode; policy:
+    /// `category|item_type`).
+    Delete { entity: String, key: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ChangesPage {
+    pub changes: Vec<Change>,
+    /// Pass back to get the next page; opaque to the kiosk.
+    pub cursor: String,
+    /// More pages wait after this one.
+    pub more: bool,
+    /// Changes left after this page, when the server knows (for progress).
+    pub remaining: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct DecideRequest {
+    /// The entry as the kiosk would journal it; `decision`, `reason` and
+    /// `due` are ignored (the server decides). Its `id` is the id the
+    /// decision is applied and journaled under on both sides.
+    pub entry: Entry,
+    /// Parts of a multi-part set seen on the pad.
+    pub parts_seen: Option<u8>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct DecideResponse {
+    pub id: Uuid,
+    /// accepted | refused
+    pub decision: String,
+    /// Refusal code (the kiosk's `Refusal::code` values).
+    pub reason: Option<String>,
+    pub due: Option<String>,
+    /// Whatever else the kiosk shows (title, route, pickup code, fine…).
+    #[schema(value_type = Object)]
+    pub detail: serde_json::Value,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct DeviceHealth {
+    pub id: String,
+    /// up | down | error
+    pub state: String,
+    pub info: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Heartbeat {
+    pub kiosk_id: String,
+    pub version: String,
+    pub sent_at: String,
+    pub outbox: u64,
+    pub conflicts: u64,
+    pub last_sync: Option<String>,
+    pub devices: Vec<DeviceHealth>,
+    /// Receipt paper: ok | near_end | out | none
+    pub paper: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct HeartbeatAck {
+    pub server_time: String,
+    pub clock_offset_ms: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Recommendation {
+    pub item: String,
+    pub title: String,
+    pub author: String,
+    /// also_borrowed | your_history | popular
+    pub why: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Recommendations {
+    pub items: Vec<Recommendation>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ConflictRecord {
+    pub id: Uuid,
+    pub kiosk_id: String,
+    pub seq: i64,
+    pub kind: String,
+    pub patron: Option<String>,
+    pub item: Option<String>,
+    pub code: String,
+    pub message: String,
+    pub at: String,
+    pub recorded_at: String,
+}
+
+/// Error body of every 4xx/5xx answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ApiError {
+    /// Stable code: unauthorized | bad_request | not_found | too_large | internal
+    pub error: String,
+    pub message: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_and_changes_are_tagged_for_other_languages() {
+        let c = Change::Upsert {
+            record: Record::ClosedDay {
+                day: "2026-12-25".into(),
+            },
+        };
+        assert_eq!(
+            serde_json::to_value(&c).unwrap(),
+            serde_json::json!({"op":"upsert","record":{"type":"closed_day","day":"2026-12-25"}})
+        );
+        let d = Change::Delete {
+            entity: "loan".into(),
+            key: "3001".into(),
+        };
+        let back: Change = serde_json::from_value(serde_json::to_value(&d).unwrap()).unwrap();
+        assert_eq!(back, d);
+        assert_eq!(
+            serde_json::to_value(EntryStatus::Duplicate).unwrap(),
+            serde_json::json!("duplicate")
+        );
+    }
+}
