@@ -1750,19 +1750,11 @@ impl Simulator for SimFeig {
             if request.address != ANY_ADDRESS && request.address != self.address {
                 continue;
             }
-            if self.faults.no_answer > 0 {
-                self.faults.no_answer -= 1;
+            if self.faults.swallow() {
                 continue;
             }
-            let mut answer = self.answer(&request).encode();
-            if self.faults.bad_crc > 0 {
-                self.faults.bad_crc -= 1;
-                if let Some(last) = answer.last_mut() {
-                    *last ^= 0xFF;
-                }
-            }
-            out.append(&mut self.faults.noise);
-            out.extend_from_slice(&answer);
+            let answer = self.answer(&request).encode();
+            out.extend(self.faults.deliver(answer));
         }
         out
     }

@@ -1247,19 +1247,11 @@ impl Simulator for Sim3m {
                 self.ignored += 1;
                 continue;
             };
-            if self.faults.no_answer > 0 {
-                self.faults.no_answer -= 1;
+            if self.faults.swallow() {
                 continue;
             }
-            let mut answer = self.respond(&req).encode();
-            if self.faults.bad_crc > 0 {
-                self.faults.bad_crc -= 1;
-                if let Some(last) = answer.last_mut() {
-                    *last ^= 0xA5;
-                }
-            }
-            out.append(&mut self.faults.noise);
-            out.extend_from_slice(&answer);
+            let answer = self.respond(&req).encode();
+            out.extend(self.faults.deliver(answer));
             self.answered += 1;
         }
         out

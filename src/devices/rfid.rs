@@ -182,6 +182,31 @@ pub struct Faults {
     pub noise: Vec<u8>,
 }
 
+impl Faults {
+    /// Whether this request goes unanswered (counts the fault down).
+    pub fn swallow(&mut self) -> bool {
+        if self.no_answer > 0 {
+            self.no_answer -= 1;
+            return true;
+        }
+        false
+    }
+
+    /// The bytes to send for an encoded answer: a pending CRC fault breaks
+    /// its last byte, pending noise goes first.
+    pub fn deliver(&mut self, mut answer: Vec<u8>) -> Vec<u8> {
+        if self.bad_crc > 0 {
+            self.bad_crc -= 1;
+            if let Some(last) = answer.last_mut() {
+                *last ^= 0xA5;
+            }
+        }
+        let mut out = std::mem::take(&mut self.noise);
+        out.append(&mut answer);
+        out
+    }
+}
+
 /// The tags on the pad, shared between a simulator and whoever puts tags
 /// on and takes them off (tests, `kiosk sim`).
 #[derive(Debug, Clone, Default)]

@@ -14,8 +14,8 @@ use std::ops::Range;
 use crc::{Crc, CRC_16_IBM_3740};
 
 use super::{
-    check_item_id, check_set, is_printable_ascii, nul_terminated, reverse_blocks, EncodeRequest,
-    Format, TagData, TagError,
+    check_ascii_item_id, check_set, is_printable_ascii, nul_terminated, reverse_blocks,
+    EncodeRequest, Format, TagData, TagError,
 };
 
 /// Length of the basic block on tags of more than 32 bytes.
@@ -211,22 +211,7 @@ fn whole_isil(country: Option<&str>, stored: String) -> String {
 /// is 9 bytes or less: the CRC is the same either way.
 pub fn encode(req: &EncodeRequest) -> Result<Vec<u8>, TagError> {
     let format = Format::Iso28560_3;
-    check_item_id(&req.item_id)?;
-    if !is_printable_ascii(&req.item_id) {
-        return Err(TagError::NotAscii {
-            field: "item id",
-            value: req.item_id.clone(),
-            format,
-        });
-    }
-    if req.item_id.len() > ITEM_ID.len() {
-        return Err(TagError::ItemIdTooLong {
-            item_id: req.item_id.clone(),
-            len: req.item_id.len(),
-            max: ITEM_ID.len(),
-            format,
-        });
-    }
+    check_ascii_item_id(&req.item_id, ITEM_ID.len(), format)?;
     check_set(req.parts, req.part)?;
     if req.usage > 0x0F {
         return Err(TagError::BadUsage(req.usage));

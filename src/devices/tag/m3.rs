@@ -18,8 +18,8 @@
 use std::ops::Range;
 
 use super::{
-    check_item_id, check_set, is_printable_ascii, nul_terminated, EncodeRequest, Format, TagData,
-    TagError,
+    check_ascii_item_id, check_set, is_printable_ascii, nul_terminated, EncodeRequest, Format,
+    TagData, TagError,
 };
 
 /// First byte of every 3M-format tag.
@@ -83,22 +83,7 @@ fn written_block(bytes: &[u8], range: Range<usize>) -> Option<[u8; 4]> {
 /// back as absent).
 pub fn encode(req: &EncodeRequest) -> Result<Vec<u8>, TagError> {
     let format = Format::M3;
-    check_item_id(&req.item_id)?;
-    if !is_printable_ascii(&req.item_id) {
-        return Err(TagError::NotAscii {
-            field: "item id",
-            value: req.item_id.clone(),
-            format,
-        });
-    }
-    if req.item_id.len() > BARCODE.len() {
-        return Err(TagError::ItemIdTooLong {
-            item_id: req.item_id.clone(),
-            len: req.item_id.len(),
-            max: BARCODE.len(),
-            format,
-        });
-    }
+    check_ascii_item_id(&req.item_id, BARCODE.len(), format)?;
     check_set(req.parts, req.part)?;
     if req.parts > MAX_PARTS {
         return Err(TagError::TooManyParts {

@@ -352,6 +352,27 @@ pub fn fuzz_decode(data: &[u8]) {
 }
 
 /// Rejects an empty id and control characters, shared by every format.
+/// An item id for a fixed ASCII field of `max` bytes (ISO 28560-3, 3M).
+fn check_ascii_item_id(item_id: &str, max: usize, format: Format) -> Result<(), TagError> {
+    check_item_id(item_id)?;
+    if !is_printable_ascii(item_id) {
+        return Err(TagError::NotAscii {
+            field: "item id",
+            value: item_id.to_string(),
+            format,
+        });
+    }
+    if item_id.len() > max {
+        return Err(TagError::ItemIdTooLong {
+            item_id: item_id.to_string(),
+            len: item_id.len(),
+            max,
+            format,
+        });
+    }
+    Ok(())
+}
+
 fn check_item_id(item_id: &str) -> Result<(), TagError> {
     if item_id.is_empty() {
         return Err(TagError::EmptyItemId);
