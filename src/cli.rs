@@ -94,12 +94,20 @@ pub enum Command {
     /// Run a device simulator on a pty
     #[command(subcommand)]
     Sim(crate::devtools::SimCmd),
+    /// SIP2 tools: checksum and decode messages
+    #[command(subcommand)]
+    Sip2(crate::sync::sip2::cli::Sip2Cmd),
     /// List ports and HID devices; probe the configured devices
     Doctor,
     /// Database counts, schema version and integrity
     Status,
     /// Drop reader history older than [store] history_retention_days
     Retention,
+    /// Exchange with the central system: `sync --once` pushes the outbox
+    /// and pulls changes once (exit 0 only when the outbox is empty);
+    /// `sync status` prints what the database knows; plain `sync` runs the
+    /// schedules until interrupted
+    Sync(SyncArgs),
     /// Measure circulation speed on a demo library (see README, Performance)
     Bench(crate::bench::BenchArgs),
     /// Commit checkouts and returns as fast as possible, printing each
@@ -116,6 +124,24 @@ pub struct RunArgs {
     /// Text-mode kiosk on this terminal (scan with a keyboard-wedge scanner or type)
     #[arg(long)]
     pub text: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct SyncArgs {
+    /// One push + pull, then exit: 0 outbox empty, 1 entries left, 2 error
+    #[arg(long)]
+    pub once: bool,
+    /// With --once: pull the whole change feed again (the nightly full sync)
+    #[arg(long, requires = "once")]
+    pub full: bool,
+    #[command(subcommand)]
+    pub what: Option<SyncWhat>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SyncWhat {
+    /// Outbox, conflicts, last sync and pull cursor as JSON (no network)
+    Status,
 }
 
 #[derive(Subcommand, Debug)]
@@ -231,6 +257,8 @@ pub enum CliError {
     Usage(String),
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    #[error("{0}")]
+    Sync(#[from] crate::sync::SyncError),
 }
 
 /// Everything a command needs: the configuration, the language, the time.
@@ -417,11 +445,13 @@ fn run(cli: Cli) -> Result<i32, CliError> {
             print(&serde_json::to_value(r).map_err(std::io::Error::other)?)?;
             Ok(0)
         }
+        Command::Sync(args) => crate::sync::cli::run(&env, args),
         Command::Bench(args) => crate::bench::run(&env, args),
         Command::Tag(c) => crate::devtools::tag_cmd(c),
         Command::Rfid(c) => crate::devtools::rfid_cmd(c),
         Command::Sim(c) => crate::devtools::sim_cmd(c),
         Command::Doctor => crate::devtools::doctor(&env),
+        Command::Sip2(c) => crate::sync::sip2::cli::run(c),
         Command::Hammer { count } => hammer(&env, count),
     }
 }

@@ -483,6 +483,10 @@ pub struct UpstreamSection {
     pub token: String,
     #[serde(deserialize_with = "int_in::<_, _, 1, 300>")]
     pub timeout_secs: u32,
+    /// How long a circulation decision waits for the upstream before the
+    /// kiosk decides offline under `[offline]`.
+    #[serde(deserialize_with = "int_in::<_, _, 100, 30000>")]
+    pub decide_timeout_ms: u32,
     pub host: String,
     #[serde(deserialize_with = "int_in::<_, _, 1, 65535>")]
     pub port: u16,
@@ -505,6 +509,7 @@ impl Default for UpstreamSection {
             url: String::new(),
             token: String::new(),
             timeout_secs: 10,
+            decide_timeout_ms: 1500,
             host: String::new(),
             port: 6001,
             institution: String::new(),
@@ -528,6 +533,7 @@ impl fmt::Debug for UpstreamSection {
             .field("url", &self.url)
             .field("token", &Redacted(&self.token))
             .field("timeout_secs", &self.timeout_secs)
+            .field("decide_timeout_ms", &self.decide_timeout_ms)
             .field("host", &self.host)
             .field("port", &self.port)
             .field("institution", &self.institution)
@@ -829,6 +835,10 @@ pub struct OfflineSection {
     pub policy: OfflinePolicy,
     #[serde(deserialize_with = "int_in::<_, _, 0, 100>")]
     pub max_loans_per_reader: u32,
+    /// Offline checkouts need a cache refreshed from the upstream within
+    /// this many hours; 0 = no limit.
+    #[serde(deserialize_with = "int_in::<_, _, 0, 8760>")]
+    pub max_cache_age_hours: u32,
 }
 
 impl Default for OfflineSection {
@@ -836,6 +846,7 @@ impl Default for OfflineSection {
         OfflineSection {
             policy: OfflinePolicy::ReturnsAndCheckouts,
             max_loans_per_reader: 3,
+            max_cache_age_hours: 72,
         }
     }
 }

@@ -1,14 +1,254 @@
-//! `kiosk-central`: the reference central server.
-//!
-//! The server (axum, SQLite and PostgreSQL storage, sync API) is built in
-//! its own issue; until then this binary says so and exits with code 2, so
-//! no script mistakes it for a running server.
+//! `kiosk-central`: the reference central server and its staff commands.
+//! Thin: parses the command line and the config, opens the storage
+//! (SQLite file or PostgreSQL), and hands over to `kiosk::central`.
+//! Exit codes: 0 ok, 1 failure, 2 usage or configuration error.
+
+use anyhow::Context;
+use chrono::{NaiveDate, Utc};
+use clap::{Parser, Subcommand};
+use kiosk::central::config::CentralConfig;
+use kiosk::central::{self, http, import, PgStorage, SqliteStorage, Storage};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+#[derive(Parser)]
+#[command(
+    name = "kiosk-central",
+    version,
+    about = "Reference central server for self-service library kiosks"
+)]
+struct Cli {
+    /// central.toml (server, database, [policy] as in kiosk.toml).
+    #[arg(long, global = true, env = "KIOSK_CENTRAL_CONFIG")]
+    config: Option<PathBuf>,
+    /// SQLite database file (default central.db).
+    #[arg(long, global = true, conflicts_with = "postgres")]
+    db: Option<PathBuf>,
+    /// PostgreSQL connection string instead of SQLite.
+    #[arg(long, global = true, env = "KIOSK_CENTRAL_POSTGRES")]
+    postgres: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve API v1 until SIGTERM / ctrl-c.
+    Serve {
+        /// ADDRESS:PORT (default 127.0.0.1:8080; port 0 picks a free one).
+        #[arg(long)]
+        listen: Option<String>,
+    },
+    /// Kiosk tokens.
+    Token {
+        #[command(subcommand)]
+        action: TokenAction,
+    },
+    /// Import readers and/or items from the kiosk's CSV formats.
+    Import {
+        #[arg(long)]
+        patrons: Option<PathBuf>,
+        #[arg(long)]
+        items: Option<PathBuf>,
+    },
+    /// Current loans as JSON lines.
+    Loans {
+        #[arg(long)]
+        patron: Option<String>,
+    },
+    /// Stored conflicts as JSON lines.
+    Conflicts {
+        #[arg(long)]
+        kiosk: Option<String>,
+    },
+    /// Kiosks: last seq, clock offset, last heartbeat (JSON lines).
+    Kiosks,
+    /// Sends due-soon, overdue and hold-ready reminders once ([reminders]).
+    Remind {
+        /// The day to remind as of (default today).
+        #[arg(long)]
+        today: Option<NaiveDate>,
+        /// List what would be sent, send nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Reports.
+    Report {
+        /// stats | feedback
+        #[arg(long, default_value = "stats")]
+        what: String,
+        #[arg(long)]
+        from: NaiveDate,
+        #[arg(long)]
+        to: NaiveDate,
+        /// json | csv
+        #[arg(long, default_value = "json")]
+        format: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenAction {
+    /// Prints a new token for the kiosk once (only its hash is stored).
+    Create {
+        #[arg(long)]
+        kiosk: String,
+    },
+}
 
 fn main() {
-    eprintln!(
-        "kiosk-central {}: the central server is not part of this build yet; \
-         kiosks run stand-alone with [upstream] kind = \"none\"",
-        env!("CARGO_PKG_VERSION")
-    );
-    std::process::exit(2);
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    let config = match &cli.config {
+        Some(path) => match CentralConfig::load(path) {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("kiosk-central: {e}");
+                std::process::exit(2);
+            }
+        },
+        None => CentralConfig::default(),
+    };
+    let rt = tokio::runtime::Runtime::new().expect("tokio runtime");
+    match rt.block_on(run(cli, config)) {
+        Ok(()) => {}
+        Err(e) => {
+            eprintln!("kiosk-central: {e:#}");
+            std::process::exit(1);
+        }
+    }
+}
+
+async fn run(cli: Cli, config: CentralConfig) -> anyhow::Result<()> {
+    let settings = config.settings();
+    let postgres = cli.postgres.clone().or(config.server.postgres.clone());
+    if let (Some(url), None) = (postgres, &cli.db) {
+        let st = PgStorage::connect(&url, settings)
+            .await
+            .context("connecting to PostgreSQL")?;
+        command(Arc::new(st), cli.command, config).await
+    } else {
+        let path = cli.db.clone().unwrap_or(config.server.db.clone());
+        let st = SqliteStorage::open(&path, settings)
+            .with_context(|| format!("opening {}", path.display()))?;
+        command(Arc::new(st), cli.command, config).await
+    }
+}
+
+fn json_line<T: serde::Serialize>(v: &T) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string(v)?);
+    Ok(())
+}
+
+async fn command<S: Storage>(
+    st: Arc<S>,
+    cmd: Command,
+    config: CentralConfig,
+) -> anyhow::Result<()> {
+    let now = Utc::now();
+    match cmd {
+        Command::Serve { listen } => {
+            st.set_policies(config.policy_records(), config.closed_days())
+                .await
+                .context("storing the policy")?;
+            let listen = listen.unwrap_or(config.server.listen.clone());
+            let listener = tokio::net::TcpListener::bind(&listen)
+                .await
+                .with_context(|| format!("listening on {listen}"))?;
+            let addr = listener.local_addr()?;
+            if let Some(cron) = central::remind::schedule(&config.reminders)? {
+                tracing::info!(schedule = %config.reminders.schedule, "reminders scheduled");
+                tokio::spawn(central::remind::scheduled(
+                    st.clone(),
+                    config.reminders.clone(),
+                    cron,
+                ));
+            }
+            println!("kiosk-central listening on http://{addr}");
+            tracing::info!(%addr, "serving API v1");
+            http::serve(listener, http::router(st, config.server.max_body_bytes)).await?;
+        }
+        Command::Token {
+            action: TokenAction::Create { kiosk },
+        } => {
+            anyhow::ensure!(!kiosk.trim().is_empty(), "--kiosk must name the kiosk");
+            let token = central::new_token();
+            st.set_token(kiosk.clone(), central::token_hash(&token), now)
+                .await?;
+            eprintln!(
+                "token for kiosk {kiosk} (shown once; put it in the kiosk's [upstream] token):"
+            );
+            println!("{token}");
+        }
+        Command::Import { patrons, items } => {
+            anyhow::ensure!(
+                patrons.is_some() || items.is_some(),
+                "give --patrons CSV and/or --items CSV"
+            );
+            if let Some(path) = patrons {
+                let (rows, errors) = import::patrons(&path)?;
+                let (ins, upd) = st.import_patrons(rows, now).await?;
+                json_line(
+                    &serde_json::json!({"file": path, "inserted": ins, "updated": upd, "errors": errors}),
+                )?;
+            }
+            if let Some(path) = items {
+                let (rows, errors) = import::items(&path)?;
+                let (ins, upd) = st.import_items(rows, now).await?;
+                json_line(
+                    &serde_json::json!({"file": path, "inserted": ins, "updated": upd, "errors": errors}),
+                )?;
+            }
+        }
+        Command::Loans { patron } => {
+            for l in st.loans(patron).await? {
+                json_line(&l)?;
+            }
+        }
+        Command::Conflicts { kiosk } => {
+            for c in st.conflicts(kiosk).await? {
+                json_line(&c)?;
+            }
+        }
+        Command::Remind { today, dry_run } => {
+            let today = today.unwrap_or_else(|| chrono::Local::now().date_naive());
+            for s in central::remind::run_once(&*st, &config.reminders, today, dry_run).await? {
+                json_line(&s)?;
+            }
+        }
+        Command::Kiosks => {
+            for k in st.kiosks().await? {
+                json_line(&k)?;
+            }
+        }
+        Command::Report {
+            what,
+            from,
+            to,
+            format,
+        } => match (what.as_str(), format.as_str()) {
+            ("stats", "json") => {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&st.stats(from, to).await?)?
+                )
+            }
+            ("stats", "csv") => print!("{}", st.stats(from, to).await?.to_csv()),
+            ("feedback", "json") => {
+                for f in st.feedback(from, to).await? {
+                    json_line(&f)?;
+                }
+            }
+            (w, f) => anyhow::bail!(
+                "report --what {w} --format {f}: use stats (json|csv) or feedback (json)"
+            ),
+        },
+    }
+    Ok(())
 }

@@ -5,6 +5,7 @@
 //! before anyone is told about it. This room never "repairs" a file it
 //! cannot read and never opens a database newer than itself.
 
+pub mod cache;
 mod circ;
 pub mod demo;
 pub mod export;

@@ -1,6 +1,60 @@
 //! Sync: the kiosk ↔ upstream protocol (`protocol`), the `Upstream`
 //! trait and its implementations, the outbox drain and the schedules.
 //! Never decides a loan itself: it moves journal entries up and the
-//! central state down.
+//! central state down, and routes a circulation request to whoever may
+//! decide it (`circulation`).
+//!
+//! - `upstream`: the trait every central system implements (async, boxed
+//!   futures), and its errors (offline vs answered-with-an-error).
+//! - `http`: kiosk-central's JSON API v1 (reqwest + backon retries).
+//! - `memory`: an in-memory central with fault injection (tests, demos).
+//! - `plan`: the pure half of the push (what to send, what answers mean).
+//! - `engine`: the executor (push, pull, status), `schedule`: when.
+//! - `circulation`: online decision with offline fallback.
 
+pub mod circulation;
+pub mod cli;
+pub mod engine;
+pub mod http;
+pub mod memory;
+pub mod plan;
 pub mod protocol;
+pub mod schedule;
+pub mod sip2;
+pub mod upstream;
+
+pub use circulation::{Circulation, Decision, Mode, OfflineRules};
+pub use engine::{Engine, PullProgress, SyncError, SyncReport, SyncStatus};
+pub use upstream::{Upstream, UpstreamError};
+
+use crate::config::{Config, UpstreamKind};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The upstream `[upstream]` describes; None for `kind = "none"`.
+pub fn upstream_from_config(config: &Config) -> Result<Option<Arc<dyn Upstream>>, SyncError> {
+    let u = &config.upstream;
+    match u.kind {
+        UpstreamKind::None => Ok(None),
+        UpstreamKind::Http => {
+            let settings = http::HttpSettings {
+                timeout: Duration::from_secs(u.timeout_secs as u64),
+                ..http::HttpSettings::default()
+            };
+            let up = http::HttpUpstream::new(&u.url, &u.token, settings)?;
+            Ok(Some(Arc::new(up)))
+        }
+        UpstreamKind::Sip2 => Err(SyncError::Config(
+            "[upstream] kind = \"sip2\": the SIP2 connector is not part of this build yet".into(),
+        )),
+    }
+}
+
+/// The circulation façade `kiosk.toml` describes.
+pub fn circulation_from_config(config: &Config) -> Result<Circulation, SyncError> {
+    Ok(Circulation::new(
+        upstream_from_config(config)?,
+        Duration::from_millis(config.upstream.decide_timeout_ms as u64),
+        OfflineRules::from(&config.offline),
+    ))
+}

@@ -1,9 +1,125 @@
-//! The touch-screen kiosk (iced). Until it is built, `run` starts the
-//! text-mode kiosk.
+//! The touch-screen kiosk (iced, software rendering): the application that
+//! owns the store and the devices, routes scans, and turns the screens'
+//! Events into circulation calls.
+//!
+//! Screens (src/ui/screens) never touch the store or a device; the `App`
+//! calls the store synchronously inside `update`, so a journal commit has
+//! finished before any success is drawn. Scans arrive from the device
+//! runner (a Subscription over its channel) and from a keyboard-wedge
+//! scanner typing into the window (told apart from people by
+//! `WedgeDetector`). Nothing here logs a PIN or a full card number.
+
+pub mod app;
+pub mod feed;
+pub mod screens;
+pub mod stats;
+pub mod theme;
+
+pub use app::{App, Message, Screen};
 
 use crate::cli::{CliError, Env};
+use crate::devices::runner::Devices;
+use crate::store;
+use iced::{window, Font, Point, Size};
 
-/// Runs the kiosk's touch screen.
+/// The family name of the bundled CJK font (assets/fonts).
+pub const FONT_NAME: &str = "Noto Sans CJK SC";
+/// The bundled font: Latin, GB2312 symbols and level-1 hanzi.
+pub const FONT: &[u8] = include_bytes!("../../assets/fonts/NotoSansSC-Kiosk.otf");
+
+/// Runs the kiosk's touch screen until staff quit it.
 pub fn run(env: &Env) -> Result<i32, CliError> {
-    crate::textkiosk::run(env, false)
+    let mut store = env.open_store()?;
+    let demo = &env.config.demo;
+    if demo.enabled && store.counts()?.patrons == 0 {
+        let r = store::demo::generate(&mut store, demo.patrons, demo.items, demo.seed, env.now)?;
+        eprintln!(
+            "demo library created: {} readers, {} items",
+            r.patrons, r.items
+        );
+    }
+    let kept = env.config.store.history_retention_days;
+    let dropped = store.apply_retention(kept, env.now)?;
+    tracing::info!(?dropped, kept, "history retention applied");
+    if demo.enabled {
+        let (patrons, items) = store::demo::loanable_pairs(&store, 3)?;
+        eprintln!(
+            "demo cards: {}   demo books: {}",
+            patrons.join(" "),
+            items.join(" ")
+        );
+    }
+    let (devices, events) = Devices::start(&env.config);
+    let mut app = App::new(env.config.clone(), store, Some(devices), env.lang);
+    app.set_feed(feed::Feed::new(events));
+    // Screenshots and demos: start on a given screen with demo data.
+    if let Ok(screen) = std::env::var("KIOSK_UI_SCREEN") {
+        app.jump_to(&screen);
+    }
+    let geometry = std::env::var("KIOSK_WINDOW")
+        .ok()
+        .and_then(|g| parse_geometry(&g));
+    let window = window::Settings {
+        size: geometry.unwrap_or(Size::new(1920.0, 1080.0)),
+        position: window::Position::Specific(Point::ORIGIN),
+        // No window manager on a kiosk: no title bar, no close button, and
+        // nothing may cover the screen.
+        decorations: false,
+        resizable: false,
+        closeable: false,
+        minimizable: false,
+        fullscreen: geometry.is_none(),
+        level: window::Level::AlwaysOnTop,
+        ..window::Settings::default()
+    };
+    let high_contrast = env.config.kiosk.high_contrast;
+    let slot = std::sync::Mutex::new(Some(app));
+    let boot = move || {
+        let app = slot
+            .lock()
+            .ok()
+            .and_then(|mut s| s.take())
+            .expect("iced boots the kiosk once");
+        let task = if geometry.is_some() {
+            iced::Task::none()
+        } else {
+            app::fit_to_monitor()
+        };
+        (app, task)
+    };
+    iced::application(boot, App::update, App::view)
+        .title(|_: &App| "kiosk".to_string())
+        .subscription(App::subscription)
+        .theme(move |a: &App| theme::theme(a.high_contrast() || high_contrast))
+        .font(FONT)
+        .default_font(Font::with_name(FONT_NAME))
+        .window(window)
+        // A reader must not be able to close the kiosk; staff quit from
+        // the staff menu.
+        .exit_on_close_request(false)
+        .run()
+        .map_err(|e| CliError::Usage(format!("the touch screen failed: {e}")))?;
+    Ok(0)
+}
+
+/// `1920x1080` → a window size; anything else → None (fullscreen).
+pub fn parse_geometry(s: &str) -> Option<Size> {
+    let (w, h) = s.trim().split_once(['x', 'X'])?;
+    let (w, h): (u32, u32) = (w.trim().parse().ok()?, h.trim().parse().ok()?);
+    ((100..=10_000).contains(&w) && (100..=10_000).contains(&h))
+        .then(|| Size::new(w as f32, h as f32))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn geometry_parses_or_falls_back() {
+        assert_eq!(parse_geometry("1280x800"), Some(Size::new(1280.0, 800.0)));
+        assert_eq!(parse_geometry(" 800X480 "), Some(Size::new(800.0, 480.0)));
+        assert_eq!(parse_geometry("big"), None);
+        assert_eq!(parse_geometry("0x0"), None);
+        assert_eq!(parse_geometry("1920x"), None);
+    }
 }

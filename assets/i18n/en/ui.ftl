@@ -1,1 +1,88 @@
 # Texts of the touch-screen kiosk (src/ui).
+
+ui-attract-borrow = To borrow: scan your library card.
+ui-attract-return = To return: place your books on the pad, or scan them.
+ui-attract-account = Scan your card to see your loans, renew them or reserve a book.
+ui-out-of-service = Out of service
+ui-out-of-service-hint = Sorry, this kiosk cannot be used right now. Please ask at the desk.
+ui-offline = The library system can't be reached: some services may be limited.
+ui-contrast = High contrast
+ui-ok = OK
+ui-cancel = Cancel
+ui-back = Back
+ui-done = Done
+ui-skip = Skip
+ui-send = Send
+ui-pin-hello = Hello { $name }
+ui-pin-enter = Please enter your PIN.
+ui-borrow-title = Hello { $name }
+ui-borrow-hint = Place your books on the pad or scan them one by one. Scan your card again or press Finish when you are done.
+ui-borrow-empty = No items yet.
+ui-due = Due { $due }
+ui-renewed-until = Renewed: now due { $due }
+ui-renew = Renew
+ui-renew-all = Renew all
+ui-my-account = My account
+ui-holds = Reservations
+ui-finish = Finish
+ui-finish-first = Another card: the reader at the kiosk must press Finish first.
+ui-error-staff = Something went wrong. Please ask staff for help.
+ui-return-title = Returns
+ui-return-hint = Place or scan more items to return them too.
+ui-returned = Returned. Thank you!
+ui-account-title = Account of { $name }
+ui-account-loans = On loan ({ $count })
+ui-account-no-loans = You have nothing on loan.
+ui-account-holds = Reservations
+ui-account-no-holds = You have no reservations.
+ui-account-fines = You owe { $fine }. Please pay at the desk.
+ui-account-no-fines = You owe nothing.
+ui-overdue-since = Overdue: was due { $due }
+ui-hold-ready = Ready for pickup: code { $code }, until { $by }
+ui-hold-waiting = Waiting: number { $position } in the queue
+ui-holds-title = Reservations
+ui-holds-hint = Scan a book to reserve it. To pick up a reservation, take it from the hold shelf and borrow it like any book.
+ui-receipt-title = You borrowed { $count } { $count ->
+    [one] item
+   *[other] items
+}
+ui-recommendations = You might also like:
+ui-print-receipt = Print a receipt
+ui-no-receipt = No receipt, thanks
+ui-feedback-title = How was your visit?
+ui-feedback-topics = Anything to add? (optional)
+ui-topic-easy = Easy to use
+ui-topic-fast = Fast
+ui-topic-slow = Too slow
+ui-topic-confusing = Confusing
+ui-topic-books = Books I wanted
+ui-topic-screen = Screen hard to read
+ui-still-there = Are you still there?
+ui-ending-in = Your session ends in { $seconds } seconds.
+ui-still-here = I'm still here
+ui-staff-pin = Staff PIN
+ui-staff-pin-wrong = Wrong staff PIN.
+ui-staff-title = Staff menu
+ui-staff-devices = Devices
+ui-staff-sync = Sync
+ui-staff-outbox = Waiting to sync: { $outbox } of { $journal } journal entries
+ui-staff-on-loan = Items on loan: { $count }
+ui-staff-today = Today: { $loans } { $loans ->
+    [one] loan
+   *[other] loans
+}, { $returns } { $returns ->
+    [one] return
+   *[other] returns
+}
+ui-staff-loans = Loans
+ui-staff-returns = Returns
+ui-staff-export = Export the last 30 days of transactions (CSV) to:
+ui-staff-export-button = Export
+ui-staff-exported = Exported transactions since { $from } to { $path }.
+ui-staff-export-failed = Export failed: { $error }
+ui-staff-refresh = Refresh
+ui-staff-out-of-service = Take out of service
+ui-staff-back-in-service = Put back in service
+ui-staff-quit = Quit kiosk
+ui-staff-no-report = no report yet
+ui-already-yours = You already have this item.

@@ -1,0 +1,340 @@
+//! The HTTP face of the server (axum): routes of API v1, bearer-token auth
+//! per kiosk, the request size limit, and JSON errors (`ApiError`) for
+//! every failure, so a kiosk never has to parse an HTML or empty body.
+//! Handlers only translate; what happens is `Storage`'s business. Tokens
+//! are never logged.
+
+use super::engine::stamp;
+use super::{token_hash, CentralError, Storage};
+use crate::sync::protocol::*;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Path, Request, State};
+use axum::http::{header, request::Parts, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Extension, Json, Router};
+use chrono::{NaiveDate, Utc};
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use std::sync::Arc;
+
+/// An error answer: status plus `ApiError` body.
+#[derive(Debug)]
+pub struct ApiErr(pub StatusCode, pub &'static str, pub String);
+
+impl IntoResponse for ApiErr {
+    fn into_response(self) -> Response {
+        (
+            self.0,
+            Json(ApiError {
+                error: self.1.into(),
+                message: self.2,
+            }),
+        )
+            .into_response()
+    }
+}
+
+impl From<CentralError> for ApiErr {
+    fn from(e: CentralError) -> ApiErr {
+        match e {
+            CentralError::BadRequest(m) => ApiErr(StatusCode::BAD_REQUEST, "bad_request", m),
+            e => {
+                tracing::error!(error = %e, "request failed");
+                ApiErr(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "the server could not complete the request; see its log".into(),
+                )
+            }
+        }
+    }
+}
+
+fn bad(m: impl Into<String>) -> ApiErr {
+    ApiErr(StatusCode::BAD_REQUEST, "bad_request", m.into())
+}
+
+/// `Json` whose rejections are `ApiError`s (400, or 413 over the limit).
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, St: Send + Sync> FromRequest<St> for ApiJson<T> {
+    type Rejection = ApiErr;
+
+    async fn from_request(req: Request, state: &St) -> Result<Self, ApiErr> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(v)) => Ok(ApiJson(v)),
+            Err(r) => Err(json_rejection(r)),
+        }
+    }
+}
+
+fn json_rejection(r: JsonRejection) -> ApiErr {
+    if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiErr(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            "the request body is larger than the server accepts; send smaller batches".into(),
+        )
+    } else if r.status() == StatusCode::UNSUPPORTED_MEDIA_TYPE {
+        ApiErr(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "bad_request",
+            "send Content-Type: application/json".into(),
+        )
+    } else {
+        bad(r.body_text())
+    }
+}
+
+/// `Query` whose rejections are `ApiError`s.
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned, St: Send + Sync> FromRequestParts<St> for ApiQuery<T> {
+    type Rejection = ApiErr;
+
+    async fn from_request_parts(parts: &mut Parts, state: &St) -> Result<Self, ApiErr> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|q| ApiQuery(q.0))
+            .map_err(|r: QueryRejection| bad(r.body_text()))
+    }
+}
+
+/// The kiosk the bearer token belongs to.
+#[derive(Debug, Clone)]
+pub struct KioskId(pub String);
+
+async fn auth<S: Storage>(
+    State(st): State<Arc<S>>,
+    mut req: Request,
+    next: Next,
+) -> Result<Response, ApiErr> {
+    let unauthorized = |m: &str| ApiErr(StatusCode::UNAUTHORIZED, "unauthorized", m.into());
+    let token = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| unauthorized("send Authorization: Bearer <kiosk token>"))?;
+    let kiosk = st
+        .kiosk_for_token(token_hash(token))
+        .await?
+        .ok_or_else(|| {
+            unauthorized("the token is not known; create one with kiosk-central token create")
+        })?;
+    req.extensions_mut().insert(KioskId(kiosk));
+    Ok(next.run(req).await)
+}
+
+fn same_kiosk(token: &KioskId, body: &str) -> Result<(), ApiErr> {
+    if token.0 == body {
+        Ok(())
+    } else {
+        Err(ApiErr(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            format!("this token belongs to kiosk {:?}, not {body:?}", token.0),
+        ))
+    }
+}
+
+/// All routes; `max_body` bytes is the largest request body accepted.
+pub fn router<S: Storage>(storage: Arc<S>, max_body: usize) -> Router {
+    let v1 = Router::new()
+        .route("/v1/push", post(push::<S>))
+        .route("/v1/changes", get(changes::<S>))
+        .route("/v1/decide", post(decide::<S>))
+        .route("/v1/heartbeat", post(heartbeat::<S>))
+        .route("/v1/patrons/{barcode}", get(patron::<S>))
+        .route("/v1/recommendations", get(recommendations::<S>))
+        .route("/v1/conflicts", get(conflicts::<S>))
+        .route("/v1/kiosks", get(kiosks::<S>))
+        .route("/v1/reports/stats", get(stats::<S>))
+        .route("/v1/feedback", get(feedback::<S>))
+        .route_layer(middleware::from_fn_with_state(storage.clone(), auth::<S>));
+    Router::new()
+        .route("/v1/health", get(health))
+        .route("/openapi.json", get(openapi))
+        .merge(v1)
+        .fallback(|| async { ApiErr(StatusCode::NOT_FOUND, "not_found", "no such route".into()) })
+        .layer(DefaultBodyLimit::max(max_body))
+        .with_state(storage)
+}
+
+async fn health() -> Json<serde_json::Value> {
+    Json(
+        serde_json::json!({"status": "ok", "api": API_VERSION, "version": env!("CARGO_PKG_VERSION")}),
+    )
+}
+
+async fn openapi() -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        super::openapi::document(),
+    )
+        .into_response()
+}
+
+async fn push<S: Storage>(
+    State(st): State<Arc<S>>,
+    Extension(kiosk): Extension<KioskId>,
+    ApiJson(req): ApiJson<PushRequest>,
+) -> Result<Json<PushResponse>, ApiErr> {
+    same_kiosk(&kiosk, &req.kiosk_id)?;
+    let n = req.entries.len();
+    let res = st.push(req, Utc::now()).await?;
+    tracing::info!(kiosk = %kiosk.0, entries = n, offset_ms = res.clock_offset_ms, "push");
+    Ok(Json(res))
+}
+
+#[derive(Deserialize)]
+struct ChangesQuery {
+    #[serde(default)]
+    cursor: String,
+    limit: Option<u32>,
+}
+
+async fn changes<S: Storage>(
+    State(st): State<Arc<S>>,
+    ApiQuery(q): ApiQuery<ChangesQuery>,
+) -> Result<Json<ChangesPage>, ApiErr> {
+    Ok(Json(st.changes(q.cursor, q.limit.unwrap_or(500)).await?))
+}
+
+async fn decide<S: Storage>(
+    State(st): State<Arc<S>>,
+    Extension(kiosk): Extension<KioskId>,
+    ApiJson(req): ApiJson<DecideRequest>,
+) -> Result<Json<DecideResponse>, ApiErr> {
+    same_kiosk(&kiosk, &req.entry.kiosk_id)?;
+    let res = st.decide(req, Utc::now()).await?;
+    tracing::info!(kiosk = %kiosk.0, entry_id = %res.id, decision = %res.decision, "decide");
+    Ok(Json(res))
+}
+
+async fn heartbeat<S: Storage>(
+    State(st): State<Arc<S>>,
+    Extension(kiosk): Extension<KioskId>,
+    ApiJson(hb): ApiJson<Heartbeat>,
+) -> Result<Json<HeartbeatAck>, ApiErr> {
+    same_kiosk(&kiosk, &hb.kiosk_id)?;
+    Ok(Json(st.heartbeat(hb, Utc::now()).await?))
+}
+
+async fn patron<S: Storage>(
+    State(st): State<Arc<S>>,
+    Path(barcode): Path<String>,
+) -> Result<Json<PatronRecord>, ApiErr> {
+    st.patron(barcode).await?.map(Json).ok_or_else(|| {
+        ApiErr(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no reader with this card".into(),
+        )
+    })
+}
+
+#[derive(Deserialize)]
+struct RecQuery {
+    patron: Option<String>,
+    item: Option<String>,
+    limit: Option<usize>,
+}
+
+async fn recommendations<S: Storage>(
+    State(st): State<Arc<S>>,
+    ApiQuery(q): ApiQuery<RecQuery>,
+) -> Result<Json<Recommendations>, ApiErr> {
+    Ok(Json(
+        st.recommendations(q.patron, q.item, q.limit.unwrap_or(10))
+            .await?,
+    ))
+}
+
+#[derive(Deserialize)]
+struct ConflictsQuery {
+    kiosk: Option<String>,
+}
+
+async fn conflicts<S: Storage>(
+    State(st): State<Arc<S>>,
+    ApiQuery(q): ApiQuery<ConflictsQuery>,
+) -> Result<Json<Vec<ConflictRecord>>, ApiErr> {
+    Ok(Json(st.conflicts(q.kiosk).await?))
+}
+
+async fn kiosks<S: Storage>(
+    State(st): State<Arc<S>>,
+) -> Result<Json<Vec<super::engine::KioskStatus>>, ApiErr> {
+    Ok(Json(st.kiosks().await?))
+}
+
+#[derive(Deserialize)]
+struct RangeQuery {
+    from: Option<String>,
+    to: Option<String>,
+    format: Option<String>,
+}
+
+fn range(q: &RangeQuery) -> Result<(NaiveDate, NaiveDate), ApiErr> {
+    let day = |s: &Option<String>, default: NaiveDate, what: &str| match s.as_deref() {
+        None | Some("") => Ok(default),
+        Some(s) => NaiveDate::parse_from_str(s, "%Y-%m-%d")
+            .map_err(|_| bad(format!("{what} {s:?} is not a date (YYYY-MM-DD)"))),
+    };
+    let today = Utc::now().date_naive();
+    let to = day(&q.to, today, "to")?;
+    let from = day(&q.from, to - chrono::Duration::days(30), "from")?;
+    Ok((from, to))
+}
+
+async fn stats<S: Storage>(
+    State(st): State<Arc<S>>,
+    ApiQuery(q): ApiQuery<RangeQuery>,
+) -> Result<Response, ApiErr> {
+    let (from, to) = range(&q)?;
+    let s = st.stats(from, to).await?;
+    Ok(match q.format.as_deref() {
+        None | Some("json") => Json(s).into_response(),
+        Some("csv") => (
+            [(header::CONTENT_TYPE, "text/csv; charset=utf-8")],
+            s.to_csv(),
+        )
+            .into_response(),
+        Some(f) => return Err(bad(format!("format {f:?}: use json or csv"))),
+    })
+}
+
+async fn feedback<S: Storage>(
+    State(st): State<Arc<S>>,
+    ApiQuery(q): ApiQuery<RangeQuery>,
+) -> Result<Json<Vec<super::engine::FeedbackRecord>>, ApiErr> {
+    let (from, to) = range(&q)?;
+    Ok(Json(st.feedback(from, to).await?))
+}
+
+/// Serves `router` on `listener` until ctrl-c / SIGTERM.
+pub async fn serve(listener: tokio::net::TcpListener, app: Router) -> std::io::Result<()> {
+    let _ = stamp;
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async {
+            let ctrl_c = tokio::signal::ctrl_c();
+            #[cfg(unix)]
+            {
+                let mut term =
+                    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                        .expect("SIGTERM handler");
+                tokio::select! {
+                    _ = ctrl_c => {},
+                    _ = term.recv() => {},
+                }
+            }
+            #[cfg(not(unix))]
+            let _ = ctrl_c.await;
+        })
+        .await
+}

@@ -1,0 +1,191 @@
+//! The PostgreSQL backend (tokio-postgres), for many kiosks and for more
+//! than one server process on the same database. Each process keeps a
+//! small pool of connections (a broken one is replaced). Every write
+//! transaction first takes one transaction-level advisory lock, so batches from
+//! different processes apply one after the other, change numbers follow
+//! commit order (a kiosk's cursor can never skip a change committed
+//! late), and the primary key on `entries.id` is the last word on
+//! applying an entry at most once.
+
+use super::engine;
+use super::sql::{Row, Sql, Val};
+use super::{CentralError, Fut};
+use crate::domain::Settings;
+use crate::sync::protocol::*;
+use chrono::{DateTime, NaiveDate, Utc};
+use engine::{FeedbackRecord, KioskStatus, Stats};
+use std::sync::{Arc, Mutex};
+use tokio::sync::Semaphore;
+use tokio_postgres::types::{ToSql, Type};
+use tokio_postgres::{Client, NoTls};
+
+const SCHEMA_VERSION: i64 = 1;
+/// The advisory lock key every writer takes ("kiosk" in ASCII).
+const WRITE_LOCK: i64 = 0x6b696f736b;
+
+pub fn schema() -> String {
+    include_str!("schema.sql").replace("@ID@", "BIGSERIAL PRIMARY KEY")
+}
+
+/// Connections one server process opens at most.
+const MAX_CONNECTIONS: usize = 8;
+
+#[derive(Clone)]
+pub struct PgStorage {
+    url: String,
+    /// Idle connections; a broken one is dropped, and the next
+    /// transaction opens a fresh one.
+    pool: Arc<Mutex<Vec<Client>>>,
+    permits: Arc<Semaphore>,
+    pub settings: Settings,
+}
+
+/// One open transaction on a connection of the pool.
+pub struct PgTx {
+    client: Client,
+}
+
+async fn open(url: &str) -> Result<Client, CentralError> {
+    let (client, connection) = tokio_postgres::connect(url, NoTls).await?;
+    tokio::spawn(async move {
+        if let Err(e) = connection.await {
+            tracing::error!(error = %e, "PostgreSQL connection lost");
+        }
+    });
+    Ok(client)
+}
+
+impl PgStorage {
+    /// Connects (e.g. `postgres://user@host/db` or `host=/tmp port=5432
+    /// user=kiosk dbname=central`) and brings the schema up to date.
+    pub async fn connect(url: &str, settings: Settings) -> Result<PgStorage, CentralError> {
+        let client = open(url).await?;
+        client
+            .batch_execute(&format!(
+                "BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK});
+                 CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL);"
+            ))
+            .await?;
+        let version: i64 = client
+            .query_opt("SELECT max(version) FROM schema_version", &[])
+            .await?
+            .and_then(|r| r.get::<_, Option<i64>>(0))
+            .unwrap_or(0);
+        if version > SCHEMA_VERSION {
+            client.batch_execute("ROLLBACK").await?;
+            return Err(CentralError::Corrupt(format!(
+                "the PostgreSQL database has schema version {version}, newer than this kiosk-central ({SCHEMA_VERSION}); upgrade the server"
+            )));
+        }
+        if version == 0 {
+            client.batch_execute(&schema()).await?;
+            client
+                .execute(
+                    "INSERT INTO schema_version (version) VALUES ($1)",
+                    &[&SCHEMA_VERSION],
+                )
+                .await?;
+        }
+        client.batch_execute("COMMIT").await?;
+        Ok(PgStorage {
+            url: url.to_string(),
+            pool: Arc::new(Mutex::new(vec![client])),
+            permits: Arc::new(Semaphore::new(MAX_CONNECTIONS)),
+            settings,
+        })
+    }
+
+    /// Runs `f` in one transaction: committed when it returns Ok, rolled
+    /// back otherwise.
+    pub fn tx<T, F>(&self, f: F) -> Fut<'_, T>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut PgTx) -> Fut<'c, T> + Send + 'static,
+    {
+        let (pool, permits, url) = (self.pool.clone(), self.permits.clone(), self.url.clone());
+        Box::pin(async move {
+            let _permit = permits
+                .acquire()
+                .await
+                .map_err(|e| CentralError::Task(e.to_string()))?;
+            let idle = pool
+                .lock()
+                .map_err(|_| CentralError::Task("pool poisoned".into()))?
+                .pop();
+            let client = match idle {
+                Some(c) if !c.is_closed() => c,
+                _ => open(&url).await?,
+            };
+            let mut tx = PgTx { client };
+            tx.client.batch_execute("BEGIN").await?;
+            let out = f(&mut tx).await;
+            let end = match &out {
+                Ok(_) => tx.client.batch_execute("COMMIT").await,
+                Err(_) => tx.client.batch_execute("ROLLBACK").await,
+            };
+            if end.is_ok() && !tx.client.is_closed() {
+                if let Ok(mut p) = pool.lock() {
+                    p.push(tx.client);
+                }
+            }
+            let v = out?;
+            end?;
+            Ok(v)
+        })
+    }
+}
+
+fn bind(params: &[Val]) -> Vec<Box<dyn ToSql + Sync + Send>> {
+    params
+        .iter()
+        .map(|v| -> Box<dyn ToSql + Sync + Send> {
+            match v {
+                Val::I(n) => Box::new(*n),
+                Val::T(s) => Box::new(s.clone()),
+            }
+        })
+        .collect()
+}
+
+fn read_row(r: &tokio_postgres::Row) -> Result<Row, CentralError> {
+    let mut out = Vec::with_capacity(r.len());
+    for (i, col) in r.columns().iter().enumerate() {
+        let t = col.type_();
+        out.push(if *t == Type::INT8 {
+            Val::I(r.try_get::<_, Option<i64>>(i)?)
+        } else if *t == Type::INT4 {
+            Val::I(r.try_get::<_, Option<i32>>(i)?.map(i64::from))
+        } else if *t == Type::INT2 {
+            Val::I(r.try_get::<_, Option<i16>>(i)?.map(i64::from))
+        } else if *t == Type::BOOL {
+            Val::I(r.try_get::<_, Option<bool>>(i)?.map(i64::from))
+        } else {
+            Val::T(r.try_get::<_, Option<String>>(i)?)
+        });
+    }
+    Ok(Row(out))
+}
+
+impl Sql for PgTx {
+    async fn query(&mut self, sql: &str, params: &[Val]) -> Result<Vec<Row>, CentralError> {
+        let bound = bind(params);
+        let refs: Vec<&(dyn ToSql + Sync)> = bound.iter().map(|b| b.as_ref() as _).collect();
+        let rows = self.client.query(sql, &refs).await?;
+        rows.iter().map(read_row).collect()
+    }
+
+    async fn exec(&mut self, sql: &str, params: &[Val]) -> Result<u64, CentralError> {
+        let bound = bind(params);
+        let refs: Vec<&(dyn ToSql + Sync)> = bound.iter().map(|b| b.as_ref() as _).collect();
+        Ok(self.client.execute(sql, &refs).await?)
+    }
+
+    async fn lock_writes(&mut self) -> Result<(), CentralError> {
+        self.client
+            .batch_execute(&format!("SELECT pg_advisory_xact_lock({WRITE_LOCK})"))
+            .await?;
+        Ok(())
+    }
+}
+
+crate::central_storage_impl!(PgStorage);

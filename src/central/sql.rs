@@ -1,0 +1,165 @@
+//! The little SQL surface both storage backends offer the shared engine:
+//! typed values in, rows of typed values out, one transaction at a time.
+//! Queries are written once with `$1` placeholders in the subset of SQL
+//! that SQLite and PostgreSQL share (TEXT and BIGINT columns only, no
+//! `::` casts); SQLite gets them rewritten to `?1`. Must never grow
+//! behaviour of its own: rules live in `domain`, effects in `engine`.
+
+use super::CentralError;
+use std::future::Future;
+
+/// A parameter or a column value. NULLs carry their type so PostgreSQL
+/// can check them.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Val {
+    I(Option<i64>),
+    T(Option<String>),
+}
+
+impl From<i64> for Val {
+    fn from(v: i64) -> Val {
+        Val::I(Some(v))
+    }
+}
+impl From<Option<i64>> for Val {
+    fn from(v: Option<i64>) -> Val {
+        Val::I(v)
+    }
+}
+impl From<&str> for Val {
+    fn from(v: &str) -> Val {
+        Val::T(Some(v.to_string()))
+    }
+}
+impl From<String> for Val {
+    fn from(v: String) -> Val {
+        Val::T(Some(v))
+    }
+}
+impl From<&String> for Val {
+    fn from(v: &String) -> Val {
+        Val::T(Some(v.clone()))
+    }
+}
+impl From<Option<String>> for Val {
+    fn from(v: Option<String>) -> Val {
+        Val::T(v)
+    }
+}
+impl From<Option<&str>> for Val {
+    fn from(v: Option<&str>) -> Val {
+        Val::T(v.map(str::to_string))
+    }
+}
+impl From<&Option<String>> for Val {
+    fn from(v: &Option<String>) -> Val {
+        Val::T(v.clone())
+    }
+}
+impl From<bool> for Val {
+    fn from(v: bool) -> Val {
+        Val::I(Some(v as i64))
+    }
+}
+
+/// One result row.
+#[derive(Debug, Clone, Default)]
+pub struct Row(pub Vec<Val>);
+
+impl Row {
+    pub fn oi(&self, i: usize) -> Option<i64> {
+        match self.0.get(i) {
+            Some(Val::I(v)) => *v,
+            Some(Val::T(Some(s))) => s.parse().ok(),
+            _ => None,
+        }
+    }
+    pub fn i(&self, i: usize) -> i64 {
+        self.oi(i).unwrap_or(0)
+    }
+    pub fn os(&self, i: usize) -> Option<String> {
+        match self.0.get(i) {
+            Some(Val::T(v)) => v.clone(),
+            Some(Val::I(Some(n))) => Some(n.to_string()),
+            _ => None,
+        }
+    }
+    pub fn s(&self, i: usize) -> String {
+        self.os(i).unwrap_or_default()
+    }
+}
+
+/// Builds a parameter list: `p![a, b, c]`.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! central_params {
+    ($($v:expr),* $(,)?) => { &[$($crate::central::sql::Val::from($v)),*][..] };
+}
+
+/// One open transaction of a backend.
+pub trait Sql: Send {
+    fn query(
+        &mut self,
+        sql: &str,
+        params: &[Val],
+    ) -> impl Future<Output = Result<Vec<Row>, CentralError>> + Send;
+
+    fn exec(
+        &mut self,
+        sql: &str,
+        params: &[Val],
+    ) -> impl Future<Output = Result<u64, CentralError>> + Send;
+
+    fn query_opt(
+        &mut self,
+        sql: &str,
+        params: &[Val],
+    ) -> impl Future<Output = Result<Option<Row>, CentralError>> + Send {
+        async move { Ok(self.query(sql, params).await?.into_iter().next()) }
+    }
+
+    fn query_one(
+        &mut self,
+        sql: &str,
+        params: &[Val],
+    ) -> impl Future<Output = Result<Row, CentralError>> + Send {
+        async move {
+            self.query_opt(sql, params)
+                .await?
+                .ok_or_else(|| CentralError::Corrupt(format!("no row from {sql}")))
+        }
+    }
+
+    /// Serialises writers across every server process sharing the
+    /// database (PostgreSQL: a transaction-level advisory lock; SQLite's
+    /// `BEGIN IMMEDIATE` already holds the only write lock).
+    fn lock_writes(&mut self) -> impl Future<Output = Result<(), CentralError>> + Send;
+}
+
+/// `$1` → `?1` for SQLite (whose `$name` parameters are numbered by first
+/// appearance, not by their digits).
+pub fn to_sqlite(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len());
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '$' && chars.peek().is_some_and(|d| d.is_ascii_digit()) {
+            out.push('?');
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_are_rewritten_for_sqlite() {
+        assert_eq!(
+            to_sqlite("SELECT $2, $1 WHERE x = '$'"),
+            "SELECT ?2, ?1 WHERE x = '$'"
+        );
+    }
+}

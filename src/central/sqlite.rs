@@ -1,0 +1,183 @@
+//! The embedded backend: one SQLite file (WAL, `synchronous=FULL`, so a
+//! push is on disk when it is answered). rusqlite is blocking, so every
+//! transaction runs on tokio's blocking pool, on a connection taken from a
+//! small pool; writers queue behind `BEGIN IMMEDIATE`.
+//!
+//! Opening follows the kiosk's store: pragmas first, then the schema by
+//! version inside one transaction; a newer database or a file that is not
+//! SQLite is refused, never "repaired".
+
+use super::engine;
+use super::sql::{to_sqlite, Row, Sql, Val};
+use super::{CentralError, Fut};
+use crate::domain::Settings;
+use crate::sync::protocol::*;
+use chrono::{DateTime, NaiveDate, Utc};
+use engine::{FeedbackRecord, KioskStatus, Stats};
+use rusqlite::types::{ToSqlOutput, ValueRef};
+use rusqlite::Connection;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+/// Schema versions this code knows; `PRAGMA user_version` holds the last
+/// one applied.
+const SCHEMA_VERSION: i64 = 1;
+
+pub fn schema() -> String {
+    include_str!("schema.sql").replace("@ID@", "INTEGER PRIMARY KEY AUTOINCREMENT")
+}
+
+#[derive(Clone)]
+pub struct SqliteStorage {
+    path: PathBuf,
+    pool: Arc<Mutex<Vec<Connection>>>,
+    pub settings: Settings,
+}
+
+/// One open transaction (`BEGIN IMMEDIATE` … `COMMIT`).
+pub struct SqliteTx {
+    conn: Connection,
+}
+
+fn open_conn(path: &Path) -> Result<Connection, CentralError> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(std::time::Duration::from_secs(30))?;
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(|e| {
+            CentralError::Corrupt(format!(
+                "{} is not a kiosk-central SQLite database ({e}); move it aside",
+                path.display()
+            ))
+        })?;
+    if version > SCHEMA_VERSION {
+        return Err(CentralError::Corrupt(format!(
+            "{} has schema version {version}, newer than this kiosk-central ({SCHEMA_VERSION}); upgrade the server",
+            path.display()
+        )));
+    }
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    Ok(conn)
+}
+
+impl SqliteStorage {
+    /// Opens (creating if needed) the database at `path`.
+    pub fn open(path: &Path, settings: Settings) -> Result<SqliteStorage, CentralError> {
+        let mut conn = open_conn(path)?;
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if version < SCHEMA_VERSION {
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let v: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+            if v == 0 {
+                tx.execute_batch(&schema())?;
+                tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+            }
+            tx.commit()?;
+        }
+        Ok(SqliteStorage {
+            path: path.to_path_buf(),
+            pool: Arc::new(Mutex::new(vec![conn])),
+            settings,
+        })
+    }
+
+    /// Runs `f` in one transaction on the blocking pool: committed when it
+    /// returns Ok, rolled back otherwise.
+    pub fn tx<T, F>(&self, f: F) -> Fut<'_, T>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut SqliteTx) -> Fut<'c, T> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        let path = self.path.clone();
+        Box::pin(async move {
+            let handle = tokio::runtime::Handle::current();
+            tokio::task::spawn_blocking(move || {
+                let conn = pool
+                    .lock()
+                    .map_err(|_| CentralError::Task("pool poisoned".into()))?
+                    .pop();
+                let conn = match conn {
+                    Some(c) => c,
+                    None => open_conn(&path)?,
+                };
+                let mut tx = SqliteTx { conn };
+                tx.conn.execute_batch("BEGIN IMMEDIATE")?;
+                // The engine's futures never wait on anything but these
+                // blocking calls, so driving them here is immediate.
+                let out = handle.block_on(f(&mut tx));
+                let end = if out.is_ok() { "COMMIT" } else { "ROLLBACK" };
+                let ended = tx.conn.execute_batch(end);
+                if ended.is_ok() {
+                    if let Ok(mut p) = pool.lock() {
+                        p.push(tx.conn);
+                    }
+                }
+                let out = out?;
+                ended?;
+                Ok(out)
+            })
+            .await
+            .map_err(|e| CentralError::Task(e.to_string()))?
+        })
+    }
+}
+
+fn bind(params: &[Val]) -> Vec<ToSqlOutput<'_>> {
+    params
+        .iter()
+        .map(|v| match v {
+            Val::I(Some(n)) => ToSqlOutput::from(*n),
+            Val::T(Some(s)) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
+            _ => ToSqlOutput::Owned(rusqlite::types::Value::Null),
+        })
+        .collect()
+}
+
+impl SqliteTx {
+    fn run_query(&mut self, sql: &str, params: &[Val]) -> Result<Vec<Row>, CentralError> {
+        let mut st = self.conn.prepare_cached(&to_sqlite(sql))?;
+        let n = st.column_count();
+        let bound = bind(params);
+        let mut rows = st.query(rusqlite::params_from_iter(bound.iter()))?;
+        let mut out = vec![];
+        while let Some(r) = rows.next()? {
+            let mut row = Vec::with_capacity(n);
+            for i in 0..n {
+                row.push(match r.get_ref(i)? {
+                    ValueRef::Integer(v) => Val::I(Some(v)),
+                    ValueRef::Real(f) => Val::I(Some(f as i64)),
+                    ValueRef::Text(t) | ValueRef::Blob(t) => {
+                        Val::T(Some(String::from_utf8_lossy(t).into_owned()))
+                    }
+                    ValueRef::Null => Val::T(None),
+                });
+            }
+            out.push(Row(row));
+        }
+        Ok(out)
+    }
+
+    fn run_exec(&mut self, sql: &str, params: &[Val]) -> Result<u64, CentralError> {
+        let mut st = self.conn.prepare_cached(&to_sqlite(sql))?;
+        let bound = bind(params);
+        Ok(st.execute(rusqlite::params_from_iter(bound.iter()))? as u64)
+    }
+}
+
+impl Sql for SqliteTx {
+    async fn query(&mut self, sql: &str, params: &[Val]) -> Result<Vec<Row>, CentralError> {
+        self.run_query(sql, params)
+    }
+
+    async fn exec(&mut self, sql: &str, params: &[Val]) -> Result<u64, CentralError> {
+        self.run_exec(sql, params)
+    }
+
+    async fn lock_writes(&mut self) -> Result<(), CentralError> {
+        Ok(())
+    }
+}
+
+crate::central_storage_impl!(SqliteStorage);

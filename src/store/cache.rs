@@ -1,0 +1,664 @@
+//! The kiosk's cache of the central system, and the journal's face on the
+//! wire: applying pulled change pages (one transaction per page, cursor
+//! included), reading the outbox as `protocol::Entry`, and journaling
+//! decisions under an id the sync engine chose (online answers, offline
+//! fallbacks).
+//!
+//! This file must never decide a loan: decisions come from `domain` via
+//! `store::circ`, or from the upstream. It never rewrites a journal entry;
+//! it only appends and lets `mark_synced` move the sync columns forward.
+
+use super::journal::{EntryRef, JournalEntry, SyncStatus};
+use super::{Result, Store, StoreError};
+use crate::sync::protocol::{
+    Change, ChangesPage, DecideResponse, Entry, HoldRecord, ItemRecord, LoanRecord, PatronRecord,
+    PolicyRecord, Record,
+};
+use chrono::{DateTime, FixedOffset, SecondsFormat};
+use rusqlite::{params, OptionalExtension, Transaction, TransactionBehavior};
+use serde::Serialize;
+use uuid::Uuid;
+
+/// `sync_state` key of the pull cursor (opaque, from the server).
+pub const CURSOR_KEY: &str = "pull.cursor";
+/// `sync_state` key: when the last pull reached the end of the feed.
+pub const PULLED_AT_KEY: &str = "pull.completed_at";
+
+/// What one page did to the cache.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Applied {
+    pub upserts: usize,
+    pub deletes: usize,
+    /// Records the cache could not hold (e.g. a loan of an unknown item);
+    /// logged, and fixed by a later page or the nightly full pull.
+    pub skipped: usize,
+}
+
+fn stamp(t: DateTime<FixedOffset>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, false)
+}
+
+const ITEM_STATUSES: &[&str] = &[
+    "available",
+    "on_loan",
+    "on_hold_shelf",
+    "not_for_loan",
+    "lost",
+    "missing",
+    "withdrawn",
+];
+const HOLD_STATUSES: &[&str] = &["waiting", "ready", "fulfilled", "cancelled", "expired"];
+
+fn id_of(tx: &Transaction, table: &str, barcode: &str) -> Result<Option<i64>> {
+    Ok(tx
+        .query_row(
+            &format!("SELECT id FROM {table} WHERE barcode = ?1"),
+            [barcode],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
+/// A journal entry as sent upstream.
+pub fn to_wire(e: &JournalEntry) -> Result<Entry> {
+    let id = Uuid::parse_str(&e.id)
+        .map_err(|_| StoreError::Corrupt(format!("journal entry id {:?}", e.id)))?;
+    Ok(Entry {
+        id,
+        kiosk_id: e.kiosk_id.clone(),
+        seq: e.seq,
+        at: e.at.clone(),
+        kind: e.kind.clone(),
+        patron: e.patron.clone(),
+        item: e.item.clone(),
+        decision: e.decision.clone(),
+        reason: e.reason.clone(),
+        due: e.due.clone(),
+        detail: e.detail.clone(),
+        offline: e.offline,
+    })
+}
+
+impl Store {
+    /// The outbox (pending and sent entries, oldest first) as wire entries
+    /// with their current sync status.
+    pub fn outbox_wire(&self, limit: usize) -> Result<Vec<(Entry, SyncStatus)>> {
+        self.outbox(limit)?
+            .iter()
+            .map(|e| {
+                let st = SyncStatus::parse(&e.sync_status).ok_or_else(|| {
+                    StoreError::Corrupt(format!("entry {} sync status {:?}", e.id, e.sync_status))
+                })?;
+                Ok((to_wire(e)?, st))
+            })
+            .collect()
+    }
+
+    /// How many entries the upstream turned into conflicts (for staff).
+    pub fn conflict_count(&self) -> Result<u64> {
+        let n: i64 = self.conn.query_row(
+            "SELECT count(*) FROM journal WHERE sync_status = 'conflict'",
+            [],
+            |r| r.get(0),
+        )?;
+        Ok(n as u64)
+    }
+
+    /// The sequence number the next journal entry of this kiosk will get.
+    pub fn next_seq(&self) -> Result<i64> {
+        Ok(self.conn.query_row(
+            "SELECT COALESCE(MAX(seq), 0) + 1 FROM journal WHERE kiosk_id = ?1",
+            [&self.kiosk_id],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// Loans `patron` got from this kiosk offline that the upstream has not
+    /// confirmed yet (the offline loan limit counts these).
+    pub fn offline_loans(&self, patron: &str) -> Result<u32> {
+        let n: i64 = self.conn.query_row(
+            "SELECT count(*) FROM journal WHERE kind = 'checkout' AND decision = 'accepted'
+               AND offline = 1 AND patron = ?1 AND sync_status IN ('pending','sent')",
+            [patron],
+            |r| r.get(0),
+        )?;
+        Ok(n as u32)
+    }
+
+    /// Appends `entry` under its own id (a decision the sync engine made or
+    /// received) with the given sync status. Journaling the same id again
+    /// returns the existing entry: a retried call never makes a second one.
+    pub fn journal_entry(
+        &mut self,
+        entry: &Entry,
+        status: SyncStatus,
+        now: DateTime<FixedOffset>,
+    ) -> Result<EntryRef> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let r = insert_entry(&tx, &self.kiosk_id, entry, status, now)?;
+        tx.commit()?;
+        Ok(r)
+    }
+
+    /// Journals the upstream's authoritative decision on `entry` under the
+    /// entry's id, already acknowledged, and mirrors its effect on the cache
+    /// (loan made, returned or renewed) until the next pull confirms it.
+    pub fn journal_decided(
+        &mut self,
+        entry: &Entry,
+        answer: &DecideResponse,
+        now: DateTime<FixedOffset>,
+    ) -> Result<EntryRef> {
+        if answer.id != entry.id {
+            return Err(StoreError::Input(format!(
+                "decision for {} answered for {}",
+                entry.id, answer.id
+            )));
+        }
+        // What the kiosk asked (e.g. the hold level), then what the
+        // upstream said (title, route, queue position…) over it.
+        let detail = match (&entry.detail, &answer.detail) {
+            (serde_json::Value::Object(asked), serde_json::Value::Object(said)) => {
+                let mut all = asked.clone();
+                all.extend(said.clone());
+                serde_json::Value::Object(all)
+            }
+            (asked, serde_json::Value::Null) => asked.clone(),
+            (_, said) => said.clone(),
+        };
+        let decided = Entry {
+            decision: answer.decision.clone(),
+            reason: answer.reason.clone(),
+            due: answer.due.clone().or_else(|| entry.due.clone()),
+            detail,
+            offline: false,
+            ..entry.clone()
+        };
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let r = insert_entry(&tx, &self.kiosk_id, &decided, SyncStatus::Acknowledged, now)?;
+        if decided.decision == "accepted" {
+            mirror_effect(&tx, &decided, now)?;
+        }
+        tx.commit()?;
+        Ok(r)
+    }
+
+    /// Runs `f` (one `store::circ` call) so that the journal entry it
+    /// appends is journaled with `offline = 1` under `id`: the id the sync
+    /// engine already offered the upstream, so a decision the upstream
+    /// applied before timing out and this offline one are one entry.
+    ///
+    /// Done with a TEMP trigger on this connection only (temp objects die
+    /// with the connection, so a crash leaves nothing behind); it swaps the
+    /// first appended row for a copy with that id and the offline flag,
+    /// then goes inert. The committed row is an ordinary journal row.
+    pub fn with_offline_journal<T>(
+        &mut self,
+        id: Uuid,
+        f: impl FnOnce(&mut Store) -> Result<T>,
+    ) -> Result<T> {
+        self.conn.execute_batch(
+            "CREATE TEMP TABLE IF NOT EXISTS kiosk_offline_entry (id TEXT NOT NULL);
+             CREATE TEMP TRIGGER IF NOT EXISTS kiosk_offline_journal
+             BEFORE INSERT ON journal
+             WHEN NEW.offline = 0 AND EXISTS (SELECT 1 FROM kiosk_offline_entry)
+             BEGIN
+               INSERT INTO journal (id, kiosk_id, seq, at, kind, patron, item, decision,
+                                    reason, due, detail, offline)
+               VALUES ((SELECT id FROM kiosk_offline_entry LIMIT 1), NEW.kiosk_id, NEW.seq,
+                       NEW.at, NEW.kind, NEW.patron, NEW.item, NEW.decision, NEW.reason,
+                       NEW.due, NEW.detail, 1);
+               DELETE FROM kiosk_offline_entry;
+               SELECT RAISE(IGNORE);
+             END;
+             DELETE FROM temp.kiosk_offline_entry;",
+        )?;
+        self.conn.execute(
+            "INSERT INTO temp.kiosk_offline_entry (id) VALUES (?1)",
+            [id.to_string()],
+        )?;
+        let out = f(self);
+        let cleared = self
+            .conn
+            .execute("DELETE FROM temp.kiosk_offline_entry", []);
+        let out = out?;
+        cleared?;
+        Ok(out)
+    }
+
+    /// Applies one page of changes and stores its cursor, in ONE
+    /// transaction: after a crash the cache and the cursor agree, and the
+    /// page is simply fetched again.
+    pub fn apply_changes(
+        &mut self,
+        page: &ChangesPage,
+        now: DateTime<FixedOffset>,
+    ) -> Result<Applied> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut applied = Applied::default();
+        let mut reload = false;
+        for change in &page.changes {
+            let done = match change {
+                Change::Upsert { record } => {
+                    reload |= matches!(record, Record::Policy(_) | Record::ClosedDay { .. });
+                    let ok = upsert(&tx, record, now)?;
+                    applied.upserts += ok as usize;
+                    ok
+                }
+                Change::Delete { entity, key } => {
+                    reload |= entity == "policy" || entity == "closed_day";
+                    let ok = delete(&tx, entity, key, now)?;
+                    applied.deletes += ok as usize;
+                    ok
+                }
+            };
+            if !done {
+                applied.skipped += 1;
+            }
+        }
+        set_state(&tx, CURSOR_KEY, &page.cursor)?;
+        if !page.more {
+            set_state(&tx, PULLED_AT_KEY, &stamp(now))?;
+        }
+        tx.commit()?;
+        if reload {
+            self.policies = self.load_policies()?;
+            let weekdays: Vec<u8> = self
+                .settings
+                .calendar
+                .closed_weekdays
+                .iter()
+                .copied()
+                .collect();
+            self.settings.calendar = self.load_calendar(&weekdays)?;
+        }
+        Ok(applied)
+    }
+
+    /// Forgets the pull cursor: the next pull fetches everything (the
+    /// nightly full sync).
+    pub fn reset_cursor(&mut self) -> Result<()> {
+        self.conn
+            .execute("DELETE FROM sync_state WHERE key = ?1", [CURSOR_KEY])?;
+        Ok(())
+    }
+}
+
+fn set_state(tx: &Transaction, key: &str, value: &str) -> Result<()> {
+    tx.execute(
+        "INSERT INTO sync_state (key, value) VALUES (?1, ?2)
+         ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        params![key, value],
+    )?;
+    Ok(())
+}
+
+fn insert_entry(
+    tx: &Transaction,
+    kiosk_id: &str,
+    e: &Entry,
+    status: SyncStatus,
+    now: DateTime<FixedOffset>,
+) -> Result<EntryRef> {
+    let id = e.id.to_string();
+    if let Some(seq) = tx
+        .query_row("SELECT seq FROM journal WHERE id = ?1", [&id], |r| {
+            r.get::<_, i64>(0)
+        })
+        .optional()?
+    {
+        return Ok(EntryRef { id: e.id, seq });
+    }
+    if e.decision != "accepted" && e.decision != "refused" {
+        return Err(StoreError::Input(format!(
+            "entry {id}: decision {:?} is neither accepted nor refused",
+            e.decision
+        )));
+    }
+    let seq: i64 = tx.query_row(
+        "SELECT COALESCE(MAX(seq), 0) + 1 FROM journal WHERE kiosk_id = ?1",
+        [kiosk_id],
+        |r| r.get(0),
+    )?;
+    if seq != e.seq {
+        tracing::warn!(entry_id = %id, offered = e.seq, journaled = seq, "entry journaled under another sequence number than offered upstream");
+    }
+    let sync_at = (status != SyncStatus::Pending).then(|| stamp(now));
+    tx.execute(
+        "INSERT INTO journal (id, kiosk_id, seq, at, kind, patron, item, decision, reason, due,
+                              detail, offline, sync_status, sync_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+        params![
+            id,
+            kiosk_id,
+            seq,
+            e.at,
+            e.kind,
+            e.patron,
+            e.item,
+            e.decision,
+            e.reason,
+            e.due,
+            e.detail.to_string(),
+            e.offline,
+            status.as_str(),
+            sync_at,
+        ],
+    )?;
+    Ok(EntryRef { id: e.id, seq })
+}
+
+/// What an accepted online decision changes in the cache, so the kiosk's
+/// view is right should the upstream vanish before the next pull.
+fn mirror_effect(tx: &Transaction, e: &Entry, now: DateTime<FixedOffset>) -> Result<()> {
+    let Some(item) = e.item.as_deref() else {
+        return Ok(());
+    };
+    let Some(item_id) = id_of(tx, "items", item)? else {
+        return Ok(());
+    };
+    match e.kind.as_str() {
+        "checkout" => {
+            let (Some(patron), Some(due)) = (e.patron.as_deref(), e.due.as_deref()) else {
+                return Ok(());
+            };
+            let Some(patron_id) = id_of(tx, "patrons", patron)? else {
+                return Ok(());
+            };
+            tx.execute(
+                "UPDATE loans SET returned = ?2 WHERE item_id = ?1 AND returned IS NULL",
+                params![item_id, stamp(now)],
+            )?;
+            tx.execute(
+                "INSERT INTO loans (item_id, patron_id, checked_out, due) VALUES (?1, ?2, ?3, ?4)",
+                params![item_id, patron_id, e.at, due],
+            )?;
+            tx.execute(
+                "UPDATE items SET status = 'on_loan', updated_at = ?2 WHERE id = ?1",
+                params![item_id, stamp(now)],
+            )?;
+        }
+        "checkin" => {
+            tx.execute(
+                "UPDATE loans SET returned = ?2 WHERE item_id = ?1 AND returned IS NULL",
+                params![item_id, stamp(now)],
+            )?;
+            tx.execute(
+                "UPDATE items SET status = 'available', updated_at = ?2 WHERE id = ?1",
+                params![item_id, stamp(now)],
+            )?;
+        }
+        "renew" => {
+            if let Some(due) = e.due.as_deref() {
+                tx.execute(
+                    "UPDATE loans SET due = ?2, renewals = renewals + 1
+                     WHERE item_id = ?1 AND returned IS NULL",
+                    params![item_id, due],
+                )?;
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Inserts or replaces one record; false when the cache cannot hold it.
+fn upsert(tx: &Transaction, record: &Record, now: DateTime<FixedOffset>) -> Result<bool> {
+    match record {
+        Record::Patron(p) => upsert_patron(tx, p, now),
+        Record::Item(i) => upsert_item(tx, i, now),
+        Record::Loan(l) => upsert_loan(tx, l),
+        Record::Hold(h) => upsert_hold(tx, h, now),
+        Record::Policy(p) => upsert_policy(tx, p),
+        Record::ClosedDay { day } => {
+            if chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").is_err() {
+                tracing::warn!(day = %day, "closed day is not a date; skipped");
+                return Ok(false);
+            }
+            tx.execute(
+                "INSERT INTO calendar (day, reason) VALUES (?1, 'central') ON CONFLICT DO NOTHING",
+                [day],
+            )?;
+            Ok(true)
+        }
+    }
+}
+
+fn upsert_patron(tx: &Transaction, p: &PatronRecord, now: DateTime<FixedOffset>) -> Result<bool> {
+    tx.execute(
+        "INSERT INTO patrons (barcode, name, category, expires, pin_hash, email, blocked_reason,
+                              fines_owed_cents, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+         ON CONFLICT(barcode) DO UPDATE SET name = excluded.name, category = excluded.category,
+           expires = excluded.expires, pin_hash = excluded.pin_hash, email = excluded.email,
+           blocked_reason = excluded.blocked_reason,
+           fines_owed_cents = excluded.fines_owed_cents, updated_at = excluded.updated_at",
+        params![
+            p.barcode,
+            p.name,
+            p.category,
+            p.expires,
+            p.pin_hash,
+            p.email,
+            p.blocked,
+            p.fines_owed_cents.max(0),
+            stamp(now)
+        ],
+    )?;
+    Ok(true)
+}
+
+fn upsert_item(tx: &Transaction, i: &ItemRecord, now: DateTime<FixedOffset>) -> Result<bool> {
+    if !ITEM_STATUSES.contains(&i.status.as_str()) {
+        tracing::warn!(item = %i.barcode, status = %i.status, "item status unknown to the kiosk; skipped");
+        return Ok(false);
+    }
+    let uid = i.rfid_uid.as_ref().map(|u| u.to_uppercase());
+    if let Some(uid) = &uid {
+        // A tag moved to another item upstream: the old item lets go of it.
+        tx.execute(
+            "UPDATE items SET rfid_uid = NULL WHERE rfid_uid = ?1 AND barcode <> ?2",
+            params![uid, i.barcode],
+        )?;
+    }
+    tx.execute(
+        "INSERT INTO items (barcode, rfid_uid, title, author, isbn, item_type, parts, status,
+                            location, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+         ON CONFLICT(barcode) DO UPDATE SET rfid_uid = excluded.rfid_uid, title = excluded.title,
+           author = excluded.author, isbn = excluded.isbn, item_type = excluded.item_type,
+           parts = excluded.parts, status = excluded.status, location = excluded.location,
+           updated_at = excluded.updated_at",
+        params![
+            i.barcode,
+            uid,
+            i.title,
+            i.author,
+            i.isbn,
+            i.item_type,
+            i.parts.max(1),
+            i.status,
+            i.location.clone().unwrap_or_default(),
+            stamp(now)
+        ],
+    )?;
+    Ok(true)
+}
+
+fn upsert_loan(tx: &Transaction, l: &LoanRecord) -> Result<bool> {
+    let (Some(item_id), Some(patron_id)) = (
+        id_of(tx, "items", &l.item)?,
+        id_of(tx, "patrons", &l.patron)?,
+    ) else {
+        tracing::warn!(item = %l.item, patron = %crate::cli::mask(&l.patron), "loan of an item or reader not in the cache; skipped");
+        return Ok(false);
+    };
+    let updated = tx.execute(
+        "UPDATE loans SET patron_id = ?2, checked_out = ?3, due = ?4, renewals = ?5
+         WHERE item_id = ?1 AND returned IS NULL",
+        params![item_id, patron_id, l.checked_out, l.due, l.renewals],
+    )?;
+    if updated == 0 {
+        tx.execute(
+            "INSERT INTO loans (item_id, patron_id, checked_out, due, renewals)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![item_id, patron_id, l.checked_out, l.due, l.renewals],
+        )?;
+    }
+    Ok(true)
+}
+
+fn upsert_hold(tx: &Transaction, h: &HoldRecord, now: DateTime<FixedOffset>) -> Result<bool> {
+    if !HOLD_STATUSES.contains(&h.status.as_str()) {
+        tracing::warn!(hold = h.id, status = %h.status, "hold status unknown to the kiosk; skipped");
+        return Ok(false);
+    }
+    let Some(patron_id) = id_of(tx, "patrons", &h.patron)? else {
+        tracing::warn!(hold = h.id, patron = %crate::cli::mask(&h.patron), "hold of a reader not in the cache; skipped");
+        return Ok(false);
+    };
+    let item_id = match &h.item {
+        Some(b) => match id_of(tx, "items", b)? {
+            Some(id) => Some(id),
+            None => return Ok(false),
+        },
+        None => None,
+    };
+    let ready_item_id = match &h.ready_item {
+        Some(b) => id_of(tx, "items", b)?,
+        None => None,
+    };
+    let closed =
+        matches!(h.status.as_str(), "fulfilled" | "cancelled" | "expired").then(|| stamp(now));
+    // Holds are keyed by the server's id; the kiosk places holds only
+    // online (the offline policy refuses them), so ids do not collide.
+    tx.execute(
+        "INSERT INTO holds (id, patron_id, item_id, title_key, placed, status, ready_item_id,
+                            pickup_code, pickup_by, closed)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+         ON CONFLICT(id) DO UPDATE SET patron_id = excluded.patron_id, item_id = excluded.item_id,
+           title_key = excluded.title_key, placed = excluded.placed, status = excluded.status,
+           ready_item_id = excluded.ready_item_id, pickup_code = excluded.pickup_code,
+           pickup_by = excluded.pickup_by, closed = COALESCE(holds.closed, excluded.closed)",
+        params![
+            h.id,
+            patron_id,
+            item_id,
+            h.title_key,
+            h.placed,
+            h.status,
+            ready_item_id,
+            h.pickup_code,
+            h.pickup_by,
+            closed
+        ],
+    )?;
+    Ok(true)
+}
+
+fn upsert_policy(tx: &Transaction, p: &PolicyRecord) -> Result<bool> {
+    tx.execute(
+        "INSERT INTO policies (category, item_type, loan_days, loan_hours, max_loans,
+           max_renewals, renewal_days, fine_per_day_cents, fine_cap_cents,
+           block_fines_cents, block_overdue_count, max_holds, loanable)
+         VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)
+         ON CONFLICT(category, item_type) DO UPDATE SET loan_days = excluded.loan_days,
+           loan_hours = excluded.loan_hours, max_loans = excluded.max_loans,
+           max_renewals = excluded.max_renewals, renewal_days = excluded.renewal_days,
+           fine_per_day_cents = excluded.fine_per_day_cents,
+           fine_cap_cents = excluded.fine_cap_cents, block_fines_cents = excluded.block_fines_cents,
+           block_overdue_count = excluded.block_overdue_count, max_holds = excluded.max_holds,
+           loanable = excluded.loanable",
+        params![
+            p.category,
+            p.item_type,
+            p.loan_days,
+            p.loan_hours,
+            p.max_loans,
+            p.max_renewals,
+            p.renewal_days,
+            p.fine_per_day_cents,
+            p.fine_cap_cents,
+            p.block_fines_cents,
+            p.block_overdue,
+            p.max_holds,
+            p.loanable
+        ],
+    )?;
+    Ok(true)
+}
+
+/// Removes one record; false when the entity is unknown or the key
+/// malformed (a missing record is already removed: true).
+fn delete(tx: &Transaction, entity: &str, key: &str, now: DateTime<FixedOffset>) -> Result<bool> {
+    match entity {
+        "patron" => {
+            let Some(id) = id_of(tx, "patrons", key)? else {
+                return Ok(true);
+            };
+            // The cache follows the server: the reader's rows go with them.
+            for sql in [
+                "DELETE FROM pin_failures WHERE patron_id = ?1",
+                "DELETE FROM holds WHERE patron_id = ?1",
+                "DELETE FROM loans WHERE patron_id = ?1",
+                "DELETE FROM fees WHERE patron_id = ?1",
+                "DELETE FROM patrons WHERE id = ?1",
+            ] {
+                tx.execute(sql, [id])?;
+            }
+        }
+        "item" => {
+            let Some(id) = id_of(tx, "items", key)? else {
+                return Ok(true);
+            };
+            for sql in [
+                "UPDATE holds SET ready_item_id = NULL WHERE ready_item_id = ?1",
+                "DELETE FROM holds WHERE item_id = ?1",
+                "DELETE FROM loans WHERE item_id = ?1",
+                "UPDATE fees SET item_id = NULL WHERE item_id = ?1",
+                "DELETE FROM items WHERE id = ?1",
+            ] {
+                tx.execute(sql, [id])?;
+            }
+        }
+        "loan" => {
+            if let Some(id) = id_of(tx, "items", key)? {
+                tx.execute(
+                    "UPDATE loans SET returned = ?2 WHERE item_id = ?1 AND returned IS NULL",
+                    params![id, stamp(now)],
+                )?;
+            }
+        }
+        "hold" => {
+            let Ok(id) = key.parse::<i64>() else {
+                tracing::warn!(key = %key, "hold key is not a number; skipped");
+                return Ok(false);
+            };
+            tx.execute("DELETE FROM holds WHERE id = ?1", [id])?;
+        }
+        "policy" => {
+            let Some((category, item_type)) = key.split_once('|') else {
+                tracing::warn!(key = %key, "policy key is not category|item_type; skipped");
+                return Ok(false);
+            };
+            tx.execute(
+                "DELETE FROM policies WHERE category = ?1 AND item_type = ?2",
+                params![category, item_type],
+            )?;
+        }
+        "closed_day" => {
+            tx.execute("DELETE FROM calendar WHERE day = ?1", [key])?;
+        }
+        other => {
+            tracing::warn!(entity = %other, "delete of an entity the kiosk does not cache; skipped");
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}

@@ -1,0 +1,424 @@
+//! `Circulation`: the one call the GUI and the text kiosk make for a loan,
+//! a return or a renewal, online or not.
+//!
+//! With an upstream, the kiosk first asks it to `decide` (within `[upstream]
+//! decide_timeout_ms`): its answer is authoritative and journaled here under
+//! the same entry id, already acknowledged. When it cannot be reached in
+//! time, the kiosk decides itself under `[offline]` (policy, per-reader
+//! offline loan limit, a recent cache) and journals with `offline = 1`
+//! under that same id, for the push to confirm or turn into a conflict.
+//! Without an upstream (`kind = "none"`) the local decision is the only
+//! one. Rules stay in `domain`; this module only routes the question.
+
+use super::engine::{SyncError, SyncStatus};
+use super::protocol::{DecideRequest, Entry};
+use super::upstream::Upstream;
+use crate::domain::offline::{self, OfflinePolicy, Request};
+use crate::domain::Refusal;
+use crate::store::{
+    cache, CheckinOk, CheckoutOk, EntryRef, HoldLevel, HoldOk, Outcome, RenewOk, Store,
+    SyncStatus as EntryState,
+};
+use chrono::{DateTime, FixedOffset, SecondsFormat};
+use serde::Serialize;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+use uuid::Uuid;
+
+/// Who decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// The upstream, within the deadline.
+    Online,
+    /// The kiosk, because the upstream could not be reached in time.
+    Offline,
+    /// The kiosk, which has no upstream.
+    Standalone,
+}
+
+/// A committed decision, whoever took it.
+#[derive(Debug, Clone)]
+pub struct Decision<T> {
+    pub entry: EntryRef,
+    pub mode: Mode,
+    pub accepted: bool,
+    /// The refusal code (`Refusal::code` values) when refused.
+    pub reason: Option<String>,
+    pub due: Option<String>,
+    /// Online: what the upstream sent to show (title, route, …).
+    pub detail: serde_json::Value,
+    /// Local decisions: the typed result, with the refusal's arguments for
+    /// its text. None for online decisions (show `reason` and `detail`).
+    pub local: Option<Result<T, Refusal>>,
+}
+
+/// `[offline]` as the façade needs it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OfflineRules {
+    pub policy: OfflinePolicy,
+    pub max_loans_per_reader: u32,
+    /// 0 = no limit.
+    pub max_cache_age_hours: u32,
+}
+
+impl From<&crate::config::OfflineSection> for OfflineRules {
+    fn from(o: &crate::config::OfflineSection) -> Self {
+        OfflineRules {
+            policy: o.policy,
+            max_loans_per_reader: o.max_loans_per_reader,
+            max_cache_age_hours: o.max_cache_age_hours,
+        }
+    }
+}
+
+pub struct Circulation {
+    upstream: Option<Arc<dyn Upstream>>,
+    decide_timeout: Duration,
+    rules: OfflineRules,
+    status: Option<watch::Sender<SyncStatus>>,
+}
+
+fn stamp(t: DateTime<FixedOffset>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, false)
+}
+
+/// What is being asked, as the entry will say.
+struct Ask<'a> {
+    kind: &'a str,
+    request: Request,
+    patron: Option<&'a str>,
+    item: &'a str,
+    parts_seen: Option<u8>,
+    detail: serde_json::Value,
+}
+
+enum Asked {
+    Answered(EntryRef, super::protocol::DecideResponse),
+    Offline,
+}
+
+impl Circulation {
+    pub fn new(
+        upstream: Option<Arc<dyn Upstream>>,
+        decide_timeout: Duration,
+        rules: OfflineRules,
+    ) -> Circulation {
+        Circulation {
+            upstream,
+            decide_timeout,
+            rules,
+            status: None,
+        }
+    }
+
+    /// Reports online/offline into the engine's status (`Engine::status_sender`).
+    pub fn with_status(mut self, status: watch::Sender<SyncStatus>) -> Circulation {
+        self.status = Some(status);
+        self
+    }
+
+    fn set_online(&self, online: bool, error: Option<String>) {
+        if let Some(s) = &self.status {
+            s.send_modify(|s| {
+                s.online = Some(online);
+                if online || error.is_some() {
+                    s.last_error = error;
+                }
+            });
+        }
+    }
+
+    /// Lends `item` to `patron` (check the PIN first with `Store::check_pin`).
+    pub async fn checkout(
+        &self,
+        store: &mut Store,
+        patron: &str,
+        item: &str,
+        parts_seen: Option<u8>,
+        now: DateTime<FixedOffset>,
+    ) -> Result<Decision<CheckoutOk>, SyncError> {
+        self.decide(
+            store,
+            Ask {
+                kind: "checkout",
+                request: Request::Checkout,
+                patron: Some(patron),
+                item,
+                parts_seen,
+                detail: serde_json::json!({}),
+            },
+            now,
+            |s| s.checkout(patron, item, parts_seen, now),
+        )
+        .await
+    }
+
+    /// Takes `item` back.
+    pub async fn checkin(
+        &self,
+        store: &mut Store,
+        item: &str,
+        parts_seen: Option<u8>,
+        now: DateTime<FixedOffset>,
+    ) -> Result<Decision<CheckinOk>, SyncError> {
+        self.decide(
+            store,
+            Ask {
+                kind: "checkin",
+                request: Request::Checkin,
+                patron: None,
+                item,
+                parts_seen,
+                detail: serde_json::json!({}),
+            },
+            now,
+            |s| s.checkin(item, parts_seen, now),
+        )
+        .await
+    }
+
+    /// Renews one loan (offline: refused, renewals need the upstream).
+    pub async fn renew(
+        &self,
+        store: &mut Store,
+        patron: &str,
+        item: &str,
+        now: DateTime<FixedOffset>,
+    ) -> Result<Decision<RenewOk>, SyncError> {
+        self.decide(
+            store,
+            Ask {
+                kind: "renew",
+                request: Request::Other,
+                patron: Some(patron),
+                item,
+                parts_seen: None,
+                detail: serde_json::json!({}),
+            },
+            now,
+            |s| s.renew(patron, item, now),
+        )
+        .await
+    }
+
+    /// Places a hold on the title of `item` (or the copy); offline:
+    /// refused, holds need the upstream's queue.
+    pub async fn place_hold(
+        &self,
+        store: &mut Store,
+        patron: &str,
+        item: &str,
+        level: HoldLevel,
+        now: DateTime<FixedOffset>,
+    ) -> Result<Decision<HoldOk>, SyncError> {
+        self.decide(
+            store,
+            Ask {
+                kind: "hold_placed",
+                request: Request::Other,
+                patron: Some(patron),
+                item,
+                parts_seen: None,
+                detail: serde_json::json!({ "level": level }),
+            },
+            now,
+            |s| s.place_hold(patron, item, level, now),
+        )
+        .await
+    }
+
+    /// Cancels `patron`'s hold on the title of `item`; the local result is
+    /// the title.
+    pub async fn cancel_hold(
+        &self,
+        store: &mut Store,
+        patron: &str,
+        item: &str,
+        now: DateTime<FixedOffset>,
+    ) -> Result<Decision<String>, SyncError> {
+        self.decide(
+            store,
+            Ask {
+                kind: "hold_cancelled",
+                request: Request::Other,
+                patron: Some(patron),
+                item,
+                parts_seen: None,
+                detail: serde_json::json!({}),
+            },
+            now,
+            |s| s.cancel_hold(patron, item, now),
+        )
+        .await
+    }
+
+    async fn decide<T: Serialize>(
+        &self,
+        store: &mut Store,
+        ask: Ask<'_>,
+        now: DateTime<FixedOffset>,
+        local: impl FnOnce(&mut Store) -> crate::store::Result<Outcome<T>>,
+    ) -> Result<Decision<T>, SyncError> {
+        let Some(upstream) = self.upstream.clone() else {
+            let o = local(store)?;
+            return Ok(from_outcome(o, Mode::Standalone));
+        };
+        let entry = Entry {
+            id: Uuid::now_v7(),
+            kiosk_id: store.kiosk_id().to_string(),
+            seq: store.next_seq()?,
+            at: stamp(now),
+            kind: ask.kind.to_string(),
+            patron: ask.patron.map(str::to_string),
+            item: Some(ask.item.to_string()),
+            decision: "accepted".into(),
+            reason: None,
+            due: None,
+            detail: ask.detail,
+            offline: false,
+        };
+        let kind = ask.kind;
+        match self
+            .ask(upstream.as_ref(), store, &entry, ask.parts_seen, now)
+            .await?
+        {
+            Asked::Answered(r, answer) => Ok(Decision {
+                entry: r,
+                mode: Mode::Online,
+                accepted: answer.decision == "accepted",
+                reason: answer.reason,
+                due: answer.due,
+                detail: answer.detail,
+                local: None,
+            }),
+            Asked::Offline => {
+                if let Err(refusal) = self.offline_gate(store, ask.request, ask.patron, now)? {
+                    let refused = Entry {
+                        decision: "refused".into(),
+                        reason: Some(refusal.code().to_string()),
+                        offline: true,
+                        ..entry
+                    };
+                    let r = store.journal_entry(&refused, EntryState::Pending, now)?;
+                    tracing::info!(entry_id = %r.id, kind, reason = refusal.code(), "refused offline");
+                    return Ok(Decision {
+                        entry: r,
+                        mode: Mode::Offline,
+                        accepted: false,
+                        reason: Some(refusal.code().to_string()),
+                        due: None,
+                        detail: serde_json::json!({}),
+                        local: Some(Err(refusal)),
+                    });
+                }
+                let mut o = store.with_offline_journal(entry.id, local)?;
+                o.entry.id = entry.id;
+                tracing::info!(entry_id = %entry.id, kind, accepted = o.result.is_ok(), "decided offline");
+                Ok(from_outcome(o, Mode::Offline))
+            }
+        }
+    }
+
+    async fn ask(
+        &self,
+        upstream: &dyn Upstream,
+        store: &mut Store,
+        entry: &Entry,
+        parts_seen: Option<u8>,
+        now: DateTime<FixedOffset>,
+    ) -> Result<Asked, SyncError> {
+        let req = DecideRequest {
+            entry: entry.clone(),
+            parts_seen,
+        };
+        match tokio::time::timeout(self.decide_timeout, upstream.decide(&req)).await {
+            Ok(Ok(answer)) => {
+                let r = store.journal_decided(entry, &answer, now)?;
+                self.set_online(true, None);
+                tracing::info!(entry_id = %r.id, kind = %entry.kind, decision = %answer.decision, "decided online");
+                Ok(Asked::Answered(r, answer))
+            }
+            Ok(Err(e)) if !e.is_offline() => {
+                // It answered, but refused the request itself: not a
+                // reason to decide alone; staff must look.
+                self.set_online(true, Some(e.to_string()));
+                Err(e.into())
+            }
+            Ok(Err(e)) => {
+                tracing::info!(entry_id = %entry.id, error = %e, "upstream unreachable; deciding offline");
+                self.set_online(false, Some(e.to_string()));
+                Ok(Asked::Offline)
+            }
+            Err(_) => {
+                tracing::info!(entry_id = %entry.id, timeout_ms = self.decide_timeout.as_millis() as u64, "upstream too slow; deciding offline");
+                self.set_online(false, Some("decision timed out".into()));
+                Ok(Asked::Offline)
+            }
+        }
+    }
+
+    /// May the kiosk decide this alone now? Ok(Err) is the refusal to show.
+    pub fn offline_gate(
+        &self,
+        store: &Store,
+        request: Request,
+        patron: Option<&str>,
+        now: DateTime<FixedOffset>,
+    ) -> Result<Result<(), Refusal>, SyncError> {
+        let taken = match (request, patron) {
+            (Request::Checkout, Some(p)) => store.offline_loans(p)?,
+            _ => 0,
+        };
+        if let Err(r) = offline::allowed(
+            self.rules.policy,
+            request,
+            taken,
+            self.rules.max_loans_per_reader,
+        ) {
+            return Ok(Err(r));
+        }
+        if request == Request::Checkout && self.rules.max_cache_age_hours > 0 {
+            let pulled = store
+                .sync_state(cache::PULLED_AT_KEY)?
+                .and_then(|t| DateTime::parse_from_rfc3339(&t).ok());
+            let fresh = pulled.is_some_and(|t| {
+                now - t <= chrono::Duration::hours(self.rules.max_cache_age_hours as i64)
+            });
+            if !fresh {
+                tracing::info!(last_pull = ?pulled, "reader cache too old for an offline loan");
+                return Ok(Err(Refusal::OfflineUnavailable));
+            }
+        }
+        Ok(Ok(()))
+    }
+}
+
+fn from_outcome<T: Serialize>(o: Outcome<T>, mode: Mode) -> Decision<T> {
+    let (accepted, reason, due, detail) = match &o.result {
+        Ok(t) => {
+            let detail = serde_json::to_value(t).unwrap_or(serde_json::Value::Null);
+            let due = detail
+                .get("due")
+                .and_then(|d| d.as_str())
+                .map(str::to_string);
+            (true, None, due, detail)
+        }
+        Err(r) => (
+            false,
+            Some(r.code().to_string()),
+            None,
+            serde_json::json!({}),
+        ),
+    };
+    Decision {
+        entry: o.entry,
+        mode,
+        accepted,
+        reason,
+        due,
+        detail,
+        local: Some(o.result),
+    }
+}

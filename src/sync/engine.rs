@@ -1,0 +1,365 @@
+//! The executor: drains the outbox into an `Upstream` and pulls its change
+//! feed into the cache, publishing a `SyncStatus` the GUI can watch.
+//!
+//! Crash safety comes from the order of writes, not from memory: entries
+//! are marked `sent` (committed) before the request leaves, and marked
+//! acknowledged/conflict only from an answer. An entry left `sent` by a
+//! crash or a lost answer is resent under the same id and the server
+//! answers `duplicate`. Each pulled page is applied with its cursor in one
+//! transaction. This module never decides a loan.
+
+use super::plan::{plan_push, settle};
+use super::protocol::Heartbeat;
+use super::upstream::{Upstream, UpstreamError};
+use crate::store::{cache, Store, StoreError, SyncStatus as EntryState};
+use chrono::{DateTime, FixedOffset, SecondsFormat};
+use serde::Serialize;
+use std::sync::Arc;
+use tokio::sync::watch;
+
+/// `sync_state` key: the end of the last successful push + pull.
+pub const LAST_SYNC_KEY: &str = "sync.last_success";
+
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error("{0}")]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Upstream(#[from] UpstreamError),
+    /// The upstream answered without settling anything, or repeated a
+    /// cursor: stop rather than loop.
+    #[error("sync made no progress: {0}")]
+    NoProgress(String),
+    #[error("{0}")]
+    Config(String),
+}
+
+impl SyncError {
+    /// The upstream is unreachable (the kiosk works offline meanwhile).
+    pub fn is_offline(&self) -> bool {
+        matches!(self, SyncError::Upstream(e) if e.is_offline())
+    }
+}
+
+/// Pull progress, for a progress bar.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct PullProgress {
+    pub pages: u32,
+    pub records: u64,
+    /// As the server estimates; None when it does not say.
+    pub remaining: Option<u64>,
+}
+
+/// What the GUI shows about sync. Updated by the engine and the
+/// circulation façade; watch it with `Engine::status`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct SyncStatus {
+    /// `http https://…`; None when the kiosk runs stand-alone.
+    pub upstream: Option<String>,
+    /// None until the first contact attempt.
+    pub online: Option<bool>,
+    /// RFC 3339 end of the last successful push + pull.
+    pub last_sync: Option<String>,
+    pub last_error: Option<String>,
+    /// Entries not yet acknowledged (pending or sent).
+    pub outbox: u64,
+    /// Entries the upstream did not apply as decided (staff look at them).
+    pub conflicts: u64,
+    /// Some while a pull runs.
+    pub pull: Option<PullProgress>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct PushReport {
+    pub batches: u32,
+    pub sent: u64,
+    pub resent: u64,
+    pub acknowledged: u64,
+    pub conflicts: u64,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct PullReport {
+    pub pages: u32,
+    pub upserts: u64,
+    pub deletes: u64,
+    pub skipped: u64,
+    /// The upstream has no change feed (SIP2).
+    pub unsupported: bool,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct SyncReport {
+    pub push: PushReport,
+    pub pull: PullReport,
+    /// Entries still in the outbox afterwards.
+    pub outbox: u64,
+    pub conflicts: u64,
+}
+
+fn stamp(t: DateTime<FixedOffset>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, false)
+}
+
+/// Moves journal entries up and central state down.
+pub struct Engine {
+    upstream: Arc<dyn Upstream>,
+    batch_size: usize,
+    status: watch::Sender<SyncStatus>,
+}
+
+impl Engine {
+    pub fn new(upstream: Arc<dyn Upstream>, batch_size: u32) -> Engine {
+        let status = SyncStatus {
+            upstream: Some(upstream.describe()),
+            ..SyncStatus::default()
+        };
+        Engine {
+            upstream,
+            batch_size: batch_size.max(1) as usize,
+            status: watch::Sender::new(status),
+        }
+    }
+
+    /// A receiver of every status change (iced: wrap it in a Subscription).
+    pub fn status(&self) -> watch::Receiver<SyncStatus> {
+        self.status.subscribe()
+    }
+
+    /// The sender, to share with the `Circulation` façade so online and
+    /// offline decisions show up in the same status.
+    pub fn status_sender(&self) -> watch::Sender<SyncStatus> {
+        self.status.clone()
+    }
+
+    pub fn upstream(&self) -> Arc<dyn Upstream> {
+        self.upstream.clone()
+    }
+
+    fn set_online(&self, online: bool, error: Option<String>) {
+        self.status.send_modify(|s| {
+            s.online = Some(online);
+            s.last_error = error;
+        });
+    }
+
+    fn fail(&self, e: SyncError) -> SyncError {
+        match &e {
+            SyncError::Upstream(u) if u.is_offline() => self.set_online(false, Some(e.to_string())),
+            _ => self
+                .status
+                .send_modify(|s| s.last_error = Some(e.to_string())),
+        }
+        e
+    }
+
+    /// Re-reads the counts the status shows from the store.
+    pub fn refresh_counts(&self, store: &Store) -> Result<(), SyncError> {
+        let outbox = store.counts()?.outbox as u64;
+        let conflicts = store.conflict_count()?;
+        let last = store.sync_state(LAST_SYNC_KEY)?;
+        self.status.send_modify(|s| {
+            s.outbox = outbox;
+            s.conflicts = conflicts;
+            if last.is_some() {
+                s.last_sync = last;
+            }
+        });
+        Ok(())
+    }
+
+    /// Pushes batches until the outbox is empty. Stops at the first
+    /// failure, leaving every entry pending or sent (nothing is lost).
+    pub async fn push(
+        &self,
+        store: &mut Store,
+        now: DateTime<FixedOffset>,
+    ) -> Result<PushReport, SyncError> {
+        let mut report = PushReport::default();
+        // Halved when the server finds a batch too large (413).
+        let mut size = self.batch_size;
+        loop {
+            let outbox = store.outbox_wire(size)?;
+            let Some(batch) = plan_push(&outbox, size) else {
+                break;
+            };
+            // Committed before the request: after a crash these are resent.
+            let sent: Vec<_> = batch
+                .to_mark_sent
+                .iter()
+                .map(|id| (id.to_string(), EntryState::Sent, None))
+                .collect();
+            store.mark_synced(&sent, now)?;
+            tracing::debug!(kiosk = %batch.kiosk_id, entries = batch.entries.len(), resent = batch.resent, "pushing");
+            let results = match self.upstream.push(&batch.kiosk_id, &batch.entries).await {
+                Ok(r) => r,
+                Err(UpstreamError::Rejected { status: 413, .. }) if batch.entries.len() > 1 => {
+                    size = (batch.entries.len() / 2).max(1);
+                    tracing::info!(
+                        batch_size = size,
+                        "batch too large for the server; sending smaller ones"
+                    );
+                    continue;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, entries = batch.entries.len(), "push failed; entries stay in the outbox");
+                    self.refresh_counts(store)?;
+                    return Err(self.fail(e.into()));
+                }
+            };
+            self.set_online(true, None);
+            let settled = settle(&batch.entries, &results);
+            for id in &settled.unexpected {
+                tracing::warn!(entry_id = %id, "upstream answered for an entry it was not sent");
+            }
+            for (id, why) in &settled.conflicts {
+                tracing::warn!(entry_id = %id, reason = %why, "upstream recorded a conflict");
+            }
+            store.mark_synced(&settled.marks(), now)?;
+            report.batches += 1;
+            report.sent += batch.entries.len() as u64;
+            report.resent += batch.resent as u64;
+            report.acknowledged += settled.acknowledged.len() as u64;
+            report.conflicts += settled.conflicts.len() as u64;
+            self.refresh_counts(store)?;
+            if settled.progressed() == 0 {
+                let why = results
+                    .iter()
+                    .find(|r| super::plan::is_transient(r))
+                    .map(super::plan::conflict_reason)
+                    .unwrap_or_else(|| "no answer for them".into());
+                return Err(self.fail(SyncError::NoProgress(format!(
+                    "the upstream settled none of {} entries ({why})",
+                    batch.entries.len()
+                ))));
+            }
+        }
+        Ok(report)
+    }
+
+    /// Pages through the change feed from the stored cursor, applying each
+    /// page with its cursor in one transaction.
+    pub async fn pull(
+        &self,
+        store: &mut Store,
+        now: DateTime<FixedOffset>,
+    ) -> Result<PullReport, SyncError> {
+        let mut report = PullReport::default();
+        let mut cursor = store.sync_state(cache::CURSOR_KEY)?.unwrap_or_default();
+        let mut progress = PullProgress::default();
+        self.status.send_modify(|s| s.pull = Some(progress));
+        let result = loop {
+            let page = match self.upstream.changes(&cursor, self.batch_size as u32).await {
+                Ok(p) => p,
+                Err(UpstreamError::Unsupported(_)) => {
+                    report.unsupported = true;
+                    break Ok(());
+                }
+                Err(e) => break Err(e.into()),
+            };
+            self.set_online(true, None);
+            let applied = store.apply_changes(&page, now)?;
+            report.pages += 1;
+            report.upserts += applied.upserts as u64;
+            report.deletes += applied.deletes as u64;
+            report.skipped += applied.skipped as u64;
+            progress.pages += 1;
+            progress.records += page.changes.len() as u64;
+            progress.remaining = page.remaining;
+            self.status.send_modify(|s| s.pull = Some(progress));
+            if !page.more {
+                break Ok(());
+            }
+            if page.cursor == cursor && page.changes.is_empty() {
+                break Err(SyncError::NoProgress(
+                    "the change feed says more but repeats its cursor".into(),
+                ));
+            }
+            cursor = page.cursor;
+        };
+        self.status.send_modify(|s| s.pull = None);
+        match result {
+            Ok(()) => Ok(report),
+            Err(e) => Err(self.fail(e)),
+        }
+    }
+
+    /// One push and one pull, then a heartbeat; records the time of
+    /// success in `sync_state`.
+    pub async fn sync_once(
+        &self,
+        store: &mut Store,
+        now: DateTime<FixedOffset>,
+    ) -> Result<SyncReport, SyncError> {
+        let push = self.push(store, now).await?;
+        let pull = self.pull(store, now).await?;
+        let at = stamp(now);
+        store.set_sync_state(LAST_SYNC_KEY, &at)?;
+        self.refresh_counts(store)?;
+        self.heartbeat(store, now).await;
+        let s = self.status.borrow().clone();
+        Ok(SyncReport {
+            push,
+            pull,
+            outbox: s.outbox,
+            conflicts: s.conflicts,
+        })
+    }
+
+    /// The nightly full sync: push, then pull the whole feed from the
+    /// start (repairs a cache that missed anything), and remember the run.
+    pub async fn full_sync(
+        &self,
+        store: &mut Store,
+        now: DateTime<FixedOffset>,
+    ) -> Result<SyncReport, SyncError> {
+        store.reset_cursor()?;
+        let report = self.sync_once(store, now).await?;
+        store.set_sync_state(super::schedule::NIGHTLY_KEY, &stamp(now))?;
+        Ok(report)
+    }
+
+    /// Tells the upstream we are alive; failures only go to the log.
+    pub async fn heartbeat(&self, store: &mut Store, now: DateTime<FixedOffset>) {
+        let s = self.status.borrow().clone();
+        let hb = Heartbeat {
+            kiosk_id: store.kiosk_id().to_string(),
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            sent_at: stamp(now),
+            outbox: s.outbox,
+            conflicts: s.conflicts,
+            last_sync: s.last_sync,
+            devices: Vec::new(),
+            paper: "none".into(),
+        };
+        match self.upstream.heartbeat(&hb).await {
+            Ok(ack) => {
+                tracing::debug!(
+                    clock_offset_ms = ack.clock_offset_ms,
+                    "heartbeat acknowledged"
+                );
+                if let Err(e) =
+                    store.set_sync_state("clock.offset_ms", &ack.clock_offset_ms.to_string())
+                {
+                    tracing::warn!(error = %e, "cannot record the clock offset");
+                }
+            }
+            Err(UpstreamError::Unsupported(_)) => {}
+            Err(e) => tracing::info!(error = %e, "heartbeat failed"),
+        }
+    }
+}
+
+/// Status as far as the database knows, without contacting anyone
+/// (`kiosk sync status`).
+pub fn stored_status(store: &Store, upstream: Option<String>) -> Result<SyncStatus, StoreError> {
+    Ok(SyncStatus {
+        upstream,
+        online: None,
+        last_sync: store.sync_state(LAST_SYNC_KEY)?,
+        last_error: None,
+        outbox: store.counts()?.outbox as u64,
+        conflicts: store.conflict_count()?,
+        pull: None,
+    })
+}

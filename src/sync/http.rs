@@ -1,0 +1,266 @@
+//! `HttpUpstream`: the kiosk-central JSON API v1 over reqwest (rustls).
+//!
+//! Bearer token on every call but `/v1/health`, a timeout per request, and
+//! retries with jittered exponential backoff (backon) for transport errors
+//! and 5xx answers only — never for a 4xx, which would fail the same way
+//! again. A retry resends the very same body, so the same entry ids. The
+//! token is never logged.
+
+use super::protocol::{
+    ApiError, ChangesPage, DecideRequest, DecideResponse, Entry, EntryResult, Heartbeat,
+    HeartbeatAck, PatronRecord, PushRequest, PushResponse,
+};
+use super::upstream::{BoxFuture, Upstream, UpstreamError, UpstreamResult};
+use backon::{ExponentialBuilder, Retryable};
+use reqwest::{Client, Method, StatusCode};
+use serde::de::DeserializeOwned;
+use std::time::Duration;
+
+/// Retry and timeout settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HttpSettings {
+    /// Deadline of one request (`[upstream] timeout_secs`).
+    pub timeout: Duration,
+    /// Further attempts after the first for retryable failures.
+    pub retries: usize,
+    /// First backoff delay; doubles (with jitter) up to `max_delay`.
+    pub min_delay: Duration,
+    pub max_delay: Duration,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        HttpSettings {
+            timeout: Duration::from_secs(10),
+            retries: 3,
+            min_delay: Duration::from_millis(200),
+            max_delay: Duration::from_secs(5),
+        }
+    }
+}
+
+pub struct HttpUpstream {
+    client: Client,
+    base: String,
+    token: String,
+    settings: HttpSettings,
+}
+
+impl HttpUpstream {
+    /// `base` is the server's URL without `/v1` (e.g.
+    /// `https://central.example/api`).
+    pub fn new(base: &str, token: &str, settings: HttpSettings) -> UpstreamResult<HttpUpstream> {
+        let client = Client::builder()
+            .user_agent(concat!("kiosk/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(settings.timeout)
+            .build()
+            .map_err(|e| UpstreamError::Unreachable {
+                at: base.to_string(),
+                detail: format!("cannot set up the HTTP client: {e}"),
+            })?;
+        Ok(HttpUpstream {
+            client,
+            base: base.trim_end_matches('/').to_string(),
+            token: token.to_string(),
+            settings,
+        })
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}/{}{}", self.base, super::protocol::API_VERSION, path)
+    }
+
+    /// One request, retried as the settings say; the body is serialized
+    /// once, so every attempt carries the same bytes.
+    async fn call<R: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        label: &str,
+        query: &[(&str, String)],
+        body: Option<Vec<u8>>,
+    ) -> UpstreamResult<R> {
+        let target = self.url(path);
+        // What logs and errors show: the route without card numbers.
+        let url = self.url(label);
+        let attempt = || async {
+            let mut req = self
+                .client
+                .request(method.clone(), &target)
+                .timeout(self.settings.timeout)
+                .query(query);
+            if !self.token.is_empty() {
+                req = req.bearer_auth(&self.token);
+            }
+            if let Some(b) = &body {
+                req = req
+                    .header(reqwest::header::CONTENT_TYPE, "application/json")
+                    .body(b.clone());
+            }
+            let resp = req.send().await.map_err(|e| self.transport(&url, e))?;
+            let status = resp.status();
+            let bytes = resp.bytes().await.map_err(|e| self.transport(&url, e))?;
+            if status.is_success() {
+                return serde_json::from_slice::<R>(&bytes).map_err(|e| UpstreamError::Protocol {
+                    at: url.clone(),
+                    detail: format!("{status} with an unreadable body: {e}"),
+                });
+            }
+            Err(answer_error(&url, status, &bytes))
+        };
+        let backoff = ExponentialBuilder::default()
+            .with_jitter()
+            .with_min_delay(self.settings.min_delay)
+            .with_max_delay(self.settings.max_delay)
+            .with_max_times(self.settings.retries);
+        attempt
+            .retry(backoff)
+            .sleep(tokio::time::sleep)
+            .when(UpstreamError::is_retryable)
+            .notify(|e, wait| {
+                tracing::info!(url = %url, error = %e, wait_ms = wait.as_millis() as u64, "upstream call failed; retrying with the same body");
+            })
+            .await
+    }
+
+    fn transport(&self, url: &str, e: reqwest::Error) -> UpstreamError {
+        // The request URL may hold a card number (/patrons/{barcode}):
+        // errors name the masked route in `at` instead.
+        let e = e.without_url();
+        if e.is_timeout() {
+            UpstreamError::Timeout {
+                at: url.to_string(),
+                ms: self.settings.timeout.as_millis() as u64,
+            }
+        } else if e.is_decode() {
+            UpstreamError::Protocol {
+                at: url.to_string(),
+                detail: e.to_string(),
+            }
+        } else {
+            // Connection refused, reset, DNS, TLS: all mean "not reachable".
+            let mut detail = e.to_string();
+            let mut src = std::error::Error::source(&e);
+            while let Some(s) = src {
+                detail = format!("{detail}: {s}");
+                src = s.source();
+            }
+            UpstreamError::Unreachable {
+                at: url.to_string(),
+                detail,
+            }
+        }
+    }
+}
+
+fn answer_error(url: &str, status: StatusCode, body: &[u8]) -> UpstreamError {
+    let api: Option<ApiError> = serde_json::from_slice(body).ok();
+    let message = api
+        .as_ref()
+        .map(|a| a.message.clone())
+        .unwrap_or_else(|| String::from_utf8_lossy(body).chars().take(200).collect());
+    if status.is_server_error() {
+        UpstreamError::Server {
+            at: url.to_string(),
+            status: status.as_u16(),
+            message,
+        }
+    } else {
+        UpstreamError::Rejected {
+            at: url.to_string(),
+            status: status.as_u16(),
+            code: api.map(|a| a.error).unwrap_or_else(|| "http".into()),
+            message,
+        }
+    }
+}
+
+fn json_body<T: serde::Serialize>(v: &T) -> UpstreamResult<Vec<u8>> {
+    serde_json::to_vec(v).map_err(|e| UpstreamError::Protocol {
+        at: "(request)".into(),
+        detail: e.to_string(),
+    })
+}
+
+impl Upstream for HttpUpstream {
+    fn describe(&self) -> String {
+        format!("http {}", self.base)
+    }
+
+    fn push<'a>(
+        &'a self,
+        kiosk_id: &'a str,
+        entries: &'a [Entry],
+    ) -> BoxFuture<'a, UpstreamResult<Vec<EntryResult>>> {
+        Box::pin(async move {
+            let body = json_body(&PushRequest {
+                kiosk_id: kiosk_id.to_string(),
+                sent_at: chrono::Local::now().to_rfc3339(),
+                entries: entries.to_vec(),
+            })?;
+            let r: PushResponse = self
+                .call(Method::POST, "/push", "/push", &[], Some(body))
+                .await?;
+            Ok(r.results)
+        })
+    }
+
+    fn changes<'a>(
+        &'a self,
+        cursor: &'a str,
+        limit: u32,
+    ) -> BoxFuture<'a, UpstreamResult<ChangesPage>> {
+        Box::pin(async move {
+            let q = [("cursor", cursor.to_string()), ("limit", limit.to_string())];
+            self.call(Method::GET, "/changes", "/changes", &q, None)
+                .await
+        })
+    }
+
+    fn decide<'a>(
+        &'a self,
+        req: &'a DecideRequest,
+    ) -> BoxFuture<'a, UpstreamResult<DecideResponse>> {
+        Box::pin(async move {
+            let body = json_body(req)?;
+            self.call(Method::POST, "/decide", "/decide", &[], Some(body))
+                .await
+        })
+    }
+
+    fn heartbeat<'a>(&'a self, hb: &'a Heartbeat) -> BoxFuture<'a, UpstreamResult<HeartbeatAck>> {
+        Box::pin(async move {
+            let body = json_body(hb)?;
+            self.call(Method::POST, "/heartbeat", "/heartbeat", &[], Some(body))
+                .await
+        })
+    }
+
+    fn patron<'a>(
+        &'a self,
+        barcode: &'a str,
+    ) -> BoxFuture<'a, UpstreamResult<Option<PatronRecord>>> {
+        Box::pin(async move {
+            let path = format!("/patrons/{}", urlencode(barcode));
+            let label = format!("/patrons/{}", crate::cli::mask(barcode));
+            match self.call(Method::GET, &path, &label, &[], None).await {
+                Ok(p) => Ok(Some(p)),
+                Err(UpstreamError::Rejected { status: 404, .. }) => Ok(None),
+                Err(e) => Err(e),
+            }
+        })
+    }
+}
+
+/// Percent-encodes a path segment (card numbers are usually digits, but a
+/// scanned code is whatever the scanner sent).
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

@@ -1,0 +1,1430 @@
+//! The kiosk application: which screen is up, the reader's session, and
+//! the translation of screen Events and scans into store and device calls.
+//!
+//! The store is called synchronously inside `update`, so a loan or return
+//! is committed to the journal before its line is drawn. Tag security is
+//! set after the commit and a failure is journaled, never dropped. The
+//! reader's card number and PIN are never logged in full.
+
+use super::feed::{self, Feed};
+use super::screens::{
+    account, attract, borrow, feedback, holds, identify, receipt, returns, staff, warning, Notice,
+};
+use super::stats::UiQueries;
+use super::theme;
+use crate::cli::mask;
+use crate::config::{Config, DeviceKind};
+use crate::devices::events::{DeviceEvent, DeviceStatus, EventKind};
+use crate::devices::printer;
+use crate::devices::rfid::{uid_hex, Uid};
+use crate::devices::runner::Devices;
+use crate::devices::scanner::{WedgeConfig, WedgeDetector, WedgeOut};
+use crate::domain::barcode::normalize;
+use crate::domain::{Lang, Refusal, Route};
+use crate::pad::{Pad, PadAction};
+use crate::store::{self, HoldLevel, Scanned, Store};
+use chrono::{DateTime, FixedOffset, Local};
+use iced::alignment::Vertical;
+use iced::keyboard::{self, key::Named, Key};
+use iced::widget::{button, column, container, row, space, stack, text};
+use iced::{event, mouse, time, touch, window, Center, Element, Fill, Point, Subscription, Task};
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+/// How long a notice (unknown card, thanks...) stays on the idle screen.
+const NOTICE_SECS: u64 = 8;
+/// Longest text a person may type before Enter (a manual barcode entry).
+const MAX_TYPED: usize = 64;
+
+/// The screen on display. The borrow screen's state lives in the session
+/// so a reader can look at their account and come back to their list.
+#[derive(Debug)]
+pub enum Screen {
+    Attract(attract::Attract),
+    Identify(identify::Identify),
+    Borrow,
+    Return(returns::Return),
+    Account(account::Account),
+    Holds(holds::Holds),
+    Receipt(receipt::Receipt),
+    Feedback(feedback::Feedback),
+    Staff(staff::Staff),
+}
+
+/// A reader who scanned their card (and PIN, if asked).
+#[derive(Debug)]
+pub struct Session {
+    pub card: String,
+    pub borrow: borrow::Borrow,
+}
+
+#[derive(Debug, Clone)]
+pub enum Message {
+    Attract(attract::Message),
+    Identify(identify::Message),
+    Borrow(borrow::Message),
+    Return(returns::Message),
+    Account(account::Message),
+    Holds(holds::Message),
+    Receipt(receipt::Message),
+    Feedback(feedback::Message),
+    Staff(staff::Message),
+    Warning(warning::Message),
+    SetLang(Lang),
+    ToggleContrast,
+    /// A code from any scanner (or typed and entered by hand).
+    Scanned(String),
+    Device(DeviceEvent),
+    Key(keyboard::Event),
+    WedgeTick(Instant),
+    Tick(Instant),
+    /// The screen was touched or clicked somewhere.
+    Activity,
+}
+
+pub struct App {
+    config: Config,
+    store: Store,
+    devices: Option<Devices>,
+    feed: Option<Feed>,
+    lang: Lang,
+    screen: Screen,
+    session: Option<Session>,
+    /// A card waiting for its PIN.
+    pending_card: Option<String>,
+    pad: Pad,
+    wedge: WedgeDetector,
+    /// What a person typed since their last Enter.
+    typed: String,
+    statuses: BTreeMap<String, DeviceStatus>,
+    /// Staff took the kiosk out of service.
+    staff_out_of_service: bool,
+    warning: Option<warning::Warning>,
+    last_activity: Instant,
+    toast: Option<(Notice, Instant)>,
+    clock: String,
+    /// The sync engine says the central system is unreachable.
+    offline: bool,
+    high_contrast: bool,
+}
+
+impl App {
+    /// A kiosk on `store`; `devices` None runs without any (tests).
+    pub fn new(config: Config, store: Store, devices: Option<Devices>, lang: Lang) -> App {
+        let wedge = config
+            .devices
+            .iter()
+            .find(|d| d.kind == DeviceKind::BarcodeWedge)
+            .map(|d| WedgeConfig {
+                max_gap: Duration::from_millis(d.burst_gap_ms as u64),
+                min_len: d.min_length as usize,
+            })
+            .unwrap_or_default();
+        let lang = if config.kiosk.languages.contains(&lang) {
+            lang
+        } else {
+            config.kiosk.languages.first().copied().unwrap_or(lang)
+        };
+        App {
+            high_contrast: config.kiosk.high_contrast,
+            config,
+            store,
+            devices,
+            feed: None,
+            lang,
+            screen: Screen::Attract(attract::Attract::new(false)),
+            session: None,
+            pending_card: None,
+            pad: Pad::new(),
+            wedge: WedgeDetector::new(wedge),
+            typed: String::new(),
+            statuses: BTreeMap::new(),
+            staff_out_of_service: false,
+            warning: None,
+            last_activity: Instant::now(),
+            toast: None,
+            clock: Local::now().format("%H:%M").to_string(),
+            offline: false,
+        }
+    }
+
+    /// The device feed for `subscription` (the real kiosk only).
+    pub fn set_feed(&mut self, feed: Feed) {
+        self.feed = Some(feed);
+    }
+
+    pub fn screen(&self) -> &Screen {
+        &self.screen
+    }
+
+    pub fn session(&self) -> Option<&Session> {
+        self.session.as_ref()
+    }
+
+    pub fn lang(&self) -> Lang {
+        self.lang
+    }
+
+    pub fn warning(&self) -> Option<&warning::Warning> {
+        self.warning.as_ref()
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn high_contrast(&self) -> bool {
+        self.high_contrast
+    }
+
+    /// The notice shown on whatever screen is up, if any.
+    pub fn notice(&self) -> Option<&Notice> {
+        match &self.screen {
+            Screen::Attract(a) => a.notice.as_ref(),
+            Screen::Borrow => self.session.as_ref().and_then(|s| s.borrow.notice.as_ref()),
+            Screen::Identify(i) => i.error.as_ref(),
+            _ => self.toast.as_ref().map(|(n, _)| n),
+        }
+    }
+
+    /// Out of service: staff said so, or a required device is down.
+    pub fn out_of_service(&self) -> bool {
+        self.staff_out_of_service
+            || self.config.devices.iter().any(|d| {
+                d.required && matches!(self.statuses.get(&d.id), Some(DeviceStatus::Down { .. }))
+            })
+    }
+
+    fn now() -> DateTime<FixedOffset> {
+        Local::now().fixed_offset()
+    }
+
+    pub fn update(&mut self, message: Message) -> Task<Message> {
+        match message {
+            Message::Attract(m) => {
+                if let Screen::Attract(a) = &mut self.screen {
+                    if let Some(attract::Event::StaffRequested) = a.update(m) {
+                        self.staff_requested();
+                    }
+                }
+            }
+            Message::Identify(m) => {
+                self.touch();
+                let event = match &mut self.screen {
+                    Screen::Identify(i) => i.update(m),
+                    _ => None,
+                };
+                match event {
+                    Some(identify::Event::Submit(pin)) => self.pin_entered(&pin),
+                    Some(identify::Event::Cancel) => self.go_idle(None),
+                    None => {}
+                }
+            }
+            Message::Borrow(m) => {
+                self.touch();
+                let event = self.session.as_mut().and_then(|s| s.borrow.update(m));
+                match event {
+                    Some(borrow::Event::Renew(item)) => self.renew_from_borrow(&item),
+                    Some(borrow::Event::ShowAccount) => self.show_account(),
+                    Some(borrow::Event::ShowHolds) => self.show_holds(),
+                    Some(borrow::Event::Finish) => self.finish(),
+                    None => {}
+                }
+            }
+            Message::Return(m) => {
+                self.touch();
+                if let Screen::Return(r) = &mut self.screen {
+                    if let Some(returns::Event::Done) = r.update(m) {
+                        self.go_idle(None);
+                    }
+                }
+            }
+            Message::Account(m) => {
+                self.touch();
+                let event = match &mut self.screen {
+                    Screen::Account(a) => a.update(m),
+                    _ => None,
+                };
+                match event {
+                    Some(account::Event::Renew(item)) => self.renew_from_account(Some(&item)),
+                    Some(account::Event::RenewAll) => self.renew_from_account(None),
+                    Some(account::Event::Back) => self.screen = Screen::Borrow,
+                    None => {}
+                }
+            }
+            Message::Holds(m) => {
+                self.touch();
+                if let Screen::Holds(h) = &mut self.screen {
+                    if let Some(holds::Event::Back) = h.update(m) {
+                        self.screen = Screen::Borrow;
+                    }
+                }
+            }
+            Message::Receipt(m) => {
+                self.touch();
+                let event = match &mut self.screen {
+                    Screen::Receipt(r) => r.update(m),
+                    _ => None,
+                };
+                match event {
+                    Some(receipt::Event::Print) => self.print_receipt(),
+                    Some(receipt::Event::Done) => {
+                        self.screen = Screen::Feedback(feedback::Feedback::default())
+                    }
+                    None => {}
+                }
+            }
+            Message::Feedback(m) => {
+                self.touch();
+                let event = match &mut self.screen {
+                    Screen::Feedback(f) => f.update(m),
+                    _ => None,
+                };
+                match event {
+                    Some(feedback::Event::Send { rating, topics }) => {
+                        // Anonymous on purpose: no card is attached to
+                        // what a reader says about the kiosk.
+                        match self
+                            .store
+                            .record_feedback(None, rating, &topics, None, Self::now())
+                        {
+                            Ok(_) => self.go_idle(Some(Notice::said("feedback-thanks"))),
+                            Err(e) => {
+                                tracing::error!("feedback not recorded: {e}");
+                                self.go_idle(None)
+                            }
+                        }
+                    }
+                    Some(feedback::Event::Skip) => self.go_idle(None),
+                    None => {}
+                }
+            }
+            Message::Staff(m) => {
+                self.touch();
+                let event = match &mut self.screen {
+                    Screen::Staff(s) => s.update(m),
+                    _ => None,
+                };
+                if let Some(e) = event {
+                    return self.staff_event(e);
+                }
+            }
+            Message::Warning(m) => {
+                let event = self.warning.as_mut().and_then(|w| w.update(m));
+                match event {
+                    Some(warning::Event::StillHere) => self.touch(),
+                    Some(warning::Event::TimedOut) => self.timed_out(),
+                    None => {}
+                }
+            }
+            Message::SetLang(l) => {
+                self.touch();
+                if self.config.kiosk.languages.contains(&l) {
+                    self.lang = l;
+                }
+            }
+            Message::ToggleContrast => {
+                self.touch();
+                self.high_contrast = !self.high_contrast;
+            }
+            Message::Scanned(code) => self.scan(&code),
+            Message::Device(e) => self.device(e),
+            Message::Key(e) => self.key_at(e, Instant::now()),
+            Message::WedgeTick(now) => {
+                let out = self.wedge.tick(now);
+                self.wedge_out(out);
+            }
+            Message::Tick(now) => self.tick(now),
+            Message::Activity => self.touch(),
+        }
+        Task::none()
+    }
+
+    /// Someone is here: the inactivity countdown starts over.
+    fn touch(&mut self) {
+        self.last_activity = Instant::now();
+        self.warning = None;
+    }
+
+    /// Once a second: the clock, notices that have been read, the
+    /// inactivity warning and its countdown, the sync state.
+    pub fn tick(&mut self, now: Instant) {
+        self.clock = Local::now().format("%H:%M").to_string();
+        if self
+            .toast
+            .as_ref()
+            .is_some_and(|(_, at)| now.saturating_duration_since(*at).as_secs() >= NOTICE_SECS)
+        {
+            self.toast = None;
+            if let Screen::Attract(a) = &mut self.screen {
+                a.notice = None;
+            }
+        }
+        // Written by the sync engine; absent while it is not running.
+        self.offline = matches!(self.store.sync_state("online"), Ok(Some(v)) if v == "false");
+        if matches!(self.screen, Screen::Staff(_)) {
+            let f = self.figures();
+            if let Screen::Staff(s) = &mut self.screen {
+                s.figures = f;
+            }
+        }
+        let idle = !matches!(self.screen, Screen::Attract(_));
+        if !idle {
+            self.warning = None;
+            return;
+        }
+        if let Some(w) = &mut self.warning {
+            if w.update(warning::Message::Tick) == Some(warning::Event::TimedOut) {
+                self.timed_out();
+            }
+            return;
+        }
+        let k = &self.config.kiosk;
+        let quiet = now.saturating_duration_since(self.last_activity).as_secs();
+        let warn_after = k
+            .inactivity_timeout_secs
+            .saturating_sub(k.inactivity_warning_secs);
+        if quiet >= u64::from(warn_after) {
+            self.warning = Some(warning::Warning::new(k.inactivity_warning_secs.max(1)));
+        }
+    }
+
+    /// Nobody answered the warning: the card is logged out, no receipt.
+    fn timed_out(&mut self) {
+        if let Some(s) = &self.session {
+            tracing::info!(patron = %mask(&s.card), "session timed out");
+        }
+        self.go_idle(None);
+    }
+
+    /// Back to the idle screen: the session, any PIN in progress and the
+    /// reader's language and contrast choice are forgotten.
+    fn go_idle(&mut self, notice: Option<Notice>) {
+        self.session = None;
+        self.pending_card = None;
+        self.warning = None;
+        self.typed.clear();
+        self.pad.reset();
+        self.lang = self
+            .config
+            .kiosk
+            .languages
+            .first()
+            .copied()
+            .unwrap_or(self.lang);
+        self.high_contrast = self.config.kiosk.high_contrast;
+        let mut a = attract::Attract::new(self.out_of_service());
+        if notice.is_some() {
+            self.toast = notice.clone().map(|n| (n, Instant::now()));
+        }
+        a.notice = notice;
+        self.screen = Screen::Attract(a);
+    }
+
+    /// Tells the reader something on the current screen.
+    fn tell(&mut self, n: Notice) {
+        self.toast = Some((n.clone(), Instant::now()));
+        match &mut self.screen {
+            Screen::Attract(a) => a.notice = Some(n),
+            Screen::Borrow => {
+                if let Some(s) = &mut self.session {
+                    s.borrow.notice = Some(n);
+                }
+            }
+            Screen::Holds(h) => h.placed.push(n),
+            Screen::Identify(i) => i.error = Some(n),
+            Screen::Receipt(r) => r.notice = Some(n),
+            _ => {}
+        }
+    }
+
+    /// A store failure: logged for staff, the reader is sent to staff.
+    fn failed(&mut self, what: &str, e: impl std::fmt::Display) {
+        tracing::error!("{what}: {e}");
+        self.tell(Notice::said("ui-error-staff"));
+    }
+
+    /// A code from a scanner (barcode, or typed and entered by hand).
+    pub fn scan(&mut self, raw: &str) {
+        let code = normalize(raw);
+        if code.is_empty() {
+            return;
+        }
+        self.touch();
+        if matches!(self.screen, Screen::Staff(_) | Screen::Identify(_)) {
+            return;
+        }
+        if self.out_of_service() {
+            return;
+        }
+        if let Screen::Attract(a) = &mut self.screen {
+            a.update(attract::Message::Touched);
+        }
+        let kind = match self.store.classify(&code) {
+            Ok(k) => k,
+            Err(e) => return self.failed("classify", e),
+        };
+        match kind {
+            Scanned::Patron => match &self.session {
+                Some(s) if s.card == code => self.finish(),
+                // Another reader's card in the middle of a session: this
+                // one must finish first (their list is on the screen).
+                Some(_) => self.tell(Notice::said("ui-finish-first")),
+                None => self.start(code),
+            },
+            Scanned::Item => self.item(&code, None, &[], ""),
+            Scanned::Unknown => {
+                let r = if self.session.is_some() {
+                    Refusal::UnknownItem
+                } else {
+                    Refusal::UnknownPatron
+                };
+                self.tell(Notice::Refused(r));
+            }
+        }
+    }
+
+    /// A card: a PIN first if the card has one and the library asks.
+    fn start(&mut self, card: String) {
+        match self.store.check_pin(&card, None, Self::now()) {
+            Ok(Ok(())) => self.open(card),
+            Ok(Err(Refusal::PinRequired)) => {
+                let name = self
+                    .store
+                    .patron_name(&card)
+                    .ok()
+                    .flatten()
+                    .unwrap_or_default();
+                self.pending_card = Some(card);
+                self.screen =
+                    Screen::Identify(identify::Identify::new(identify::Purpose::Reader { name }));
+            }
+            Ok(Err(r)) => self.tell(Notice::Refused(r)),
+            Err(e) => self.failed("check_pin", e),
+        }
+    }
+
+    fn pin_entered(&mut self, pin: &str) {
+        let staff = matches!(
+            &self.screen,
+            Screen::Identify(i) if i.purpose == identify::Purpose::Staff
+        );
+        if staff {
+            if store::verify_pin(pin, &self.config.staff.pin_hash) {
+                tracing::info!("staff menu opened");
+                self.open_staff();
+            } else if let Screen::Identify(i) = &mut self.screen {
+                tracing::warn!("wrong staff PIN");
+                i.refused(Notice::said("ui-staff-pin-wrong"), false);
+            }
+            return;
+        }
+        let Some(card) = self.pending_card.clone() else {
+            return self.go_idle(None);
+        };
+        match self.store.check_pin(&card, Some(pin), Self::now()) {
+            Ok(Ok(())) => {
+                self.pending_card = None;
+                self.open(card);
+            }
+            Ok(Err(r)) => {
+                tracing::info!(patron = %mask(&card), refusal = r.code(), "PIN refused");
+                let locked = matches!(r, Refusal::PinLocked { .. });
+                if let Screen::Identify(i) = &mut self.screen {
+                    i.refused(Notice::Refused(r), locked);
+                }
+            }
+            Err(e) => self.failed("check_pin", e),
+        }
+    }
+
+    fn open(&mut self, card: String) {
+        let name = self
+            .store
+            .patron_name(&card)
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        tracing::info!(patron = %mask(&card), "session opened");
+        self.session = Some(Session {
+            card,
+            borrow: borrow::Borrow::new(name),
+        });
+        // Books already on the pad are for this reader.
+        self.pad.reset();
+        self.screen = Screen::Borrow;
+    }
+
+    /// An item scanned or placed: a hold (holds screen), a loan (session
+    /// open) or a return (no card).
+    fn item(&mut self, code: &str, parts_seen: Option<u8>, uids: &[Uid], device: &str) {
+        let now = Self::now();
+        let Some(card) = self.session.as_ref().map(|s| s.card.clone()) else {
+            if !self.config.kiosk.return_without_card {
+                return self.tell(Notice::said("kiosk-scan-card-first"));
+            }
+            return self.return_item(code, parts_seen, uids, device);
+        };
+        if matches!(self.screen, Screen::Holds(_)) {
+            return self.place_hold(&card, code);
+        }
+        let o = match self.store.checkout(&card, code, parts_seen, now) {
+            Ok(o) => o,
+            Err(e) => return self.failed("checkout", e),
+        };
+        let line = match o.result {
+            Ok(c) => {
+                let secured = self.secure(&c.item, uids, device, true);
+                let due = c.due.to_string();
+                borrow::Line {
+                    item: c.item,
+                    title: c.title,
+                    author: c.author,
+                    status: if secured {
+                        borrow::Status::Borrowed { due }
+                    } else {
+                        borrow::Status::BorrowedInsecure { due }
+                    },
+                }
+            }
+            Err(r) => {
+                let (title, author) = self.title_of(code);
+                borrow::Line {
+                    item: code.to_string(),
+                    title,
+                    author,
+                    status: borrow::Status::Refused(r),
+                }
+            }
+        };
+        if let Some(s) = &mut self.session {
+            s.borrow.push(line);
+        }
+        self.screen = Screen::Borrow;
+    }
+
+    fn return_item(&mut self, code: &str, parts_seen: Option<u8>, uids: &[Uid], device: &str) {
+        let o = match self.store.checkin(code, parts_seen, Self::now()) {
+            Ok(o) => o,
+            Err(e) => return self.failed("checkin", e),
+        };
+        let line = match o.result {
+            Ok(c) => {
+                let secured = self.secure(&c.item, uids, device, false);
+                returns::Line {
+                    item: c.item,
+                    title: c.title,
+                    result: Ok(returns::Returned {
+                        fine_cents: c.fine_cents,
+                        overdue_days: c.overdue_days,
+                        route: match c.route {
+                            Route::HoldShelf { .. } => returns::Where::HoldShelf {
+                                code: c.pickup_code.unwrap_or_default(),
+                            },
+                            Route::SortBin { bin } => returns::Where::Bin(bin),
+                            Route::Staff => returns::Where::Staff,
+                        },
+                        security_failed: !secured,
+                    }),
+                }
+            }
+            Err(r) => returns::Line {
+                item: code.to_string(),
+                title: self.title_of(code).0,
+                result: Err(r),
+            },
+        };
+        if !matches!(self.screen, Screen::Return(_)) {
+            self.screen = Screen::Return(returns::Return::default());
+        }
+        if let Screen::Return(r) = &mut self.screen {
+            r.push(line);
+        }
+    }
+
+    fn title_of(&self, code: &str) -> (String, String) {
+        self.store
+            .item_title(code)
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| (code.to_string(), String::new()))
+    }
+
+    /// Sets tag security after a committed loan or return; false if any
+    /// tag failed (journaled for staff, never ignored).
+    fn secure(&mut self, item: &str, uids: &[Uid], device: &str, on_loan: bool) -> bool {
+        let Some(devices) = &self.devices else {
+            return uids.is_empty();
+        };
+        let mut ok = true;
+        for uid in uids {
+            let Err(e) = devices.secure(device, uid, on_loan) else {
+                continue;
+            };
+            ok = false;
+            let afi = devices
+                .handle(device)
+                .map(|h| {
+                    if on_loan {
+                        h.config.afi_on_loan
+                    } else {
+                        h.config.afi_in_library
+                    }
+                })
+                .unwrap_or(0);
+            tracing::warn!(device, item = %mask(item), "tag security not set: {e}");
+            if let Err(e) = self.store.record_security_failure(
+                item,
+                &uid_hex(uid),
+                afi,
+                device,
+                &e,
+                Self::now(),
+            ) {
+                tracing::error!("security failure not journaled: {e}");
+            }
+        }
+        ok
+    }
+
+    fn renew_from_borrow(&mut self, item: &str) {
+        let Some(card) = self.session.as_ref().map(|s| s.card.clone()) else {
+            return;
+        };
+        let o = match self.store.renew(&card, item, Self::now()) {
+            Ok(o) => o,
+            Err(e) => return self.failed("renew", e),
+        };
+        let (title, author) = self.title_of(item);
+        let status = match o.result {
+            Ok(r) => borrow::Status::Renewed {
+                due: r.due.to_string(),
+            },
+            Err(r) => borrow::Status::Refused(r),
+        };
+        if let Some(s) = &mut self.session {
+            s.borrow.push(borrow::Line {
+                item: item.to_string(),
+                title,
+                author,
+                status,
+            });
+        }
+    }
+
+    /// Renews one item (Some) or all, then shows the fresh account.
+    fn renew_from_account(&mut self, item: Option<&str>) {
+        let Some(card) = self.session.as_ref().map(|s| s.card.clone()) else {
+            return;
+        };
+        let now = Self::now();
+        let outcomes = match item {
+            Some(i) => self
+                .store
+                .renew(&card, i, now)
+                .map(|o| vec![(i.to_string(), o)]),
+            None => self.store.renew_all(&card, now).map(|v| {
+                v.into_iter()
+                    .map(|o| {
+                        let item = match &o.result {
+                            Ok(r) => r.item.clone(),
+                            Err(_) => String::new(),
+                        };
+                        (item, o)
+                    })
+                    .collect()
+            }),
+        };
+        let outcomes = match outcomes {
+            Ok(o) => o,
+            Err(e) => return self.failed("renew", e),
+        };
+        let fresh = self.store.account(&card, now);
+        if let Screen::Account(a) = &mut self.screen {
+            for (i, o) in outcomes {
+                let n = match o.result {
+                    Ok(r) => Notice::Said(
+                        "renew-ok",
+                        vec![("title", r.title), ("due", r.due.to_string())],
+                    ),
+                    Err(r) => Notice::Refused(r),
+                };
+                if !i.is_empty() {
+                    a.notices.insert(i, n);
+                }
+            }
+            if let Ok(Some(d)) = fresh {
+                a.refresh(d);
+            }
+        }
+        // renew_all does not say which item a refusal was for: name the
+        // refused ones by what is still due soonest is guesswork, so the
+        // refusals are shown by the account refresh (unchanged due dates).
+    }
+
+    fn show_account(&mut self) {
+        let Some(card) = self.session.as_ref().map(|s| s.card.clone()) else {
+            return;
+        };
+        match self.store.account(&card, Self::now()) {
+            Ok(Some(d)) => self.screen = Screen::Account(account::Account::new(d)),
+            Ok(None) => self.tell(Notice::Refused(Refusal::UnknownPatron)),
+            Err(e) => self.failed("account", e),
+        }
+    }
+
+    fn show_holds(&mut self) {
+        let Some(card) = self.session.as_ref().map(|s| s.card.clone()) else {
+            return;
+        };
+        match self.store.account(&card, Self::now()) {
+            Ok(Some(d)) => self.screen = Screen::Holds(holds::Holds::new(d.holds)),
+            Ok(None) => self.tell(Notice::Refused(Refusal::UnknownPatron)),
+            Err(e) => self.failed("account", e),
+        }
+    }
+
+    fn place_hold(&mut self, card: &str, code: &str) {
+        let now = Self::now();
+        let o = match self.store.place_hold(card, code, HoldLevel::Title, now) {
+            Ok(o) => o,
+            Err(e) => return self.failed("place_hold", e),
+        };
+        let n = match o.result {
+            Ok(h) => Notice::Said("hold-ok", vec![("title", h.title)]),
+            Err(r) => Notice::Refused(r),
+        };
+        let fresh = self.store.account(card, now);
+        if let Screen::Holds(h) = &mut self.screen {
+            h.placed.push(n);
+            if let Ok(Some(d)) = fresh {
+                h.holds = d.holds;
+            }
+        }
+    }
+
+    /// The reader is done: the card is logged out, then receipt (if
+    /// anything was borrowed) and feedback.
+    fn finish(&mut self) {
+        let Some(s) = self.session.take() else {
+            return;
+        };
+        tracing::info!(patron = %mask(&s.card), "session closed");
+        self.pad.reset();
+        let borrowed: Vec<(String, String)> = s
+            .borrow
+            .lines
+            .iter()
+            .filter_map(|l| match &l.status {
+                borrow::Status::Borrowed { due } | borrow::Status::BorrowedInsecure { due } => {
+                    Some((l.title.clone(), due.clone()))
+                }
+                _ => None,
+            })
+            .collect();
+        self.screen = if borrowed.is_empty() {
+            Screen::Feedback(feedback::Feedback::default())
+        } else {
+            Screen::Receipt(receipt::Receipt {
+                borrowed,
+                printer: self.has_printer(),
+                ..receipt::Receipt::default()
+            })
+        };
+    }
+
+    fn has_printer(&self) -> bool {
+        self.config
+            .devices
+            .iter()
+            .any(|d| d.kind == DeviceKind::Printer)
+    }
+
+    fn print_receipt(&mut self) {
+        let Screen::Receipt(r) = &self.screen else {
+            return;
+        };
+        let lang = self.lang;
+        let t = crate::i18n::Texts::get();
+        let items: Vec<(String, String)> = r
+            .borrowed
+            .iter()
+            .map(|(title, due)| {
+                (
+                    title.clone(),
+                    t.text(lang, "receipt-due", &[("due", due.clone())]),
+                )
+            })
+            .collect();
+        let receipt = printer::loan_receipt(
+            &self.config.kiosk.library_name,
+            &Local::now().format("%Y-%m-%d %H:%M").to_string(),
+            &items,
+            &t.text(lang, "receipt-footer", &[]),
+        );
+        let width = self
+            .config
+            .devices
+            .iter()
+            .find(|d| d.kind == DeviceKind::Printer)
+            .map(|d| d.width as usize)
+            .unwrap_or(32);
+        // Titles may be Chinese whatever the reader's language.
+        let mode = if format!("{receipt:?}").is_ascii() {
+            lang
+        } else {
+            Lang::ZhCn
+        };
+        let result = match &self.devices {
+            Some(d) => d.print(printer::render(&receipt, mode, width)),
+            None => Err("no devices running".to_string()),
+        };
+        match result {
+            Ok(()) => self.screen = Screen::Feedback(feedback::Feedback::default()),
+            Err(e) => {
+                tracing::warn!("receipt not printed: {e}");
+                if let Screen::Receipt(r) = &mut self.screen {
+                    r.printer = false;
+                    r.notice = Some(Notice::said("receipt-failed"));
+                }
+            }
+        }
+    }
+
+    fn staff_requested(&mut self) {
+        if self.config.staff.pin_hash.is_empty() {
+            // No staff PIN configured ([staff] pin_hash = ""): the menu
+            // opens on the gesture alone, as the configuration says.
+            self.open_staff();
+        } else {
+            self.screen = Screen::Identify(identify::Identify::new(identify::Purpose::Staff));
+        }
+    }
+
+    fn figures(&self) -> staff::Figures {
+        let mut devices: Vec<staff::DeviceLine> = self
+            .config
+            .devices
+            .iter()
+            .map(|d| {
+                let (ok, status) = match self.statuses.get(&d.id) {
+                    Some(DeviceStatus::Up { info }) => (true, info.clone()),
+                    Some(DeviceStatus::Down { reason }) => (false, reason.clone()),
+                    Some(DeviceStatus::Error { reason }) => (false, reason.clone()),
+                    None => (
+                        !d.required,
+                        super::screens::tr(self.lang, "ui-staff-no-report"),
+                    ),
+                };
+                staff::DeviceLine {
+                    id: d.id.clone(),
+                    ok,
+                    status,
+                }
+            })
+            .collect();
+        devices.sort_by(|a, b| a.id.cmp(&b.id));
+        let counts = self.store.counts().ok();
+        staff::Figures {
+            devices,
+            outbox: counts.as_ref().map(|c| c.outbox).unwrap_or(0),
+            journal: counts.as_ref().map(|c| c.journal).unwrap_or(0),
+            current_loans: counts.as_ref().map(|c| c.current_loans).unwrap_or(0),
+            hourly: self
+                .store
+                .hourly(Local::now().date_naive())
+                .unwrap_or_else(|_| vec![(0, 0); 24]),
+        }
+    }
+
+    fn open_staff(&mut self) {
+        let path = format!("/tmp/kiosk-journal-{}.csv", Local::now().format("%Y-%m-%d"));
+        self.screen = Screen::Staff(staff::Staff::new(
+            self.figures(),
+            self.staff_out_of_service,
+            path,
+        ));
+    }
+
+    fn staff_event(&mut self, e: staff::Event) -> Task<Message> {
+        match e {
+            staff::Event::Export(path) => {
+                let status = self.export(&path);
+                if let Screen::Staff(s) = &mut self.screen {
+                    s.status = Some(status);
+                }
+            }
+            staff::Event::SetOutOfService(b) => {
+                tracing::info!(out_of_service = b, "set by staff");
+                self.staff_out_of_service = b;
+            }
+            staff::Event::Refresh => {
+                let f = self.figures();
+                if let Screen::Staff(s) = &mut self.screen {
+                    s.figures = f;
+                }
+            }
+            staff::Event::Quit => {
+                tracing::info!("kiosk quit by staff");
+                if let Some(d) = self.devices.take() {
+                    d.stop();
+                }
+                return iced::exit();
+            }
+            staff::Event::Back => self.go_idle(None),
+        }
+        Task::none()
+    }
+
+    /// The last 30 days of the journal as CSV; the result in staff's words.
+    fn export(&self, path: &str) -> String {
+        let lang = self.lang;
+        let to = Local::now().date_naive();
+        let from = to - chrono::Days::new(30);
+        let result = std::fs::File::create(path)
+            .map_err(|e| e.to_string())
+            .and_then(|f| {
+                let mut w = std::io::BufWriter::new(f);
+                store::export::export(
+                    &self.store,
+                    store::export::What::Transactions,
+                    from,
+                    to,
+                    &mut w,
+                )
+                .map_err(|e| e.to_string())
+                .and_then(|()| std::io::Write::flush(&mut w).map_err(|e| e.to_string()))
+            });
+        match result {
+            Ok(()) => super::screens::tra(
+                lang,
+                "ui-staff-exported",
+                &[("path", path.to_string()), ("from", from.to_string())],
+            ),
+            Err(e) => super::screens::tra(lang, "ui-staff-export-failed", &[("error", e)]),
+        }
+    }
+
+    fn device(&mut self, e: DeviceEvent) {
+        match e.kind {
+            EventKind::CardScanned { code } | EventKind::ItemScanned { code } => self.scan(&code),
+            EventKind::TagsInField { tags } => {
+                if matches!(self.screen, Screen::Staff(_) | Screen::Identify(_))
+                    || self.out_of_service()
+                {
+                    return;
+                }
+                self.touch();
+                for action in self.pad.field(&tags) {
+                    match action {
+                        PadAction::Ready {
+                            item,
+                            uids,
+                            parts_seen,
+                        } => self.item(&item, Some(parts_seen), &uids, &e.device),
+                        PadAction::Incomplete { item, seen, parts } => {
+                            let r = Refusal::IncompleteSet { seen, parts };
+                            let (title, author) = self.title_of(&item);
+                            match &mut self.session {
+                                Some(s) => {
+                                    s.borrow.push(borrow::Line {
+                                        item,
+                                        title,
+                                        author,
+                                        status: borrow::Status::Refused(r),
+                                    });
+                                    self.screen = Screen::Borrow;
+                                }
+                                None => self.tell(Notice::Refused(r)),
+                            }
+                        }
+                        PadAction::Unreadable { uid, format } => {
+                            tracing::warn!(device = %e.device, uid = %uid_hex(&uid), ?format, "tag without an item id");
+                            self.tell(Notice::said("tag-unreadable"));
+                        }
+                    }
+                }
+            }
+            EventKind::TagLeft { uid } => self.pad.left(&uid),
+            EventKind::DeviceStatus { status } => {
+                match &status {
+                    DeviceStatus::Up { info } => tracing::info!(device = %e.device, "up: {info}"),
+                    DeviceStatus::Down { reason } | DeviceStatus::Error { reason } => {
+                        tracing::warn!(device = %e.device, "{reason}")
+                    }
+                }
+                self.statuses.insert(e.device, status);
+                if let Screen::Attract(a) = &mut self.screen {
+                    a.out_of_service = self.staff_out_of_service
+                        || self.config.devices.iter().any(|d| {
+                            d.required
+                                && matches!(
+                                    self.statuses.get(&d.id),
+                                    Some(DeviceStatus::Down { .. })
+                                )
+                        });
+                }
+            }
+        }
+    }
+
+    /// A key reached the window at `at`: a scanner's burst becomes a scan,
+    /// a person's typing goes to the PIN pad or a typed code.
+    pub fn key_at(&mut self, e: keyboard::Event, at: Instant) {
+        let keyboard::Event::KeyPressed { key, text, .. } = e else {
+            return;
+        };
+        let out = match key.as_ref() {
+            Key::Named(Named::Enter) => self.wedge.enter(at),
+            Key::Named(Named::Backspace) => {
+                if let Screen::Identify(i) = &mut self.screen {
+                    i.update(identify::Message::Backspace);
+                }
+                self.typed.pop();
+                Vec::new()
+            }
+            _ => {
+                let mut out = Vec::new();
+                for ch in text.as_deref().unwrap_or("").chars() {
+                    if !ch.is_control() {
+                        out.extend(self.wedge.key(ch, at));
+                    }
+                }
+                out
+            }
+        };
+        self.wedge_out(out);
+    }
+
+    fn wedge_out(&mut self, out: Vec<WedgeOut>) {
+        for o in out {
+            match o {
+                WedgeOut::Scan(code) => self.scan(&code),
+                WedgeOut::Typed(s) => {
+                    if let Screen::Identify(i) = &mut self.screen {
+                        for d in s.chars().filter_map(|c| c.to_digit(10)) {
+                            i.update(identify::Message::Digit(d as u8));
+                        }
+                    } else {
+                        for c in s.chars() {
+                            if self.typed.chars().count() < MAX_TYPED {
+                                self.typed.push(c);
+                            }
+                        }
+                    }
+                }
+                WedgeOut::Enter => {
+                    if matches!(self.screen, Screen::Identify(_)) {
+                        let event = match &mut self.screen {
+                            Screen::Identify(i) => i.update(identify::Message::Submit),
+                            _ => None,
+                        };
+                        if let Some(identify::Event::Submit(pin)) = event {
+                            self.pin_entered(&pin);
+                        }
+                    } else if !self.typed.is_empty() {
+                        let typed = std::mem::take(&mut self.typed);
+                        if !self.demo_pad_command(&typed) {
+                            self.scan(&typed);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Demos without hardware: with a simulated RFID pad, typing `put 1`,
+    /// `put 1,2,3`, `take 2` or `take all` + Enter moves the demo tags on
+    /// and off the pad (as in the text kiosk). True if it was such a command.
+    fn demo_pad_command(&mut self, typed: &str) -> bool {
+        let mut words = typed.split_whitespace();
+        let (Some(cmd @ ("put" | "take")), Some(which), None) =
+            (words.next(), words.next(), words.next())
+        else {
+            return false;
+        };
+        let Some((field, tags)) = self.devices.as_ref().and_then(|d| {
+            d.handles()
+                .find_map(|h| h.field.clone().map(|f| (f, h.demo_tags.clone())))
+        }) else {
+            return false;
+        };
+        let chosen: Vec<_> = if which == "all" {
+            tags.iter().collect()
+        } else {
+            which
+                .split(',')
+                .filter_map(|n| n.trim().parse::<usize>().ok())
+                .filter_map(|n| n.checked_sub(1).and_then(|i| tags.get(i)))
+                .collect()
+        };
+        for t in chosen {
+            if cmd == "put" {
+                field.put(t.clone());
+            } else {
+                field.take(&t.uid);
+            }
+        }
+        true
+    }
+
+    pub fn subscription(&self) -> Subscription<Message> {
+        let mut subs = vec![
+            time::every(Duration::from_secs(1)).map(Message::Tick),
+            keyboard::listen().map(Message::Key),
+            event::listen_with(|e, _status, _window| match e {
+                iced::Event::Mouse(mouse::Event::ButtonPressed(_))
+                | iced::Event::Touch(touch::Event::FingerPressed { .. }) => Some(Message::Activity),
+                _ => None,
+            }),
+        ];
+        if self.wedge.is_holding() {
+            subs.push(time::every(Duration::from_millis(10)).map(Message::WedgeTick));
+        }
+        if let Some(f) = &self.feed {
+            subs.push(Subscription::run_with(f.clone(), feed::stream).map(Message::Device));
+        }
+        Subscription::batch(subs)
+    }
+
+    pub fn view(&self) -> Element<'_, Message> {
+        let lang = self.lang;
+        let body: Element<'_, Message> = match &self.screen {
+            Screen::Attract(a) => a
+                .view(lang, &self.config.kiosk.library_name)
+                .map(Message::Attract),
+            Screen::Identify(i) => container(i.view(lang).map(Message::Identify))
+                .center_x(Fill)
+                .into(),
+            Screen::Borrow => match &self.session {
+                Some(s) => s.borrow.view(lang).map(Message::Borrow),
+                None => text("").into(),
+            },
+            Screen::Return(r) => r.view(lang).map(Message::Return),
+            Screen::Account(a) => a.view(lang).map(Message::Account),
+            Screen::Holds(h) => h.view(lang).map(Message::Holds),
+            Screen::Receipt(r) => r.view(lang).map(Message::Receipt),
+            Screen::Feedback(f) => f.view(lang).map(Message::Feedback),
+            Screen::Staff(s) => s.view(lang).map(Message::Staff),
+        };
+        let mut page = column![self.header()];
+        if self.offline {
+            page = page.push(
+                container(text(super::screens::tr(lang, "ui-offline")).size(theme::BODY))
+                    .padding([10, 32])
+                    .width(Fill)
+                    .style(theme::banner),
+            );
+        }
+        let toast_here = !matches!(
+            self.screen,
+            Screen::Attract(_) | Screen::Borrow | Screen::Identify(_) | Screen::Holds(_)
+        );
+        if let (true, Some((n, _))) = (toast_here, &self.toast) {
+            page = page.push(container(super::screens::notice_box(n, lang)).padding([10, 32]));
+        }
+        let page = page.push(container(body).padding([24, 40]).width(Fill).height(Fill));
+        match &self.warning {
+            Some(w) => stack![
+                page,
+                container(w.view(lang).map(Message::Warning))
+                    .width(Fill)
+                    .height(Fill)
+                    .style(|_| container::Style {
+                        background: Some(iced::Color::from_rgba(0.0, 0.0, 0.0, 0.6).into()),
+                        ..container::Style::default()
+                    })
+            ]
+            .into(),
+            None => page.into(),
+        }
+    }
+
+    /// The top bar: the hidden staff corner (idle screen), library name,
+    /// clock, language switch and contrast button, on every screen.
+    fn header(&self) -> Element<'_, Message> {
+        let lang = self.lang;
+        let mut bar = row![].spacing(16).align_y(Center).padding([6, 16]);
+        if matches!(self.screen, Screen::Attract(_)) {
+            bar = bar.push(
+                button(text(""))
+                    .width(theme::TOUCH)
+                    .height(theme::TOUCH)
+                    .style(theme::invisible)
+                    .on_press(Message::Attract(attract::Message::CornerTapped)),
+            );
+        } else {
+            bar = bar.push(space::horizontal().width(theme::TOUCH));
+        }
+        bar = bar
+            .push(text(self.config.kiosk.library_name.clone()).size(theme::BODY))
+            .push(space::horizontal())
+            .push(text(self.clock.clone()).size(theme::BODY));
+        if self.config.kiosk.languages.len() > 1 {
+            for l in &self.config.kiosk.languages {
+                let label = match l {
+                    Lang::ZhCn => "中文",
+                    Lang::En => "English",
+                };
+                bar = bar.push(
+                    button(
+                        text(label)
+                            .size(theme::BODY)
+                            .height(Fill)
+                            .align_y(Vertical::Center),
+                    )
+                    .height(60)
+                    .padding([4, 20])
+                    .style(if *l == lang {
+                        theme::chosen
+                    } else {
+                        theme::secondary
+                    })
+                    .on_press(Message::SetLang(*l)),
+                );
+            }
+        }
+        bar = bar.push(
+            button(
+                text(super::screens::tr(lang, "ui-contrast"))
+                    .size(theme::BODY)
+                    .height(Fill)
+                    .align_y(Vertical::Center),
+            )
+            .height(60)
+            .padding([4, 20])
+            .style(theme::secondary)
+            .on_press(Message::ToggleContrast),
+        );
+        container(bar).width(Fill).style(theme::bar).into()
+    }
+
+    /// Screenshots and demos: puts the kiosk on `name` with demo data
+    /// (KIOSK_UI_SCREEN). Writes real loans into the database it runs on,
+    /// so use it on a scratch database only.
+    pub fn jump_to(&mut self, name: &str) {
+        let (cards, items) = store::demo::loanable_pairs(&self.store, 4).unwrap_or_default();
+        if cards.len() < 2 || items.len() < 4 {
+            tracing::warn!("KIOSK_UI_SCREEN needs demo data");
+            return;
+        }
+        let (c0, c1) = (cards[0].clone(), cards[1].clone());
+        let lang = self.lang;
+        let borrow_two = |app: &mut App| {
+            app.open(c0.clone());
+            app.item(&items[0], None, &[], "");
+            app.item(&items[1], None, &[], "");
+        };
+        match name {
+            "out-of-service" => {
+                self.staff_out_of_service = true;
+                self.go_idle(None);
+            }
+            "pin" => {
+                let name = self
+                    .store
+                    .patron_name(&c0)
+                    .ok()
+                    .flatten()
+                    .unwrap_or_default();
+                self.pending_card = Some(c0);
+                let mut i = identify::Identify::new(identify::Purpose::Reader { name });
+                for d in [4, 2, 7] {
+                    i.update(identify::Message::Digit(d));
+                }
+                self.screen = Screen::Identify(i);
+            }
+            "borrow" => {
+                // items[2] went home with this reader on an earlier visit.
+                self.open(c0.clone());
+                self.item(&items[2], None, &[], "");
+                self.finish();
+                borrow_two(self);
+                self.item(&items[2], None, &[], "");
+                self.item("39999999999994", None, &[], "");
+            }
+            "return" => {
+                borrow_two(self);
+                self.finish();
+                // Another reader waits for items[0]: it goes to the hold shelf.
+                self.open(c1.clone());
+                self.screen = Screen::Holds(holds::Holds::default());
+                self.place_hold(&c1, &items[0]);
+                self.go_idle(None);
+                self.item(&items[0], None, &[], "");
+                self.item(&items[1], None, &[], "");
+                self.item("39999999999994", None, &[], "");
+            }
+            "account" | "holds" => {
+                self.open(c1.clone());
+                self.item(&items[3], None, &[], "");
+                self.item(&items[2], None, &[], "");
+                self.finish();
+                self.open(c0.clone());
+                self.screen = Screen::Holds(holds::Holds::default());
+                self.place_hold(&c0, &items[3]);
+                self.place_hold(&c0, &items[2]);
+                self.go_idle(None);
+                // items[3] comes back: ready for c0 on the hold shelf.
+                self.item(&items[3], None, &[], "");
+                self.go_idle(None);
+                borrow_two(self);
+                if name == "account" {
+                    self.show_account();
+                } else {
+                    self.show_holds();
+                    // A book someone else has: a hold that waits in the queue.
+                    let lent: Option<String> = self
+                        .store
+                        .conn()
+                        .query_row(
+                            "SELECT i.barcode FROM loans l JOIN items i ON i.id = l.item_id
+                             JOIN patrons p ON p.id = l.patron_id
+                             WHERE l.returned IS NULL AND p.barcode NOT IN (?1, ?2)
+                             ORDER BY i.barcode LIMIT 1",
+                            [&c0, &c1],
+                            |r| r.get(0),
+                        )
+                        .ok();
+                    if let Some(lent) = lent {
+                        self.place_hold(&c0, &lent);
+                    }
+                }
+            }
+            "receipt" => {
+                borrow_two(self);
+                self.finish();
+            }
+            "feedback" => {
+                let mut f = feedback::Feedback::default();
+                f.update(feedback::Message::Rate(4));
+                f.update(feedback::Message::Toggle("fast"));
+                self.screen = Screen::Feedback(f);
+            }
+            "warning" => {
+                borrow_two(self);
+                self.warning = Some(warning::Warning::new(7));
+            }
+            "staff" => {
+                borrow_two(self);
+                self.finish();
+                self.go_idle(None);
+                self.item(&items[0], None, &[], "");
+                self.open_staff();
+            }
+            _ => {}
+        }
+        // The scenario's sessions ended with a reset to the default language.
+        self.lang = lang;
+    }
+}
+
+/// Grows the window to the monitor it is on (kiosks run without a window
+/// manager, so nothing else sizes it).
+pub fn fit_to_monitor() -> Task<Message> {
+    window::latest().and_then(|id| {
+        window::monitor_size(id).and_then(move |size| {
+            Task::batch([window::move_to(id, Point::ORIGIN), window::resize(id, size)])
+        })
+    })
+}

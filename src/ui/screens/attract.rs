@@ -1,0 +1,116 @@
+//! The idle screen: library name, what to do ("scan your card or place
+//! your books"), and the out-of-service variant. It also hides the staff
+//! gesture (several taps in the top-left corner). It must never show
+//! anything about the previous reader.
+
+use super::{notice_box, tr, Notice};
+use crate::domain::Lang;
+use crate::ui::theme;
+use iced::widget::{button, column, container, text};
+use iced::{Center, Element, Fill};
+
+/// Taps in the corner, without anything else in between, that open the
+/// staff PIN pad. Counting taps (not timing them) keeps tests untimed.
+pub const STAFF_TAPS: u8 = 5;
+
+#[derive(Debug, Default)]
+pub struct Attract {
+    pub out_of_service: bool,
+    /// Why the last scan did nothing (unknown card, card scanned first...).
+    pub notice: Option<Notice>,
+    taps: u8,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Message {
+    CornerTapped,
+    /// Anything else touched: the corner gesture starts over.
+    Touched,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    StaffRequested,
+}
+
+impl Attract {
+    pub fn new(out_of_service: bool) -> Attract {
+        Attract {
+            out_of_service,
+            ..Attract::default()
+        }
+    }
+
+    pub fn update(&mut self, message: Message) -> Option<Event> {
+        match message {
+            Message::CornerTapped => {
+                self.taps += 1;
+                if self.taps >= STAFF_TAPS {
+                    self.taps = 0;
+                    return Some(Event::StaffRequested);
+                }
+                None
+            }
+            Message::Touched => {
+                self.taps = 0;
+                None
+            }
+        }
+    }
+
+    pub fn view(&self, lang: Lang, library: &str) -> Element<'_, Message> {
+        let corner = button(text(""))
+            .width(theme::TOUCH)
+            .height(theme::TOUCH)
+            .style(theme::invisible)
+            .on_press(Message::CornerTapped);
+        let body: Element<'_, Message> = if self.out_of_service {
+            column![
+                text(library.to_string()).size(theme::TITLE),
+                text(tr(lang, "ui-out-of-service")).size(theme::HUGE),
+                text(tr(lang, "ui-out-of-service-hint")).size(theme::BODY),
+            ]
+            .spacing(32)
+            .align_x(Center)
+            .into()
+        } else {
+            let mut c = column![
+                text(library.to_string()).size(theme::HUGE),
+                text(tr(lang, "ui-attract-borrow")).size(theme::TITLE),
+                text(tr(lang, "ui-attract-return")).size(theme::TITLE),
+                text(tr(lang, "ui-attract-account")).size(theme::BODY),
+            ]
+            .spacing(36)
+            .align_x(Center);
+            if let Some(n) = &self.notice {
+                c = c.push(container(notice_box(n, lang)).max_width(1000));
+            }
+            c.into()
+        };
+        column![
+            corner,
+            container(body).center_x(Fill).center_y(Fill).padding(40)
+        ]
+        .into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn corner_taps_open_staff_only_when_uninterrupted() {
+        let mut a = Attract::new(false);
+        for _ in 0..STAFF_TAPS - 1 {
+            assert_eq!(a.update(Message::CornerTapped), None);
+        }
+        a.update(Message::Touched);
+        for _ in 0..STAFF_TAPS - 1 {
+            assert_eq!(a.update(Message::CornerTapped), None);
+        }
+        assert_eq!(a.update(Message::CornerTapped), Some(Event::StaffRequested));
+        // And it starts over after opening.
+        assert_eq!(a.update(Message::CornerTapped), None);
+    }
+}

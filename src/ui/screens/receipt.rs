@@ -1,0 +1,99 @@
+//! End of a borrowing session: what was borrowed, print a receipt or not,
+//! and a slot for recommendations (filled once the central system sends
+//! them). Printing is the app's job; this screen only asks.
+
+use super::{big, notice_box, small, title, tr, tra, Notice};
+use crate::domain::Lang;
+use crate::ui::theme;
+use iced::widget::{column, container, row, scrollable, text, Column};
+use iced::{Center, Element, Fill};
+
+#[derive(Debug, Default)]
+pub struct Receipt {
+    /// (title, due) of this session's loans.
+    pub borrowed: Vec<(String, String)>,
+    pub printer: bool,
+    pub notice: Option<Notice>,
+    /// Titles suggested by the central system; empty until it sends some.
+    pub recommendations: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Message {
+    Print,
+    NoReceipt,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    Print,
+    Done,
+}
+
+impl Receipt {
+    pub fn update(&mut self, message: Message) -> Option<Event> {
+        match message {
+            Message::Print if self.printer && !self.borrowed.is_empty() => Some(Event::Print),
+            Message::Print | Message::NoReceipt => Some(Event::Done),
+        }
+    }
+
+    pub fn view(&self, lang: Lang) -> Element<'_, Message> {
+        let mut list = Column::new().spacing(8);
+        for (t, due) in &self.borrowed {
+            list = list.push(
+                container(
+                    row![
+                        text(t.clone()).size(theme::BODY).width(Fill),
+                        text(tra(lang, "ui-due", &[("due", due.clone())])).size(theme::BODY),
+                    ]
+                    .spacing(16),
+                )
+                .padding(12)
+                .style(theme::card),
+            );
+        }
+        let mut c = column![
+            title(tra(
+                lang,
+                "ui-receipt-title",
+                &[("count", self.borrowed.len().to_string())]
+            )),
+            scrollable(list).height(Fill),
+        ]
+        .spacing(16);
+        if !self.recommendations.is_empty() {
+            c = c.push(text(tr(lang, "ui-recommendations")).size(theme::BODY));
+            for r in &self.recommendations {
+                c = c.push(text(format!("• {r}")).size(theme::BODY));
+            }
+        }
+        if let Some(n) = &self.notice {
+            c = c.push(notice_box(n, lang));
+        }
+        let mut actions = row![].spacing(24).align_y(Center);
+        if self.printer {
+            actions = actions.push(big(tr(lang, "ui-print-receipt"), Message::Print));
+        }
+        actions = actions.push(small(tr(lang, "ui-no-receipt"), Message::NoReceipt));
+        c.push(actions).into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn print_only_with_a_printer_and_loans() {
+        let mut r = Receipt {
+            borrowed: vec![("T".into(), "2026-12-01".into())],
+            printer: true,
+            ..Receipt::default()
+        };
+        assert_eq!(r.update(Message::Print), Some(Event::Print));
+        assert_eq!(r.update(Message::NoReceipt), Some(Event::Done));
+        r.printer = false;
+        assert_eq!(r.update(Message::Print), Some(Event::Done));
+    }
+}

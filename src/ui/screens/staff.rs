@@ -1,0 +1,287 @@
+//! The staff menu (behind the staff PIN): device status, the sync outbox,
+//! today's loans and returns per hour as a chart, CSV export, the
+//! out-of-service switch and quitting the kiosk. The app gathers the
+//! figures and does the exporting; this screen never touches the store.
+
+use super::{big, small, title, tr, tra};
+use crate::domain::Lang;
+use crate::ui::theme;
+use iced::mouse;
+use iced::widget::canvas::{self, Canvas, Frame, Geometry, Text};
+use iced::widget::{column, container, row, space, text, text_input, Column};
+use iced::{Center, Color, Element, Fill, Point, Rectangle, Renderer, Size, Theme};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceLine {
+    pub id: String,
+    pub ok: bool,
+    pub status: String,
+}
+
+/// What the app tells the staff screen.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Figures {
+    pub devices: Vec<DeviceLine>,
+    pub outbox: i64,
+    pub journal: i64,
+    pub current_loans: i64,
+    /// (loans, returns) per hour of today, 0..24.
+    pub hourly: Vec<(u32, u32)>,
+}
+
+#[derive(Debug, Default)]
+pub struct Staff {
+    pub figures: Figures,
+    pub export_path: String,
+    pub out_of_service: bool,
+    /// The last export's result, in staff's language (not translated later).
+    pub status: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Message {
+    PathChanged(String),
+    Export,
+    ToggleService,
+    Refresh,
+    Quit,
+    Back,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    Export(String),
+    SetOutOfService(bool),
+    Refresh,
+    Quit,
+    Back,
+}
+
+impl Staff {
+    pub fn new(figures: Figures, out_of_service: bool, export_path: String) -> Staff {
+        Staff {
+            figures,
+            export_path,
+            out_of_service,
+            status: None,
+        }
+    }
+
+    pub fn update(&mut self, message: Message) -> Option<Event> {
+        match message {
+            Message::PathChanged(p) => {
+                self.export_path = p;
+                None
+            }
+            Message::Export if self.export_path.trim().is_empty() => None,
+            Message::Export => Some(Event::Export(self.export_path.trim().to_string())),
+            Message::ToggleService => {
+                self.out_of_service = !self.out_of_service;
+                Some(Event::SetOutOfService(self.out_of_service))
+            }
+            Message::Refresh => Some(Event::Refresh),
+            Message::Quit => Some(Event::Quit),
+            Message::Back => Some(Event::Back),
+        }
+    }
+
+    pub fn view(&self, lang: Lang) -> Element<'_, Message> {
+        let f = &self.figures;
+        let mut devices = Column::new().spacing(6);
+        for d in &f.devices {
+            let ok = d.ok;
+            devices = devices.push(
+                text(format!(
+                    "{} {} — {}",
+                    if ok { "●" } else { "×" },
+                    d.id,
+                    d.status
+                ))
+                .size(theme::SMALL)
+                .style(move |t| if ok { theme::ok(t) } else { theme::bad(t) }),
+            );
+        }
+        let (loans, returns) = f
+            .hourly
+            .iter()
+            .fold((0, 0), |(a, b), (l, r)| (a + l, b + r));
+        let left = column![
+            text(tr(lang, "ui-staff-devices")).size(theme::BODY),
+            devices,
+            text(tr(lang, "ui-staff-sync")).size(theme::BODY),
+            text(tra(
+                lang,
+                "ui-staff-outbox",
+                &[
+                    ("outbox", f.outbox.to_string()),
+                    ("journal", f.journal.to_string())
+                ]
+            ))
+            .size(theme::SMALL),
+            text(tra(
+                lang,
+                "ui-staff-on-loan",
+                &[("count", f.current_loans.to_string())]
+            ))
+            .size(theme::SMALL),
+        ]
+        .spacing(10)
+        .width(Fill);
+        let chart = Canvas::new(Chart {
+            hourly: f.hourly.clone(),
+        })
+        .width(Fill)
+        .height(280);
+        let right = column![
+            text(tra(
+                lang,
+                "ui-staff-today",
+                &[
+                    ("loans", loans.to_string()),
+                    ("returns", returns.to_string())
+                ]
+            ))
+            .size(theme::BODY),
+            chart,
+            row![
+                text(format!("■ {}", tr(lang, "ui-staff-loans")))
+                    .size(theme::SMALL)
+                    .style(|t: &Theme| text::Style {
+                        color: Some(t.palette().primary)
+                    }),
+                text(format!("■ {}", tr(lang, "ui-staff-returns")))
+                    .size(theme::SMALL)
+                    .style(theme::ok),
+            ]
+            .spacing(24),
+        ]
+        .spacing(10)
+        .width(Fill);
+        let mut c = column![
+            title(tr(lang, "ui-staff-title")),
+            container(row![left, right].spacing(32))
+                .padding(16)
+                .style(theme::card),
+            text(tr(lang, "ui-staff-export")).size(theme::BODY),
+            row![
+                text_input("/tmp/kiosk-journal.csv", &self.export_path)
+                    .on_input(Message::PathChanged)
+                    .on_submit(Message::Export)
+                    .size(theme::BODY)
+                    .padding(16)
+                    .width(Fill),
+                big(tr(lang, "ui-staff-export-button"), Message::Export),
+            ]
+            .spacing(16)
+            .align_y(Center),
+        ]
+        .spacing(16);
+        if let Some(s) = &self.status {
+            c = c.push(text(s.clone()).size(theme::BODY));
+        }
+        let service = if self.out_of_service {
+            tr(lang, "ui-staff-back-in-service")
+        } else {
+            tr(lang, "ui-staff-out-of-service")
+        };
+        c.push(space::vertical())
+            .push(
+                row![
+                    small(tr(lang, "ui-back"), Message::Back),
+                    small(tr(lang, "ui-staff-refresh"), Message::Refresh),
+                    small(service, Message::ToggleService),
+                    space::horizontal(),
+                    small(tr(lang, "ui-staff-quit"), Message::Quit),
+                ]
+                .spacing(20)
+                .align_y(Center),
+            )
+            .into()
+    }
+}
+
+/// Loans and returns per hour as paired bars.
+#[derive(Debug)]
+struct Chart {
+    hourly: Vec<(u32, u32)>,
+}
+
+impl<Message> canvas::Program<Message> for Chart {
+    type State = ();
+
+    fn draw(
+        &self,
+        _state: &(),
+        renderer: &Renderer,
+        theme: &Theme,
+        bounds: Rectangle,
+        _cursor: mouse::Cursor,
+    ) -> Vec<Geometry> {
+        let mut frame = Frame::new(renderer, bounds.size());
+        let p = theme.palette();
+        let label_h = 24.0;
+        let h = (bounds.height - label_h).max(1.0);
+        let slot = bounds.width / 24.0;
+        let max = self
+            .hourly
+            .iter()
+            .map(|(l, r)| (*l).max(*r))
+            .max()
+            .unwrap_or(0)
+            .max(1) as f32;
+        frame.fill_rectangle(
+            Point::new(0.0, h),
+            Size::new(bounds.width, 1.0),
+            Color { a: 0.5, ..p.text },
+        );
+        for hour in 0..24usize {
+            let (l, r) = self.hourly.get(hour).copied().unwrap_or((0, 0));
+            let x = hour as f32 * slot;
+            let bar = (slot * 0.4).max(1.0);
+            for (i, (v, color)) in [(l, p.primary), (r, p.success)].into_iter().enumerate() {
+                let bh = v as f32 / max * (h - 4.0);
+                frame.fill_rectangle(
+                    Point::new(x + slot * 0.1 + i as f32 * bar, h - bh),
+                    Size::new(bar, bh),
+                    color,
+                );
+            }
+            if hour % 3 == 0 {
+                frame.fill_text(Text {
+                    content: format!("{hour:02}"),
+                    position: Point::new(x, h + 4.0),
+                    color: p.text,
+                    size: 16.0.into(),
+                    ..Text::default()
+                });
+            }
+        }
+        vec![frame.into_geometry()]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn export_needs_a_path_and_toggle_flips() {
+        let mut s = Staff::new(Figures::default(), false, String::new());
+        assert_eq!(s.update(Message::Export), None);
+        s.update(Message::PathChanged(" /tmp/x.csv ".into()));
+        assert_eq!(
+            s.update(Message::Export),
+            Some(Event::Export("/tmp/x.csv".into()))
+        );
+        assert_eq!(
+            s.update(Message::ToggleService),
+            Some(Event::SetOutOfService(true))
+        );
+        assert_eq!(
+            s.update(Message::ToggleService),
+            Some(Event::SetOutOfService(false))
+        );
+        assert_eq!(s.update(Message::Quit), Some(Event::Quit));
+        assert_eq!(s.update(Message::Back), Some(Event::Back));
+    }
+}

@@ -1,0 +1,1331 @@
+//! kiosk-central: the storage suite (written once, run on SQLite always
+//! and on PostgreSQL when a throwaway cluster can be started), HTTP tests
+//! against a real `kiosk-central serve` process, and the OpenAPI document.
+//!
+//! PostgreSQL: the test looks for `initdb`/`pg_ctl` under
+//! `/usr/lib/postgresql/*/bin`, initdb's a temporary cluster (as the
+//! `postgres` user via `runuser` when the tests run as root), starts it on
+//! a Unix socket in a temporary directory, runs the suite, and stops it.
+//! Without PostgreSQL the test prints why and passes, unless
+//! `KIOSK_REQUIRE_PG=1` (CI), where it fails.
+
+use chrono::{NaiveDate, Utc};
+use kiosk::central::engine::title_key;
+use kiosk::central::{self, PgStorage, SqliteStorage, Storage};
+use kiosk::domain::Settings;
+use kiosk::sync::protocol::*;
+use serde_json::json;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use uuid::Uuid;
+
+// ---------------------------------------------------------------------------
+// Fixtures
+
+const K1: &str = "K1";
+
+fn patron(barcode: &str, blocked: Option<&str>) -> PatronRecord {
+    PatronRecord {
+        barcode: barcode.into(),
+        name: format!("Reader {barcode}"),
+        category: "adult".into(),
+        expires: Some("2099-12-31".into()),
+        pin_hash: None,
+        email: None,
+        blocked: blocked.map(str::to_string),
+        fines_owed_cents: 0,
+    }
+}
+
+fn item(barcode: &str, title: &str, status: &str) -> ItemRecord {
+    ItemRecord {
+        barcode: barcode.into(),
+        rfid_uid: None,
+        title: title.into(),
+        author: "Author".into(),
+        isbn: None,
+        item_type: "book".into(),
+        parts: 1,
+        status: status.into(),
+        location: None,
+    }
+}
+
+fn policy() -> Vec<PolicyRecord> {
+    vec![PolicyRecord {
+        category: "default".into(),
+        item_type: "default".into(),
+        loan_days: 14,
+        loan_hours: 0,
+        max_loans: 10,
+        max_renewals: 1,
+        renewal_days: 14,
+        fine_per_day_cents: 0,
+        fine_cap_cents: 0,
+        block_fines_cents: 0,
+        block_overdue: 0,
+        max_holds: 5,
+        loanable: true,
+    }]
+}
+
+async fn seed<S: Storage>(st: &S) {
+    st.set_policies(policy(), vec!["2026-12-25".into()])
+        .await
+        .unwrap();
+    let patrons = vec![
+        patron("P1", None),
+        patron("P2", None),
+        patron("P3", Some("card reported stolen")),
+    ];
+    assert_eq!(
+        st.import_patrons(patrons, Utc::now()).await.unwrap(),
+        (3, 0)
+    );
+    let items = vec![
+        item("I1", "Alpha", "available"),
+        item("I2", "Beta", "available"),
+        item("I3", "Gamma", "lost"),
+        item("I4", "Delta", "available"),
+        item("I5", "Epsilon", "available"),
+        item("I6", "Zeta", "available"),
+        item("I7", "Eta", "withdrawn"),
+        item("I8", "Theta", "not_for_loan"),
+    ];
+    assert_eq!(st.import_items(items, Utc::now()).await.unwrap(), (8, 0));
+    // An RFID UID used twice: refused with a reason, nothing imported.
+    let mut a = item("R1", "Tagged", "available");
+    a.rfid_uid = Some("E004010012345678".into());
+    let mut b = item("R2", "Tagged too", "available");
+    b.rfid_uid = a.rfid_uid.clone();
+    let err = st
+        .import_items(vec![a.clone(), b], Utc::now())
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("already used by item R1"), "{err}");
+    assert_eq!(st.import_items(vec![a], Utc::now()).await.unwrap(), (1, 0));
+}
+
+fn entry(kiosk: &str, seq: i64, kind: &str, patron: Option<&str>, item: Option<&str>) -> Entry {
+    Entry {
+        id: Uuid::now_v7(),
+        kiosk_id: kiosk.into(),
+        seq,
+        at: "2026-11-23T10:00:00+08:00".into(),
+        kind: kind.into(),
+        patron: patron.map(str::to_string),
+        item: item.map(str::to_string),
+        decision: "accepted".into(),
+        reason: None,
+        due: None,
+        detail: json!({}),
+        offline: true,
+    }
+}
+
+fn batch(kiosk: &str, entries: Vec<Entry>) -> PushRequest {
+    PushRequest {
+        kiosk_id: kiosk.into(),
+        sent_at: Utc::now().to_rfc3339(),
+        entries,
+    }
+}
+
+fn codes(r: &PushResponse) -> Vec<String> {
+    r.results
+        .iter()
+        .map(|r| match r.status {
+            EntryStatus::Applied => "applied".to_string(),
+            EntryStatus::Duplicate => "duplicate".to_string(),
+            EntryStatus::Conflict => r.code.clone().unwrap_or_default(),
+        })
+        .collect()
+}
+
+/// The conflict rules of docs/sync.md, in one batch, with the expected
+/// answer of each entry.
+fn conflict_batch(kiosk: &str) -> (PushRequest, Vec<&'static str>) {
+    let mut hold = entry(kiosk, 1, "hold_placed", Some("P2"), Some("I4"));
+    hold.detail = json!({"level": "item"});
+    let mut co = entry(kiosk, 2, "checkout", Some("P1"), Some("I1"));
+    co.due = Some("2000-01-10".into());
+    let mut refused = entry(kiosk, 11, "checkout", Some("P3"), Some("I5"));
+    refused.decision = "refused".into();
+    refused.reason = Some("patron_blocked".into());
+    let entries = vec![
+        (hold, "applied"),
+        (co, "applied"),
+        (
+            entry(kiosk, 3, "checkout", Some("P2"), Some("I1")),
+            "on_loan_elsewhere",
+        ),
+        (
+            entry(kiosk, 4, "checkout", Some("P1"), Some("I3")),
+            "item_lost",
+        ),
+        (
+            entry(kiosk, 5, "checkout", Some("P1"), Some("NOPE")),
+            "unknown_item",
+        ),
+        (entry(kiosk, 6, "checkin", None, Some("I2")), "not_on_loan"),
+        (entry(kiosk, 7, "renew", Some("P1"), Some("I1")), "applied"),
+        (
+            entry(kiosk, 8, "renew", Some("P1"), Some("I1")),
+            "renewal_limit",
+        ),
+        (
+            entry(kiosk, 9, "checkout", Some("P3"), Some("I2")),
+            "patron_blocked",
+        ),
+        (
+            entry(kiosk, 10, "checkout", Some("P1"), Some("I4")),
+            "on_hold_for_another",
+        ),
+        (refused, "applied"),
+    ];
+    let (e, want): (Vec<_>, Vec<_>) = entries.into_iter().unzip();
+    (batch(kiosk, e), want)
+}
+
+// ---------------------------------------------------------------------------
+// The storage suite, generic over the backend
+
+async fn suite<S: Storage>(st: Arc<S>, second: Arc<S>) {
+    seed(&*st).await;
+    conflict_rules(&*st).await;
+    more_conflicts(&*st).await;
+    idempotent_and_ordered(&*st).await;
+    changes_paging(&*st).await;
+    decide_online(&*st).await;
+    concurrent_pushes(st.clone(), second).await;
+    reports_and_recommendations(&*st).await;
+    tokens_and_heartbeat(&*st).await;
+}
+
+async fn conflict_rules<S: Storage>(st: &S) {
+    let (req, want) = conflict_batch(K1);
+    let res = st.push(req.clone(), Utc::now()).await.unwrap();
+    assert_eq!(codes(&res), want);
+    for (r, e) in res.results.iter().zip(&req.entries) {
+        assert_eq!(r.id, e.id, "answers in the order sent");
+        if r.status == EntryStatus::Conflict {
+            assert!(!r.message.as_deref().unwrap_or("").is_empty());
+        }
+    }
+    // Stored and listed: every conflict, none dropped.
+    let listed = st.conflicts(Some(K1.into())).await.unwrap();
+    let conflicts = want.iter().filter(|w| **w != "applied").count();
+    assert_eq!(listed.len(), conflicts);
+    assert!(listed
+        .iter()
+        .any(|c| c.code == "renewal_limit" && c.seq == 8));
+    // Accepted decisions changed the state; conflicts did not.
+    let loans = st.loans(None).await.unwrap();
+    assert_eq!(loans.len(), 1);
+    assert_eq!(
+        (loans[0].item.as_str(), loans[0].patron.as_str()),
+        ("I1", "P1")
+    );
+    assert_eq!(loans[0].renewals, 1);
+    // Pushing the same batch again: duplicates, and the same conflicts.
+    let again = st.push(req, Utc::now()).await.unwrap();
+    let want_again: Vec<_> = want
+        .iter()
+        .map(|w| if *w == "applied" { "duplicate" } else { w })
+        .collect();
+    assert_eq!(codes(&again), want_again);
+    assert_eq!(
+        st.conflicts(Some(K1.into())).await.unwrap().len(),
+        conflicts
+    );
+    // A return now applies; the item-level hold is on I4 only.
+    let res = st
+        .push(
+            batch(K1, vec![entry(K1, 12, "checkin", Some("P1"), Some("I1"))]),
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(codes(&res), ["applied"]);
+    assert!(st.loans(Some("P1".into())).await.unwrap().is_empty());
+}
+
+/// The rarer rules of docs/sync.md.
+async fn more_conflicts<S: Storage>(st: &S) {
+    let k = "K5";
+    let mut odd = entry(k, 6, "renew", Some("P2"), Some("I5"));
+    odd.kind = "teleport".into();
+    let req = batch(
+        k,
+        vec![
+            entry(k, 1, "checkout", Some("P1"), Some("I7")),
+            entry(k, 2, "checkout", Some("P1"), Some("I8")),
+            entry(k, 3, "checkout", Some("NOBODY"), Some("I5")),
+            entry(k, 4, "hold_cancelled", Some("P1"), Some("I5")),
+            entry(k, 5, "renew", Some("P2"), Some("I5")),
+            odd,
+        ],
+    );
+    let res = st.push(req, Utc::now()).await.unwrap();
+    assert_eq!(
+        codes(&res),
+        [
+            "item_withdrawn",
+            "not_for_loan",
+            "unknown_patron",
+            "hold_not_found",
+            "not_on_loan",
+            "unknown_kind"
+        ]
+    );
+    assert_eq!(st.conflicts(Some(k.into())).await.unwrap().len(), 6);
+}
+
+async fn idempotent_and_ordered<S: Storage>(st: &S) {
+    let k = "K2";
+    let e1 = entry(k, 1, "checkout", Some("P1"), Some("I5"));
+    let e2 = entry(k, 2, "checkout", Some("P1"), Some("I6"));
+    let e3 = entry(k, 3, "checkin", None, Some("I5"));
+    let e4 = entry(k, 4, "checkin", None, Some("I6"));
+    // Out of order within a batch: applied by seq, answered as sent.
+    let res = st
+        .push(batch(k, vec![e2.clone(), e1.clone()]), Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(codes(&res), ["applied", "applied"]);
+    // A gap: seq 4 is held (listed for staff) until 3 arrives.
+    let res = st
+        .push(batch(k, vec![e4.clone()]), Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(codes(&res), ["sequence_gap"]);
+    let held = st.conflicts(Some(k.into())).await.unwrap();
+    assert_eq!(held.len(), 1);
+    assert_eq!((held[0].code.as_str(), held[0].seq), ("sequence_gap", 4));
+    assert_eq!(st.loans(Some("P1".into())).await.unwrap().len(), 2);
+    // Resent while still held: the same answer, nothing applied.
+    let res = st
+        .push(batch(k, vec![e4.clone()]), Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(codes(&res), ["sequence_gap"]);
+    assert_eq!(st.loans(Some("P1".into())).await.unwrap().len(), 2);
+    // Seq 3 arrives alone: it and the held seq 4 are applied.
+    let res = st
+        .push(batch(k, vec![e3.clone()]), Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(codes(&res), ["applied"]);
+    assert!(st.loans(Some("P1".into())).await.unwrap().is_empty());
+    assert!(st.conflicts(Some(k.into())).await.unwrap().is_empty());
+    // Same batch twice: duplicates, no second loan.
+    let res = st
+        .push(batch(k, vec![e1, e2, e3, e4]), Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(codes(&res), ["duplicate"; 4]);
+    assert!(st.loans(Some("P1".into())).await.unwrap().is_empty());
+    // A new entry reusing an old seq is a kiosk fault, stored for staff.
+    let res = st
+        .push(
+            batch(k, vec![entry(k, 2, "checkout", Some("P1"), Some("I5"))]),
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(codes(&res), ["sequence_reused"]);
+    let kiosks = st.kiosks().await.unwrap();
+    let k2 = kiosks.iter().find(|s| s.kiosk_id == k).unwrap();
+    assert_eq!(k2.last_seq, 4);
+    assert!(k2.clock_offset_ms.is_some());
+}
+
+async fn all_changes<S: Storage>(st: &S, cursor: &str, limit: u32) -> (Vec<Change>, String) {
+    let mut cursor = cursor.to_string();
+    let mut all = vec![];
+    loop {
+        let page = st.changes(cursor.clone(), limit).await.unwrap();
+        assert!(page.changes.len() <= limit as usize);
+        let more = page.more;
+        assert_eq!(more, page.remaining.unwrap() > 0);
+        if !page.changes.is_empty() {
+            assert!(page.cursor.parse::<i64>().unwrap() > cursor.parse::<i64>().unwrap_or(0));
+        }
+        all.extend(page.changes);
+        cursor = page.cursor;
+        if !more {
+            return (all, cursor);
+        }
+    }
+}
+
+async fn changes_paging<S: Storage>(st: &S) {
+    let (all, cursor) = all_changes(st, "", 3).await;
+    let has = |f: &dyn Fn(&Change) -> bool| all.iter().any(f);
+    assert!(has(
+        &|c| matches!(c, Change::Upsert { record: Record::Patron(p) } if p.barcode == "P3" && p.blocked.is_some())
+    ));
+    assert!(has(
+        &|c| matches!(c, Change::Upsert { record: Record::Policy(p) } if p.max_renewals == 1)
+    ));
+    assert!(has(
+        &|c| matches!(c, Change::Upsert { record: Record::ClosedDay { day } } if day == "2026-12-25")
+    ));
+    assert!(has(
+        &|c| matches!(c, Change::Upsert { record: Record::Hold(h) } if h.patron == "P2" && h.item.as_deref() == Some("I4"))
+    ));
+    // Returned loans are deletions.
+    assert!(has(
+        &|c| matches!(c, Change::Delete { entity, key } if entity == "loan" && key == "I1")
+    ));
+    // One change per key: the latest state only.
+    let items: Vec<_> = all
+        .iter()
+        .filter_map(|c| match c {
+            Change::Upsert {
+                record: Record::Item(i),
+            } => Some(i.barcode.clone()),
+            _ => None,
+        })
+        .collect();
+    let mut dedup = items.clone();
+    dedup.sort();
+    dedup.dedup();
+    assert_eq!(items.len(), dedup.len());
+    // Nothing new: an empty page, the same cursor.
+    let page = st.changes(cursor.clone(), 3).await.unwrap();
+    assert!(page.changes.is_empty() && !page.more);
+    assert_eq!(page.cursor, cursor);
+    // A change after the cursor is seen, and only it.
+    st.import_patrons(vec![patron("P9", None)], Utc::now())
+        .await
+        .unwrap();
+    let (new, _) = all_changes(st, &cursor, 3).await;
+    assert_eq!(new.len(), 1);
+    assert!(matches!(&new[0], Change::Upsert { record: Record::Patron(p) } if p.barcode == "P9"));
+    assert!(st.changes("x".into(), 3).await.is_err());
+}
+
+async fn decide_online<S: Storage>(st: &S) {
+    let k = "K3";
+    let e = entry(k, 1, "checkout", Some("P2"), Some("I2"));
+    let d = st
+        .decide(
+            DecideRequest {
+                entry: e.clone(),
+                parts_seen: None,
+            },
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(d.decision, "accepted", "{d:?}");
+    assert!(d.due.is_some());
+    // Asked again: the same answer, nothing applied twice.
+    let again = st
+        .decide(
+            DecideRequest {
+                entry: e.clone(),
+                parts_seen: None,
+            },
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(again, d);
+    // Someone else: refused by the domain's rules.
+    let late = entry(k, 2, "checkout", Some("P1"), Some("I2"));
+    let other = st
+        .decide(
+            DecideRequest {
+                entry: late.clone(),
+                parts_seen: None,
+            },
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(other.decision, "refused");
+    assert_eq!(other.reason.as_deref(), Some("item_on_loan_to_another"));
+    let blocked = st
+        .decide(
+            DecideRequest {
+                entry: entry(k, 3, "checkout", Some("P3"), Some("I6")),
+                parts_seen: None,
+            },
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(blocked.reason.as_deref(), Some("patron_blocked"));
+    // The kiosk pushes what it journaled: duplicates, and the seq moves
+    // on. Seq 2's answer came too late and the kiosk lent the book
+    // offline under the same id: a conflict for staff.
+    let mut offline = late;
+    offline.offline = true;
+    let res = st
+        .push(batch(k, vec![e.clone(), offline.clone()]), Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(codes(&res), ["duplicate", "decision_mismatch"]);
+    let res = st
+        .push(batch(k, vec![e, offline]), Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(codes(&res), ["duplicate", "decision_mismatch"]);
+    let listed = st.conflicts(Some(k.into())).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert!(listed[0]
+        .message
+        .contains("refused (item_on_loan_to_another)"));
+    let res = st
+        .push(
+            batch(k, vec![entry(k, 4, "checkin", None, Some("I2"))]),
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(codes(&res), ["applied"]);
+    let bad = st
+        .decide(
+            DecideRequest {
+                entry: entry(k, 5, "feedback", None, None),
+                parts_seen: None,
+            },
+            Utc::now(),
+        )
+        .await;
+    assert!(matches!(bad, Err(central::CentralError::BadRequest(_))));
+}
+
+async fn concurrent_pushes<S: Storage>(a: Arc<S>, b: Arc<S>) {
+    let k = "K4";
+    let req = batch(
+        k,
+        (1..=6)
+            .map(|n| {
+                let (kind, item) = if n % 2 == 1 {
+                    ("checkout", "I5")
+                } else {
+                    ("checkin", "I5")
+                };
+                entry(k, n, kind, Some("P2"), Some(item))
+            })
+            .collect(),
+    );
+    let (ra, rb) = tokio::join!(
+        {
+            let (a, r) = (a.clone(), req.clone());
+            tokio::spawn(async move { a.push(r, Utc::now()).await.unwrap() })
+        },
+        {
+            let (b, r) = (b.clone(), req.clone());
+            tokio::spawn(async move { b.push(r, Utc::now()).await.unwrap() })
+        }
+    );
+    let (ra, rb) = (ra.unwrap(), rb.unwrap());
+    for (x, y) in ra.results.iter().zip(&rb.results) {
+        let mut pair = [x.status, y.status];
+        pair.sort_by_key(|s| format!("{s:?}"));
+        assert_eq!(
+            pair,
+            [EntryStatus::Applied, EntryStatus::Duplicate],
+            "each entry applied exactly once: {ra:?} {rb:?}"
+        );
+    }
+    assert!(a
+        .loans(Some("P2".into()))
+        .await
+        .unwrap()
+        .iter()
+        .all(|l| l.item != "I5"));
+}
+
+async fn reports_and_recommendations<S: Storage>(st: &S) {
+    let day = NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
+    let s = st.stats(day, day).await.unwrap();
+    assert!(s.loans >= 3, "{s:?}");
+    assert!(s.returns >= 3);
+    assert!(s.by_kiosk.iter().any(|b| b.key == "K2" && b.loans == 2));
+    assert!(s.by_hour.iter().any(|b| b.key == "10"));
+    assert!(s.top_titles.iter().any(|b| b.key == "Epsilon"));
+    assert!(s.active_readers >= 2);
+    assert!(s.refused >= 1);
+    assert!(s
+        .to_csv()
+        .starts_with("dimension,key,loans,returns\ntotal,all,"));
+    // P1 borrowed Alpha, Epsilon and Zeta; P2 Epsilon and Beta.
+    let r = st
+        .recommendations(Some("P2".into()), Some("I5".into()), 5)
+        .await
+        .unwrap();
+    let titles: Vec<_> = r.items.iter().map(|i| i.title.as_str()).collect();
+    assert!(
+        titles.contains(&"Alpha") && titles.contains(&"Zeta"),
+        "{r:?}"
+    );
+    assert!(
+        !titles.contains(&"Epsilon") && !titles.contains(&"Beta"),
+        "read already: {r:?}"
+    );
+    assert!(r.items.iter().all(|i| i.why == "also_borrowed"));
+    let popular = st.recommendations(None, None, 3).await.unwrap();
+    assert!(!popular.items.is_empty());
+    assert_eq!(title_key(None, "Alpha ", "Author"), "title:alpha|author");
+}
+
+async fn tokens_and_heartbeat<S: Storage>(st: &S) {
+    let t = central::new_token();
+    // K1 exists (it pushed): the token is replaced, not a new kiosk.
+    assert!(!st
+        .set_token("K1".into(), central::token_hash(&t), Utc::now())
+        .await
+        .unwrap());
+    assert!(st
+        .set_token("K7".into(), central::token_hash("t7"), Utc::now())
+        .await
+        .unwrap());
+    assert_eq!(
+        st.kiosk_for_token(central::token_hash(&t))
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("K1")
+    );
+    assert!(st
+        .kiosk_for_token(central::token_hash("wrong"))
+        .await
+        .unwrap()
+        .is_none());
+    let ack = st
+        .heartbeat(
+            Heartbeat {
+                kiosk_id: "K1".into(),
+                version: "0.1.0".into(),
+                sent_at: Utc::now().to_rfc3339(),
+                outbox: 2,
+                conflicts: 1,
+                last_sync: None,
+                devices: vec![],
+                paper: "ok".into(),
+            },
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+    assert!(ack.clock_offset_ms.abs() < 60_000);
+    let k = st.kiosks().await.unwrap();
+    let k1 = k.iter().find(|k| k.kiosk_id == "K1").unwrap();
+    assert_eq!(k1.heartbeat.as_ref().unwrap()["outbox"], 2);
+    assert!(st.patron("P1".into()).await.unwrap().is_some());
+    assert!(st.patron("nobody".into()).await.unwrap().is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn storage_suite_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("central.db");
+    let a = Arc::new(SqliteStorage::open(&path, Settings::default()).unwrap());
+    let b = Arc::new(SqliteStorage::open(&path, Settings::default()).unwrap());
+    suite(a, b).await;
+    // Reopening keeps everything; a file that is not SQLite is refused.
+    let again = SqliteStorage::open(&path, Settings::default()).unwrap();
+    assert_eq!(again.conflicts(None).await.unwrap().len(), 15);
+    let junk = dir.path().join("junk.db");
+    std::fs::write(&junk, b"not a database at all, not at all, no").unwrap();
+    assert!(SqliteStorage::open(&junk, Settings::default()).is_err());
+}
+
+// ---------------------------------------------------------------------------
+// Reminders
+
+/// A webhook that records what it receives.
+async fn webhook() -> (String, Arc<std::sync::Mutex<Vec<serde_json::Value>>>) {
+    let got = Arc::new(std::sync::Mutex::new(vec![]));
+    let sink = got.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |axum::Json(v): axum::Json<serde_json::Value>| {
+            let sink = sink.clone();
+            async move {
+                sink.lock().unwrap().push(v);
+                "ok"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (format!("http://{addr}/hook"), got)
+}
+
+async fn reminders_suite<S: Storage>(st: &S) {
+    use central::remind::{run_once, ReminderSection};
+    seed(st).await;
+    let due = |seq, patron, item, due: &str| {
+        let mut e = entry(K1, seq, "checkout", Some(patron), Some(item));
+        e.due = Some(due.to_string());
+        e
+    };
+    let entries = vec![
+        due(1, "P1", "I1", "2026-11-24"),
+        due(2, "P1", "I2", "2026-11-01"),
+        due(3, "P2", "I5", "2026-12-31"),
+        entry(K1, 4, "hold_placed", Some("P2"), Some("I6")),
+        due(5, "P1", "I6", "2026-12-31"),
+        entry(K1, 6, "checkin", None, Some("I6")),
+    ];
+    let res = st.push(batch(K1, entries), Utc::now()).await.unwrap();
+    assert_eq!(codes(&res), ["applied"; 6]);
+    let today = NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
+    let (url, got) = webhook().await;
+    let cfg = ReminderSection {
+        webhook_url: url,
+        ..ReminderSection::default()
+    };
+    // A dry run sends and claims nothing.
+    assert_eq!(run_once(st, &cfg, today, true).await.unwrap().len(), 3);
+    assert!(got.lock().unwrap().is_empty());
+    // Sending fails: released, so the next run retries.
+    let down = ReminderSection {
+        webhook_url: "http://127.0.0.1:9/hook".into(),
+        ..cfg.clone()
+    };
+    let failed = run_once(st, &down, today, false).await.unwrap();
+    assert_eq!(failed.len(), 3);
+    assert!(failed.iter().all(|s| s.error.is_some()));
+    let sent = run_once(st, &cfg, today, false).await.unwrap();
+    let mut kinds: Vec<_> = sent.iter().map(|s| s.kind.as_str()).collect();
+    kinds.sort();
+    assert_eq!(kinds, ["due_soon", "hold_ready", "overdue"]);
+    assert!(sent.iter().all(|s| s.via == "webhook" && s.error.is_none()));
+    {
+        let got = got.lock().unwrap();
+        assert_eq!(got.len(), 3);
+        let ready = got.iter().find(|v| v["kind"] == "hold_ready").unwrap();
+        assert_eq!(ready["patron"], "P2");
+        assert_eq!(ready["pickup_code"].as_str().unwrap().len(), 6);
+        let overdue = got.iter().find(|v| v["kind"] == "overdue").unwrap();
+        assert_eq!(overdue["item"], "I2");
+    }
+    // Each is sent once.
+    assert!(run_once(st, &cfg, today, false).await.unwrap().is_empty());
+    assert_eq!(got.lock().unwrap().len(), 3);
+    // The next day I1 is overdue: a new reminder, once.
+    let tomorrow = today.succ_opt().unwrap().succ_opt().unwrap();
+    let later = run_once(st, &cfg, tomorrow, false).await.unwrap();
+    assert_eq!(later.len(), 1);
+    assert_eq!(
+        (
+            later[0].kind.as_str(),
+            got.lock().unwrap()[3]["item"].as_str()
+        ),
+        ("overdue", Some("I1"))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reminders_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let st = SqliteStorage::open(&dir.path().join("c.db"), Settings::default()).unwrap();
+    reminders_suite(&st).await;
+}
+
+// ---------------------------------------------------------------------------
+// PostgreSQL: a throwaway cluster
+
+struct PgCluster {
+    bin: PathBuf,
+    data: PathBuf,
+    socket: PathBuf,
+    port: u16,
+    as_postgres: bool,
+    _dir: tempfile::TempDir,
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
+impl PgCluster {
+    fn cmd(&self, tool: &str) -> Command {
+        let exe = self.bin.join(tool);
+        if self.as_postgres {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(exe);
+            c
+        } else {
+            Command::new(exe)
+        }
+    }
+
+    fn start() -> Result<PgCluster, String> {
+        let bin = std::fs::read_dir("/usr/lib/postgresql")
+            .map_err(|e| format!("/usr/lib/postgresql: {e} (apt-get install -y postgresql)"))?
+            .filter_map(|d| d.ok())
+            .map(|d| d.path().join("bin"))
+            .filter(|b| b.join("initdb").exists() && b.join("pg_ctl").exists())
+            .max()
+            .ok_or("no initdb/pg_ctl under /usr/lib/postgresql/*/bin")?;
+        let dir = tempfile::Builder::new()
+            .prefix("kiosk-pg-")
+            .tempdir_in("/tmp")
+            .map_err(|e| e.to_string())?;
+        let as_postgres = is_root();
+        let data = dir.path().join("data");
+        let socket = dir.path().join("sock");
+        std::fs::create_dir(&socket).map_err(|e| e.to_string())?;
+        if as_postgres {
+            let ok = Command::new("chown")
+                .args(["-R", "postgres:postgres"])
+                .arg(dir.path())
+                .status()
+                .map_err(|e| e.to_string())?
+                .success();
+            if !ok {
+                return Err("chown to postgres failed (is there a postgres user?)".into());
+            }
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .map_err(|e| e.to_string())?;
+        let c = PgCluster {
+            bin,
+            data,
+            socket,
+            port,
+            as_postgres,
+            _dir: dir,
+        };
+        let out = c
+            .cmd("initdb")
+            .args([
+                "-A",
+                "trust",
+                "-U",
+                "postgres",
+                "-E",
+                "UTF8",
+                "--no-sync",
+                "-D",
+            ])
+            .arg(&c.data)
+            .output()
+            .map_err(|e| format!("initdb: {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "initdb failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+        let opts = format!(
+            "-p {} -k {} -c listen_addresses='' -c fsync=off",
+            c.port,
+            c.socket.display()
+        );
+        let out = c
+            .cmd("pg_ctl")
+            .arg("-D")
+            .arg(&c.data)
+            .args(["-o", &opts, "-l"])
+            .arg(c.data.join("log"))
+            .args(["-w", "start"])
+            .output()
+            .map_err(|e| format!("pg_ctl: {e}"))?;
+        if !out.status.success() {
+            let log = std::fs::read_to_string(c.data.join("log")).unwrap_or_default();
+            return Err(format!(
+                "pg_ctl start failed: {}{log}",
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+        Ok(c)
+    }
+
+    fn url(&self, db: &str) -> String {
+        format!(
+            "host={} port={} user=postgres dbname={db}",
+            self.socket.display(),
+            self.port
+        )
+    }
+
+    async fn create_db(&self, db: &str) {
+        let (client, conn) = tokio_postgres::connect(&self.url("postgres"), tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        tokio::spawn(conn);
+        client
+            .batch_execute(&format!("CREATE DATABASE {db}"))
+            .await
+            .unwrap();
+    }
+}
+
+impl Drop for PgCluster {
+    fn drop(&mut self) {
+        let _ = self
+            .cmd("pg_ctl")
+            .arg("-D")
+            .arg(&self.data)
+            .args(["-m", "immediate", "-w", "stop"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
+fn pg_or_skip() -> Option<PgCluster> {
+    match PgCluster::start() {
+        Ok(c) => Some(c),
+        Err(why) => {
+            if std::env::var("KIOSK_REQUIRE_PG").as_deref() == Ok("1") {
+                panic!("KIOSK_REQUIRE_PG=1 but PostgreSQL could not be started: {why}");
+            }
+            eprintln!("SKIPPED: PostgreSQL suite: {why}");
+            None
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn storage_suite_postgres() {
+    let Some(pg) = pg_or_skip() else { return };
+    pg.create_db("suite").await;
+    let a = Arc::new(
+        PgStorage::connect(&pg.url("suite"), Settings::default())
+            .await
+            .unwrap(),
+    );
+    // A second connection plays a second server process.
+    let b = Arc::new(
+        PgStorage::connect(&pg.url("suite"), Settings::default())
+            .await
+            .unwrap(),
+    );
+    suite(a, b).await;
+    let again = PgStorage::connect(&pg.url("suite"), Settings::default())
+        .await
+        .unwrap();
+    assert_eq!(again.conflicts(None).await.unwrap().len(), 15);
+    pg.create_db("remind").await;
+    let r = PgStorage::connect(&pg.url("remind"), Settings::default())
+        .await
+        .unwrap();
+    reminders_suite(&r).await;
+    // The server binary against PostgreSQL, too.
+    pg.create_db("http").await;
+    http_scenario(&["--postgres", &pg.url("http")]).await;
+}
+
+// ---------------------------------------------------------------------------
+// HTTP against a real server process
+
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn central_cmd(db: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_kiosk-central"));
+    c.args(db).env("RUST_LOG", "warn");
+    c
+}
+
+fn run_ok(db: &[&str], args: &[&str]) -> String {
+    let out = central_cmd(db).args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn start_server(db: &[&str], extra: &[&str]) -> Server {
+    use std::io::BufRead;
+    let mut child = central_cmd(db)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(extra)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let base = line
+        .trim()
+        .strip_prefix("kiosk-central listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_string();
+    Server { child, base }
+}
+
+fn write_csvs(dir: &Path) -> (PathBuf, PathBuf) {
+    let p = dir.join("patrons.csv");
+    std::fs::write(
+        &p,
+        "barcode,name,category,expires,pin,blocked\n\
+         P1,Reader One,adult,2099-12-31,1234,\n\
+         P2,Reader Two,adult,2099-12-31,,\n\
+         P3,Reader Three,adult,2099-12-31,,card reported stolen\n\
+         ,Nobody,adult,,,\n",
+    )
+    .unwrap();
+    let i = dir.join("items.csv");
+    std::fs::write(
+        &i,
+        "barcode,title,author,isbn,item_type,rfid_uid,parts,status\n\
+         I1,Alpha,Author,,book,,1,\n\
+         I2,Beta,Author,,book,,1,\n\
+         I3,Gamma,Author,,book,,1,lost\n\
+         I4,Delta,Author,,book,,1,\n\
+         I5,Epsilon,Author,,book,,1,\n\
+         I6,Zeta,Author,,book,,1,\n",
+    )
+    .unwrap();
+    (p, i)
+}
+
+async fn http_scenario(db: &[&str]) {
+    let dir = tempfile::tempdir().unwrap();
+    let (patrons, items) = write_csvs(dir.path());
+    let out = run_ok(
+        db,
+        &[
+            "import",
+            "--patrons",
+            patrons.to_str().unwrap(),
+            "--items",
+            items.to_str().unwrap(),
+        ],
+    );
+    let lines: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines[0]["inserted"], 3);
+    assert_eq!(lines[0]["errors"][0]["line"], 5);
+    assert_eq!(lines[1]["inserted"], 6);
+    let token = run_ok(db, &["token", "create", "--kiosk", K1])
+        .trim()
+        .to_string();
+    assert_eq!(token.len(), 64);
+    let other = run_ok(db, &["token", "create", "--kiosk", "K9"])
+        .trim()
+        .to_string();
+    // A policy with one renewal, as in the storage suite.
+    let cfg = dir.path().join("central.toml");
+    std::fs::write(
+        &cfg,
+        "[policy]\nholidays = [\"2026-12-25\"]\n[policy.default]\nmax_renewals = 1\nfine_per_day = 0\nblock_fines = 0\n",
+    )
+    .unwrap();
+    let server = start_server(db, &["--config", cfg.to_str().unwrap()]);
+    let http = reqwest::Client::new();
+    let url = |p: &str| format!("{}{p}", server.base);
+
+    // Health is open; everything else needs the kiosk's token.
+    let r = http.get(url("/v1/health")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    for path in [
+        "/v1/changes",
+        "/v1/conflicts",
+        "/v1/patrons/P1",
+        "/v1/reports/stats",
+    ] {
+        for auth in [None, Some("Bearer nope"), Some("Basic abc")] {
+            let mut req = http.get(url(path));
+            if let Some(a) = auth {
+                req = req.header("Authorization", a);
+            }
+            let r = req.send().await.unwrap();
+            assert_eq!(r.status(), 401, "{path} {auth:?}");
+            let body: ApiError = r.json().await.unwrap();
+            assert_eq!(body.error, "unauthorized");
+        }
+    }
+    let r = http
+        .post(url("/v1/push"))
+        .json(&batch(K1, vec![]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let bearer = format!("Bearer {token}");
+
+    // Another kiosk's token cannot push for K1.
+    let r = http
+        .post(url("/v1/push"))
+        .header("Authorization", format!("Bearer {other}"))
+        .json(&batch(K1, vec![]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    assert_eq!(r.json::<ApiError>().await.unwrap().error, "forbidden");
+
+    // Each conflict rule, then the same batch again.
+    let (req, want) = conflict_batch(K1);
+    let push = |body: &PushRequest| {
+        http.post(url("/v1/push"))
+            .header("Authorization", &bearer)
+            .json(body)
+            .send()
+    };
+    let r = push(&req).await.unwrap();
+    assert_eq!(r.status(), 200);
+    let res: PushResponse = r.json().await.unwrap();
+    assert_eq!(codes(&res), want);
+    let res: PushResponse = push(&req).await.unwrap().json().await.unwrap();
+    assert!(codes(&res)
+        .iter()
+        .all(|c| c == "duplicate" || want.contains(&c.as_str())));
+    assert_eq!(codes(&res).iter().filter(|c| *c == "duplicate").count(), 4);
+    // Sequence order: a gap waits, then fills.
+    let e13 = entry(K1, 13, "checkout", Some("P2"), Some("I6"));
+    let e12 = entry(K1, 12, "checkin", None, Some("I1"));
+    let res: PushResponse = push(&batch(K1, vec![e13.clone()]))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(codes(&res), ["sequence_gap"]);
+    let res: PushResponse = push(&batch(K1, vec![e13, e12]))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        codes(&res),
+        ["duplicate", "applied"],
+        "13 was held, then applied after 12"
+    );
+
+    // Conflicts listed over HTTP and by the CLI.
+    let listed: Vec<ConflictRecord> = http
+        .get(url("/v1/conflicts?kiosk=K1"))
+        .header("Authorization", &bearer)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed.len(), 7);
+    let cli = run_ok(db, &["conflicts"]);
+    assert_eq!(cli.lines().count(), 7);
+    let loans = run_ok(db, &["loans", "--patron", "P2"]);
+    assert!(loans.contains("\"item\":\"I6\""), "{loans}");
+
+    // Changes, page by page.
+    let mut cursor = String::new();
+    let mut seen = 0;
+    loop {
+        let page: ChangesPage = http
+            .get(url(&format!("/v1/changes?cursor={cursor}&limit=4")))
+            .header("Authorization", &bearer)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert!(page.changes.len() <= 4);
+        seen += page.changes.len();
+        cursor = page.cursor;
+        if !page.more {
+            break;
+        }
+    }
+    assert!(seen >= 12, "{seen}");
+    let r = http
+        .get(url("/v1/changes?limit=lots"))
+        .header("Authorization", &bearer)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert_eq!(r.json::<ApiError>().await.unwrap().error, "bad_request");
+
+    // Garbage and wrong shapes: 400 with a JSON body, never 5xx.
+    for body in ["{not json", "{\"kiosk_id\": 5}", "[]", ""] {
+        let r = http
+            .post(url("/v1/push"))
+            .header("Authorization", &bearer)
+            .header("Content-Type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400, "{body:?}");
+        assert_eq!(r.json::<ApiError>().await.unwrap().error, "bad_request");
+    }
+    let mut bad_time = batch(K1, vec![entry(K1, 14, "checkin", None, Some("I2"))]);
+    bad_time.entries[0].at = "yesterday".into();
+    let r = push(&bad_time).await.unwrap();
+    assert_eq!(r.status(), 400);
+    // Too large: 413 with a JSON body.
+    let huge = format!(
+        "{{\"kiosk_id\":\"K1\",\"pad\":\"{}\"}}",
+        "x".repeat(9 * 1024 * 1024)
+    );
+    // Its own client: the server answers early and closes that connection.
+    let r = reqwest::Client::new()
+        .post(url("/v1/push"))
+        .header("Authorization", &bearer)
+        .header("Content-Type", "application/json")
+        .body(huge)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 413);
+    assert_eq!(r.json::<ApiError>().await.unwrap().error, "too_large");
+
+    // Decide, patron lookup, heartbeat, recommendations, stats.
+    let d: DecideResponse = http
+        .post(url("/v1/decide"))
+        .header("Authorization", &bearer)
+        .json(&DecideRequest {
+            entry: entry(K1, 14, "checkout", Some("P1"), Some("I2")),
+            parts_seen: None,
+        })
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(d.decision, "accepted");
+    let p: PatronRecord = http
+        .get(url("/v1/patrons/P1"))
+        .header("Authorization", &bearer)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(p.pin_hash.unwrap().starts_with("$argon2"));
+    let r = http
+        .get(url("/v1/patrons/NOBODY"))
+        .header("Authorization", &bearer)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    let r = http
+        .get(url("/v1/recommendations?patron=P2&item=I6"))
+        .header("Authorization", &bearer)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let _: Recommendations = r.json().await.unwrap();
+    let csv = http
+        .get(url(
+            "/v1/reports/stats?from=2026-11-01&to=2026-11-30&format=csv",
+        ))
+        .header("Authorization", &bearer)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(csv.starts_with("dimension,key,loans,returns"), "{csv}");
+    let r = http
+        .get(url("/v1/reports/stats?from=nope"))
+        .header("Authorization", &bearer)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let out = run_ok(
+        db,
+        &[
+            "report",
+            "--what",
+            "stats",
+            "--from",
+            "2026-11-01",
+            "--to",
+            "2026-11-30",
+        ],
+    );
+    let s: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(s["loans"].as_u64().unwrap() >= 2);
+    let r = http.get(url("/openapi.json")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let r = http.get(url("/v2/nothing")).send().await.unwrap();
+    assert_eq!(r.status(), 404);
+    drop(server);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_against_a_real_server_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("central.db");
+    http_scenario(&["--db", db.to_str().unwrap()]).await;
+}
+
+#[test]
+fn malformed_config_exits_2_naming_file_line_and_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("central.toml");
+    std::fs::write(
+        &cfg,
+        "[server]\nlisten = \"127.0.0.1:0\"\nmax_body_bytes = \"big\"\n",
+    )
+    .unwrap();
+    let out = central_cmd(&["--db", dir.path().join("c.db").to_str().unwrap()])
+        .args(["--config", cfg.to_str().unwrap(), "serve"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("central.toml:3: key server.max_body_bytes"),
+        "{err}"
+    );
+}
+
+#[test]
+fn openapi_document_is_current() {
+    let doc = central::openapi::document();
+    let v: serde_json::Value = serde_json::from_str(&doc).unwrap();
+    for path in [
+        "/v1/push",
+        "/v1/changes",
+        "/v1/decide",
+        "/v1/conflicts",
+        "/v1/reports/stats",
+    ] {
+        assert!(v["paths"][path].is_object(), "{path}");
+    }
+    assert!(v["components"]["schemas"]["PushRequest"].is_object());
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/openapi.json");
+    let current = std::fs::read_to_string(&file).unwrap_or_default();
+    if current != doc {
+        if std::env::var("KIOSK_CHECK_OPENAPI").as_deref() == Ok("1") {
+            panic!("docs/openapi.json is stale: run cargo test --test central openapi");
+        }
+        std::fs::write(&file, &doc).unwrap();
+    }
+}

@@ -1,0 +1,519 @@
+//! The touch-screen kiosk without a window: the app's `update` driven by
+//! scans, taps and ticks over a real (in-memory) store, and the iced_test
+//! simulator clicking through the borrow and return flows on the rendered
+//! views. No test waits on the clock: ticks carry their own instants.
+
+use chrono::Local;
+use iced::keyboard;
+use kiosk::config::Config;
+use kiosk::domain::{Lang, Refusal};
+use kiosk::store::{self, Store};
+use kiosk::ui::screens::{account, attract, borrow, feedback, holds, identify, receipt, staff};
+use kiosk::ui::{App, Message, Screen};
+use std::time::{Duration, Instant};
+
+/// A kiosk over a small demo library; returns (app, cards, items).
+fn kiosk_with(mut config: Config) -> (App, Vec<String>, Vec<String>) {
+    // English first, so the simulator tests can click English labels.
+    config.kiosk.languages = vec![Lang::En, Lang::ZhCn];
+    let mut s = Store::open_in_memory(&config.kiosk.id).unwrap();
+    let (rows, settings, holidays) = kiosk::config::circulation(&config);
+    s.configure(rows, settings, &holidays).unwrap();
+    store::demo::generate(&mut s, 30, 120, 7, Local::now().fixed_offset()).unwrap();
+    let (cards, items) = store::demo::loanable_pairs(&s, 5).unwrap();
+    (App::new(config, s, None, Lang::En), cards, items)
+}
+
+fn kiosk() -> (App, Vec<String>, Vec<String>) {
+    kiosk_with(Config::default())
+}
+
+fn lines(app: &App) -> Vec<borrow::Line> {
+    app.session()
+        .map(|s| s.borrow.lines.clone())
+        .unwrap_or_default()
+}
+
+fn on_loan(app: &App) -> i64 {
+    app.store().counts().unwrap().current_loans
+}
+
+fn journal_count(app: &App, kind: &str) -> i64 {
+    app.store()
+        .conn()
+        .query_row(
+            "SELECT count(*) FROM journal WHERE kind = ?1",
+            [kind],
+            |r| r.get(0),
+        )
+        .unwrap()
+}
+
+#[test]
+fn borrow_flow_commits_then_receipt_feedback_and_back_to_idle() {
+    let (mut app, cards, items) = kiosk();
+    let before = on_loan(&app);
+    // An earlier visit: items[2] is already at home with this reader.
+    let _ = app.update(Message::Scanned(cards[0].clone()));
+    let _ = app.update(Message::Scanned(items[2].clone()));
+    let _ = app.update(Message::Scanned(cards[0].clone()));
+    let _ = app.update(Message::Receipt(receipt::Message::NoReceipt));
+    let _ = app.update(Message::Feedback(feedback::Message::Skip));
+    assert!(matches!(app.screen(), Screen::Attract(_)));
+    let _ = app.update(Message::Scanned(cards[0].clone()));
+    assert!(matches!(app.screen(), Screen::Borrow));
+    let _ = app.update(Message::Scanned(items[0].clone()));
+    let _ = app.update(Message::Scanned(items[1].clone()));
+    let l = lines(&app);
+    assert_eq!(l.len(), 2);
+    assert!(l
+        .iter()
+        .all(|l| matches!(l.status, borrow::Status::Borrowed { .. })));
+    // Committed before shown.
+    assert_eq!(on_loan(&app), before + 3);
+    // A book borrowed a moment ago, read again: still just borrowed.
+    let _ = app.update(Message::Scanned(items[0].clone()));
+    assert_eq!(lines(&app), l);
+    // A book from the earlier visit: no second loan, a renewal is offered.
+    let _ = app.update(Message::Scanned(items[2].clone()));
+    let l = lines(&app);
+    let idx = l.iter().position(|l| l.item == items[2]).unwrap();
+    assert!(matches!(
+        l[idx].status,
+        borrow::Status::Refused(Refusal::AlreadyOnLoanToYou { .. })
+    ));
+    let _ = app.update(Message::Borrow(borrow::Message::Renew(idx)));
+    let l = lines(&app);
+    let renewed = l.iter().find(|l| l.item == items[2]).unwrap();
+    assert!(
+        matches!(
+            renewed.status,
+            borrow::Status::Renewed { .. } | borrow::Status::Refused(_)
+        ),
+        "{renewed:?}"
+    );
+    assert_eq!(journal_count(&app, "renew"), 1);
+    // The card again ends the session.
+    let _ = app.update(Message::Scanned(cards[0].clone()));
+    assert!(app.session().is_none(), "card logged out");
+    match app.screen() {
+        Screen::Receipt(r) => assert_eq!(r.borrowed.len(), 2),
+        other => panic!("expected the receipt screen, got {other:?}"),
+    }
+    let _ = app.update(Message::Receipt(receipt::Message::NoReceipt));
+    assert!(matches!(app.screen(), Screen::Feedback(_)));
+    let _ = app.update(Message::Feedback(feedback::Message::Rate(5)));
+    let _ = app.update(Message::Feedback(feedback::Message::Send));
+    assert!(matches!(app.screen(), Screen::Attract(_)));
+    assert_eq!(journal_count(&app, "feedback"), 1);
+    let anonymous: Option<String> = app
+        .store()
+        .conn()
+        .query_row(
+            "SELECT patron FROM journal WHERE kind = 'feedback'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(anonymous, None, "feedback is not tied to a card");
+}
+
+#[test]
+fn items_without_a_card_are_returned_with_their_route() {
+    let (mut app, cards, items) = kiosk();
+    let before = on_loan(&app);
+    let _ = app.update(Message::Scanned(cards[0].clone()));
+    let _ = app.update(Message::Scanned(items[0].clone()));
+    let _ = app.update(Message::Borrow(borrow::Message::Finish));
+    let _ = app.update(Message::Receipt(receipt::Message::NoReceipt));
+    let _ = app.update(Message::Feedback(feedback::Message::Skip));
+    assert!(matches!(app.screen(), Screen::Attract(_)));
+    let _ = app.update(Message::Scanned(items[0].clone()));
+    match app.screen() {
+        Screen::Return(r) => {
+            assert_eq!(r.lines.len(), 1);
+            assert!(r.lines[0].result.is_ok(), "{:?}", r.lines[0]);
+        }
+        other => panic!("expected the return screen, got {other:?}"),
+    }
+    assert_eq!(on_loan(&app), before);
+    let _ = app.update(Message::Return(kiosk::ui::screens::returns::Message::Done));
+    assert!(matches!(app.screen(), Screen::Attract(_)));
+}
+
+#[test]
+fn returns_can_be_switched_off() {
+    let mut config = Config::default();
+    config.kiosk.return_without_card = false;
+    let (mut app, _, items) = kiosk_with(config);
+    let _ = app.update(Message::Scanned(items[0].clone()));
+    assert!(matches!(app.screen(), Screen::Attract(_)));
+    assert!(app.notice().is_some());
+}
+
+#[test]
+fn unknown_and_garbage_codes_say_so_and_never_crash() {
+    let (mut app, _, _) = kiosk();
+    let _ = app.update(Message::Scanned("29999999999999".into()));
+    assert_eq!(
+        app.notice(),
+        Some(&kiosk::ui::screens::Notice::Refused(Refusal::UnknownPatron))
+    );
+    for junk in [
+        "",
+        "   ",
+        "\u{0}\u{7f}",
+        "'; DROP TABLE items; --",
+        &"9".repeat(5000),
+    ] {
+        let _ = app.update(Message::Scanned(junk.to_string()));
+    }
+    assert!(matches!(app.screen(), Screen::Attract(_)));
+}
+
+#[test]
+fn pin_pad_wrong_then_right() {
+    let mut config = Config::default();
+    config.policy.require_pin = true;
+    let (mut app, cards, _) = kiosk_with(config);
+    app.store()
+        .conn()
+        .execute(
+            "UPDATE patrons SET pin_hash = ?1 WHERE barcode = ?2",
+            [store::hash_pin("1234"), cards[0].clone()],
+        )
+        .unwrap();
+    let _ = app.update(Message::Scanned(cards[0].clone()));
+    assert!(matches!(app.screen(), Screen::Identify(_)));
+    for d in [9, 9, 9, 9] {
+        let _ = app.update(Message::Identify(identify::Message::Digit(d)));
+    }
+    let _ = app.update(Message::Identify(identify::Message::Submit));
+    match app.screen() {
+        Screen::Identify(i) => {
+            assert!(matches!(
+                i.error,
+                Some(kiosk::ui::screens::Notice::Refused(
+                    Refusal::WrongPin { .. }
+                ))
+            ));
+            assert!(i.is_empty(), "the wrong PIN is cleared");
+        }
+        other => panic!("still on the PIN pad expected, got {other:?}"),
+    }
+    assert!(app.session().is_none());
+    for d in [1, 2, 3, 4] {
+        let _ = app.update(Message::Identify(identify::Message::Digit(d)));
+    }
+    let _ = app.update(Message::Identify(identify::Message::Submit));
+    assert!(matches!(app.screen(), Screen::Borrow));
+    assert_eq!(app.session().unwrap().card, cards[0]);
+}
+
+#[test]
+fn pin_pad_cancel_forgets_the_card() {
+    let mut config = Config::default();
+    config.policy.require_pin = true;
+    let (mut app, cards, items) = kiosk_with(config);
+    let before = on_loan(&app);
+    app.store()
+        .conn()
+        .execute(
+            "UPDATE patrons SET pin_hash = ?1 WHERE barcode = ?2",
+            [store::hash_pin("1234"), cards[0].clone()],
+        )
+        .unwrap();
+    let _ = app.update(Message::Scanned(cards[0].clone()));
+    let _ = app.update(Message::Identify(identify::Message::Cancel));
+    assert!(matches!(app.screen(), Screen::Attract(_)));
+    // A book now is a return, not a loan to the cancelled card.
+    let _ = app.update(Message::Scanned(items[0].clone()));
+    assert!(matches!(app.screen(), Screen::Return(_)));
+    assert_eq!(on_loan(&app), before);
+}
+
+#[test]
+fn inactivity_warns_counts_down_and_logs_out() {
+    let (mut app, cards, _) = kiosk();
+    let _ = app.update(Message::Scanned(cards[0].clone()));
+    let t0 = Instant::now();
+    let _ = app.update(Message::Tick(t0 + Duration::from_secs(5)));
+    assert!(app.warning().is_none());
+    let later = t0 + Duration::from_secs(55);
+    let _ = app.update(Message::Tick(later));
+    assert_eq!(app.warning().map(|w| w.left), Some(10));
+    for i in 1..10 {
+        let _ = app.update(Message::Tick(later + Duration::from_secs(i)));
+        assert!(app.session().is_some());
+    }
+    let _ = app.update(Message::Tick(later + Duration::from_secs(10)));
+    assert!(app.session().is_none());
+    assert!(matches!(app.screen(), Screen::Attract(_)));
+}
+
+#[test]
+fn still_here_keeps_the_session() {
+    let (mut app, cards, _) = kiosk();
+    let _ = app.update(Message::Scanned(cards[0].clone()));
+    let _ = app.update(Message::Tick(Instant::now() + Duration::from_secs(58)));
+    assert!(app.warning().is_some());
+    let _ = app.update(Message::Warning(
+        kiosk::ui::screens::warning::Message::StillHere,
+    ));
+    assert!(app.warning().is_none());
+    assert!(app.session().is_some());
+}
+
+#[test]
+fn language_switch_and_reset_after_the_session() {
+    let (mut app, cards, _) = kiosk();
+    let _ = app.update(Message::Scanned(cards[0].clone()));
+    let _ = app.update(Message::SetLang(Lang::ZhCn));
+    assert_eq!(app.lang(), Lang::ZhCn);
+    let _ = app.update(Message::Borrow(borrow::Message::Finish));
+    let _ = app.update(Message::Feedback(feedback::Message::Skip));
+    // Back to the first configured language for the next reader.
+    assert_eq!(app.lang(), Lang::En);
+}
+
+#[test]
+fn account_renew_all_and_back() {
+    let (mut app, cards, items) = kiosk();
+    let _ = app.update(Message::Scanned(cards[0].clone()));
+    let _ = app.update(Message::Scanned(items[0].clone()));
+    let _ = app.update(Message::Borrow(borrow::Message::Account));
+    match app.screen() {
+        Screen::Account(a) => assert_eq!(a.data.loans.len(), 1),
+        other => panic!("expected the account, got {other:?}"),
+    }
+    let _ = app.update(Message::Account(account::Message::RenewAll));
+    assert_eq!(journal_count(&app, "renew"), 1);
+    let _ = app.update(Message::Account(account::Message::Back));
+    assert!(matches!(app.screen(), Screen::Borrow));
+    assert_eq!(lines(&app).len(), 1, "the borrow list survived the visit");
+}
+
+#[test]
+fn holds_are_placed_by_scanning_on_the_holds_screen() {
+    let (mut app, cards, items) = kiosk();
+    let before = on_loan(&app);
+    // Someone else has the book.
+    let _ = app.update(Message::Scanned(cards[1].clone()));
+    let _ = app.update(Message::Scanned(items[3].clone()));
+    let _ = app.update(Message::Scanned(cards[1].clone()));
+    let _ = app.update(Message::Receipt(receipt::Message::NoReceipt));
+    let _ = app.update(Message::Feedback(feedback::Message::Skip));
+    let _ = app.update(Message::Scanned(cards[0].clone()));
+    let _ = app.update(Message::Borrow(borrow::Message::Holds));
+    let _ = app.update(Message::Scanned(items[3].clone()));
+    match app.screen() {
+        Screen::Holds(h) => {
+            assert_eq!(h.holds.len(), 1, "{h:?}");
+            assert!(!h.placed[0].is_refusal());
+        }
+        other => panic!("expected holds, got {other:?}"),
+    }
+    assert_eq!(on_loan(&app), before + 1, "a hold is not a loan");
+    let _ = app.update(Message::Holds(holds::Message::Back));
+    assert!(matches!(app.screen(), Screen::Borrow));
+}
+
+#[test]
+fn another_card_mid_session_must_wait() {
+    let (mut app, cards, _) = kiosk();
+    let _ = app.update(Message::Scanned(cards[0].clone()));
+    let _ = app.update(Message::Scanned(cards[1].clone()));
+    assert_eq!(app.session().unwrap().card, cards[0]);
+    assert!(app.notice().is_some());
+}
+
+#[test]
+fn staff_gesture_export_out_of_service_and_back() {
+    let (mut app, cards, items) = kiosk();
+    let _ = app.update(Message::Scanned(cards[0].clone()));
+    let _ = app.update(Message::Scanned(items[0].clone()));
+    let _ = app.update(Message::Borrow(borrow::Message::Finish));
+    let _ = app.update(Message::Receipt(receipt::Message::NoReceipt));
+    let _ = app.update(Message::Feedback(feedback::Message::Skip));
+    for _ in 0..attract::STAFF_TAPS {
+        let _ = app.update(Message::Attract(attract::Message::CornerTapped));
+    }
+    match app.screen() {
+        Screen::Staff(s) => {
+            assert_eq!(s.figures.hourly.len(), 24);
+            let loans: u32 = s.figures.hourly.iter().map(|h| h.0).sum();
+            assert_eq!(loans, 1);
+            assert!(s.figures.outbox >= 1);
+        }
+        other => panic!("expected the staff menu, got {other:?}"),
+    }
+    let dir = std::env::temp_dir().join(format!("kiosk-gui-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("journal.csv");
+    let _ = app.update(Message::Staff(staff::Message::PathChanged(
+        path.display().to_string(),
+    )));
+    let _ = app.update(Message::Staff(staff::Message::Export));
+    let csv = std::fs::read_to_string(&path).unwrap();
+    assert!(csv.lines().count() >= 2, "{csv}");
+    // A path that cannot be written is reported, not a crash.
+    let _ = app.update(Message::Staff(staff::Message::PathChanged(
+        "/nonexistent/dir/x.csv".into(),
+    )));
+    let _ = app.update(Message::Staff(staff::Message::Export));
+    match app.screen() {
+        Screen::Staff(s) => assert!(s.status.is_some()),
+        other => panic!("{other:?}"),
+    }
+    let _ = app.update(Message::Staff(staff::Message::ToggleService));
+    let _ = app.update(Message::Staff(staff::Message::Back));
+    assert!(app.out_of_service());
+    match app.screen() {
+        Screen::Attract(a) => assert!(a.out_of_service),
+        other => panic!("{other:?}"),
+    }
+    // Out of service: scans do nothing.
+    let _ = app.update(Message::Scanned(cards[0].clone()));
+    assert!(app.session().is_none());
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn staff_pin_is_checked_against_the_configured_hash() {
+    let mut config = Config::default();
+    config.staff.pin_hash = store::hash_pin("24680");
+    let (mut app, _, _) = kiosk_with(config);
+    for _ in 0..attract::STAFF_TAPS {
+        let _ = app.update(Message::Attract(attract::Message::CornerTapped));
+    }
+    assert!(matches!(app.screen(), Screen::Identify(_)));
+    for d in [1, 1, 1] {
+        let _ = app.update(Message::Identify(identify::Message::Digit(d)));
+    }
+    let _ = app.update(Message::Identify(identify::Message::Submit));
+    assert!(matches!(app.screen(), Screen::Identify(_)));
+    for d in [2, 4, 6, 8, 0] {
+        let _ = app.update(Message::Identify(identify::Message::Digit(d)));
+    }
+    let _ = app.update(Message::Identify(identify::Message::Submit));
+    assert!(matches!(app.screen(), Screen::Staff(_)));
+}
+
+fn key(ch: char) -> keyboard::Event {
+    keyboard::Event::KeyPressed {
+        key: keyboard::Key::Character(ch.to_string().into()),
+        modified_key: keyboard::Key::Character(ch.to_string().into()),
+        physical_key: keyboard::key::Physical::Unidentified(
+            keyboard::key::NativeCode::Unidentified,
+        ),
+        location: keyboard::Location::Standard,
+        modifiers: keyboard::Modifiers::empty(),
+        text: Some(ch.to_string().into()),
+        repeat: false,
+    }
+}
+
+fn enter() -> keyboard::Event {
+    keyboard::Event::KeyPressed {
+        key: keyboard::Key::Named(keyboard::key::Named::Enter),
+        modified_key: keyboard::Key::Named(keyboard::key::Named::Enter),
+        physical_key: keyboard::key::Physical::Unidentified(
+            keyboard::key::NativeCode::Unidentified,
+        ),
+        location: keyboard::Location::Standard,
+        modifiers: keyboard::Modifiers::empty(),
+        text: None,
+        repeat: false,
+    }
+}
+
+#[test]
+fn keyboard_wedge_burst_is_a_scan_and_slow_typing_is_too_after_enter() {
+    let (mut app, cards, items) = kiosk();
+    let t0 = Instant::now();
+    // A scanner: keys 2 ms apart, then Enter.
+    for (i, ch) in cards[0].chars().enumerate() {
+        app.key_at(key(ch), t0 + Duration::from_millis(2 * i as u64));
+    }
+    app.key_at(enter(), t0 + Duration::from_millis(40));
+    assert!(matches!(app.screen(), Screen::Borrow));
+    // A person typing slowly, then Enter: handed over as typing, and a
+    // typed code with Enter counts as a scan too.
+    let t1 = t0 + Duration::from_secs(10);
+    for (i, ch) in items[0].chars().enumerate() {
+        app.key_at(key(ch), t1 + Duration::from_millis(300 * i as u64));
+    }
+    app.key_at(enter(), t1 + Duration::from_secs(30));
+    assert_eq!(lines(&app).len(), 1);
+}
+
+/// Clicks `label` on the app's current view, then feeds the messages back.
+fn click(app: &mut App, label: &str) {
+    let messages: Vec<Message> = {
+        let mut ui = iced_test::Simulator::with_size(
+            iced::Settings::default(),
+            iced::Size::new(1920.0, 1080.0),
+            app.view(),
+        );
+        ui.click(label)
+            .unwrap_or_else(|e| panic!("no {label:?} on screen: {e:?}"));
+        ui.into_messages().collect()
+    };
+    for m in messages {
+        let _ = app.update(m);
+    }
+}
+
+#[test]
+fn simulator_clicks_through_borrow_and_return() {
+    let (mut app, cards, items) = kiosk();
+    let before = on_loan(&app);
+    let _ = app.update(Message::Scanned(cards[0].clone()));
+    let _ = app.update(Message::Scanned(items[0].clone()));
+    click(&mut app, "Finish");
+    click(&mut app, "No receipt, thanks");
+    click(&mut app, "Skip");
+    let _ = app.update(Message::Scanned(cards[0].clone()));
+    let _ = app.update(Message::Scanned(items[1].clone()));
+    let _ = app.update(Message::Scanned(items[0].clone()));
+    click(&mut app, "Renew");
+    assert_eq!(journal_count(&app, "renew"), 1);
+    click(&mut app, "My account");
+    assert!(matches!(app.screen(), Screen::Account(_)));
+    click(&mut app, "Back");
+    click(&mut app, "Finish");
+    assert!(matches!(app.screen(), Screen::Receipt(_)));
+    click(&mut app, "No receipt, thanks");
+    click(&mut app, "Skip");
+    assert!(matches!(app.screen(), Screen::Attract(_)));
+    // Return both and press Done.
+    let _ = app.update(Message::Scanned(items[0].clone()));
+    let _ = app.update(Message::Scanned(items[1].clone()));
+    assert!(matches!(app.screen(), Screen::Return(_)));
+    click(&mut app, "Done");
+    assert!(matches!(app.screen(), Screen::Attract(_)));
+    assert_eq!(on_loan(&app), before);
+}
+
+#[test]
+fn simulator_switches_language_and_types_a_pin() {
+    let mut config = Config::default();
+    config.policy.require_pin = true;
+    let (mut app, cards, _) = kiosk_with(config);
+    app.store()
+        .conn()
+        .execute(
+            "UPDATE patrons SET pin_hash = ?1 WHERE barcode = ?2",
+            [store::hash_pin("4321"), cards[0].clone()],
+        )
+        .unwrap();
+    click(&mut app, "中文");
+    assert_eq!(app.lang(), Lang::ZhCn);
+    click(&mut app, "English");
+    let _ = app.update(Message::Scanned(cards[0].clone()));
+    for d in ["4", "3", "2", "1"] {
+        click(&mut app, d);
+    }
+    click(&mut app, "OK");
+    assert!(matches!(app.screen(), Screen::Borrow));
+}
