@@ -517,3 +517,13 @@ fn simulator_switches_language_and_types_a_pin() {
     click(&mut app, "OK");
     assert!(matches!(app.screen(), Screen::Borrow));
 }
+
+#[test]
+fn offline_banner_follows_the_sync_status() {
+    let (mut app, _, _) = kiosk();
+    assert!(!app.offline());
+    let _ = app.update(Message::Online(Some(false)));
+    assert!(app.offline());
+    let _ = app.update(Message::Online(None));
+    assert!(!app.offline(), "unknown is not offline");
+}

@@ -80,6 +80,9 @@ pub enum Message {
     Tick(Instant),
     /// The screen was touched or clicked somewhere.
     Activity,
+    /// Whether the central system answers (from the sync engine's status;
+    /// None = not known / standalone).
+    Online(Option<bool>),
 }
 
 pub struct App {
@@ -103,7 +106,8 @@ pub struct App {
     last_activity: Instant,
     toast: Option<(Notice, Instant)>,
     clock: String,
-    /// The sync engine says the central system is unreachable.
+    /// The sync engine says the central system is unreachable
+    /// (`Message::Online`).
     offline: bool,
     high_contrast: bool,
 }
@@ -171,6 +175,10 @@ impl App {
 
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    pub fn offline(&self) -> bool {
+        self.offline
     }
 
     pub fn high_contrast(&self) -> bool {
@@ -336,6 +344,7 @@ impl App {
             }
             Message::Tick(now) => self.tick(now),
             Message::Activity => self.touch(),
+            Message::Online(online) => self.offline = online == Some(false),
         }
         Task::none()
     }
@@ -360,8 +369,6 @@ impl App {
                 a.notice = None;
             }
         }
-        // Written by the sync engine; absent while it is not running.
-        self.offline = matches!(self.store.sync_state("online"), Ok(Some(v)) if v == "false");
         if matches!(self.screen, Screen::Staff(_)) {
             let f = self.figures();
             if let Screen::Staff(s) = &mut self.screen {
@@ -930,6 +937,8 @@ impl App {
             outbox: counts.as_ref().map(|c| c.outbox).unwrap_or(0),
             journal: counts.as_ref().map(|c| c.journal).unwrap_or(0),
             current_loans: counts.as_ref().map(|c| c.current_loans).unwrap_or(0),
+            // Written by the sync engine after each successful exchange.
+            last_sync: self.store.sync_state("sync.last_success").ok().flatten(),
             hourly: self
                 .store
                 .hourly(Local::now().date_naive())

@@ -86,3 +86,5 @@ ui-staff-back-in-service = Put back in service
 ui-staff-quit = Quit kiosk
 ui-staff-no-report = no report yet
 ui-already-yours = You already have this item.
+ui-staff-last-sync = Last successful sync: { $at }
+ui-staff-never-synced = Never synced with the central system.

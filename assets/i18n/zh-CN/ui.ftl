@@ -77,3 +77,5 @@ ui-staff-back-in-service = 恢复服务
 ui-staff-quit = 退出程序
 ui-staff-no-report = 尚无状态报告
 ui-already-yours = 这本书您已借出。
+ui-staff-last-sync = 上次同步成功：{ $at }
+ui-staff-never-synced = 尚未与中心系统同步。

@@ -25,6 +25,8 @@ pub struct Figures {
     pub outbox: i64,
     pub journal: i64,
     pub current_loans: i64,
+    /// When the last sync succeeded (RFC 3339), None if never.
+    pub last_sync: Option<String>,
     /// (loans, returns) per hour of today, 0..24.
     pub hourly: Vec<(u32, u32)>,
 }
@@ -117,6 +119,11 @@ impl Staff {
                     ("journal", f.journal.to_string())
                 ]
             ))
+            .size(theme::SMALL),
+            text(match &f.last_sync {
+                Some(at) => tra(lang, "ui-staff-last-sync", &[("at", at.clone())]),
+                None => tr(lang, "ui-staff-never-synced"),
+            })
             .size(theme::SMALL),
             text(tra(
                 lang,
