@@ -29,6 +29,18 @@ pub const FONT: &[u8] = include_bytes!("../../assets/fonts/NotoSansSC-Kiosk.otf"
 
 /// Runs the kiosk's touch screen until staff quit it.
 pub fn run(env: &Env) -> Result<i32, CliError> {
+    // No screen to draw on (a server, an ssh session): run the same kiosk in
+    // text mode rather than failing.
+    let has_display = ["DISPLAY", "WAYLAND_DISPLAY", "WAYLAND_SOCKET"]
+        .iter()
+        .any(|v| std::env::var_os(v).is_some_and(|s| !s.is_empty()));
+    if !has_display {
+        eprintln!(
+            "{}",
+            crate::i18n::Texts::get().text(env.lang, "kiosk-gui-pending", &[])
+        );
+        return crate::textkiosk::run(env, true);
+    }
     let mut store = env.open_store()?;
     let demo = &env.config.demo;
     if demo.enabled && store.counts()?.patrons == 0 {
