@@ -4,7 +4,7 @@
 
 use crate::domain::barcode::normalize;
 use crate::domain::ItemStatus;
-use crate::store::import::{parse_money, RowError};
+use crate::store::import::{parse_money, RowError, ITEM_COLUMNS, PATRON_COLUMNS};
 use crate::sync::protocol::{ItemRecord, PatronRecord};
 use chrono::NaiveDate;
 use std::collections::HashMap;
@@ -69,7 +69,7 @@ fn read(path: &Path, required: &[&str]) -> Result<Table, ImportError> {
 pub const KEEP_FINES: i64 = i64::MIN;
 
 pub fn patrons(path: &Path) -> Result<(Vec<PatronRecord>, Vec<RowError>), ImportError> {
-    let t = read(path, &["barcode", "name", "category", "expires", "pin"])?;
+    let t = read(path, PATRON_COLUMNS)?;
     let (mut good, mut bad) = (vec![], vec![]);
     for (line, r) in &t.rows {
         let fail = |error: String| RowError { line: *line, error };
@@ -140,18 +140,7 @@ fn hash_pins(rows: &mut [PatronRecord]) {
 }
 
 pub fn items(path: &Path) -> Result<(Vec<ItemRecord>, Vec<RowError>), ImportError> {
-    let t = read(
-        path,
-        &[
-            "barcode",
-            "title",
-            "author",
-            "isbn",
-            "item_type",
-            "rfid_uid",
-            "parts",
-        ],
-    )?;
+    let t = read(path, ITEM_COLUMNS)?;
     let (mut good, mut bad) = (vec![], vec![]);
     for (line, r) in &t.rows {
         let fail = |error: String| RowError { line: *line, error };

@@ -116,7 +116,7 @@ struct PatronRow {
 }
 
 pub fn patrons(store: &mut Store, path: &Path, now: DateTime<FixedOffset>) -> Result<ImportReport> {
-    let t = read(path, &["barcode", "name", "category", "expires", "pin"])?;
+    let t = read(path, PATRON_COLUMNS)?;
     let mut report = ImportReport {
         file: path.display().to_string(),
         ..Default::default()
@@ -277,19 +277,22 @@ fn hash_all(pins: Vec<Option<String>>) -> Vec<Option<String>> {
     })
 }
 
+/// Columns a patron CSV must have (more are allowed), here and in
+/// kiosk-central's import.
+pub const PATRON_COLUMNS: &[&str] = &["barcode", "name", "category", "expires", "pin"];
+/// Columns an item CSV must have (more are allowed).
+pub const ITEM_COLUMNS: &[&str] = &[
+    "barcode",
+    "title",
+    "author",
+    "isbn",
+    "item_type",
+    "rfid_uid",
+    "parts",
+];
+
 pub fn items(store: &mut Store, path: &Path, now: DateTime<FixedOffset>) -> Result<ImportReport> {
-    let t = read(
-        path,
-        &[
-            "barcode",
-            "title",
-            "author",
-            "isbn",
-            "item_type",
-            "rfid_uid",
-            "parts",
-        ],
-    )?;
+    let t = read(path, ITEM_COLUMNS)?;
     let mut report = ImportReport {
         file: path.display().to_string(),
         ..Default::default()
