@@ -9,7 +9,7 @@
 //! transaction. This module never decides a loan.
 
 use super::plan::{plan_push, settle};
-use super::protocol::Heartbeat;
+use super::protocol::{DeviceHealth, Heartbeat};
 use super::upstream::{Upstream, UpstreamError};
 use crate::store::{cache, Store, StoreError, SyncStatus as EntryState};
 use chrono::{DateTime, FixedOffset, SecondsFormat};
@@ -106,6 +106,8 @@ pub struct Engine {
     upstream: Arc<dyn Upstream>,
     batch_size: usize,
     status: watch::Sender<SyncStatus>,
+    /// Devices and receipt paper as the app last saw them, for heartbeats.
+    health: std::sync::Mutex<(Vec<DeviceHealth>, String)>,
 }
 
 impl Engine {
@@ -118,6 +120,7 @@ impl Engine {
             upstream,
             batch_size: batch_size.max(1) as usize,
             status: watch::Sender::new(status),
+            health: std::sync::Mutex::new((Vec::new(), "none".into())),
         }
     }
 
@@ -319,6 +322,14 @@ impl Engine {
         Ok(report)
     }
 
+    /// What the next heartbeats say of the devices and the receipt paper
+    /// (ok | near_end | out | none).
+    pub fn set_health(&self, devices: Vec<DeviceHealth>, paper: &str) {
+        if let Ok(mut h) = self.health.lock() {
+            *h = (devices, paper.to_string());
+        }
+    }
+
     /// Tells the upstream we are alive; failures only go to the log.
     pub async fn heartbeat(&self, store: &mut Store, now: DateTime<FixedOffset>) {
         let s = self.status.borrow().clone();
@@ -329,8 +340,12 @@ impl Engine {
             outbox: s.outbox,
             conflicts: s.conflicts,
             last_sync: s.last_sync,
-            devices: Vec::new(),
-            paper: "none".into(),
+            devices: self.health.lock().map(|h| h.0.clone()).unwrap_or_default(),
+            paper: self
+                .health
+                .lock()
+                .map(|h| h.1.clone())
+                .unwrap_or_else(|_| "none".into()),
         };
         match self.upstream.heartbeat(&hb).await {
             Ok(ack) => {
