@@ -650,3 +650,55 @@ fn delete(tx: &Transaction, entity: &str, key: &str, now: DateTime<FixedOffset>)
     }
     Ok(true)
 }
+
+impl Store {
+    /// After the upstream answered conflicts: a checkout it did not apply
+    /// made no loan there, so the loan this kiosk opened for it leaves the
+    /// cache too (marked returned, the item back to `available` if it was
+    /// `on_loan`; a pulled change of the item or loan corrects either).
+    /// Without this the kiosk would show the reader a loan the library
+    /// does not have until a staff member fixed both sides. Other
+    /// conflicts need nothing here: what the upstream changed instead
+    /// arrives with the next pull. Idempotent; returns the loans closed.
+    pub fn forget_refused_loans(
+        &mut self,
+        entries: &[&Entry],
+        now: DateTime<FixedOffset>,
+    ) -> Result<usize> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut closed = 0;
+        for e in entries {
+            if e.kind != "checkout" || e.decision != "accepted" {
+                continue;
+            }
+            let (Some(item), Some(patron)) = (e.item.as_deref(), e.patron.as_deref()) else {
+                continue;
+            };
+            let (Some(item_id), Some(patron_id)) =
+                (id_of(&tx, "items", item)?, id_of(&tx, "patrons", patron)?)
+            else {
+                continue;
+            };
+            let n = exec(
+                &tx,
+                "UPDATE loans SET returned = ?3 WHERE item_id = ?1 AND patron_id = ?2
+                 AND returned IS NULL",
+                params![item_id, patron_id, stamp(now)],
+            )?;
+            if n > 0 {
+                exec(
+                    &tx,
+                    "UPDATE items SET status = 'available', updated_at = ?2
+                     WHERE id = ?1 AND status = 'on_loan'",
+                    params![item_id, stamp(now)],
+                )?;
+                tracing::info!(entry_id = %e.id, item = %item, "loan refused upstream; closed in the cache");
+            }
+            closed += n;
+        }
+        tx.commit()?;
+        Ok(closed)
+    }
+}

@@ -215,6 +215,16 @@ impl Engine {
             for (id, why) in &settled.conflicts {
                 tracing::warn!(entry_id = %id, reason = %why, "upstream recorded a conflict");
             }
+            if !settled.conflicts.is_empty() {
+                // Before the marks: after a crash in between, the entry is
+                // resent, answered the same conflict, and this is a no-op.
+                let refused: Vec<&_> = batch
+                    .entries
+                    .iter()
+                    .filter(|e| settled.conflicts.iter().any(|(id, _)| *id == e.id))
+                    .collect();
+                store.forget_refused_loans(&refused, now)?;
+            }
             store.mark_synced(&settled.marks(), now)?;
             report.batches += 1;
             report.sent += batch.entries.len() as u64;
