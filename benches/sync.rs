@@ -365,7 +365,11 @@ fn main() {
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
     rt.block_on(async {
+        // The kiosk's default batch_size, and a larger one.
         drain(&s, dir.path(), 200).await;
+        drain(&s, dir.path(), 1000).await;
+        // The kiosk's default batch_size, and the server's largest page.
+        pull(&s, dir.path(), 200).await;
         pull(&s, dir.path(), 5000).await;
         let db = dir.path().join("kiosks.db");
         let st = SqliteStorage::open(&db, Settings::default()).unwrap();
