@@ -1329,3 +1329,141 @@ fn openapi_document_is_current() {
         std::fs::write(&file, &doc).unwrap();
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staff_close_conflicts_by_cli_and_api() {
+    let dir = tempfile::tempdir().unwrap();
+    let db_path = dir.path().join("central.db");
+    let db = ["--db", db_path.to_str().unwrap()];
+    let (patrons, items) = write_csvs(dir.path());
+    run_ok(
+        &db,
+        &[
+            "import",
+            "--patrons",
+            patrons.to_str().unwrap(),
+            "--items",
+            items.to_str().unwrap(),
+        ],
+    );
+    let token = run_ok(&db, &["token", "create", "--kiosk", K1])
+        .trim()
+        .to_string();
+    let server = start_server(&db, &[]);
+    let http = reqwest::Client::new();
+    // Two conflicts: I3 is lost, I2 is not on loan.
+    let entries = vec![
+        entry(K1, 1, "checkout", Some("P1"), Some("I3")),
+        entry(K1, 2, "checkin", None, Some("I2")),
+    ];
+    let ids: Vec<String> = entries.iter().map(|e| e.id.to_string()).collect();
+    let r: PushResponse = http
+        .post(format!("{}/v1/push", server.base))
+        .bearer_auth(&token)
+        .json(&batch(K1, entries))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(codes(&r), ["item_lost", "not_on_loan"]);
+    let open = |db: &[&str]| run_ok(db, &["conflicts"]).lines().count();
+    assert_eq!(open(&db), 2);
+
+    // By the command line: closed, hidden from the open list, listed
+    // with its note under --resolved; a second close keeps the first note.
+    let out = run_ok(
+        &db,
+        &[
+            "conflicts",
+            "resolve",
+            &ids[0],
+            "--note",
+            "item found, loan recorded by hand",
+            "--by",
+            "MJ",
+        ],
+    );
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(v["result"], "resolved");
+    assert_eq!(open(&db), 1);
+    let again = run_ok(&db, &["conflicts", "resolve", &ids[0], "--note", "other"]);
+    assert!(again.contains("already_resolved"), "{again}");
+    let closed: Vec<serde_json::Value> = run_ok(&db, &["conflicts", "--resolved"])
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(closed.len(), 1);
+    assert_eq!(closed[0]["id"], ids[0].as_str());
+    assert_eq!(closed[0]["code"], "item_lost");
+    assert_eq!(closed[0]["note"], "item found, loan recorded by hand");
+    assert_eq!(closed[0]["resolved_by"], "MJ");
+    // An id that is not an open conflict: exit 1, nothing changes.
+    let out = central_cmd(&db)
+        .args([
+            "conflicts",
+            "resolve",
+            &uuid::Uuid::now_v7().to_string(),
+            "--note",
+            "x",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+
+    // By the API, from the kiosk's staff screen.
+    let url = format!("{}/v1/conflicts/{}/resolve", server.base, ids[1]);
+    let r = http
+        .post(&url)
+        .bearer_auth(&token)
+        .json(&json!({"note": ""}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let r = http
+        .post(&url)
+        .json(&json!({"note": "returned twice"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let r: serde_json::Value = http
+        .post(&url)
+        .bearer_auth(&token)
+        .json(&json!({"note": "returned twice", "by": "desk"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(r["result"], "resolved");
+    let listed: Vec<ConflictRecord> = http
+        .get(format!("{}/v1/conflicts", server.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(listed.is_empty(), "{listed:?}");
+    let r = http
+        .post(format!(
+            "{}/v1/conflicts/{}/resolve",
+            server.base,
+            uuid::Uuid::now_v7()
+        ))
+        .bearer_auth(&token)
+        .json(&json!({"note": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    let closed = run_ok(&db, &["conflicts", "--resolved"]);
+    assert!(closed.contains("desk at kiosk K1"), "{closed}");
+    // The entries themselves were never applied: I2 still not on loan.
+    assert!(!run_ok(&db, &["loans"]).contains("\"I3\""));
+}

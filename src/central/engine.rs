@@ -1748,7 +1748,8 @@ pub async fn conflicts<S: Sql>(tx: &mut S, kiosk: Option<&str>) -> Result<Vec<Co
     Ok(tx
         .query(
             "SELECT id, kiosk_id, seq, kind, patron, item, code, message, at, received FROM entries
-             WHERE status IN ('conflict','waiting') AND (CAST($1 AS TEXT) IS NULL OR kiosk_id = $1) ORDER BY received, kiosk_id, seq",
+             WHERE status IN ('conflict','waiting') AND (CAST($1 AS TEXT) IS NULL OR kiosk_id = $1)
+             AND id NOT IN (SELECT entry_id FROM conflict_resolutions) ORDER BY received, kiosk_id, seq",
             p![kiosk],
         )
         .await?
@@ -2158,4 +2159,95 @@ pub async fn release_reminder<S: Sql>(tx: &mut S, kind: &str, key: &str) -> Resu
     )
     .await?;
     Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// Closing conflicts (staff)
+
+/// A conflict staff closed, with how.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ResolvedConflict {
+    #[serde(flatten)]
+    pub conflict: ConflictRecord,
+    pub resolved: String,
+    pub resolved_by: String,
+    pub note: String,
+}
+
+/// What closing a conflict did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Resolve {
+    /// Closed now.
+    Resolved,
+    /// Closed before (the first note stands).
+    AlreadyResolved,
+    /// No conflict with this id (unknown, applied, or still held for a
+    /// missing seq, which closes itself).
+    NotAConflict,
+}
+
+/// Closes conflict `id` with a note; the entry itself is left as it was.
+pub async fn resolve_conflict<S: Sql>(
+    tx: &mut S,
+    id: &str,
+    note: &str,
+    by: &str,
+    now: &str,
+) -> Result<Resolve> {
+    tx.lock_writes().await?;
+    let status = tx
+        .query_opt("SELECT status FROM entries WHERE id = $1", p![id])
+        .await?
+        .map(|r| r.s(0));
+    if status.as_deref() != Some("conflict") {
+        return Ok(Resolve::NotAConflict);
+    }
+    let n = tx
+        .exec(
+            "INSERT INTO conflict_resolutions (entry_id, resolved, resolved_by, note) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (entry_id) DO NOTHING",
+            p![id, now, by, note],
+        )
+        .await?;
+    Ok(if n == 1 {
+        Resolve::Resolved
+    } else {
+        Resolve::AlreadyResolved
+    })
+}
+
+/// Closed conflicts, oldest first.
+pub async fn resolved_conflicts<S: Sql>(
+    tx: &mut S,
+    kiosk: Option<&str>,
+) -> Result<Vec<ResolvedConflict>> {
+    Ok(tx
+        .query(
+            "SELECT e.id, e.kiosk_id, e.seq, e.kind, e.patron, e.item, e.code, e.message, e.at, e.received,
+                    r.resolved, r.resolved_by, r.note
+             FROM entries e JOIN conflict_resolutions r ON r.entry_id = e.id
+             WHERE (CAST($1 AS TEXT) IS NULL OR e.kiosk_id = $1) ORDER BY e.received, e.kiosk_id, e.seq",
+            p![kiosk],
+        )
+        .await?
+        .iter()
+        .map(|r| ResolvedConflict {
+            conflict: ConflictRecord {
+                id: r.s(0).parse().unwrap_or_default(),
+                kiosk_id: r.s(1),
+                seq: r.i(2),
+                kind: r.s(3),
+                patron: r.os(4),
+                item: r.os(5),
+                code: r.s(6),
+                message: r.s(7),
+                at: r.s(8),
+                recorded_at: r.s(9),
+            },
+            resolved: r.s(10),
+            resolved_by: r.s(11),
+            note: r.s(12),
+        })
+        .collect())
 }

@@ -201,6 +201,7 @@ pub fn router<S: Storage>(storage: Arc<S>, max_body: usize) -> Router {
         .route("/v1/patrons/{barcode}", get(patron::<S>))
         .route("/v1/recommendations", get(recommendations::<S>))
         .route("/v1/conflicts", get(conflicts::<S>))
+        .route("/v1/conflicts/{id}/resolve", post(resolve::<S>))
         .route("/v1/kiosks", get(kiosks::<S>))
         .route("/v1/reports/stats", get(stats::<S>))
         .route("/v1/feedback", get(feedback::<S>))
@@ -314,6 +315,54 @@ async fn conflicts<S: Storage>(
     ApiQuery(q): ApiQuery<ConflictsQuery>,
 ) -> Result<Json<Vec<ConflictRecord>>, ApiErr> {
     Ok(Json(st.conflicts(q.kiosk).await?))
+}
+
+/// Staff closing a conflict from a kiosk's staff screen.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct ResolveRequest {
+    /// What staff did about it (required).
+    #[schema(min_length = 1)]
+    pub note: String,
+    /// Who: staff name or initials.
+    #[serde(default)]
+    pub by: Option<String>,
+}
+
+/// The answer to a resolve request.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ResolveResponse {
+    pub result: super::engine::Resolve,
+}
+
+async fn resolve<S: Storage>(
+    State(st): State<Arc<S>>,
+    Extension(kiosk): Extension<KioskId>,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<ResolveRequest>,
+) -> Result<Json<ResolveResponse>, ApiErr> {
+    let id: uuid::Uuid = id
+        .parse()
+        .map_err(|_| bad(format!("{id:?} is not an entry id (UUID)")))?;
+    if req.note.is_empty() {
+        return Err(bad("note: say what was done about the conflict"));
+    }
+    let by = format!(
+        "{} at kiosk {}",
+        req.by.as_deref().unwrap_or("staff").trim(),
+        kiosk.0
+    );
+    let result = st
+        .resolve_conflict(id.to_string(), req.note, by, Utc::now())
+        .await?;
+    if result == super::engine::Resolve::NotAConflict {
+        return Err(ApiErr(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no open conflict with this id".into(),
+        ));
+    }
+    tracing::info!(kiosk = %kiosk.0, entry_id = %id, ?result, "conflict closed");
+    Ok(Json(ResolveResponse { result }))
 }
 
 async fn kiosks<S: Storage>(

@@ -5,7 +5,8 @@
 //! committed copy is stale.
 #![allow(dead_code)]
 
-use super::engine::{Bucket, FeedbackRecord, KioskStatus, Stats};
+use super::engine::{Bucket, FeedbackRecord, KioskStatus, Resolve, Stats};
+use super::http::{ResolveRequest, ResolveResponse};
 use crate::sync::protocol::*;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -56,6 +57,14 @@ fn recommendations() {}
     responses((status = 200, body = Vec<ConflictRecord>), (status = 400, body = ApiError), (status = 401, body = ApiError)))]
 fn conflicts() {}
 
+#[utoipa::path(post, path = "/v1/conflicts/{id}/resolve", request_body = ResolveRequest,
+    params(("id" = uuid::Uuid, Path, description = "The conflicting entry's id")),
+    responses((status = 200, body = ResolveResponse, description = "Closed now, or closed before (the first note stands)"),
+        (status = 400, body = ApiError), (status = 401, body = ApiError),
+        (status = 404, body = ApiError, description = "No open conflict with this id"),
+        (status = 413, body = ApiError), (status = 415, body = ApiError)))]
+fn resolve() {}
+
 #[utoipa::path(get, path = "/v1/kiosks",
     responses((status = 200, body = Vec<KioskStatus>), (status = 401, body = ApiError)))]
 fn kiosks() {}
@@ -89,11 +98,12 @@ impl Modify for BearerAuth {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "kiosk-central", description = "Kiosk ↔ central server protocol, API v1 (see docs/sync.md)"),
-    paths(health, push, changes, decide, heartbeat, patron, recommendations, conflicts, kiosks, stats, feedback),
+    paths(health, push, changes, decide, heartbeat, patron, recommendations, conflicts, resolve, kiosks, stats, feedback),
     components(schemas(Entry, PushRequest, EntryStatus, EntryResult, PushResponse, Record,
         PatronRecord, ItemRecord, LoanRecord, HoldRecord, PolicyRecord, Change, ChangesPage,
         DecideRequest, DecideResponse, DeviceHealth, Heartbeat, HeartbeatAck, Recommendation,
-        Recommendations, ConflictRecord, ApiError, Stats, Bucket, FeedbackRecord, KioskStatus)),
+        Recommendations, ConflictRecord, ApiError, Stats, Bucket, FeedbackRecord, KioskStatus,
+        ResolveRequest, ResolveResponse, Resolve)),
     modifiers(&BearerAuth),
     security(("kiosk_token" = []))
 )]

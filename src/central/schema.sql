@@ -131,3 +131,12 @@ CREATE TABLE reminders_sent (
     sent TEXT NOT NULL,
     PRIMARY KEY (kind, key)
 );
+
+-- Staff closing a conflict: the entry stays as it was (never applied, never
+-- deleted); this row says who closed it, when and how.
+CREATE TABLE conflict_resolutions (
+    entry_id TEXT PRIMARY KEY,
+    resolved TEXT NOT NULL,
+    resolved_by TEXT NOT NULL,
+    note TEXT NOT NULL
+);
