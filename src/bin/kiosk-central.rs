@@ -80,7 +80,8 @@ enum Command {
     },
     /// Reports.
     Report {
-        /// stats | feedback
+        /// stats (loans and returns by day, hour, kiosk, branch, item
+        /// type, reader category; top titles; active readers) | feedback
         #[arg(long, default_value = "stats")]
         what: String,
         #[arg(long)]
@@ -294,9 +295,13 @@ async fn command<S: Storage>(
                     json_line(&f)?;
                 }
             }
-            (w, f) => anyhow::bail!(
-                "report --what {w} --format {f}: use stats (json|csv) or feedback (json)"
+            ("feedback", "csv") => print!(
+                "{}",
+                central::engine::feedback_csv(&st.feedback(from, to).await?)
             ),
+            (w, f) => {
+                anyhow::bail!("report --what {w} --format {f}: use stats or feedback, json or csv")
+            }
         },
     }
     Ok(())

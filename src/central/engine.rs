@@ -1920,6 +1920,9 @@ pub struct Stats {
     pub top_titles: Vec<Bucket>,
     /// Distinct readers who borrowed or renewed.
     pub active_readers: u64,
+    /// By the item's branch (its `location`).
+    #[serde(default)]
+    pub by_branch: Vec<Bucket>,
 }
 
 impl Stats {
@@ -1940,6 +1943,7 @@ impl Stats {
             ("kiosk", &self.by_kiosk),
             ("item_type", &self.by_item_type),
             ("category", &self.by_category),
+            ("branch", &self.by_branch),
             ("title", &self.top_titles),
         ] {
             for b in buckets {
@@ -1957,9 +1961,13 @@ pub async fn stats<S: Sql>(tx: &mut S, from: NaiveDate, to: NaiveDate) -> Result
     );
     let rows = tx
         .query(
-            "SELECT e.at, e.kind, e.kiosk_id, e.patron, e.decision, i.item_type, i.title, p.category
+            "SELECT e.at, e.kind, e.kiosk_id, e.patron, e.decision, i.item_type, i.title,
+                    COALESCE(p.category, rp.category), i.location
              FROM entries e LEFT JOIN items i ON i.barcode = e.item
              LEFT JOIN patrons p ON p.barcode = e.patron
+             -- A return names no reader: its category is the borrower's.
+             LEFT JOIN loans rl ON e.kind = 'checkin' AND rl.item = e.item AND rl.returned = e.at
+             LEFT JOIN patrons rp ON rp.barcode = rl.patron
              WHERE e.status = 'applied' AND e.kind IN ('checkout','checkin','renew')
              AND substr(e.at, 1, 10) >= $1 AND substr(e.at, 1, 10) <= $2",
             p![&f, &t],
@@ -1973,6 +1981,7 @@ pub async fn stats<S: Sql>(tx: &mut S, from: NaiveDate, to: NaiveDate) -> Result
     type Map = BTreeMap<String, (u64, u64)>;
     let (mut day, mut hour, mut kiosk, mut ty, mut cat, mut title): (Map, Map, Map, Map, Map, Map) =
         Default::default();
+    let mut branch = Map::new();
     let mut readers = BTreeSet::new();
     for r in rows {
         let (at, kind, accepted) = (r.s(0), r.s(1), r.s(4) == "accepted");
@@ -2008,6 +2017,12 @@ pub async fn stats<S: Sql>(tx: &mut S, from: NaiveDate, to: NaiveDate) -> Result
         add(&mut kiosk, r.s(2));
         add(&mut ty, r.os(5).unwrap_or_else(|| "unknown".into()));
         add(&mut cat, r.os(7).unwrap_or_else(|| "unknown".into()));
+        add(
+            &mut branch,
+            r.os(8)
+                .filter(|b| !b.is_empty())
+                .unwrap_or_else(|| "unknown".into()),
+        );
         if l == 1 {
             add(&mut title, r.os(6).unwrap_or_else(|| "unknown".into()));
         }
@@ -2026,6 +2041,7 @@ pub async fn stats<S: Sql>(tx: &mut S, from: NaiveDate, to: NaiveDate) -> Result
     s.by_kiosk = buckets(kiosk);
     s.by_item_type = buckets(ty);
     s.by_category = buckets(cat);
+    s.by_branch = buckets(branch);
     let mut top = buckets(title);
     top.sort_by(|a, b| b.loans.cmp(&a.loans).then(a.key.cmp(&b.key)));
     top.truncate(20);
@@ -2250,4 +2266,30 @@ pub async fn resolved_conflicts<S: Sql>(
             note: r.s(12),
         })
         .collect())
+}
+
+/// Feedback as CSV: `id,kiosk_id,at,rating,topics,comment` (topics joined
+/// with `;`), for a spreadsheet. No card numbers, as in the JSON.
+pub fn feedback_csv(rows: &[FeedbackRecord]) -> String {
+    let mut w = csv::Writer::from_writer(vec![]);
+    let _ = w.write_record(["id", "kiosk_id", "at", "rating", "topics", "comment"]);
+    for f in rows {
+        let d = &f.detail;
+        let rating = d["rating"]
+            .as_i64()
+            .map(|r| r.to_string())
+            .unwrap_or_default();
+        let topics = d["topics"]
+            .as_array()
+            .map(|t| {
+                t.iter()
+                    .filter_map(|t| t.as_str())
+                    .collect::<Vec<_>>()
+                    .join(";")
+            })
+            .unwrap_or_default();
+        let comment = d["comment"].as_str().unwrap_or_default();
+        let _ = w.write_record([&f.id, &f.kiosk_id, &f.at, &rating, &topics, comment]);
+    }
+    String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
 }

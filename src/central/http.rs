@@ -410,9 +410,18 @@ async fn stats<S: Storage>(
 async fn feedback<S: Storage>(
     State(st): State<Arc<S>>,
     ApiQuery(q): ApiQuery<RangeQuery>,
-) -> Result<Json<Vec<super::engine::FeedbackRecord>>, ApiErr> {
+) -> Result<Response, ApiErr> {
     let (from, to) = range(&q)?;
-    Ok(Json(st.feedback(from, to).await?))
+    let rows = st.feedback(from, to).await?;
+    Ok(match q.format.as_deref() {
+        None | Some("json") => Json(rows).into_response(),
+        Some("csv") => (
+            [(header::CONTENT_TYPE, "text/csv; charset=utf-8")],
+            super::engine::feedback_csv(&rows),
+        )
+            .into_response(),
+        Some(f) => return Err(bad(format!("format {f:?}: use json or csv"))),
+    })
 }
 
 /// Serves `router` on `listener` until ctrl-c / SIGTERM.

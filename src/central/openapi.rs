@@ -79,8 +79,10 @@ fn stats() {}
 
 #[utoipa::path(get, path = "/v1/feedback",
     params(("from" = Option<String>, Query, description = "YYYY-MM-DD, default 30 days before `to`"),
-        ("to" = Option<String>, Query, description = "YYYY-MM-DD, default today")),
-    responses((status = 200, body = Vec<FeedbackRecord>), (status = 400, body = ApiError), (status = 401, body = ApiError)))]
+        ("to" = Option<String>, Query, description = "YYYY-MM-DD, default today"),
+        ("format" = Option<String>, Query, description = "json (default) or csv: id,kiosk_id,at,rating,topics,comment")),
+    responses((status = 200, content((Vec<FeedbackRecord> = "application/json"), (String = "text/csv"))),
+        (status = 400, body = ApiError), (status = 401, body = ApiError)))]
 fn feedback() {}
 
 struct BearerAuth;
