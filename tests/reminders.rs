@@ -3,7 +3,8 @@
 //! hold-ready reminders by e-mail to a real SMTP server (Python's
 //! aiosmtpd, decoding each mail as a mail client would) and by webhook
 //! (a small receiver in this test). Asserted: the mail content (reader's
-//! name, title, due date or pickup code, in the configured language), and
+//! name, title, due date or pickup code, in the reader's language from
+//! the patrons CSV, else the configured one), and
 //! that each reminder is sent exactly once across repeated scheduled runs
 //! and a server restart, while a new one arising later is sent by the
 //! restarted server's schedule.
@@ -235,10 +236,10 @@ async fn reminders_by_mail_and_webhook_once_on_schedule() {
     let patrons = write(
         dir.path(),
         "patrons.csv",
-        "barcode,name,category,expires,pin,blocked,email\n\
-         P1,Wang Fang,adult,2099-12-31,,,wang.fang@example.org\n\
-         P2,Li Lei,adult,2099-12-31,,,li.lei@example.org\n\
-         P3,No Mail,adult,2099-12-31,,,\n",
+        "barcode,name,category,expires,pin,blocked,email,language\n\
+         P1,王芳,adult,2099-12-31,,,wang.fang@example.org,zh-CN\n\
+         P2,Li Lei,adult,2099-12-31,,,li.lei@example.org,\n\
+         P3,No Mail,adult,2099-12-31,,,,en\n",
     );
     let items = write(
         dir.path(),
@@ -314,21 +315,30 @@ async fn reminders_by_mail_and_webhook_once_on_schedule() {
             .find(|m| m["subject"] == subject)
             .unwrap_or_else(|| panic!("no mail {subject:?} in {got:#?}"))
     };
-    let soon = find("Due soon: Alpha");
+    // P1 reads Chinese (the patrons CSV says so); P2 names no language
+    // and gets the configured one, English.
+    let soon = find("即将到期：《Alpha》");
     assert_eq!(soon["to"], json!(["wang.fang@example.org"]));
     assert_eq!(soon["from"], "library@example.org");
     let body = soon["body"].as_str().unwrap();
-    assert!(body.starts_with("Dear Wang Fang,"), "{body}");
+    assert!(body.starts_with("王芳，您好："), "{body}");
     assert!(
-        body.contains(&format!("\"Alpha\" is due on {}", day(1))),
+        body.contains(&format!("您借阅的《Alpha》将于 {} 到期。", day(1))),
         "{body}"
     );
-    let late = find("Overdue: Beta")["body"].as_str().unwrap().to_string();
+    let late = find("已逾期：《Beta》")["body"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert!(
-        late.contains(&format!("\"Beta\" was due on {}", day(-3))),
+        late.contains(&format!("《Beta》已于 {} 到期", day(-3))),
         "{late}"
     );
     let ready = find("Ready for pickup: Zeta");
+    assert!(
+        ready["body"].as_str().unwrap().starts_with("Dear Li Lei,"),
+        "{ready}"
+    );
     assert_eq!(ready["to"], json!(["li.lei@example.org"]));
     let hooks = hooked.lock().unwrap().clone();
     assert_eq!(hooks.len(), 4, "{hooks:#?}");
@@ -343,10 +353,11 @@ async fn reminders_by_mail_and_webhook_once_on_schedule() {
             .contains(&format!("Your pickup code is {code}.")),
         "{ready}"
     );
-    // The reader with no address is reminded by webhook only.
+    // The reader with no address is reminded by webhook only; the webhook
+    // carries the reader's language for pushes of its own.
     assert!(hooks
         .iter()
-        .any(|h| h["kind"] == "overdue" && h["patron"] == "P3"));
+        .any(|h| h["kind"] == "overdue" && h["patron"] == "P3" && h["language"] == "en"));
 
     // Restart (SIGKILL): nothing is sent again by the new process's runs.
     drop(server);
@@ -392,6 +403,7 @@ fn mail_text_in_both_languages() {
         due: None,
         pickup_code: Some("012345".into()),
         pickup_by: Some("2026-11-30".into()),
+        language: None,
     };
     let (subject, body) = text(&r, Lang::ZhCn);
     assert_eq!(subject, "预约到馆：《活着》");

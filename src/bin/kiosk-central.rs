@@ -214,8 +214,19 @@ async fn command<S: Storage>(
                 "give --patrons CSV and/or --items CSV"
             );
             if let Some(path) = patrons {
-                let (rows, errors) = import::patrons(&path)?;
+                let (rows, mut errors) = import::patrons(&path)?;
+                // The optional `language` column, for reminder mails.
+                let (langs, lang_errors) = import::patron_languages(&path)?;
+                let known: std::collections::HashSet<&str> =
+                    rows.iter().map(|r| r.barcode.as_str()).collect();
+                let langs: Vec<_> = langs
+                    .into_iter()
+                    .filter(|(b, _)| known.contains(b.as_str()))
+                    .collect();
+                errors.extend(lang_errors);
+                errors.sort_by_key(|e| e.line);
                 let (ins, upd) = st.import_patrons(rows, now).await?;
+                st.set_patron_languages(langs).await?;
                 json_line(
                     &serde_json::json!({"file": path, "inserted": ins, "updated": upd, "errors": errors}),
                 )?;

@@ -2077,6 +2077,9 @@ pub struct Reminder {
     pub due: Option<String>,
     pub pickup_code: Option<String>,
     pub pickup_by: Option<String>,
+    /// The reader's language (zh-CN, en) when the server knows it.
+    #[serde(default)]
+    pub language: Option<String>,
 }
 
 /// Reminders not sent yet, as of `today`: loans due within `due_soon_days`
@@ -2093,8 +2096,9 @@ pub async fn pending_reminders<S: Sql>(
     let mut out = vec![];
     for r in tx
         .query(
-            "SELECT l.id, l.due, l.patron, p.name, p.email, l.item, i.title FROM loans l
+            "SELECT l.id, l.due, l.patron, p.name, p.email, l.item, i.title, pl.language FROM loans l
              JOIN patrons p ON p.barcode = l.patron JOIN items i ON i.barcode = l.item
+             LEFT JOIN patron_languages pl ON pl.barcode = l.patron
              WHERE l.returned IS NULL ORDER BY l.due, l.id",
             p![],
         )
@@ -2120,13 +2124,16 @@ pub async fn pending_reminders<S: Sql>(
             due: Some(due),
             pickup_code: None,
             pickup_by: None,
+            language: r.os(7),
         });
     }
     for r in tx
         .query(
-            "SELECT h.id, h.pickup_code, h.pickup_by, h.patron, p.name, p.email, h.ready_item, i.title
+            "SELECT h.id, h.pickup_code, h.pickup_by, h.patron, p.name, p.email, h.ready_item, i.title,
+                    pl.language
              FROM holds h JOIN patrons p ON p.barcode = h.patron
              LEFT JOIN items i ON i.barcode = h.ready_item
+             LEFT JOIN patron_languages pl ON pl.barcode = h.patron
              WHERE h.status = 'ready' ORDER BY h.id",
             p![],
         )
@@ -2143,6 +2150,7 @@ pub async fn pending_reminders<S: Sql>(
             due: None,
             pickup_code: r.os(1),
             pickup_by: r.os(2),
+            language: r.os(8),
         });
     }
     let mut pending = vec![];
@@ -2299,4 +2307,17 @@ pub fn feedback_csv(rows: &[FeedbackRecord]) -> String {
         let _ = w.write_record([&f.id, &f.kiosk_id, &f.at, &rating, &topics, comment]);
     }
     String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
+}
+
+/// Stores readers' languages (barcode, zh-CN | en); returns how many.
+pub async fn set_patron_languages<S: Sql>(tx: &mut S, rows: &[(String, String)]) -> Result<u64> {
+    for (barcode, lang) in rows {
+        tx.exec(
+            "INSERT INTO patron_languages (barcode, language) VALUES ($1, $2)
+             ON CONFLICT (barcode) DO UPDATE SET language = excluded.language",
+            p![barcode, lang],
+        )
+        .await?;
+    }
+    Ok(rows.len() as u64)
 }

@@ -91,6 +91,9 @@ pub trait Storage: Send + Sync + 'static {
     /// Stores a kiosk's token hash (replacing an older token).
     fn set_token(&self, kiosk: String, token_hash: String, now: DateTime<Utc>) -> Fut<'_, bool>;
     fn kiosk_for_token(&self, token_hash: String) -> Fut<'_, Option<String>>;
+    /// Readers' mail languages (barcode, `zh-CN` | `en`), from the
+    /// patrons CSV's optional `language` column.
+    fn set_patron_languages(&self, rows: Vec<(String, String)>) -> Fut<'_, u64>;
     /// Reminders not sent yet as of `today` (see `remind`).
     fn pending_reminders(&self, today: NaiveDate, due_soon_days: u32) -> Fut<'_, Vec<Reminder>>;
     /// Claims a reminder (sent-reminders table); false if already claimed.
@@ -229,6 +232,11 @@ macro_rules! central_storage_impl {
             }
             fn kiosk_for_token(&self, hash: String) -> Fut<'_, Option<String>> {
                 self.tx(move |t| Box::pin(async move { engine::kiosk_for_token(t, &hash).await }))
+            }
+            fn set_patron_languages(&self, rows: Vec<(String, String)>) -> Fut<'_, u64> {
+                self.tx(move |t| {
+                    Box::pin(async move { engine::set_patron_languages(t, &rows).await })
+                })
             }
             fn pending_reminders(
                 &self,

@@ -28,8 +28,8 @@ pub struct ReminderSection {
     pub smtp_url: String,
     /// From: address of e-mails.
     pub from: String,
-    /// Language of the mails (`zh-CN` or `en`): the server keeps no
-    /// per-reader language yet, so the library's.
+    /// Language of the mails (`zh-CN` or `en`) to readers whose own
+    /// language the server does not know (patrons CSV `language` column).
     pub language: Lang,
 }
 
@@ -111,7 +111,12 @@ async fn deliver(
         via.push("webhook");
     }
     if let (false, Some(to)) = (cfg.smtp_url.is_empty(), r.email.as_deref()) {
-        let (subject, body) = text(r, cfg.language);
+        let lang = r
+            .language
+            .as_deref()
+            .and_then(Lang::parse)
+            .unwrap_or(cfg.language);
+        let (subject, body) = text(r, lang);
         let msg = Message::builder()
             .from(
                 cfg.from

@@ -140,3 +140,10 @@ CREATE TABLE conflict_resolutions (
     resolved_by TEXT NOT NULL,
     note TEXT NOT NULL
 );
+
+-- The language a reader reads mail in (zh-CN, en), from the `language`
+-- column of the patrons CSV; reminders use it, else [reminders] language.
+CREATE TABLE patron_languages (
+    barcode TEXT PRIMARY KEY,
+    language TEXT NOT NULL
+);
