@@ -1755,3 +1755,40 @@ async fn reports_sqlite() {
     let st = SqliteStorage::open(&dir.path().join("c.db"), Settings::default()).unwrap();
     reports_suite(&st).await;
 }
+
+/// A database made by the first kiosk-central (schema version 1) gains
+/// the version-2 tables on open and keeps its rows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn version_1_database_is_migrated() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v1.db");
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(
+            &include_str!("../src/central/schema.sql")
+                .replace("@ID@", "INTEGER PRIMARY KEY AUTOINCREMENT"),
+        )
+        .unwrap();
+        conn.execute(
+            "INSERT INTO kiosks (kiosk_id, created) VALUES ('K1', '2026-11-01T00:00:00Z')",
+            [],
+        )
+        .unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+    }
+    let st = SqliteStorage::open(&path, Settings::default()).unwrap();
+    assert!(st.conflicts(None).await.unwrap().is_empty());
+    assert!(st.resolved_conflicts(None).await.unwrap().is_empty());
+    assert_eq!(
+        st.set_patron_languages(vec![("P1".into(), "en".into())])
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(st.kiosks().await.unwrap()[0].kiosk_id, "K1");
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let v: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(v, 2);
+}
