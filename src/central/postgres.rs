@@ -20,13 +20,17 @@ use tokio::sync::Semaphore;
 use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{Client, NoTls, Statement};
 
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
 /// The advisory lock key every writer takes ("kiosk" in ASCII).
 const WRITE_LOCK: i64 = 0x6b696f736b;
 
+/// The whole schema, for a new database.
 pub fn schema() -> String {
-    include_str!("schema.sql").replace("@ID@", "BIGSERIAL PRIMARY KEY")
+    include_str!("schema.sql").replace("@ID@", "BIGSERIAL PRIMARY KEY") + MIGRATION_2
 }
+
+/// From version 1 to 2.
+const MIGRATION_2: &str = include_str!("schema_2.sql");
 
 /// Connections one server process opens at most.
 const MAX_CONNECTIONS: usize = 8;
@@ -84,8 +88,12 @@ impl PgStorage {
                 "the PostgreSQL database has schema version {version}, newer than this kiosk-central ({SCHEMA_VERSION}); upgrade the server"
             )));
         }
-        if version == 0 {
-            client.batch_execute(&schema()).await?;
+        if version < SCHEMA_VERSION {
+            if version == 0 {
+                client.batch_execute(&schema()).await?;
+            } else if version == 1 {
+                client.batch_execute(MIGRATION_2).await?;
+            }
             client
                 .execute(
                     "INSERT INTO schema_version (version) VALUES ($1)",
