@@ -1,15 +1,18 @@
 //! SIP2 (3M Standard Interchange Protocol 2.00), kiosk side: the message
 //! codec (`codec`: lines, fields, trailer, checksum), the character sets
 //! (`charset`), dates (`date`), the typed messages (`messages`) and the
-//! `kiosk sip2` tools (`cli`). Sans IO: the connection, retries, the 97
-//! resend and the `Upstream` implementation live in the client built on
-//! top of this. Never panics on what a server sends.
+//! `kiosk sip2` tools (`cli`), all sans IO; on top of them the connection
+//! (`client`: login, heartbeat, reconnect, 96/97 resends) and the
+//! `Upstream` implementation (`upstream`: decisions, offline replay).
+//! Never panics on what a server sends.
 
 pub mod charset;
 pub mod cli;
+pub mod client;
 pub mod codec;
 pub mod date;
 pub mod messages;
+pub mod upstream;
 
 pub use charset::{Charset, CharsetError};
 pub use codec::{
@@ -19,6 +22,7 @@ pub use codec::{
 };
 pub use date::{DateError, SipDate};
 pub use messages::*;
+pub use upstream::Sip2Upstream;
 
 /// A typed message with the trailer it came with.
 #[derive(Debug, Clone, PartialEq, Eq)]
