@@ -191,43 +191,17 @@ impl Store {
     /// appends is journaled with `offline = 1` under `id`: the id the sync
     /// engine already offered the upstream, so a decision the upstream
     /// applied before timing out and this offline one are one entry.
-    ///
-    /// Done with a TEMP trigger on this connection only (temp objects die
-    /// with the connection, so a crash leaves nothing behind); it swaps the
-    /// first appended row for a copy with that id and the offline flag,
-    /// then goes inert. The committed row is an ordinary journal row.
+    /// Only the first entry `f` appends takes the id; a call that appends
+    /// nothing leaves no trace of it.
     pub fn with_offline_journal<T>(
         &mut self,
         id: Uuid,
         f: impl FnOnce(&mut Store) -> Result<T>,
     ) -> Result<T> {
-        self.conn.execute_batch(
-            "CREATE TEMP TABLE IF NOT EXISTS kiosk_offline_entry (id TEXT NOT NULL);
-             CREATE TEMP TRIGGER IF NOT EXISTS kiosk_offline_journal
-             BEFORE INSERT ON journal
-             WHEN NEW.offline = 0 AND EXISTS (SELECT 1 FROM kiosk_offline_entry)
-             BEGIN
-               INSERT INTO journal (id, kiosk_id, seq, at, kind, patron, item, decision,
-                                    reason, due, detail, offline)
-               VALUES ((SELECT id FROM kiosk_offline_entry LIMIT 1), NEW.kiosk_id, NEW.seq,
-                       NEW.at, NEW.kind, NEW.patron, NEW.item, NEW.decision, NEW.reason,
-                       NEW.due, NEW.detail, 1);
-               DELETE FROM kiosk_offline_entry;
-               SELECT RAISE(IGNORE);
-             END;
-             DELETE FROM temp.kiosk_offline_entry;",
-        )?;
-        self.conn.execute(
-            "INSERT INTO temp.kiosk_offline_entry (id) VALUES (?1)",
-            [id.to_string()],
-        )?;
+        self.offline_id = Some(id);
         let out = f(self);
-        let cleared = self
-            .conn
-            .execute("DELETE FROM temp.kiosk_offline_entry", []);
-        let out = out?;
-        cleared?;
-        Ok(out)
+        self.offline_id = None;
+        out
     }
 
     /// Applies one page of changes and stores its cursor, in ONE

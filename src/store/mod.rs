@@ -72,6 +72,8 @@ pub struct Store {
     kiosk_id: String,
     policies: PolicyTable,
     settings: Settings,
+    /// Set by `with_offline_journal` for the one call it runs.
+    offline_id: Option<uuid::Uuid>,
 }
 
 impl Store {
@@ -144,6 +146,7 @@ impl Store {
             kiosk_id: kiosk_id.to_string(),
             policies: PolicyTable::default(),
             settings: Settings::default(),
+            offline_id: None,
         };
         store.policies = store.load_policies()?;
         store.settings.calendar = store.load_calendar(&[])?;
@@ -152,6 +155,15 @@ impl Store {
 
     pub fn kiosk_id(&self) -> &str {
         &self.kiosk_id
+    }
+
+    /// Who the next `store::circ` call journals as (takes the offline id
+    /// `with_offline_journal` set, so only that call uses it).
+    pub(crate) fn author(&mut self) -> journal::Author {
+        journal::Author {
+            kiosk_id: self.kiosk_id.clone(),
+            offline_id: std::cell::Cell::new(self.offline_id.take()),
+        }
     }
 
     pub fn settings(&self) -> &Settings {
