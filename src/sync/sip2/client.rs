@@ -116,7 +116,7 @@ const BX_ORDER: [&str; 16] = [
 ];
 
 impl AcsInfo {
-    fn from_98(s: &AcsStatus, now: NaiveDateTime) -> AcsInfo {
+    pub(crate) fn from_98(s: &AcsStatus, now: NaiveDateTime) -> AcsInfo {
         let acs_clock = s.transaction_date_naive();
         AcsInfo {
             online: s.online_status.is_yes(),

@@ -55,7 +55,8 @@ pub fn encode<M: SipMessage>(
 /// Fuzzing entry point: any bytes, every charset. Checks that nothing
 /// panics, that framing does not depend on how bytes are split, that a
 /// parsed line re-encodes to the same bytes, and that typing a message and
-/// back changes nothing.
+/// back changes nothing; and that the upstream's readings of answers
+/// (due dates, fees, item status, 98 flags) survive them too.
 pub fn fuzz_decode(data: &[u8]) {
     let whole = LineSplitter::new().feed(data);
     let mut split = LineSplitter::new();
@@ -86,6 +87,7 @@ pub fn fuzz_decode(data: &[u8]) {
             assert_eq!(&out[..out.len() - 1], line, "re-encoding changed the bytes");
         }
         if let Ok(t) = AnyMessage::from_message(&m) {
+            upstream::fuzz_answer(&t);
             let back = t.to_message().expect("a typed message re-encodes");
             assert_eq!(back.code, m.code);
             assert_eq!(back.fixed, m.fixed);

@@ -696,6 +696,32 @@ impl Upstream for Sip2Upstream {
     }
 }
 
+/// Fuzzing hook (called by `sip2::fuzz_decode` on every typed message):
+/// the readings this module makes of an ILS's answers, on any input.
+pub fn fuzz_answer(m: &AnyMessage) {
+    match m {
+        AnyMessage::CheckoutResponse(r) => {
+            let _ = r.due_date.as_deref().map(kiosk_due);
+            let _ = r.fee_amount.as_deref().map(cents);
+        }
+        AnyMessage::RenewResponse(r) => {
+            let _ = r.due_date.as_deref().map(kiosk_due);
+        }
+        AnyMessage::ItemInformationResponse(r) => {
+            let _ = (item_conflict(r), is_charged(r));
+            let _ = r.due_date.as_deref().map(kiosk_due);
+        }
+        AnyMessage::PatronInformationResponse(r) => {
+            let _ = (r.patron_status.set(), r.fee_amount.as_deref().map(cents));
+        }
+        AnyMessage::AcsStatus(s) => {
+            let info = super::client::AcsInfo::from_98(s, Local::now().naive_local());
+            let _ = info.supports("17");
+        }
+        _ => {}
+    }
+}
+
 /// `1.50` → 150 (a fee amount as SIP2 writes it); 0 when unreadable.
 fn cents(amount: &str) -> i64 {
     let a = amount.trim();
