@@ -23,6 +23,9 @@ use uuid::Uuid;
 pub const CURSOR_KEY: &str = "pull.cursor";
 /// `sync_state` key: when the last pull reached the end of the feed.
 pub const PULLED_AT_KEY: &str = "pull.completed_at";
+/// Set once a pulled page carried policies: from then on the upstream's
+/// policy table is the kiosk's, and `Store::configure` keeps it.
+pub const POLICIES_PULLED_KEY: &str = "pull.policies";
 
 /// What one page did to the cache.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -217,16 +220,19 @@ impl Store {
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut applied = Applied::default();
         let mut reload = false;
+        let mut policies = false;
         for change in &page.changes {
             let done = match change {
                 Change::Upsert { record } => {
                     reload |= matches!(record, Record::Policy(_) | Record::ClosedDay { .. });
+                    policies |= matches!(record, Record::Policy(_));
                     let ok = upsert(&tx, record, now)?;
                     applied.upserts += ok as usize;
                     ok
                 }
                 Change::Delete { entity, key } => {
                     reload |= entity == "policy" || entity == "closed_day";
+                    policies |= entity == "policy";
                     let ok = delete(&tx, entity, key, now)?;
                     applied.deletes += ok as usize;
                     ok
@@ -237,6 +243,9 @@ impl Store {
             }
         }
         set_state(&tx, CURSOR_KEY, &page.cursor)?;
+        if policies {
+            set_state(&tx, POLICIES_PULLED_KEY, "1")?;
+        }
         if !page.more {
             set_state(&tx, PULLED_AT_KEY, &stamp(now))?;
         }

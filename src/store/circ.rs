@@ -967,6 +967,18 @@ impl Store {
         Ok(Scanned::Unknown)
     }
 
+    /// Title and author of an item in the cache; None if unknown.
+    pub fn item_title(&self, barcode: &str) -> Result<Option<(String, String)>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT title, author FROM items WHERE barcode = ?1",
+                [barcode],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?)
+    }
+
     /// Display name of a patron (greeting); None if unknown.
     pub fn patron_name(&self, barcode: &str) -> Result<Option<String>> {
         Ok(find_patron(&self.conn, barcode)?.map(|p| p.name))

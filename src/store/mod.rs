@@ -179,18 +179,22 @@ impl Store {
         &self.conn
     }
 
-    /// Replaces the policy table (from kiosk.toml now, the central server
-    /// later) and the kiosk-wide settings; holidays are added to the
-    /// calendar table, which may hold more (sent by the server).
+    /// Replaces the policy table (from kiosk.toml) and the kiosk-wide
+    /// settings; holidays are added to the calendar table, which may hold
+    /// more (sent by the server). Once a pull has brought the central
+    /// server's policies (`cache::POLICIES_PULLED_KEY`), those stay: a
+    /// restart must not put kiosk.toml's table back over them. Call
+    /// `forget_pulled_policies` first when the kiosk has no upstream.
     pub fn configure(
         &mut self,
         rows: Vec<(String, String, Rule)>,
         mut settings: Settings,
         holidays: &[NaiveDate],
     ) -> Result<()> {
+        let pulled = self.sync_state(cache::POLICIES_PULLED_KEY)?.is_some();
         let tx = self.conn.transaction()?;
-        tx.execute("DELETE FROM policies", [])?;
-        {
+        if !pulled {
+            tx.execute("DELETE FROM policies", [])?;
             let mut ins = tx.prepare(
                 "INSERT INTO policies (category, item_type, loan_days, loan_hours, max_loans,
                    max_renewals, renewal_days, fine_per_day_cents, fine_cap_cents,
@@ -214,6 +218,8 @@ impl Store {
                     r.loanable
                 ])?;
             }
+        }
+        {
             let mut cal = tx.prepare(
                 "INSERT INTO calendar (day, reason) VALUES (?1, 'kiosk.toml') ON CONFLICT DO NOTHING",
             )?;
@@ -222,7 +228,11 @@ impl Store {
             }
         }
         tx.commit()?;
-        self.policies = PolicyTable::new(rows);
+        self.policies = if pulled {
+            self.load_policies()?
+        } else {
+            PolicyTable::new(rows)
+        };
         settings.calendar = self.load_calendar(
             &settings
                 .calendar
@@ -232,6 +242,16 @@ impl Store {
                 .collect::<Vec<_>>(),
         )?;
         self.settings = settings;
+        Ok(())
+    }
+
+    /// The kiosk runs without an upstream now: kiosk.toml's policies win
+    /// again from the next `configure`.
+    pub fn forget_pulled_policies(&mut self) -> Result<()> {
+        self.conn.execute(
+            "DELETE FROM sync_state WHERE key = ?1",
+            [cache::POLICIES_PULLED_KEY],
+        )?;
         Ok(())
     }
 

@@ -47,6 +47,4 @@ refusal-offline-limit-reached = While the library system is offline you can borr
     [one] item
    *[other] items
 }. Please ask staff.
-# SIP2: the library system said no and gave no reason the kiosk knows; its
-# own message (screen message AF) is shown next to this.
-refusal-ils-refused = The library system did not allow this. Please see staff at the desk.
+refusal-upstream-refused = The library system says: { $message }. Please ask staff if you need help.
