@@ -4,12 +4,15 @@
 //! pysip2's AnyIO server (tests/sip2/ils_server.py), on loopback.
 //!
 //! Three rows, each N checkouts of distinct items by one reader, one at a
-//! time, each waiting for its answer, on one persistent connection with
+//! time, each waiting for its answer, on a persistent connection with
 //! sequence numbers and checksums: the kiosk's `Sip2Client` (11 → 12), the
 //! kiosk's `Sip2Upstream::decide` (the same plus the mapping into a
-//! decision), and the Python client. Connecting is not timed. The server is
-//! the same Python process for all three, so the figures say how much the
-//! client adds on top of one pysip2 round trip, not what an ILS can take.
+//! decision), and the Python client. They take turns in rounds (10 under
+//! `--bench`), so a busy shared machine slows all three alike. Connecting
+//! is not timed. The server is the same Python process for all three and
+//! keeps its library in memory (`--memory`), so the figures say how much
+//! each client adds on top of one pysip2 round trip, not what an ILS can
+//! take.
 //!
 //! `cargo bench --bench sip2`: N = 1000 (KIOSK_BENCH_SIP2_N to change).
 //! Under `cargo test --all-targets` (no `--bench` flag) N = 20, so CI stays
@@ -105,6 +108,7 @@ fn main() {
         .arg(&state)
         .arg("--log")
         .arg(&log)
+        .arg("--memory")
         .stdout(Stdio::piped())
         .spawn()
         .expect("python3");
@@ -122,77 +126,87 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    let client_rate = rt.block_on(async {
-        let client = Sip2Client::new(settings(port));
+    let client = Sip2Client::new(settings(port));
+    let up = Sip2Upstream::new(settings(port), "MAIN", "");
+    rt.block_on(async {
         client.status().await.expect("99/98");
-        let now = SipDate::local(chrono::Local::now().naive_local());
-        let start = Instant::now();
-        for i in 0..n {
-            let req = CheckoutRequest {
-                sc_renewal_policy: Flag::N,
-                no_block: Flag::N,
-                transaction_date: now.clone(),
-                nb_due_date: now.clone(),
-                institution_id: Some("MAIN".into()),
-                patron_id: Some("P1".into()),
-                item_id: Some(format!("B{i}")),
-                terminal_password: Some(String::new()),
-                ..Default::default()
-            };
-            let r: CheckoutResponse = client.exchange(&req).await.expect("checkout");
-            assert!(
-                r.ok.is_one(),
-                "checkout B{i} refused: {:?}",
-                r.screen_messages
-            );
-        }
-        n as f64 / start.elapsed().as_secs_f64()
-    });
-    let decide_rate = rt.block_on(async {
-        let up = Sip2Upstream::new(settings(port), "MAIN", "");
         up.client().status().await.expect("99/98");
-        let at = chrono::Local::now().to_rfc3339();
-        let start = Instant::now();
-        for i in n..2 * n {
-            let req = DecideRequest {
-                entry: Entry {
-                    id: uuid::Uuid::now_v7(),
-                    kiosk_id: "bench".into(),
-                    seq: i as i64,
-                    at: at.clone(),
-                    kind: "checkout".into(),
-                    patron: Some("P1".into()),
-                    item: Some(format!("B{i}")),
-                    decision: "accepted".into(),
-                    reason: None,
-                    due: None,
-                    detail: serde_json::json!({}),
-                    offline: false,
-                },
-                parts_seen: None,
-            };
-            let d = up.decide(&req).await.expect("decide");
-            assert_eq!(d.decision, "accepted", "B{i}: {:?}", d.detail);
-        }
-        n as f64 / start.elapsed().as_secs_f64()
     });
-    let out = Command::new("python3")
-        .arg(PYCLIENT)
-        .arg(port.to_string())
-        .arg("P1")
-        .args((2 * n..3 * n).map(|i| format!("B{i}")))
-        .current_dir(dir.path())
-        .output()
-        .expect("python3");
-    let py: serde_json::Value = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .find_map(|l| serde_json::from_str(l).ok())
-        .unwrap_or_else(|| panic!("Sip2 client: {}", String::from_utf8_lossy(&out.stderr)));
-    assert_eq!(
-        py["ok"], n,
-        "the Python client's checkouts all went through: {py}"
-    );
-    let py_rate = n as f64 / py["secs"].as_f64().unwrap();
+    // The three take turns, `rounds` times, so that the load of a shared
+    // machine falls on all of them alike. Item 3i goes to our client,
+    // 3i+1 to Sip2Upstream, 3i+2 to the Python client.
+    let rounds = if full { 10 } else { 2 }.min(n);
+    let per = n / rounds;
+    let (mut t_client, mut t_decide, mut t_py) = (0.0, 0.0, 0.0);
+    for round in 0..rounds {
+        let ids: Vec<usize> = (round * per..(round + 1) * per).collect();
+        t_client += rt.block_on(async {
+            let now = SipDate::local(chrono::Local::now().naive_local());
+            let start = Instant::now();
+            for &i in &ids {
+                let req = CheckoutRequest {
+                    sc_renewal_policy: Flag::N,
+                    no_block: Flag::N,
+                    transaction_date: now.clone(),
+                    nb_due_date: now.clone(),
+                    institution_id: Some("MAIN".into()),
+                    patron_id: Some("P1".into()),
+                    item_id: Some(format!("B{}", 3 * i)),
+                    terminal_password: Some(String::new()),
+                    ..Default::default()
+                };
+                let r: CheckoutResponse = client.exchange(&req).await.expect("checkout");
+                assert!(r.ok.is_one(), "checkout refused: {:?}", r.screen_messages);
+            }
+            start.elapsed().as_secs_f64()
+        });
+        t_decide += rt.block_on(async {
+            let at = chrono::Local::now().to_rfc3339();
+            let start = Instant::now();
+            for &i in &ids {
+                let req = DecideRequest {
+                    entry: Entry {
+                        id: uuid::Uuid::now_v7(),
+                        kiosk_id: "bench".into(),
+                        seq: i as i64,
+                        at: at.clone(),
+                        kind: "checkout".into(),
+                        patron: Some("P1".into()),
+                        item: Some(format!("B{}", 3 * i + 1)),
+                        decision: "accepted".into(),
+                        reason: None,
+                        due: None,
+                        detail: serde_json::json!({}),
+                        offline: false,
+                    },
+                    parts_seen: None,
+                };
+                let d = up.decide(&req).await.expect("decide");
+                assert_eq!(d.decision, "accepted", "{:?}", d.detail);
+            }
+            start.elapsed().as_secs_f64()
+        });
+        let out = Command::new("python3")
+            .arg(PYCLIENT)
+            .arg(port.to_string())
+            .arg("P1")
+            .args(ids.iter().map(|i| format!("B{}", 3 * i + 2)))
+            .current_dir(dir.path())
+            .output()
+            .expect("python3");
+        let py: serde_json::Value = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .find_map(|l| serde_json::from_str(l).ok())
+            .unwrap_or_else(|| panic!("Sip2 client: {}", String::from_utf8_lossy(&out.stderr)));
+        assert_eq!(
+            py["ok"], per,
+            "the Python client's checkouts all went through: {py}"
+        );
+        t_py += py["secs"].as_f64().unwrap();
+    }
+    let n = per * rounds;
+    let (client_rate, decide_rate, py_rate) =
+        (n as f64 / t_client, n as f64 / t_decide, n as f64 / t_py);
     drop(server);
     let loans = std::fs::read_to_string(&log)
         .unwrap()

@@ -1,11 +1,9 @@
-//! The kiosk on a SIP2 ILS, against a scripted ILS behind pysip2's AnyIO
+//! The kiosk on a SIP2 ILS: the real `kiosk` binary (`kiosk circ …`,
+//! `kiosk sync --once`, `kiosk sync status`, `kiosk journal`) with
+//! `[upstream] kind = "sip2"` against a scripted ILS behind pysip2's AnyIO
 //! SIP2 server (tests/sip2/ils_server.py, a separate process on a loopback
-//! port) that records every request it receives. Loans, returns and
-//! renewals go through `sync::Circulation` (online decision by the ILS,
-//! offline fallback) on the kiosk's database file, built from the same
-//! `kiosk.toml` the real `kiosk` binary then uses for `kiosk sync --once`,
-//! `kiosk sync status` and `kiosk journal`. The tests assert on what the
-//! server recorded and on what the kiosk journaled.
+//! port) that records every request it receives. The tests assert on what
+//! the server recorded and on what the kiosk printed and journaled.
 //!
 //! Needs python3 with pysip2 (pip install pysip2==0.1.0): skipped with a
 //! notice when missing, unless KIOSK_REQUIRE_PYSIP2=1 (CI), which makes it
@@ -43,6 +41,8 @@ struct Ils {
     log: PathBuf,
     encoding: String,
     login: Option<String>,
+    /// More server options (`--no-offline`).
+    options: Vec<String>,
 }
 
 impl Ils {
@@ -56,6 +56,7 @@ impl Ils {
             log: dir.join("ils-log.jsonl"),
             encoding: encoding.into(),
             login: login.map(str::to_string),
+            options: Vec::new(),
         };
         ils.up();
         ils
@@ -80,6 +81,7 @@ impl Ils {
         if let Some(l) = &self.login {
             cmd.args(["--login", l]);
         }
+        cmd.args(&self.options);
         let mut child = cmd.spawn().expect("run python3");
         let mut line = String::new();
         BufReader::new(child.stdout.take().unwrap())
@@ -199,53 +201,7 @@ impl Kiosk {
         )
     }
 
-    /// One circulation request through `sync::Circulation` as the kiosk
-    /// builds it from its `kiosk.toml`; the decision as JSON.
-    fn circ(&self, args: &[&str], now: &str) -> Value {
-        let config = kiosk::config::Config::load(&self.dir.path().join("kiosk.toml")).unwrap();
-        let (rows, settings, holidays) = kiosk::config::circulation(&config);
-        let mut store =
-            kiosk::store::Store::open(&self.dir.path().join("kiosk.db"), "sip2-kiosk").unwrap();
-        store.configure(rows, settings, &holidays).unwrap();
-        let circ = kiosk::sync::circulation_from_config(&config).unwrap();
-        let at = chrono::DateTime::parse_from_rfc3339(now).unwrap();
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        let opt = |name: &str| {
-            args.iter()
-                .position(|a| *a == name)
-                .map(|i| args[i + 1].to_string())
-        };
-        let (patron, item) = (opt("--patron").unwrap_or_default(), opt("--item").unwrap());
-        macro_rules! decided {
-            ($d:expr) => {{
-                let d = $d.unwrap();
-                json!({
-                    "ok": d.accepted,
-                    "mode": d.mode,
-                    "due": d.due,
-                    "code": d.reason,
-                    "upstream": d.detail,
-                    "entry": d.entry.id.to_string(),
-                })
-            }};
-        }
-        rt.block_on(async {
-            match args[1] {
-                "checkout" => decided!(circ.checkout(&mut store, &patron, &item, None, at).await),
-                "checkin" => decided!(circ.checkin(&mut store, &item, None, at).await),
-                "renew" => decided!(circ.renew(&mut store, &patron, &item, at).await),
-                other => panic!("{other}"),
-            }
-        })
-    }
-
     fn one(&self, args: &[&str], now: &str) -> Value {
-        if args[0] == "circ" {
-            return self.circ(args, now);
-        }
         let (_, out, err) = self.run(args, now);
         assert_eq!(out.len(), 1, "{args:?}: {out:?} {err}");
         out.into_iter().next().unwrap()
@@ -305,6 +261,7 @@ fn online_checkout_renew_checkin_reach_the_ils() {
     assert_eq!(v["mode"], "online");
     // The ILS's title in cp850, its due date, its screen message.
     assert_eq!(v["upstream"]["title"], "Les Misérables");
+    assert_eq!(v["title"], "Les Misérables", "what the reader is shown");
     assert_eq!(v["upstream"]["screen_messages"], json!(["Enjoy"]));
     let due = v["due"].as_str().unwrap().to_string();
     assert_eq!(due.len(), 10, "a day loan: {due}");
@@ -343,7 +300,7 @@ fn online_checkout_renew_checkin_reach_the_ils() {
     );
     assert_eq!(v["ok"], false, "{v}");
     assert_eq!(v["mode"], "online");
-    assert_eq!(v["code"], "item_on_hold_for_another", "{v}");
+    assert_eq!(v["reason"], "item_on_hold_for_another", "{v}");
 
     // What the ILS received: a login, a status, then the requests with the
     // institution, terminal location and real dates (never blank).
@@ -680,4 +637,126 @@ fn the_upstream_speaks_for_the_ils() {
     });
     assert_eq!(ils.received("35").len(), 1);
     assert_eq!(ils.received("63").len(), 2);
+}
+
+/// A decision deadline gives up on an answer; the late answer must never
+/// be read as the answer to the next request (even without sequence
+/// numbers to tell them apart).
+#[test]
+fn a_late_answer_is_never_taken_for_the_next_one() {
+    use kiosk::sync::protocol::{DecideRequest, Entry};
+    use kiosk::sync::sip2::client::ClientSettings;
+    use kiosk::sync::sip2::{Charset, Sip2Upstream};
+    use kiosk::sync::Upstream;
+    use std::time::Duration;
+    if !pysip2() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let ils = Ils::start(
+        dir.path(),
+        &library(
+            json!({"I1": {"title": "Les Misérables"}, "I2": {"title": "Ulysses"}}),
+            json!({}),
+            json!({"slow": ["12"]}),
+        ),
+        "cp850",
+        None,
+    );
+    let up = Sip2Upstream::new(
+        ClientSettings {
+            host: "127.0.0.1".into(),
+            port: ils.port,
+            tls: false,
+            username: String::new(),
+            password: String::new(),
+            location: "KIOSK-1".into(),
+            charset: Charset::Cp850,
+            error_detection: false,
+            heartbeat: Duration::from_secs(60),
+            timeout: Duration::from_secs(5),
+            resend_limit: 3,
+        },
+        "MAIN",
+        "",
+    );
+    let checkout = |item: &str| DecideRequest {
+        entry: Entry {
+            id: uuid::Uuid::now_v7(),
+            kiosk_id: "k".into(),
+            seq: 1,
+            at: "2026-11-20T10:00:00+08:00".into(),
+            kind: "checkout".into(),
+            patron: Some("P1".into()),
+            item: Some(item.into()),
+            decision: "accepted".into(),
+            reason: None,
+            due: None,
+            detail: json!({}),
+            offline: false,
+        },
+        parts_seen: None,
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let first = checkout("I1");
+        let gave_up = tokio::time::timeout(Duration::from_millis(300), up.decide(&first)).await;
+        assert!(gave_up.is_err(), "the deadline passed first");
+        tokio::time::sleep(Duration::from_millis(1200)).await;
+        let second = checkout("I2");
+        let d = up.decide(&second).await.unwrap();
+        assert_eq!(d.decision, "accepted");
+        assert_eq!(d.detail["title"], "Ulysses", "{d:?}");
+        assert_eq!(up.client().stats().connects, 2, "a new connection");
+    });
+    assert_eq!(ils.library()["loans"]["I2"]["patron"], "P1");
+}
+
+/// An ILS whose 98 says "offline ok = N" is sent no offline transaction:
+/// each becomes a coded conflict for staff to enter at the desk.
+#[test]
+fn an_ils_that_takes_no_offline_transactions_is_sent_none() {
+    if !pysip2() {
+        return;
+    }
+    let k = Kiosk::new();
+    let mut ils = Ils::start(
+        k.dir.path(),
+        &library(
+            json!({"I1": {"title": "Les Misérables"}}),
+            json!({}),
+            json!({}),
+        ),
+        "cp850",
+        None,
+    );
+    ils.options.push("--no-offline".into());
+    ils.down();
+    ils.up();
+    k.configure(&ils, "");
+    k.import("I1,Les Misérables,Victor Hugo,,book,,1\n");
+    ils.down();
+    let a = k.one(
+        &["circ", "checkout", "--patron", "P1", "--item", "I1"],
+        OFFLINE,
+    );
+    assert_eq!(
+        (a["ok"].clone(), a["mode"].clone()),
+        (json!(true), json!("offline")),
+        "{a}"
+    );
+    ils.up();
+    let (code, out, err) = k.run(&["sync", "--once"], LATER);
+    assert_eq!(code, 0, "{out:?} {err}");
+    assert_eq!(out[0]["conflicts"], 1);
+    let e = k.entry(&a["entry"]);
+    assert_eq!(e["sync_status"], "conflict");
+    assert!(e["sync_reason"]
+        .as_str()
+        .unwrap()
+        .starts_with("offline_not_accepted"));
+    assert!(ils.received("11").is_empty());
 }

@@ -3,20 +3,22 @@ an ACS implementation no one here wrote). Run by tests/sip2_ils.rs and
 benches/sip2.rs; not a library.
 
   ils_server.py --state S.json --log L.jsonl [--port 0] [--encoding cp850]
-                [--login user:password]
+                [--login user:password] [--no-offline] [--memory]
 
 Prints "PORT <n>" once it listens. The library (patrons, items, loans,
 holds) is read from S.json at start and written back after every change,
 so a test can stop the server ("ILS down") and start it again with the
-same library. Every request received is appended to L.jsonl as one JSON
+same library (not with --memory, which the benchmark uses so that the
+server's file writes do not drown the clients' figures). Every request received is appended to L.jsonl as one JSON
 object: {"code": "11", <field name>: <value>, ...} with pysip2's field
 names (no_block, transaction_date, nb_due_date, patron_identifier, ...).
 
 Faults, for the client's error handling, are listed in S.json under
 "faults": {"garble": ["12"], "drop": ["10"]} — the next response with that
 code is sent once with a broken checksum ("garble"; a 97 gets the good
-one) or cut in the middle with the connection closed ("drop"; the
-request has been applied). Each listed fault fires once.
+one), cut in the middle with the connection closed ("drop"; the
+request has been applied) or one second late ("slow"). Each listed fault
+fires once.
 
 State layout:
   {"patrons": {"P1": {"name": "Ada"}},
@@ -51,8 +53,9 @@ def in_days(days: int) -> str:
 
 
 class Library:
-    def __init__(self, state_path: str, log_path: str) -> None:
+    def __init__(self, state_path: str, log_path: str, memory_only: bool = False) -> None:
         self.state_path = state_path
+        self.memory_only = memory_only
         with open(state_path, encoding="utf-8") as f:
             self.s = json.load(f)
         for k in ("patrons", "items", "loans", "faults"):
@@ -60,6 +63,8 @@ class Library:
         self.log = open(log_path, "a", encoding="utf-8")
 
     def save(self) -> None:
+        if self.memory_only:
+            return
         tmp = self.state_path + ".tmp"
         with open(tmp, "w", encoding="utf-8") as f:
             json.dump(self.s, f, ensure_ascii=False)
@@ -97,6 +102,8 @@ class ScriptedServer(SIP2Server):
             await stream.send(bytes(bad))
             state.last_response = frame  # a 97 gets the good one
             return
+        if self.lib.take_fault("slow", code):
+            await anyio.sleep(1.0)
         if self.lib.take_fault("drop", code):
             await stream.send(frame[: len(frame) // 2])
             await stream.aclose()
@@ -110,9 +117,10 @@ class ScriptedServer(SIP2Server):
         await super()._dispatch(stream, state, decoded)
 
 
-def build(lib: Library, encoding: str, login: str | None) -> ScriptedServer:
+def build(lib: Library, encoding: str, login: str | None, offline_ok: bool) -> ScriptedServer:
     app = ScriptedServer(
         encoding=encoding,
+        offline_ok=offline_ok,
         institution_id="MAIN",
         library_name="Test Library",
         login_required=login is not None,
@@ -292,8 +300,11 @@ async def main() -> None:
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--encoding", default="cp850")
     ap.add_argument("--login")
+    ap.add_argument("--no-offline", action="store_true", help="98 says offline ok = N")
+    ap.add_argument("--memory", action="store_true", help="never write the state back")
     a = ap.parse_args()
-    app = build(Library(a.state, a.log), a.encoding, a.login)
+    lib = Library(a.state, a.log, memory_only=a.memory)
+    app = build(lib, a.encoding, a.login, not a.no_offline)
     async with app.start(host="127.0.0.1", port=a.port) as port:
         print(f"PORT {port}", flush=True)
         await anyio.sleep_forever()

@@ -279,16 +279,23 @@ struct Conn {
     /// Next `AY` (0–9, wraps).
     seq: u8,
     last_used: Instant,
+    /// A request went out and its answer was not read: the caller gave up
+    /// (a decision deadline dropped the future). The connection is not
+    /// reused, so that late answer is never read as the next one's.
+    in_flight: bool,
 }
 
 impl Conn {
     /// The peer closed (or reset) the link while it was idle: cheap check
     /// before reusing it, so a restarted ACS costs no failed request.
-    async fn closed_by_peer(&self) -> bool {
-        let mut b = [0u8; 1];
-        match tokio::time::timeout(Duration::ZERO, self.stream.tcp().peek(&mut b)).await {
-            Ok(Ok(0)) | Ok(Err(_)) => true,
-            Ok(Ok(_)) | Err(_) => false,
+    /// A non-blocking `MSG_PEEK` on the socket: no timer, no await (a
+    /// zero timeout would cost a tick of tokio's 1 ms timer wheel).
+    fn closed_by_peer(&self) -> bool {
+        let mut b = [std::mem::MaybeUninit::<u8>::uninit(); 1];
+        match socket2::SockRef::from(self.stream.tcp()).peek(&mut b) {
+            Ok(0) => true,
+            Ok(_) => false,
+            Err(e) => e.kind() != std::io::ErrorKind::WouldBlock,
         }
     }
 }
@@ -387,7 +394,7 @@ impl Sip2Client {
         loop {
             attempt += 1;
             let fresh = match guard.as_ref() {
-                Some(c) if !c.closed_by_peer().await => false,
+                Some(c) if !c.in_flight && !c.closed_by_peer() => false,
                 _ => {
                     *guard = None;
                     *guard = Some(self.connect().await?);
@@ -436,6 +443,24 @@ impl Sip2Client {
         Ok(info)
     }
 
+    /// The last 98, connecting (and sending 99) first if there is none.
+    pub async fn acs_now(self: &Arc<Self>) -> Result<AcsInfo, ClientError> {
+        if let Some(a) = self.acs() {
+            return Ok(a);
+        }
+        {
+            // Connecting sends the 99 and keeps its 98.
+            let mut guard = self.conn.lock().await;
+            if guard.is_none() {
+                *guard = Some(self.connect().await?);
+            }
+        }
+        match self.acs() {
+            Some(a) => Ok(a),
+            None => self.status().await,
+        }
+    }
+
     /// Drops the connection (the next request reconnects).
     pub async fn disconnect(&self) {
         *self.conn.lock().await = None;
@@ -476,6 +501,7 @@ impl Sip2Client {
             lines: LineSplitter::new(),
             seq: 0,
             last_used: Instant::now(),
+            in_flight: false,
         };
         self.count(|s| s.connects += 1);
         if !self.settings.username.is_empty() {
@@ -592,12 +618,8 @@ impl Sip2Client {
         let seq = conn.seq;
         conn.seq = (conn.seq + 1) % 10;
         let bytes = super::codec::encode_message(msg, seq, &self.encode_opts())?;
-        let resend = super::codec::encode_message(
-            &RequestAcsResend::default().to_message()?,
-            0,
-            &self.encode_opts(),
-        )?;
         let deadline = tokio::time::Instant::now() + self.settings.timeout;
+        conn.in_flight = true;
         let work = async {
             conn.stream
                 .write_all(&bytes)
@@ -649,6 +671,11 @@ impl Sip2Client {
                             });
                         }
                         tracing::info!(server = %self.at, code = %msg.code, error = %e, "garbled SIP2 answer; asking for a resend (97)");
+                        let resend = super::codec::encode_message(
+                            &RequestAcsResend::default().to_message()?,
+                            0,
+                            &self.encode_opts(),
+                        )?;
                         conn.stream
                             .write_all(&resend)
                             .await
@@ -657,10 +684,12 @@ impl Sip2Client {
                 }
             }
         };
-        match tokio::time::timeout_at(deadline, work).await {
+        let r = match tokio::time::timeout_at(deadline, work).await {
             Ok(r) => r,
             Err(_) => Err(self.timeout_err()),
-        }
+        };
+        conn.in_flight = r.is_err();
+        r
     }
 
     async fn read_line(&self, conn: &mut Conn) -> Result<Vec<u8>, ClientError> {

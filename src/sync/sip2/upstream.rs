@@ -50,10 +50,15 @@ pub mod conflict {
     pub const RENEWAL_REFUSED: &str = "renewal_refused";
     /// The ILS said no and nothing tells why (see the message).
     pub const ILS_REFUSED: &str = "ils_refused";
+    /// The ILS's 98 says "offline ok = N": it takes no store-and-forward
+    /// transactions; staff enter the entry at the desk.
+    pub const OFFLINE_NOT_ACCEPTED: &str = "offline_not_accepted";
 }
 
-/// Refusal code for an online refusal the ILS gave no reason for.
-pub const ILS_REFUSED: &str = "ils_refused";
+/// Refusal code for an online refusal the ILS gave no reason for: the
+/// kiosk shows `Refusal::UpstreamRefused` with the ILS's own words
+/// (`detail.message`, from AF).
+pub const ILS_REFUSED: &str = "upstream_refused";
 
 /// Item circulation status (18, 2 digits).
 mod circ {
@@ -352,7 +357,37 @@ impl Sip2Upstream {
 
     async fn decide_inner(&self, req: &DecideRequest) -> Result<DecideResponse, ClientError> {
         let e = &req.entry;
+        // The 98 flags: an ILS that says it is offline, or that it takes
+        // no checkouts / checkins now, is treated as unreachable for them
+        // (the kiosk decides under [offline]); renewals it does not allow
+        // are refused without asking.
+        let acs = self.client.acs_now().await?;
+        let closed = !acs.online
+            || (e.kind == "checkout" && !acs.checkout_ok)
+            || (e.kind == "checkin" && !acs.checkin_ok);
+        if closed {
+            return Err(ClientError::Io {
+                at: self.client.address().to_string(),
+                detail: format!("the ILS's status (98) says it does not take {} now", e.kind),
+            });
+        }
+        if e.kind == "renew" && !acs.renewal_ok {
+            let mut d = Map::new();
+            d.insert(
+                "message".into(),
+                json!("the library system does not allow renewals here"),
+            );
+            return Ok(DecideResponse {
+                id: e.id,
+                decision: "refused".into(),
+                reason: Some(ILS_REFUSED.into()),
+                due: None,
+                detail: Value::Object(d),
+            });
+        }
         let (accepted, due, mut detail, screen) = match e.kind.as_str() {
+            // `detail` follows what `Circulation`'s typed results read
+            // (`FromOnline`): item, title, route, sort_bin, queue_position.
             "checkout" => {
                 let r = self.checkout(e, false, None).await?;
                 let mut d = shown(&r.screen_messages, &r.print_lines, &r.title_id);
@@ -377,11 +412,14 @@ impl Sip2Upstream {
                 if let Some(l) = r.permanent_location.as_deref().filter(|s| !s.is_empty()) {
                     d.insert("permanent_location".into(), json!(l));
                 }
-                // Alert with a screen message: typically "hold for …,
-                // route to the hold shelf"; the kiosk shows the message.
-                if r.alert.is_yes() {
-                    d.insert("route".into(), json!("staff"));
-                }
+                // An alert (typically a hold to route, said in AF): the
+                // item goes to staff; otherwise to the ILS's sort bin.
+                let route = if r.alert.is_yes() {
+                    json!({"to": "staff"})
+                } else {
+                    json!({"to": "sort_bin", "bin": r.sort_bin.clone().unwrap_or_default()})
+                };
+                d.insert("route".into(), route);
                 (r.ok.is_one(), None, d, r.screen_messages)
             }
             "renew" => {
@@ -397,8 +435,12 @@ impl Sip2Upstream {
                 let r = self.hold(e, e.kind == "hold_placed").await?;
                 let mut d = shown(&r.screen_messages, &r.print_lines, &r.title_id);
                 d.insert("available".into(), json!(r.available.is_yes()));
+                if let Some(q) = r.queue_position.as_deref() {
+                    if let Ok(n) = q.trim().parse::<u32>() {
+                        d.insert("queue_position".into(), json!(n));
+                    }
+                }
                 for (k, v) in [
-                    ("queue_position", &r.queue_position),
                     ("pickup_location", &r.pickup_location),
                     ("expiration_date", &r.expiration_date),
                 ] {
@@ -416,6 +458,9 @@ impl Sip2Upstream {
                 })
             }
         };
+        if let Some(item) = &e.item {
+            detail.entry("item").or_insert_with(|| json!(item));
+        }
         let reason = if accepted {
             None
         } else {
@@ -427,7 +472,7 @@ impl Sip2Upstream {
                 },
                 _ => ILS_REFUSED,
             };
-            detail.insert("ils_message".into(), json!(first_message(&screen)));
+            detail.insert("message".into(), json!(first_message(&screen)));
             Some(why.to_string())
         };
         Ok(DecideResponse {
@@ -450,6 +495,18 @@ impl Sip2Upstream {
             ));
         }
         let nb_due = e.due.as_deref().and_then(due_time);
+        let carried = matches!(
+            e.kind.as_str(),
+            "checkout" | "checkin" | "renew" | "hold_placed" | "hold_cancelled"
+        );
+        if carried && e.offline && !self.client.acs_now().await?.offline_ok {
+            return Ok(conflict(
+                e,
+                conflict::OFFLINE_NOT_ACCEPTED,
+                "the ILS takes no offline transactions (98: offline ok = N); enter it at the desk"
+                    .into(),
+            ));
+        }
         match e.kind.as_str() {
             "checkout" => {
                 let (Some(patron), Some(item)) = (e.patron.as_deref(), e.item.as_deref()) else {
