@@ -433,17 +433,17 @@ fn keyboard_wedge_burst_is_a_scan_and_slow_typing_is_too_after_enter() {
     let t0 = Instant::now();
     // A scanner: keys 2 ms apart, then Enter.
     for (i, ch) in cards[0].chars().enumerate() {
-        app.key_at(key(ch), t0 + Duration::from_millis(2 * i as u64));
+        let _ = app.key_at(key(ch), t0 + Duration::from_millis(2 * i as u64));
     }
-    app.key_at(enter(), t0 + Duration::from_millis(40));
+    let _ = app.key_at(enter(), t0 + Duration::from_millis(40));
     assert!(matches!(app.screen(), Screen::Borrow));
     // A person typing slowly, then Enter: handed over as typing, and a
     // typed code with Enter counts as a scan too.
     let t1 = t0 + Duration::from_secs(10);
     for (i, ch) in items[0].chars().enumerate() {
-        app.key_at(key(ch), t1 + Duration::from_millis(300 * i as u64));
+        let _ = app.key_at(key(ch), t1 + Duration::from_millis(300 * i as u64));
     }
-    app.key_at(enter(), t1 + Duration::from_secs(30));
+    let _ = app.key_at(enter(), t1 + Duration::from_secs(30));
     assert_eq!(lines(&app).len(), 1);
 }
 
@@ -526,4 +526,196 @@ fn offline_banner_follows_the_sync_status() {
     assert!(app.offline());
     let _ = app.update(Message::Online(None));
     assert!(!app.offline(), "unknown is not offline");
+}
+
+/// Runs an app Task to the end on `rt`, feeding what it produces back into
+/// the app (and the Tasks those produce), as iced's runtime would.
+fn run_task(rt: &tokio::runtime::Runtime, app: &mut App, task: iced::Task<Message>) {
+    use iced::futures::StreamExt;
+    use iced_test::runtime::{task::into_stream, Action};
+    let Some(stream) = into_stream(task) else {
+        return;
+    };
+    let out: Vec<Message> = rt.block_on(
+        stream
+            .filter_map(|a| async move {
+                match a {
+                    Action::Output(m) => Some(m),
+                    _ => None,
+                }
+            })
+            .collect(),
+    );
+    for m in out {
+        let t = app.update(m);
+        run_task(rt, app, t);
+    }
+}
+
+fn central_bin() -> std::process::Command {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_kiosk-central"));
+    c.env("RUST_LOG", "warn").env_remove("KIOSK_CENTRAL_CONFIG");
+    c
+}
+
+/// Kills kiosk-central when the test ends, passed or not.
+struct Central(std::process::Child);
+
+impl Drop for Central {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn loans_and_returns_go_through_kiosk_central_then_offline_when_it_stops() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let cdb = dir.path().join("central.db");
+    let cdb = cdb.to_str().unwrap();
+    let token = central_bin()
+        .args(["--db", cdb, "token", "create", "--kiosk", "kiosk-1"])
+        .output()
+        .unwrap();
+    assert!(token.status.success(), "{token:?}");
+    let token = String::from_utf8(token.stdout).unwrap().trim().to_string();
+    let patrons = dir.path().join("patrons.csv");
+    std::fs::write(
+        &patrons,
+        "barcode,name,category,expires,pin,blocked\nP1,Reader One,adult,2099-12-31,,\n",
+    )
+    .unwrap();
+    let items = dir.path().join("items.csv");
+    std::fs::write(
+        &items,
+        "barcode,title,author,isbn,item_type,rfid_uid,parts,status\n\
+         I1,Alpha,Author,,book,,1,\nI2,Beta,Author,,book,,1,\nI3,Gamma,Author,,book,,1,\n",
+    )
+    .unwrap();
+    let imported = central_bin()
+        .args(["--db", cdb, "import", "--patrons"])
+        .arg(&patrons)
+        .arg("--items")
+        .arg(&items)
+        .output()
+        .unwrap();
+    assert!(imported.status.success(), "{imported:?}");
+    let mut child = central_bin()
+        .args(["--db", cdb, "serve", "--listen", "127.0.0.1:0"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let central = Central(child);
+    let base = line
+        .trim()
+        .strip_prefix("kiosk-central listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_string();
+
+    let mut config = Config::default();
+    config.kiosk.languages = vec![Lang::En, Lang::ZhCn];
+    config.upstream.kind = kiosk::config::UpstreamKind::Http;
+    config.upstream.url = base;
+    config.upstream.token = token;
+    config.upstream.decide_timeout_ms = 1500;
+    config.sync.interval_secs = 3600;
+    let db = dir.path().join("kiosk.db");
+    // The background sync's first round fills the reader cache.
+    let bg = kiosk::ui::sync::Background::start(&config, &db)
+        .unwrap()
+        .expect("an upstream is configured");
+    let status = bg.desk.clone();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let mut store = Store::open(&db, &config.kiosk.id).unwrap();
+    let (rows, settings, holidays) = kiosk::config::circulation(&config);
+    store.configure(rows, settings, &holidays).unwrap();
+    let until = Instant::now() + Duration::from_secs(30);
+    while store.sync_state("sync.last_success").unwrap().is_none() {
+        assert!(Instant::now() < until, "the first sync never finished");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let mut app = App::new(config, store, None, Lang::En);
+    app.set_sync(status, None);
+
+    // Online: the central system decides, the kiosk journals its answer.
+    let _ = app.update(Message::Scanned("P1".into()));
+    assert!(matches!(app.screen(), Screen::Borrow));
+    let t = app.update(Message::Scanned("I1".into()));
+    assert!(lines(&app).is_empty(), "nothing shown before the decision");
+    run_task(&rt, &mut app, t);
+    let l = lines(&app);
+    assert_eq!(l.len(), 1, "{l:?}");
+    assert_eq!(l[0].title, "Alpha");
+    assert!(
+        matches!(&l[0].status, borrow::Status::Borrowed { due } if due.len() == 10),
+        "{l:?}"
+    );
+    let online: (i64, String) = app
+        .store()
+        .conn()
+        .query_row(
+            "SELECT offline, decision FROM journal WHERE kind = 'checkout' AND item = 'I1'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(online, (0, "accepted".to_string()));
+    // A refusal from the central system reads as the local one would.
+    let _ = app.update(Message::Scanned("P1".into()));
+    let _ = app.update(Message::Receipt(receipt::Message::NoReceipt));
+    let _ = app.update(Message::Feedback(feedback::Message::Skip));
+    let t = app.update(Message::Scanned("I1".into()));
+    run_task(&rt, &mut app, t);
+    match app.screen() {
+        Screen::Return(r) => assert!(
+            matches!(&r.lines[..], [l] if l.title == "Alpha" && l.result.is_ok()),
+            "{:?}",
+            r.lines
+        ),
+        _ => panic!("not the return screen"),
+    }
+
+    // The central system stops: the kiosk decides alone under [offline].
+    drop(central);
+    let _ = app.update(Message::Scanned("P1".into()));
+    let t = app.update(Message::Scanned("I2".into()));
+    run_task(&rt, &mut app, t);
+    let l = lines(&app);
+    assert!(
+        matches!(&l[0].status, borrow::Status::Borrowed { .. }),
+        "an offline loan under returns-and-checkouts: {l:?}"
+    );
+    let offline: i64 = app
+        .store()
+        .conn()
+        .query_row(
+            "SELECT offline FROM journal WHERE kind = 'checkout' AND item = 'I2'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(offline, 1, "journaled as an offline decision");
+    // The engine's status (what the subscription delivers) turns the
+    // banner on; the idle screen says what still works.
+    let s = bg.status();
+    assert_eq!(s.online, Some(false), "{s:?}");
+    assert!(s.outbox >= 1, "the offline loan waits in the outbox: {s:?}");
+    let _ = app.update(Message::Sync(s));
+    assert!(app.offline());
+    let _ = app.update(Message::Scanned("P1".into()));
+    let _ = app.update(Message::Receipt(receipt::Message::NoReceipt));
+    let _ = app.update(Message::Feedback(feedback::Message::Skip));
+    match app.screen() {
+        Screen::Attract(a) => assert_eq!(
+            a.offline,
+            Some(kiosk::domain::offline::OfflinePolicy::ReturnsAndCheckouts)
+        ),
+        _ => panic!("not idle"),
+    }
+    bg.stop();
 }
