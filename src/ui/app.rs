@@ -93,6 +93,20 @@ pub enum Message {
     Lent(Box<Lent>),
     /// A return decided through the upstream (or offline), committed.
     Returned(Box<Returned>),
+    /// Tag security was written (or not) after a committed loan or return.
+    Secured(Box<Secured>),
+    /// The receipt printer answered.
+    Printed(Result<(), String>),
+}
+
+/// The tags whose security could not be set, with why.
+#[derive(Debug, Clone)]
+pub struct Secured {
+    pub item: String,
+    pub device: String,
+    pub on_loan: bool,
+    /// (tag, AFI it should have, why not)
+    pub failures: Vec<(Uid, u8, String)>,
 }
 
 /// A checkout's answer with what the app needs to show it.
@@ -116,8 +130,11 @@ pub struct Returned {
 pub struct App {
     config: Config,
     store: Store,
-    devices: Option<Devices>,
+    devices: Option<Arc<Devices>>,
     feed: Option<Feed>,
+    /// Side effects queued by this update (tag security, printing), run as
+    /// Tasks off the UI thread once `update` returns.
+    effects: Vec<Task<Message>>,
     lang: Lang,
     screen: Screen,
     session: Option<Session>,
@@ -166,8 +183,9 @@ impl App {
             high_contrast: config.kiosk.high_contrast,
             config,
             store,
-            devices,
+            devices: devices.map(Arc::new),
             feed: None,
+            effects: Vec::new(),
             lang,
             screen: Screen::Attract(attract::Attract::new(false)),
             session: None,
@@ -256,6 +274,14 @@ impl App {
     }
 
     pub fn update(&mut self, message: Message) -> Task<Message> {
+        let task = self.decide(message);
+        if self.effects.is_empty() {
+            return task;
+        }
+        Task::batch(std::iter::once(task).chain(self.effects.drain(..)))
+    }
+
+    fn decide(&mut self, message: Message) -> Task<Message> {
         match message {
             Message::Attract(m) => {
                 if let Screen::Attract(a) = &mut self.screen {
@@ -417,6 +443,8 @@ impl App {
             }
             Message::Lent(l) => self.lent(*l),
             Message::Returned(r) => self.returned(*r),
+            Message::Secured(s) => self.secured(*s),
+            Message::Printed(result) => self.printed(result),
         }
         Task::none()
     }
@@ -904,41 +932,90 @@ impl App {
             .unwrap_or_else(|| (code.to_string(), String::new()))
     }
 
-    /// Sets tag security after a committed loan or return; false if any
-    /// tag failed (journaled for staff, never ignored).
+    /// Sets tag security after a committed loan or return, off the UI
+    /// thread; a failure comes back as `Message::Secured`, is journaled
+    /// for staff and changes the item's line. False when it cannot even
+    /// be tried (tags but no devices).
     fn secure(&mut self, item: &str, uids: &[Uid], device: &str, on_loan: bool) -> bool {
-        let Some(devices) = &self.devices else {
-            return uids.is_empty();
+        if uids.is_empty() {
+            return true;
+        }
+        let Some(devices) = self.devices.clone() else {
+            return false;
         };
-        let mut ok = true;
-        for uid in uids {
-            let Err(e) = devices.secure(device, uid, on_loan) else {
-                continue;
-            };
-            ok = false;
-            let afi = devices
-                .handle(device)
-                .map(|h| {
-                    if on_loan {
-                        h.config.afi_on_loan
-                    } else {
-                        h.config.afi_in_library
-                    }
+        let afi = devices
+            .handle(device)
+            .map(|h| {
+                if on_loan {
+                    h.config.afi_on_loan
+                } else {
+                    h.config.afi_in_library
+                }
+            })
+            .unwrap_or(0);
+        let (item, uids, device) = (item.to_string(), uids.to_vec(), device.to_string());
+        let writer = device.clone();
+        self.effects.push(Task::perform(
+            async move {
+                let written = tokio::task::spawn_blocking(move || {
+                    uids.iter()
+                        .filter_map(|uid| {
+                            devices
+                                .secure(&writer, uid, on_loan)
+                                .err()
+                                .map(|e| (*uid, afi, e))
+                        })
+                        .collect::<Vec<_>>()
                 })
-                .unwrap_or(0);
-            tracing::warn!(device, item = %mask(item), "tag security not set: {e}");
+                .await;
+                written.unwrap_or_else(|e| vec![([0; 8], afi, format!("AFI writer stopped: {e}"))])
+            },
+            move |failures| {
+                Message::Secured(Box::new(Secured {
+                    item: item.clone(),
+                    device: device.clone(),
+                    on_loan,
+                    failures,
+                }))
+            },
+        ));
+        true
+    }
+
+    /// Tags that would not take their security: journaled, and the
+    /// item's line tells the reader to see staff.
+    fn secured(&mut self, s: Secured) {
+        if s.failures.is_empty() {
+            return;
+        }
+        for (uid, afi, e) in &s.failures {
+            tracing::warn!(device = %s.device, item = %mask(&s.item), "tag security not set: {e}");
             if let Err(e) = self.store.record_security_failure(
-                item,
+                &s.item,
                 &uid_hex(uid),
-                afi,
-                device,
-                &e,
+                *afi,
+                &s.device,
+                e,
                 Self::now(),
             ) {
                 tracing::error!("security failure not journaled: {e}");
             }
         }
-        ok
+        if s.on_loan {
+            if let Some(session) = &mut self.session {
+                for l in session.borrow.lines.iter_mut().filter(|l| l.item == s.item) {
+                    if let borrow::Status::Borrowed { due } = &l.status {
+                        l.status = borrow::Status::BorrowedInsecure { due: due.clone() };
+                    }
+                }
+            }
+        } else if let Screen::Return(r) = &mut self.screen {
+            for l in r.lines.iter_mut().filter(|l| l.item == s.item) {
+                if let Ok(done) = &mut l.result {
+                    done.security_failed = true;
+                }
+            }
+        }
     }
 
     fn renew_from_borrow(&mut self, item: &str) {
@@ -1129,12 +1206,33 @@ impl App {
         } else {
             Lang::ZhCn
         };
-        let result = match &self.devices {
-            Some(d) => d.print(printer::render(&receipt, mode, width)),
-            None => Err("no devices running".to_string()),
+        let Some(devices) = self.devices.clone() else {
+            return self.printed(Err("no devices running".to_string()));
         };
+        let bytes = printer::render(&receipt, mode, width);
+        // The printer may take seconds (paper, a slow serial line): the
+        // screen stays alive and says so meanwhile; no second print.
+        if let Screen::Receipt(r) = &mut self.screen {
+            r.printer = false;
+            r.notice = Some(Notice::said("ui-receipt-printing"));
+        }
+        self.effects.push(Task::perform(
+            async move {
+                tokio::task::spawn_blocking(move || devices.print(bytes))
+                    .await
+                    .unwrap_or_else(|e| Err(format!("printer task stopped: {e}")))
+            },
+            Message::Printed,
+        ));
+    }
+
+    fn printed(&mut self, result: Result<(), String>) {
         match result {
-            Ok(()) => self.screen = Screen::Feedback(feedback::Feedback::default()),
+            Ok(()) => {
+                if matches!(self.screen, Screen::Receipt(_)) {
+                    self.screen = Screen::Feedback(feedback::Feedback::default());
+                }
+            }
             Err(e) => {
                 tracing::warn!("receipt not printed: {e}");
                 if let Screen::Receipt(r) = &mut self.screen {
@@ -1238,7 +1336,9 @@ impl App {
             }
             staff::Event::Quit => {
                 tracing::info!("kiosk quit by staff");
-                if let Some(d) = self.devices.take() {
+                // A print or AFI write still running keeps its handle;
+                // the process ends anyway.
+                if let Some(d) = self.devices.take().and_then(|d| Arc::try_unwrap(d).ok()) {
                     d.stop();
                 }
                 return iced::exit();
