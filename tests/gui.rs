@@ -8,7 +8,9 @@ use iced::keyboard;
 use kiosk::config::Config;
 use kiosk::domain::{Lang, Refusal};
 use kiosk::store::{self, Store};
-use kiosk::ui::screens::{account, attract, borrow, feedback, holds, identify, receipt, staff};
+use kiosk::ui::screens::{
+    account, attract, borrow, feedback, holds, identify, receipt, staff, Notice,
+};
 use kiosk::ui::{App, Message, Screen};
 use std::time::{Duration, Instant};
 
@@ -718,4 +720,72 @@ fn loans_and_returns_go_through_kiosk_central_then_offline_when_it_stops() {
         _ => panic!("not idle"),
     }
     bg.stop();
+}
+
+#[test]
+fn staff_pin_locks_after_too_many_wrong_ones() {
+    let mut config = Config::default();
+    config.staff.pin_hash = store::hash_pin("24680");
+    config.policy.pin_attempts = 3;
+    config.policy.pin_lock_minutes = 10;
+    let (mut app, _, _) = kiosk_with(config);
+    for _ in 0..attract::STAFF_TAPS {
+        let _ = app.update(Message::Attract(attract::Message::CornerTapped));
+    }
+    let t0 = Instant::now();
+    let error = |app: &App| match app.screen() {
+        Screen::Identify(i) => i.error.clone(),
+        other => panic!("expected the PIN pad, got {other:?}"),
+    };
+    app.staff_pin("1111", t0);
+    assert!(matches!(
+        error(&app),
+        Some(Notice::Said("ui-staff-pin-wrong-left", a)) if a == vec![("left", "2".to_string())]
+    ));
+    app.staff_pin("2222", t0);
+    app.staff_pin("3333", t0);
+    assert!(matches!(
+        error(&app),
+        Some(Notice::Said("ui-staff-pin-locked", _))
+    ));
+    // Locked: even the right PIN does not open the menu, nor does a new
+    // gesture reset the count.
+    app.staff_pin("24680", t0 + Duration::from_secs(60));
+    assert!(matches!(app.screen(), Screen::Identify(_)));
+    let _ = app.update(Message::Identify(identify::Message::Cancel));
+    for _ in 0..attract::STAFF_TAPS {
+        let _ = app.update(Message::Attract(attract::Message::CornerTapped));
+    }
+    assert!(matches!(
+        error(&app),
+        Some(Notice::Said("ui-staff-pin-locked", _))
+    ));
+    // After the lock time, the right PIN opens it.
+    app.staff_pin("24680", t0 + Duration::from_secs(10 * 60 + 1));
+    assert!(matches!(app.screen(), Screen::Staff(_)));
+}
+
+#[test]
+fn a_hold_on_a_book_the_reader_has_says_until_when() {
+    let (mut app, cards, items) = kiosk();
+    let _ = app.update(Message::Scanned(cards[0].clone()));
+    let _ = app.update(Message::Scanned(items[0].clone()));
+    let due = match &lines(&app)[0].status {
+        borrow::Status::Borrowed { due } => due.clone(),
+        other => panic!("not lent: {other:?}"),
+    };
+    let _ = app.update(Message::Borrow(borrow::Message::Holds));
+    let _ = app.update(Message::Scanned(items[0].clone()));
+    match app.screen() {
+        Screen::Holds(h) => {
+            assert_eq!(
+                h.placed.last(),
+                Some(&Notice::Refused(Refusal::AlreadyOnLoanToYou {
+                    due: due.clone()
+                }))
+            );
+            assert!(h.placed.last().unwrap().render(Lang::En).contains(&due));
+        }
+        other => panic!("expected holds, got {other:?}"),
+    }
 }

@@ -160,6 +160,10 @@ pub struct App {
     status_feed: Option<StatusFeed>,
     /// The engine's last status.
     sync: Option<SyncStatus>,
+    /// Wrong staff PINs in a row, and the lock they led to
+    /// (`[policy] pin_attempts` / `pin_lock_minutes`, as for readers).
+    staff_failures: u32,
+    staff_locked_until: Option<(Instant, DateTime<Local>)>,
 }
 
 impl App {
@@ -203,6 +207,8 @@ impl App {
             desk: None,
             status_feed: None,
             sync: None,
+            staff_failures: 0,
+            staff_locked_until: None,
         }
     }
 
@@ -641,14 +647,7 @@ impl App {
             Screen::Identify(i) if i.purpose == identify::Purpose::Staff
         );
         if staff {
-            if store::verify_pin(pin, &self.config.staff.pin_hash) {
-                tracing::info!("staff menu opened");
-                self.open_staff();
-            } else if let Screen::Identify(i) = &mut self.screen {
-                tracing::warn!("wrong staff PIN");
-                i.refused(Notice::said("ui-staff-pin-wrong"), false);
-            }
-            return;
+            return self.staff_pin(pin, Instant::now());
         }
         let Some(card) = self.pending_card.clone() else {
             return self.go_idle(None);
@@ -1249,7 +1248,69 @@ impl App {
             // opens on the gesture alone, as the configuration says.
             self.open_staff();
         } else {
-            self.screen = Screen::Identify(identify::Identify::new(identify::Purpose::Staff));
+            let mut i = identify::Identify::new(identify::Purpose::Staff);
+            if let Some(n) = self.staff_lock_notice(Instant::now()) {
+                i.refused(n, true);
+            }
+            self.screen = Screen::Identify(i);
+        }
+    }
+
+    /// While the staff PIN is locked: what the pad says.
+    fn staff_lock_notice(&mut self, now: Instant) -> Option<Notice> {
+        match self.staff_locked_until {
+            Some((until, at)) if now < until => Some(Notice::Said(
+                "ui-staff-pin-locked",
+                vec![("until", at.format("%H:%M").to_string())],
+            )),
+            Some(_) => {
+                self.staff_locked_until = None;
+                self.staff_failures = 0;
+                None
+            }
+            None => None,
+        }
+    }
+
+    /// The staff PIN at `now`: the menu, or a wrong-PIN count that locks
+    /// the pad after `[policy] pin_attempts` for `pin_lock_minutes`.
+    pub fn staff_pin(&mut self, pin: &str, now: Instant) {
+        if let Some(n) = self.staff_lock_notice(now) {
+            if let Screen::Identify(i) = &mut self.screen {
+                i.refused(n, true);
+            }
+            return;
+        }
+        if store::verify_pin(pin, &self.config.staff.pin_hash) {
+            tracing::info!("staff menu opened");
+            self.staff_failures = 0;
+            return self.open_staff();
+        }
+        self.staff_failures += 1;
+        let attempts = self.config.policy.pin_attempts.max(1);
+        tracing::warn!(failures = self.staff_failures, "wrong staff PIN");
+        let (notice, locked) = if self.staff_failures >= attempts {
+            let minutes = self.config.policy.pin_lock_minutes.max(1);
+            let span = Duration::from_secs(u64::from(minutes) * 60);
+            let at = Local::now() + chrono::Duration::minutes(i64::from(minutes));
+            self.staff_locked_until = Some((now + span, at));
+            tracing::warn!(minutes, "staff PIN locked");
+            (
+                self.staff_lock_notice(now)
+                    .unwrap_or(Notice::said("ui-staff-pin-wrong")),
+                true,
+            )
+        } else {
+            (
+                Notice::Said(
+                    "ui-staff-pin-wrong-left",
+                    vec![("left", (attempts - self.staff_failures).to_string())],
+                ),
+                false,
+            )
+        };
+        if let Screen::Identify(i) = &mut self.screen {
+            i.refused(notice, locked);
         }
     }
 

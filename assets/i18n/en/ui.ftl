@@ -106,3 +106,8 @@ ui-staff-syncing = Syncing ...
 ui-staff-synced = Synced (sent / confirmed / records fetched): { $counts }
 ui-staff-sync-failed = Sync failed: { $error }
 ui-receipt-printing = Printing your receipt ...
+ui-staff-pin-wrong-left = Wrong staff PIN. { $left } { $left ->
+    [one] try
+   *[other] tries
+} left before the staff menu locks.
+ui-staff-pin-locked = Too many wrong staff PINs: the staff menu is locked until { $until }.
