@@ -9,6 +9,8 @@ use crate::domain::barcode::{self, BarcodeKind, Verdict};
 use crate::domain::{format_money, Lang, Refusal};
 use crate::i18n::Texts;
 use crate::store::{self, HoldLevel, Outcome, Store, SyncStatus};
+use crate::sync::circulation::FromOnline;
+use crate::sync::{Decision, Mode};
 use chrono::{DateTime, FixedOffset, Local, NaiveDate, NaiveDateTime, TimeZone};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde_json::{json, Value};
@@ -273,6 +275,9 @@ pub struct Env {
 impl Env {
     pub fn open_store(&self) -> Result<Store, CliError> {
         let mut store = Store::open(&self.db, &self.config.kiosk.id)?;
+        if self.config.upstream.kind == crate::config::UpstreamKind::None {
+            store.forget_pulled_policies()?;
+        }
         let (rows, settings, holidays) = crate::config::circulation(&self.config);
         store.configure(rows, settings, &holidays)?;
         Ok(store)
@@ -533,6 +538,66 @@ fn print_outcome<T: serde::Serialize>(
     Ok(code)
 }
 
+/// A cancelled hold, as `circ cancel-hold` prints it.
+#[derive(Debug, Clone, serde::Serialize)]
+struct HoldCancelled {
+    title: String,
+}
+
+impl FromOnline for HoldCancelled {
+    fn from_online(due: Option<&str>, detail: &Value) -> Option<Self> {
+        String::from_online(due, detail).map(|title| HoldCancelled { title })
+    }
+}
+
+/// Runs one circulation future on a small runtime of its own.
+fn block_on<F: std::future::Future>(f: F) -> Result<F::Output, CliError> {
+    Ok(tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?
+        .block_on(f))
+}
+
+/// Prints a decision, whoever took it: the fields `print_outcome` prints,
+/// plus `mode` (online | offline | standalone) and, for online decisions,
+/// `upstream` (what the central system sent: title, route, its own
+/// message…). Returns the exit code.
+fn print_decision<T: FromOnline + Clone + serde::Serialize>(
+    env: &Env,
+    d: &Decision<T>,
+    message: impl Fn(&T) -> String,
+) -> Result<i32, CliError> {
+    let (mut v, code) = match d.typed() {
+        Some(Ok(t)) => {
+            let mut v = serde_json::to_value(&t).map_err(std::io::Error::other)?;
+            let obj = v.as_object_mut().expect("outcomes are structs");
+            obj.insert("message".into(), json!(message(&t)));
+            let mut all = serde_json::Map::new();
+            all.insert("ok".into(), json!(true));
+            all.append(obj);
+            (Value::Object(all), 0)
+        }
+        Some(Err(r)) => (refusal_json(env, &r), 1),
+        None => (
+            json!({
+                "ok": true,
+                "due": d.due,
+                "message": Texts::get().text(env.lang, "circ-accepted", &[]),
+            }),
+            0,
+        ),
+    };
+    let obj = v.as_object_mut().expect("object");
+    obj.insert("entry".into(), json!(d.entry.id));
+    obj.insert("seq".into(), json!(d.entry.seq));
+    obj.insert("mode".into(), json!(d.mode));
+    if d.mode == Mode::Online {
+        obj.insert("upstream".into(), d.detail.clone());
+    }
+    print(&v)?;
+    Ok(code)
+}
+
 fn refused(env: &Env, r: &Refusal) -> Result<i32, CliError> {
     print(&refusal_json(env, r))?;
     Ok(1)
@@ -611,8 +676,9 @@ fn circ(env: &Env, c: Circ) -> Result<i32, CliError> {
             if let Some(code) = pin_gate(env, &mut store, &patron, pin.as_deref())? {
                 return Ok(code);
             }
-            let o = store.checkout(&patron, &item, parts_seen, env.now)?;
-            print_outcome(env, &o, |c| checkout_message(lang, c))
+            let circ = crate::sync::circulation_from_config(&env.config)?;
+            let d = block_on(circ.checkout(&mut store, &patron, &item, parts_seen, env.now))??;
+            print_decision(env, &d, |c| checkout_message(lang, c))
         }
         Circ::Checkin { item, parts_seen } => {
             let item = match scanned(env, &item, BarcodeKind::Item) {
@@ -620,8 +686,9 @@ fn circ(env: &Env, c: Circ) -> Result<i32, CliError> {
                 Ok(i) => i,
             };
             let mut store = env.open_store()?;
-            let o = store.checkin(&item, parts_seen, env.now)?;
-            print_outcome(env, &o, |c| checkin_message(lang, c))
+            let circ = crate::sync::circulation_from_config(&env.config)?;
+            let d = block_on(circ.checkin(&mut store, &item, parts_seen, env.now))??;
+            print_decision(env, &d, |c| checkin_message(lang, c))
         }
         Circ::Renew {
             patron,
@@ -644,19 +711,33 @@ fn circ(env: &Env, c: Circ) -> Result<i32, CliError> {
                     &[("title", r.title.clone()), ("due", r.due.to_string())],
                 )
             };
+            let circ = crate::sync::circulation_from_config(&env.config)?;
             if all {
-                if store.patron_name(&patron)?.is_none() {
-                    return refused(env, &Refusal::UnknownPatron);
+                if !circ.has_upstream() {
+                    if store.patron_name(&patron)?.is_none() {
+                        return refused(env, &Refusal::UnknownPatron);
+                    }
+                    let mut worst = 0;
+                    for o in store.renew_all(&patron, env.now)? {
+                        worst = worst.max(print_outcome(env, &o, msg)?);
+                    }
+                    return Ok(worst);
                 }
+                // With an upstream, each loan the kiosk knows of is one
+                // decision of its own (online, or refused offline).
+                let Some(account) = store.account(&patron, env.now)? else {
+                    return refused(env, &Refusal::UnknownPatron);
+                };
                 let mut worst = 0;
-                for o in store.renew_all(&patron, env.now)? {
-                    worst = worst.max(print_outcome(env, &o, msg)?);
+                for loan in &account.loans {
+                    let d = block_on(circ.renew(&mut store, &patron, &loan.item, env.now))??;
+                    worst = worst.max(print_decision(env, &d, msg)?);
                 }
                 return Ok(worst);
             }
             let item = barcode::normalize(&item.unwrap_or_default());
-            let o = store.renew(&patron, &item, env.now)?;
-            print_outcome(env, &o, msg)
+            let d = block_on(circ.renew(&mut store, &patron, &item, env.now))??;
+            print_decision(env, &d, msg)
         }
         Circ::Account { patron, pin } => {
             let patron = barcode::normalize(&patron);
@@ -692,28 +773,23 @@ fn circ(env: &Env, c: Circ) -> Result<i32, CliError> {
                 LevelArg::Title => HoldLevel::Title,
                 LevelArg::Item => HoldLevel::Item,
             };
-            let o = store.place_hold(&patron, &item, level, env.now)?;
-            print_outcome(env, &o, |h| {
+            let circ = crate::sync::circulation_from_config(&env.config)?;
+            let d = block_on(circ.place_hold(&mut store, &patron, &item, level, env.now))??;
+            print_decision(env, &d, |h| {
                 t.text(lang, "hold-ok", &[("title", h.title.clone())])
             })
         }
         Circ::CancelHold { patron, item } => {
             let mut store = env.open_store()?;
-            let o = store.cancel_hold(
+            let circ = crate::sync::circulation_from_config(&env.config)?;
+            let d = block_on(circ.cancel_hold(
+                &mut store,
                 &barcode::normalize(&patron),
                 &barcode::normalize(&item),
                 env.now,
-            )?;
-            let o = Outcome {
-                entry: o.entry,
-                result: o.result.map(|title| json!({ "title": title })),
-            };
-            print_outcome(env, &o, |v| {
-                t.text(
-                    lang,
-                    "hold-cancelled",
-                    &[("title", v["title"].as_str().unwrap_or("").to_string())],
-                )
+            ))??;
+            print_decision(env, &d.map(|title| HoldCancelled { title }), |v| {
+                t.text(lang, "hold-cancelled", &[("title", v.title.clone())])
             })
         }
         Circ::Feedback {

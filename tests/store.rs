@@ -544,3 +544,60 @@ proptest! {
         prop_assert_eq!(ids.len(), ops.len());
     }
 }
+
+/// kiosk.toml's policies go in at start; once the central server has sent
+/// its own, a restart keeps the server's until the kiosk is standalone again.
+#[test]
+fn pulled_policies_survive_a_restart_until_the_kiosk_is_standalone() {
+    use kiosk::sync::protocol::{Change, ChangesPage, PolicyRecord, Record};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("k.db");
+    let toml_rows = || vec![("default".to_string(), "default".to_string(), rule(5))];
+    let mut store = Store::open(&path, "K1").unwrap();
+    store
+        .configure(toml_rows(), Settings::default(), &[])
+        .unwrap();
+    assert_eq!(store.policies().rule("default", "default").max_loans, 5);
+    let page = ChangesPage {
+        changes: vec![Change::Upsert {
+            record: Record::Policy(PolicyRecord {
+                category: "default".into(),
+                item_type: "default".into(),
+                loan_days: 21,
+                loan_hours: 0,
+                max_loans: 12,
+                max_renewals: 2,
+                renewal_days: 21,
+                fine_per_day_cents: 20,
+                fine_cap_cents: 1000,
+                block_fines_cents: 2000,
+                block_overdue: 3,
+                max_holds: 4,
+                loanable: true,
+            }),
+        }],
+        cursor: "c1".into(),
+        more: false,
+        remaining: Some(0),
+    };
+    store.apply_changes(&page, now()).unwrap();
+    assert_eq!(store.policies().rule("default", "default").max_loans, 12);
+    drop(store);
+
+    // Restart with an upstream: kiosk.toml's table must not come back.
+    let mut store = Store::open(&path, "K1").unwrap();
+    store
+        .configure(toml_rows(), Settings::default(), &[])
+        .unwrap();
+    let r = store.policies().rule("default", "default");
+    assert_eq!((r.max_loans, r.loan_days), (12, 21));
+    drop(store);
+
+    // Standalone again: kiosk.toml is the only source.
+    let mut store = Store::open(&path, "K1").unwrap();
+    store.forget_pulled_policies().unwrap();
+    store
+        .configure(toml_rows(), Settings::default(), &[])
+        .unwrap();
+    assert_eq!(store.policies().rule("default", "default").max_loans, 5);
+}

@@ -1226,12 +1226,17 @@ fn end_to_end_with_kiosk_central() {
     let (code, out, err) = k.run(&["sync", "--once"]);
     assert_eq!(code, 0, "{out:?} {err}");
     assert!(out[0]["pull"]["upserts"].as_u64().unwrap() >= 4, "{out:?}");
-    // Local decisions (the CLI decides alone), then delivered.
+    // The server is up, so it decides, and its answers are journaled
+    // already acknowledged.
     let (code, out, _) = k.run(&["circ", "checkout", "--patron", "P1", "--item", "I1"]);
     assert_eq!(code, 0, "{out:?}");
-    // A return of an item the server has not lent: a conflict for staff.
-    let (code, _, _) = k.run(&["circ", "checkin", "--item", "I2"]);
+    assert_eq!(out[0]["mode"], "online");
+    // A return of an item the server has not lent: accepted online, and it
+    // says so (offline, the same return becomes a conflict: tests/kiosk_online.rs).
+    let (code, out, _) = k.run(&["circ", "checkin", "--item", "I2"]);
     assert_eq!(code, 0);
+    assert_eq!(out[0]["mode"], "online");
+    assert_eq!(out[0]["was_on_loan"], false);
     let (code, out, err) = k.run(&["sync", "--once"]);
     assert_eq!(code, 0, "{out:?} {err}");
     assert_eq!(out[0]["outbox"], 0);
@@ -1245,11 +1250,8 @@ fn end_to_end_with_kiosk_central() {
     };
     assert_eq!(by_kind("checkout")["sync_status"], "acknowledged");
     let checkin = by_kind("checkin");
-    assert_eq!(checkin["sync_status"], "conflict", "{checkin}");
-    assert!(checkin["sync_reason"]
-        .as_str()
-        .unwrap()
-        .starts_with("not_on_loan"));
+    assert_eq!(checkin["sync_status"], "acknowledged", "{checkin}");
+    assert_eq!(checkin["detail"]["was_on_loan"], false, "{checkin}");
     // The server has the loan, once.
     let loans = central().args(["--db", db, "loans"]).output().unwrap();
     let loans = String::from_utf8_lossy(&loans.stdout);

@@ -1635,7 +1635,14 @@ pub async fn decide<S: Sql>(
         };
     let (decision, reason, due, detail) = match outcome {
         Ok((due, detail)) => ("accepted", None, due, detail),
-        Err(r) => ("refused", Some(r.code().to_string()), None, json!({})),
+        // The arguments travel with the code, so the kiosk shows the same
+        // words ("at most 10 items", "owes 12.50") it would for its own.
+        Err(r) => (
+            "refused",
+            Some(r.code().to_string()),
+            None,
+            json!({ "args": r.wire_args() }),
+        ),
     };
     let now_s = stamp(now);
     let recorded = Entry {

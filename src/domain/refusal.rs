@@ -73,6 +73,11 @@ pub enum Refusal {
     OfflineLimitReached {
         max: u32,
     },
+    /// The upstream (an ILS over SIP2, another back end) refused with a
+    /// reason of its own, shown as it sent it.
+    UpstreamRefused {
+        message: String,
+    },
 }
 
 impl Refusal {
@@ -108,6 +113,7 @@ impl Refusal {
             OfflineUnavailable => "offline_unavailable",
             OfflineReturnsOnly => "offline_returns_only",
             OfflineLimitReached { .. } => "offline_limit_reached",
+            UpstreamRefused { .. } => "upstream_refused",
         }
     }
 
@@ -146,7 +152,108 @@ impl Refusal {
             WrongPin { attempts_left } => vec![("attempts", attempts_left.to_string())],
             PinLocked { until } => vec![("until", until.clone())],
             InvalidBarcode { detail } => vec![("detail", detail.clone())],
+            UpstreamRefused { message } => vec![("message", message.clone())],
             _ => vec![],
+        }
+    }
+
+    /// The arguments as raw values (amounts in cents, counts as numbers):
+    /// what an upstream sends with a refusal code so the kiosk can show the
+    /// same text it would have shown for its own decision.
+    pub fn wire_args(&self) -> serde_json::Value {
+        use serde_json::json;
+        use Refusal::*;
+        match self {
+            CardExpired { expired } => json!({ "expired": expired }),
+            PatronBlocked { reason } => json!({ "reason": reason }),
+            FinesOverLimit { owed, limit } => json!({ "owed": owed, "limit": limit }),
+            TooManyOverdue { overdue, limit } => json!({ "overdue": overdue, "limit": limit }),
+            MaxLoansReached { max }
+            | MaxRenewalsReached { max }
+            | MaxHoldsReached { max }
+            | OfflineLimitReached { max } => json!({ "max": max }),
+            ItemNeedsStaff { status } => json!({ "status": status }),
+            AlreadyOnLoanToYou { due } | TooSoonToRenew { due } => json!({ "due": due }),
+            IncompleteSet { seen, parts } => json!({ "seen": seen, "parts": parts }),
+            WrongPin { attempts_left } => json!({ "attempts_left": attempts_left }),
+            PinLocked { until } => json!({ "until": until }),
+            InvalidBarcode { detail } => json!({ "detail": detail }),
+            UpstreamRefused { message } => json!({ "message": message }),
+            _ => json!({}),
+        }
+    }
+
+    /// The refusal an upstream meant by `code` and `wire_args`. A code this
+    /// kiosk does not know is shown as the upstream's own words (`message`
+    /// in the arguments, else the code itself); missing arguments read as
+    /// empty or zero rather than failing: the reader still gets a reason.
+    pub fn from_wire(code: &str, args: &serde_json::Value) -> Refusal {
+        use Refusal::*;
+        let text = |k: &str| {
+            args.get(k)
+                .and_then(|v| v.as_str())
+                .unwrap_or_default()
+                .to_string()
+        };
+        let num = |k: &str| args.get(k).and_then(|v| v.as_i64()).unwrap_or(0);
+        let count = |k: &str| u32::try_from(num(k).max(0)).unwrap_or(u32::MAX);
+        let part = |k: &str| u8::try_from(num(k).max(0)).unwrap_or(u8::MAX);
+        match code {
+            "unknown_patron" => UnknownPatron,
+            "card_expired" => CardExpired {
+                expired: text("expired"),
+            },
+            "patron_blocked" => PatronBlocked {
+                reason: text("reason"),
+            },
+            "fines_over_limit" => FinesOverLimit {
+                owed: num("owed"),
+                limit: num("limit"),
+            },
+            "too_many_overdue" => TooManyOverdue {
+                overdue: count("overdue"),
+                limit: count("limit"),
+            },
+            "max_loans_reached" => MaxLoansReached { max: count("max") },
+            "unknown_item" => UnknownItem,
+            "item_not_for_loan" => ItemNotForLoan,
+            "item_needs_staff" => ItemNeedsStaff {
+                status: text("status"),
+            },
+            "item_on_hold_for_another" => ItemOnHoldForAnother,
+            "already_on_loan_to_you" => AlreadyOnLoanToYou { due: text("due") },
+            "item_on_loan_to_another" => ItemOnLoanToAnother,
+            "incomplete_set" => IncompleteSet {
+                seen: part("seen"),
+                parts: part("parts"),
+            },
+            "not_on_loan_to_you" => NotOnLoanToYou,
+            "max_renewals_reached" => MaxRenewalsReached { max: count("max") },
+            "renewal_blocked_by_hold" => RenewalBlockedByHold,
+            "too_soon_to_renew" => TooSoonToRenew { due: text("due") },
+            "item_available" => ItemAvailable,
+            "hold_already_placed" => HoldAlreadyPlaced,
+            "max_holds_reached" => MaxHoldsReached { max: count("max") },
+            "hold_not_found" => HoldNotFound,
+            "pin_required" => PinRequired,
+            "wrong_pin" => WrongPin {
+                attempts_left: count("attempts_left"),
+            },
+            "pin_locked" => PinLocked {
+                until: text("until"),
+            },
+            "invalid_barcode" => InvalidBarcode {
+                detail: text("detail"),
+            },
+            "offline_unavailable" => OfflineUnavailable,
+            "offline_returns_only" => OfflineReturnsOnly,
+            "offline_limit_reached" => OfflineLimitReached { max: count("max") },
+            other => UpstreamRefused {
+                message: match text("message") {
+                    m if m.trim().is_empty() => other.to_string(),
+                    m => m,
+                },
+            },
         }
     }
 
@@ -203,6 +310,9 @@ impl Refusal {
             OfflineUnavailable,
             OfflineReturnsOnly,
             OfflineLimitReached { max: 3 },
+            UpstreamRefused {
+                message: "Item is on reserve".into(),
+            },
         ]
     }
 }
@@ -220,11 +330,43 @@ mod tests {
     use std::collections::BTreeSet;
 
     #[test]
+    fn every_refusal_survives_the_wire() {
+        for r in Refusal::examples() {
+            assert_eq!(Refusal::from_wire(r.code(), &r.wire_args()), r);
+        }
+    }
+
+    #[test]
+    fn an_unknown_code_is_shown_in_the_upstreams_words() {
+        let r = Refusal::from_wire(
+            "ils_says_no",
+            &serde_json::json!({ "message": "Item has a block" }),
+        );
+        assert_eq!(
+            r,
+            Refusal::UpstreamRefused {
+                message: "Item has a block".into()
+            }
+        );
+        assert_eq!(
+            Refusal::from_wire("ils_says_no", &serde_json::json!({})),
+            Refusal::UpstreamRefused {
+                message: "ils_says_no".into()
+            }
+        );
+        // Missing arguments degrade to empty values, never a panic.
+        assert_eq!(
+            Refusal::from_wire("max_loans_reached", &serde_json::json!(null)),
+            Refusal::MaxLoansReached { max: 0 }
+        );
+    }
+
+    #[test]
     fn codes_are_unique_snake_case_and_cover_every_variant() {
         let ex = Refusal::examples();
         let codes: BTreeSet<_> = ex.iter().map(|r| r.code()).collect();
         assert_eq!(codes.len(), ex.len(), "duplicate code");
-        assert_eq!(ex.len(), 28, "add new variants to examples()");
+        assert_eq!(ex.len(), 29, "add new variants to examples()");
         for c in codes {
             assert!(
                 c.chars().all(|ch| ch.is_ascii_lowercase() || ch == '_'),

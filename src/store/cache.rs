@@ -23,6 +23,9 @@ use uuid::Uuid;
 pub const CURSOR_KEY: &str = "pull.cursor";
 /// `sync_state` key: when the last pull reached the end of the feed.
 pub const PULLED_AT_KEY: &str = "pull.completed_at";
+/// Set once a pulled page carried policies: from then on the upstream's
+/// policy table is the kiosk's, and `Store::configure` keeps it.
+pub const POLICIES_PULLED_KEY: &str = "pull.policies";
 
 /// What one page did to the cache.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -191,43 +194,17 @@ impl Store {
     /// appends is journaled with `offline = 1` under `id`: the id the sync
     /// engine already offered the upstream, so a decision the upstream
     /// applied before timing out and this offline one are one entry.
-    ///
-    /// Done with a TEMP trigger on this connection only (temp objects die
-    /// with the connection, so a crash leaves nothing behind); it swaps the
-    /// first appended row for a copy with that id and the offline flag,
-    /// then goes inert. The committed row is an ordinary journal row.
+    /// Only the first entry `f` appends takes the id; a call that appends
+    /// nothing leaves no trace of it.
     pub fn with_offline_journal<T>(
         &mut self,
         id: Uuid,
         f: impl FnOnce(&mut Store) -> Result<T>,
     ) -> Result<T> {
-        self.conn.execute_batch(
-            "CREATE TEMP TABLE IF NOT EXISTS kiosk_offline_entry (id TEXT NOT NULL);
-             CREATE TEMP TRIGGER IF NOT EXISTS kiosk_offline_journal
-             BEFORE INSERT ON journal
-             WHEN NEW.offline = 0 AND EXISTS (SELECT 1 FROM kiosk_offline_entry)
-             BEGIN
-               INSERT INTO journal (id, kiosk_id, seq, at, kind, patron, item, decision,
-                                    reason, due, detail, offline)
-               VALUES ((SELECT id FROM kiosk_offline_entry LIMIT 1), NEW.kiosk_id, NEW.seq,
-                       NEW.at, NEW.kind, NEW.patron, NEW.item, NEW.decision, NEW.reason,
-                       NEW.due, NEW.detail, 1);
-               DELETE FROM kiosk_offline_entry;
-               SELECT RAISE(IGNORE);
-             END;
-             DELETE FROM temp.kiosk_offline_entry;",
-        )?;
-        self.conn.execute(
-            "INSERT INTO temp.kiosk_offline_entry (id) VALUES (?1)",
-            [id.to_string()],
-        )?;
+        self.offline_id = Some(id);
         let out = f(self);
-        let cleared = self
-            .conn
-            .execute("DELETE FROM temp.kiosk_offline_entry", []);
-        let out = out?;
-        cleared?;
-        Ok(out)
+        self.offline_id = None;
+        out
     }
 
     /// Applies one page of changes and stores its cursor, in ONE
@@ -243,16 +220,19 @@ impl Store {
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut applied = Applied::default();
         let mut reload = false;
+        let mut policies = false;
         for change in &page.changes {
             let done = match change {
                 Change::Upsert { record } => {
                     reload |= matches!(record, Record::Policy(_) | Record::ClosedDay { .. });
+                    policies |= matches!(record, Record::Policy(_));
                     let ok = upsert(&tx, record, now)?;
                     applied.upserts += ok as usize;
                     ok
                 }
                 Change::Delete { entity, key } => {
                     reload |= entity == "policy" || entity == "closed_day";
+                    policies |= entity == "policy";
                     let ok = delete(&tx, entity, key, now)?;
                     applied.deletes += ok as usize;
                     ok
@@ -263,6 +243,9 @@ impl Store {
             }
         }
         set_state(&tx, CURSOR_KEY, &page.cursor)?;
+        if policies {
+            set_state(&tx, POLICIES_PULLED_KEY, "1")?;
+        }
         if !page.more {
             set_state(&tx, PULLED_AT_KEY, &stamp(now))?;
         }

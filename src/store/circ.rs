@@ -4,7 +4,7 @@
 //! Refusals are journaled too (staff statistics, and the central server
 //! sees what readers tried); they change nothing else.
 
-use super::journal::{append, EntryKind, EntryRef, NewEntry};
+use super::journal::{append, Author, EntryKind, EntryRef, NewEntry};
 use super::{Result, Store, StoreError};
 use crate::domain::{
     self, CheckinContext, CheckoutContext, CurrentLoan, Due, HoldContext, HoldRef, Item, ItemHolds,
@@ -141,7 +141,7 @@ pub fn title_key(isbn: Option<&str>, title: &str, author: &str) -> String {
 /// only then does the decision go back to be shown.
 fn commit<T>(
     tx: rusqlite::Transaction,
-    kiosk: &str,
+    kiosk: &Author,
     now: DateTime<FixedOffset>,
     entry: NewEntry,
     result: std::result::Result<T, Refusal>,
@@ -154,7 +154,7 @@ fn commit<T>(
 /// Journals a refusal and commits it.
 fn refuse<T>(
     tx: rusqlite::Transaction,
-    kiosk: &str,
+    kiosk: &Author,
     now: DateTime<FixedOffset>,
     entry: NewEntry,
     r: Refusal,
@@ -385,7 +385,7 @@ impl Store {
         now: DateTime<FixedOffset>,
     ) -> Result<Outcome<CheckoutOk>> {
         let local = now.naive_local();
-        let kiosk = self.kiosk_id.clone();
+        let kiosk = self.author();
         let policies = self.policies.clone();
         let settings = self.settings.clone();
         let tx = self.begin()?;
@@ -466,7 +466,7 @@ impl Store {
         now: DateTime<FixedOffset>,
     ) -> Result<Outcome<CheckinOk>> {
         let local = now.naive_local();
-        let kiosk = self.kiosk_id.clone();
+        let kiosk = self.author();
         let policies = self.policies.clone();
         let settings = self.settings.clone();
         let tx = self.begin()?;
@@ -599,7 +599,7 @@ impl Store {
         now: DateTime<FixedOffset>,
     ) -> Result<Outcome<RenewOk>> {
         let local = now.naive_local();
-        let kiosk = self.kiosk_id.clone();
+        let kiosk = self.author();
         let policies = self.policies.clone();
         let settings = self.settings.clone();
         let tx = self.begin()?;
@@ -689,7 +689,7 @@ impl Store {
         now: DateTime<FixedOffset>,
     ) -> Result<Outcome<HoldOk>> {
         let local = now.naive_local();
-        let kiosk = self.kiosk_id.clone();
+        let kiosk = self.author();
         let policies = self.policies.clone();
         let tx = self.begin()?;
         let p = find_patron(&tx, patron)?;
@@ -785,7 +785,7 @@ impl Store {
         item: &str,
         now: DateTime<FixedOffset>,
     ) -> Result<Outcome<String>> {
-        let kiosk = self.kiosk_id.clone();
+        let kiosk = self.author();
         let tx = self.begin()?;
         let p = find_patron(&tx, patron)?;
         let i = find_item(&tx, item)?;
@@ -927,7 +927,7 @@ impl Store {
             )));
         }
         let comment = comment.map(|c| c.chars().take(1000).collect::<String>());
-        let kiosk = self.kiosk_id.clone();
+        let kiosk = self.author();
         let tx = self.begin()?;
         let entry = append(
             &tx,
@@ -952,7 +952,7 @@ impl Store {
         error: &str,
         now: DateTime<FixedOffset>,
     ) -> Result<EntryRef> {
-        let kiosk = self.kiosk_id.clone();
+        let kiosk = self.author();
         let tx = self.begin()?;
         let mut entry = NewEntry::new(EntryKind::Security, None, Some(item)).detail(json!({
             "uid": uid,
@@ -976,6 +976,18 @@ impl Store {
             return Ok(Scanned::Item);
         }
         Ok(Scanned::Unknown)
+    }
+
+    /// Title and author of an item in the cache; None if unknown.
+    pub fn item_title(&self, barcode: &str) -> Result<Option<(String, String)>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT title, author FROM items WHERE barcode = ?1",
+                [barcode],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?)
     }
 
     /// Display name of a patron (greeting); None if unknown.

@@ -152,15 +152,30 @@ pub struct JournalEntry {
     pub sync_reason: Option<String>,
 }
 
+/// Who appends: this kiosk, and for one `store::circ` call run by
+/// `Store::with_offline_journal`, the id its first entry must take (an
+/// offline decision journaled under the id the upstream was offered).
+pub(crate) struct Author {
+    pub kiosk_id: String,
+    pub offline_id: std::cell::Cell<Option<Uuid>>,
+}
+
 /// Appends inside the caller's transaction, so the entry commits with the
 /// change it records or not at all.
 pub(crate) fn append(
     tx: &Transaction,
-    kiosk_id: &str,
+    author: &Author,
     now: DateTime<FixedOffset>,
-    e: NewEntry,
+    mut e: NewEntry,
 ) -> Result<EntryRef> {
-    let id = Uuid::now_v7();
+    let kiosk_id = author.kiosk_id.as_str();
+    let id = match author.offline_id.take() {
+        Some(id) => {
+            e.offline = true;
+            id
+        }
+        None => Uuid::now_v7(),
+    };
     let seq: i64 = tx.query_row(
         "SELECT COALESCE(MAX(seq), 0) + 1 FROM journal WHERE kiosk_id = ?1",
         [kiosk_id],

@@ -72,6 +72,8 @@ pub struct Store {
     kiosk_id: String,
     policies: PolicyTable,
     settings: Settings,
+    /// Set by `with_offline_journal` for the one call it runs.
+    offline_id: Option<uuid::Uuid>,
 }
 
 impl Store {
@@ -144,6 +146,7 @@ impl Store {
             kiosk_id: kiosk_id.to_string(),
             policies: PolicyTable::default(),
             settings: Settings::default(),
+            offline_id: None,
         };
         store.policies = store.load_policies()?;
         store.settings.calendar = store.load_calendar(&[])?;
@@ -152,6 +155,15 @@ impl Store {
 
     pub fn kiosk_id(&self) -> &str {
         &self.kiosk_id
+    }
+
+    /// Who the next `store::circ` call journals as (takes the offline id
+    /// `with_offline_journal` set, so only that call uses it).
+    pub(crate) fn author(&mut self) -> journal::Author {
+        journal::Author {
+            kiosk_id: self.kiosk_id.clone(),
+            offline_id: std::cell::Cell::new(self.offline_id.take()),
+        }
     }
 
     pub fn settings(&self) -> &Settings {
@@ -167,18 +179,22 @@ impl Store {
         &self.conn
     }
 
-    /// Replaces the policy table (from kiosk.toml now, the central server
-    /// later) and the kiosk-wide settings; holidays are added to the
-    /// calendar table, which may hold more (sent by the server).
+    /// Replaces the policy table (from kiosk.toml) and the kiosk-wide
+    /// settings; holidays are added to the calendar table, which may hold
+    /// more (sent by the server). Once a pull has brought the central
+    /// server's policies (`cache::POLICIES_PULLED_KEY`), those stay: a
+    /// restart must not put kiosk.toml's table back over them. Call
+    /// `forget_pulled_policies` first when the kiosk has no upstream.
     pub fn configure(
         &mut self,
         rows: Vec<(String, String, Rule)>,
         mut settings: Settings,
         holidays: &[NaiveDate],
     ) -> Result<()> {
+        let pulled = self.sync_state(cache::POLICIES_PULLED_KEY)?.is_some();
         let tx = self.conn.transaction()?;
-        tx.execute("DELETE FROM policies", [])?;
-        {
+        if !pulled {
+            tx.execute("DELETE FROM policies", [])?;
             let mut ins = tx.prepare(
                 "INSERT INTO policies (category, item_type, loan_days, loan_hours, max_loans,
                    max_renewals, renewal_days, fine_per_day_cents, fine_cap_cents,
@@ -202,6 +218,8 @@ impl Store {
                     r.loanable
                 ])?;
             }
+        }
+        {
             let mut cal = tx.prepare(
                 "INSERT INTO calendar (day, reason) VALUES (?1, 'kiosk.toml') ON CONFLICT DO NOTHING",
             )?;
@@ -210,7 +228,11 @@ impl Store {
             }
         }
         tx.commit()?;
-        self.policies = PolicyTable::new(rows);
+        self.policies = if pulled {
+            self.load_policies()?
+        } else {
+            PolicyTable::new(rows)
+        };
         settings.calendar = self.load_calendar(
             &settings
                 .calendar
@@ -220,6 +242,16 @@ impl Store {
                 .collect::<Vec<_>>(),
         )?;
         self.settings = settings;
+        Ok(())
+    }
+
+    /// The kiosk runs without an upstream now: kiosk.toml's policies win
+    /// again from the next `configure`.
+    pub fn forget_pulled_policies(&mut self) -> Result<()> {
+        self.conn.execute(
+            "DELETE FROM sync_state WHERE key = ?1",
+            [cache::POLICIES_PULLED_KEY],
+        )?;
         Ok(())
     }
 

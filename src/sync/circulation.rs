@@ -15,11 +15,12 @@ use super::protocol::{DecideRequest, Entry};
 use super::upstream::Upstream;
 use crate::domain::offline::{self, OfflinePolicy, Request};
 use crate::domain::Refusal;
+use crate::domain::{Due, Route};
 use crate::store::{
     cache, CheckinOk, CheckoutOk, EntryRef, HoldLevel, HoldOk, Outcome, RenewOk, Store,
     SyncStatus as EntryState,
 };
-use chrono::{DateTime, FixedOffset, SecondsFormat};
+use chrono::{DateTime, FixedOffset, NaiveDate, SecondsFormat};
 use serde::Serialize;
 use std::sync::Arc;
 use std::time::Duration;
@@ -111,6 +112,11 @@ impl Circulation {
             rules,
             status: None,
         }
+    }
+
+    /// Whether a central system decides (else every decision is local).
+    pub fn has_upstream(&self) -> bool {
+        self.upstream.is_some()
     }
 
     /// Reports online/offline into the engine's status (`Engine::status_sender`).
@@ -284,15 +290,18 @@ impl Circulation {
             .ask(upstream.as_ref(), store, &entry, ask.parts_seen, now)
             .await?
         {
-            Asked::Answered(r, answer) => Ok(Decision {
-                entry: r,
-                mode: Mode::Online,
-                accepted: answer.decision == "accepted",
-                reason: answer.reason,
-                due: answer.due,
-                detail: answer.detail,
-                local: None,
-            }),
+            Asked::Answered(r, answer) => {
+                let detail = enrich(store, ask.item, answer.detail)?;
+                Ok(Decision {
+                    entry: r,
+                    mode: Mode::Online,
+                    accepted: answer.decision == "accepted",
+                    reason: answer.reason,
+                    due: answer.due,
+                    detail,
+                    local: None,
+                })
+            }
             Asked::Offline => {
                 if let Err(refusal) = self.offline_gate(store, ask.request, ask.patron, now)? {
                     let refused = Entry {
@@ -392,6 +401,179 @@ impl Circulation {
             }
         }
         Ok(Ok(()))
+    }
+}
+
+/// What the kiosk knows of the item goes under what the upstream sent:
+/// the barcode always, the title and author from the cache when the
+/// answer has none (a SIP2 ILS may send only a code).
+fn enrich(
+    store: &Store,
+    item: &str,
+    detail: serde_json::Value,
+) -> Result<serde_json::Value, SyncError> {
+    let mut obj = match detail {
+        serde_json::Value::Object(o) => o,
+        serde_json::Value::Null => serde_json::Map::new(),
+        other => {
+            let mut o = serde_json::Map::new();
+            o.insert("upstream".into(), other);
+            o
+        }
+    };
+    obj.entry("item")
+        .or_insert_with(|| serde_json::Value::String(item.to_string()));
+    if !obj.get("title").is_some_and(|t| t.is_string()) {
+        if let Some((title, author)) = store.item_title(item)? {
+            obj.insert("title".into(), title.into());
+            obj.entry("author").or_insert(author.into());
+        }
+    }
+    Ok(serde_json::Value::Object(obj))
+}
+
+/// A typed result built from an upstream's answer (`Decision::typed`).
+pub trait FromOnline: Sized {
+    /// None when the answer lacks what the type needs (e.g. no due date).
+    fn from_online(due: Option<&str>, detail: &serde_json::Value) -> Option<Self>;
+}
+
+fn text(detail: &serde_json::Value, key: &str) -> String {
+    detail
+        .get(key)
+        .and_then(|v| v.as_str())
+        .unwrap_or_default()
+        .to_string()
+}
+
+fn int(detail: &serde_json::Value, key: &str) -> i64 {
+    detail.get(key).and_then(|v| v.as_i64()).unwrap_or(0)
+}
+
+impl FromOnline for CheckoutOk {
+    fn from_online(due: Option<&str>, d: &serde_json::Value) -> Option<Self> {
+        Some(CheckoutOk {
+            item: text(d, "item"),
+            title: text(d, "title"),
+            author: text(d, "author"),
+            due: Due::parse(due?)?,
+            hold_picked_up: d
+                .get("hold_picked_up")
+                .and_then(|v| v.as_bool())
+                .unwrap_or(false),
+            parts: u8::try_from(int(d, "parts").max(1)).unwrap_or(1),
+        })
+    }
+}
+
+impl FromOnline for CheckinOk {
+    fn from_online(_due: Option<&str>, d: &serde_json::Value) -> Option<Self> {
+        let route = d.get("route").unwrap_or(&serde_json::Value::Null);
+        let route = match route.get("to").and_then(|t| t.as_str()) {
+            Some("hold_shelf") => Route::HoldShelf {
+                hold: 0,
+                patron: 0,
+                pickup_by: route
+                    .get("pickup_by")
+                    .and_then(|p| p.as_str())
+                    .and_then(|p| NaiveDate::parse_from_str(p, "%Y-%m-%d").ok())
+                    .unwrap_or_default(),
+            },
+            Some("staff") => Route::Staff,
+            _ => Route::SortBin {
+                bin: route
+                    .get("bin")
+                    .and_then(|b| b.as_str())
+                    .map(str::to_string)
+                    .unwrap_or_else(|| text(d, "sort_bin")),
+            },
+        };
+        Some(CheckinOk {
+            item: text(d, "item"),
+            title: text(d, "title"),
+            was_on_loan: d
+                .get("was_on_loan")
+                .and_then(|v| v.as_bool())
+                .unwrap_or(true),
+            overdue_days: u32::try_from(int(d, "overdue_days").max(0)).unwrap_or(0),
+            fine_cents: int(d, "fine_cents").max(0),
+            route,
+            pickup_code: d
+                .get("pickup_code")
+                .and_then(|v| v.as_str())
+                .map(str::to_string),
+            found: d.get("found").and_then(|v| v.as_bool()).unwrap_or(false),
+        })
+    }
+}
+
+impl FromOnline for RenewOk {
+    fn from_online(due: Option<&str>, d: &serde_json::Value) -> Option<Self> {
+        Some(RenewOk {
+            item: text(d, "item"),
+            title: text(d, "title"),
+            due: Due::parse(due?)?,
+            renewals: u32::try_from(int(d, "renewals").max(0)).unwrap_or(0),
+            fine_cents: int(d, "fine_cents").max(0),
+        })
+    }
+}
+
+impl FromOnline for HoldOk {
+    fn from_online(_due: Option<&str>, d: &serde_json::Value) -> Option<Self> {
+        Some(HoldOk {
+            item: text(d, "item"),
+            title: text(d, "title"),
+            level: match d.get("level").and_then(|l| l.as_str()) {
+                Some("item") => HoldLevel::Item,
+                _ => HoldLevel::Title,
+            },
+            queue_position: int(d, "queue_position").max(1),
+        })
+    }
+}
+
+/// A cancelled hold's result is its title.
+impl FromOnline for String {
+    fn from_online(_due: Option<&str>, d: &serde_json::Value) -> Option<Self> {
+        Some(text(d, "title"))
+    }
+}
+
+impl<T> Decision<T> {
+    /// The same decision with its local result turned into another type.
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Decision<U> {
+        Decision {
+            entry: self.entry,
+            mode: self.mode,
+            accepted: self.accepted,
+            reason: self.reason,
+            due: self.due,
+            detail: self.detail,
+            local: self.local.map(|r| r.map(f)),
+        }
+    }
+}
+
+impl<T: FromOnline + Clone> Decision<T> {
+    /// The decision as the kiosk shows it, whoever took it: the typed
+    /// result, or the refusal with its arguments (an upstream's unknown
+    /// code becomes `Refusal::UpstreamRefused` in its own words). None
+    /// only for an online acceptance that lacks what `T` needs; show
+    /// `detail` then.
+    pub fn typed(&self) -> Option<Result<T, Refusal>> {
+        if let Some(local) = &self.local {
+            return Some(local.clone());
+        }
+        if !self.accepted {
+            let code = self.reason.as_deref().unwrap_or("upstream_refused");
+            let args = match self.detail.get("args") {
+                Some(a) if a.is_object() => a,
+                _ => &self.detail,
+            };
+            return Some(Err(Refusal::from_wire(code, args)));
+        }
+        T::from_online(self.due.as_deref(), &self.detail).map(Ok)
     }
 }
 

@@ -29,3 +29,4 @@ tag-security-failed = The security tag of this item could not be set. Please sho
 receipt-due = due { $due }
 receipt-footer = Thank you! Please return your items on time.
 receipt-failed = The receipt could not be printed. Your loans are recorded; ask staff if you need a printout.
+circ-accepted = Done.

@@ -47,3 +47,4 @@ refusal-offline-limit-reached = While the library system is offline you can borr
     [one] item
    *[other] items
 }. Please ask staff.
+refusal-upstream-refused = The library system says: { $message }. Please ask staff if you need help.

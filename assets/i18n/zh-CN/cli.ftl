@@ -23,3 +23,4 @@ tag-security-failed = 此资料的防盗标签未能设置，离馆前请交给�
 receipt-due = 应还 { $due }
 receipt-footer = 谢谢！请按时归还。
 receipt-failed = 凭条未能打印。您的借阅已记录，如需凭条请联系工作人员。
+circ-accepted = 已办理。

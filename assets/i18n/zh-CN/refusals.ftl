@@ -29,3 +29,4 @@ refusal-invalid-barcode = 条码无法正确识别（{ $detail }），请重新�
 refusal-offline-unavailable = 暂时无法连接图书馆系统，此操作无法办理，请稍后再试或咨询工作人员。
 refusal-offline-returns-only = 暂时无法连接图书馆系统：可以还书，暂不能借书，请咨询工作人员。
 refusal-offline-limit-reached = 离线期间每位读者最多可借 { $max } 册，请咨询工作人员。
+refusal-upstream-refused = 图书馆系统回复：{ $message }。如需帮助请咨询工作人员。

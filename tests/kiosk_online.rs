@@ -1,0 +1,249 @@
+//! The kiosk's own command line against a real kiosk-central process:
+//! `kiosk circ …` asks the server first (online, authoritative), decides
+//! itself when the server is gone (offline, journaled for the push), and
+//! `kiosk sync --once` brings the two together again.
+
+use serde_json::Value;
+use std::io::BufRead;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn central(db: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_kiosk-central"));
+    c.arg("--db").arg(db).env("RUST_LOG", "warn");
+    c
+}
+
+fn central_ok(db: &Path, args: &[&str]) -> String {
+    let out = central(db).args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn serve(db: &Path, listen: &str) -> Server {
+    let mut child = central(db)
+        .args(["serve", "--listen", listen])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let base = line
+        .trim()
+        .strip_prefix("kiosk-central listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_string();
+    Server { child, base }
+}
+
+/// Runs `kiosk` in `dir` (its kiosk.toml); exit code, JSON lines, stderr.
+fn kiosk(dir: &Path, args: &[&str]) -> (i32, Vec<Value>, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_kiosk"))
+        .current_dir(dir)
+        .env_remove("KIOSK_CONFIG")
+        .env("KIOSK_NOW", "2026-11-23T10:00:00+08:00")
+        .env("RUST_LOG", "warn")
+        .args(args)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let json = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
+        .collect();
+    (
+        out.status.code().unwrap_or(-1),
+        json,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn write_kiosk_toml(dir: &Path, base: &str, token: &str) {
+    std::fs::write(
+        dir.join("kiosk.toml"),
+        format!(
+            "[kiosk]\nid = \"K1\"\nlanguages = [\"en\", \"zh-CN\"]\n[store]\npath = \"kiosk.db\"\n\
+             [barcode]\nmode = \"off\"\n\
+             [upstream]\nkind = \"http\"\nurl = \"{base}\"\ntoken = \"{token}\"\n\
+             timeout_secs = 2\ndecide_timeout_ms = 1500\n\
+             [offline]\npolicy = \"returns-and-checkouts\"\nmax_loans_per_reader = 2\n\
+             max_cache_age_hours = 0\n"
+        ),
+    )
+    .unwrap();
+}
+
+fn loans(db: &Path) -> Vec<(String, String)> {
+    central_ok(db, &["loans"])
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .map(|v| {
+            (
+                v["patron"].as_str().unwrap_or_default().to_string(),
+                v["item"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn circ_is_online_when_the_server_answers_and_offline_when_it_is_gone() {
+    let dir = tempfile::tempdir().unwrap();
+    let cdb = dir.path().join("central.db");
+    std::fs::write(
+        dir.path().join("patrons.csv"),
+        "barcode,name,category,expires,pin,blocked\n\
+         P1,Reader One,adult,2099-12-31,,\n\
+         P2,Reader Two,adult,2099-12-31,,\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("items.csv"),
+        "barcode,title,author,isbn,item_type,rfid_uid,parts,status\n\
+         I1,Alpha,Ann Author,,book,,1,\n\
+         I2,Beta,Ben Author,,book,,1,\n\
+         I3,Gamma,Cy Author,,book,,1,lost\n\
+         I4,Delta,Di Author,,book,,1,\n",
+    )
+    .unwrap();
+    let csv = |f: &str| dir.path().join(f).to_str().unwrap().to_string();
+    central_ok(
+        &cdb,
+        &[
+            "import",
+            "--patrons",
+            &csv("patrons.csv"),
+            "--items",
+            &csv("items.csv"),
+        ],
+    );
+    let token = central_ok(&cdb, &["token", "create", "--kiosk", "K1"])
+        .trim()
+        .to_string();
+    let server = serve(&cdb, "127.0.0.1:0");
+    let kdir = dir.path().join("kiosk");
+    std::fs::create_dir(&kdir).unwrap();
+    write_kiosk_toml(&kdir, &server.base, &token);
+
+    // The first sync fills the cache (readers, items, the server's policy).
+    let (code, out, err) = kiosk(&kdir, &["sync", "--once"]);
+    assert_eq!(code, 0, "{out:?} {err}");
+
+    // Online: the server decides and the kiosk journals its answer.
+    let (code, out, err) = kiosk(
+        &kdir,
+        &["circ", "checkout", "--patron", "P1", "--item", "I1"],
+    );
+    assert_eq!(code, 0, "{out:?} {err}");
+    assert_eq!(out[0]["mode"], "online");
+    assert_eq!(out[0]["ok"], true);
+    assert_eq!(out[0]["title"], "Alpha");
+    assert!(out[0]["due"].as_str().unwrap().starts_with("2026-12"));
+    assert!(
+        out[0]["message"].as_str().unwrap().contains("Alpha"),
+        "{out:?}"
+    );
+    assert_eq!(loans(&cdb), [("P1".to_string(), "I1".to_string())]);
+
+    // An online refusal comes with the server's reason, in the reader's
+    // language, with its arguments.
+    let (code, out, _) = kiosk(
+        &kdir,
+        &["circ", "checkout", "--patron", "P1", "--item", "I3"],
+    );
+    assert_eq!(code, 1);
+    assert_eq!(out[0]["mode"], "online");
+    assert_eq!(out[0]["reason"], "item_needs_staff");
+    assert!(
+        out[0]["message"].as_str().unwrap().contains("lost"),
+        "{out:?}"
+    );
+    let (code, out, _) = kiosk(
+        &kdir,
+        &[
+            "--lang", "zh-CN", "circ", "checkout", "--patron", "P2", "--item", "I1",
+        ],
+    );
+    assert_eq!(code, 1);
+    assert_eq!(out[0]["reason"], "item_on_loan_to_another");
+    assert!(
+        out[0]["message"]
+            .as_str()
+            .unwrap()
+            .chars()
+            .any(|c| c > '\u{2e80}'),
+        "{out:?}"
+    );
+
+    // Both decisions are in the journal, acknowledged already.
+    let (_, journal, _) = kiosk(&kdir, &["journal"]);
+    assert!(journal
+        .iter()
+        .all(|e| e["sync_status"] == "acknowledged" && e["offline"] == false));
+
+    // The server goes away: the kiosk decides under [offline].
+    let listen = server.base.trim_start_matches("http://").to_string();
+    drop(server);
+    let (code, out, err) = kiosk(
+        &kdir,
+        &["circ", "checkout", "--patron", "P2", "--item", "I2"],
+    );
+    assert_eq!(code, 0, "{out:?} {err}");
+    assert_eq!(out[0]["mode"], "offline");
+    let offline_id = out[0]["entry"].as_str().unwrap().to_string();
+    let (code, out, _) = kiosk(&kdir, &["circ", "checkin", "--item", "I1"]);
+    assert_eq!(code, 0);
+    assert_eq!(out[0]["mode"], "offline");
+    // A return of an item the server never lent: fine for the reader now,
+    // a conflict for staff after the push.
+    let (code, out, _) = kiosk(&kdir, &["circ", "checkin", "--item", "I4"]);
+    assert_eq!((code, &out[0]["mode"]), (0, &Value::from("offline")));
+    let stray = out[0]["entry"].as_str().unwrap().to_string();
+    // Renewals need the server.
+    let (code, out, _) = kiosk(&kdir, &["circ", "renew", "--patron", "P2", "--item", "I2"]);
+    assert_eq!(code, 1);
+    assert_eq!(out[0]["reason"], "offline_unavailable");
+    let (_, journal, _) = kiosk(&kdir, &["journal", "--status", "pending"]);
+    let pending: Vec<&str> = journal.iter().map(|e| e["id"].as_str().unwrap()).collect();
+    assert!(pending.contains(&offline_id.as_str()), "{journal:?}");
+    assert!(journal.iter().all(|e| e["offline"] == true));
+
+    // Back on the same address: one sync pushes the offline decisions.
+    let _server = serve(&cdb, &listen);
+    let (code, out, err) = kiosk(&kdir, &["sync", "--once"]);
+    assert_eq!(code, 0, "{out:?} {err}");
+    assert_eq!(out[0]["outbox"], 0);
+    assert_eq!(loans(&cdb), [("P2".to_string(), "I2".to_string())]);
+    // The stray return is a conflict on both sides, with the same code.
+    let (_, journal, _) = kiosk(&kdir, &["journal", "--status", "conflict"]);
+    assert_eq!(journal.len(), 1, "{journal:?}");
+    assert_eq!(journal[0]["id"], stray.as_str());
+    assert!(journal[0]["sync_reason"]
+        .as_str()
+        .unwrap()
+        .starts_with("not_on_loan"));
+    let conflicts = central_ok(&cdb, &["conflicts"]);
+    assert!(conflicts.contains(&stray), "{conflicts}");
+    // And again: nothing to send, nothing applied twice.
+    let (code, _, _) = kiosk(&kdir, &["sync", "--once"]);
+    assert_eq!(code, 0);
+    assert_eq!(loans(&cdb).len(), 1);
+}
