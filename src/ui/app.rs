@@ -11,7 +11,7 @@ use super::screens::{
     account, attract, borrow, feedback, holds, identify, receipt, returns, staff, warning, Notice,
 };
 use super::stats::UiQueries;
-use super::sync::{detail_text, refusal_from_wire, Desk, Failed, StatusFeed};
+use super::sync::{detail_text, Desk, Failed, StatusFeed};
 use super::theme;
 use crate::cli::mask;
 use crate::config::{Config, DeviceKind};
@@ -737,30 +737,38 @@ impl App {
             Ok(d) => d,
             Err(e) => return self.failed("checkout", e),
         };
-        if let Some(result) = d.local {
-            return self.show_loan(&l.item, &l.uids, &l.device, result);
-        }
-        let (title, author) = self.title_of(&l.item);
-        let title = detail_text(&d.detail, "title").unwrap_or(title);
-        let status = if d.accepted {
-            let due = d.due.clone().unwrap_or_default();
-            if self.secure(&l.item, &l.uids, &l.device, true) {
-                borrow::Status::Borrowed { due }
-            } else {
-                borrow::Status::BorrowedInsecure { due }
+        match d.typed() {
+            Some(Ok(mut c)) => {
+                // An upstream names what it lent by the code it was asked
+                // about; titles come from it, or from the local catalogue.
+                if c.item.is_empty() {
+                    c.item = l.item.clone();
+                }
+                if c.title.is_empty() {
+                    (c.title, c.author) = self.title_of(&l.item);
+                }
+                self.show_loan(&l.item, &l.uids, &l.device, Ok(c))
             }
-        } else {
-            borrow::Status::Refused(refusal_from_wire(
-                d.reason.as_deref().unwrap_or(""),
-                &d.detail,
-            ))
-        };
-        self.push_line(borrow::Line {
-            item: l.item,
-            title,
-            author,
-            status,
-        });
+            Some(Err(r)) => self.show_loan(&l.item, &l.uids, &l.device, Err(r)),
+            // Accepted, with a due date this kiosk cannot read: lent all
+            // the same, the date shown as sent.
+            None => {
+                let (title, author) = self.title_of(&l.item);
+                let title = detail_text(&d.detail, "title").unwrap_or(title);
+                let due = d.due.clone().unwrap_or_default();
+                let status = if self.secure(&l.item, &l.uids, &l.device, true) {
+                    borrow::Status::Borrowed { due }
+                } else {
+                    borrow::Status::BorrowedInsecure { due }
+                };
+                self.push_line(borrow::Line {
+                    item: l.item,
+                    title,
+                    author,
+                    status,
+                });
+            }
+        }
     }
 
     fn push_line(&mut self, line: borrow::Line) {
@@ -843,39 +851,19 @@ impl App {
             Ok(d) => d,
             Err(e) => return self.failed("checkin", e),
         };
-        if let Some(result) = d.local {
-            return self.show_return(&r.item, &r.uids, &r.device, result);
-        }
-        let title = detail_text(&d.detail, "title").unwrap_or_else(|| self.title_of(&r.item).0);
-        let result = if d.accepted {
-            let secured = self.secure(&r.item, &r.uids, &r.device, false);
-            let route = &d.detail["route"];
-            let route = match route.get("to").and_then(|t| t.as_str()) {
-                Some("hold_shelf") => returns::Where::HoldShelf {
-                    code: detail_text(&d.detail, "pickup_code").unwrap_or_default(),
-                },
-                Some("sort_bin") => {
-                    returns::Where::Bin(detail_text(route, "bin").unwrap_or_default())
+        match d.typed() {
+            Some(Ok(mut c)) => {
+                if c.item.is_empty() {
+                    c.item = r.item.clone();
                 }
-                _ => returns::Where::Staff,
-            };
-            Ok(returns::Returned {
-                fine_cents: d.detail["fine_cents"].as_i64().unwrap_or(0),
-                overdue_days: d.detail["overdue_days"].as_u64().unwrap_or(0) as u32,
-                route,
-                security_failed: !secured,
-            })
-        } else {
-            Err(refusal_from_wire(
-                d.reason.as_deref().unwrap_or(""),
-                &d.detail,
-            ))
-        };
-        self.push_return(returns::Line {
-            item: r.item,
-            title,
-            result,
-        });
+                if c.title.is_empty() {
+                    c.title = self.title_of(&r.item).0;
+                }
+                self.show_return(&r.item, &r.uids, &r.device, Ok(c))
+            }
+            Some(Err(refusal)) => self.show_return(&r.item, &r.uids, &r.device, Err(refusal)),
+            None => self.failed("checkin", "an answer this kiosk cannot read"),
+        }
     }
 
     fn push_return(&mut self, line: returns::Line) {

@@ -9,7 +9,6 @@
 //! so a decision waiting on the network never blocks the screen.
 
 use crate::config::{Config, UpstreamKind};
-use crate::domain::Refusal;
 use crate::store::{CheckinOk, CheckoutOk, HoldLevel, HoldOk, RenewOk, Store};
 use crate::sync::{self, schedule, Circulation, Decision, Engine, SyncError, SyncStatus};
 use chrono::{DateTime, FixedOffset};
@@ -251,66 +250,6 @@ impl Background {
     }
 }
 
-/// An upstream's refusal (code + detail) as the refusal a reader reads;
-/// the detail carries the text's arguments when the upstream sent them.
-pub fn refusal_from_wire(code: &str, detail: &serde_json::Value) -> Refusal {
-    let s = |k: &str| match detail.get(k) {
-        Some(serde_json::Value::String(v)) => v.clone(),
-        Some(serde_json::Value::Number(n)) => n.to_string(),
-        _ => String::new(),
-    };
-    let n = |k: &str| detail.get(k).and_then(|v| v.as_u64()).unwrap_or(0) as u32;
-    let cents = |k: &str| detail.get(k).and_then(|v| v.as_i64()).unwrap_or(0);
-    use Refusal::*;
-    match code {
-        "unknown_patron" => UnknownPatron,
-        "card_expired" => CardExpired {
-            expired: s("expired"),
-        },
-        "patron_blocked" => PatronBlocked {
-            reason: s("reason"),
-        },
-        "fines_over_limit" => FinesOverLimit {
-            owed: cents("owed"),
-            limit: cents("limit"),
-        },
-        "too_many_overdue" => TooManyOverdue {
-            overdue: n("overdue"),
-            limit: n("limit"),
-        },
-        "max_loans_reached" => MaxLoansReached { max: n("max") },
-        "unknown_item" => UnknownItem,
-        "item_not_for_loan" => ItemNotForLoan,
-        "item_on_hold_for_another" => ItemOnHoldForAnother,
-        "already_on_loan_to_you" => AlreadyOnLoanToYou { due: s("due") },
-        "item_on_loan_to_another" => ItemOnLoanToAnother,
-        "incomplete_set" => IncompleteSet {
-            seen: n("seen") as u8,
-            parts: n("parts") as u8,
-        },
-        "not_on_loan_to_you" => NotOnLoanToYou,
-        "max_renewals_reached" => MaxRenewalsReached { max: n("max") },
-        "renewal_blocked_by_hold" => RenewalBlockedByHold,
-        "too_soon_to_renew" => TooSoonToRenew { due: s("due") },
-        "item_available" => ItemAvailable,
-        "hold_already_placed" => HoldAlreadyPlaced,
-        "max_holds_reached" => MaxHoldsReached { max: n("max") },
-        "hold_not_found" => HoldNotFound,
-        "offline_unavailable" => OfflineUnavailable,
-        "offline_returns_only" => OfflineReturnsOnly,
-        "offline_limit_reached" => OfflineLimitReached { max: n("max") },
-        // Lost, withdrawn, or a code this kiosk does not know yet: the
-        // item goes to staff, who can read the code.
-        other => ItemNeedsStaff {
-            status: if s("status").is_empty() {
-                other.to_string()
-            } else {
-                s("status")
-            },
-        },
-    }
-}
-
 /// A text field of an online decision's detail.
 pub fn detail_text(detail: &serde_json::Value, key: &str) -> Option<String> {
     detail
@@ -324,38 +263,6 @@ pub fn detail_text(detail: &serde_json::Value, key: &str) -> Option<String> {
 mod tests {
     use super::*;
     use serde_json::json;
-
-    #[test]
-    fn wire_refusals_keep_their_arguments() {
-        assert_eq!(
-            refusal_from_wire("max_loans_reached", &json!({"max": 8})),
-            Refusal::MaxLoansReached { max: 8 }
-        );
-        assert_eq!(
-            refusal_from_wire("card_expired", &json!({"expired": "2026-01-31"})),
-            Refusal::CardExpired {
-                expired: "2026-01-31".into()
-            }
-        );
-        assert_eq!(
-            refusal_from_wire("unknown_item", &json!(null)),
-            Refusal::UnknownItem
-        );
-        // Unknown to this kiosk: staff, with the code to read.
-        assert_eq!(
-            refusal_from_wire("lost_in_transit", &json!({})),
-            Refusal::ItemNeedsStaff {
-                status: "lost_in_transit".into()
-            }
-        );
-        for r in [
-            Refusal::ItemOnLoanToAnother,
-            Refusal::OfflineReturnsOnly,
-            Refusal::HoldAlreadyPlaced,
-        ] {
-            assert_eq!(refusal_from_wire(r.code(), &json!({})), r);
-        }
-    }
 
     #[test]
     fn detail_texts_skip_empty_ones() {
