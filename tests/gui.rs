@@ -667,6 +667,19 @@ fn loans_and_returns_go_through_kiosk_central_then_offline_when_it_stops() {
         )
         .unwrap();
     assert_eq!(online, (0, "accepted".to_string()));
+    // A hold goes through the central system too.
+    let _ = app.update(Message::Borrow(borrow::Message::Holds));
+    let t = app.update(Message::Scanned("I3".into()));
+    run_task(&rt, &mut app, t);
+    match app.screen() {
+        Screen::Holds(h) => assert_eq!(
+            h.placed.last(),
+            Some(&Notice::Refused(Refusal::ItemAvailable)),
+            "{h:?}"
+        ),
+        other => panic!("expected holds, got {other:?}"),
+    }
+    let _ = app.update(Message::Holds(holds::Message::Back));
     // A refusal from the central system reads as the local one would.
     let _ = app.update(Message::Scanned("P1".into()));
     let _ = app.update(Message::Receipt(receipt::Message::NoReceipt));

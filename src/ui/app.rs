@@ -23,7 +23,7 @@ use crate::devices::scanner::{WedgeConfig, WedgeDetector, WedgeOut};
 use crate::domain::barcode::normalize;
 use crate::domain::{Lang, Refusal, Route};
 use crate::pad::{Pad, PadAction};
-use crate::store::{self, CheckinOk, CheckoutOk, HoldLevel, Scanned, Store};
+use crate::store::{self, CheckinOk, CheckoutOk, HoldLevel, HoldOk, RenewOk, Scanned, Store};
 use crate::sync::{Decision, SyncStatus};
 use chrono::{DateTime, FixedOffset, Local};
 use iced::alignment::Vertical;
@@ -97,6 +97,10 @@ pub enum Message {
     Secured(Box<Secured>),
     /// The receipt printer answered.
     Printed(Result<(), String>),
+    /// A renewal decided through the upstream (item, answer).
+    Renewed(Box<(String, Result<Decision<RenewOk>, Failed>)>),
+    /// A hold decided through the upstream (card, answer).
+    HoldPlaced(Box<(String, Result<Decision<HoldOk>, Failed>)>),
 }
 
 /// The tags whose security could not be set, with why.
@@ -451,6 +455,22 @@ impl App {
             Message::Returned(r) => self.returned(*r),
             Message::Secured(s) => self.secured(*s),
             Message::Printed(result) => self.printed(result),
+            Message::Renewed(r) => {
+                let (item, result) = *r;
+                match result.map(|d| d.typed()) {
+                    Ok(Some(result)) => self.show_renewal(&item, result),
+                    Ok(None) => self.failed("renew", "an answer this kiosk cannot read"),
+                    Err(e) => self.failed("renew", e),
+                }
+            }
+            Message::HoldPlaced(h) => {
+                let (card, result) = *h;
+                match result.map(|d| d.typed()) {
+                    Ok(Some(result)) => self.show_hold(&card, result),
+                    Ok(None) => self.failed("place_hold", "an answer this kiosk cannot read"),
+                    Err(e) => self.failed("place_hold", e),
+                }
+            }
         }
         Task::none()
     }
@@ -1009,12 +1029,24 @@ impl App {
         let Some(card) = self.session.as_ref().map(|s| s.card.clone()) else {
             return;
         };
+        if let Some(desk) = self.desk.clone() {
+            let item = item.to_string();
+            self.effects.push(Task::perform(
+                desk.renew(card, item.clone(), Self::now()),
+                move |r| Message::Renewed(Box::new((item.clone(), r))),
+            ));
+            return;
+        }
         let o = match self.store.renew(&card, item, Self::now()) {
             Ok(o) => o,
             Err(e) => return self.failed("renew", e),
         };
+        self.show_renewal(item, o.result);
+    }
+
+    fn show_renewal(&mut self, item: &str, result: Result<RenewOk, Refusal>) {
         let (title, author) = self.title_of(item);
-        let status = match o.result {
+        let status = match result {
             Ok(r) => borrow::Status::Renewed {
                 due: r.due.to_string(),
             },
@@ -1104,11 +1136,24 @@ impl App {
 
     fn place_hold(&mut self, card: &str, code: &str) {
         let now = Self::now();
+        if let Some(desk) = self.desk.clone() {
+            let card = card.to_string();
+            self.effects.push(Task::perform(
+                desk.place_hold(card.clone(), code.to_string(), now),
+                move |r| Message::HoldPlaced(Box::new((card.clone(), r))),
+            ));
+            return;
+        }
         let o = match self.store.place_hold(card, code, HoldLevel::Title, now) {
             Ok(o) => o,
             Err(e) => return self.failed("place_hold", e),
         };
-        let n = match o.result {
+        self.show_hold(card, o.result);
+    }
+
+    fn show_hold(&mut self, card: &str, result: Result<HoldOk, Refusal>) {
+        let now = Self::now();
+        let n = match result {
             Ok(h) => Notice::Said("hold-ok", vec![("title", h.title)]),
             Err(r) => Notice::Refused(r),
         };
@@ -1760,6 +1805,11 @@ impl App {
             let _ = app.item(&items[1], None, &[], "");
         };
         match name {
+            "offline" => {
+                // As the engine reports it when the central system is down.
+                self.set_offline(true);
+                self.go_idle(None);
+            }
             "out-of-service" => {
                 self.staff_out_of_service = true;
                 self.go_idle(None);
