@@ -802,3 +802,83 @@ fn a_hold_on_a_book_the_reader_has_says_until_when() {
         other => panic!("expected holds, got {other:?}"),
     }
 }
+
+/// The next `TagsInField` from the device runner, within 10 s.
+fn tags_event(
+    events: &std::sync::mpsc::Receiver<kiosk::devices::events::DeviceEvent>,
+) -> kiosk::devices::events::DeviceEvent {
+    let until = Instant::now() + Duration::from_secs(10);
+    loop {
+        let left = until.saturating_duration_since(Instant::now());
+        let e = events.recv_timeout(left).expect("the pad reports the tags");
+        if matches!(
+            e.kind,
+            kiosk::devices::events::EventKind::TagsInField { .. }
+        ) {
+            return e;
+        }
+    }
+}
+
+#[test]
+fn tags_on_the_simulated_pad_are_lent_and_secured_off_the_ui_thread() {
+    // The shipped configuration: the demo library and the simulated 3M pad
+    // with the demo tags.
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("kiosk.toml");
+    let mut config = Config::load(&path).unwrap();
+    config.kiosk.languages = vec![Lang::En, Lang::ZhCn];
+    let mut s = Store::open_in_memory(&config.kiosk.id).unwrap();
+    let (rows, settings, holidays) = kiosk::config::circulation(&config);
+    s.configure(rows, settings, &holidays).unwrap();
+    let d = &config.demo;
+    store::demo::generate(
+        &mut s,
+        d.patrons,
+        d.items,
+        d.seed,
+        Local::now().fixed_offset(),
+    )
+    .unwrap();
+    let (cards, _) = store::demo::loanable_pairs(&s, 1).unwrap();
+    let (devices, events) = kiosk::devices::runner::Devices::start(&config);
+    let (field, tags, on_loan_afi) = devices
+        .handles()
+        .find_map(|h| {
+            h.field
+                .clone()
+                .map(|f| (f, h.demo_tags.clone(), h.config.afi_on_loan))
+        })
+        .expect("a simulated pad");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let mut app = App::new(config, s, Some(devices), Lang::En);
+    let _ = app.update(Message::Scanned(cards[0].clone()));
+    assert!(matches!(app.screen(), Screen::Borrow));
+
+    // A good tag: lent, then its AFI set to "on loan" by a Task.
+    field.put(tags[0].clone());
+    let t = app.update(Message::Device(tags_event(&events)));
+    run_task(&rt, &mut app, t);
+    let l = lines(&app);
+    assert_eq!(l.len(), 1, "{l:?}");
+    assert!(
+        matches!(l[0].status, borrow::Status::Borrowed { .. }),
+        "{l:?}"
+    );
+    assert_eq!(field.get(&tags[0].uid).unwrap().afi, on_loan_afi);
+    assert_eq!(journal_count(&app, "security"), 0);
+
+    // A tag whose AFI is locked: still lent (the loan is committed), the
+    // failure journaled, and the line sends the reader to staff.
+    let mut locked = tags[1].clone();
+    locked.afi_locked = true;
+    field.put(locked);
+    let t = app.update(Message::Device(tags_event(&events)));
+    run_task(&rt, &mut app, t);
+    let l = lines(&app);
+    assert_eq!(l.len(), 2, "{l:?}");
+    assert!(
+        matches!(l[1].status, borrow::Status::BorrowedInsecure { .. }),
+        "{l:?}"
+    );
+    assert_eq!(journal_count(&app, "security"), 1);
+}
