@@ -6,15 +6,19 @@
 //! route that answers without a valid token. The test also checks every
 //! route of the document itself for 401 without / with a wrong token.
 //!
-//! Without schemathesis on PATH the test prints `SKIPPED: …` and passes,
-//! unless `KIOSK_REQUIRE_SCHEMATHESIS=1` (CI), where it fails.
+//! Run on SQLite and on PostgreSQL (a throwaway cluster, as in
+//! tests/central.rs). Without schemathesis the tests print `SKIPPED: …`
+//! and pass, unless `KIOSK_REQUIRE_SCHEMATHESIS=1` (CI), where they fail.
 
 use kiosk::sync::protocol::*;
 use serde_json::json;
 use std::io::BufRead;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use support::pg::pg_or_skip;
 use uuid::Uuid;
+
+mod support;
 
 /// Test cases per operation and phase: enough to find what the first
 /// runs found (undocumented statuses, out-of-range numbers, floats for
@@ -33,13 +37,14 @@ impl Drop for Server {
     }
 }
 
-fn central(db: &Path) -> Command {
+/// `db`: `["--db", FILE]` or `["--postgres", URL]`.
+fn central(db: &[&str]) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_kiosk-central"));
-    c.arg("--db").arg(db).env("RUST_LOG", "warn");
+    c.args(db).env("RUST_LOG", "warn");
     c
 }
 
-fn run_ok(db: &Path, args: &[&str]) -> String {
+fn run_ok(db: &[&str], args: &[&str]) -> String {
     let out = central(db).args(args).output().unwrap();
     assert!(
         out.status.success(),
@@ -49,7 +54,7 @@ fn run_ok(db: &Path, args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-fn start(db: &Path) -> Server {
+fn start(db: &[&str]) -> Server {
     let mut child = central(db)
         .args(["serve", "--listen", "127.0.0.1:0"])
         .stdout(Stdio::piped())
@@ -106,7 +111,7 @@ fn entry(seq: i64, kind: &str, patron: Option<&str>, item: Option<&str>) -> Entr
 
 /// Readers, items and a kiosk token by the CLI; loans, a return, a
 /// conflict and feedback by a real push, so lookups find real rows.
-async fn seed(db: &Path, server: &Server, token: &str) {
+async fn seed(db: &[&str], server: &Server, token: &str) {
     let http = reqwest::Client::new();
     let mut feedback = entry(5, "feedback", None, None);
     feedback.detail = json!({"rating": 4, "comment": "quiet corner please"});
@@ -233,21 +238,45 @@ checks.positive_data_acceptance.enabled = false
     )
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn schemathesis_finds_nothing() {
-    let version = match schemathesis() {
-        Ok(v) => v,
+fn schemathesis_or_skip() -> Option<String> {
+    match schemathesis() {
+        Ok(v) => Some(v),
         Err(why) => {
             if std::env::var("KIOSK_REQUIRE_SCHEMATHESIS").as_deref() == Ok("1") {
                 panic!("KIOSK_REQUIRE_SCHEMATHESIS=1 but schemathesis does not run: {why}");
             }
             eprintln!("SKIPPED: schemathesis not found ({why}); pip install schemathesis");
-            return;
+            None
         }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn schemathesis_finds_nothing_sqlite() {
+    let Some(version) = schemathesis_or_skip() else {
+        return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("central.db");
-    let patrons = dir.path().join("patrons.csv");
+    let file = dir.path().join("central.db");
+    fuzz(&version, dir.path(), &["--db", file.to_str().unwrap()]).await;
+}
+
+/// PostgreSQL refuses what SQLite stores (a NUL in text was a 500 here).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn schemathesis_finds_nothing_postgres() {
+    let Some(version) = schemathesis_or_skip() else {
+        return;
+    };
+    let Some(pg) = pg_or_skip() else { return };
+    pg.create_db("fuzz").await;
+    let dir = tempfile::tempdir().unwrap();
+    fuzz(&version, dir.path(), &["--postgres", &pg.url("fuzz")]).await;
+}
+
+/// Seeds the database behind `db`, starts the server, checks auth, runs
+/// schemathesis.
+async fn fuzz(version: &str, dir: &Path, db: &[&str]) {
+    let patrons = dir.join("patrons.csv");
     std::fs::write(
         &patrons,
         "barcode,name,category,expires,pin,blocked\n\
@@ -256,7 +285,7 @@ async fn schemathesis_finds_nothing() {
          P3,Reader Three,adult,2099-12-31,,card reported stolen\n",
     )
     .unwrap();
-    let items = dir.path().join("items.csv");
+    let items = dir.join("items.csv");
     std::fs::write(
         &items,
         "barcode,title,author,isbn,item_type,rfid_uid,parts,status\n\
@@ -266,7 +295,7 @@ async fn schemathesis_finds_nothing() {
     )
     .unwrap();
     run_ok(
-        &db,
+        db,
         &[
             "import",
             "--patrons",
@@ -275,17 +304,17 @@ async fn schemathesis_finds_nothing() {
             items.to_str().unwrap(),
         ],
     );
-    let token = run_ok(&db, &["token", "create", "--kiosk", "K1"])
+    let token = run_ok(db, &["token", "create", "--kiosk", "K1"])
         .trim()
         .to_string();
-    let server = start(&db);
-    seed(&db, &server, &token).await;
+    let server = start(db);
+    seed(db, &server, &token).await;
     assert!(auth_required(&server.base).await >= 30);
 
-    let cfg = dir.path().join("schemathesis.toml");
+    let cfg = dir.join("schemathesis.toml");
     std::fs::write(&cfg, config(&token)).unwrap();
     let out = tokio::task::spawn_blocking({
-        let (cfg, base, dir) = (cfg.clone(), server.base.clone(), dir.path().to_path_buf());
+        let (cfg, base, dir) = (cfg.clone(), server.base.clone(), dir.to_path_buf());
         move || {
             st().arg("--config-file")
                 .arg(&cfg)
@@ -331,6 +360,6 @@ async fn schemathesis_finds_nothing() {
         .await
         .unwrap();
     assert_eq!(health.status(), 200);
-    run_ok(&db, &["loans"]);
-    run_ok(&db, &["conflicts", "--resolved"]);
+    run_ok(db, &["loans"]);
+    run_ok(db, &["conflicts", "--resolved"]);
 }

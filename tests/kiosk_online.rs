@@ -217,8 +217,13 @@ fn circ_is_online_when_the_server_answers_and_offline_when_it_is_gone() {
     let (code, out, _) = kiosk(&kdir, &["circ", "checkin", "--item", "I4"]);
     assert_eq!((code, &out[0]["mode"]), (0, &Value::from("offline")));
     let stray = out[0]["entry"].as_str().unwrap().to_string();
-    // Renewals need the server.
+    // A renewal is decided offline too, by the same rules (here: too soon,
+    // the loan is a few minutes old); a reservation needs the server's queue.
     let (code, out, _) = kiosk(&kdir, &["circ", "renew", "--patron", "P2", "--item", "I2"]);
+    assert_eq!(code, 1, "{out:?}");
+    assert_eq!(out[0]["mode"], "offline");
+    assert_eq!(out[0]["reason"], "too_soon_to_renew");
+    let (code, out, _) = kiosk(&kdir, &["circ", "hold", "--patron", "P2", "--item", "I4"]);
     assert_eq!(code, 1);
     assert_eq!(out[0]["reason"], "offline_unavailable");
     let (_, journal, _) = kiosk(&kdir, &["journal", "--status", "pending"]);

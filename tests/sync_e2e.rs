@@ -209,12 +209,15 @@ async fn offline_day_converges(db: &[&str]) {
 
     // Three days ago, online: two loans, synced (and the policy pulled).
     kiosk.ok(&at(72), None, &["sync", "--once"]);
+    // Decided by the kiosk at the time (the centre would date an online
+    // loan by its own clock, not the test's), then delivered.
     for item in ["IR", "IN"] {
-        kiosk.ok(
+        let out = kiosk.ok(
             &at(72),
-            None,
+            Some("http://127.0.0.1:9"),
             &["circ", "checkout", "--patron", "P1", "--item", item],
         );
+        assert_eq!(out[0]["mode"], "offline", "{out:?}");
     }
     let out = kiosk.ok(&at(72), None, &["sync", "--once"]);
     assert_eq!(out[0]["push"]["acknowledged"], 2, "{out:?}");

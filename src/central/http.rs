@@ -16,7 +16,7 @@ use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use chrono::{NaiveDate, Utc};
 use serde::de::DeserializeOwned;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 /// An error answer: status plus `ApiError` body.
@@ -59,7 +59,7 @@ fn bad(m: impl Into<String>) -> ApiErr {
 /// `Json` whose rejections are `ApiError`s (400, or 413 over the limit).
 pub struct ApiJson<T>(pub T);
 
-impl<T: DeserializeOwned, St: Send + Sync> FromRequest<St> for ApiJson<T> {
+impl<T: DeserializeOwned + Serialize, St: Send + Sync> FromRequest<St> for ApiJson<T> {
     type Rejection = ApiErr;
 
     async fn from_request(req: Request, state: &St) -> Result<Self, ApiErr> {
@@ -81,8 +81,8 @@ impl<T: DeserializeOwned, St: Send + Sync> FromRequest<St> for ApiJson<T> {
                 ))
             }
         };
-        match Json::<T>::from_bytes(&bytes) {
-            Ok(Json(v)) => Ok(ApiJson(v)),
+        let v: T = match Json::<T>::from_bytes(&bytes) {
+            Ok(Json(v)) => v,
             // JSON says 172.0 is the integer 172 (and schemathesis sends
             // it so); serde does not. Only a body serde refused pays for
             // this second look.
@@ -90,10 +90,37 @@ impl<T: DeserializeOwned, St: Send + Sync> FromRequest<St> for ApiJson<T> {
                 .ok()
                 .map(whole_numbers)
                 .and_then(|v| serde_json::from_value(v).ok())
-                .map(ApiJson)
-                .ok_or_else(|| json_rejection(r)),
+                .ok_or_else(|| json_rejection(r))?,
+        };
+        // In JSON a NUL can only be written `\u0000`: only such a body
+        // pays for the look.
+        if bytes.windows(6).any(|w| w == b"\\u0000") && has_nul(&v) {
+            return Err(no_nul());
+        }
+        Ok(ApiJson(v))
+    }
+}
+
+/// A NUL character in a text field is refused (400): PostgreSQL cannot
+/// store one, and no card number, barcode or note contains one. Fields
+/// the server does not know are ignored, and free-form JSON (`detail`) is
+/// stored as JSON text, where a NUL is escaped: neither is looked at.
+fn has_nul<T: Serialize>(v: &T) -> bool {
+    fn any_nul(v: &serde_json::Value) -> bool {
+        match v {
+            serde_json::Value::String(s) => s.contains('\0'),
+            serde_json::Value::Array(a) => a.iter().any(any_nul),
+            serde_json::Value::Object(o) => o
+                .iter()
+                .any(|(k, v)| k != "detail" && (k.contains('\0') || any_nul(v))),
+            _ => false,
         }
     }
+    serde_json::to_value(v).is_ok_and(|v| any_nul(&v))
+}
+
+fn no_nul() -> ApiErr {
+    bad("text must not contain NUL characters")
 }
 
 fn is_json(content_type: &str) -> bool {
@@ -140,14 +167,17 @@ fn json_rejection(r: JsonRejection) -> ApiErr {
 /// `Query` whose rejections are `ApiError`s.
 pub struct ApiQuery<T>(pub T);
 
-impl<T: DeserializeOwned, St: Send + Sync> FromRequestParts<St> for ApiQuery<T> {
+impl<T: DeserializeOwned + Serialize, St: Send + Sync> FromRequestParts<St> for ApiQuery<T> {
     type Rejection = ApiErr;
 
     async fn from_request_parts(parts: &mut Parts, state: &St) -> Result<Self, ApiErr> {
-        axum::extract::Query::<T>::from_request_parts(parts, state)
+        let q = axum::extract::Query::<T>::from_request_parts(parts, state)
             .await
-            .map(|q| ApiQuery(q.0))
-            .map_err(|r: QueryRejection| bad(r.body_text()))
+            .map_err(|r: QueryRejection| bad(r.body_text()))?;
+        if parts.uri.query().is_some_and(|q| q.contains("%00")) && has_nul(&q.0) {
+            return Err(no_nul());
+        }
+        Ok(ApiQuery(q.0))
     }
 }
 
@@ -241,7 +271,7 @@ async fn push<S: Storage>(
     Ok(Json(res))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Serialize)]
 struct ChangesQuery {
     #[serde(default)]
     cursor: String,
@@ -279,6 +309,9 @@ async fn patron<S: Storage>(
     State(st): State<Arc<S>>,
     Path(barcode): Path<String>,
 ) -> Result<Json<PatronRecord>, ApiErr> {
+    if barcode.contains('\0') {
+        return Err(no_nul());
+    }
     st.patron(barcode).await?.map(Json).ok_or_else(|| {
         ApiErr(
             StatusCode::NOT_FOUND,
@@ -288,7 +321,7 @@ async fn patron<S: Storage>(
     })
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Serialize)]
 struct RecQuery {
     patron: Option<String>,
     item: Option<String>,
@@ -305,7 +338,7 @@ async fn recommendations<S: Storage>(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Serialize)]
 struct ConflictsQuery {
     kiosk: Option<String>,
 }
@@ -318,7 +351,7 @@ async fn conflicts<S: Storage>(
 }
 
 /// Staff closing a conflict from a kiosk's staff screen.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Deserialize, Serialize, utoipa::ToSchema)]
 pub struct ResolveRequest {
     /// What staff did about it (required).
     #[schema(min_length = 1)]
@@ -329,7 +362,7 @@ pub struct ResolveRequest {
 }
 
 /// The answer to a resolve request.
-#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ResolveResponse {
     pub result: super::engine::Resolve,
 }
@@ -371,7 +404,7 @@ async fn kiosks<S: Storage>(
     Ok(Json(st.kiosks().await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Serialize)]
 struct RangeQuery {
     from: Option<String>,
     to: Option<String>,

@@ -42,7 +42,8 @@ fn heartbeat() {}
 
 #[utoipa::path(get, path = "/v1/patrons/{barcode}",
     params(("barcode" = String, Path, description = "Card number")),
-    responses((status = 200, body = PatronRecord), (status = 404, body = ApiError), (status = 401, body = ApiError)))]
+    responses((status = 200, body = PatronRecord), (status = 400, body = ApiError),
+        (status = 401, body = ApiError), (status = 404, body = ApiError)))]
 fn patron() {}
 
 #[utoipa::path(get, path = "/v1/recommendations",
@@ -125,6 +126,23 @@ fn tighten(doc: &mut serde_json::Value) {
     ] {
         schemas[schema]["properties"][field]["format"] = json!("date-time");
     }
+    // No NUL in any text the server keeps (`http::has_nul`).
+    let no_nul = |schema: &mut serde_json::Value| {
+        let text = schema["type"] == "string"
+            || schema["type"]
+                .as_array()
+                .is_some_and(|t| t.contains(&json!("string")));
+        if text && schema.get("format").is_none() && schema.get("pattern").is_none() {
+            schema["pattern"] = json!("^[^\\u0000]*$");
+        }
+    };
+    if let Some(all) = schemas.as_object_mut() {
+        for schema in all.values_mut() {
+            if let Some(props) = schema.get_mut("properties").and_then(|p| p.as_object_mut()) {
+                props.values_mut().for_each(no_nul);
+            }
+        }
+    }
     // u8 on the server.
     schemas["DecideRequest"]["properties"]["parts_seen"]["maximum"] = json!(u8::MAX);
     // /v1/decide takes five of the kinds a push takes (`engine::decide`).
@@ -162,6 +180,17 @@ fn tighten(doc: &mut serde_json::Value) {
                         schema["maximum"] = json!(u32::MAX);
                     }
                     _ => {}
+                }
+            }
+            for p in params.iter_mut() {
+                let schema = &mut p["schema"];
+                let text = schema["type"] == "string";
+                if text
+                    && schema.get("format").is_none()
+                    && schema.get("pattern").is_none()
+                    && schema.get("enum").is_none()
+                {
+                    schema["pattern"] = json!("^[^\\u0000]*$");
                 }
             }
         }

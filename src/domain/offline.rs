@@ -19,7 +19,11 @@ pub enum OfflinePolicy {
 pub enum Request {
     Checkout,
     Checkin,
-    /// Renewals, holds and payments need the upstream's view of the reader.
+    /// Allowed with checkouts: the kiosk knows the loan, its renewals and
+    /// the holds it last pulled; the upstream confirms it or turns it into
+    /// a conflict (a renewal past the limit, a hold placed meanwhile).
+    Renew,
+    /// Holds and payments need the upstream's queue and accounts.
     Other,
 }
 
@@ -35,7 +39,10 @@ pub fn allowed(
         (OfflinePolicy::Off, _) => Err(Refusal::OfflineUnavailable),
         (_, Request::Checkin) => Ok(()),
         (_, Request::Other) => Err(Refusal::OfflineUnavailable),
-        (OfflinePolicy::ReturnsOnly, Request::Checkout) => Err(Refusal::OfflineReturnsOnly),
+        (OfflinePolicy::ReturnsOnly, Request::Checkout | Request::Renew) => {
+            Err(Refusal::OfflineReturnsOnly)
+        }
+        (OfflinePolicy::ReturnsAndCheckouts, Request::Renew) => Ok(()),
         (OfflinePolicy::ReturnsAndCheckouts, Request::Checkout) => {
             if offline_loans >= max_offline_loans {
                 Err(Refusal::OfflineLimitReached {
@@ -67,6 +74,9 @@ mod tests {
             "offline_limit_reached"
         );
         assert_eq!(code(ReturnsAndCheckouts, Other, 0), "offline_unavailable");
+        assert_eq!(code(ReturnsAndCheckouts, Renew, 3), "ok");
+        assert_eq!(code(ReturnsOnly, Renew, 0), "offline_returns_only");
+        assert_eq!(code(Off, Renew, 0), "offline_unavailable");
         assert_eq!(code(ReturnsAndCheckouts, Checkin, 99), "ok");
     }
 }

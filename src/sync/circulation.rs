@@ -185,7 +185,7 @@ impl Circulation {
         .await
     }
 
-    /// Renews one loan (offline: refused, renewals need the upstream).
+    /// Renews one loan (offline: only under `returns-and-checkouts`).
     pub async fn renew(
         &self,
         store: &mut Store,
@@ -197,7 +197,7 @@ impl Circulation {
             store,
             Ask {
                 kind: "renew",
-                request: Request::Other,
+                request: Request::Renew,
                 patron: Some(patron),
                 item,
                 parts_seen: None,
@@ -388,7 +388,9 @@ impl Circulation {
         ) {
             return Ok(Err(r));
         }
-        if request == Request::Checkout && self.rules.max_cache_age_hours > 0 {
+        if matches!(request, Request::Checkout | Request::Renew)
+            && self.rules.max_cache_age_hours > 0
+        {
             let pulled = store
                 .sync_state(cache::PULLED_AT_KEY)?
                 .and_then(|t| DateTime::parse_from_rfc3339(&t).ok());

@@ -20,6 +20,9 @@ use tokio::sync::watch;
 /// `sync_state` key: the end of the last successful push + pull.
 pub const LAST_SYNC_KEY: &str = "sync.last_success";
 
+/// How often a long push refreshes the outbox and conflict counts.
+const STATUS_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
+
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
     #[error("{0}")]
@@ -181,6 +184,9 @@ impl Engine {
         let mut report = PushReport::default();
         // Halved when the server finds a batch too large (413).
         let mut size = self.batch_size;
+        // The counts read whole tables (journal, items): during a long
+        // drain they are refreshed a few times a second, not per batch.
+        let mut counted = std::time::Instant::now();
         loop {
             let outbox = store.outbox_wire(size)?;
             let Some(batch) = plan_push(&outbox, size) else {
@@ -234,7 +240,10 @@ impl Engine {
             report.resent += batch.resent as u64;
             report.acknowledged += settled.acknowledged.len() as u64;
             report.conflicts += settled.conflicts.len() as u64;
-            self.refresh_counts(store)?;
+            if settled.progressed() == 0 || counted.elapsed() >= STATUS_EVERY {
+                self.refresh_counts(store)?;
+                counted = std::time::Instant::now();
+            }
             if settled.progressed() == 0 {
                 let why = results
                     .iter()
@@ -247,6 +256,7 @@ impl Engine {
                 ))));
             }
         }
+        self.refresh_counts(store)?;
         Ok(report)
     }
 

@@ -92,7 +92,7 @@ ui-staff-never-synced = Never synced with the central system.
 ui-offline-title = The library system can't be reached right now.
 ui-offline-nothing = Borrowing and returning must wait until it is back. Please ask staff.
 ui-offline-returns-only = You can still return books here; borrowing must wait until it is back.
-ui-offline-returns-and-loans = You can still borrow and return books here; renewals and reservations must wait until it is back.
+ui-offline-returns-and-loans = You can still borrow, return and renew books here; reservations must wait until it is back.
 # Staff menu: sync with the central system.
 ui-staff-standalone = This kiosk works alone (no central system configured).
 ui-staff-online = Connected to { $upstream }

@@ -83,7 +83,7 @@ ui-staff-never-synced = 尚未与中心系统同步。
 ui-offline-title = 暂时无法连接图书馆系统。
 ui-offline-nothing = 借书和还书需等系统恢复后办理。请联系工作人员。
 ui-offline-returns-only = 现在仍可在这里还书；借书需等系统恢复后办理。
-ui-offline-returns-and-loans = 现在仍可在这里借书和还书；续借和预约需等系统恢复后办理。
+ui-offline-returns-and-loans = 现在仍可在这里借书、还书和续借；预约需等系统恢复后办理。
 # Staff menu: sync with the central system.
 ui-staff-standalone = 本机独立运行（未配置中心系统）。
 ui-staff-online = 已连接 { $upstream }
