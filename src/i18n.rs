@@ -34,6 +34,16 @@ pub const SOURCES: &[(Lang, &str, &str)] = &[
     ),
     (Lang::En, "ui.ftl", include_str!("../assets/i18n/en/ui.ftl")),
     (
+        Lang::En,
+        "reminders.ftl",
+        include_str!("../assets/i18n/en/reminders.ftl"),
+    ),
+    (
+        Lang::ZhCn,
+        "reminders.ftl",
+        include_str!("../assets/i18n/zh-CN/reminders.ftl"),
+    ),
+    (
         Lang::ZhCn,
         "ui.ftl",
         include_str!("../assets/i18n/zh-CN/ui.ftl"),

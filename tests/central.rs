@@ -919,6 +919,11 @@ async fn storage_suite_postgres() {
         .await
         .unwrap();
     reminders_suite(&r).await;
+    pg.create_db("reports").await;
+    let r = PgStorage::connect(&pg.url("reports"), Settings::default())
+        .await
+        .unwrap();
+    reports_suite(&r).await;
     // The server binary against PostgreSQL, too.
     pg.create_db("http").await;
     http_scenario(&["--postgres", &pg.url("http")]).await;
@@ -1328,4 +1333,462 @@ fn openapi_document_is_current() {
         }
         std::fs::write(&file, &doc).unwrap();
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staff_close_conflicts_by_cli_and_api() {
+    let dir = tempfile::tempdir().unwrap();
+    let db_path = dir.path().join("central.db");
+    let db = ["--db", db_path.to_str().unwrap()];
+    let (patrons, items) = write_csvs(dir.path());
+    run_ok(
+        &db,
+        &[
+            "import",
+            "--patrons",
+            patrons.to_str().unwrap(),
+            "--items",
+            items.to_str().unwrap(),
+        ],
+    );
+    let token = run_ok(&db, &["token", "create", "--kiosk", K1])
+        .trim()
+        .to_string();
+    let server = start_server(&db, &[]);
+    let http = reqwest::Client::new();
+    // Two conflicts: I3 is lost, I2 is not on loan.
+    let entries = vec![
+        entry(K1, 1, "checkout", Some("P1"), Some("I3")),
+        entry(K1, 2, "checkin", None, Some("I2")),
+    ];
+    let ids: Vec<String> = entries.iter().map(|e| e.id.to_string()).collect();
+    let r: PushResponse = http
+        .post(format!("{}/v1/push", server.base))
+        .bearer_auth(&token)
+        .json(&batch(K1, entries))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(codes(&r), ["item_lost", "not_on_loan"]);
+    let open = |db: &[&str]| run_ok(db, &["conflicts"]).lines().count();
+    assert_eq!(open(&db), 2);
+
+    // By the command line: closed, hidden from the open list, listed
+    // with its note under --resolved; a second close keeps the first note.
+    let out = run_ok(
+        &db,
+        &[
+            "conflicts",
+            "resolve",
+            &ids[0],
+            "--note",
+            "item found, loan recorded by hand",
+            "--by",
+            "MJ",
+        ],
+    );
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(v["result"], "resolved");
+    assert_eq!(open(&db), 1);
+    let again = run_ok(&db, &["conflicts", "resolve", &ids[0], "--note", "other"]);
+    assert!(again.contains("already_resolved"), "{again}");
+    let closed: Vec<serde_json::Value> = run_ok(&db, &["conflicts", "--resolved"])
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(closed.len(), 1);
+    assert_eq!(closed[0]["id"], ids[0].as_str());
+    assert_eq!(closed[0]["code"], "item_lost");
+    assert_eq!(closed[0]["note"], "item found, loan recorded by hand");
+    assert_eq!(closed[0]["resolved_by"], "MJ");
+    // An id that is not an open conflict: exit 1, nothing changes.
+    let out = central_cmd(&db)
+        .args([
+            "conflicts",
+            "resolve",
+            &uuid::Uuid::now_v7().to_string(),
+            "--note",
+            "x",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+
+    // By the API, from the kiosk's staff screen.
+    let url = format!("{}/v1/conflicts/{}/resolve", server.base, ids[1]);
+    let r = http
+        .post(&url)
+        .bearer_auth(&token)
+        .json(&json!({"note": ""}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let r = http
+        .post(&url)
+        .json(&json!({"note": "returned twice"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let r: serde_json::Value = http
+        .post(&url)
+        .bearer_auth(&token)
+        .json(&json!({"note": "returned twice", "by": "desk"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(r["result"], "resolved");
+    let listed: Vec<ConflictRecord> = http
+        .get(format!("{}/v1/conflicts", server.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(listed.is_empty(), "{listed:?}");
+    let r = http
+        .post(format!(
+            "{}/v1/conflicts/{}/resolve",
+            server.base,
+            uuid::Uuid::now_v7()
+        ))
+        .bearer_auth(&token)
+        .json(&json!({"note": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    let closed = run_ok(&db, &["conflicts", "--resolved"]);
+    assert!(closed.contains("desk at kiosk K1"), "{closed}");
+    // Feedback exported as CSV by the command line and the API.
+    let mut fb = entry(K1, 3, "feedback", Some("P1"), None);
+    fb.detail = json!({"rating": 4, "topics": ["quiet"], "comment": "more chairs"});
+    let r: PushResponse = http
+        .post(format!("{}/v1/push", server.base))
+        .bearer_auth(&token)
+        .json(&batch(K1, vec![fb.clone()]))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(codes(&r), ["applied"]);
+    let row = format!("{},K1,2026-11-23T10:00:00+08:00,4,quiet,more chairs", fb.id);
+    let cli = run_ok(
+        &db,
+        &[
+            "report",
+            "--what",
+            "feedback",
+            "--from",
+            "2026-11-23",
+            "--to",
+            "2026-11-23",
+            "--format",
+            "csv",
+        ],
+    );
+    assert_eq!(
+        cli,
+        format!("id,kiosk_id,at,rating,topics,comment\n{row}\n")
+    );
+    let api = http
+        .get(format!(
+            "{}/v1/feedback?from=2026-11-23&to=2026-11-23&format=csv",
+            server.base
+        ))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(api.headers()["content-type"], "text/csv; charset=utf-8");
+    assert_eq!(api.text().await.unwrap(), cli);
+    // The entries themselves were never applied: I2 still not on loan.
+    assert!(!run_ok(&db, &["loans"]).contains("\"I3\""));
+}
+
+// ---------------------------------------------------------------------------
+// Reports, feedback, recommendations and closing conflicts with known numbers
+
+fn at(
+    seq: i64,
+    kiosk: &str,
+    kind: &str,
+    patron: Option<&str>,
+    item: Option<&str>,
+    when: &str,
+) -> Entry {
+    let mut e = entry(kiosk, seq, kind, patron, item);
+    e.at = format!("2026-11-{when}:00+08:00");
+    e
+}
+
+async fn reports_suite<S: Storage>(st: &S) {
+    st.set_policies(policy(), vec![]).await.unwrap();
+    let reader = |b: &str, category: &str| PatronRecord {
+        category: category.into(),
+        ..patron(b, None)
+    };
+    st.import_patrons(
+        vec![
+            reader("A1", "adult"),
+            reader("A2", "adult"),
+            reader("C1", "child"),
+            reader("C2", "child"),
+            reader("C3", "child"),
+        ],
+        Utc::now(),
+    )
+    .await
+    .unwrap();
+    let copy = |b: &str, title: &str, ty: &str, branch: Option<&str>| ItemRecord {
+        item_type: ty.into(),
+        location: branch.map(str::to_string),
+        ..item(b, title, "available")
+    };
+    st.import_items(
+        vec![
+            copy("B1", "Alpha", "book", Some("Central")),
+            copy("B2", "Beta", "book", Some("Central")),
+            copy("B3", "Gamma", "dvd", Some("East")),
+            copy("B4", "Delta", "book", Some("East")),
+            copy("B5", "Epsilon", "book", Some("Central")),
+            copy("B6", "Zeta", "dvd", None),
+        ],
+        Utc::now(),
+    )
+    .await
+    .unwrap();
+    let mut refused = at(7, "K1", "checkout", Some("C2"), Some("B4"), "21T11:00");
+    refused.decision = "refused".into();
+    refused.reason = Some("max_loans".into());
+    let k1 = vec![
+        at(1, "K1", "checkout", Some("A1"), Some("B1"), "20T09:15"),
+        at(2, "K1", "checkout", Some("A1"), Some("B2"), "20T09:40"),
+        at(3, "K1", "checkout", Some("C1"), Some("B3"), "20T15:05"),
+        at(4, "K1", "checkin", None, Some("B1"), "21T10:00"),
+        at(5, "K1", "renew", Some("A1"), Some("B2"), "21T10:05"),
+        at(6, "K1", "checkout", Some("A2"), Some("B1"), "21T10:10"),
+        refused,
+    ];
+    let mut feedback = at(5, "K2", "feedback", Some("C1"), None, "22T09:05");
+    feedback.detail = json!({"rating": 5, "topics": ["staff", "quiet"], "comment": "很好, thanks"});
+    let mut later = at(6, "K2", "feedback", Some("A1"), None, "23T12:00");
+    later.detail = json!({"rating": 2, "topics": [], "comment": ""});
+    let k2 = vec![
+        at(1, "K2", "checkout", Some("C2"), Some("B4"), "21T16:30"),
+        at(2, "K2", "checkin", None, Some("B3"), "21T17:00"),
+        at(3, "K2", "checkout", Some("C1"), Some("B5"), "22T09:00"),
+        // C3 borrowed Gamma and Epsilon too (for recommendations), on the 23rd.
+        at(4, "K2", "checkout", Some("C3"), Some("B3"), "23T09:00"),
+        feedback,
+        later,
+        at(7, "K2", "checkout", Some("C3"), Some("B6"), "23T09:01"),
+    ];
+    for b in [batch("K1", k1), batch("K2", k2)] {
+        let r = st.push(b, Utc::now()).await.unwrap();
+        assert!(codes(&r).iter().all(|c| c == "applied"), "{r:?}");
+    }
+
+    let d = |day| NaiveDate::from_ymd_opt(2026, 11, day).unwrap();
+    let s = st.stats(d(20), d(22)).await.unwrap();
+    let b = |key: &str, loans, returns| central::engine::Bucket {
+        key: key.into(),
+        loans,
+        returns,
+    };
+    assert_eq!((s.loans, s.returns, s.renewals, s.refused), (6, 2, 1, 1));
+    assert_eq!(
+        s.by_day,
+        [
+            b("2026-11-20", 3, 0),
+            b("2026-11-21", 2, 2),
+            b("2026-11-22", 1, 0)
+        ]
+    );
+    assert_eq!(
+        s.by_hour,
+        [
+            b("09", 3, 0),
+            b("10", 1, 1),
+            b("15", 1, 0),
+            b("16", 1, 0),
+            b("17", 0, 1)
+        ]
+    );
+    assert_eq!(s.by_kiosk, [b("K1", 4, 1), b("K2", 2, 1)]);
+    assert_eq!(s.by_item_type, [b("book", 5, 1), b("dvd", 1, 1)]);
+    // Returns count for the borrower's category.
+    assert_eq!(s.by_category, [b("adult", 3, 1), b("child", 3, 1)]);
+    assert_eq!(s.by_branch, [b("Central", 4, 1), b("East", 2, 1)]);
+    assert_eq!(s.top_titles[0], b("Alpha", 2, 0));
+    assert_eq!(s.top_titles.len(), 5);
+    // A1, A2, C1, C2 borrowed or renewed; the refused try counts no one.
+    assert_eq!(s.active_readers, 4);
+    let csv = s.to_csv();
+    for row in [
+        "dimension,key,loans,returns",
+        "total,all,6,2",
+        "total,renewals,1,0",
+        "total,refused,1,0",
+        "total,active_readers,4,0",
+        "day,2026-11-21,2,2",
+        "hour,17,0,1",
+        "kiosk,K2,2,1",
+        "item_type,dvd,1,1",
+        "category,child,3,1",
+        "branch,East,2,1",
+        "title,Alpha,2,0",
+    ] {
+        assert!(csv.lines().any(|l| l == row), "{row} not in\n{csv}");
+    }
+    // One day: the 23rd has C3's two loans, one of a copy with no branch.
+    let s = st.stats(d(23), d(23)).await.unwrap();
+    assert_eq!(s.by_branch, [b("East", 1, 0), b("unknown", 1, 0)]);
+    assert_eq!(s.active_readers, 1);
+
+    // Feedback: listed by day, no card numbers; CSV for a spreadsheet.
+    let f = st.feedback(d(20), d(22)).await.unwrap();
+    assert_eq!(f.len(), 1);
+    assert_eq!(
+        (f[0].kiosk_id.as_str(), f[0].detail["rating"].as_i64()),
+        ("K2", Some(5))
+    );
+    let all = st.feedback(d(20), d(23)).await.unwrap();
+    assert_eq!(all.len(), 2);
+    assert!(!serde_json::to_string(&all).unwrap().contains("C1"));
+    let csv = central::engine::feedback_csv(&all);
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines[0], "id,kiosk_id,at,rating,topics,comment");
+    assert!(
+        lines[1].ends_with(",K2,2026-11-22T09:05:00+08:00,5,staff;quiet,\"很好, thanks\""),
+        "{csv}"
+    );
+    assert!(
+        lines[2].ends_with(",K2,2026-11-23T12:00:00+08:00,2,,"),
+        "{csv}"
+    );
+
+    // Recommendations. Histories: A1 Alpha, Beta; A2 Alpha; C1 Gamma,
+    // Epsilon; C2 Delta; C3 Gamma, Zeta.
+    // Readers of Gamma (C1, C3) also borrowed Epsilon and Zeta.
+    let r = st
+        .recommendations(None, Some("B3".into()), 2)
+        .await
+        .unwrap();
+    let got: Vec<(&str, &str)> = r
+        .items
+        .iter()
+        .map(|i| (i.title.as_str(), i.why.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        [("Epsilon", "also_borrowed"), ("Zeta", "also_borrowed")]
+    );
+    // C1's own history: C3 shares Gamma, so Zeta; never Gamma or Epsilon
+    // (read already); then the most borrowed (Alpha, twice).
+    let r = st
+        .recommendations(Some("C1".into()), None, 3)
+        .await
+        .unwrap();
+    let got: Vec<(&str, &str)> = r
+        .items
+        .iter()
+        .map(|i| (i.title.as_str(), i.why.as_str()))
+        .collect();
+    assert_eq!(got[0], ("Zeta", "your_history"));
+    assert_eq!(got[1], ("Alpha", "popular"));
+    assert!(
+        got.iter().all(|(t, _)| *t != "Gamma" && *t != "Epsilon"),
+        "{got:?}"
+    );
+    // A2 read Alpha; A1 also read Beta: Beta first, never Alpha.
+    let r = st
+        .recommendations(Some("A2".into()), None, 10)
+        .await
+        .unwrap();
+    assert_eq!(r.items[0].title, "Beta");
+    assert_eq!(r.items[0].why, "your_history");
+    assert!(r.items.iter().all(|i| i.title != "Alpha"));
+
+    // Closing a conflict on this backend: hidden from the open list.
+    let c = st
+        .push(
+            batch(
+                "K1",
+                vec![at(8, "K1", "checkin", None, Some("B9"), "23T10:00")],
+            ),
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(codes(&c), ["unknown_item"]);
+    let id = c.results[0].id.to_string();
+    assert_eq!(st.conflicts(Some("K1".into())).await.unwrap().len(), 1);
+    use central::engine::Resolve;
+    let close =
+        |id: &str, note: &str| st.resolve_conflict(id.into(), note.into(), "MJ".into(), Utc::now());
+    assert_eq!(close(&id, "shelved").await.unwrap(), Resolve::Resolved);
+    assert_eq!(close(&id, "again").await.unwrap(), Resolve::AlreadyResolved);
+    assert_eq!(
+        close(&Uuid::now_v7().to_string(), "x").await.unwrap(),
+        Resolve::NotAConflict
+    );
+    assert!(st.conflicts(Some("K1".into())).await.unwrap().is_empty());
+    let closed = st.resolved_conflicts(None).await.unwrap();
+    assert_eq!((closed.len(), closed[0].note.as_str()), (1, "shelved"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reports_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let st = SqliteStorage::open(&dir.path().join("c.db"), Settings::default()).unwrap();
+    reports_suite(&st).await;
+}
+
+/// A database made by the first kiosk-central (schema version 1) gains
+/// the version-2 tables on open and keeps its rows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn version_1_database_is_migrated() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v1.db");
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(
+            &include_str!("../src/central/schema.sql")
+                .replace("@ID@", "INTEGER PRIMARY KEY AUTOINCREMENT"),
+        )
+        .unwrap();
+        conn.execute(
+            "INSERT INTO kiosks (kiosk_id, created) VALUES ('K1', '2026-11-01T00:00:00Z')",
+            [],
+        )
+        .unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+    }
+    let st = SqliteStorage::open(&path, Settings::default()).unwrap();
+    assert!(st.conflicts(None).await.unwrap().is_empty());
+    assert!(st.resolved_conflicts(None).await.unwrap().is_empty());
+    assert_eq!(
+        st.set_patron_languages(vec![("P1".into(), "en".into())])
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(st.kiosks().await.unwrap()[0].kiosk_id, "K1");
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let v: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(v, 2);
 }

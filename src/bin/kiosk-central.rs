@@ -56,10 +56,16 @@ enum Command {
         #[arg(long)]
         patron: Option<String>,
     },
-    /// Stored conflicts as JSON lines.
+    /// Open conflicts as JSON lines (`--resolved`: the closed ones, with
+    /// their notes); `conflicts resolve ID --note ...` closes one.
     Conflicts {
+        #[command(subcommand)]
+        action: Option<ConflictAction>,
         #[arg(long)]
         kiosk: Option<String>,
+        /// List the conflicts staff closed instead of the open ones.
+        #[arg(long)]
+        resolved: bool,
     },
     /// Kiosks: last seq, clock offset, last heartbeat (JSON lines).
     Kiosks,
@@ -74,7 +80,8 @@ enum Command {
     },
     /// Reports.
     Report {
-        /// stats | feedback
+        /// stats (loans and returns by day, hour, kiosk, branch, item
+        /// type, reader category; top titles; active readers) | feedback
         #[arg(long, default_value = "stats")]
         what: String,
         #[arg(long)]
@@ -84,6 +91,21 @@ enum Command {
         /// json | csv
         #[arg(long, default_value = "json")]
         format: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum ConflictAction {
+    /// Closes a conflict (the entry stays as it was; it is never applied).
+    Resolve {
+        /// The conflicting entry's id (first field of `conflicts`).
+        id: String,
+        /// What was done about it.
+        #[arg(long)]
+        note: String,
+        /// Who closed it.
+        #[arg(long, default_value = "staff")]
+        by: String,
     },
 }
 
@@ -192,8 +214,19 @@ async fn command<S: Storage>(
                 "give --patrons CSV and/or --items CSV"
             );
             if let Some(path) = patrons {
-                let (rows, errors) = import::patrons(&path)?;
+                let (rows, mut errors) = import::patrons(&path)?;
+                // The optional `language` column, for reminder mails.
+                let (langs, lang_errors) = import::patron_languages(&path)?;
+                let known: std::collections::HashSet<&str> =
+                    rows.iter().map(|r| r.barcode.as_str()).collect();
+                let langs: Vec<_> = langs
+                    .into_iter()
+                    .filter(|(b, _)| known.contains(b.as_str()))
+                    .collect();
+                errors.extend(lang_errors);
+                errors.sort_by_key(|e| e.line);
                 let (ins, upd) = st.import_patrons(rows, now).await?;
+                st.set_patron_languages(langs).await?;
                 json_line(
                     &serde_json::json!({"file": path, "inserted": ins, "updated": upd, "errors": errors}),
                 )?;
@@ -211,10 +244,38 @@ async fn command<S: Storage>(
                 json_line(&l)?;
             }
         }
-        Command::Conflicts { kiosk } => {
-            for c in st.conflicts(kiosk).await? {
-                json_line(&c)?;
+        Command::Conflicts {
+            action: None,
+            kiosk,
+            resolved,
+        } => {
+            if resolved {
+                for c in st.resolved_conflicts(kiosk).await? {
+                    json_line(&c)?;
+                }
+            } else {
+                for c in st.conflicts(kiosk).await? {
+                    json_line(&c)?;
+                }
             }
+        }
+        Command::Conflicts {
+            action: Some(ConflictAction::Resolve { id, note, by }),
+            ..
+        } => {
+            let id: uuid::Uuid = id
+                .parse()
+                .map_err(|_| anyhow::anyhow!("{id:?} is not an entry id (UUID)"))?;
+            anyhow::ensure!(
+                !note.trim().is_empty(),
+                "--note: say what was done about the conflict"
+            );
+            let result = st.resolve_conflict(id.to_string(), note, by, now).await?;
+            anyhow::ensure!(
+                result != central::engine::Resolve::NotAConflict,
+                "no open conflict with id {id} (see kiosk-central conflicts)"
+            );
+            json_line(&serde_json::json!({"id": id, "result": result}))?;
         }
         Command::Remind { today, dry_run } => {
             let today = today.unwrap_or_else(|| chrono::Local::now().date_naive());
@@ -245,9 +306,13 @@ async fn command<S: Storage>(
                     json_line(&f)?;
                 }
             }
-            (w, f) => anyhow::bail!(
-                "report --what {w} --format {f}: use stats (json|csv) or feedback (json)"
+            ("feedback", "csv") => print!(
+                "{}",
+                central::engine::feedback_csv(&st.feedback(from, to).await?)
             ),
+            (w, f) => {
+                anyhow::bail!("report --what {w} --format {f}: use stats or feedback, json or csv")
+            }
         },
     }
     Ok(())

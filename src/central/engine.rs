@@ -1755,7 +1755,8 @@ pub async fn conflicts<S: Sql>(tx: &mut S, kiosk: Option<&str>) -> Result<Vec<Co
     Ok(tx
         .query(
             "SELECT id, kiosk_id, seq, kind, patron, item, code, message, at, received FROM entries
-             WHERE status IN ('conflict','waiting') AND (CAST($1 AS TEXT) IS NULL OR kiosk_id = $1) ORDER BY received, kiosk_id, seq",
+             WHERE status IN ('conflict','waiting') AND (CAST($1 AS TEXT) IS NULL OR kiosk_id = $1)
+             AND id NOT IN (SELECT entry_id FROM conflict_resolutions) ORDER BY received, kiosk_id, seq",
             p![kiosk],
         )
         .await?
@@ -1926,6 +1927,9 @@ pub struct Stats {
     pub top_titles: Vec<Bucket>,
     /// Distinct readers who borrowed or renewed.
     pub active_readers: u64,
+    /// By the item's branch (its `location`).
+    #[serde(default)]
+    pub by_branch: Vec<Bucket>,
 }
 
 impl Stats {
@@ -1946,6 +1950,7 @@ impl Stats {
             ("kiosk", &self.by_kiosk),
             ("item_type", &self.by_item_type),
             ("category", &self.by_category),
+            ("branch", &self.by_branch),
             ("title", &self.top_titles),
         ] {
             for b in buckets {
@@ -1963,9 +1968,13 @@ pub async fn stats<S: Sql>(tx: &mut S, from: NaiveDate, to: NaiveDate) -> Result
     );
     let rows = tx
         .query(
-            "SELECT e.at, e.kind, e.kiosk_id, e.patron, e.decision, i.item_type, i.title, p.category
+            "SELECT e.at, e.kind, e.kiosk_id, e.patron, e.decision, i.item_type, i.title,
+                    COALESCE(p.category, rp.category), i.location
              FROM entries e LEFT JOIN items i ON i.barcode = e.item
              LEFT JOIN patrons p ON p.barcode = e.patron
+             -- A return names no reader: its category is the borrower's.
+             LEFT JOIN loans rl ON e.kind = 'checkin' AND rl.item = e.item AND rl.returned = e.at
+             LEFT JOIN patrons rp ON rp.barcode = rl.patron
              WHERE e.status = 'applied' AND e.kind IN ('checkout','checkin','renew')
              AND substr(e.at, 1, 10) >= $1 AND substr(e.at, 1, 10) <= $2",
             p![&f, &t],
@@ -1979,6 +1988,7 @@ pub async fn stats<S: Sql>(tx: &mut S, from: NaiveDate, to: NaiveDate) -> Result
     type Map = BTreeMap<String, (u64, u64)>;
     let (mut day, mut hour, mut kiosk, mut ty, mut cat, mut title): (Map, Map, Map, Map, Map, Map) =
         Default::default();
+    let mut branch = Map::new();
     let mut readers = BTreeSet::new();
     for r in rows {
         let (at, kind, accepted) = (r.s(0), r.s(1), r.s(4) == "accepted");
@@ -2014,6 +2024,12 @@ pub async fn stats<S: Sql>(tx: &mut S, from: NaiveDate, to: NaiveDate) -> Result
         add(&mut kiosk, r.s(2));
         add(&mut ty, r.os(5).unwrap_or_else(|| "unknown".into()));
         add(&mut cat, r.os(7).unwrap_or_else(|| "unknown".into()));
+        add(
+            &mut branch,
+            r.os(8)
+                .filter(|b| !b.is_empty())
+                .unwrap_or_else(|| "unknown".into()),
+        );
         if l == 1 {
             add(&mut title, r.os(6).unwrap_or_else(|| "unknown".into()));
         }
@@ -2032,6 +2048,7 @@ pub async fn stats<S: Sql>(tx: &mut S, from: NaiveDate, to: NaiveDate) -> Result
     s.by_kiosk = buckets(kiosk);
     s.by_item_type = buckets(ty);
     s.by_category = buckets(cat);
+    s.by_branch = buckets(branch);
     let mut top = buckets(title);
     top.sort_by(|a, b| b.loans.cmp(&a.loans).then(a.key.cmp(&b.key)));
     top.truncate(20);
@@ -2060,6 +2077,9 @@ pub struct Reminder {
     pub due: Option<String>,
     pub pickup_code: Option<String>,
     pub pickup_by: Option<String>,
+    /// The reader's language (zh-CN, en) when the server knows it.
+    #[serde(default)]
+    pub language: Option<String>,
 }
 
 /// Reminders not sent yet, as of `today`: loans due within `due_soon_days`
@@ -2076,8 +2096,9 @@ pub async fn pending_reminders<S: Sql>(
     let mut out = vec![];
     for r in tx
         .query(
-            "SELECT l.id, l.due, l.patron, p.name, p.email, l.item, i.title FROM loans l
+            "SELECT l.id, l.due, l.patron, p.name, p.email, l.item, i.title, pl.language FROM loans l
              JOIN patrons p ON p.barcode = l.patron JOIN items i ON i.barcode = l.item
+             LEFT JOIN patron_languages pl ON pl.barcode = l.patron
              WHERE l.returned IS NULL ORDER BY l.due, l.id",
             p![],
         )
@@ -2103,13 +2124,16 @@ pub async fn pending_reminders<S: Sql>(
             due: Some(due),
             pickup_code: None,
             pickup_by: None,
+            language: r.os(7),
         });
     }
     for r in tx
         .query(
-            "SELECT h.id, h.pickup_code, h.pickup_by, h.patron, p.name, p.email, h.ready_item, i.title
+            "SELECT h.id, h.pickup_code, h.pickup_by, h.patron, p.name, p.email, h.ready_item, i.title,
+                    pl.language
              FROM holds h JOIN patrons p ON p.barcode = h.patron
              LEFT JOIN items i ON i.barcode = h.ready_item
+             LEFT JOIN patron_languages pl ON pl.barcode = h.patron
              WHERE h.status = 'ready' ORDER BY h.id",
             p![],
         )
@@ -2126,6 +2150,7 @@ pub async fn pending_reminders<S: Sql>(
             due: None,
             pickup_code: r.os(1),
             pickup_by: r.os(2),
+            language: r.os(8),
         });
     }
     let mut pending = vec![];
@@ -2165,4 +2190,134 @@ pub async fn release_reminder<S: Sql>(tx: &mut S, kind: &str, key: &str) -> Resu
     )
     .await?;
     Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// Closing conflicts (staff)
+
+/// A conflict staff closed, with how.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ResolvedConflict {
+    #[serde(flatten)]
+    pub conflict: ConflictRecord,
+    pub resolved: String,
+    pub resolved_by: String,
+    pub note: String,
+}
+
+/// What closing a conflict did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Resolve {
+    /// Closed now.
+    Resolved,
+    /// Closed before (the first note stands).
+    AlreadyResolved,
+    /// No conflict with this id (unknown, applied, or still held for a
+    /// missing seq, which closes itself).
+    NotAConflict,
+}
+
+/// Closes conflict `id` with a note; the entry itself is left as it was.
+pub async fn resolve_conflict<S: Sql>(
+    tx: &mut S,
+    id: &str,
+    note: &str,
+    by: &str,
+    now: &str,
+) -> Result<Resolve> {
+    tx.lock_writes().await?;
+    let status = tx
+        .query_opt("SELECT status FROM entries WHERE id = $1", p![id])
+        .await?
+        .map(|r| r.s(0));
+    if status.as_deref() != Some("conflict") {
+        return Ok(Resolve::NotAConflict);
+    }
+    let n = tx
+        .exec(
+            "INSERT INTO conflict_resolutions (entry_id, resolved, resolved_by, note) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (entry_id) DO NOTHING",
+            p![id, now, by, note],
+        )
+        .await?;
+    Ok(if n == 1 {
+        Resolve::Resolved
+    } else {
+        Resolve::AlreadyResolved
+    })
+}
+
+/// Closed conflicts, oldest first.
+pub async fn resolved_conflicts<S: Sql>(
+    tx: &mut S,
+    kiosk: Option<&str>,
+) -> Result<Vec<ResolvedConflict>> {
+    Ok(tx
+        .query(
+            "SELECT e.id, e.kiosk_id, e.seq, e.kind, e.patron, e.item, e.code, e.message, e.at, e.received,
+                    r.resolved, r.resolved_by, r.note
+             FROM entries e JOIN conflict_resolutions r ON r.entry_id = e.id
+             WHERE (CAST($1 AS TEXT) IS NULL OR e.kiosk_id = $1) ORDER BY e.received, e.kiosk_id, e.seq",
+            p![kiosk],
+        )
+        .await?
+        .iter()
+        .map(|r| ResolvedConflict {
+            conflict: ConflictRecord {
+                id: r.s(0).parse().unwrap_or_default(),
+                kiosk_id: r.s(1),
+                seq: r.i(2),
+                kind: r.s(3),
+                patron: r.os(4),
+                item: r.os(5),
+                code: r.s(6),
+                message: r.s(7),
+                at: r.s(8),
+                recorded_at: r.s(9),
+            },
+            resolved: r.s(10),
+            resolved_by: r.s(11),
+            note: r.s(12),
+        })
+        .collect())
+}
+
+/// Feedback as CSV: `id,kiosk_id,at,rating,topics,comment` (topics joined
+/// with `;`), for a spreadsheet. No card numbers, as in the JSON.
+pub fn feedback_csv(rows: &[FeedbackRecord]) -> String {
+    let mut w = csv::Writer::from_writer(vec![]);
+    let _ = w.write_record(["id", "kiosk_id", "at", "rating", "topics", "comment"]);
+    for f in rows {
+        let d = &f.detail;
+        let rating = d["rating"]
+            .as_i64()
+            .map(|r| r.to_string())
+            .unwrap_or_default();
+        let topics = d["topics"]
+            .as_array()
+            .map(|t| {
+                t.iter()
+                    .filter_map(|t| t.as_str())
+                    .collect::<Vec<_>>()
+                    .join(";")
+            })
+            .unwrap_or_default();
+        let comment = d["comment"].as_str().unwrap_or_default();
+        let _ = w.write_record([&f.id, &f.kiosk_id, &f.at, &rating, &topics, comment]);
+    }
+    String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
+}
+
+/// Stores readers' languages (barcode, zh-CN | en); returns how many.
+pub async fn set_patron_languages<S: Sql>(tx: &mut S, rows: &[(String, String)]) -> Result<u64> {
+    for (barcode, lang) in rows {
+        tx.exec(
+            "INSERT INTO patron_languages (barcode, language) VALUES ($1, $2)
+             ON CONFLICT (barcode) DO UPDATE SET language = excluded.language",
+            p![barcode, lang],
+        )
+        .await?;
+    }
+    Ok(rows.len() as u64)
 }

@@ -199,3 +199,34 @@ pub fn items(path: &Path) -> Result<(Vec<ItemRecord>, Vec<RowError>), ImportErro
     }
     Ok((good, bad))
 }
+
+/// (card number, `zh-CN` | `en`).
+pub type PatronLanguage = (String, String);
+
+/// The optional `language` column of a patrons CSV: (barcode, `zh-CN` |
+/// `en`) for the rows that name one; a value that is neither is a row
+/// error. No such column: nothing.
+pub fn patron_languages(path: &Path) -> Result<(Vec<PatronLanguage>, Vec<RowError>), ImportError> {
+    let t = read(path, &["barcode"])?;
+    let (mut good, mut bad) = (vec![], vec![]);
+    if !t.header.contains_key("language") {
+        return Ok((good, bad));
+    }
+    for (line, r) in &t.rows {
+        let barcode = normalize(t.get(r, "barcode"));
+        let Some(lang) = t.opt(r, "language") else {
+            continue;
+        };
+        if barcode.is_empty() {
+            continue;
+        }
+        match crate::domain::Lang::parse(&lang) {
+            Some(l) => good.push((barcode, l.tag().to_string())),
+            None => bad.push(RowError {
+                line: *line,
+                error: format!("language {lang:?}: use zh-CN or en"),
+            }),
+        }
+    }
+    Ok((good, bad))
+}

@@ -22,7 +22,7 @@ pub mod sqlite;
 use crate::domain::Settings;
 use crate::sync::protocol::*;
 use chrono::{DateTime, NaiveDate, Utc};
-use engine::{FeedbackRecord, KioskStatus, Reminder, Stats};
+use engine::{FeedbackRecord, KioskStatus, Reminder, Resolve, ResolvedConflict, Stats};
 use std::future::Future;
 
 pub use postgres::PgStorage;
@@ -68,7 +68,17 @@ pub trait Storage: Send + Sync + 'static {
         item: Option<String>,
         limit: usize,
     ) -> Fut<'_, Recommendations>;
+    /// Open conflicts (and entries held for a missing seq).
     fn conflicts(&self, kiosk: Option<String>) -> Fut<'_, Vec<ConflictRecord>>;
+    /// Staff close conflict `id` with a note (`by` names who).
+    fn resolve_conflict(
+        &self,
+        id: String,
+        note: String,
+        by: String,
+        now: DateTime<Utc>,
+    ) -> Fut<'_, Resolve>;
+    fn resolved_conflicts(&self, kiosk: Option<String>) -> Fut<'_, Vec<ResolvedConflict>>;
     fn loans(&self, patron: Option<String>) -> Fut<'_, Vec<LoanRecord>>;
     fn kiosks(&self) -> Fut<'_, Vec<KioskStatus>>;
     fn stats(&self, from: NaiveDate, to: NaiveDate) -> Fut<'_, Stats>;
@@ -81,6 +91,9 @@ pub trait Storage: Send + Sync + 'static {
     /// Stores a kiosk's token hash (replacing an older token).
     fn set_token(&self, kiosk: String, token_hash: String, now: DateTime<Utc>) -> Fut<'_, bool>;
     fn kiosk_for_token(&self, token_hash: String) -> Fut<'_, Option<String>>;
+    /// Readers' mail languages (barcode, `zh-CN` | `en`), from the
+    /// patrons CSV's optional `language` column.
+    fn set_patron_languages(&self, rows: Vec<(String, String)>) -> Fut<'_, u64>;
     /// Reminders not sent yet as of `today` (see `remind`).
     fn pending_reminders(&self, today: NaiveDate, due_soon_days: u32) -> Fut<'_, Vec<Reminder>>;
     /// Claims a reminder (sent-reminders table); false if already claimed.
@@ -129,6 +142,27 @@ macro_rules! central_storage_impl {
             fn conflicts(&self, kiosk: Option<String>) -> Fut<'_, Vec<ConflictRecord>> {
                 self.tx(move |t| {
                     Box::pin(async move { engine::conflicts(t, kiosk.as_deref()).await })
+                })
+            }
+            fn resolve_conflict(
+                &self,
+                id: String,
+                note: String,
+                by: String,
+                now: DateTime<Utc>,
+            ) -> Fut<'_, engine::Resolve> {
+                self.tx(move |t| {
+                    Box::pin(async move {
+                        engine::resolve_conflict(t, &id, &note, &by, &engine::stamp(now)).await
+                    })
+                })
+            }
+            fn resolved_conflicts(
+                &self,
+                kiosk: Option<String>,
+            ) -> Fut<'_, Vec<engine::ResolvedConflict>> {
+                self.tx(move |t| {
+                    Box::pin(async move { engine::resolved_conflicts(t, kiosk.as_deref()).await })
                 })
             }
             fn loans(&self, patron: Option<String>) -> Fut<'_, Vec<LoanRecord>> {
@@ -198,6 +232,11 @@ macro_rules! central_storage_impl {
             }
             fn kiosk_for_token(&self, hash: String) -> Fut<'_, Option<String>> {
                 self.tx(move |t| Box::pin(async move { engine::kiosk_for_token(t, &hash).await }))
+            }
+            fn set_patron_languages(&self, rows: Vec<(String, String)>) -> Fut<'_, u64> {
+                self.tx(move |t| {
+                    Box::pin(async move { engine::set_patron_languages(t, &rows).await })
+                })
             }
             fn pending_reminders(
                 &self,

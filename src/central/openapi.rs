@@ -5,7 +5,8 @@
 //! committed copy is stale.
 #![allow(dead_code)]
 
-use super::engine::{Bucket, FeedbackRecord, KioskStatus, Stats};
+use super::engine::{Bucket, FeedbackRecord, KioskStatus, Resolve, Stats};
+use super::http::{ResolveRequest, ResolveResponse};
 use crate::sync::protocol::*;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -17,22 +18,26 @@ fn health() {}
 #[utoipa::path(post, path = "/v1/push", request_body = PushRequest,
     responses((status = 200, body = PushResponse),
         (status = 400, body = ApiError), (status = 401, body = ApiError),
-        (status = 403, body = ApiError), (status = 413, body = ApiError)))]
+        (status = 403, body = ApiError), (status = 413, body = ApiError),
+        (status = 415, body = ApiError)))]
 fn push() {}
 
 #[utoipa::path(get, path = "/v1/changes",
     params(("cursor" = Option<String>, Query, description = "Last cursor seen; empty from the start"),
-        ("limit" = Option<u32>, Query, description = "Changes per page (1..5000, default 500)")),
+        ("limit" = Option<u32>, Query, description = "Changes per page, default 500; taken as 1 below 1 and 5000 above")),
     responses((status = 200, body = ChangesPage), (status = 400, body = ApiError), (status = 401, body = ApiError)))]
 fn changes() {}
 
 #[utoipa::path(post, path = "/v1/decide", request_body = DecideRequest,
     responses((status = 200, body = DecideResponse), (status = 400, body = ApiError),
-        (status = 401, body = ApiError), (status = 403, body = ApiError)))]
+        (status = 401, body = ApiError), (status = 403, body = ApiError),
+        (status = 413, body = ApiError), (status = 415, body = ApiError)))]
 fn decide() {}
 
 #[utoipa::path(post, path = "/v1/heartbeat", request_body = Heartbeat,
-    responses((status = 200, body = HeartbeatAck), (status = 401, body = ApiError)))]
+    responses((status = 200, body = HeartbeatAck), (status = 400, body = ApiError),
+        (status = 401, body = ApiError), (status = 403, body = ApiError),
+        (status = 413, body = ApiError), (status = 415, body = ApiError)))]
 fn heartbeat() {}
 
 #[utoipa::path(get, path = "/v1/patrons/{barcode}",
@@ -41,14 +46,24 @@ fn heartbeat() {}
 fn patron() {}
 
 #[utoipa::path(get, path = "/v1/recommendations",
-    params(("patron" = Option<String>, Query), ("item" = Option<String>, Query), ("limit" = Option<u32>, Query)),
-    responses((status = 200, body = Recommendations), (status = 401, body = ApiError)))]
+    params(("patron" = Option<String>, Query, description = "Card number: exclude what this reader borrowed, use their history"),
+        ("item" = Option<String>, Query, description = "Item barcode: readers who borrowed this also borrowed"),
+        ("limit" = Option<u32>, Query, description = "At most this many, default 10; taken as 1 below 1 and 50 above")),
+    responses((status = 200, body = Recommendations), (status = 400, body = ApiError), (status = 401, body = ApiError)))]
 fn recommendations() {}
 
 #[utoipa::path(get, path = "/v1/conflicts",
     params(("kiosk" = Option<String>, Query, description = "Only this kiosk's")),
-    responses((status = 200, body = Vec<ConflictRecord>), (status = 401, body = ApiError)))]
+    responses((status = 200, body = Vec<ConflictRecord>), (status = 400, body = ApiError), (status = 401, body = ApiError)))]
 fn conflicts() {}
+
+#[utoipa::path(post, path = "/v1/conflicts/{id}/resolve", request_body = ResolveRequest,
+    params(("id" = uuid::Uuid, Path, description = "The conflicting entry's id")),
+    responses((status = 200, body = ResolveResponse, description = "Closed now, or closed before (the first note stands)"),
+        (status = 400, body = ApiError), (status = 401, body = ApiError),
+        (status = 404, body = ApiError, description = "No open conflict with this id"),
+        (status = 413, body = ApiError), (status = 415, body = ApiError)))]
+fn resolve() {}
 
 #[utoipa::path(get, path = "/v1/kiosks",
     responses((status = 200, body = Vec<KioskStatus>), (status = 401, body = ApiError)))]
@@ -58,12 +73,16 @@ fn kiosks() {}
     params(("from" = Option<String>, Query, description = "YYYY-MM-DD, default 30 days before `to`"),
         ("to" = Option<String>, Query, description = "YYYY-MM-DD, default today"),
         ("format" = Option<String>, Query, description = "json (default) or csv")),
-    responses((status = 200, body = Stats), (status = 400, body = ApiError), (status = 401, body = ApiError)))]
+    responses((status = 200, content((Stats = "application/json"), (String = "text/csv"))),
+        (status = 400, body = ApiError), (status = 401, body = ApiError)))]
 fn stats() {}
 
 #[utoipa::path(get, path = "/v1/feedback",
-    params(("from" = Option<String>, Query), ("to" = Option<String>, Query)),
-    responses((status = 200, body = Vec<FeedbackRecord>), (status = 401, body = ApiError)))]
+    params(("from" = Option<String>, Query, description = "YYYY-MM-DD, default 30 days before `to`"),
+        ("to" = Option<String>, Query, description = "YYYY-MM-DD, default today"),
+        ("format" = Option<String>, Query, description = "json (default) or csv: id,kiosk_id,at,rating,topics,comment")),
+    responses((status = 200, content((Vec<FeedbackRecord> = "application/json"), (String = "text/csv"))),
+        (status = 400, body = ApiError), (status = 401, body = ApiError)))]
 fn feedback() {}
 
 struct BearerAuth;
@@ -81,21 +100,81 @@ impl Modify for BearerAuth {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "kiosk-central", description = "Kiosk ↔ central server protocol, API v1 (see docs/sync.md)"),
-    paths(health, push, changes, decide, heartbeat, patron, recommendations, conflicts, kiosks, stats, feedback),
+    paths(health, push, changes, decide, heartbeat, patron, recommendations, conflicts, resolve, kiosks, stats, feedback),
     components(schemas(Entry, PushRequest, EntryStatus, EntryResult, PushResponse, Record,
         PatronRecord, ItemRecord, LoanRecord, HoldRecord, PolicyRecord, Change, ChangesPage,
         DecideRequest, DecideResponse, DeviceHealth, Heartbeat, HeartbeatAck, Recommendation,
-        Recommendations, ConflictRecord, ApiError, Stats, Bucket, FeedbackRecord, KioskStatus)),
+        Recommendations, ConflictRecord, ApiError, Stats, Bucket, FeedbackRecord, KioskStatus,
+        ResolveRequest, ResolveResponse, Resolve)),
     modifiers(&BearerAuth),
     security(("kiosk_token" = []))
 )]
 struct ApiDoc;
 
+/// What the Rust types cannot say and the server checks: RFC 3339
+/// times, dates, report formats, number ranges. Kept here, next to the
+/// annotations, so the document stays the one description of the API and
+/// schemathesis (tests/central_schema.rs) holds the server to it.
+fn tighten(doc: &mut serde_json::Value) {
+    use serde_json::json;
+    let schemas = &mut doc["components"]["schemas"];
+    for (schema, field) in [
+        ("Entry", "at"),
+        ("PushRequest", "sent_at"),
+        ("Heartbeat", "sent_at"),
+    ] {
+        schemas[schema]["properties"][field]["format"] = json!("date-time");
+    }
+    // u8 on the server.
+    schemas["DecideRequest"]["properties"]["parts_seen"]["maximum"] = json!(u8::MAX);
+    // /v1/decide takes five of the kinds a push takes (`engine::decide`).
+    let mut decide_entry = schemas["Entry"].clone();
+    decide_entry["properties"]["kind"]["enum"] = json!([
+        "checkout",
+        "checkin",
+        "renew",
+        "hold_placed",
+        "hold_cancelled"
+    ]);
+    decide_entry["description"] =
+        json!("A journal entry to decide online: one of the kinds the server decides.");
+    schemas["DecideEntry"] = decide_entry;
+    schemas["DecideRequest"]["properties"]["entry"]["$ref"] =
+        json!("#/components/schemas/DecideEntry");
+    let Some(paths) = doc["paths"].as_object_mut() else {
+        return;
+    };
+    for op in paths.values_mut().filter_map(|p| p.as_object_mut()) {
+        for op in op.values_mut() {
+            let Some(params) = op.get_mut("parameters").and_then(|p| p.as_array_mut()) else {
+                continue;
+            };
+            for p in params.iter_mut().filter(|p| p["in"] == "query") {
+                let name = p["name"].as_str().unwrap_or_default().to_string();
+                let schema = &mut p["schema"];
+                match name.as_str() {
+                    "from" | "to" => schema["format"] = json!("date"),
+                    "format" => schema["enum"] = json!(["json", "csv"]),
+                    "cursor" => schema["pattern"] = json!("^[0-9]{0,18}$"),
+                    // u32 on the server; utoipa writes int32.
+                    "limit" => {
+                        schema["format"] = json!("int64");
+                        schema["maximum"] = json!(u32::MAX);
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+}
+
 /// The document, pretty-printed, with a final newline.
 pub fn document() -> String {
     let mut doc = ApiDoc::openapi();
     doc.info.version = crate::sync::protocol::API_VERSION.to_string();
-    let mut s = doc.to_pretty_json().expect("OpenAPI document serialises");
+    let mut v = serde_json::to_value(&doc).expect("OpenAPI document serialises");
+    tighten(&mut v);
+    let mut s = serde_json::to_string_pretty(&v).expect("OpenAPI document serialises");
     s.push('\n');
     s
 }

@@ -7,6 +7,8 @@
 
 use super::engine::{stamp, Reminder};
 use super::Storage;
+use crate::domain::Lang;
+use crate::i18n::Texts;
 use chrono::{Local, NaiveDate, Utc};
 use lettre::message::Message;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
@@ -26,6 +28,9 @@ pub struct ReminderSection {
     pub smtp_url: String,
     /// From: address of e-mails.
     pub from: String,
+    /// Language of the mails (`zh-CN` or `en`) to readers whose own
+    /// language the server does not know (patrons CSV `language` column).
+    pub language: Lang,
 }
 
 impl Default for ReminderSection {
@@ -36,6 +41,7 @@ impl Default for ReminderSection {
             webhook_url: String::new(),
             smtp_url: String::new(),
             from: String::new(),
+            language: Lang::ZhCn,
         }
     }
 }
@@ -60,37 +66,30 @@ pub struct Sent {
     pub error: Option<String>,
 }
 
-fn text(r: &Reminder) -> (String, String) {
-    match r.kind.as_str() {
-        "due_soon" => (
-            format!("Due soon: {}", r.title),
-            format!(
-                "Dear {},\n\n\"{}\" is due on {}. You can renew it at a kiosk.\n",
-                r.name,
-                r.title,
-                r.due.as_deref().unwrap_or("")
-            ),
-        ),
-        "overdue" => (
-            format!("Overdue: {}", r.title),
-            format!(
-                "Dear {},\n\n\"{}\" was due on {}. Please return or renew it.\n",
-                r.name,
-                r.title,
-                r.due.as_deref().unwrap_or("")
-            ),
-        ),
-        _ => (
-            format!("Ready for pickup: {}", r.title),
-            format!(
-                "Dear {},\n\n\"{}\" waits for you on the hold shelf until {}. Your pickup code is {}.\n",
-                r.name,
-                r.title,
-                r.pickup_by.as_deref().unwrap_or(""),
-                r.pickup_code.as_deref().unwrap_or("")
-            ),
-        ),
-    }
+/// Subject and body of the mail for `r`, in `lang` (Fluent,
+/// assets/i18n/*/reminders.ftl).
+pub fn text(r: &Reminder, lang: Lang) -> (String, String) {
+    let t = Texts::get();
+    let args = [
+        ("name", r.name.clone()),
+        ("title", r.title.clone()),
+        ("due", r.due.clone().unwrap_or_default()),
+        ("pickup_by", r.pickup_by.clone().unwrap_or_default()),
+        ("code", r.pickup_code.clone().unwrap_or_default()),
+    ];
+    let kind = match r.kind.as_str() {
+        "due_soon" => "due-soon",
+        "overdue" => "overdue",
+        _ => "hold-ready",
+    };
+    let subject = t.text(lang, &format!("remind-{kind}-subject"), &args);
+    let body = format!(
+        "{}\n\n{}\n\n{}\n",
+        t.text(lang, "remind-greeting", &args),
+        t.text(lang, &format!("remind-{kind}-body"), &args),
+        t.text(lang, "remind-signature", &args)
+    );
+    (subject, body)
 }
 
 async fn deliver(
@@ -112,7 +111,12 @@ async fn deliver(
         via.push("webhook");
     }
     if let (false, Some(to)) = (cfg.smtp_url.is_empty(), r.email.as_deref()) {
-        let (subject, body) = text(r);
+        let lang = r
+            .language
+            .as_deref()
+            .and_then(Lang::parse)
+            .unwrap_or(cfg.language);
+        let (subject, body) = text(r, lang);
         let msg = Message::builder()
             .from(
                 cfg.from
@@ -123,6 +127,7 @@ async fn deliver(
                 .parse()
                 .map_err(|e| RemindError::Mail(format!("reader address: {e}")))?)
             .subject(subject)
+            .header(lettre::message::header::ContentType::TEXT_PLAIN)
             .body(body)
             .map_err(|e| RemindError::Mail(e.to_string()))?;
         let mailer = AsyncSmtpTransport::<Tokio1Executor>::from_url(&cfg.smtp_url)

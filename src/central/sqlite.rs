@@ -21,11 +21,15 @@ use std::sync::{Arc, Mutex};
 
 /// Schema versions this code knows; `PRAGMA user_version` holds the last
 /// one applied.
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
 
+/// The whole schema, for a new database.
 pub fn schema() -> String {
-    include_str!("schema.sql").replace("@ID@", "INTEGER PRIMARY KEY AUTOINCREMENT")
+    include_str!("schema.sql").replace("@ID@", "INTEGER PRIMARY KEY AUTOINCREMENT") + MIGRATION_2
 }
+
+/// From version 1 to 2.
+const MIGRATION_2: &str = include_str!("schema_2.sql");
 
 #[derive(Clone)]
 pub struct SqliteStorage {
@@ -71,8 +75,10 @@ impl SqliteStorage {
             let v: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
             if v == 0 {
                 tx.execute_batch(&schema())?;
-                tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+            } else if v == 1 {
+                tx.execute_batch(MIGRATION_2)?;
             }
+            tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
             tx.commit()?;
         }
         Ok(SqliteStorage {

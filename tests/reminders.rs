@@ -1,0 +1,418 @@
+//! Reminders end to end: a real `kiosk-central serve` (SQLite) with a
+//! `[reminders]` schedule in central.toml sends due-soon, overdue and
+//! hold-ready reminders by e-mail to a real SMTP server (Python's
+//! aiosmtpd, decoding each mail as a mail client would) and by webhook
+//! (a small receiver in this test). Asserted: the mail content (reader's
+//! name, title, due date or pickup code, in the reader's language from
+//! the patrons CSV, else the configured one), and
+//! that each reminder is sent exactly once across repeated scheduled runs
+//! and a server restart, while a new one arising later is sent by the
+//! restarted server's schedule.
+//!
+//! Without aiosmtpd the test prints `SKIPPED: …` and passes, unless
+//! `KIOSK_REQUIRE_AIOSMTPD=1` (CI), where it fails.
+
+use chrono::{Duration, Local};
+use kiosk::sync::protocol::*;
+use serde_json::{json, Value};
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use uuid::Uuid;
+
+/// An SMTP server that appends every mail it receives, decoded, as one
+/// JSON line (from, to, subject, body) to a file.
+const SMTP_SINK: &str = r#"
+import email, json, sys
+from email import policy
+from aiosmtpd.controller import Controller
+
+class Sink:
+    async def handle_DATA(self, server, session, envelope):
+        m = email.message_from_bytes(envelope.content, policy=policy.default)
+        rec = {"from": envelope.mail_from, "to": envelope.rcpt_tos,
+               "subject": str(m["subject"]), "body": m.get_content()}
+        with open(sys.argv[2], "a", encoding="utf-8") as f:
+            f.write(json.dumps(rec, ensure_ascii=False) + "\n")
+        return "250 OK"
+
+c = Controller(Sink(), hostname="127.0.0.1", port=int(sys.argv[1]))
+c.start()
+print("ready", flush=True)
+sys.stdin.read()
+c.stop()
+"#;
+
+struct Proc(Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn smtp_sink(mails: &Path) -> (Proc, u16) {
+    let port = free_port();
+    let mut child = Command::new("python3")
+        .args(["-c", SMTP_SINK, &port.to_string()])
+        .arg(mails)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert_eq!(line.trim(), "ready");
+    (Proc(child), port)
+}
+
+fn central(db: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_kiosk-central"));
+    c.arg("--db").arg(db);
+    c
+}
+
+fn run_ok(db: &Path, args: &[&str]) -> String {
+    let out = central(db)
+        .env("RUST_LOG", "warn")
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// `serve` with `cfg`; its log (info) goes to `log`.
+fn serve(db: &Path, cfg: &Path, log: &Path) -> (Proc, String) {
+    let mut child = central(db)
+        .arg("--config")
+        .arg(cfg)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(log).unwrap())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let base = line
+        .trim()
+        .strip_prefix("kiosk-central listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_string();
+    (Proc(child), base)
+}
+
+/// Waits (polling, up to a minute) until `f` holds.
+async fn until(what: &str, mut f: impl FnMut() -> bool) {
+    for _ in 0..600 {
+        if f() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("gave up waiting for {what}");
+}
+
+fn mails(file: &Path) -> Vec<Value> {
+    std::fs::read_to_string(file)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn runs(log: &Path) -> usize {
+    std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .matches("reminders run")
+        .count()
+}
+
+async fn webhook() -> (String, Arc<Mutex<Vec<Value>>>) {
+    let got = Arc::new(Mutex::new(vec![]));
+    let sink = got.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |axum::Json(v): axum::Json<Value>| {
+            let sink = sink.clone();
+            async move {
+                sink.lock().unwrap().push(v);
+                "ok"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (format!("http://{addr}/hook"), got)
+}
+
+fn entry(seq: i64, kind: &str, patron: &str, item: &str, due: Option<String>) -> Entry {
+    Entry {
+        id: Uuid::now_v7(),
+        kiosk_id: "K1".into(),
+        seq,
+        at: Local::now().to_rfc3339(),
+        kind: kind.into(),
+        patron: Some(patron.into()),
+        item: Some(item.into()),
+        decision: "accepted".into(),
+        reason: None,
+        due,
+        detail: json!({}),
+        offline: true,
+    }
+}
+
+async fn push(base: &str, token: &str, entries: Vec<Entry>) {
+    let r: PushResponse = reqwest::Client::new()
+        .post(format!("{base}/v1/push"))
+        .bearer_auth(token)
+        .json(&PushRequest {
+            kiosk_id: "K1".into(),
+            sent_at: chrono::Utc::now().to_rfc3339(),
+            entries,
+        })
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        r.results.iter().all(|e| e.status == EntryStatus::Applied),
+        "{r:?}"
+    );
+}
+
+fn aiosmtpd() -> Result<(), String> {
+    let out = Command::new("python3")
+        .args(["-c", "import aiosmtpd"])
+        .output()
+        .map_err(|e| e.to_string())?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reminders_by_mail_and_webhook_once_on_schedule() {
+    if let Err(why) = aiosmtpd() {
+        if std::env::var("KIOSK_REQUIRE_AIOSMTPD").as_deref() == Ok("1") {
+            panic!("KIOSK_REQUIRE_AIOSMTPD=1 but aiosmtpd cannot be imported: {why}");
+        }
+        eprintln!("SKIPPED: aiosmtpd not found ({why}); pip install aiosmtpd");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("central.db");
+    let patrons = write(
+        dir.path(),
+        "patrons.csv",
+        "barcode,name,category,expires,pin,blocked,email,language\n\
+         P1,王芳,adult,2099-12-31,,,wang.fang@example.org,zh-CN\n\
+         P2,Li Lei,adult,2099-12-31,,,li.lei@example.org,\n\
+         P3,No Mail,adult,2099-12-31,,,,en\n",
+    );
+    let items = write(
+        dir.path(),
+        "items.csv",
+        "barcode,title,author,isbn,item_type,rfid_uid,parts,status\n\
+         I1,Alpha,Author,,book,,1,\n\
+         I2,Beta,Author,,book,,1,\n\
+         I3,Gamma,Author,,book,,1,\n\
+         I4,Delta,Author,,book,,1,\n\
+         I5,Epsilon,Author,,book,,1,\n\
+         I6,Zeta,Author,,book,,1,\n",
+    );
+    run_ok(
+        &db,
+        &[
+            "import",
+            "--patrons",
+            patrons.to_str().unwrap(),
+            "--items",
+            items.to_str().unwrap(),
+        ],
+    );
+    let token = run_ok(&db, &["token", "create", "--kiosk", "K1"])
+        .trim()
+        .to_string();
+
+    let mail_file = dir.path().join("mails.jsonl");
+    let (_smtp, smtp_port) = smtp_sink(&mail_file);
+    let (hook, hooked) = webhook().await;
+    let cfg = write(
+        dir.path(),
+        "central.toml",
+        &format!(
+            "[reminders]\n\
+             schedule = \"*/2 * * * * *\"\n\
+             due_soon_days = 2\n\
+             webhook_url = \"{hook}\"\n\
+             smtp_url = \"smtp://127.0.0.1:{smtp_port}\"\n\
+             from = \"Library <library@example.org>\"\n\
+             language = \"en\"\n"
+        ),
+    );
+    let log = dir.path().join("serve.log");
+    let (server, base) = serve(&db, &cfg, &log);
+
+    let today = Local::now().date_naive();
+    let day = |d: i64| (today + Duration::days(d)).format("%Y-%m-%d").to_string();
+    push(
+        &base,
+        &token,
+        vec![
+            entry(1, "checkout", "P1", "I1", Some(day(1))), // due soon
+            entry(2, "checkout", "P1", "I2", Some(day(-3))), // overdue
+            entry(3, "checkout", "P2", "I3", Some(day(30))), // nothing yet
+            entry(4, "checkout", "P3", "I4", Some(day(-1))), // webhook only
+            // A hold for P2 on Zeta, borrowed and returned by P1: ready.
+            entry(5, "hold_placed", "P2", "I6", None),
+            entry(6, "checkout", "P1", "I6", Some(day(14))),
+            entry(7, "checkin", "P1", "I6", None),
+        ],
+    )
+    .await;
+
+    until("three mails", || mails(&mail_file).len() >= 3).await;
+    until("four webhook calls", || hooked.lock().unwrap().len() >= 4).await;
+    let first_runs = runs(&log);
+    until("two more scheduled runs", || runs(&log) >= first_runs + 2).await;
+
+    let got = mails(&mail_file);
+    assert_eq!(got.len(), 3, "{got:#?}");
+    let find = |subject: &str| {
+        got.iter()
+            .find(|m| m["subject"] == subject)
+            .unwrap_or_else(|| panic!("no mail {subject:?} in {got:#?}"))
+    };
+    // P1 reads Chinese (the patrons CSV says so); P2 names no language
+    // and gets the configured one, English.
+    let soon = find("即将到期：《Alpha》");
+    assert_eq!(soon["to"], json!(["wang.fang@example.org"]));
+    assert_eq!(soon["from"], "library@example.org");
+    let body = soon["body"].as_str().unwrap();
+    assert!(body.starts_with("王芳，您好："), "{body}");
+    assert!(
+        body.contains(&format!("您借阅的《Alpha》将于 {} 到期。", day(1))),
+        "{body}"
+    );
+    let late = find("已逾期：《Beta》")["body"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        late.contains(&format!("《Beta》已于 {} 到期", day(-3))),
+        "{late}"
+    );
+    let ready = find("Ready for pickup: Zeta");
+    assert!(
+        ready["body"].as_str().unwrap().starts_with("Dear Li Lei,"),
+        "{ready}"
+    );
+    assert_eq!(ready["to"], json!(["li.lei@example.org"]));
+    let hooks = hooked.lock().unwrap().clone();
+    assert_eq!(hooks.len(), 4, "{hooks:#?}");
+    let code = hooks.iter().find(|h| h["kind"] == "hold_ready").unwrap()["pickup_code"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        ready["body"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("Your pickup code is {code}.")),
+        "{ready}"
+    );
+    // The reader with no address is reminded by webhook only; the webhook
+    // carries the reader's language for pushes of its own.
+    assert!(hooks
+        .iter()
+        .any(|h| h["kind"] == "overdue" && h["patron"] == "P3" && h["language"] == "en"));
+
+    // Restart (SIGKILL): nothing is sent again by the new process's runs.
+    drop(server);
+    let (_server, base) = serve(&db, &cfg, &log);
+    until("two runs after the restart", || runs(&log) >= 2).await;
+    assert_eq!(mails(&mail_file).len(), 3);
+    assert_eq!(hooked.lock().unwrap().len(), 4);
+    // A loan due tomorrow made now: one new reminder, once.
+    push(
+        &base,
+        &token,
+        vec![entry(8, "checkout", "P2", "I5", Some(day(0)))],
+    )
+    .await;
+    until("the new mail", || mails(&mail_file).len() >= 4).await;
+    let after = runs(&log);
+    until("two more runs", || runs(&log) >= after + 2).await;
+    let got = mails(&mail_file);
+    assert_eq!(got.len(), 4, "{got:#?}");
+    assert_eq!(got[3]["subject"], "Due soon: Epsilon");
+    assert_eq!(got[3]["to"], json!(["li.lei@example.org"]));
+    assert_eq!(hooked.lock().unwrap().len(), 5);
+    // And the command-line run finds nothing left to send.
+    assert_eq!(
+        run_ok(&db, &["--config", cfg.to_str().unwrap(), "remind"]),
+        ""
+    );
+}
+
+#[test]
+fn mail_text_in_both_languages() {
+    use kiosk::central::engine::Reminder;
+    use kiosk::central::remind::text;
+    use kiosk::domain::Lang;
+    let r = Reminder {
+        kind: "hold_ready".into(),
+        key: "hold:1:123456".into(),
+        patron: "P1".into(),
+        name: "王芳".into(),
+        email: None,
+        item: "I1".into(),
+        title: "活着".into(),
+        due: None,
+        pickup_code: Some("012345".into()),
+        pickup_by: Some("2026-11-30".into()),
+        language: None,
+    };
+    let (subject, body) = text(&r, Lang::ZhCn);
+    assert_eq!(subject, "预约到馆：《活着》");
+    assert!(body.starts_with("王芳，您好："), "{body}");
+    assert!(
+        body.contains("请于 2026-11-30 前到预约架取书，取书码 012345。"),
+        "{body}"
+    );
+    let (subject, body) = text(&r, Lang::En);
+    assert_eq!(subject, "Ready for pickup: 活着");
+    assert!(body.contains("until 2026-11-30. Your pickup code is 012345."));
+}
