@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 
 SCREENS=("$@")
 if [ ${#SCREENS[@]} -eq 0 ]; then
-    SCREENS=(attract pin borrow return account holds receipt feedback warning staff out-of-service
+    SCREENS=(attract offline pin borrow return account holds receipt feedback warning staff out-of-service
         borrow-hc account-hc)
 fi
 OUT=docs/screenshots

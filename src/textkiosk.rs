@@ -17,13 +17,19 @@ use crate::devices::printer;
 use crate::devices::rfid::{uid_hex, Field, SimTag, Uid};
 use crate::devices::runner::Devices;
 use crate::domain::barcode::normalize;
+use crate::domain::offline::OfflinePolicy;
 use crate::domain::{Lang, Refusal};
 use crate::i18n::Texts;
 use crate::pad::{Pad, PadAction};
 use crate::store::{self, Scanned, Store};
+use crate::sync::protocol::DeviceHealth;
+use crate::sync::schedule::{self, Background};
+use crate::sync::{self, Circulation, Engine, Mode, OfflineRules};
 use chrono::Local;
+use std::collections::BTreeMap;
 use std::io::{BufRead, Write};
 use std::sync::mpsc;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// How long the kiosk keeps listening to its devices after its input ends
@@ -39,6 +45,14 @@ enum Input {
 struct Kiosk<'a, W: Write> {
     env: &'a Env,
     store: Store,
+    /// Asks the central system first, decides alone when it is away.
+    circ: Circulation,
+    rt: tokio::runtime::Runtime,
+    /// Last mode told to the reader (so "offline" is said once, not per item).
+    mode: Mode,
+    /// The background sync's engine, told of device health for heartbeats.
+    engine: Option<Arc<Engine>>,
+    health: BTreeMap<String, DeviceHealth>,
     devices: Devices,
     out: W,
     lang: Lang,
@@ -75,6 +89,11 @@ pub fn run(env: &Env, text_requested: bool) -> Result<i32, CliError> {
             items.join(" ")
         );
     }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()?;
+    let (circ, engine, background) = sync_parts(env, &rt)?;
     let (devices, device_events) = Devices::start(&env.config);
     if devices.handles().any(|h| h.field.is_some()) {
         eprintln!("{}", t.text(lang, "kiosk-pad-help", &[]));
@@ -102,6 +121,11 @@ pub fn run(env: &Env, text_requested: bool) -> Result<i32, CliError> {
     let mut k = Kiosk {
         env,
         store,
+        circ,
+        rt,
+        mode: Mode::Online,
+        engine,
+        health: BTreeMap::new(),
         devices,
         out: std::io::stdout().lock(),
         lang,
@@ -135,15 +159,77 @@ pub fn run(env: &Env, text_requested: bool) -> Result<i32, CliError> {
         }
         k.out.flush()?;
     }
-    let Kiosk { devices, .. } = k;
+    let Kiosk { devices, rt, .. } = k;
     devices.stop();
+    if let Some(bg) = background {
+        let _ = bg.stop.send(true);
+        // The schedule stops after the exchange in flight; a journal entry
+        // is committed before it is sent, so nothing waits on this.
+        let _ = rt.block_on(async { tokio::time::timeout(Duration::from_secs(5), bg.task).await });
+    }
     Ok(0)
+}
+
+/// The receipt paper from the printers' last states: out when a printer is
+/// down for paper, near_end when one warns of it, none without a printer.
+fn paper_state<'a>(printers: impl Iterator<Item = &'a DeviceHealth>) -> &'static str {
+    let mut paper = "none";
+    for p in printers {
+        let about_paper = p.info.contains("paper");
+        paper = match (p.state.as_str(), about_paper, paper) {
+            ("down", true, _) => return "out",
+            ("up", true, _) if p.info.contains("low") => "near_end",
+            (_, _, "near_end") => "near_end",
+            _ => "ok",
+        };
+    }
+    paper
+}
+
+/// The façade, the background engine (for device health), its schedule.
+type SyncParts = (Circulation, Option<Arc<Engine>>, Option<Background>);
+
+/// The circulation façade and, with an upstream, the background sync
+/// (push, pull, heartbeat, nightly) on its own database connection,
+/// reporting online/offline into the same status.
+fn sync_parts(env: &Env, rt: &tokio::runtime::Runtime) -> Result<SyncParts, CliError> {
+    let timeout = Duration::from_millis(env.config.upstream.decide_timeout_ms as u64);
+    let rules = OfflineRules::from(&env.config.offline);
+    let Some(upstream) = sync::upstream_from_config(&env.config)? else {
+        return Ok((Circulation::new(None, timeout, rules), None, None));
+    };
+    let engine = Engine::new(upstream.clone(), env.config.sync.batch_size);
+    let circ = Circulation::new(Some(upstream), timeout, rules).with_status(engine.status_sender());
+    let cron = schedule::parse_cron(&env.config.sync.nightly)?;
+    let interval = Duration::from_secs(env.config.sync.interval_secs as u64);
+    let store = env.open_store()?;
+    let _in_runtime = rt.enter();
+    let engine = Arc::new(engine);
+    let bg = schedule::spawn(engine.clone(), store, interval, cron);
+    Ok((circ, Some(engine), Some(bg)))
 }
 
 impl<W: Write> Kiosk<'_, W> {
     fn say(&mut self, text: &str) -> Result<(), CliError> {
         writeln!(self.out, "{text}")?;
         Ok(())
+    }
+
+    /// Says once when the kiosk starts deciding alone, and once when the
+    /// central system answers again.
+    fn tell_mode(&mut self, mode: Mode) -> Result<(), CliError> {
+        if mode == self.mode || mode == Mode::Standalone {
+            return Ok(());
+        }
+        self.mode = mode;
+        let id = match (mode, self.env.config.offline.policy) {
+            (Mode::Offline, OfflinePolicy::ReturnsAndCheckouts) => "kiosk-offline",
+            (Mode::Offline, OfflinePolicy::ReturnsOnly) => "kiosk-offline-returns-only",
+            (Mode::Offline, OfflinePolicy::Off) => "kiosk-offline-closed",
+            _ => "kiosk-online",
+        };
+        let text = self.text(id, &[]);
+        self.say(&format!("! {text}"))
     }
 
     fn refuse(&mut self, r: &Refusal) -> Result<(), CliError> {
@@ -234,29 +320,44 @@ impl<W: Write> Kiosk<'_, W> {
         let lang = self.lang;
         match self.session.clone() {
             Some(p) => {
-                let o = self.store.checkout(&p, code, parts_seen, now)?;
-                match &o.result {
-                    Ok(c) => {
-                        self.say(&format!("✓ {}", checkout_message(lang, c)))?;
+                let d = self.rt.block_on(self.circ.checkout(
+                    &mut self.store,
+                    &p,
+                    code,
+                    parts_seen,
+                    now,
+                ))?;
+                self.tell_mode(d.mode)?;
+                match d.typed() {
+                    Some(Ok(c)) => {
+                        self.say(&format!("✓ {}", checkout_message(lang, &c)))?;
                         self.borrowed.push((c.title.clone(), c.due.to_string()));
-                        self.secure(&c.item, uids, device, true)?;
+                        self.secure(code, uids, device, true)?;
                     }
-                    Err(r) => self.refuse(r)?,
+                    Some(Err(r)) => self.refuse(&r)?,
+                    None => {
+                        let text = self.text("circ-accepted", &[]);
+                        self.say(&format!("✓ {text}"))?;
+                        self.secure(code, uids, device, true)?;
+                    }
                 }
             }
             None if self.env.config.kiosk.return_without_card => {
-                let o = self.store.checkin(code, parts_seen, now)?;
-                match &o.result {
-                    Ok(c) => {
-                        self.say(&format!("✓ {}", checkin_message(lang, c)))?;
-                        let item = o
-                            .result
-                            .as_ref()
-                            .map(|c| c.item.clone())
-                            .unwrap_or_default();
-                        self.secure(&item, uids, device, false)?;
+                let d =
+                    self.rt
+                        .block_on(self.circ.checkin(&mut self.store, code, parts_seen, now))?;
+                self.tell_mode(d.mode)?;
+                match d.typed() {
+                    Some(Ok(c)) => {
+                        self.say(&format!("✓ {}", checkin_message(lang, &c)))?;
+                        self.secure(code, uids, device, false)?;
                     }
-                    Err(r) => self.refuse(r)?,
+                    Some(Err(r)) => self.refuse(&r)?,
+                    None => {
+                        let text = self.text("circ-accepted", &[]);
+                        self.say(&format!("✓ {text}"))?;
+                        self.secure(code, uids, device, false)?;
+                    }
                 }
             }
             None => {
@@ -325,14 +426,49 @@ impl<W: Write> Kiosk<'_, W> {
                 }
             }
             EventKind::TagLeft { uid } => self.pad.left(&uid),
-            EventKind::DeviceStatus { status } => match status {
-                DeviceStatus::Up { info } => tracing::info!(device = %e.device, "up: {info}"),
-                DeviceStatus::Down { reason } | DeviceStatus::Error { reason } => {
-                    eprintln!("device {}: {reason}", e.device);
+            EventKind::DeviceStatus { status } => {
+                match &status {
+                    DeviceStatus::Up { info } => {
+                        tracing::info!(device = %e.device, "up: {info}")
+                    }
+                    DeviceStatus::Down { reason } | DeviceStatus::Error { reason } => {
+                        eprintln!("device {}: {reason}", e.device);
+                    }
                 }
-            },
+                self.note_health(&e.device, &status);
+            }
         }
         Ok(())
+    }
+
+    /// Keeps what the heartbeat tells the central server: each device's
+    /// state, and the receipt paper as the printer last reported it.
+    fn note_health(&mut self, device: &str, status: &DeviceStatus) {
+        let (state, info) = match status {
+            DeviceStatus::Up { info } => ("up", info),
+            DeviceStatus::Down { reason } => ("down", reason),
+            DeviceStatus::Error { reason } => ("error", reason),
+        };
+        self.health.insert(
+            device.to_string(),
+            DeviceHealth {
+                id: device.to_string(),
+                state: state.into(),
+                info: info.clone(),
+            },
+        );
+        let printers: Vec<&str> = self
+            .env
+            .config
+            .devices
+            .iter()
+            .filter(|d| d.kind == crate::config::DeviceKind::Printer)
+            .map(|d| d.id.as_str())
+            .collect();
+        let paper = paper_state(printers.iter().filter_map(|p| self.health.get(*p)));
+        if let Some(engine) = &self.engine {
+            engine.set_health(self.health.values().cloned().collect(), paper);
+        }
     }
 
     fn open(&mut self, card: String) -> Result<(), CliError> {
@@ -453,5 +589,41 @@ impl<W: Write> Kiosk<'_, W> {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn h(state: &str, info: &str) -> DeviceHealth {
+        DeviceHealth {
+            id: "printer".into(),
+            state: state.into(),
+            info: info.into(),
+        }
+    }
+
+    #[test]
+    fn paper_follows_what_the_printers_last_said() {
+        assert_eq!(paper_state([].iter()), "none");
+        assert_eq!(
+            paper_state([h("up", "ESC/POS on /dev/ttyUSB0")].iter()),
+            "ok"
+        );
+        assert_eq!(
+            paper_state([h("up", "receipt paper is running low")].iter()),
+            "near_end"
+        );
+        assert_eq!(
+            paper_state([h("down", "the receipt printer is out of paper")].iter()),
+            "out"
+        );
+        // A printer down for another reason says nothing about paper.
+        assert_eq!(paper_state([h("down", "no such port")].iter()), "ok");
+        assert_eq!(
+            paper_state([h("up", "receipt paper is running low"), h("up", "ESC/POS"),].iter()),
+            "near_end"
+        );
     }
 }

@@ -8,7 +8,9 @@ use iced::keyboard;
 use kiosk::config::Config;
 use kiosk::domain::{Lang, Refusal};
 use kiosk::store::{self, Store};
-use kiosk::ui::screens::{account, attract, borrow, feedback, holds, identify, receipt, staff};
+use kiosk::ui::screens::{
+    account, attract, borrow, feedback, holds, identify, receipt, staff, Notice,
+};
 use kiosk::ui::{App, Message, Screen};
 use std::time::{Duration, Instant};
 
@@ -433,17 +435,17 @@ fn keyboard_wedge_burst_is_a_scan_and_slow_typing_is_too_after_enter() {
     let t0 = Instant::now();
     // A scanner: keys 2 ms apart, then Enter.
     for (i, ch) in cards[0].chars().enumerate() {
-        app.key_at(key(ch), t0 + Duration::from_millis(2 * i as u64));
+        let _ = app.key_at(key(ch), t0 + Duration::from_millis(2 * i as u64));
     }
-    app.key_at(enter(), t0 + Duration::from_millis(40));
+    let _ = app.key_at(enter(), t0 + Duration::from_millis(40));
     assert!(matches!(app.screen(), Screen::Borrow));
     // A person typing slowly, then Enter: handed over as typing, and a
     // typed code with Enter counts as a scan too.
     let t1 = t0 + Duration::from_secs(10);
     for (i, ch) in items[0].chars().enumerate() {
-        app.key_at(key(ch), t1 + Duration::from_millis(300 * i as u64));
+        let _ = app.key_at(key(ch), t1 + Duration::from_millis(300 * i as u64));
     }
-    app.key_at(enter(), t1 + Duration::from_secs(30));
+    let _ = app.key_at(enter(), t1 + Duration::from_secs(30));
     assert_eq!(lines(&app).len(), 1);
 }
 
@@ -526,4 +528,357 @@ fn offline_banner_follows_the_sync_status() {
     assert!(app.offline());
     let _ = app.update(Message::Online(None));
     assert!(!app.offline(), "unknown is not offline");
+}
+
+/// Runs an app Task to the end on `rt`, feeding what it produces back into
+/// the app (and the Tasks those produce), as iced's runtime would.
+fn run_task(rt: &tokio::runtime::Runtime, app: &mut App, task: iced::Task<Message>) {
+    use iced::futures::StreamExt;
+    use iced_test::runtime::{task::into_stream, Action};
+    let Some(stream) = into_stream(task) else {
+        return;
+    };
+    let out: Vec<Message> = rt.block_on(
+        stream
+            .filter_map(|a| async move {
+                match a {
+                    Action::Output(m) => Some(m),
+                    _ => None,
+                }
+            })
+            .collect(),
+    );
+    for m in out {
+        let t = app.update(m);
+        run_task(rt, app, t);
+    }
+}
+
+fn central_bin() -> std::process::Command {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_kiosk-central"));
+    c.env("RUST_LOG", "warn").env_remove("KIOSK_CENTRAL_CONFIG");
+    c
+}
+
+/// Kills kiosk-central when the test ends, passed or not.
+struct Central(std::process::Child);
+
+impl Drop for Central {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn loans_and_returns_go_through_kiosk_central_then_offline_when_it_stops() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let cdb = dir.path().join("central.db");
+    let cdb = cdb.to_str().unwrap();
+    let token = central_bin()
+        .args(["--db", cdb, "token", "create", "--kiosk", "kiosk-1"])
+        .output()
+        .unwrap();
+    assert!(token.status.success(), "{token:?}");
+    let token = String::from_utf8(token.stdout).unwrap().trim().to_string();
+    let patrons = dir.path().join("patrons.csv");
+    std::fs::write(
+        &patrons,
+        "barcode,name,category,expires,pin,blocked\nP1,Reader One,adult,2099-12-31,,\n",
+    )
+    .unwrap();
+    let items = dir.path().join("items.csv");
+    std::fs::write(
+        &items,
+        "barcode,title,author,isbn,item_type,rfid_uid,parts,status\n\
+         I1,Alpha,Author,,book,,1,\nI2,Beta,Author,,book,,1,\nI3,Gamma,Author,,book,,1,\n",
+    )
+    .unwrap();
+    let imported = central_bin()
+        .args(["--db", cdb, "import", "--patrons"])
+        .arg(&patrons)
+        .arg("--items")
+        .arg(&items)
+        .output()
+        .unwrap();
+    assert!(imported.status.success(), "{imported:?}");
+    let mut child = central_bin()
+        .args(["--db", cdb, "serve", "--listen", "127.0.0.1:0"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let central = Central(child);
+    let base = line
+        .trim()
+        .strip_prefix("kiosk-central listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_string();
+
+    let mut config = Config::default();
+    config.kiosk.languages = vec![Lang::En, Lang::ZhCn];
+    config.upstream.kind = kiosk::config::UpstreamKind::Http;
+    config.upstream.url = base;
+    config.upstream.token = token;
+    config.upstream.decide_timeout_ms = 1500;
+    config.sync.interval_secs = 3600;
+    let db = dir.path().join("kiosk.db");
+    // The background sync's first round fills the reader cache.
+    let bg = kiosk::ui::sync::Background::start(&config, &db)
+        .unwrap()
+        .expect("an upstream is configured");
+    let status = bg.desk.clone();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let mut store = Store::open(&db, &config.kiosk.id).unwrap();
+    let (rows, settings, holidays) = kiosk::config::circulation(&config);
+    store.configure(rows, settings, &holidays).unwrap();
+    let until = Instant::now() + Duration::from_secs(30);
+    while store.sync_state("sync.last_success").unwrap().is_none() {
+        assert!(Instant::now() < until, "the first sync never finished");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let mut app = App::new(config, store, None, Lang::En);
+    app.set_sync(status, None);
+
+    // Online: the central system decides, the kiosk journals its answer.
+    let _ = app.update(Message::Scanned("P1".into()));
+    assert!(matches!(app.screen(), Screen::Borrow));
+    let t = app.update(Message::Scanned("I1".into()));
+    assert!(lines(&app).is_empty(), "nothing shown before the decision");
+    run_task(&rt, &mut app, t);
+    let l = lines(&app);
+    assert_eq!(l.len(), 1, "{l:?}");
+    assert_eq!(l[0].title, "Alpha");
+    assert!(
+        matches!(&l[0].status, borrow::Status::Borrowed { due } if due.len() == 10),
+        "{l:?}"
+    );
+    let online: (i64, String) = app
+        .store()
+        .conn()
+        .query_row(
+            "SELECT offline, decision FROM journal WHERE kind = 'checkout' AND item = 'I1'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(online, (0, "accepted".to_string()));
+    // A hold goes through the central system too.
+    let _ = app.update(Message::Borrow(borrow::Message::Holds));
+    let t = app.update(Message::Scanned("I3".into()));
+    run_task(&rt, &mut app, t);
+    match app.screen() {
+        Screen::Holds(h) => assert_eq!(
+            h.placed.last(),
+            Some(&Notice::Refused(Refusal::ItemAvailable)),
+            "{h:?}"
+        ),
+        other => panic!("expected holds, got {other:?}"),
+    }
+    let _ = app.update(Message::Holds(holds::Message::Back));
+    // A refusal from the central system reads as the local one would.
+    let _ = app.update(Message::Scanned("P1".into()));
+    let _ = app.update(Message::Receipt(receipt::Message::NoReceipt));
+    let _ = app.update(Message::Feedback(feedback::Message::Skip));
+    let t = app.update(Message::Scanned("I1".into()));
+    run_task(&rt, &mut app, t);
+    match app.screen() {
+        Screen::Return(r) => assert!(
+            matches!(&r.lines[..], [l] if l.title == "Alpha" && l.result.is_ok()),
+            "{:?}",
+            r.lines
+        ),
+        _ => panic!("not the return screen"),
+    }
+
+    // The central system stops: the kiosk decides alone under [offline].
+    drop(central);
+    let _ = app.update(Message::Scanned("P1".into()));
+    let t = app.update(Message::Scanned("I2".into()));
+    run_task(&rt, &mut app, t);
+    let l = lines(&app);
+    assert!(
+        matches!(&l[0].status, borrow::Status::Borrowed { .. }),
+        "an offline loan under returns-and-checkouts: {l:?}"
+    );
+    let offline: i64 = app
+        .store()
+        .conn()
+        .query_row(
+            "SELECT offline FROM journal WHERE kind = 'checkout' AND item = 'I2'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(offline, 1, "journaled as an offline decision");
+    // The engine's status (what the subscription delivers) turns the
+    // banner on; the idle screen says what still works.
+    let s = bg.status();
+    assert_eq!(s.online, Some(false), "{s:?}");
+    assert!(s.outbox >= 1, "the offline loan waits in the outbox: {s:?}");
+    let _ = app.update(Message::Sync(s));
+    assert!(app.offline());
+    let _ = app.update(Message::Scanned("P1".into()));
+    let _ = app.update(Message::Receipt(receipt::Message::NoReceipt));
+    let _ = app.update(Message::Feedback(feedback::Message::Skip));
+    match app.screen() {
+        Screen::Attract(a) => assert_eq!(
+            a.offline,
+            Some(kiosk::domain::offline::OfflinePolicy::ReturnsAndCheckouts)
+        ),
+        _ => panic!("not idle"),
+    }
+    bg.stop();
+}
+
+#[test]
+fn staff_pin_locks_after_too_many_wrong_ones() {
+    let mut config = Config::default();
+    config.staff.pin_hash = store::hash_pin("24680");
+    config.policy.pin_attempts = 3;
+    config.policy.pin_lock_minutes = 10;
+    let (mut app, _, _) = kiosk_with(config);
+    for _ in 0..attract::STAFF_TAPS {
+        let _ = app.update(Message::Attract(attract::Message::CornerTapped));
+    }
+    let t0 = Instant::now();
+    let error = |app: &App| match app.screen() {
+        Screen::Identify(i) => i.error.clone(),
+        other => panic!("expected the PIN pad, got {other:?}"),
+    };
+    app.staff_pin("1111", t0);
+    assert!(matches!(
+        error(&app),
+        Some(Notice::Said("ui-staff-pin-wrong-left", a)) if a == vec![("left", "2".to_string())]
+    ));
+    app.staff_pin("2222", t0);
+    app.staff_pin("3333", t0);
+    assert!(matches!(
+        error(&app),
+        Some(Notice::Said("ui-staff-pin-locked", _))
+    ));
+    // Locked: even the right PIN does not open the menu, nor does a new
+    // gesture reset the count.
+    app.staff_pin("24680", t0 + Duration::from_secs(60));
+    assert!(matches!(app.screen(), Screen::Identify(_)));
+    let _ = app.update(Message::Identify(identify::Message::Cancel));
+    for _ in 0..attract::STAFF_TAPS {
+        let _ = app.update(Message::Attract(attract::Message::CornerTapped));
+    }
+    assert!(matches!(
+        error(&app),
+        Some(Notice::Said("ui-staff-pin-locked", _))
+    ));
+    // After the lock time, the right PIN opens it.
+    app.staff_pin("24680", t0 + Duration::from_secs(10 * 60 + 1));
+    assert!(matches!(app.screen(), Screen::Staff(_)));
+}
+
+#[test]
+fn a_hold_on_a_book_the_reader_has_says_until_when() {
+    let (mut app, cards, items) = kiosk();
+    let _ = app.update(Message::Scanned(cards[0].clone()));
+    let _ = app.update(Message::Scanned(items[0].clone()));
+    let due = match &lines(&app)[0].status {
+        borrow::Status::Borrowed { due } => due.clone(),
+        other => panic!("not lent: {other:?}"),
+    };
+    let _ = app.update(Message::Borrow(borrow::Message::Holds));
+    let _ = app.update(Message::Scanned(items[0].clone()));
+    match app.screen() {
+        Screen::Holds(h) => {
+            assert_eq!(
+                h.placed.last(),
+                Some(&Notice::Refused(Refusal::AlreadyOnLoanToYou {
+                    due: due.clone()
+                }))
+            );
+            assert!(h.placed.last().unwrap().render(Lang::En).contains(&due));
+        }
+        other => panic!("expected holds, got {other:?}"),
+    }
+}
+
+/// The next `TagsInField` from the device runner, within 10 s.
+fn tags_event(
+    events: &std::sync::mpsc::Receiver<kiosk::devices::events::DeviceEvent>,
+) -> kiosk::devices::events::DeviceEvent {
+    let until = Instant::now() + Duration::from_secs(10);
+    loop {
+        let left = until.saturating_duration_since(Instant::now());
+        let e = events.recv_timeout(left).expect("the pad reports the tags");
+        if matches!(
+            e.kind,
+            kiosk::devices::events::EventKind::TagsInField { .. }
+        ) {
+            return e;
+        }
+    }
+}
+
+#[test]
+fn tags_on_the_simulated_pad_are_lent_and_secured_off_the_ui_thread() {
+    // The shipped configuration: the demo library and the simulated 3M pad
+    // with the demo tags.
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("kiosk.toml");
+    let mut config = Config::load(&path).unwrap();
+    config.kiosk.languages = vec![Lang::En, Lang::ZhCn];
+    let mut s = Store::open_in_memory(&config.kiosk.id).unwrap();
+    let (rows, settings, holidays) = kiosk::config::circulation(&config);
+    s.configure(rows, settings, &holidays).unwrap();
+    let d = &config.demo;
+    store::demo::generate(
+        &mut s,
+        d.patrons,
+        d.items,
+        d.seed,
+        Local::now().fixed_offset(),
+    )
+    .unwrap();
+    let (cards, _) = store::demo::loanable_pairs(&s, 1).unwrap();
+    let (devices, events) = kiosk::devices::runner::Devices::start(&config);
+    let (field, tags, on_loan_afi) = devices
+        .handles()
+        .find_map(|h| {
+            h.field
+                .clone()
+                .map(|f| (f, h.demo_tags.clone(), h.config.afi_on_loan))
+        })
+        .expect("a simulated pad");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let mut app = App::new(config, s, Some(devices), Lang::En);
+    let _ = app.update(Message::Scanned(cards[0].clone()));
+    assert!(matches!(app.screen(), Screen::Borrow));
+
+    // A good tag: lent, then its AFI set to "on loan" by a Task.
+    field.put(tags[0].clone());
+    let t = app.update(Message::Device(tags_event(&events)));
+    run_task(&rt, &mut app, t);
+    let l = lines(&app);
+    assert_eq!(l.len(), 1, "{l:?}");
+    assert!(
+        matches!(l[0].status, borrow::Status::Borrowed { .. }),
+        "{l:?}"
+    );
+    assert_eq!(field.get(&tags[0].uid).unwrap().afi, on_loan_afi);
+    assert_eq!(journal_count(&app, "security"), 0);
+
+    // A tag whose AFI is locked: still lent (the loan is committed), the
+    // failure journaled, and the line sends the reader to staff.
+    let mut locked = tags[1].clone();
+    locked.afi_locked = true;
+    field.put(locked);
+    let t = app.update(Message::Device(tags_event(&events)));
+    run_task(&rt, &mut app, t);
+    let l = lines(&app);
+    assert_eq!(l.len(), 2, "{l:?}");
+    assert!(
+        matches!(l[1].status, borrow::Status::BorrowedInsecure { .. }),
+        "{l:?}"
+    );
+    assert_eq!(journal_count(&app, "security"), 1);
 }

@@ -247,3 +247,86 @@ fn circ_is_online_when_the_server_answers_and_offline_when_it_is_gone() {
     assert_eq!(code, 0);
     assert_eq!(loans(&cdb).len(), 1);
 }
+
+/// The text kiosk reads scans from stdin; returns its stdout.
+fn text_kiosk(dir: &Path, input: &str) -> String {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kiosk"))
+        .current_dir(dir)
+        .env_remove("KIOSK_CONFIG")
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .env("RUST_LOG", "warn")
+        .args(["--lang", "en", "run", "--text"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn the_text_kiosk_asks_the_server_and_says_when_it_works_offline() {
+    let dir = tempfile::tempdir().unwrap();
+    let cdb = dir.path().join("central.db");
+    std::fs::write(
+        dir.path().join("patrons.csv"),
+        "barcode,name,category,expires,pin,blocked\nP1,Reader One,adult,2099-12-31,,\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("items.csv"),
+        "barcode,title,author,isbn,item_type,rfid_uid,parts,status\n\
+         I1,Alpha,Ann Author,,book,,1,\n\
+         I2,Beta,Ben Author,,book,,1,\n",
+    )
+    .unwrap();
+    let csv = |f: &str| dir.path().join(f).to_str().unwrap().to_string();
+    central_ok(
+        &cdb,
+        &[
+            "import",
+            "--patrons",
+            &csv("patrons.csv"),
+            "--items",
+            &csv("items.csv"),
+        ],
+    );
+    let token = central_ok(&cdb, &["token", "create", "--kiosk", "K1"])
+        .trim()
+        .to_string();
+    let server = serve(&cdb, "127.0.0.1:0");
+    let kdir = dir.path().join("kiosk");
+    std::fs::create_dir(&kdir).unwrap();
+    write_kiosk_toml(&kdir, &server.base, &token);
+    let (code, _, err) = kiosk(&kdir, &["sync", "--once"]);
+    assert_eq!(code, 0, "{err}");
+
+    // Online: the server lends, and nothing is said about being offline.
+    let out = text_kiosk(&kdir, "P1\nI1\ndone\n");
+    assert!(out.contains("✓ Borrowed: Alpha"), "{out}");
+    assert!(!out.contains("offline"), "{out}");
+    assert_eq!(loans(&cdb), [("P1".to_string(), "I1".to_string())]);
+
+    // Offline: said once, and the loan is journaled for the push.
+    drop(server);
+    let out = text_kiosk(&kdir, "P1\nI2\nI1\ndone\n");
+    assert_eq!(out.matches("working offline").count(), 1, "{out}");
+    assert!(out.contains("✓ Borrowed: Beta"), "{out}");
+    let (_, pending, _) = kiosk(&kdir, &["journal", "--status", "pending"]);
+    assert_eq!(pending.len(), 2, "{pending:?}");
+    assert!(pending.iter().all(|e| e["offline"] == true));
+}

@@ -745,11 +745,15 @@ fn sync_once_with_an_unreachable_upstream_loses_nothing() {
 }
 
 #[test]
-fn sync_once_with_a_bad_configuration_is_an_error() {
-    let k = Kiosk::new("[upstream]\nkind = \"sip2\"\nhost = \"ils.example\"\n");
-    let (code, _, err) = k.run(&["sync", "--once"]);
-    assert_eq!(code, 2);
-    assert!(err.contains("SIP2"), "{err}");
+fn sync_once_over_sip2_with_an_empty_outbox_has_nothing_to_pull() {
+    // SIP2 has no change feed: the pull is "unsupported", not a failure,
+    // and with nothing to push the run succeeds even with the ILS down.
+    let k = Kiosk::new("[upstream]\nkind = \"sip2\"\nhost = \"127.0.0.1\"\nport = 9\n");
+    let (code, out, err) = k.run(&["sync", "--once"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out[0]["pull"]["unsupported"], true);
+    assert_eq!(out[0]["upstream"], "sip2 127.0.0.1:9");
+    assert_eq!(out[0]["outbox"], 0);
 }
 
 // ---- HttpUpstream against a local HTTP server ----

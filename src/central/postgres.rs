@@ -14,10 +14,11 @@ use crate::domain::Settings;
 use crate::sync::protocol::*;
 use chrono::{DateTime, NaiveDate, Utc};
 use engine::{FeedbackRecord, KioskStatus, Stats};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use tokio::sync::Semaphore;
 use tokio_postgres::types::{ToSql, Type};
-use tokio_postgres::{Client, NoTls};
+use tokio_postgres::{Client, NoTls, Statement};
 
 const SCHEMA_VERSION: i64 = 2;
 /// The advisory lock key every writer takes ("kiosk" in ASCII).
@@ -37,16 +38,22 @@ const MAX_CONNECTIONS: usize = 8;
 #[derive(Clone)]
 pub struct PgStorage {
     url: String,
-    /// Idle connections; a broken one is dropped, and the next
-    /// transaction opens a fresh one.
-    pool: Arc<Mutex<Vec<Client>>>,
+    /// Idle connections with their prepared statements; a broken one is
+    /// dropped, and the next transaction opens a fresh one.
+    pool: Arc<Mutex<Vec<(Client, Statements)>>>,
     permits: Arc<Semaphore>,
     pub settings: Settings,
 }
 
+/// A connection's prepared statements by SQL text: the engine runs the
+/// same few dozen queries for every entry, and preparing each anew cost a
+/// second round trip per query.
+type Statements = HashMap<String, Statement>;
+
 /// One open transaction on a connection of the pool.
 pub struct PgTx {
     client: Client,
+    statements: Statements,
 }
 
 async fn open(url: &str) -> Result<Client, CentralError> {
@@ -97,7 +104,7 @@ impl PgStorage {
         client.batch_execute("COMMIT").await?;
         Ok(PgStorage {
             url: url.to_string(),
-            pool: Arc::new(Mutex::new(vec![client])),
+            pool: Arc::new(Mutex::new(vec![(client, Statements::new())])),
             permits: Arc::new(Semaphore::new(MAX_CONNECTIONS)),
             settings,
         })
@@ -120,11 +127,11 @@ impl PgStorage {
                 .lock()
                 .map_err(|_| CentralError::Task("pool poisoned".into()))?
                 .pop();
-            let client = match idle {
-                Some(c) if !c.is_closed() => c,
-                _ => open(&url).await?,
+            let (client, statements) = match idle {
+                Some((c, s)) if !c.is_closed() => (c, s),
+                _ => (open(&url).await?, Statements::new()),
             };
-            let mut tx = PgTx { client };
+            let mut tx = PgTx { client, statements };
             tx.client.batch_execute("BEGIN").await?;
             let out = f(&mut tx).await;
             let end = match &out {
@@ -133,7 +140,7 @@ impl PgStorage {
             };
             if end.is_ok() && !tx.client.is_closed() {
                 if let Ok(mut p) = pool.lock() {
-                    p.push(tx.client);
+                    p.push((tx.client, tx.statements));
                 }
             }
             let v = out?;
@@ -174,18 +181,31 @@ fn read_row(r: &tokio_postgres::Row) -> Result<Row, CentralError> {
     Ok(Row(out))
 }
 
+impl PgTx {
+    async fn statement(&mut self, sql: &str) -> Result<Statement, CentralError> {
+        if let Some(st) = self.statements.get(sql) {
+            return Ok(st.clone());
+        }
+        let st = self.client.prepare(sql).await?;
+        self.statements.insert(sql.to_string(), st.clone());
+        Ok(st)
+    }
+}
+
 impl Sql for PgTx {
     async fn query(&mut self, sql: &str, params: &[Val]) -> Result<Vec<Row>, CentralError> {
+        let st = self.statement(sql).await?;
         let bound = bind(params);
         let refs: Vec<&(dyn ToSql + Sync)> = bound.iter().map(|b| b.as_ref() as _).collect();
-        let rows = self.client.query(sql, &refs).await?;
+        let rows = self.client.query(&st, &refs).await?;
         rows.iter().map(read_row).collect()
     }
 
     async fn exec(&mut self, sql: &str, params: &[Val]) -> Result<u64, CentralError> {
+        let st = self.statement(sql).await?;
         let bound = bind(params);
         let refs: Vec<&(dyn ToSql + Sync)> = bound.iter().map(|b| b.as_ref() as _).collect();
-        Ok(self.client.execute(sql, &refs).await?)
+        Ok(self.client.execute(&st, &refs).await?)
     }
 
     async fn lock_writes(&mut self) -> Result<(), CentralError> {

@@ -54,12 +54,16 @@ const HOLD_STATUSES: &[&str] = &["waiting", "ready", "fulfilled", "cancelled", "
 
 fn id_of(tx: &Transaction, table: &str, barcode: &str) -> Result<Option<i64>> {
     Ok(tx
-        .query_row(
-            &format!("SELECT id FROM {table} WHERE barcode = ?1"),
-            [barcode],
-            |r| r.get(0),
-        )
+        .prepare_cached(&format!("SELECT id FROM {table} WHERE barcode = ?1"))?
+        .query_row([barcode], |r| r.get(0))
         .optional()?)
+}
+
+/// One statement through the connection's statement cache: a first pull
+/// runs the same few statements a million times, and preparing each one
+/// anew cost more than running it.
+fn exec(tx: &Transaction, sql: &str, params: impl rusqlite::Params) -> Result<usize> {
+    Ok(tx.prepare_cached(sql)?.execute(params)?)
 }
 
 /// A journal entry as sent upstream.
@@ -404,7 +408,8 @@ fn upsert(tx: &Transaction, record: &Record, now: DateTime<FixedOffset>) -> Resu
                 tracing::warn!(day = %day, "closed day is not a date; skipped");
                 return Ok(false);
             }
-            tx.execute(
+            exec(
+                tx,
                 "INSERT INTO calendar (day, reason) VALUES (?1, 'central') ON CONFLICT DO NOTHING",
                 [day],
             )?;
@@ -414,7 +419,8 @@ fn upsert(tx: &Transaction, record: &Record, now: DateTime<FixedOffset>) -> Resu
 }
 
 fn upsert_patron(tx: &Transaction, p: &PatronRecord, now: DateTime<FixedOffset>) -> Result<bool> {
-    tx.execute(
+    exec(
+        tx,
         "INSERT INTO patrons (barcode, name, category, expires, pin_hash, email, blocked_reason,
                               fines_owed_cents, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
@@ -445,12 +451,14 @@ fn upsert_item(tx: &Transaction, i: &ItemRecord, now: DateTime<FixedOffset>) -> 
     let uid = i.rfid_uid.as_ref().map(|u| u.to_uppercase());
     if let Some(uid) = &uid {
         // A tag moved to another item upstream: the old item lets go of it.
-        tx.execute(
+        exec(
+            tx,
             "UPDATE items SET rfid_uid = NULL WHERE rfid_uid = ?1 AND barcode <> ?2",
             params![uid, i.barcode],
         )?;
     }
-    tx.execute(
+    exec(
+        tx,
         "INSERT INTO items (barcode, rfid_uid, title, author, isbn, item_type, parts, status,
                             location, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
@@ -482,13 +490,15 @@ fn upsert_loan(tx: &Transaction, l: &LoanRecord) -> Result<bool> {
         tracing::warn!(item = %l.item, patron = %crate::cli::mask(&l.patron), "loan of an item or reader not in the cache; skipped");
         return Ok(false);
     };
-    let updated = tx.execute(
+    let updated = exec(
+        tx,
         "UPDATE loans SET patron_id = ?2, checked_out = ?3, due = ?4, renewals = ?5
          WHERE item_id = ?1 AND returned IS NULL",
         params![item_id, patron_id, l.checked_out, l.due, l.renewals],
     )?;
     if updated == 0 {
-        tx.execute(
+        exec(
+            tx,
             "INSERT INTO loans (item_id, patron_id, checked_out, due, renewals)
              VALUES (?1, ?2, ?3, ?4, ?5)",
             params![item_id, patron_id, l.checked_out, l.due, l.renewals],
@@ -521,7 +531,8 @@ fn upsert_hold(tx: &Transaction, h: &HoldRecord, now: DateTime<FixedOffset>) -> 
         matches!(h.status.as_str(), "fulfilled" | "cancelled" | "expired").then(|| stamp(now));
     // Holds are keyed by the server's id; the kiosk places holds only
     // online (the offline policy refuses them), so ids do not collide.
-    tx.execute(
+    exec(
+        tx,
         "INSERT INTO holds (id, patron_id, item_id, title_key, placed, status, ready_item_id,
                             pickup_code, pickup_by, closed)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
@@ -546,7 +557,8 @@ fn upsert_hold(tx: &Transaction, h: &HoldRecord, now: DateTime<FixedOffset>) -> 
 }
 
 fn upsert_policy(tx: &Transaction, p: &PolicyRecord) -> Result<bool> {
-    tx.execute(
+    exec(
+        tx,
         "INSERT INTO policies (category, item_type, loan_days, loan_hours, max_loans,
            max_renewals, renewal_days, fine_per_day_cents, fine_cap_cents,
            block_fines_cents, block_overdue_count, max_holds, loanable)
@@ -593,7 +605,7 @@ fn delete(tx: &Transaction, entity: &str, key: &str, now: DateTime<FixedOffset>)
                 "DELETE FROM fees WHERE patron_id = ?1",
                 "DELETE FROM patrons WHERE id = ?1",
             ] {
-                tx.execute(sql, [id])?;
+                exec(tx, sql, [id])?;
             }
         }
         "item" => {
@@ -607,12 +619,13 @@ fn delete(tx: &Transaction, entity: &str, key: &str, now: DateTime<FixedOffset>)
                 "UPDATE fees SET item_id = NULL WHERE item_id = ?1",
                 "DELETE FROM items WHERE id = ?1",
             ] {
-                tx.execute(sql, [id])?;
+                exec(tx, sql, [id])?;
             }
         }
         "loan" => {
             if let Some(id) = id_of(tx, "items", key)? {
-                tx.execute(
+                exec(
+                    tx,
                     "UPDATE loans SET returned = ?2 WHERE item_id = ?1 AND returned IS NULL",
                     params![id, stamp(now)],
                 )?;
@@ -623,20 +636,21 @@ fn delete(tx: &Transaction, entity: &str, key: &str, now: DateTime<FixedOffset>)
                 tracing::warn!(key = %key, "hold key is not a number; skipped");
                 return Ok(false);
             };
-            tx.execute("DELETE FROM holds WHERE id = ?1", [id])?;
+            exec(tx, "DELETE FROM holds WHERE id = ?1", [id])?;
         }
         "policy" => {
             let Some((category, item_type)) = key.split_once('|') else {
                 tracing::warn!(key = %key, "policy key is not category|item_type; skipped");
                 return Ok(false);
             };
-            tx.execute(
+            exec(
+                tx,
                 "DELETE FROM policies WHERE category = ?1 AND item_type = ?2",
                 params![category, item_type],
             )?;
         }
         "closed_day" => {
-            tx.execute("DELETE FROM calendar WHERE day = ?1", [key])?;
+            exec(tx, "DELETE FROM calendar WHERE day = ?1", [key])?;
         }
         other => {
             tracing::warn!(entity = %other, "delete of an entity the kiosk does not cache; skipped");
@@ -644,4 +658,56 @@ fn delete(tx: &Transaction, entity: &str, key: &str, now: DateTime<FixedOffset>)
         }
     }
     Ok(true)
+}
+
+impl Store {
+    /// After the upstream answered conflicts: a checkout it did not apply
+    /// made no loan there, so the loan this kiosk opened for it leaves the
+    /// cache too (marked returned, the item back to `available` if it was
+    /// `on_loan`; a pulled change of the item or loan corrects either).
+    /// Without this the kiosk would show the reader a loan the library
+    /// does not have until a staff member fixed both sides. Other
+    /// conflicts need nothing here: what the upstream changed instead
+    /// arrives with the next pull. Idempotent; returns the loans closed.
+    pub fn forget_refused_loans(
+        &mut self,
+        entries: &[&Entry],
+        now: DateTime<FixedOffset>,
+    ) -> Result<usize> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut closed = 0;
+        for e in entries {
+            if e.kind != "checkout" || e.decision != "accepted" {
+                continue;
+            }
+            let (Some(item), Some(patron)) = (e.item.as_deref(), e.patron.as_deref()) else {
+                continue;
+            };
+            let (Some(item_id), Some(patron_id)) =
+                (id_of(&tx, "items", item)?, id_of(&tx, "patrons", patron)?)
+            else {
+                continue;
+            };
+            let n = exec(
+                &tx,
+                "UPDATE loans SET returned = ?3 WHERE item_id = ?1 AND patron_id = ?2
+                 AND returned IS NULL",
+                params![item_id, patron_id, stamp(now)],
+            )?;
+            if n > 0 {
+                exec(
+                    &tx,
+                    "UPDATE items SET status = 'available', updated_at = ?2
+                     WHERE id = ?1 AND status = 'on_loan'",
+                    params![item_id, stamp(now)],
+                )?;
+                tracing::info!(entry_id = %e.id, item = %item, "loan refused upstream; closed in the cache");
+            }
+            closed += n;
+        }
+        tx.commit()?;
+        Ok(closed)
+    }
 }

@@ -711,7 +711,8 @@ impl Store {
                     params![p.patron.id, i.title_key],
                     |r| r.get(0),
                 )?;
-                let has_on_loan = patron_has_title(&tx, p.patron.id, &i.title_key)?;
+                let on_loan_due = patron_title_due(&tx, p.patron.id, &i.title_key)?;
+                let has_on_loan = on_loan_due.is_some();
                 domain::decide_hold(
                     &HoldContext {
                         patron: &p.patron,
@@ -725,6 +726,16 @@ impl Store {
                     },
                     local,
                 )
+                // The domain knows only that the reader has it; the reader
+                // is told until when.
+                .map_err(|r| match r {
+                    Refusal::AlreadyOnLoanToYou { due } if due.is_empty() => {
+                        Refusal::AlreadyOnLoanToYou {
+                            due: on_loan_due.unwrap_or_default(),
+                        }
+                    }
+                    r => r,
+                })
             }
         };
         let item_code = i.as_ref().map(|i| i.barcode.clone()).unwrap_or(item.into());
@@ -993,21 +1004,25 @@ pub enum Scanned {
     Unknown,
 }
 
-fn patron_has_title(conn: &Connection, patron_id: i64, title_key_: &str) -> Result<bool> {
+/// The due date (as a reader reads it) of the reader's current loan of
+/// this title, if they have one.
+fn patron_title_due(conn: &Connection, patron_id: i64, title_key_: &str) -> Result<Option<String>> {
     // Loans are few per reader: compute title keys in Rust rather than
     // duplicating the key rule in SQL.
     let mut st = conn.prepare_cached(
-        "SELECT i.isbn, i.title, i.author FROM loans l JOIN items i ON i.id = l.item_id
-         WHERE l.patron_id = ?1 AND l.returned IS NULL",
+        "SELECT i.isbn, i.title, i.author, l.due FROM loans l JOIN items i ON i.id = l.item_id
+         WHERE l.patron_id = ?1 AND l.returned IS NULL ORDER BY l.due",
     )?;
     let mut rows = st.query([patron_id])?;
     while let Some(r) = rows.next()? {
         let isbn: Option<String> = r.get(0)?;
         let title: String = r.get(1)?;
         let author: String = r.get(2)?;
+        let due: String = r.get(3)?;
         if title_key(isbn.as_deref(), &title, &author) == title_key_ {
-            return Ok(true);
+            let shown = Due::parse(&due).map(|d| d.to_string()).unwrap_or(due);
+            return Ok(Some(shown));
         }
     }
-    Ok(false)
+    Ok(None)
 }

@@ -469,7 +469,10 @@ impl FromOnline for CheckoutOk {
 impl FromOnline for CheckinOk {
     fn from_online(_due: Option<&str>, d: &serde_json::Value) -> Option<Self> {
         let route = d.get("route").unwrap_or(&serde_json::Value::Null);
-        let route = match route.get("to").and_then(|t| t.as_str()) {
+        // `{"to": "sort_bin", "bin": …}` from kiosk-central; a bare
+        // "staff" and a `sort_bin` field from a SIP2 ILS.
+        let to = route.get("to").and_then(|t| t.as_str()).or(route.as_str());
+        let route = match to {
             Some("hold_shelf") => Route::HoldShelf {
                 hold: 0,
                 patron: 0,
@@ -567,11 +570,21 @@ impl<T: FromOnline + Clone> Decision<T> {
         }
         if !self.accepted {
             let code = self.reason.as_deref().unwrap_or("upstream_refused");
-            let args = match self.detail.get("args") {
-                Some(a) if a.is_object() => a,
-                _ => &self.detail,
+            let mut args = match self.detail.get("args") {
+                Some(a) if a.is_object() => a.clone(),
+                _ => self.detail.clone(),
             };
-            return Some(Err(Refusal::from_wire(code, args)));
+            // An ILS's own words (SIP2 AF screen message) for a code the
+            // kiosk has no text of.
+            if !args.is_object() {
+                args = serde_json::json!({});
+            }
+            if args.get("message").is_none() {
+                if let Some(m) = self.detail.get("ils_message").filter(|m| m.is_string()) {
+                    args["message"] = m.clone();
+                }
+            }
+            return Some(Err(Refusal::from_wire(code, &args)));
         }
         T::from_online(self.due.as_deref(), &self.detail).map(Ok)
     }
@@ -602,5 +615,111 @@ fn from_outcome<T: Serialize>(o: Outcome<T>, mode: Mode) -> Decision<T> {
         due,
         detail,
         local: Some(o.result),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn online<T>(
+        accepted: bool,
+        reason: Option<&str>,
+        due: Option<&str>,
+        detail: serde_json::Value,
+    ) -> Decision<T> {
+        Decision {
+            entry: EntryRef {
+                id: Uuid::now_v7(),
+                seq: 1,
+            },
+            mode: Mode::Online,
+            accepted,
+            reason: reason.map(str::to_string),
+            due: due.map(str::to_string),
+            detail,
+            local: None,
+        }
+    }
+
+    #[test]
+    fn an_online_refusal_keeps_its_arguments() {
+        let d: Decision<CheckoutOk> = online(
+            false,
+            Some("max_loans_reached"),
+            None,
+            json!({ "args": { "max": 10 }, "item": "I1" }),
+        );
+        assert_eq!(d.typed(), Some(Err(Refusal::MaxLoansReached { max: 10 })));
+    }
+
+    #[test]
+    fn an_ils_refusal_is_shown_in_its_own_words() {
+        let d: Decision<CheckoutOk> = online(
+            false,
+            Some("ils_refused"),
+            None,
+            json!({ "ils_message": "Patron has a block", "screen_messages": ["Patron has a block"] }),
+        );
+        assert_eq!(
+            d.typed(),
+            Some(Err(Refusal::UpstreamRefused {
+                message: "Patron has a block".into()
+            }))
+        );
+    }
+
+    #[test]
+    fn online_acceptances_become_typed_results() {
+        let d: Decision<CheckoutOk> = online(
+            true,
+            None,
+            Some("2026-12-07"),
+            json!({ "item": "I1", "title": "Alpha", "author": "A", "hold_picked_up": true }),
+        );
+        let c = d.typed().unwrap().unwrap();
+        assert_eq!(
+            (
+                c.item.as_str(),
+                c.title.as_str(),
+                c.due.to_string(),
+                c.hold_picked_up,
+                c.parts
+            ),
+            ("I1", "Alpha", "2026-12-07".to_string(), true, 1)
+        );
+        // No due date: the kiosk cannot claim one.
+        let d: Decision<CheckoutOk> = online(true, None, None, json!({ "item": "I1" }));
+        assert_eq!(d.typed(), None);
+
+        let d: Decision<CheckinOk> = online(
+            true,
+            None,
+            None,
+            json!({ "item": "I2", "title": "Beta", "was_on_loan": true, "overdue_days": 3,
+                    "fine_cents": 30, "route": { "to": "hold_shelf", "pickup_by": "2026-11-30" },
+                    "pickup_code": "123456" }),
+        );
+        let c = d.typed().unwrap().unwrap();
+        assert_eq!((c.overdue_days, c.fine_cents), (3, 30));
+        assert!(matches!(c.route, Route::HoldShelf { pickup_by, .. }
+            if pickup_by == NaiveDate::from_ymd_opt(2026, 11, 30).unwrap()));
+        assert_eq!(c.pickup_code.as_deref(), Some("123456"));
+        // A SIP2 sort bin arrives as a bare field.
+        let d: Decision<CheckinOk> = online(true, None, None, json!({ "sort_bin": "B7" }));
+        assert!(matches!(d.typed().unwrap().unwrap().route, Route::SortBin { bin } if bin == "B7"));
+
+        let d: Decision<CheckinOk> = online(true, None, None, json!({ "route": "staff" }));
+        assert_eq!(d.typed().unwrap().unwrap().route, Route::Staff);
+
+        let d: Decision<HoldOk> = online(
+            true,
+            None,
+            None,
+            json!({ "title": "Gamma", "level": "item", "queue_position": 2 }),
+        );
+        let h = d.typed().unwrap().unwrap();
+        assert_eq!((h.level, h.queue_position), (HoldLevel::Item, 2));
     }
 }

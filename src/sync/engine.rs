@@ -9,7 +9,7 @@
 //! transaction. This module never decides a loan.
 
 use super::plan::{plan_push, settle};
-use super::protocol::Heartbeat;
+use super::protocol::{DeviceHealth, Heartbeat};
 use super::upstream::{Upstream, UpstreamError};
 use crate::store::{cache, Store, StoreError, SyncStatus as EntryState};
 use chrono::{DateTime, FixedOffset, SecondsFormat};
@@ -106,6 +106,8 @@ pub struct Engine {
     upstream: Arc<dyn Upstream>,
     batch_size: usize,
     status: watch::Sender<SyncStatus>,
+    /// Devices and receipt paper as the app last saw them, for heartbeats.
+    health: std::sync::Mutex<(Vec<DeviceHealth>, String)>,
 }
 
 impl Engine {
@@ -118,6 +120,7 @@ impl Engine {
             upstream,
             batch_size: batch_size.max(1) as usize,
             status: watch::Sender::new(status),
+            health: std::sync::Mutex::new((Vec::new(), "none".into())),
         }
     }
 
@@ -215,6 +218,16 @@ impl Engine {
             for (id, why) in &settled.conflicts {
                 tracing::warn!(entry_id = %id, reason = %why, "upstream recorded a conflict");
             }
+            if !settled.conflicts.is_empty() {
+                // Before the marks: after a crash in between, the entry is
+                // resent, answered the same conflict, and this is a no-op.
+                let refused: Vec<&_> = batch
+                    .entries
+                    .iter()
+                    .filter(|e| settled.conflicts.iter().any(|(id, _)| *id == e.id))
+                    .collect();
+                store.forget_refused_loans(&refused, now)?;
+            }
             store.mark_synced(&settled.marks(), now)?;
             report.batches += 1;
             report.sent += batch.entries.len() as u64;
@@ -248,17 +261,45 @@ impl Engine {
         let mut cursor = store.sync_state(cache::CURSOR_KEY)?.unwrap_or_default();
         let mut progress = PullProgress::default();
         self.status.send_modify(|s| s.pull = Some(progress));
+        let limit = self.batch_size as u32;
+        // The next page is fetched while this one is written, so the
+        // server and the kiosk's disk work at the same time; the stored
+        // cursor still moves only with a written page.
+        let fetch = |cursor: String| {
+            let up = self.upstream.clone();
+            tokio::spawn(async move { up.changes(&cursor, limit).await })
+        };
+        let mut next = Some(fetch(cursor.clone()));
         let result = loop {
-            let page = match self.upstream.changes(&cursor, self.batch_size as u32).await {
-                Ok(p) => p,
-                Err(UpstreamError::Unsupported(_)) => {
+            let Some(pending) = next.take() else {
+                break Ok(());
+            };
+            let page = match pending.await {
+                Ok(Ok(p)) => p,
+                Ok(Err(UpstreamError::Unsupported(_))) => {
                     report.unsupported = true;
                     break Ok(());
                 }
-                Err(e) => break Err(e.into()),
+                Ok(Err(e)) => break Err(e.into()),
+                Err(e) => {
+                    break Err(SyncError::NoProgress(format!(
+                        "fetching a page of changes failed: {e}"
+                    )))
+                }
             };
             self.set_online(true, None);
-            let applied = store.apply_changes(&page, now)?;
+            if page.more {
+                if page.cursor == cursor && page.changes.is_empty() {
+                    break Err(SyncError::NoProgress(
+                        "the change feed says more but repeats its cursor".into(),
+                    ));
+                }
+                next = Some(fetch(page.cursor.clone()));
+            }
+            let applied = match store.apply_changes(&page, now) {
+                Ok(a) => a,
+                Err(e) => break Err(e.into()),
+            };
             report.pages += 1;
             report.upserts += applied.upserts as u64;
             report.deletes += applied.deletes as u64;
@@ -269,11 +310,6 @@ impl Engine {
             self.status.send_modify(|s| s.pull = Some(progress));
             if !page.more {
                 break Ok(());
-            }
-            if page.cursor == cursor && page.changes.is_empty() {
-                break Err(SyncError::NoProgress(
-                    "the change feed says more but repeats its cursor".into(),
-                ));
             }
             cursor = page.cursor;
         };
@@ -319,6 +355,14 @@ impl Engine {
         Ok(report)
     }
 
+    /// What the next heartbeats say of the devices and the receipt paper
+    /// (ok | near_end | out | none).
+    pub fn set_health(&self, devices: Vec<DeviceHealth>, paper: &str) {
+        if let Ok(mut h) = self.health.lock() {
+            *h = (devices, paper.to_string());
+        }
+    }
+
     /// Tells the upstream we are alive; failures only go to the log.
     pub async fn heartbeat(&self, store: &mut Store, now: DateTime<FixedOffset>) {
         let s = self.status.borrow().clone();
@@ -329,8 +373,12 @@ impl Engine {
             outbox: s.outbox,
             conflicts: s.conflicts,
             last_sync: s.last_sync,
-            devices: Vec::new(),
-            paper: "none".into(),
+            devices: self.health.lock().map(|h| h.0.clone()).unwrap_or_default(),
+            paper: self
+                .health
+                .lock()
+                .map(|h| h.1.clone())
+                .unwrap_or_else(|_| "none".into()),
         };
         match self.upstream.heartbeat(&hb).await {
             Ok(ack) => {

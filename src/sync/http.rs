@@ -99,7 +99,19 @@ impl HttpUpstream {
             }
             let resp = req.send().await.map_err(|e| self.transport(&url, e))?;
             let status = resp.status();
-            let bytes = resp.bytes().await.map_err(|e| self.transport(&url, e))?;
+            // An answer cut off midway is a dropped connection (retried,
+            // offline), not a protocol error: reqwest reports it as a
+            // "decode" error of the body.
+            let bytes = resp
+                .bytes()
+                .await
+                .map_err(|e| match self.transport(&url, e) {
+                    UpstreamError::Protocol { at, detail } => UpstreamError::Unreachable {
+                        at,
+                        detail: format!("the connection dropped during the answer: {detail}"),
+                    },
+                    other => other,
+                })?;
             if status.is_success() {
                 return serde_json::from_slice::<R>(&bytes).map_err(|e| UpstreamError::Protocol {
                     at: url.clone(),

@@ -7,6 +7,7 @@
 //! - `upstream`: the trait every central system implements (async, boxed
 //!   futures), and its errors (offline vs answered-with-an-error).
 //! - `http`: kiosk-central's JSON API v1 (reqwest + backon retries).
+//! - `sip2`: a SIP2 ILS (codec, client, `Sip2Upstream`).
 //! - `memory`: an in-memory central with fault injection (tests, demos).
 //! - `plan`: the pure half of the push (what to send, what answers mean).
 //! - `engine`: the executor (push, pull, status), `schedule`: when.
@@ -44,9 +45,7 @@ pub fn upstream_from_config(config: &Config) -> Result<Option<Arc<dyn Upstream>>
             let up = http::HttpUpstream::new(&u.url, &u.token, settings)?;
             Ok(Some(Arc::new(up)))
         }
-        UpstreamKind::Sip2 => Err(SyncError::Config(
-            "[upstream] kind = \"sip2\": the SIP2 connector is not part of this build yet".into(),
-        )),
+        UpstreamKind::Sip2 => Ok(Some(Arc::new(sip2::Sip2Upstream::from_config(u)))),
     }
 }
 

@@ -107,4 +107,10 @@ pub trait Upstream: Send + Sync {
         &'a self,
         barcode: &'a str,
     ) -> BoxFuture<'a, UpstreamResult<Option<PatronRecord>>>;
+
+    /// The reader walked away: tells the upstream the session ended (SIP2
+    /// 35). Nothing to do for upstreams without sessions.
+    fn end_session<'a>(&'a self, _patron: &'a str) -> BoxFuture<'a, UpstreamResult<()>> {
+        Box::pin(async { Ok(()) })
+    }
 }

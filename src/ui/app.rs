@@ -11,6 +11,7 @@ use super::screens::{
     account, attract, borrow, feedback, holds, identify, receipt, returns, staff, warning, Notice,
 };
 use super::stats::UiQueries;
+use super::sync::{detail_text, Desk, Failed, StatusFeed};
 use super::theme;
 use crate::cli::mask;
 use crate::config::{Config, DeviceKind};
@@ -22,13 +23,15 @@ use crate::devices::scanner::{WedgeConfig, WedgeDetector, WedgeOut};
 use crate::domain::barcode::normalize;
 use crate::domain::{Lang, Refusal, Route};
 use crate::pad::{Pad, PadAction};
-use crate::store::{self, HoldLevel, Scanned, Store};
+use crate::store::{self, CheckinOk, CheckoutOk, HoldLevel, HoldOk, RenewOk, Scanned, Store};
+use crate::sync::{Decision, SyncStatus};
 use chrono::{DateTime, FixedOffset, Local};
 use iced::alignment::Vertical;
 use iced::keyboard::{self, key::Named, Key};
 use iced::widget::{button, column, container, row, space, stack, text};
 use iced::{event, mouse, time, touch, window, Center, Element, Fill, Point, Subscription, Task};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// How long a notice (unknown card, thanks...) stays on the idle screen.
@@ -80,16 +83,62 @@ pub enum Message {
     Tick(Instant),
     /// The screen was touched or clicked somewhere.
     Activity,
-    /// Whether the central system answers (from the sync engine's status;
-    /// None = not known / standalone).
+    /// Whether the central system answers (None = not known / standalone).
     Online(Option<bool>),
+    /// The sync engine's status changed.
+    Sync(SyncStatus),
+    /// Staff asked for a sync now; its result.
+    Synced(Result<String, Failed>),
+    /// A loan decided through the upstream (or offline), committed.
+    Lent(Box<Lent>),
+    /// A return decided through the upstream (or offline), committed.
+    Returned(Box<Returned>),
+    /// Tag security was written (or not) after a committed loan or return.
+    Secured(Box<Secured>),
+    /// The receipt printer answered.
+    Printed(Result<(), String>),
+    /// A renewal decided through the upstream (item, answer).
+    Renewed(Box<(String, Result<Decision<RenewOk>, Failed>)>),
+    /// A hold decided through the upstream (card, answer).
+    HoldPlaced(Box<(String, Result<Decision<HoldOk>, Failed>)>),
+}
+
+/// The tags whose security could not be set, with why.
+#[derive(Debug, Clone)]
+pub struct Secured {
+    pub item: String,
+    pub device: String,
+    pub on_loan: bool,
+    /// (tag, AFI it should have, why not)
+    pub failures: Vec<(Uid, u8, String)>,
+}
+
+/// A checkout's answer with what the app needs to show it.
+#[derive(Debug, Clone)]
+pub struct Lent {
+    pub item: String,
+    pub uids: Vec<Uid>,
+    pub device: String,
+    pub result: Result<Decision<CheckoutOk>, Failed>,
+}
+
+/// A checkin's answer with what the app needs to show it.
+#[derive(Debug, Clone)]
+pub struct Returned {
+    pub item: String,
+    pub uids: Vec<Uid>,
+    pub device: String,
+    pub result: Result<Decision<CheckinOk>, Failed>,
 }
 
 pub struct App {
     config: Config,
     store: Store,
-    devices: Option<Devices>,
+    devices: Option<Arc<Devices>>,
     feed: Option<Feed>,
+    /// Side effects queued by this update (tag security, printing), run as
+    /// Tasks off the UI thread once `update` returns.
+    effects: Vec<Task<Message>>,
     lang: Lang,
     screen: Screen,
     session: Option<Session>,
@@ -107,9 +156,18 @@ pub struct App {
     toast: Option<(Notice, Instant)>,
     clock: String,
     /// The sync engine says the central system is unreachable
-    /// (`Message::Online`).
+    /// (`Message::Online`, `Message::Sync`).
     offline: bool,
     high_contrast: bool,
+    /// Circulation through the upstream ([upstream] kind != "none").
+    desk: Option<Arc<Desk>>,
+    status_feed: Option<StatusFeed>,
+    /// The engine's last status.
+    sync: Option<SyncStatus>,
+    /// Wrong staff PINs in a row, and the lock they led to
+    /// (`[policy] pin_attempts` / `pin_lock_minutes`, as for readers).
+    staff_failures: u32,
+    staff_locked_until: Option<(Instant, DateTime<Local>)>,
 }
 
 impl App {
@@ -133,8 +191,9 @@ impl App {
             high_contrast: config.kiosk.high_contrast,
             config,
             store,
-            devices,
+            devices: devices.map(Arc::new),
             feed: None,
+            effects: Vec::new(),
             lang,
             screen: Screen::Attract(attract::Attract::new(false)),
             session: None,
@@ -149,7 +208,24 @@ impl App {
             toast: None,
             clock: Local::now().format("%H:%M").to_string(),
             offline: false,
+            desk: None,
+            status_feed: None,
+            sync: None,
+            staff_failures: 0,
+            staff_locked_until: None,
         }
+    }
+
+    /// Circulation through the upstream and the engine's status; without
+    /// this the app calls the store itself (`[upstream] kind = "none"`).
+    pub fn set_sync(&mut self, desk: Arc<Desk>, status: Option<StatusFeed>) {
+        self.desk = Some(desk);
+        self.status_feed = status;
+    }
+
+    /// The sync engine's last status, if an upstream is configured.
+    pub fn sync_status(&self) -> Option<&SyncStatus> {
+        self.sync.as_ref()
     }
 
     /// The device feed for `subscription` (the real kiosk only).
@@ -208,6 +284,14 @@ impl App {
     }
 
     pub fn update(&mut self, message: Message) -> Task<Message> {
+        let task = self.decide(message);
+        if self.effects.is_empty() {
+            return task;
+        }
+        Task::batch(std::iter::once(task).chain(self.effects.drain(..)))
+    }
+
+    fn decide(&mut self, message: Message) -> Task<Message> {
         match message {
             Message::Attract(m) => {
                 if let Screen::Attract(a) = &mut self.screen {
@@ -335,18 +419,79 @@ impl App {
                 self.touch();
                 self.high_contrast = !self.high_contrast;
             }
-            Message::Scanned(code) => self.scan(&code),
-            Message::Device(e) => self.device(e),
-            Message::Key(e) => self.key_at(e, Instant::now()),
+            Message::Scanned(code) => return self.scan(&code),
+            Message::Device(e) => return self.device(e),
+            Message::Key(e) => return self.key_at(e, Instant::now()),
             Message::WedgeTick(now) => {
                 let out = self.wedge.tick(now);
-                self.wedge_out(out);
+                return self.wedge_out(out);
             }
             Message::Tick(now) => self.tick(now),
             Message::Activity => self.touch(),
-            Message::Online(online) => self.offline = online == Some(false),
+            Message::Online(online) => self.set_offline(online == Some(false)),
+            Message::Sync(status) => {
+                self.set_offline(status.online == Some(false));
+                self.sync = Some(status);
+                self.refresh_staff();
+            }
+            Message::Synced(result) => {
+                let lang = self.lang;
+                let said = match result {
+                    Ok(counts) => {
+                        super::screens::tra(lang, "ui-staff-synced", &[("counts", counts)])
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "sync from the staff menu failed");
+                        super::screens::tra(lang, "ui-staff-sync-failed", &[("error", e)])
+                    }
+                };
+                if let Screen::Staff(s) = &mut self.screen {
+                    s.syncing = false;
+                    s.status = Some(said);
+                }
+                self.refresh_staff();
+            }
+            Message::Lent(l) => self.lent(*l),
+            Message::Returned(r) => self.returned(*r),
+            Message::Secured(s) => self.secured(*s),
+            Message::Printed(result) => self.printed(result),
+            Message::Renewed(r) => {
+                let (item, result) = *r;
+                match result.map(|d| d.typed()) {
+                    Ok(Some(result)) => self.show_renewal(&item, result),
+                    Ok(None) => self.failed("renew", "an answer this kiosk cannot read"),
+                    Err(e) => self.failed("renew", e),
+                }
+            }
+            Message::HoldPlaced(h) => {
+                let (card, result) = *h;
+                match result.map(|d| d.typed()) {
+                    Ok(Some(result)) => self.show_hold(&card, result),
+                    Ok(None) => self.failed("place_hold", "an answer this kiosk cannot read"),
+                    Err(e) => self.failed("place_hold", e),
+                }
+            }
         }
         Task::none()
+    }
+
+    fn set_offline(&mut self, offline: bool) {
+        if offline != self.offline {
+            tracing::info!(offline, "central system reachability changed");
+        }
+        self.offline = offline;
+        if let Screen::Attract(a) = &mut self.screen {
+            a.offline = offline.then_some(self.config.offline.policy);
+        }
+    }
+
+    fn refresh_staff(&mut self) {
+        if matches!(self.screen, Screen::Staff(_)) {
+            let f = self.figures();
+            if let Screen::Staff(s) = &mut self.screen {
+                s.figures = f;
+            }
+        }
     }
 
     /// Someone is here: the inactivity countdown starts over.
@@ -421,6 +566,7 @@ impl App {
             .unwrap_or(self.lang);
         self.high_contrast = self.config.kiosk.high_contrast;
         let mut a = attract::Attract::new(self.out_of_service());
+        a.offline = self.offline.then_some(self.config.offline.policy);
         if notice.is_some() {
             self.toast = notice.clone().map(|n| (n, Instant::now()));
         }
@@ -452,24 +598,27 @@ impl App {
     }
 
     /// A code from a scanner (barcode, or typed and entered by hand).
-    pub fn scan(&mut self, raw: &str) {
+    pub fn scan(&mut self, raw: &str) -> Task<Message> {
         let code = normalize(raw);
         if code.is_empty() {
-            return;
+            return Task::none();
         }
         self.touch();
         if matches!(self.screen, Screen::Staff(_) | Screen::Identify(_)) {
-            return;
+            return Task::none();
         }
         if self.out_of_service() {
-            return;
+            return Task::none();
         }
         if let Screen::Attract(a) = &mut self.screen {
             a.update(attract::Message::Touched);
         }
         let kind = match self.store.classify(&code) {
             Ok(k) => k,
-            Err(e) => return self.failed("classify", e),
+            Err(e) => {
+                self.failed("classify", e);
+                return Task::none();
+            }
         };
         match kind {
             Scanned::Patron => match &self.session {
@@ -479,7 +628,7 @@ impl App {
                 Some(_) => self.tell(Notice::said("ui-finish-first")),
                 None => self.start(code),
             },
-            Scanned::Item => self.item(&code, None, &[], ""),
+            Scanned::Item => return self.item(&code, None, &[], ""),
             Scanned::Unknown => {
                 let r = if self.session.is_some() {
                     Refusal::UnknownItem
@@ -489,6 +638,7 @@ impl App {
                 self.tell(Notice::Refused(r));
             }
         }
+        Task::none()
     }
 
     /// A card: a PIN first if the card has one and the library asks.
@@ -517,14 +667,7 @@ impl App {
             Screen::Identify(i) if i.purpose == identify::Purpose::Staff
         );
         if staff {
-            if store::verify_pin(pin, &self.config.staff.pin_hash) {
-                tracing::info!("staff menu opened");
-                self.open_staff();
-            } else if let Screen::Identify(i) = &mut self.screen {
-                tracing::warn!("wrong staff PIN");
-                i.refused(Notice::said("ui-staff-pin-wrong"), false);
-            }
-            return;
+            return self.staff_pin(pin, Instant::now());
         }
         let Some(card) = self.pending_card.clone() else {
             return self.go_idle(None);
@@ -564,22 +707,105 @@ impl App {
 
     /// An item scanned or placed: a hold (holds screen), a loan (session
     /// open) or a return (no card).
-    fn item(&mut self, code: &str, parts_seen: Option<u8>, uids: &[Uid], device: &str) {
+    fn item(
+        &mut self,
+        code: &str,
+        parts_seen: Option<u8>,
+        uids: &[Uid],
+        device: &str,
+    ) -> Task<Message> {
         let now = Self::now();
         let Some(card) = self.session.as_ref().map(|s| s.card.clone()) else {
             if !self.config.kiosk.return_without_card {
-                return self.tell(Notice::said("kiosk-scan-card-first"));
+                self.tell(Notice::said("kiosk-scan-card-first"));
+                return Task::none();
             }
             return self.return_item(code, parts_seen, uids, device);
         };
         if matches!(self.screen, Screen::Holds(_)) {
-            return self.place_hold(&card, code);
+            self.place_hold(&card, code);
+            return Task::none();
+        }
+        if let Some(desk) = self.desk.clone() {
+            let (item, uids, device) = (code.to_string(), uids.to_vec(), device.to_string());
+            return Task::perform(
+                desk.checkout(card, item.clone(), parts_seen, now),
+                move |result| {
+                    Message::Lent(Box::new(Lent {
+                        item: item.clone(),
+                        uids: uids.clone(),
+                        device: device.clone(),
+                        result,
+                    }))
+                },
+            );
         }
         let o = match self.store.checkout(&card, code, parts_seen, now) {
             Ok(o) => o,
+            Err(e) => {
+                self.failed("checkout", e);
+                return Task::none();
+            }
+        };
+        self.show_loan(code, uids, device, o.result);
+        Task::none()
+    }
+
+    /// An upstream's (or the offline) decision on a loan, committed.
+    fn lent(&mut self, l: Lent) {
+        let d = match l.result {
+            Ok(d) => d,
             Err(e) => return self.failed("checkout", e),
         };
-        let line = match o.result {
+        match d.typed() {
+            Some(Ok(mut c)) => {
+                // An upstream names what it lent by the code it was asked
+                // about; titles come from it, or from the local catalogue.
+                if c.item.is_empty() {
+                    c.item = l.item.clone();
+                }
+                if c.title.is_empty() {
+                    (c.title, c.author) = self.title_of(&l.item);
+                }
+                self.show_loan(&l.item, &l.uids, &l.device, Ok(c))
+            }
+            Some(Err(r)) => self.show_loan(&l.item, &l.uids, &l.device, Err(r)),
+            // Accepted, with a due date this kiosk cannot read: lent all
+            // the same, the date shown as sent.
+            None => {
+                let (title, author) = self.title_of(&l.item);
+                let title = detail_text(&d.detail, "title").unwrap_or(title);
+                let due = d.due.clone().unwrap_or_default();
+                let status = if self.secure(&l.item, &l.uids, &l.device, true) {
+                    borrow::Status::Borrowed { due }
+                } else {
+                    borrow::Status::BorrowedInsecure { due }
+                };
+                self.push_line(borrow::Line {
+                    item: l.item,
+                    title,
+                    author,
+                    status,
+                });
+            }
+        }
+    }
+
+    fn push_line(&mut self, line: borrow::Line) {
+        if let Some(s) = &mut self.session {
+            s.borrow.push(line);
+            self.screen = Screen::Borrow;
+        }
+    }
+
+    fn show_loan(
+        &mut self,
+        code: &str,
+        uids: &[Uid],
+        device: &str,
+        result: Result<CheckoutOk, Refusal>,
+    ) {
+        let line = match result {
             Ok(c) => {
                 let secured = self.secure(&c.item, uids, device, true);
                 let due = c.due.to_string();
@@ -604,18 +830,79 @@ impl App {
                 }
             }
         };
-        if let Some(s) = &mut self.session {
-            s.borrow.push(line);
-        }
-        self.screen = Screen::Borrow;
+        self.push_line(line);
     }
 
-    fn return_item(&mut self, code: &str, parts_seen: Option<u8>, uids: &[Uid], device: &str) {
+    fn return_item(
+        &mut self,
+        code: &str,
+        parts_seen: Option<u8>,
+        uids: &[Uid],
+        device: &str,
+    ) -> Task<Message> {
+        if let Some(desk) = self.desk.clone() {
+            let (item, uids, device) = (code.to_string(), uids.to_vec(), device.to_string());
+            return Task::perform(
+                desk.checkin(item.clone(), parts_seen, Self::now()),
+                move |result| {
+                    Message::Returned(Box::new(Returned {
+                        item: item.clone(),
+                        uids: uids.clone(),
+                        device: device.clone(),
+                        result,
+                    }))
+                },
+            );
+        }
         let o = match self.store.checkin(code, parts_seen, Self::now()) {
             Ok(o) => o,
+            Err(e) => {
+                self.failed("checkin", e);
+                return Task::none();
+            }
+        };
+        self.show_return(code, uids, device, o.result);
+        Task::none()
+    }
+
+    /// An upstream's (or the offline) decision on a return, committed.
+    fn returned(&mut self, r: Returned) {
+        let d = match r.result {
+            Ok(d) => d,
             Err(e) => return self.failed("checkin", e),
         };
-        let line = match o.result {
+        match d.typed() {
+            Some(Ok(mut c)) => {
+                if c.item.is_empty() {
+                    c.item = r.item.clone();
+                }
+                if c.title.is_empty() {
+                    c.title = self.title_of(&r.item).0;
+                }
+                self.show_return(&r.item, &r.uids, &r.device, Ok(c))
+            }
+            Some(Err(refusal)) => self.show_return(&r.item, &r.uids, &r.device, Err(refusal)),
+            None => self.failed("checkin", "an answer this kiosk cannot read"),
+        }
+    }
+
+    fn push_return(&mut self, line: returns::Line) {
+        if !matches!(self.screen, Screen::Return(_)) {
+            self.screen = Screen::Return(returns::Return::default());
+        }
+        if let Screen::Return(r) = &mut self.screen {
+            r.push(line);
+        }
+    }
+
+    fn show_return(
+        &mut self,
+        code: &str,
+        uids: &[Uid],
+        device: &str,
+        result: Result<CheckinOk, Refusal>,
+    ) {
+        let line = match result {
             Ok(c) => {
                 let secured = self.secure(&c.item, uids, device, false);
                 returns::Line {
@@ -641,12 +928,7 @@ impl App {
                 result: Err(r),
             },
         };
-        if !matches!(self.screen, Screen::Return(_)) {
-            self.screen = Screen::Return(returns::Return::default());
-        }
-        if let Screen::Return(r) = &mut self.screen {
-            r.push(line);
-        }
+        self.push_return(line);
     }
 
     fn title_of(&self, code: &str) -> (String, String) {
@@ -657,53 +939,114 @@ impl App {
             .unwrap_or_else(|| (code.to_string(), String::new()))
     }
 
-    /// Sets tag security after a committed loan or return; false if any
-    /// tag failed (journaled for staff, never ignored).
+    /// Sets tag security after a committed loan or return, off the UI
+    /// thread; a failure comes back as `Message::Secured`, is journaled
+    /// for staff and changes the item's line. False when it cannot even
+    /// be tried (tags but no devices).
     fn secure(&mut self, item: &str, uids: &[Uid], device: &str, on_loan: bool) -> bool {
-        let Some(devices) = &self.devices else {
-            return uids.is_empty();
+        if uids.is_empty() {
+            return true;
+        }
+        let Some(devices) = self.devices.clone() else {
+            return false;
         };
-        let mut ok = true;
-        for uid in uids {
-            let Err(e) = devices.secure(device, uid, on_loan) else {
-                continue;
-            };
-            ok = false;
-            let afi = devices
-                .handle(device)
-                .map(|h| {
-                    if on_loan {
-                        h.config.afi_on_loan
-                    } else {
-                        h.config.afi_in_library
-                    }
+        let afi = devices
+            .handle(device)
+            .map(|h| {
+                if on_loan {
+                    h.config.afi_on_loan
+                } else {
+                    h.config.afi_in_library
+                }
+            })
+            .unwrap_or(0);
+        let (item, uids, device) = (item.to_string(), uids.to_vec(), device.to_string());
+        let writer = device.clone();
+        self.effects.push(Task::perform(
+            async move {
+                let written = tokio::task::spawn_blocking(move || {
+                    uids.iter()
+                        .filter_map(|uid| {
+                            devices
+                                .secure(&writer, uid, on_loan)
+                                .err()
+                                .map(|e| (*uid, afi, e))
+                        })
+                        .collect::<Vec<_>>()
                 })
-                .unwrap_or(0);
-            tracing::warn!(device, item = %mask(item), "tag security not set: {e}");
+                .await;
+                written.unwrap_or_else(|e| vec![([0; 8], afi, format!("AFI writer stopped: {e}"))])
+            },
+            move |failures| {
+                Message::Secured(Box::new(Secured {
+                    item: item.clone(),
+                    device: device.clone(),
+                    on_loan,
+                    failures,
+                }))
+            },
+        ));
+        true
+    }
+
+    /// Tags that would not take their security: journaled, and the
+    /// item's line tells the reader to see staff.
+    fn secured(&mut self, s: Secured) {
+        if s.failures.is_empty() {
+            return;
+        }
+        for (uid, afi, e) in &s.failures {
+            tracing::warn!(device = %s.device, item = %mask(&s.item), "tag security not set: {e}");
             if let Err(e) = self.store.record_security_failure(
-                item,
+                &s.item,
                 &uid_hex(uid),
-                afi,
-                device,
-                &e,
+                *afi,
+                &s.device,
+                e,
                 Self::now(),
             ) {
                 tracing::error!("security failure not journaled: {e}");
             }
         }
-        ok
+        if s.on_loan {
+            if let Some(session) = &mut self.session {
+                for l in session.borrow.lines.iter_mut().filter(|l| l.item == s.item) {
+                    if let borrow::Status::Borrowed { due } = &l.status {
+                        l.status = borrow::Status::BorrowedInsecure { due: due.clone() };
+                    }
+                }
+            }
+        } else if let Screen::Return(r) = &mut self.screen {
+            for l in r.lines.iter_mut().filter(|l| l.item == s.item) {
+                if let Ok(done) = &mut l.result {
+                    done.security_failed = true;
+                }
+            }
+        }
     }
 
     fn renew_from_borrow(&mut self, item: &str) {
         let Some(card) = self.session.as_ref().map(|s| s.card.clone()) else {
             return;
         };
+        if let Some(desk) = self.desk.clone() {
+            let item = item.to_string();
+            self.effects.push(Task::perform(
+                desk.renew(card, item.clone(), Self::now()),
+                move |r| Message::Renewed(Box::new((item.clone(), r))),
+            ));
+            return;
+        }
         let o = match self.store.renew(&card, item, Self::now()) {
             Ok(o) => o,
             Err(e) => return self.failed("renew", e),
         };
+        self.show_renewal(item, o.result);
+    }
+
+    fn show_renewal(&mut self, item: &str, result: Result<RenewOk, Refusal>) {
         let (title, author) = self.title_of(item);
-        let status = match o.result {
+        let status = match result {
             Ok(r) => borrow::Status::Renewed {
                 due: r.due.to_string(),
             },
@@ -793,11 +1136,24 @@ impl App {
 
     fn place_hold(&mut self, card: &str, code: &str) {
         let now = Self::now();
+        if let Some(desk) = self.desk.clone() {
+            let card = card.to_string();
+            self.effects.push(Task::perform(
+                desk.place_hold(card.clone(), code.to_string(), now),
+                move |r| Message::HoldPlaced(Box::new((card.clone(), r))),
+            ));
+            return;
+        }
         let o = match self.store.place_hold(card, code, HoldLevel::Title, now) {
             Ok(o) => o,
             Err(e) => return self.failed("place_hold", e),
         };
-        let n = match o.result {
+        self.show_hold(card, o.result);
+    }
+
+    fn show_hold(&mut self, card: &str, result: Result<HoldOk, Refusal>) {
+        let now = Self::now();
+        let n = match result {
             Ok(h) => Notice::Said("hold-ok", vec![("title", h.title)]),
             Err(r) => Notice::Refused(r),
         };
@@ -882,12 +1238,33 @@ impl App {
         } else {
             Lang::ZhCn
         };
-        let result = match &self.devices {
-            Some(d) => d.print(printer::render(&receipt, mode, width)),
-            None => Err("no devices running".to_string()),
+        let Some(devices) = self.devices.clone() else {
+            return self.printed(Err("no devices running".to_string()));
         };
+        let bytes = printer::render(&receipt, mode, width);
+        // The printer may take seconds (paper, a slow serial line): the
+        // screen stays alive and says so meanwhile; no second print.
+        if let Screen::Receipt(r) = &mut self.screen {
+            r.printer = false;
+            r.notice = Some(Notice::said("ui-receipt-printing"));
+        }
+        self.effects.push(Task::perform(
+            async move {
+                tokio::task::spawn_blocking(move || devices.print(bytes))
+                    .await
+                    .unwrap_or_else(|e| Err(format!("printer task stopped: {e}")))
+            },
+            Message::Printed,
+        ));
+    }
+
+    fn printed(&mut self, result: Result<(), String>) {
         match result {
-            Ok(()) => self.screen = Screen::Feedback(feedback::Feedback::default()),
+            Ok(()) => {
+                if matches!(self.screen, Screen::Receipt(_)) {
+                    self.screen = Screen::Feedback(feedback::Feedback::default());
+                }
+            }
             Err(e) => {
                 tracing::warn!("receipt not printed: {e}");
                 if let Screen::Receipt(r) = &mut self.screen {
@@ -904,7 +1281,69 @@ impl App {
             // opens on the gesture alone, as the configuration says.
             self.open_staff();
         } else {
-            self.screen = Screen::Identify(identify::Identify::new(identify::Purpose::Staff));
+            let mut i = identify::Identify::new(identify::Purpose::Staff);
+            if let Some(n) = self.staff_lock_notice(Instant::now()) {
+                i.refused(n, true);
+            }
+            self.screen = Screen::Identify(i);
+        }
+    }
+
+    /// While the staff PIN is locked: what the pad says.
+    fn staff_lock_notice(&mut self, now: Instant) -> Option<Notice> {
+        match self.staff_locked_until {
+            Some((until, at)) if now < until => Some(Notice::Said(
+                "ui-staff-pin-locked",
+                vec![("until", at.format("%H:%M").to_string())],
+            )),
+            Some(_) => {
+                self.staff_locked_until = None;
+                self.staff_failures = 0;
+                None
+            }
+            None => None,
+        }
+    }
+
+    /// The staff PIN at `now`: the menu, or a wrong-PIN count that locks
+    /// the pad after `[policy] pin_attempts` for `pin_lock_minutes`.
+    pub fn staff_pin(&mut self, pin: &str, now: Instant) {
+        if let Some(n) = self.staff_lock_notice(now) {
+            if let Screen::Identify(i) = &mut self.screen {
+                i.refused(n, true);
+            }
+            return;
+        }
+        if store::verify_pin(pin, &self.config.staff.pin_hash) {
+            tracing::info!("staff menu opened");
+            self.staff_failures = 0;
+            return self.open_staff();
+        }
+        self.staff_failures += 1;
+        let attempts = self.config.policy.pin_attempts.max(1);
+        tracing::warn!(failures = self.staff_failures, "wrong staff PIN");
+        let (notice, locked) = if self.staff_failures >= attempts {
+            let minutes = self.config.policy.pin_lock_minutes.max(1);
+            let span = Duration::from_secs(u64::from(minutes) * 60);
+            let at = Local::now() + chrono::Duration::minutes(i64::from(minutes));
+            self.staff_locked_until = Some((now + span, at));
+            tracing::warn!(minutes, "staff PIN locked");
+            (
+                self.staff_lock_notice(now)
+                    .unwrap_or(Notice::said("ui-staff-pin-wrong")),
+                true,
+            )
+        } else {
+            (
+                Notice::Said(
+                    "ui-staff-pin-wrong-left",
+                    vec![("left", (attempts - self.staff_failures).to_string())],
+                ),
+                false,
+            )
+        };
+        if let Screen::Identify(i) = &mut self.screen {
+            i.refused(notice, locked);
         }
     }
 
@@ -943,6 +1382,16 @@ impl App {
                 .store
                 .hourly(Local::now().date_naive())
                 .unwrap_or_else(|_| vec![(0, 0); 24]),
+            sync: self.desk.as_ref().map(|_| {
+                let s = self.sync.clone().unwrap_or_default();
+                staff::SyncLine {
+                    upstream: s.upstream.unwrap_or_default(),
+                    online: s.online,
+                    last_error: s.last_error,
+                    conflicts: s.conflicts,
+                    pulling: s.pull.map(|p| (p.records, p.remaining)),
+                }
+            }),
         }
     }
 
@@ -973,9 +1422,17 @@ impl App {
                     s.figures = f;
                 }
             }
+            staff::Event::SyncNow => {
+                if let Some(desk) = self.desk.clone() {
+                    tracing::info!("sync asked for by staff");
+                    return Task::perform(desk.sync_now(Self::now()), Message::Synced);
+                }
+            }
             staff::Event::Quit => {
                 tracing::info!("kiosk quit by staff");
-                if let Some(d) = self.devices.take() {
+                // A print or AFI write still running keeps its handle;
+                // the process ends anyway.
+                if let Some(d) = self.devices.take().and_then(|d| Arc::try_unwrap(d).ok()) {
                     d.stop();
                 }
                 return iced::exit();
@@ -1014,14 +1471,17 @@ impl App {
         }
     }
 
-    fn device(&mut self, e: DeviceEvent) {
+    fn device(&mut self, e: DeviceEvent) -> Task<Message> {
+        let mut tasks = Vec::new();
         match e.kind {
-            EventKind::CardScanned { code } | EventKind::ItemScanned { code } => self.scan(&code),
+            EventKind::CardScanned { code } | EventKind::ItemScanned { code } => {
+                return self.scan(&code)
+            }
             EventKind::TagsInField { tags } => {
                 if matches!(self.screen, Screen::Staff(_) | Screen::Identify(_))
                     || self.out_of_service()
                 {
-                    return;
+                    return Task::none();
                 }
                 self.touch();
                 for action in self.pad.field(&tags) {
@@ -1030,7 +1490,7 @@ impl App {
                             item,
                             uids,
                             parts_seen,
-                        } => self.item(&item, Some(parts_seen), &uids, &e.device),
+                        } => tasks.push(self.item(&item, Some(parts_seen), &uids, &e.device)),
                         PadAction::Incomplete { item, seen, parts } => {
                             let r = Refusal::IncompleteSet { seen, parts };
                             let (title, author) = self.title_of(&item);
@@ -1075,13 +1535,14 @@ impl App {
                 }
             }
         }
+        Task::batch(tasks)
     }
 
     /// A key reached the window at `at`: a scanner's burst becomes a scan,
     /// a person's typing goes to the PIN pad or a typed code.
-    pub fn key_at(&mut self, e: keyboard::Event, at: Instant) {
+    pub fn key_at(&mut self, e: keyboard::Event, at: Instant) -> Task<Message> {
         let keyboard::Event::KeyPressed { key, text, .. } = e else {
-            return;
+            return Task::none();
         };
         let out = match key.as_ref() {
             Key::Named(Named::Enter) => self.wedge.enter(at),
@@ -1102,13 +1563,14 @@ impl App {
                 out
             }
         };
-        self.wedge_out(out);
+        self.wedge_out(out)
     }
 
-    fn wedge_out(&mut self, out: Vec<WedgeOut>) {
+    fn wedge_out(&mut self, out: Vec<WedgeOut>) -> Task<Message> {
+        let mut tasks = Vec::new();
         for o in out {
             match o {
-                WedgeOut::Scan(code) => self.scan(&code),
+                WedgeOut::Scan(code) => tasks.push(self.scan(&code)),
                 WedgeOut::Typed(s) => {
                     if let Screen::Identify(i) = &mut self.screen {
                         for d in s.chars().filter_map(|c| c.to_digit(10)) {
@@ -1134,12 +1596,13 @@ impl App {
                     } else if !self.typed.is_empty() {
                         let typed = std::mem::take(&mut self.typed);
                         if !self.demo_pad_command(&typed) {
-                            self.scan(&typed);
+                            tasks.push(self.scan(&typed));
                         }
                     }
                 }
             }
         }
+        Task::batch(tasks)
     }
 
     /// Demos without hardware: with a simulated RFID pad, typing `put 1`,
@@ -1178,8 +1641,19 @@ impl App {
     }
 
     pub fn subscription(&self) -> Subscription<Message> {
+        // Every second while something counts down (a session, a notice,
+        // the warning, the staff figures); on the idle screen only the
+        // clock changes, once a minute, so an idle kiosk draws nothing.
+        let seconds = !matches!(self.screen, Screen::Attract(_))
+            || self.toast.is_some()
+            || self.warning.is_some();
+        let clock = if seconds {
+            time::every(Duration::from_secs(1)).map(Message::Tick)
+        } else {
+            Subscription::run(minute_clock).map(Message::Tick)
+        };
         let mut subs = vec![
-            time::every(Duration::from_secs(1)).map(Message::Tick),
+            clock,
             keyboard::listen().map(Message::Key),
             event::listen_with(|e, _status, _window| match e {
                 iced::Event::Mouse(mouse::Event::ButtonPressed(_))
@@ -1192,6 +1666,11 @@ impl App {
         }
         if let Some(f) = &self.feed {
             subs.push(Subscription::run_with(f.clone(), feed::stream).map(Message::Device));
+        }
+        if let Some(f) = &self.status_feed {
+            subs.push(
+                Subscription::run_with(f.clone(), super::sync::status_stream).map(Message::Sync),
+            );
         }
         Subscription::batch(subs)
     }
@@ -1217,7 +1696,8 @@ impl App {
             Screen::Staff(s) => s.view(lang).map(Message::Staff),
         };
         let mut page = column![self.header()];
-        if self.offline {
+        // The idle screen says more (what still works offline).
+        if self.offline && !matches!(self.screen, Screen::Attract(_)) {
             page = page.push(
                 container(text(super::screens::tr(lang, "ui-offline")).size(theme::BODY))
                     .padding([10, 32])
@@ -1321,10 +1801,15 @@ impl App {
         let lang = self.lang;
         let borrow_two = |app: &mut App| {
             app.open(c0.clone());
-            app.item(&items[0], None, &[], "");
-            app.item(&items[1], None, &[], "");
+            let _ = app.item(&items[0], None, &[], "");
+            let _ = app.item(&items[1], None, &[], "");
         };
         match name {
+            "offline" => {
+                // As the engine reports it when the central system is down.
+                self.set_offline(true);
+                self.go_idle(None);
+            }
             "out-of-service" => {
                 self.staff_out_of_service = true;
                 self.go_idle(None);
@@ -1346,11 +1831,11 @@ impl App {
             "borrow" => {
                 // items[2] went home with this reader on an earlier visit.
                 self.open(c0.clone());
-                self.item(&items[2], None, &[], "");
+                let _ = self.item(&items[2], None, &[], "");
                 self.finish();
                 borrow_two(self);
-                self.item(&items[2], None, &[], "");
-                self.item("39999999999994", None, &[], "");
+                let _ = self.item(&items[2], None, &[], "");
+                let _ = self.item("39999999999994", None, &[], "");
             }
             "return" => {
                 borrow_two(self);
@@ -1360,14 +1845,14 @@ impl App {
                 self.screen = Screen::Holds(holds::Holds::default());
                 self.place_hold(&c1, &items[0]);
                 self.go_idle(None);
-                self.item(&items[0], None, &[], "");
-                self.item(&items[1], None, &[], "");
-                self.item("39999999999994", None, &[], "");
+                let _ = self.item(&items[0], None, &[], "");
+                let _ = self.item(&items[1], None, &[], "");
+                let _ = self.item("39999999999994", None, &[], "");
             }
             "account" | "holds" => {
                 self.open(c1.clone());
-                self.item(&items[3], None, &[], "");
-                self.item(&items[2], None, &[], "");
+                let _ = self.item(&items[3], None, &[], "");
+                let _ = self.item(&items[2], None, &[], "");
                 self.finish();
                 self.open(c0.clone());
                 self.screen = Screen::Holds(holds::Holds::default());
@@ -1375,7 +1860,7 @@ impl App {
                 self.place_hold(&c0, &items[2]);
                 self.go_idle(None);
                 // items[3] comes back: ready for c0 on the hold shelf.
-                self.item(&items[3], None, &[], "");
+                let _ = self.item(&items[3], None, &[], "");
                 self.go_idle(None);
                 borrow_two(self);
                 if name == "account" {
@@ -1418,7 +1903,7 @@ impl App {
                 borrow_two(self);
                 self.finish();
                 self.go_idle(None);
-                self.item(&items[0], None, &[], "");
+                let _ = self.item(&items[0], None, &[], "");
                 self.open_staff();
             }
             _ => {}
@@ -1426,6 +1911,17 @@ impl App {
         // The scenario's sessions ended with a reset to the default language.
         self.lang = lang;
     }
+}
+
+/// A tick at the start of every minute (the idle screen's clock).
+fn minute_clock() -> impl iced::futures::Stream<Item = Instant> {
+    iced::futures::stream::unfold((), |()| async {
+        let now = Local::now();
+        let into = u64::from(chrono::Timelike::second(&now)) * 1000
+            + u64::from(chrono::Timelike::nanosecond(&now) / 1_000_000).min(999);
+        tokio::time::sleep(Duration::from_millis(60_000 - into.min(59_999))).await;
+        Some((Instant::now(), ()))
+    })
 }
 
 /// Grows the window to the monitor it is on (kiosks run without a window

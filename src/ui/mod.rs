@@ -13,6 +13,7 @@ pub mod app;
 pub mod feed;
 pub mod screens;
 pub mod stats;
+pub mod sync;
 pub mod theme;
 
 pub use app::{App, Message, Screen};
@@ -61,9 +62,19 @@ pub fn run(env: &Env) -> Result<i32, CliError> {
             items.join(" ")
         );
     }
+    // With an upstream: the sync schedules beside the window, and every
+    // loan, return, renewal and hold decided through it (offline rules
+    // when it cannot be reached). A configuration it cannot use stops the
+    // kiosk here, with the reason, like any other configuration error.
+    let background = sync::Background::start(&env.config, &env.db)
+        .map_err(|e| CliError::Usage(format!("sync: {e}")))?;
     let (devices, events) = Devices::start(&env.config);
     let mut app = App::new(env.config.clone(), store, Some(devices), env.lang);
     app.set_feed(feed::Feed::new(events));
+    if let Some(b) = &background {
+        tracing::info!(upstream = ?env.config.upstream.kind, "sync running");
+        app.set_sync(b.desk.clone(), Some(b.status.clone()));
+    }
     // Screenshots and demos: start on a given screen with demo data.
     if let Ok(screen) = std::env::var("KIOSK_UI_SCREEN") {
         app.jump_to(&screen);
@@ -99,7 +110,7 @@ pub fn run(env: &Env) -> Result<i32, CliError> {
         };
         (app, task)
     };
-    iced::application(boot, App::update, App::view)
+    let result = iced::application(boot, App::update, App::view)
         .title(|_: &App| "kiosk".to_string())
         .subscription(App::subscription)
         .theme(move |a: &App| theme::theme(a.high_contrast() || high_contrast))
@@ -109,8 +120,11 @@ pub fn run(env: &Env) -> Result<i32, CliError> {
         // A reader must not be able to close the kiosk; staff quit from
         // the staff menu.
         .exit_on_close_request(false)
-        .run()
-        .map_err(|e| CliError::Usage(format!("the touch screen failed: {e}")))?;
+        .run();
+    if let Some(b) = background {
+        b.stop();
+    }
+    result.map_err(|e| CliError::Usage(format!("the touch screen failed: {e}")))?;
     Ok(0)
 }
 

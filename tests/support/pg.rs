@@ -1,13 +1,14 @@
-//! A throwaway PostgreSQL cluster for the tests (shared by
-//! tests/central.rs and tests/central_schema.rs): finds `initdb`/`pg_ctl`
-//! under `/usr/lib/postgresql/*/bin`, initdb's a temporary cluster (as the
-//! `postgres` user via `runuser` when the tests run as root), starts it on
-//! a Unix socket in a temporary directory with TCP off, and stops it on
-//! drop. Without PostgreSQL, `pg_or_skip` prints why and returns None,
-//! unless `KIOSK_REQUIRE_PG=1` (CI), where it panics.
+//! A throwaway PostgreSQL cluster for tests and benchmarks (included with
+//! `#[path]` by tests/sync_faults.rs and benches/sync.rs; the same recipe
+//! as tests/central.rs): `initdb` in a temporary directory, as the
+//! `postgres` user when running as root, a Unix socket there, TCP off,
+//! fsync off; stopped when dropped.
+
+#![allow(dead_code)]
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
+
 pub struct PgCluster {
     bin: PathBuf,
     data: PathBuf,
@@ -15,14 +16,6 @@ pub struct PgCluster {
     port: u16,
     as_postgres: bool,
     _dir: tempfile::TempDir,
-}
-
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-        .unwrap_or(false)
 }
 
 impl PgCluster {
@@ -49,8 +42,11 @@ impl PgCluster {
             .prefix("kiosk-pg-")
             .tempdir_in("/tmp")
             .map_err(|e| e.to_string())?;
-        let as_postgres = is_root();
-        let data = dir.path().join("data");
+        let as_postgres = Command::new("id")
+            .arg("-u")
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+            .unwrap_or(false);
         let socket = dir.path().join("sock");
         std::fs::create_dir(&socket).map_err(|e| e.to_string())?;
         if as_postgres {
@@ -70,7 +66,7 @@ impl PgCluster {
             .map_err(|e| e.to_string())?;
         let c = PgCluster {
             bin,
-            data,
+            data: dir.path().join("data"),
             socket,
             port,
             as_postgres,
@@ -78,16 +74,8 @@ impl PgCluster {
         };
         let out = c
             .cmd("initdb")
-            .args([
-                "-A",
-                "trust",
-                "-U",
-                "postgres",
-                "-E",
-                "UTF8",
-                "--no-sync",
-                "-D",
-            ])
+            .args(["-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync"])
+            .arg("-D")
             .arg(&c.data)
             .output()
             .map_err(|e| format!("initdb: {e}"))?;
@@ -112,9 +100,8 @@ impl PgCluster {
             .output()
             .map_err(|e| format!("pg_ctl: {e}"))?;
         if !out.status.success() {
-            let log = std::fs::read_to_string(c.data.join("log")).unwrap_or_default();
             return Err(format!(
-                "pg_ctl start failed: {}{log}",
+                "pg_ctl start failed: {}",
                 String::from_utf8_lossy(&out.stderr)
             ));
         }
@@ -154,15 +141,19 @@ impl Drop for PgCluster {
     }
 }
 
-pub fn pg_or_skip() -> Option<PgCluster> {
-    match PgCluster::start() {
-        Ok(c) => Some(c),
-        Err(why) => {
-            if std::env::var("KIOSK_REQUIRE_PG").as_deref() == Ok("1") {
-                panic!("KIOSK_REQUIRE_PG=1 but PostgreSQL could not be started: {why}");
+impl PgCluster {
+    /// The cluster, or None after printing `SKIPPED: what: why`; panics
+    /// instead when `KIOSK_REQUIRE_PG=1` (CI).
+    pub fn start_or_skip(what: &str) -> Option<PgCluster> {
+        match PgCluster::start() {
+            Ok(c) => Some(c),
+            Err(why) => {
+                if std::env::var("KIOSK_REQUIRE_PG").as_deref() == Ok("1") {
+                    panic!("KIOSK_REQUIRE_PG=1 but PostgreSQL could not be started: {why}");
+                }
+                eprintln!("SKIPPED: {what}: {why}");
+                None
             }
-            eprintln!("SKIPPED: PostgreSQL suite: {why}");
-            None
         }
     }
 }

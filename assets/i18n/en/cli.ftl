@@ -30,3 +30,7 @@ receipt-due = due { $due }
 receipt-footer = Thank you! Please return your items on time.
 receipt-failed = The receipt could not be printed. Your loans are recorded; ask staff if you need a printout.
 circ-accepted = Done.
+kiosk-offline = The library system can't be reached: this kiosk is working offline. Returns and borrowing still work (within the offline limits); renewals and reservations wait until it is back.
+kiosk-online = The library system is back online.
+kiosk-offline-returns-only = The library system can't be reached: this kiosk is working offline. You can return items; borrowing, renewals and reservations wait until it is back.
+kiosk-offline-closed = The library system can't be reached, so this kiosk can't lend or take back items right now. Please ask staff.

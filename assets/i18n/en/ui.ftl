@@ -88,3 +88,26 @@ ui-staff-no-report = no report yet
 ui-already-yours = You already have this item.
 ui-staff-last-sync = Last successful sync: { $at }
 ui-staff-never-synced = Never synced with the central system.
+# The idle screen while the central system cannot be reached, by [offline] policy.
+ui-offline-title = The library system can't be reached right now.
+ui-offline-nothing = Borrowing and returning must wait until it is back. Please ask staff.
+ui-offline-returns-only = You can still return books here; borrowing must wait until it is back.
+ui-offline-returns-and-loans = You can still borrow and return books here; renewals and reservations must wait until it is back.
+# Staff menu: sync with the central system.
+ui-staff-standalone = This kiosk works alone (no central system configured).
+ui-staff-online = Connected to { $upstream }
+ui-staff-offline = Cannot reach { $upstream }: working offline
+ui-staff-online-unknown = Not in contact with { $upstream } yet
+ui-staff-sync-error = Last error: { $error }
+ui-staff-conflicts = Conflicts to look at: { $count }
+ui-staff-pulling = Fetching records: { $done } done, { $left } to go
+ui-staff-sync-now = Sync now
+ui-staff-syncing = Syncing ...
+ui-staff-synced = Synced (sent / confirmed / records fetched): { $counts }
+ui-staff-sync-failed = Sync failed: { $error }
+ui-receipt-printing = Printing your receipt ...
+ui-staff-pin-wrong-left = Wrong staff PIN. { $left } { $left ->
+    [one] try
+   *[other] tries
+} left before the staff menu locks.
+ui-staff-pin-locked = Too many wrong staff PINs: the staff menu is locked until { $until }.

@@ -24,3 +24,7 @@ receipt-due = 应还 { $due }
 receipt-footer = 谢谢！请按时归还。
 receipt-failed = 凭条未能打印。您的借阅已记录，如需凭条请联系工作人员。
 circ-accepted = 已办理。
+kiosk-offline = 暂时无法连接图书馆系统：本机正在离线工作。仍可还书和借书（有离线限额），续借和预约需等系统恢复后办理。
+kiosk-online = 图书馆系统已恢复连接。
+kiosk-offline-returns-only = 暂时无法连接图书馆系统：本机正在离线工作。可以还书；借书、续借和预约需等系统恢复后办理。
+kiosk-offline-closed = 暂时无法连接图书馆系统，本机暂不能借还，请咨询工作人员。

@@ -79,3 +79,23 @@ ui-staff-no-report = 尚无状态报告
 ui-already-yours = 这本书您已借出。
 ui-staff-last-sync = 上次同步成功：{ $at }
 ui-staff-never-synced = 尚未与中心系统同步。
+# The idle screen while the central system cannot be reached, by [offline] policy.
+ui-offline-title = 暂时无法连接图书馆系统。
+ui-offline-nothing = 借书和还书需等系统恢复后办理。请联系工作人员。
+ui-offline-returns-only = 现在仍可在这里还书；借书需等系统恢复后办理。
+ui-offline-returns-and-loans = 现在仍可在这里借书和还书；续借和预约需等系统恢复后办理。
+# Staff menu: sync with the central system.
+ui-staff-standalone = 本机独立运行（未配置中心系统）。
+ui-staff-online = 已连接 { $upstream }
+ui-staff-offline = 无法连接 { $upstream }：离线工作中
+ui-staff-online-unknown = 尚未与 { $upstream } 联系
+ui-staff-sync-error = 最近的错误：{ $error }
+ui-staff-conflicts = 待处理的冲突：{ $count }
+ui-staff-pulling = 正在获取记录：已完成 { $done }，剩余 { $left }
+ui-staff-sync-now = 立即同步
+ui-staff-syncing = 正在同步...
+ui-staff-synced = 已同步（发送 / 确认 / 获取记录）：{ $counts }
+ui-staff-sync-failed = 同步失败：{ $error }
+ui-receipt-printing = 正在打印凭条...
+ui-staff-pin-wrong-left = 员工密码错误。再错 { $left } 次，员工菜单将被锁定。
+ui-staff-pin-locked = 员工密码错误次数过多：员工菜单已锁定至 { $until }。

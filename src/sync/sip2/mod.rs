@@ -1,15 +1,18 @@
 //! SIP2 (3M Standard Interchange Protocol 2.00), kiosk side: the message
 //! codec (`codec`: lines, fields, trailer, checksum), the character sets
 //! (`charset`), dates (`date`), the typed messages (`messages`) and the
-//! `kiosk sip2` tools (`cli`). Sans IO: the connection, retries, the 97
-//! resend and the `Upstream` implementation live in the client built on
-//! top of this. Never panics on what a server sends.
+//! `kiosk sip2` tools (`cli`), all sans IO; on top of them the connection
+//! (`client`: login, heartbeat, reconnect, 96/97 resends) and the
+//! `Upstream` implementation (`upstream`: decisions, offline replay).
+//! Never panics on what a server sends.
 
 pub mod charset;
 pub mod cli;
+pub mod client;
 pub mod codec;
 pub mod date;
 pub mod messages;
+pub mod upstream;
 
 pub use charset::{Charset, CharsetError};
 pub use codec::{
@@ -19,6 +22,7 @@ pub use codec::{
 };
 pub use date::{DateError, SipDate};
 pub use messages::*;
+pub use upstream::Sip2Upstream;
 
 /// A typed message with the trailer it came with.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,7 +55,8 @@ pub fn encode<M: SipMessage>(
 /// Fuzzing entry point: any bytes, every charset. Checks that nothing
 /// panics, that framing does not depend on how bytes are split, that a
 /// parsed line re-encodes to the same bytes, and that typing a message and
-/// back changes nothing.
+/// back changes nothing; and that the upstream's readings of answers
+/// (due dates, fees, item status, 98 flags) survive them too.
 pub fn fuzz_decode(data: &[u8]) {
     let whole = LineSplitter::new().feed(data);
     let mut split = LineSplitter::new();
@@ -82,6 +87,7 @@ pub fn fuzz_decode(data: &[u8]) {
             assert_eq!(&out[..out.len() - 1], line, "re-encoding changed the bytes");
         }
         if let Ok(t) = AnyMessage::from_message(&m) {
+            upstream::fuzz_answer(&t);
             let back = t.to_message().expect("a typed message re-encodes");
             assert_eq!(back.code, m.code);
             assert_eq!(back.fixed, m.fixed);

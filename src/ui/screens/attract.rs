@@ -4,6 +4,7 @@
 //! anything about the previous reader.
 
 use super::{notice_box, tr, Notice};
+use crate::domain::offline::OfflinePolicy;
 use crate::domain::Lang;
 use crate::ui::theme;
 use iced::widget::{button, column, container, text};
@@ -18,7 +19,22 @@ pub struct Attract {
     pub out_of_service: bool,
     /// Why the last scan did nothing (unknown card, card scanned first...).
     pub notice: Option<Notice>,
+    /// The central system cannot be reached: what still works here, by
+    /// `[offline] policy`.
+    pub offline: Option<OfflinePolicy>,
     taps: u8,
+}
+
+/// The line telling readers what still works while offline.
+pub fn offline_text(lang: Lang, policy: OfflinePolicy) -> String {
+    tr(
+        lang,
+        match policy {
+            OfflinePolicy::Off => "ui-offline-nothing",
+            OfflinePolicy::ReturnsOnly => "ui-offline-returns-only",
+            OfflinePolicy::ReturnsAndCheckouts => "ui-offline-returns-and-loans",
+        },
+    )
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -82,6 +98,20 @@ impl Attract {
             ]
             .spacing(36)
             .align_x(Center);
+            if let Some(policy) = self.offline {
+                c = c.push(
+                    container(
+                        column![
+                            text(tr(lang, "ui-offline-title")).size(theme::BODY),
+                            text(offline_text(lang, policy)).size(theme::BODY),
+                        ]
+                        .spacing(8),
+                    )
+                    .padding(16)
+                    .max_width(1200)
+                    .style(theme::banner),
+                );
+            }
             if let Some(n) = &self.notice {
                 c = c.push(container(notice_box(n, lang)).max_width(1000));
             }

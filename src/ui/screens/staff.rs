@@ -29,6 +29,20 @@ pub struct Figures {
     pub last_sync: Option<String>,
     /// (loans, returns) per hour of today, 0..24.
     pub hourly: Vec<(u32, u32)>,
+    /// The sync engine's view, when an upstream is configured.
+    pub sync: Option<SyncLine>,
+}
+
+/// The sync engine's status as staff read it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SyncLine {
+    pub upstream: String,
+    /// None = not asked yet.
+    pub online: Option<bool>,
+    pub last_error: Option<String>,
+    pub conflicts: u64,
+    /// Pull in progress: records so far, and how many remain if known.
+    pub pulling: Option<(u64, Option<u64>)>,
 }
 
 #[derive(Debug, Default)]
@@ -36,8 +50,11 @@ pub struct Staff {
     pub figures: Figures,
     pub export_path: String,
     pub out_of_service: bool,
-    /// The last export's result, in staff's language (not translated later).
+    /// The last export's or sync's result, in staff's language (not
+    /// translated later).
     pub status: Option<String>,
+    /// A "sync now" is running.
+    pub syncing: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -46,6 +63,7 @@ pub enum Message {
     Export,
     ToggleService,
     Refresh,
+    SyncNow,
     Quit,
     Back,
 }
@@ -55,6 +73,7 @@ pub enum Event {
     Export(String),
     SetOutOfService(bool),
     Refresh,
+    SyncNow,
     Quit,
     Back,
 }
@@ -66,6 +85,7 @@ impl Staff {
             export_path,
             out_of_service,
             status: None,
+            syncing: false,
         }
     }
 
@@ -82,6 +102,12 @@ impl Staff {
                 Some(Event::SetOutOfService(self.out_of_service))
             }
             Message::Refresh => Some(Event::Refresh),
+            // One at a time, and only with an upstream to talk to.
+            Message::SyncNow if self.syncing || self.figures.sync.is_none() => None,
+            Message::SyncNow => {
+                self.syncing = true;
+                Some(Event::SyncNow)
+            }
             Message::Quit => Some(Event::Quit),
             Message::Back => Some(Event::Back),
         }
@@ -125,6 +151,7 @@ impl Staff {
                 None => tr(lang, "ui-staff-never-synced"),
             })
             .size(theme::SMALL),
+            sync_lines(f.sync.as_ref(), lang),
             text(tra(
                 lang,
                 "ui-staff-on-loan",
@@ -191,20 +218,92 @@ impl Staff {
         } else {
             tr(lang, "ui-staff-out-of-service")
         };
+        let mut buttons = row![
+            small(tr(lang, "ui-back"), Message::Back),
+            small(tr(lang, "ui-staff-refresh"), Message::Refresh),
+        ]
+        .spacing(20)
+        .align_y(Center);
+        if f.sync.is_some() {
+            buttons = buttons.push(if self.syncing {
+                small(tr(lang, "ui-staff-syncing"), Message::Refresh)
+            } else {
+                small(tr(lang, "ui-staff-sync-now"), Message::SyncNow)
+            });
+        }
         c.push(space::vertical())
             .push(
-                row![
-                    small(tr(lang, "ui-back"), Message::Back),
-                    small(tr(lang, "ui-staff-refresh"), Message::Refresh),
-                    small(service, Message::ToggleService),
-                    space::horizontal(),
-                    small(tr(lang, "ui-staff-quit"), Message::Quit),
-                ]
-                .spacing(20)
-                .align_y(Center),
+                buttons
+                    .push(small(service, Message::ToggleService))
+                    .push(space::horizontal())
+                    .push(small(tr(lang, "ui-staff-quit"), Message::Quit)),
             )
             .into()
     }
+}
+
+/// Online or not, the last error, conflicts and a pull in progress; with
+/// no upstream, that this kiosk works alone.
+fn sync_lines<'a>(s: Option<&SyncLine>, lang: Lang) -> Element<'a, Message> {
+    let Some(s) = s else {
+        return text(tr(lang, "ui-staff-standalone"))
+            .size(theme::SMALL)
+            .into();
+    };
+    let online = s.online;
+    let mut c = Column::new().spacing(6).push(
+        text(tra(
+            lang,
+            match online {
+                Some(true) => "ui-staff-online",
+                Some(false) => "ui-staff-offline",
+                None => "ui-staff-online-unknown",
+            },
+            &[("upstream", s.upstream.clone())],
+        ))
+        .size(theme::SMALL)
+        .style(move |t| match online {
+            Some(false) => theme::bad(t),
+            _ => theme::ok(t),
+        }),
+    );
+    if let Some(e) = &s.last_error {
+        c = c.push(
+            text(tra(lang, "ui-staff-sync-error", &[("error", e.clone())]))
+                .size(theme::SMALL)
+                .style(theme::bad),
+        );
+    }
+    let conflicts = s.conflicts;
+    c = c.push(
+        text(tra(
+            lang,
+            "ui-staff-conflicts",
+            &[("count", conflicts.to_string())],
+        ))
+        .size(theme::SMALL)
+        .style(move |t| {
+            if conflicts > 0 {
+                theme::bad(t)
+            } else {
+                theme::ok(t)
+            }
+        }),
+    );
+    if let Some((done, left)) = s.pulling {
+        c = c.push(
+            text(tra(
+                lang,
+                "ui-staff-pulling",
+                &[
+                    ("done", done.to_string()),
+                    ("left", left.map(|l| l.to_string()).unwrap_or("?".into())),
+                ],
+            ))
+            .size(theme::SMALL),
+        );
+    }
+    c.into()
 }
 
 /// Loans and returns per hour as paired bars.

@@ -1,0 +1,391 @@
+//! Sync benchmarks (issue 4), against a real `kiosk-central serve` process
+//! on loopback, printing figures:
+//!
+//! - drain: a backlog of offline transactions pushed by the kiosk's sync
+//!   engine (`Engine::push` over `HttpUpstream`, as `kiosk sync --once`);
+//!   goal 100 000 in ≤ 5 s.
+//! - pull: the first pull of the whole catalogue into an empty kiosk cache
+//!   (`Engine::pull`); goal 1 000 000 items + 100 000 readers in ≤ 20 s.
+//! - kiosks: 50 simulated kiosks pushing at once, SQLite and PostgreSQL
+//!   backends (transactions/s); goal ≥ 20 000/s on SQLite.
+//!
+//! `cargo bench --bench sync` runs full size (release); under `cargo test
+//! --all-targets` (no `--bench` flag) the sizes are tiny so CI stays fast
+//! and the run is a smoke test of the same code. The seeded central
+//! database of the pull is kept in target/ and reused. PostgreSQL runs when
+//! a throwaway cluster can be started (KIOSK_REQUIRE_PG=1 makes it
+//! mandatory).
+
+#[path = "../tests/support/pg.rs"]
+mod pg;
+
+use chrono::{DateTime, Duration as Days, FixedOffset, Local};
+use kiosk::central::{self, PgStorage, SqliteStorage, Storage};
+use kiosk::domain::Settings;
+use kiosk::store::Store;
+use kiosk::sync::http::{HttpSettings, HttpUpstream};
+use kiosk::sync::protocol::{Entry, EntryStatus, ItemRecord, PatronRecord};
+use kiosk::sync::{Engine, Upstream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::Instant;
+use uuid::Uuid;
+
+struct Size {
+    backlog: u64,
+    pull_items: u32,
+    pull_patrons: u32,
+    kiosks: u32,
+    per_kiosk: u64,
+    full: bool,
+}
+
+fn size() -> Size {
+    let full = std::env::args().any(|a| a == "--bench");
+    let env = |k: &str, d: u64| {
+        std::env::var(k)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(d)
+    };
+    let (backlog, items, patrons, kiosks, per_kiosk) = if full {
+        (100_000, 1_000_000, 100_000, 50, 2_000)
+    } else {
+        (400, 2_000, 200, 3, 100)
+    };
+    Size {
+        backlog: env("KIOSK_BENCH_BACKLOG", backlog),
+        pull_items: env("KIOSK_BENCH_ITEMS", items) as u32,
+        pull_patrons: env("KIOSK_BENCH_PATRONS", patrons) as u32,
+        kiosks: env("KIOSK_BENCH_KIOSKS", kiosks) as u32,
+        per_kiosk: env("KIOSK_BENCH_PER_KIOSK", per_kiosk),
+        full,
+    }
+}
+
+fn now() -> DateTime<FixedOffset> {
+    Local::now().fixed_offset()
+}
+
+fn patron(n: u32) -> PatronRecord {
+    PatronRecord {
+        barcode: format!("P{n:07}"),
+        name: format!("Reader {n}"),
+        category: "adult".into(),
+        expires: Some("2099-12-31".into()),
+        pin_hash: None,
+        email: None,
+        blocked: None,
+        fines_owed_cents: 0,
+    }
+}
+
+fn item(n: u32) -> ItemRecord {
+    ItemRecord {
+        barcode: format!("I{n:08}"),
+        rfid_uid: None,
+        title: format!("Title {}", n / 3),
+        author: format!("Author {}", n % 997),
+        isbn: None,
+        item_type: "book".into(),
+        parts: 1,
+        status: "available".into(),
+        location: None,
+    }
+}
+
+/// Patrons and items in one transaction each, through the storage trait
+/// (what `kiosk-central import` does after reading its CSV files).
+async fn seed<S: Storage>(st: &S, patrons: u32, items: u32) {
+    let t = Utc::now();
+    st.import_patrons((1..=patrons).map(patron).collect(), t)
+        .await
+        .unwrap();
+    for chunk in (1..=items).collect::<Vec<_>>().chunks(100_000) {
+        st.import_items(chunk.iter().map(|&n| item(n)).collect(), t)
+            .await
+            .unwrap();
+    }
+}
+
+use chrono::Utc;
+
+/// Tokens for kiosks `K1..=Kn`, stored as the server keeps them.
+async fn tokens<S: Storage>(st: &S, n: u32) -> Vec<(String, String)> {
+    let mut out = vec![];
+    for k in 1..=n {
+        let (id, token) = (format!("K{k}"), central::new_token());
+        st.set_token(id.clone(), central::token_hash(&token), Utc::now())
+            .await
+            .unwrap();
+        out.push((id, token));
+    }
+    out
+}
+
+/// A running `kiosk-central serve`, stopped when dropped.
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Server {
+    fn start(db: &[String]) -> Server {
+        use std::io::BufRead;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_kiosk-central"))
+            .args(db)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .env("RUST_LOG", "error")
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("kiosk-central");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let base = line
+            .trim()
+            .strip_prefix("kiosk-central listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .to_string();
+        Server { child, base }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn upstream(base: &str, token: &str) -> Arc<dyn Upstream> {
+    Arc::new(
+        HttpUpstream::new(
+            base,
+            token,
+            HttpSettings {
+                timeout: std::time::Duration::from_secs(120),
+                ..HttpSettings::default()
+            },
+        )
+        .unwrap(),
+    )
+}
+
+/// Checkout/checkin pairs over `items` (a slice of item numbers), as a
+/// kiosk offline for a day would journal them.
+fn offline_entries(
+    kiosk: &str,
+    count: u64,
+    items: std::ops::Range<u32>,
+    patrons: u32,
+) -> Vec<Entry> {
+    let start = Local::now().fixed_offset() - Days::hours(30);
+    let span = (items.end - items.start) as u64;
+    (0..count)
+        .map(|i| {
+            let pair = i / 2;
+            let item = items.start + (pair % span) as u32;
+            let at = start + Days::milliseconds(i as i64 * 500);
+            let checkout = i % 2 == 0;
+            Entry {
+                id: Uuid::now_v7(),
+                kiosk_id: kiosk.into(),
+                seq: i as i64 + 1,
+                at: at.to_rfc3339(),
+                kind: if checkout { "checkout" } else { "checkin" }.into(),
+                patron: checkout.then(|| patron(1 + (pair % patrons as u64) as u32).barcode),
+                item: Some(format!("I{item:08}")),
+                decision: "accepted".into(),
+                reason: None,
+                due: checkout.then(|| (at + Days::days(28)).format("%Y-%m-%d").to_string()),
+                detail: serde_json::json!({}),
+                offline: true,
+            }
+        })
+        .collect()
+}
+
+/// (a) The backlog, journaled in the kiosk's store, drained by the engine.
+async fn drain(s: &Size, dir: &Path, batch: u32) {
+    let db = dir.join(format!("drain-{batch}.db"));
+    let st = SqliteStorage::open(&db, Settings::default()).unwrap();
+    let items = (s.backlog / 10).clamp(10, 10_000) as u32;
+    seed(&st, 1_000, items).await;
+    let (kiosk, token) = tokens(&st, 1).await.remove(0);
+    drop(st);
+    let server = Server::start(&["--db".into(), db.display().to_string()]);
+
+    let mut store = Store::open(&dir.join(format!("kiosk-{batch}.db")), &kiosk).unwrap();
+    {
+        let tx = store.conn().unchecked_transaction().unwrap();
+        let mut ins = tx
+            .prepare(
+                "INSERT INTO journal (id, kiosk_id, seq, at, kind, patron, item, decision, due, detail, offline)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, '{}', 1)",
+            )
+            .unwrap();
+        for e in offline_entries(&kiosk, s.backlog, 1..items + 1, 1_000) {
+            ins.execute(rusqlite::params![
+                e.id.to_string(),
+                e.kiosk_id,
+                e.seq,
+                e.at,
+                e.kind,
+                e.patron,
+                e.item,
+                e.decision,
+                e.due
+            ])
+            .unwrap();
+        }
+        drop(ins);
+        tx.commit().unwrap();
+    }
+    let engine = Engine::new(upstream(&server.base, &token), batch);
+    let t = Instant::now();
+    let r = engine.push(&mut store, now()).await.unwrap();
+    let secs = t.elapsed().as_secs_f64();
+    assert_eq!(r.acknowledged, s.backlog, "{r:?}");
+    assert_eq!(store.counts().unwrap().outbox, 0);
+    println!(
+        "sync drain: {} offline entries kiosk -> kiosk-central (SQLite) in {:.2} s = {:.0} entries/s ({} batches of {batch}){}",
+        s.backlog,
+        secs,
+        s.backlog as f64 / secs,
+        r.batches,
+        goal(s.full && s.backlog >= 100_000, secs <= 5.0, "<= 5 s"),
+    );
+}
+
+fn goal(measured: bool, met: bool, what: &str) -> String {
+    match (measured, met) {
+        (false, _) => String::new(),
+        (true, true) => format!("; goal {what}: met"),
+        (true, false) => format!("; goal {what}: MISSED"),
+    }
+}
+
+/// (b) The first pull into an empty cache.
+async fn pull(s: &Size, dir: &Path, page: u32) {
+    let cached = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!(
+        "bench-central-{}-{}.db",
+        s.pull_patrons, s.pull_items
+    ));
+    let token = {
+        let fresh = !cached.exists();
+        let st = SqliteStorage::open(&cached, Settings::default()).unwrap();
+        if fresh {
+            let t = Instant::now();
+            seed(&st, s.pull_patrons, s.pull_items).await;
+            eprintln!(
+                "seeded {} readers + {} items in {:.1} s",
+                s.pull_patrons,
+                s.pull_items,
+                t.elapsed().as_secs_f64()
+            );
+        }
+        tokens(&st, 1).await.remove(0).1
+    };
+    let server = Server::start(&["--db".into(), cached.display().to_string()]);
+    let mut store = Store::open(&dir.join(format!("pull-{page}.db")), "K1").unwrap();
+    let engine = Engine::new(upstream(&server.base, &token), page);
+    let t = Instant::now();
+    let r = engine.pull(&mut store, now()).await.unwrap();
+    let secs = t.elapsed().as_secs_f64();
+    let c = store.counts().unwrap();
+    assert_eq!(c.items as u32, s.pull_items);
+    assert_eq!(c.patrons as u32, s.pull_patrons);
+    let records = (s.pull_items + s.pull_patrons) as f64;
+    println!(
+        "sync pull: {} items + {} readers into an empty kiosk cache in {:.2} s = {:.0} records/s ({} pages of {page}){}",
+        s.pull_items,
+        s.pull_patrons,
+        secs,
+        records / secs,
+        r.pages,
+        goal(s.full && s.pull_items >= 1_000_000, secs <= 20.0, "<= 20 s"),
+    );
+}
+
+/// (c) Simulated kiosks pushing their backlogs at once, each in batches.
+async fn kiosks<S: Storage>(s: &Size, st: S, db: Vec<String>, backend: &str, batch: usize) {
+    let per_item = 50u32;
+    seed(&st, 1_000, s.kiosks * per_item).await;
+    let tokens = tokens(&st, s.kiosks).await;
+    drop(st);
+    let server = Server::start(&db);
+    let t = Instant::now();
+    let mut tasks = vec![];
+    for (k, (kiosk, token)) in tokens.into_iter().enumerate() {
+        let up = upstream(&server.base, &token);
+        let first = 1 + k as u32 * per_item;
+        let entries = offline_entries(&kiosk, s.per_kiosk, first..first + per_item, 1_000);
+        tasks.push(tokio::spawn(async move {
+            let mut applied = 0u64;
+            for chunk in entries.chunks(batch) {
+                let r = up.push(&kiosk, chunk).await.unwrap();
+                applied += r
+                    .iter()
+                    .filter(|r| r.status == EntryStatus::Applied)
+                    .count() as u64;
+            }
+            applied
+        }));
+    }
+    let mut applied = 0;
+    for t in tasks {
+        applied += t.await.unwrap();
+    }
+    let secs = t.elapsed().as_secs_f64();
+    let total = s.kiosks as u64 * s.per_kiosk;
+    assert_eq!(applied, total);
+    println!(
+        "sync kiosks: {} kiosks x {} entries pushed at once to kiosk-central ({backend}) in {:.2} s = {:.0} transactions/s (batches of {batch}){}",
+        s.kiosks,
+        s.per_kiosk,
+        secs,
+        total as f64 / secs,
+        goal(
+            s.full && backend == "SQLite" && s.kiosks >= 50,
+            total as f64 / secs >= 20_000.0,
+            ">= 20000/s"
+        ),
+    );
+}
+
+fn main() {
+    let s = size();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    rt.block_on(async {
+        // The kiosk's default batch_size, and a larger one.
+        drain(&s, dir.path(), 200).await;
+        drain(&s, dir.path(), 1000).await;
+        // The kiosk's default batch_size, and the server's largest page.
+        pull(&s, dir.path(), 200).await;
+        pull(&s, dir.path(), 5000).await;
+        let db = dir.path().join("kiosks.db");
+        let st = SqliteStorage::open(&db, Settings::default()).unwrap();
+        kiosks(
+            &s,
+            st,
+            vec!["--db".into(), db.display().to_string()],
+            "SQLite",
+            200,
+        )
+        .await;
+        if let Some(pg) = pg::PgCluster::start_or_skip("sync benchmark on PostgreSQL") {
+            pg.create_db("kiosks").await;
+            let url = pg.url("kiosks");
+            let st = PgStorage::connect(&url, Settings::default()).await.unwrap();
+            kiosks(&s, st, vec!["--postgres".into(), url], "PostgreSQL", 200).await;
+        }
+    });
+}

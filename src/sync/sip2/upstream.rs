@@ -1,0 +1,853 @@
+//! `Sip2Upstream`: the `Upstream` trait over a SIP2 ILS.
+//!
+//! - `decide`: checkout → 11/12, checkin → 09/10, renew → 29/30, hold
+//!   placed/cancelled → 15/16 (`+`/`-`). The ILS's answer is the decision;
+//!   its screen messages (AF), print lines (AG), sort bin, alert, hold and
+//!   location information go into `DecideResponse::detail` for the kiosk
+//!   to show. A refusal carries a kiosk refusal code, worked out from an
+//!   item information (17) lookup when the ILS says no without saying why.
+//! - `push` replays journal entries one by one, in journal order, with
+//!   `no block = Y`, the entry's own time as transaction date and the due
+//!   date the kiosk gave as `nb due date` (the return date for checkins).
+//!   Before a checkout or checkin is replayed, 17 (and 63 for checkouts)
+//!   says whether it already took effect — a replay after a lost answer
+//!   must not become a renewal or a second return. The ILS's answer is the
+//!   truth: `applied`, or `conflict` with a code and the ILS's message.
+//!   The cancel flag (BI) is never sent.
+//! - Entries SIP2 cannot carry (feedback, security, fee payments, …) and
+//!   entries the kiosk refused are acknowledged with a note, never left
+//!   blocking the outbox, never dropped without a log line.
+//! - `changes`: SIP2 has no change feed → `Unsupported`.
+//! - `patron` → 63/64 (23/24 when the ILS does not support 63).
+//! - `heartbeat` → 99/98 (clock offset from the 98's date).
+
+use super::client::{AcsInfo, ClientError, ClientSettings, Sip2Client};
+use super::date::SipDate;
+use super::messages::*;
+use crate::config::UpstreamSection;
+use crate::sync::protocol::{
+    ChangesPage, DecideRequest, DecideResponse, Entry, EntryResult, EntryStatus, Heartbeat,
+    HeartbeatAck, PatronRecord,
+};
+use crate::sync::upstream::{BoxFuture, Upstream, UpstreamError, UpstreamResult};
+use chrono::{DateTime, Local, NaiveDate, NaiveDateTime, TimeZone, Timelike};
+use serde_json::{json, Map, Value};
+use std::sync::Arc;
+
+/// Conflict codes a replay can end with (`EntryResult::code`).
+pub mod conflict {
+    /// The ILS has the item on loan to another reader.
+    pub const ON_LOAN_ELSEWHERE: &str = "on_loan_elsewhere";
+    /// The item waits on the hold shelf, or readers queue for it.
+    pub const ON_HOLD_FOR_ANOTHER: &str = "on_hold_for_another";
+    /// The ILS has it as lost, missing or claimed returned.
+    pub const ITEM_LOST: &str = "item_lost";
+    /// The ILS does not know the item.
+    pub const UNKNOWN_ITEM: &str = "unknown_item";
+    /// A checkin of an item the ILS refused to take back.
+    pub const NOT_ON_LOAN: &str = "not_on_loan";
+    /// The ILS refused a renewal.
+    pub const RENEWAL_REFUSED: &str = "renewal_refused";
+    /// The ILS said no and nothing tells why (see the message).
+    pub const ILS_REFUSED: &str = "ils_refused";
+    /// The ILS's 98 says "offline ok = N": it takes no store-and-forward
+    /// transactions; staff enter the entry at the desk.
+    pub const OFFLINE_NOT_ACCEPTED: &str = "offline_not_accepted";
+}
+
+/// Refusal code for an online refusal the ILS gave no reason for: the
+/// kiosk shows `Refusal::UpstreamRefused` with the ILS's own words
+/// (`detail.message`, from AF).
+pub const ILS_REFUSED: &str = "upstream_refused";
+
+/// Item circulation status (18, 2 digits).
+mod circ {
+    pub const CHARGED: u32 = 4;
+    pub const CHARGED_NO_RECALL: u32 = 5;
+    pub const HOLD_SHELF: u32 = 8;
+    pub const CLAIMED_RETURNED: u32 = 11;
+    pub const LOST: u32 = 12;
+    pub const MISSING: u32 = 13;
+}
+
+pub struct Sip2Upstream {
+    client: Arc<Sip2Client>,
+    institution: String,
+    terminal_password: String,
+    /// AP of checkins: where the kiosk stands.
+    location: String,
+}
+
+/// The entry's own time, as the kiosk's wall clock showed it.
+fn entry_time(at: &str) -> NaiveDateTime {
+    DateTime::parse_from_rfc3339(at)
+        .map(|t| t.naive_local())
+        .unwrap_or_else(|_| Local::now().naive_local())
+}
+
+/// The kiosk's due date (`YYYY-MM-DD` = end of that day, or RFC 3339).
+fn due_time(due: &str) -> Option<NaiveDateTime> {
+    if let Ok(d) = NaiveDate::parse_from_str(due, "%Y-%m-%d") {
+        return d.and_hms_opt(23, 59, 59);
+    }
+    DateTime::parse_from_rfc3339(due)
+        .ok()
+        .map(|t| t.naive_local())
+}
+
+/// An ILS due date (AH) as the kiosk writes due dates: `YYYY-MM-DD` for a
+/// day loan, RFC 3339 for an hour loan; None when it is not a SIP2 date.
+pub fn kiosk_due(ah: &str) -> Option<String> {
+    let t = SipDate::parse(ah.trim_end()).ok()?.naive()?;
+    let end_of_day = (t.hour() == 23 && t.minute() == 59) || (t.hour(), t.minute()) == (0, 0);
+    if end_of_day {
+        return Some(t.date().format("%Y-%m-%d").to_string());
+    }
+    Local
+        .from_local_datetime(&t)
+        .earliest()
+        .map(|l| l.to_rfc3339())
+}
+
+fn date(t: NaiveDateTime) -> SipDate {
+    SipDate::local(t)
+}
+
+fn some(s: &str) -> Option<String> {
+    Some(s.to_string())
+}
+
+/// AF/AG and the fields every answer shares, for the kiosk to show.
+fn shown(screen: &[String], print: &[String], title: &Option<String>) -> Map<String, Value> {
+    let mut d = Map::new();
+    if !screen.is_empty() {
+        d.insert("screen_messages".into(), json!(screen));
+    }
+    if !print.is_empty() {
+        d.insert("print_lines".into(), json!(print));
+    }
+    if let Some(t) = title.as_deref().filter(|t| !t.is_empty()) {
+        d.insert("title".into(), json!(t));
+    }
+    d
+}
+
+fn first_message(screen: &[String]) -> String {
+    let m = screen.join(" ");
+    if m.is_empty() {
+        "the ILS gave no message".into()
+    } else {
+        m
+    }
+}
+
+fn applied(e: &Entry, note: Option<String>) -> EntryResult {
+    EntryResult {
+        id: e.id,
+        status: EntryStatus::Applied,
+        code: None,
+        message: note,
+    }
+}
+
+fn conflict(e: &Entry, code: &str, message: String) -> EntryResult {
+    EntryResult {
+        id: e.id,
+        status: EntryStatus::Conflict,
+        code: Some(code.to_string()),
+        message: Some(message),
+    }
+}
+
+/// What an item information answer says about why a loan may not go.
+fn item_conflict(i: &ItemInformationResponse) -> Option<&'static str> {
+    let status = i.circulation_status.unwrap_or(0);
+    let queue: u32 = i
+        .hold_queue_length
+        .as_deref()
+        .and_then(|q| q.trim().parse().ok())
+        .unwrap_or(0);
+    match status {
+        circ::CHARGED | circ::CHARGED_NO_RECALL => Some(conflict::ON_LOAN_ELSEWHERE),
+        circ::HOLD_SHELF => Some(conflict::ON_HOLD_FOR_ANOTHER),
+        circ::LOST | circ::MISSING | circ::CLAIMED_RETURNED => Some(conflict::ITEM_LOST),
+        _ if queue > 0 => Some(conflict::ON_HOLD_FOR_ANOTHER),
+        _ if i.title_id.as_deref().unwrap_or("").is_empty() && status == 1 => {
+            Some(conflict::UNKNOWN_ITEM)
+        }
+        _ => None,
+    }
+}
+
+/// The kiosk refusal code for the same situation (online decisions).
+fn refusal_for(conflict_code: Option<&str>) -> &'static str {
+    match conflict_code {
+        Some(conflict::ON_LOAN_ELSEWHERE) => "item_on_loan_to_another",
+        Some(conflict::ON_HOLD_FOR_ANOTHER) => "item_on_hold_for_another",
+        Some(conflict::UNKNOWN_ITEM) => "unknown_item",
+        _ => ILS_REFUSED,
+    }
+}
+
+fn is_charged(i: &ItemInformationResponse) -> bool {
+    matches!(
+        i.circulation_status,
+        Some(circ::CHARGED | circ::CHARGED_NO_RECALL)
+    )
+}
+
+impl Sip2Upstream {
+    pub fn new(
+        settings: ClientSettings,
+        institution: &str,
+        terminal_password: &str,
+    ) -> Sip2Upstream {
+        let location = settings.location.clone();
+        Sip2Upstream {
+            client: Sip2Client::new(settings),
+            institution: institution.to_string(),
+            terminal_password: terminal_password.to_string(),
+            location,
+        }
+    }
+
+    pub fn from_config(u: &UpstreamSection) -> Sip2Upstream {
+        Sip2Upstream::new(
+            ClientSettings::from(u),
+            &u.institution,
+            &u.terminal_password,
+        )
+    }
+
+    pub fn client(&self) -> &Arc<Sip2Client> {
+        &self.client
+    }
+
+    fn ao(&self) -> Option<String> {
+        some(&self.institution)
+    }
+
+    fn ac(&self) -> Option<String> {
+        some(&self.terminal_password)
+    }
+
+    fn acs(&self) -> Option<AcsInfo> {
+        self.client.acs()
+    }
+
+    fn supports(&self, code: &str) -> bool {
+        self.acs().is_none_or(|a| a.supports(code))
+    }
+
+    async fn item_info(&self, item: &str) -> Result<ItemInformationResponse, ClientError> {
+        let req = ItemInformationRequest {
+            transaction_date: date(Local::now().naive_local()),
+            institution_id: self.ao(),
+            item_id: some(item),
+            terminal_password: self.ac(),
+            ..Default::default()
+        };
+        self.client.exchange(&req).await
+    }
+
+    /// The items the ILS has charged to `patron` (63 summary, charged).
+    async fn charged_to(&self, patron: &str) -> Result<Vec<String>, ClientError> {
+        let req = PatronInformationRequest {
+            language: Some(0),
+            transaction_date: date(Local::now().naive_local()),
+            summary: Summary::only(SummaryItem::ChargedItems),
+            institution_id: self.ao(),
+            patron_id: some(patron),
+            terminal_password: self.ac(),
+            start_item: some("1"),
+            end_item: some("9999"),
+            ..Default::default()
+        };
+        let r: PatronInformationResponse = self.client.exchange(&req).await?;
+        Ok(r.charged_items)
+    }
+
+    async fn checkout(
+        &self,
+        e: &Entry,
+        no_block: bool,
+        nb_due: Option<NaiveDateTime>,
+    ) -> Result<CheckoutResponse, ClientError> {
+        let at = entry_time(&e.at);
+        let req = CheckoutRequest {
+            // Never let a (re)sent checkout turn into a renewal.
+            sc_renewal_policy: Flag::N,
+            no_block: Flag::yn(no_block),
+            transaction_date: date(at),
+            // A real date even online: some ILSs drop a blank one.
+            nb_due_date: date(nb_due.unwrap_or(at)),
+            institution_id: self.ao(),
+            patron_id: e.patron.clone(),
+            item_id: e.item.clone(),
+            terminal_password: self.ac(),
+            fee_acknowledged: some("N"),
+            ..Default::default()
+        };
+        self.client.exchange(&req).await
+    }
+
+    async fn checkin(&self, e: &Entry, no_block: bool) -> Result<CheckinResponse, ClientError> {
+        let at = entry_time(&e.at);
+        let req = CheckinRequest {
+            no_block: Flag::yn(no_block),
+            transaction_date: date(at),
+            return_date: date(at),
+            current_location: some(&self.location),
+            institution_id: self.ao(),
+            item_id: e.item.clone(),
+            terminal_password: self.ac(),
+            ..Default::default()
+        };
+        self.client.exchange(&req).await
+    }
+
+    async fn renew(
+        &self,
+        e: &Entry,
+        no_block: bool,
+        nb_due: Option<NaiveDateTime>,
+    ) -> Result<RenewResponse, ClientError> {
+        let at = entry_time(&e.at);
+        let req = RenewRequest {
+            third_party_allowed: Flag::N,
+            no_block: Flag::yn(no_block),
+            transaction_date: date(at),
+            nb_due_date: date(nb_due.unwrap_or(at)),
+            institution_id: self.ao(),
+            patron_id: e.patron.clone(),
+            item_id: e.item.clone(),
+            terminal_password: self.ac(),
+            fee_acknowledged: some("N"),
+            ..Default::default()
+        };
+        self.client.exchange(&req).await
+    }
+
+    async fn hold(&self, e: &Entry, place: bool) -> Result<HoldResponse, ClientError> {
+        let req = HoldRequest {
+            hold_mode: Flag(if place { '+' } else { '-' }),
+            transaction_date: date(entry_time(&e.at)),
+            institution_id: self.ao(),
+            patron_id: e.patron.clone(),
+            item_id: e.item.clone(),
+            terminal_password: self.ac(),
+            fee_acknowledged: some("N"),
+            ..Default::default()
+        };
+        self.client.exchange(&req).await
+    }
+
+    /// Why the ILS refused a loan of `item`, from a 17 lookup; None when
+    /// the lookup fails or says nothing.
+    async fn why_not(&self, item: Option<&str>) -> Option<&'static str> {
+        let item = item?;
+        if !self.supports("17") {
+            return None;
+        }
+        self.item_info(item)
+            .await
+            .ok()
+            .and_then(|i| item_conflict(&i))
+    }
+
+    async fn decide_inner(&self, req: &DecideRequest) -> Result<DecideResponse, ClientError> {
+        let e = &req.entry;
+        // The 98 flags: an ILS that says it is offline, or that it takes
+        // no checkouts / checkins now, is treated as unreachable for them
+        // (the kiosk decides under [offline]); renewals it does not allow
+        // are refused without asking.
+        let acs = self.client.acs_now().await?;
+        let closed = !acs.online
+            || (e.kind == "checkout" && !acs.checkout_ok)
+            || (e.kind == "checkin" && !acs.checkin_ok);
+        if closed {
+            return Err(ClientError::Io {
+                at: self.client.address().to_string(),
+                detail: format!("the ILS's status (98) says it does not take {} now", e.kind),
+            });
+        }
+        if e.kind == "renew" && !acs.renewal_ok {
+            let mut d = Map::new();
+            d.insert(
+                "message".into(),
+                json!("the library system does not allow renewals here"),
+            );
+            return Ok(DecideResponse {
+                id: e.id,
+                decision: "refused".into(),
+                reason: Some(ILS_REFUSED.into()),
+                due: None,
+                detail: Value::Object(d),
+            });
+        }
+        let (accepted, due, mut detail, screen) = match e.kind.as_str() {
+            // `detail` follows what `Circulation`'s typed results read
+            // (`FromOnline`): item, title, route, sort_bin, queue_position.
+            "checkout" => {
+                let r = self.checkout(e, false, None).await?;
+                let mut d = shown(&r.screen_messages, &r.print_lines, &r.title_id);
+                if let Some(ah) = r.due_date.as_deref().filter(|s| !s.is_empty()) {
+                    d.insert("ils_due".into(), json!(ah));
+                }
+                if let Some(m) = r.media_type.as_deref() {
+                    d.insert("media_type".into(), json!(m));
+                }
+                d.insert("desensitize".into(), json!(r.desensitize.is_yes()));
+                let due = r.due_date.as_deref().and_then(kiosk_due);
+                (r.ok.is_one(), due, d, r.screen_messages)
+            }
+            "checkin" => {
+                let r = self.checkin(e, false).await?;
+                let mut d = shown(&r.screen_messages, &r.print_lines, &r.title_id);
+                d.insert("alert".into(), json!(r.alert.is_yes()));
+                d.insert("resensitize".into(), json!(r.resensitize.is_yes()));
+                if let Some(b) = r.sort_bin.as_deref().filter(|s| !s.is_empty()) {
+                    d.insert("sort_bin".into(), json!(b));
+                }
+                if let Some(l) = r.permanent_location.as_deref().filter(|s| !s.is_empty()) {
+                    d.insert("permanent_location".into(), json!(l));
+                }
+                // An alert (typically a hold to route, said in AF): the
+                // item goes to staff; otherwise to the ILS's sort bin.
+                let route = if r.alert.is_yes() {
+                    json!({"to": "staff"})
+                } else {
+                    json!({"to": "sort_bin", "bin": r.sort_bin.clone().unwrap_or_default()})
+                };
+                d.insert("route".into(), route);
+                (r.ok.is_one(), None, d, r.screen_messages)
+            }
+            "renew" => {
+                let r = self.renew(e, false, None).await?;
+                let mut d = shown(&r.screen_messages, &r.print_lines, &r.title_id);
+                if let Some(ah) = r.due_date.as_deref().filter(|s| !s.is_empty()) {
+                    d.insert("ils_due".into(), json!(ah));
+                }
+                let due = r.due_date.as_deref().and_then(kiosk_due);
+                (r.ok.is_one(), due, d, r.screen_messages)
+            }
+            "hold_placed" | "hold_cancelled" => {
+                let r = self.hold(e, e.kind == "hold_placed").await?;
+                let mut d = shown(&r.screen_messages, &r.print_lines, &r.title_id);
+                d.insert("available".into(), json!(r.available.is_yes()));
+                if let Some(q) = r.queue_position.as_deref() {
+                    if let Ok(n) = q.trim().parse::<u32>() {
+                        d.insert("queue_position".into(), json!(n));
+                    }
+                }
+                for (k, v) in [
+                    ("pickup_location", &r.pickup_location),
+                    ("expiration_date", &r.expiration_date),
+                ] {
+                    if let Some(v) = v.as_deref().filter(|s| !s.is_empty()) {
+                        d.insert(k.into(), json!(v));
+                    }
+                }
+                (r.ok.is_one(), None, d, r.screen_messages)
+            }
+            other => {
+                return Err(ClientError::Unexpected {
+                    at: self.client.address().to_string(),
+                    sent: other.to_string(),
+                    got: "nothing: SIP2 cannot carry this request".into(),
+                })
+            }
+        };
+        if let Some(item) = &e.item {
+            detail.entry("item").or_insert_with(|| json!(item));
+        }
+        let reason = if accepted {
+            None
+        } else {
+            let why = match e.kind.as_str() {
+                "checkout" => refusal_for(self.why_not(e.item.as_deref()).await),
+                "renew" => match self.why_not(e.item.as_deref()).await {
+                    Some(conflict::ON_HOLD_FOR_ANOTHER) => "renewal_blocked_by_hold",
+                    _ => ILS_REFUSED,
+                },
+                _ => ILS_REFUSED,
+            };
+            detail.insert("message".into(), json!(first_message(&screen)));
+            Some(why.to_string())
+        };
+        Ok(DecideResponse {
+            id: e.id,
+            decision: if accepted { "accepted" } else { "refused" }.into(),
+            reason,
+            due,
+            detail: Value::Object(detail),
+        })
+    }
+
+    /// Replays one journal entry; Err only for transport trouble (the
+    /// entry stays in the outbox and is tried again, checked first).
+    async fn replay(&self, e: &Entry) -> Result<EntryResult, ClientError> {
+        if e.decision != "accepted" {
+            tracing::info!(entry_id = %e.id, kind = %e.kind, "refused at the kiosk: nothing to replay to the ILS");
+            return Ok(applied(
+                e,
+                Some("refused at the kiosk; nothing sent to the ILS".into()),
+            ));
+        }
+        let nb_due = e.due.as_deref().and_then(due_time);
+        let carried = matches!(
+            e.kind.as_str(),
+            "checkout" | "checkin" | "renew" | "hold_placed" | "hold_cancelled"
+        );
+        if carried && e.offline && !self.client.acs_now().await?.offline_ok {
+            return Ok(conflict(
+                e,
+                conflict::OFFLINE_NOT_ACCEPTED,
+                "the ILS takes no offline transactions (98: offline ok = N); enter it at the desk"
+                    .into(),
+            ));
+        }
+        match e.kind.as_str() {
+            "checkout" => {
+                let (Some(patron), Some(item)) = (e.patron.as_deref(), e.item.as_deref()) else {
+                    return Ok(conflict(
+                        e,
+                        conflict::ILS_REFUSED,
+                        "a checkout without reader or item".into(),
+                    ));
+                };
+                // Did an earlier attempt already go through?
+                let mut before = None;
+                if self.supports("17") {
+                    let info = self.item_info(item).await?;
+                    if is_charged(&info) && self.supports("63") {
+                        let charged = self.charged_to(patron).await?;
+                        if charged.iter().any(|c| c == item) {
+                            return Ok(applied(
+                                e,
+                                Some("already on loan to this reader at the ILS".into()),
+                            ));
+                        }
+                    }
+                    before = item_conflict(&info);
+                }
+                let r = self.checkout(e, true, nb_due).await?;
+                if r.ok.is_one() {
+                    let ils_due = r.due_date.as_deref().and_then(kiosk_due);
+                    let note = match (&ils_due, &e.due) {
+                        (Some(a), Some(b)) if a != b => {
+                            Some(format!("the ILS set the due date to {a} (kiosk: {b})"))
+                        }
+                        _ => None,
+                    };
+                    return Ok(applied(e, note));
+                }
+                let code = before.unwrap_or(conflict::ILS_REFUSED);
+                Ok(conflict(e, code, first_message(&r.screen_messages)))
+            }
+            "checkin" => {
+                let Some(item) = e.item.as_deref() else {
+                    return Ok(conflict(
+                        e,
+                        conflict::NOT_ON_LOAN,
+                        "a checkin without item".into(),
+                    ));
+                };
+                if self.supports("17") {
+                    let info = self.item_info(item).await?;
+                    if !is_charged(&info) && item_conflict(&info) != Some(conflict::UNKNOWN_ITEM) {
+                        return Ok(applied(
+                            e,
+                            Some("not on loan at the ILS: already checked in".into()),
+                        ));
+                    }
+                }
+                let r = self.checkin(e, true).await?;
+                if r.ok.is_one() {
+                    Ok(applied(e, None))
+                } else {
+                    Ok(conflict(
+                        e,
+                        conflict::NOT_ON_LOAN,
+                        first_message(&r.screen_messages),
+                    ))
+                }
+            }
+            "renew" => {
+                let r = self.renew(e, true, nb_due).await?;
+                if r.ok.is_one() {
+                    Ok(applied(e, None))
+                } else {
+                    Ok(conflict(
+                        e,
+                        conflict::RENEWAL_REFUSED,
+                        first_message(&r.screen_messages),
+                    ))
+                }
+            }
+            "hold_placed" | "hold_cancelled" => {
+                let r = self.hold(e, e.kind == "hold_placed").await?;
+                if r.ok.is_one() {
+                    Ok(applied(e, None))
+                } else {
+                    Ok(conflict(
+                        e,
+                        conflict::ILS_REFUSED,
+                        first_message(&r.screen_messages),
+                    ))
+                }
+            }
+            other => {
+                tracing::info!(entry_id = %e.id, kind = other, "not carried by SIP2: acknowledged, kept in the local journal");
+                Ok(applied(
+                    e,
+                    Some(format!(
+                        "{other}: not carried by SIP2; kept in the kiosk's journal"
+                    )),
+                ))
+            }
+        }
+    }
+}
+
+impl Upstream for Sip2Upstream {
+    fn describe(&self) -> String {
+        format!("sip2 {}", self.client.address())
+    }
+
+    fn push<'a>(
+        &'a self,
+        _kiosk_id: &'a str,
+        entries: &'a [Entry],
+    ) -> BoxFuture<'a, UpstreamResult<Vec<EntryResult>>> {
+        Box::pin(async move {
+            let mut out = Vec::with_capacity(entries.len());
+            for e in entries {
+                match self.replay(e).await {
+                    Ok(r) => {
+                        tracing::info!(entry_id = %e.id, kind = %e.kind, status = ?r.status, code = ?r.code, "replayed to the ILS");
+                        out.push(r);
+                    }
+                    // What went through so far counts; the rest stays in
+                    // the outbox for the next run.
+                    Err(err) if !out.is_empty() && err.is_offline() => {
+                        tracing::info!(entry_id = %e.id, error = %err, "replay interrupted; the rest stays in the outbox");
+                        break;
+                    }
+                    Err(err) => return Err(err.into()),
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    fn changes<'a>(
+        &'a self,
+        _cursor: &'a str,
+        _limit: u32,
+    ) -> BoxFuture<'a, UpstreamResult<ChangesPage>> {
+        Box::pin(async { Err(UpstreamError::Unsupported("a change feed (SIP2 has none)")) })
+    }
+
+    fn decide<'a>(
+        &'a self,
+        req: &'a DecideRequest,
+    ) -> BoxFuture<'a, UpstreamResult<DecideResponse>> {
+        Box::pin(async move {
+            match req.entry.kind.as_str() {
+                "checkout" | "checkin" | "renew" | "hold_placed" | "hold_cancelled" => {}
+                _ => return Err(UpstreamError::Unsupported("this request over SIP2")),
+            }
+            Ok(self.decide_inner(req).await?)
+        })
+    }
+
+    fn heartbeat<'a>(&'a self, _hb: &'a Heartbeat) -> BoxFuture<'a, UpstreamResult<HeartbeatAck>> {
+        Box::pin(async move {
+            let info = self.client.status().await?;
+            let server = Local::now() + chrono::Duration::milliseconds(info.clock_offset_ms);
+            Ok(HeartbeatAck {
+                server_time: server.to_rfc3339_opts(chrono::SecondsFormat::Millis, false),
+                clock_offset_ms: info.clock_offset_ms,
+            })
+        })
+    }
+
+    fn patron<'a>(
+        &'a self,
+        barcode: &'a str,
+    ) -> BoxFuture<'a, UpstreamResult<Option<PatronRecord>>> {
+        Box::pin(async move {
+            let now = date(Local::now().naive_local());
+            let (valid, name, email, status, fee) = if self.supports("63") {
+                let req = PatronInformationRequest {
+                    language: Some(0),
+                    transaction_date: now,
+                    summary: Summary::none(),
+                    institution_id: self.ao(),
+                    patron_id: some(barcode),
+                    terminal_password: self.ac(),
+                    ..Default::default()
+                };
+                let r: PatronInformationResponse = self.client.exchange(&req).await?;
+                (
+                    r.valid_patron,
+                    r.personal_name,
+                    r.email_address,
+                    r.patron_status,
+                    r.fee_amount,
+                )
+            } else {
+                let req = PatronStatusRequest {
+                    language: Some(0),
+                    transaction_date: now,
+                    institution_id: self.ao(),
+                    patron_id: some(barcode),
+                    terminal_password: self.ac(),
+                    ..Default::default()
+                };
+                let r: PatronStatusResponse = self.client.exchange(&req).await?;
+                (
+                    r.valid_patron,
+                    r.personal_name,
+                    None,
+                    r.patron_status,
+                    r.fee_amount,
+                )
+            };
+            if !valid
+                .as_deref()
+                .is_some_and(|v| v.eq_ignore_ascii_case("Y"))
+            {
+                return Ok(None);
+            }
+            let set = status.set();
+            Ok(Some(PatronRecord {
+                barcode: barcode.to_string(),
+                name: name.unwrap_or_default(),
+                category: String::new(),
+                expires: None,
+                pin_hash: None,
+                email: email.filter(|e| !e.is_empty()),
+                blocked: (!set.is_empty()).then(|| set.join(", ")),
+                fines_owed_cents: fee.as_deref().map_or(0, cents),
+            }))
+        })
+    }
+
+    fn end_session<'a>(&'a self, patron: &'a str) -> BoxFuture<'a, UpstreamResult<()>> {
+        Box::pin(async move {
+            if !self.supports("35") {
+                return Ok(());
+            }
+            let req = EndPatronSessionRequest {
+                transaction_date: date(Local::now().naive_local()),
+                institution_id: self.ao(),
+                patron_id: some(patron),
+                terminal_password: self.ac(),
+                ..Default::default()
+            };
+            let _: EndSessionResponse = self.client.exchange(&req).await?;
+            Ok(())
+        })
+    }
+}
+
+/// Fuzzing hook (called by `sip2::fuzz_decode` on every typed message):
+/// the readings this module makes of an ILS's answers, on any input.
+pub fn fuzz_answer(m: &AnyMessage) {
+    match m {
+        AnyMessage::CheckoutResponse(r) => {
+            let _ = r.due_date.as_deref().map(kiosk_due);
+            let _ = r.fee_amount.as_deref().map(cents);
+        }
+        AnyMessage::RenewResponse(r) => {
+            let _ = r.due_date.as_deref().map(kiosk_due);
+        }
+        AnyMessage::ItemInformationResponse(r) => {
+            let _ = (item_conflict(r), is_charged(r));
+            let _ = r.due_date.as_deref().map(kiosk_due);
+        }
+        AnyMessage::PatronInformationResponse(r) => {
+            let _ = (r.patron_status.set(), r.fee_amount.as_deref().map(cents));
+        }
+        AnyMessage::AcsStatus(s) => {
+            let info = super::client::AcsInfo::from_98(s, Local::now().naive_local());
+            let _ = info.supports("17");
+        }
+        _ => {}
+    }
+}
+
+/// `1.50` → 150 (a fee amount as SIP2 writes it); 0 when unreadable.
+fn cents(amount: &str) -> i64 {
+    let a = amount.trim();
+    let (whole, frac) = a.split_once('.').unwrap_or((a, ""));
+    let whole: i64 = whole.parse().unwrap_or(0);
+    let frac: String = frac.chars().chain("00".chars()).take(2).collect();
+    let frac: i64 = frac.parse().unwrap_or(0);
+    whole.saturating_mul(100).saturating_add(frac)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ils_due_dates_become_kiosk_due_dates() {
+        assert_eq!(
+            kiosk_due("20260315    235900").as_deref(),
+            Some("2026-03-15")
+        );
+        assert!(kiosk_due("20260315    143000")
+            .unwrap()
+            .starts_with("2026-03-15T14:30:00"));
+        assert_eq!(kiosk_due("next week"), None);
+        assert_eq!(kiosk_due(""), None);
+    }
+
+    #[test]
+    fn kiosk_due_dates_become_nb_due_dates() {
+        let t = due_time("2026-03-14").unwrap();
+        assert_eq!(date(t).format().unwrap(), "20260314    235959");
+        let t = due_time("2026-03-14T16:00:00+01:00").unwrap();
+        assert_eq!(date(t).format().unwrap(), "20260314    160000");
+        assert_eq!(
+            date(entry_time("2026-02-28T16:15:00.250+01:00"))
+                .format()
+                .unwrap(),
+            "20260228    161500"
+        );
+    }
+
+    #[test]
+    fn item_status_explains_a_refusal() {
+        let mut i = ItemInformationResponse {
+            circulation_status: Some(4),
+            title_id: some("T"),
+            ..Default::default()
+        };
+        assert_eq!(item_conflict(&i), Some(conflict::ON_LOAN_ELSEWHERE));
+        i.circulation_status = Some(8);
+        assert_eq!(item_conflict(&i), Some(conflict::ON_HOLD_FOR_ANOTHER));
+        i.circulation_status = Some(3);
+        assert_eq!(item_conflict(&i), None);
+        i.hold_queue_length = some("2");
+        assert_eq!(item_conflict(&i), Some(conflict::ON_HOLD_FOR_ANOTHER));
+        i.circulation_status = Some(12);
+        assert_eq!(item_conflict(&i), Some(conflict::ITEM_LOST));
+        assert_eq!(
+            refusal_for(Some(conflict::ON_HOLD_FOR_ANOTHER)),
+            "item_on_hold_for_another"
+        );
+        assert_eq!(refusal_for(None), ILS_REFUSED);
+    }
+
+    #[test]
+    fn fee_amounts_in_cents() {
+        assert_eq!(cents("1.50"), 150);
+        assert_eq!(cents("2"), 200);
+        assert_eq!(cents("0.5"), 50);
+        assert_eq!(cents("junk"), 0);
+    }
+}

@@ -1,0 +1,274 @@
+//! The touch screen and the upstream: the circulation desk the app's Tasks
+//! call when `[upstream]` names a central system, the sync engine's status
+//! as a Subscription, and turning an upstream's answer into what a reader
+//! reads. With `[upstream] kind = "none"` none of this runs and the app
+//! calls the store directly, as before.
+//!
+//! The desk has its own connection to the kiosk's database (SQLite WAL
+//! shares the file with the app's reading connection and the engine's),
+//! so a decision waiting on the network never blocks the screen.
+
+use crate::config::{Config, UpstreamKind};
+use crate::store::{CheckinOk, CheckoutOk, HoldLevel, HoldOk, RenewOk, Store};
+use crate::sync::{self, schedule, Circulation, Decision, Engine, SyncError, SyncStatus};
+use chrono::{DateTime, FixedOffset};
+use iced::futures::{SinkExt, Stream};
+use std::hash::{Hash, Hasher};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{watch, Mutex};
+
+/// Circulation through the upstream, offline fallback included.
+pub struct Desk {
+    circulation: Circulation,
+    store: Mutex<Store>,
+    engine: Option<Arc<Engine>>,
+}
+
+impl std::fmt::Debug for Desk {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Desk")
+    }
+}
+
+/// An error on the way to a decision, as text for the log (the reader is
+/// sent to staff).
+pub type Failed = String;
+
+impl Desk {
+    /// A desk over its own `store` connection; `engine` shares its status
+    /// with the circulation (online/offline as decisions find it).
+    pub fn new(circulation: Circulation, store: Store, engine: Option<Arc<Engine>>) -> Desk {
+        let circulation = match &engine {
+            Some(e) => circulation.with_status(e.status_sender()),
+            None => circulation,
+        };
+        Desk {
+            circulation,
+            store: Mutex::new(store),
+            engine,
+        }
+    }
+
+    pub async fn checkout(
+        self: Arc<Self>,
+        patron: String,
+        item: String,
+        parts_seen: Option<u8>,
+        now: DateTime<FixedOffset>,
+    ) -> Result<Decision<CheckoutOk>, Failed> {
+        let mut s = self.store.lock().await;
+        let d = self
+            .circulation
+            .checkout(&mut s, &patron, &item, parts_seen, now)
+            .await;
+        self.counted(&s, d)
+    }
+
+    pub async fn checkin(
+        self: Arc<Self>,
+        item: String,
+        parts_seen: Option<u8>,
+        now: DateTime<FixedOffset>,
+    ) -> Result<Decision<CheckinOk>, Failed> {
+        let mut s = self.store.lock().await;
+        let d = self
+            .circulation
+            .checkin(&mut s, &item, parts_seen, now)
+            .await;
+        self.counted(&s, d)
+    }
+
+    pub async fn renew(
+        self: Arc<Self>,
+        patron: String,
+        item: String,
+        now: DateTime<FixedOffset>,
+    ) -> Result<Decision<RenewOk>, Failed> {
+        let mut s = self.store.lock().await;
+        let d = self.circulation.renew(&mut s, &patron, &item, now).await;
+        self.counted(&s, d)
+    }
+
+    pub async fn place_hold(
+        self: Arc<Self>,
+        patron: String,
+        item: String,
+        now: DateTime<FixedOffset>,
+    ) -> Result<Decision<HoldOk>, Failed> {
+        let mut s = self.store.lock().await;
+        let d = self
+            .circulation
+            .place_hold(&mut s, &patron, &item, HoldLevel::Title, now)
+            .await;
+        self.counted(&s, d)
+    }
+
+    pub async fn cancel_hold(
+        self: Arc<Self>,
+        patron: String,
+        item: String,
+        now: DateTime<FixedOffset>,
+    ) -> Result<Decision<String>, Failed> {
+        let mut s = self.store.lock().await;
+        let d = self
+            .circulation
+            .cancel_hold(&mut s, &patron, &item, now)
+            .await;
+        self.counted(&s, d)
+    }
+
+    /// "Sync now" from the staff menu: one push and pull on the desk's
+    /// connection; the result for staff.
+    pub async fn sync_now(self: Arc<Self>, now: DateTime<FixedOffset>) -> Result<String, Failed> {
+        let Some(engine) = self.engine.clone() else {
+            return Err("no upstream".into());
+        };
+        let mut s = self.store.lock().await;
+        match engine.sync_once(&mut s, now).await {
+            Ok(r) => Ok(format!(
+                "{} / {} / {}",
+                r.push.sent,
+                r.push.acknowledged,
+                r.pull.upserts + r.pull.deletes
+            )),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    /// The outbox grew: the status says so at once, not at the next sync.
+    fn counted<T>(&self, s: &Store, d: Result<T, SyncError>) -> Result<T, Failed> {
+        if let Some(e) = &self.engine {
+            if let Err(err) = e.refresh_counts(s) {
+                tracing::warn!(error = %err, "outbox count not refreshed");
+            }
+        }
+        d.map_err(|e| e.to_string())
+    }
+}
+
+/// The engine's status receiver, handed to the subscription once.
+#[derive(Clone)]
+pub struct StatusFeed(Arc<std::sync::Mutex<Option<watch::Receiver<SyncStatus>>>>);
+
+impl StatusFeed {
+    pub fn new(rx: watch::Receiver<SyncStatus>) -> StatusFeed {
+        StatusFeed(Arc::new(std::sync::Mutex::new(Some(rx))))
+    }
+}
+
+impl Hash for StatusFeed {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        "kiosk-sync-status".hash(state);
+    }
+}
+
+/// Every status change (the current one first).
+pub fn status_stream(feed: &StatusFeed) -> impl Stream<Item = SyncStatus> + use<> {
+    let rx = feed.0.lock().ok().and_then(|mut g| g.take());
+    iced::stream::channel(8, async move |mut out| {
+        let Some(mut rx) = rx else { return };
+        loop {
+            let s = rx.borrow_and_update().clone();
+            if out.send(s).await.is_err() {
+                return;
+            }
+            if rx.changed().await.is_err() {
+                return;
+            }
+        }
+    })
+}
+
+/// What runs beside the window when an upstream is configured: the
+/// schedules on a runtime of their own (one worker thread), the desk, and
+/// the status feed.
+pub struct Background {
+    pub desk: Arc<Desk>,
+    pub status: StatusFeed,
+    running: schedule::Background,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl Background {
+    /// None for `[upstream] kind = "none"`.
+    pub fn start(config: &Config, db: &Path) -> Result<Option<Background>, SyncError> {
+        if config.upstream.kind == UpstreamKind::None {
+            return Ok(None);
+        }
+        let Some(upstream) = sync::upstream_from_config(config)? else {
+            return Ok(None);
+        };
+        let cron = schedule::parse_cron(&config.sync.nightly)?;
+        let open = || -> Result<Store, SyncError> {
+            let mut s = Store::open(db, &config.kiosk.id)?;
+            let (rows, settings, holidays) = crate::config::circulation(config);
+            s.configure(rows, settings, &holidays)?;
+            Ok(s)
+        };
+        let engine = Arc::new(Engine::new(upstream, config.sync.batch_size));
+        let desk = Arc::new(Desk::new(
+            sync::circulation_from_config(config)?,
+            open()?,
+            Some(engine.clone()),
+        ));
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("kiosk-sync")
+            .enable_all()
+            .build()
+            .map_err(|e| SyncError::Config(format!("cannot start the sync thread: {e}")))?;
+        let store = open()?;
+        let interval = Duration::from_secs(config.sync.interval_secs as u64);
+        let running = {
+            let _in = runtime.enter();
+            schedule::spawn(engine, store, interval, cron)
+        };
+        let status = StatusFeed::new(running.status.clone());
+        Ok(Some(Background {
+            desk,
+            status,
+            running,
+            runtime,
+        }))
+    }
+
+    /// The engine's status now.
+    pub fn status(&self) -> SyncStatus {
+        self.running.status.borrow().clone()
+    }
+
+    /// Stops after the current exchange (at most a few seconds).
+    pub fn stop(self) {
+        let _ = self.running.stop.send(true);
+        let task = self.running.task;
+        let _ = self
+            .runtime
+            .block_on(async { tokio::time::timeout(Duration::from_secs(5), task).await });
+        self.runtime.shutdown_timeout(Duration::from_secs(1));
+    }
+}
+
+/// A text field of an online decision's detail.
+pub fn detail_text(detail: &serde_json::Value, key: &str) -> Option<String> {
+    detail
+        .get(key)
+        .and_then(|v| v.as_str())
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn detail_texts_skip_empty_ones() {
+        let d = json!({"title": "Dune", "author": "", "n": 3});
+        assert_eq!(detail_text(&d, "title").as_deref(), Some("Dune"));
+        assert_eq!(detail_text(&d, "author"), None);
+        assert_eq!(detail_text(&d, "n"), None);
+    }
+}

@@ -1,0 +1,762 @@
+//! The kiosk on a SIP2 ILS: the real `kiosk` binary (`kiosk circ …`,
+//! `kiosk sync --once`, `kiosk sync status`, `kiosk journal`) with
+//! `[upstream] kind = "sip2"` against a scripted ILS behind pysip2's AnyIO
+//! SIP2 server (tests/sip2/ils_server.py, a separate process on a loopback
+//! port) that records every request it receives. The tests assert on what
+//! the server recorded and on what the kiosk printed and journaled.
+//!
+//! Needs python3 with pysip2 (pip install pysip2==0.1.0): skipped with a
+//! notice when missing, unless KIOSK_REQUIRE_PYSIP2=1 (CI), which makes it
+//! a failure.
+
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+const SERVER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/sip2/ils_server.py");
+
+fn pysip2() -> bool {
+    let ok = Command::new("python3")
+        .args(["-c", "import pysip2, anyio"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        assert!(
+            std::env::var("KIOSK_REQUIRE_PYSIP2").as_deref() != Ok("1"),
+            "KIOSK_REQUIRE_PYSIP2=1 but `python3 -c 'import pysip2'` fails: pip install pysip2==0.1.0"
+        );
+        eprintln!("pysip2 not installed: SIP2 ILS tests skipped (pip install pysip2==0.1.0)");
+    }
+    ok
+}
+
+/// The scripted ILS, a child process; killed on drop.
+struct Ils {
+    child: Option<Child>,
+    port: u16,
+    state: PathBuf,
+    log: PathBuf,
+    encoding: String,
+    login: Option<String>,
+    /// More server options (`--no-offline`).
+    options: Vec<String>,
+}
+
+impl Ils {
+    fn start(dir: &Path, library: &Value, encoding: &str, login: Option<&str>) -> Ils {
+        let state = dir.join("ils-state.json");
+        std::fs::write(&state, library.to_string()).unwrap();
+        let mut ils = Ils {
+            child: None,
+            port: 0,
+            state,
+            log: dir.join("ils-log.jsonl"),
+            encoding: encoding.into(),
+            login: login.map(str::to_string),
+            options: Vec::new(),
+        };
+        ils.up();
+        ils
+    }
+
+    /// Starts (again) on the same port, with the library as it was left.
+    fn up(&mut self) {
+        let mut cmd = Command::new("python3");
+        cmd.arg(SERVER)
+            .arg("--state")
+            .arg(&self.state)
+            .arg("--log")
+            .arg(&self.log)
+            .args([
+                "--port",
+                &self.port.to_string(),
+                "--encoding",
+                &self.encoding,
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        if let Some(l) = &self.login {
+            cmd.args(["--login", l]);
+        }
+        cmd.args(&self.options);
+        let mut child = cmd.spawn().expect("run python3");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let port = line
+            .strip_prefix("PORT ")
+            .and_then(|p| p.trim().parse().ok())
+            .unwrap_or_else(|| panic!("the ILS did not start: {line:?}"));
+        self.port = port;
+        self.child = Some(child);
+    }
+
+    /// The ILS goes away (connections refused from now on).
+    fn down(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Every request received so far, in order.
+    fn records(&self) -> Vec<Value> {
+        std::fs::read_to_string(&self.log)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    fn received(&self, code: &str) -> Vec<Value> {
+        self.records()
+            .into_iter()
+            .filter(|r| r["code"] == code)
+            .collect()
+    }
+
+    fn library(&self) -> Value {
+        serde_json::from_str(&std::fs::read_to_string(&self.state).unwrap()).unwrap()
+    }
+}
+
+impl Drop for Ils {
+    fn drop(&mut self) {
+        self.down();
+    }
+}
+
+struct Kiosk {
+    dir: tempfile::TempDir,
+}
+
+const PATRONS: &str = "barcode,name,category,expires,pin,email\n\
+    P1,Zoë Ørsted,adult,2030-01-01,,\n\
+    P2,张伟,adult,2030-01-01,,\n";
+
+impl Kiosk {
+    fn new() -> Kiosk {
+        let dir = tempfile::tempdir().unwrap();
+        Kiosk { dir }
+    }
+
+    fn configure(&self, ils: &Ils, extra: &str) {
+        std::fs::write(
+            self.dir.path().join("kiosk.toml"),
+            format!(
+                "[kiosk]\nid = \"sip2-kiosk\"\n[store]\npath = \"kiosk.db\"\n[barcode]\nmode = \"off\"\n\
+                 [offline]\npolicy = \"returns-and-checkouts\"\nmax_cache_age_hours = 0\n\
+                 [upstream]\nkind = \"sip2\"\nhost = \"127.0.0.1\"\nport = {}\ninstitution = \"MAIN\"\n\
+                 location = \"KIOSK-1\"\ntimeout_secs = 5\ndecide_timeout_ms = 5000\n{extra}",
+                ils.port
+            ),
+        )
+        .unwrap();
+    }
+
+    fn import(&self, items: &str) {
+        let p = self.dir.path().join("patrons.csv");
+        let i = self.dir.path().join("items.csv");
+        std::fs::write(&p, PATRONS).unwrap();
+        std::fs::write(
+            &i,
+            format!("barcode,title,author,isbn,item_type,rfid_uid,parts\n{items}"),
+        )
+        .unwrap();
+        let (code, _, err) = self.run(
+            &[
+                "import",
+                "--patrons",
+                p.to_str().unwrap(),
+                "--items",
+                i.to_str().unwrap(),
+            ],
+            "2026-11-20T09:00:00+08:00",
+        );
+        assert_eq!(code, 0, "{err}");
+    }
+
+    /// Runs the kiosk at `now`; (exit code, JSON lines, stderr).
+    fn run(&self, args: &[&str], now: &str) -> (i32, Vec<Value>, String) {
+        let out = Command::new(env!("CARGO_BIN_EXE_kiosk"))
+            .current_dir(self.dir.path())
+            .env_remove("KIOSK_CONFIG")
+            .env("KIOSK_NOW", now)
+            .args(args)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let json = stdout
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
+            .collect();
+        (
+            out.status.code().unwrap_or(-1),
+            json,
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    fn one(&self, args: &[&str], now: &str) -> Value {
+        let (_, out, err) = self.run(args, now);
+        assert_eq!(out.len(), 1, "{args:?}: {out:?} {err}");
+        out.into_iter().next().unwrap()
+    }
+
+    fn journal(&self) -> Vec<Value> {
+        let (code, out, err) = self.run(&["journal"], "2026-11-23T10:00:00+08:00");
+        assert_eq!(code, 0, "{err}");
+        out
+    }
+
+    fn entry(&self, id: &Value) -> Value {
+        self.journal()
+            .into_iter()
+            .find(|e| &e["id"] == id)
+            .unwrap_or_else(|| panic!("no journal entry {id}"))
+    }
+}
+
+const ONLINE: &str = "2026-11-20T10:00:00+08:00";
+const OFFLINE: &str = "2026-11-21T15:30:00+08:00";
+const LATER: &str = "2026-11-22T09:00:00+08:00";
+
+fn library(items: Value, loans: Value, faults: Value) -> Value {
+    json!({
+        "patrons": {"P1": {"name": "Zoë Ørsted"}, "P2": {"name": "张伟"}},
+        "items": items,
+        "loans": loans,
+        "faults": faults,
+    })
+}
+
+#[test]
+fn online_checkout_renew_checkin_reach_the_ils() {
+    if !pysip2() {
+        return;
+    }
+    let k = Kiosk::new();
+    let ils = Ils::start(
+        k.dir.path(),
+        &library(
+            json!({"I1": {"title": "Les Misérables"}, "I2": {"title": "The Silent River", "hold_for": "P2"}}),
+            json!({"I2": {"patron": "P1", "due": "20261201    235900"}}),
+            json!({}),
+        ),
+        "cp850",
+        Some("kiosk-1:s3cret"),
+    );
+    k.configure(&ils, "username = \"kiosk-1\"\npassword = \"s3cret\"\n");
+    k.import("I1,Les Misérables,Victor Hugo,,book,,1\nI2,The Silent River,Ann Lee,,book,,1\n");
+
+    let v = k.one(
+        &["circ", "checkout", "--patron", "P1", "--item", "I1"],
+        ONLINE,
+    );
+    assert_eq!(v["ok"], true, "{v}");
+    assert_eq!(v["mode"], "online");
+    // The ILS's title in cp850, its due date, its screen message.
+    assert_eq!(v["upstream"]["title"], "Les Misérables");
+    assert_eq!(v["title"], "Les Misérables", "what the reader is shown");
+    assert_eq!(v["upstream"]["screen_messages"], json!(["Enjoy"]));
+    let due = v["due"].as_str().unwrap().to_string();
+    assert_eq!(due.len(), 10, "a day loan: {due}");
+
+    let v = k.one(&["circ", "renew", "--patron", "P1", "--item", "I1"], ONLINE);
+    assert_eq!(
+        (v["ok"].clone(), v["mode"].clone()),
+        (json!(true), json!("online")),
+        "{v}"
+    );
+    assert!(v["due"].as_str().unwrap() > due.as_str());
+
+    let v = k.one(&["circ", "checkin", "--item", "I1"], ONLINE);
+    assert_eq!(
+        (v["ok"].clone(), v["mode"].clone()),
+        (json!(true), json!("online")),
+        "{v}"
+    );
+    assert_eq!(v["upstream"]["sort_bin"], "A1");
+    assert_eq!(v["upstream"]["alert"], false);
+
+    // A return with a hold waiting: the ILS's alert, bin and message reach
+    // the reader.
+    let v = k.one(&["circ", "checkin", "--item", "I2"], ONLINE);
+    assert_eq!(v["upstream"]["alert"], true, "{v}");
+    assert_eq!(v["upstream"]["sort_bin"], "HOLD");
+    assert_eq!(
+        v["upstream"]["screen_messages"],
+        json!(["Hold for another reader: hold shelf"])
+    );
+
+    // Refused online: a kiosk refusal code and the ILS's words.
+    let v = k.one(
+        &["circ", "checkout", "--patron", "P1", "--item", "I2"],
+        ONLINE,
+    );
+    assert_eq!(v["ok"], false, "{v}");
+    assert_eq!(v["mode"], "online");
+    assert_eq!(v["reason"], "item_on_hold_for_another", "{v}");
+
+    // What the ILS received: a login, a status, then the requests with the
+    // institution, terminal location and real dates (never blank).
+    let r = ils.records();
+    assert_eq!(r[0]["code"], "93");
+    assert_eq!(r[0]["login_user_id"], "kiosk-1");
+    assert_eq!(r[0]["location_code"], "KIOSK-1");
+    assert_eq!(r[1]["code"], "99");
+    let out = ils.received("11");
+    assert_eq!(out.len(), 2);
+    assert_eq!(out[0]["no_block"], "N");
+    assert_eq!(out[0]["patron_identifier"], "P1");
+    assert_eq!(out[0]["item_identifier"], "I1");
+    assert_eq!(out[0]["institution_id"], "MAIN");
+    assert_eq!(out[0]["transaction_date"], "20261120    100000");
+    assert_ne!(out[0]["nb_due_date"], " ".repeat(18));
+    assert!(out.iter().all(|o| o["cancel"].is_null()), "never BI");
+    assert_eq!(ils.received("29").len(), 1);
+    let back = ils.received("09");
+    assert_eq!(back.len(), 2);
+    assert_eq!(back[0]["current_location"], "KIOSK-1");
+    assert_eq!(back[0]["no_block"], "N");
+    // Online decisions are journaled already acknowledged.
+    let j = k.journal();
+    assert!(
+        j.iter().all(|e| e["sync_status"] == "acknowledged"),
+        "{j:?}"
+    );
+    let (code, out, _) = k.run(&["sync", "--once"], ONLINE);
+    assert_eq!(code, 0);
+    assert_eq!(out[0]["pull"]["unsupported"], true);
+    assert_eq!(out[0]["upstream"], format!("sip2 127.0.0.1:{}", ils.port));
+}
+
+#[test]
+fn offline_decisions_replay_with_no_block_and_their_own_dates() {
+    if !pysip2() {
+        return;
+    }
+    let k = Kiosk::new();
+    let mut ils = Ils::start(
+        k.dir.path(),
+        &library(
+            json!({
+                "I1": {"title": "Les Misérables"},
+                "I2": {"title": "The Silent River", "hold_for": "P2"},
+                "I3": {"title": "Ulysses"},
+            }),
+            json!({"I3": {"patron": "P1", "due": "20261201    235900"}}),
+            json!({}),
+        ),
+        "cp850",
+        None,
+    );
+    k.configure(&ils, "");
+    k.import(
+        "I1,Les Misérables,Victor Hugo,,book,,1\nI2,The Silent River,Ann Lee,,book,,1\nI3,Ulysses,James Joyce,,book,,1\n",
+    );
+    ils.down();
+
+    // The ILS is unreachable: the kiosk decides under [offline].
+    let a = k.one(
+        &["circ", "checkout", "--patron", "P1", "--item", "I1"],
+        OFFLINE,
+    );
+    assert_eq!(
+        (a["ok"].clone(), a["mode"].clone()),
+        (json!(true), json!("offline")),
+        "{a}"
+    );
+    // The ILS has I2 on its hold shelf for someone else; the kiosk cannot know.
+    let b = k.one(
+        &["circ", "checkout", "--patron", "P1", "--item", "I2"],
+        OFFLINE,
+    );
+    assert_eq!(
+        (b["ok"].clone(), b["mode"].clone()),
+        (json!(true), json!("offline")),
+        "{b}"
+    );
+    let (code, out, _) = k.run(&["sync", "--once"], OFFLINE);
+    assert_eq!(code, 1, "entries stay while the ILS is down: {out:?}");
+    assert_eq!(out[0]["offline"], true);
+    assert_eq!(out[0]["outbox"], 2);
+
+    ils.up();
+    let (code, out, err) = k.run(&["sync", "--once"], LATER);
+    assert_eq!(code, 0, "{out:?} {err}");
+    assert_eq!(out[0]["outbox"], 0);
+    assert_eq!(out[0]["conflicts"], 1);
+
+    // Replayed in journal order, no block = Y, the original time, and the
+    // due date the kiosk gave the reader.
+    let sent = ils.received("11");
+    assert_eq!(sent.len(), 2, "{sent:?}");
+    let due_a = k.entry(&a["entry"])["due"]
+        .as_str()
+        .unwrap()
+        .replace('-', "");
+    assert_eq!(sent[0]["item_identifier"], "I1");
+    assert_eq!(sent[0]["no_block"], "Y");
+    assert_eq!(sent[0]["transaction_date"], "20261121    153000");
+    assert_eq!(sent[0]["nb_due_date"], format!("{due_a}    235959"));
+    assert_eq!(sent[1]["item_identifier"], "I2");
+    assert_eq!(sent[1]["no_block"], "Y");
+    // Each checkout was checked with item information first.
+    assert!(ils.received("17").len() >= 2);
+    assert_eq!(ils.library()["loans"]["I1"]["patron"], "P1");
+
+    // The ILS's answer is the truth: I1 acknowledged, I2 a coded conflict
+    // with the ILS's message, visible in the journal and the status.
+    assert_eq!(k.entry(&a["entry"])["sync_status"], "acknowledged");
+    let e = k.entry(&b["entry"]);
+    assert_eq!(e["sync_status"], "conflict", "{e}");
+    let shown = e.to_string();
+    assert!(shown.contains("on_hold_for_another"), "{shown}");
+    assert!(shown.contains("Item on hold for another patron"), "{shown}");
+    let (_, st, _) = k.run(&["sync", "status"], LATER);
+    assert_eq!(st[0]["conflicts"], 1);
+    assert_eq!(st[0]["outbox"], 0);
+
+    // Nothing is sent twice.
+    let (code, _, _) = k.run(&["sync", "--once"], LATER);
+    assert_eq!(code, 0);
+    assert_eq!(ils.received("11").len(), 2);
+}
+
+#[test]
+fn a_connection_dropped_mid_answer_does_not_duplicate_the_loan() {
+    if !pysip2() {
+        return;
+    }
+    let k = Kiosk::new();
+    let ils = Ils::start(
+        k.dir.path(),
+        &library(
+            json!({"I1": {"title": "Les Misérables"}}),
+            json!({}),
+            json!({"drop": ["12"]}),
+        ),
+        "cp850",
+        None,
+    );
+    k.configure(&ils, "");
+    k.import("I1,Les Misérables,Victor Hugo,,book,,1\n");
+
+    // The ILS applies the checkout, then the line dies half-way through its
+    // answer: the outcome is unknown, so the kiosk decides offline.
+    let v = k.one(
+        &["circ", "checkout", "--patron", "P1", "--item", "I1"],
+        ONLINE,
+    );
+    assert_eq!(
+        (v["ok"].clone(), v["mode"].clone()),
+        (json!(true), json!("offline")),
+        "{v}"
+    );
+    assert_eq!(ils.received("11").len(), 1);
+    assert_eq!(ils.library()["loans"]["I1"]["patron"], "P1");
+
+    // The replay asks first (17, then 63 for the reader's loans), finds the
+    // loan already there and sends no second checkout.
+    let (code, out, err) = k.run(&["sync", "--once"], LATER);
+    assert_eq!(code, 0, "{out:?} {err}");
+    assert_eq!(ils.received("11").len(), 1, "{:?}", ils.records());
+    assert_eq!(ils.received("17").len(), 1);
+    assert_eq!(ils.received("63").len(), 1);
+    assert_eq!(k.entry(&v["entry"])["sync_status"], "acknowledged");
+}
+
+#[test]
+fn a_garbled_answer_is_asked_again_with_97() {
+    if !pysip2() {
+        return;
+    }
+    let k = Kiosk::new();
+    let ils = Ils::start(
+        k.dir.path(),
+        &library(
+            json!({"I1": {"title": "Les Misérables"}}),
+            json!({}),
+            json!({"garble": ["12"]}),
+        ),
+        "cp850",
+        None,
+    );
+    k.configure(&ils, "");
+    k.import("I1,Les Misérables,Victor Hugo,,book,,1\n");
+    let v = k.one(
+        &["circ", "checkout", "--patron", "P1", "--item", "I1"],
+        ONLINE,
+    );
+    assert_eq!(
+        (v["ok"].clone(), v["mode"].clone()),
+        (json!(true), json!("online")),
+        "{v}"
+    );
+    assert_eq!(v["upstream"]["title"], "Les Misérables");
+    let codes: Vec<String> = ils
+        .records()
+        .iter()
+        .map(|r| r["code"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        codes,
+        ["99", "11", "97"],
+        "one checkout, one resend request"
+    );
+}
+
+#[test]
+fn utf8_titles_travel_when_both_sides_say_utf8() {
+    if !pysip2() {
+        return;
+    }
+    let k = Kiosk::new();
+    let ils = Ils::start(
+        k.dir.path(),
+        &library(json!({"I9": {"title": "三体"}}), json!({}), json!({})),
+        "utf-8",
+        None,
+    );
+    k.configure(&ils, "charset = \"utf-8\"\n");
+    k.import("I9,三体,刘慈欣,,book,,1\n");
+    let v = k.one(
+        &["circ", "checkout", "--patron", "P2", "--item", "I9"],
+        ONLINE,
+    );
+    assert_eq!(
+        (v["ok"].clone(), v["mode"].clone()),
+        (json!(true), json!("online")),
+        "{v}"
+    );
+    assert_eq!(v["upstream"]["title"], "三体");
+    let v = k.one(&["circ", "checkin", "--item", "I9"], ONLINE);
+    assert_eq!(v["upstream"]["title"], "三体", "{v}");
+}
+
+/// The client and the upstream without the CLI: heartbeat flags, clock
+/// offset, patron lookup, unsupported pull, kinds SIP2 cannot carry.
+#[test]
+fn the_upstream_speaks_for_the_ils() {
+    use kiosk::sync::protocol::{Entry, EntryStatus, Heartbeat};
+    use kiosk::sync::sip2::client::ClientSettings;
+    use kiosk::sync::sip2::{Charset, Sip2Upstream};
+    use kiosk::sync::{Upstream, UpstreamError};
+    use std::time::Duration;
+    if !pysip2() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let ils = Ils::start(
+        dir.path(),
+        &library(
+            json!({"I1": {"title": "Les Misérables"}}),
+            json!({}),
+            json!({}),
+        ),
+        "cp850",
+        None,
+    );
+    let up = Sip2Upstream::new(
+        ClientSettings {
+            host: "127.0.0.1".into(),
+            port: ils.port,
+            tls: false,
+            username: String::new(),
+            password: String::new(),
+            location: "KIOSK-1".into(),
+            charset: Charset::Cp850,
+            error_detection: true,
+            heartbeat: Duration::from_secs(60),
+            timeout: Duration::from_secs(5),
+            resend_limit: 3,
+        },
+        "MAIN",
+        "",
+    );
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let hb = Heartbeat {
+            kiosk_id: "k".into(),
+            version: "0".into(),
+            sent_at: String::new(),
+            outbox: 0,
+            conflicts: 0,
+            last_sync: None,
+            devices: vec![],
+            paper: "none".into(),
+        };
+        let ack = up.heartbeat(&hb).await.unwrap();
+        assert!(ack.clock_offset_ms.abs() < 5_000, "{ack:?}");
+        let acs = up.client().acs().unwrap();
+        assert!(acs.online && acs.offline_ok && acs.checkout_ok);
+        assert!(acs.supports("17") && !acs.supports("37"), "{acs:?}");
+
+        let p = up.patron("P1").await.unwrap().unwrap();
+        assert_eq!(p.name, "Zoë Ørsted");
+        assert_eq!(p.blocked, None);
+        assert!(up.patron("NOBODY").await.unwrap().is_none());
+
+        assert!(matches!(
+            up.changes("", 10).await,
+            Err(UpstreamError::Unsupported(_))
+        ));
+
+        let feedback = Entry {
+            id: uuid::Uuid::now_v7(),
+            kiosk_id: "k".into(),
+            seq: 1,
+            at: "2026-11-20T10:00:00+08:00".into(),
+            kind: "feedback".into(),
+            patron: Some("P1".into()),
+            item: None,
+            decision: "accepted".into(),
+            reason: None,
+            due: None,
+            detail: json!({"rating": 5}),
+            offline: true,
+        };
+        let r = up.push("k", &[feedback]).await.unwrap();
+        assert_eq!(r[0].status, EntryStatus::Applied);
+        assert!(r[0]
+            .message
+            .as_deref()
+            .unwrap()
+            .contains("not carried by SIP2"));
+        up.end_session("P1").await.unwrap();
+        let st = up.client().stats();
+        assert_eq!(st.connects, 1, "one persistent connection: {st:?}");
+    });
+    assert_eq!(ils.received("35").len(), 1);
+    assert_eq!(ils.received("63").len(), 2);
+}
+
+/// A decision deadline gives up on an answer; the late answer must never
+/// be read as the answer to the next request (even without sequence
+/// numbers to tell them apart).
+#[test]
+fn a_late_answer_is_never_taken_for_the_next_one() {
+    use kiosk::sync::protocol::{DecideRequest, Entry};
+    use kiosk::sync::sip2::client::ClientSettings;
+    use kiosk::sync::sip2::{Charset, Sip2Upstream};
+    use kiosk::sync::Upstream;
+    use std::time::Duration;
+    if !pysip2() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let ils = Ils::start(
+        dir.path(),
+        &library(
+            json!({"I1": {"title": "Les Misérables"}, "I2": {"title": "Ulysses"}}),
+            json!({}),
+            json!({"slow": ["12"]}),
+        ),
+        "cp850",
+        None,
+    );
+    let up = Sip2Upstream::new(
+        ClientSettings {
+            host: "127.0.0.1".into(),
+            port: ils.port,
+            tls: false,
+            username: String::new(),
+            password: String::new(),
+            location: "KIOSK-1".into(),
+            charset: Charset::Cp850,
+            error_detection: false,
+            heartbeat: Duration::from_secs(60),
+            timeout: Duration::from_secs(5),
+            resend_limit: 3,
+        },
+        "MAIN",
+        "",
+    );
+    let checkout = |item: &str| DecideRequest {
+        entry: Entry {
+            id: uuid::Uuid::now_v7(),
+            kiosk_id: "k".into(),
+            seq: 1,
+            at: "2026-11-20T10:00:00+08:00".into(),
+            kind: "checkout".into(),
+            patron: Some("P1".into()),
+            item: Some(item.into()),
+            decision: "accepted".into(),
+            reason: None,
+            due: None,
+            detail: json!({}),
+            offline: false,
+        },
+        parts_seen: None,
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let first = checkout("I1");
+        let gave_up = tokio::time::timeout(Duration::from_millis(300), up.decide(&first)).await;
+        assert!(gave_up.is_err(), "the deadline passed first");
+        tokio::time::sleep(Duration::from_millis(1200)).await;
+        let second = checkout("I2");
+        let d = up.decide(&second).await.unwrap();
+        assert_eq!(d.decision, "accepted");
+        assert_eq!(d.detail["title"], "Ulysses", "{d:?}");
+        assert_eq!(up.client().stats().connects, 2, "a new connection");
+    });
+    assert_eq!(ils.library()["loans"]["I2"]["patron"], "P1");
+}
+
+/// An ILS whose 98 says "offline ok = N" is sent no offline transaction:
+/// each becomes a coded conflict for staff to enter at the desk.
+#[test]
+fn an_ils_that_takes_no_offline_transactions_is_sent_none() {
+    if !pysip2() {
+        return;
+    }
+    let k = Kiosk::new();
+    let mut ils = Ils::start(
+        k.dir.path(),
+        &library(
+            json!({"I1": {"title": "Les Misérables"}}),
+            json!({}),
+            json!({}),
+        ),
+        "cp850",
+        None,
+    );
+    ils.options.push("--no-offline".into());
+    ils.down();
+    ils.up();
+    k.configure(&ils, "");
+    k.import("I1,Les Misérables,Victor Hugo,,book,,1\n");
+    ils.down();
+    let a = k.one(
+        &["circ", "checkout", "--patron", "P1", "--item", "I1"],
+        OFFLINE,
+    );
+    assert_eq!(
+        (a["ok"].clone(), a["mode"].clone()),
+        (json!(true), json!("offline")),
+        "{a}"
+    );
+    ils.up();
+    let (code, out, err) = k.run(&["sync", "--once"], LATER);
+    assert_eq!(code, 0, "{out:?} {err}");
+    assert_eq!(out[0]["conflicts"], 1);
+    let e = k.entry(&a["entry"]);
+    assert_eq!(e["sync_status"], "conflict");
+    assert!(e["sync_reason"]
+        .as_str()
+        .unwrap()
+        .starts_with("offline_not_accepted"));
+    assert!(ils.received("11").is_empty());
+}
