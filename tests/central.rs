@@ -14,14 +14,15 @@ use kiosk::central::engine::title_key;
 use kiosk::central::{self, PgStorage, SqliteStorage, Storage};
 use kiosk::domain::Settings;
 use kiosk::sync::protocol::*;
+use pg::PgCluster;
 use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use support::pg::pg_or_skip;
 use uuid::Uuid;
 
-mod support;
+#[path = "support/pg.rs"]
+mod pg;
 
 // ---------------------------------------------------------------------------
 // Fixtures
@@ -740,7 +741,9 @@ async fn reminders_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn storage_suite_postgres() {
-    let Some(pg) = pg_or_skip() else { return };
+    let Some(pg) = PgCluster::start_or_skip("PostgreSQL suite") else {
+        return;
+    };
     pg.create_db("suite").await;
     let a = Arc::new(
         PgStorage::connect(&pg.url("suite"), Settings::default())

@@ -11,14 +11,15 @@
 //! and pass, unless `KIOSK_REQUIRE_SCHEMATHESIS=1` (CI), where they fail.
 
 use kiosk::sync::protocol::*;
+use pg::PgCluster;
 use serde_json::json;
 use std::io::BufRead;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use support::pg::pg_or_skip;
 use uuid::Uuid;
 
-mod support;
+#[path = "support/pg.rs"]
+mod pg;
 
 /// Test cases per operation and phase: enough to find what the first
 /// runs found (undocumented statuses, out-of-range numbers, floats for
@@ -267,7 +268,9 @@ async fn schemathesis_finds_nothing_postgres() {
     let Some(version) = schemathesis_or_skip() else {
         return;
     };
-    let Some(pg) = pg_or_skip() else { return };
+    let Some(pg) = PgCluster::start_or_skip("schemathesis on PostgreSQL") else {
+        return;
+    };
     pg.create_db("fuzz").await;
     let dir = tempfile::tempdir().unwrap();
     fuzz(&version, dir.path(), &["--postgres", &pg.url("fuzz")]).await;
