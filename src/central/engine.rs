@@ -78,10 +78,27 @@ pub async fn changes<S: Sql>(tx: &mut S, cursor: &str, limit: u32) -> Result<Cha
             None => Change::Delete { entity, key },
         });
     }
-    let remaining = tx
-        .query_one("SELECT count(*) FROM changes WHERE seq > $1", p![last])
+    // Counting what follows reads every row after the cursor, once per
+    // page: a first pull of a million records spent most of its time
+    // there. The numbers after the cursor up to the highest are an upper
+    // bound (a renumbered record leaves a gap), exact for a fresh import,
+    // and `more` stays exact.
+    let remaining = match tx
+        .query_opt(
+            "SELECT seq FROM changes WHERE seq > $1 ORDER BY seq LIMIT 1",
+            p![last],
+        )
         .await?
-        .i(0) as u64;
+    {
+        None => 0,
+        Some(_) => {
+            let max = tx
+                .query_one("SELECT max(seq) FROM changes", p![])
+                .await?
+                .i(0);
+            (max - last).max(1) as u64
+        }
+    };
     Ok(ChangesPage {
         changes: out,
         cursor: last.to_string(),
