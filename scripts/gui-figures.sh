@@ -52,7 +52,8 @@ cleanup() {
     rm -rf "$WORK"
 }
 trap cleanup EXIT
-for _ in $(seq 1 100); do [ -e "/tmp/.X11-unix/X$N" ] && break; sleep 0.05; done
+# The socket appears before the server answers: wait until it does.
+for _ in $(seq 1 200); do xdotool getmouselocation >/dev/null 2>&1 && break; sleep 0.05; done
 
 now() { date +%s.%N; }
 ms() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f", (b - a) * 1000 }'; }
