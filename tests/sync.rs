@@ -582,12 +582,24 @@ fn offline_the_kiosk_decides_under_its_policy_and_journals_offline() {
         .unwrap();
     assert_eq!((d3.mode, d3.accepted), (Mode::Offline, true));
 
-    // Renewals need the upstream.
+    // Renewals are decided offline by the same rules (here: too soon, the
+    // loan is minutes old); holds need the upstream's queue.
     up.inject("decide", Fault::Unreachable);
     let d4 = rt
         .block_on(circ.renew(&mut store, "2001", "3001", now()))
         .unwrap();
-    assert_eq!(d4.reason.as_deref(), Some("offline_unavailable"));
+    assert_eq!(
+        (d4.mode, d4.reason.as_deref()),
+        (Mode::Offline, Some("too_soon_to_renew"))
+    );
+    up.inject("decide", Fault::Unreachable);
+    let d4 = rt
+        .block_on(circ.place_hold(&mut store, "2001", "3002", HoldLevel::Title, now()))
+        .unwrap();
+    assert_eq!(
+        (d4.mode, d4.reason.as_deref()),
+        (Mode::Offline, Some("offline_unavailable"))
+    );
 
     // The upstream applied a decision whose answer was lost: the offline
     // decision went under the same id, so the push is a duplicate.
@@ -600,7 +612,8 @@ fn offline_the_kiosk_decides_under_its_policy_and_journals_offline() {
 
     // Back online: everything is delivered, each id applied once.
     let r = rt.block_on(engine.push(&mut store, now())).unwrap();
-    assert_eq!(r.acknowledged, 5);
+    // Five decisions above plus the refused offline renewal.
+    assert_eq!(r.acknowledged, 6);
     for d in [
         d.entry.id,
         d2.entry.id,

@@ -410,7 +410,9 @@ impl Kiosk {
             format!(
                 "[kiosk]\nid = \"{KIOSK}\"\n[store]\npath = \"kiosk.db\"\n[barcode]\nmode = \"off\"\n\
                  [upstream]\nkind = \"http\"\nurl = \"{upstream}\"\ntoken = \"{token}\"\ntimeout_secs = 1\n\
-                 [sync]\nbatch_size = 20\n"
+                 [sync]\nbatch_size = 20\n\
+                 [offline]\npolicy = \"returns-and-checkouts\"\nmax_loans_per_reader = 10\n\
+                 max_cache_age_hours = 0\n"
             ),
         )
         .unwrap();
@@ -419,13 +421,25 @@ impl Kiosk {
 
     /// Runs `kiosk ARGS` (blocking): exit code, stdout as JSON lines, stderr.
     fn run(&self, args: &[&str]) -> (i32, Vec<Value>, String) {
-        let out = Command::new(env!("CARGO_BIN_EXE_kiosk"))
-            .current_dir(self.dir.path())
+        self.run_via(args, None)
+    }
+
+    /// Runs `kiosk ARGS` with nobody listening upstream: the kiosk decides
+    /// alone and journals for the push (how the backlog was made).
+    fn offline(&self, args: &[&str]) -> (i32, Vec<Value>, String) {
+        self.run_via(args, Some("http://127.0.0.1:9"))
+    }
+
+    fn run_via(&self, args: &[&str], upstream: Option<&str>) -> (i32, Vec<Value>, String) {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_kiosk"));
+        c.current_dir(self.dir.path())
             .env_remove("KIOSK_CONFIG")
             .env("RUST_LOG", "warn")
-            .args(args)
-            .output()
-            .unwrap();
+            .args(args);
+        if let Some(url) = upstream {
+            c.env("KIOSK__UPSTREAM__URL", url);
+        }
+        let out = c.output().unwrap();
         let stdout = String::from_utf8_lossy(&out.stdout);
         (
             out.status.code().unwrap_or(-1),
@@ -522,16 +536,20 @@ async fn exactly_once_under_faults(db: Db, seed: u64) {
         );
         // Loans that stay open, and the two conflicts.
         let checkout = |p: &str, i: &str| {
-            kiosk.ok(&["circ", "checkout", "--patron", p, "--item", i]);
+            let (code, out, err) = kiosk.offline(&["circ", "checkout", "--patron", p, "--item", i]);
+            assert_eq!(code, 0, "checkout {p} {i}: {out:?} {err}");
+            assert_eq!(out[0]["mode"], "offline");
         };
         for item in ["I081", "I082", "I083"] {
             checkout("P051", item);
         }
         // Accepted or refused (too soon), it is journaled either way.
-        let (_, renewed, _) = kiosk.run(&["circ", "renew", "--patron", "P051", "--item", "I081"]);
+        let (_, renewed, _) =
+            kiosk.offline(&["circ", "renew", "--patron", "P051", "--item", "I081"]);
         checkout("P052", "X-LOST");
         checkout("PX", "I090");
-        kiosk.ok(&["circ", "checkin", "--item", "I083"]);
+        let (code, out, err) = kiosk.offline(&["circ", "checkin", "--item", "I083"]);
+        assert_eq!(code, 0, "checkin I083: {out:?} {err}");
         renewed[0]["ok"] == true
     });
     let journal = tokio::task::block_in_place(|| kiosk.ok(&["journal"]));
