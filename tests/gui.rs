@@ -715,6 +715,33 @@ fn loans_and_returns_go_through_kiosk_central_then_offline_when_it_stops() {
         )
         .unwrap();
     assert_eq!(offline, 1, "journaled as an offline decision");
+    // Renew all from the account screen: each loan is its own decision on
+    // the desk (offline now, by the same rules: the loan is minutes old).
+    let _ = app.update(Message::Borrow(borrow::Message::Account));
+    let t = app.update(Message::Account(account::Message::RenewAll));
+    run_task(&rt, &mut app, t);
+    match app.screen() {
+        Screen::Account(a) => assert!(
+            matches!(
+                a.notices.get("I2"),
+                Some(Notice::Refused(Refusal::TooSoonToRenew { .. }))
+            ),
+            "{:?}",
+            a.notices
+        ),
+        other => panic!("expected the account, got {other:?}"),
+    }
+    let renew_offline: i64 = app
+        .store()
+        .conn()
+        .query_row(
+            "SELECT offline FROM journal WHERE kind = 'renew' AND item = 'I2'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(renew_offline, 1, "renewed through the desk, offline");
+    let _ = app.update(Message::Account(account::Message::Back));
     // The engine's status (what the subscription delivers) turns the
     // banner on; the idle screen says what still works.
     let s = bg.status();

@@ -101,7 +101,12 @@ pub enum Message {
     Renewed(Box<(String, Result<Decision<RenewOk>, Failed>)>),
     /// A hold decided through the upstream (card, answer).
     HoldPlaced(Box<(String, Result<Decision<HoldOk>, Failed>)>),
+    /// Renewals asked from the account screen, through the upstream.
+    AccountRenewed(Box<AccountRenewals>),
 }
+
+/// Each item renewed from the account screen, with its answer.
+pub type AccountRenewals = Vec<(String, Result<Decision<RenewOk>, Failed>)>;
 
 /// The tags whose security could not be set, with why.
 #[derive(Debug, Clone)]
@@ -462,6 +467,19 @@ impl App {
                     Ok(None) => self.failed("renew", "an answer this kiosk cannot read"),
                     Err(e) => self.failed("renew", e),
                 }
+            }
+            Message::AccountRenewed(v) => {
+                let mut outcomes = Vec::with_capacity(v.len());
+                for (item, result) in *v {
+                    match result.map(|d| d.typed()) {
+                        Ok(Some(r)) => outcomes.push((item, r)),
+                        Ok(None) => {
+                            self.failed("renew", "an answer this kiosk cannot read");
+                        }
+                        Err(e) => self.failed("renew", e),
+                    }
+                }
+                self.account_renewed(outcomes);
             }
             Message::HoldPlaced(h) => {
                 let (card, result) = *h;
@@ -1062,17 +1080,41 @@ impl App {
         }
     }
 
-    /// Renews one item (Some) or all, then shows the fresh account.
+    /// Renews one item (Some) or all, then shows the fresh account. With
+    /// an upstream each renewal is its own decision on the desk (online,
+    /// or offline by the same rules), in a Task.
     fn renew_from_account(&mut self, item: Option<&str>) {
         let Some(card) = self.session.as_ref().map(|s| s.card.clone()) else {
             return;
         };
         let now = Self::now();
+        if let Some(desk) = self.desk.clone() {
+            let items: Vec<String> = match item {
+                Some(i) => vec![i.to_string()],
+                None => match self.store.account(&card, now) {
+                    Ok(Some(a)) => a.loans.iter().map(|l| l.item.clone()).collect(),
+                    Ok(None) => return self.tell(Notice::Refused(Refusal::UnknownPatron)),
+                    Err(e) => return self.failed("account", e),
+                },
+            };
+            self.effects.push(Task::perform(
+                async move {
+                    let mut out = Vec::with_capacity(items.len());
+                    for i in items {
+                        let r = desk.clone().renew(card.clone(), i.clone(), now).await;
+                        out.push((i, r));
+                    }
+                    out
+                },
+                |v| Message::AccountRenewed(Box::new(v)),
+            ));
+            return;
+        }
         let outcomes = match item {
             Some(i) => self
                 .store
                 .renew(&card, i, now)
-                .map(|o| vec![(i.to_string(), o)]),
+                .map(|o| vec![(i.to_string(), o.result)]),
             None => self.store.renew_all(&card, now).map(|v| {
                 v.into_iter()
                     .map(|o| {
@@ -1080,19 +1122,26 @@ impl App {
                             Ok(r) => r.item.clone(),
                             Err(_) => String::new(),
                         };
-                        (item, o)
+                        (item, o.result)
                     })
                     .collect()
             }),
         };
-        let outcomes = match outcomes {
-            Ok(o) => o,
-            Err(e) => return self.failed("renew", e),
+        match outcomes {
+            Ok(o) => self.account_renewed(o),
+            Err(e) => self.failed("renew", e),
+        }
+    }
+
+    /// Shows each renewal next to its loan and refreshes the account.
+    fn account_renewed(&mut self, outcomes: Vec<(String, Result<RenewOk, Refusal>)>) {
+        let Some(card) = self.session.as_ref().map(|s| s.card.clone()) else {
+            return;
         };
-        let fresh = self.store.account(&card, now);
+        let fresh = self.store.account(&card, Self::now());
         if let Screen::Account(a) = &mut self.screen {
-            for (i, o) in outcomes {
-                let n = match o.result {
+            for (i, result) in outcomes {
+                let n = match result {
                     Ok(r) => Notice::Said(
                         "renew-ok",
                         vec![("title", r.title), ("due", r.due.to_string())],
