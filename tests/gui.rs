@@ -909,3 +909,57 @@ fn tags_on_the_simulated_pad_are_lent_and_secured_off_the_ui_thread() {
     );
     assert_eq!(journal_count(&app, "security"), 1);
 }
+
+#[test]
+fn a_reader_cancels_a_reservation_from_the_holds_screen() {
+    let (mut app, cards, items) = kiosk();
+    // Reader 0 borrows the book, so reader 1 can only reserve it.
+    let _ = app.update(Message::Scanned(cards[0].clone()));
+    let _ = app.update(Message::Scanned(items[0].clone()));
+    let _ = app.update(Message::Scanned(cards[0].clone()));
+    let _ = app.update(Message::Receipt(receipt::Message::NoReceipt));
+    let _ = app.update(Message::Feedback(feedback::Message::Skip));
+    let _ = app.update(Message::Scanned(cards[1].clone()));
+    let _ = app.update(Message::Borrow(borrow::Message::Holds));
+    let _ = app.update(Message::Scanned(items[0].clone()));
+    match app.screen() {
+        Screen::Holds(h) => {
+            assert!(
+                matches!(h.placed.last(), Some(Notice::Said("hold-ok", _))),
+                "{:?}",
+                h.placed
+            );
+            assert_eq!(h.holds.len(), 1);
+            assert_eq!(h.holds[0].item.as_deref(), Some(items[0].as_str()));
+        }
+        other => panic!("expected holds, got {other:?}"),
+    }
+    let _ = app.update(Message::Holds(holds::Message::Cancel(0)));
+    match app.screen() {
+        Screen::Holds(h) => {
+            assert!(
+                matches!(h.placed.last(), Some(Notice::Said("hold-cancelled", _))),
+                "{:?}",
+                h.placed
+            );
+            assert!(h.holds.is_empty(), "{:?}", h.holds);
+            assert!(h
+                .placed
+                .last()
+                .unwrap()
+                .render(Lang::En)
+                .contains("cancelled"));
+        }
+        other => panic!("expected holds, got {other:?}"),
+    }
+    let cancelled: (String, String) = app
+        .store()
+        .conn()
+        .query_row(
+            "SELECT decision, patron FROM journal WHERE kind = 'hold_cancelled'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(cancelled, ("accepted".to_string(), cards[1].clone()));
+}

@@ -99,6 +99,9 @@ pub struct AccountLoan {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AccountHold {
     pub title: String,
+    /// A copy of the title, to name the hold by (cancelling); None when
+    /// the kiosk's catalogue has no copy of it.
+    pub item: Option<String>,
     pub status: String,
     pub queue_position: Option<i64>,
     pub pickup_code: Option<String>,
@@ -875,7 +878,9 @@ impl Store {
                     (SELECT title FROM items WHERE isbn IS NOT NULL AND 'isbn:' || isbn = h.title_key LIMIT 1),
                     h.title_key,
                     (SELECT count(*) FROM holds q WHERE q.title_key = h.title_key AND q.status = 'waiting'
-                       AND (q.placed < h.placed OR (q.placed = h.placed AND q.id <= h.id)))
+                       AND (q.placed < h.placed OR (q.placed = h.placed AND q.id <= h.id))),
+                    COALESCE((SELECT barcode FROM items WHERE id = COALESCE(h.ready_item_id, h.item_id)),
+                             (SELECT barcode FROM items WHERE isbn IS NOT NULL AND 'isbn:' || isbn = h.title_key LIMIT 1))
              FROM holds h WHERE h.patron_id = ?1 AND h.status IN ('waiting','ready')
              ORDER BY h.status DESC, h.placed",
         )?;
@@ -891,16 +896,44 @@ impl Store {
                         .unwrap_or(&key)
                         .to_string()
                 });
-                Ok(AccountHold {
-                    queue_position: (status == "waiting").then(|| r.get(7)).transpose()?,
-                    pickup_code: r.get(1)?,
-                    pickup_by: r.get(2)?,
-                    placed: r.get(3)?,
-                    status,
-                    title,
-                })
+                Ok((
+                    AccountHold {
+                        item: r.get(8)?,
+                        queue_position: (status == "waiting").then(|| r.get(7)).transpose()?,
+                        pickup_code: r.get(1)?,
+                        pickup_by: r.get(2)?,
+                        placed: r.get(3)?,
+                        status,
+                        title,
+                    },
+                    key,
+                ))
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
+        // A title-level hold without an ISBN: find a copy by its title key
+        // (computed here, as when the hold was placed).
+        let mut holds = holds;
+        for (h, key) in holds.iter_mut().filter(|(h, _)| h.item.is_none()) {
+            let mut st = self.conn.prepare_cached(
+                "SELECT barcode, isbn, title, author FROM items WHERE lower(trim(title)) = lower(trim(?1))",
+            )?;
+            let copies = st.query_map([&h.title], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, Option<String>>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                ))
+            })?;
+            for c in copies {
+                let (barcode, isbn, title, author) = c?;
+                if *key == title_key(isbn.as_deref(), &title, &author) {
+                    h.item = Some(barcode);
+                    break;
+                }
+            }
+        }
+        let holds: Vec<AccountHold> = holds.into_iter().map(|(h, _)| h).collect();
         Ok(Some(Account {
             name: p.name,
             category: p.patron.category,

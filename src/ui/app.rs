@@ -103,6 +103,8 @@ pub enum Message {
     HoldPlaced(Box<(String, Result<Decision<HoldOk>, Failed>)>),
     /// Renewals asked from the account screen, through the upstream.
     AccountRenewed(Box<AccountRenewals>),
+    /// A hold cancelled through the upstream (its title, or why not).
+    HoldCancelled(Box<Result<Decision<String>, Failed>>),
 }
 
 /// Each item renewed from the account screen, with its answer.
@@ -351,10 +353,14 @@ impl App {
             }
             Message::Holds(m) => {
                 self.touch();
-                if let Screen::Holds(h) = &mut self.screen {
-                    if let Some(holds::Event::Back) = h.update(m) {
-                        self.screen = Screen::Borrow;
-                    }
+                let event = match &mut self.screen {
+                    Screen::Holds(h) => h.update(m),
+                    _ => None,
+                };
+                match event {
+                    Some(holds::Event::Cancel(item)) => self.cancel_hold(&item),
+                    Some(holds::Event::Back) => self.screen = Screen::Borrow,
+                    None => {}
                 }
             }
             Message::Receipt(m) => {
@@ -468,6 +474,11 @@ impl App {
                     Err(e) => self.failed("renew", e),
                 }
             }
+            Message::HoldCancelled(r) => match (*r).map(|d| d.typed()) {
+                Ok(Some(result)) => self.show_cancelled(result),
+                Ok(None) => self.failed("cancel_hold", "an answer this kiosk cannot read"),
+                Err(e) => self.failed("cancel_hold", e),
+            },
             Message::AccountRenewed(v) => {
                 let mut outcomes = Vec::with_capacity(v.len());
                 for (item, result) in *v {
@@ -1198,6 +1209,43 @@ impl App {
             Err(e) => return self.failed("place_hold", e),
         };
         self.show_hold(card, o.result);
+    }
+
+    /// Cancels the reader's hold on the title of `item` (through the
+    /// upstream when there is one), then shows the holds again.
+    fn cancel_hold(&mut self, item: &str) {
+        let Some(card) = self.session.as_ref().map(|s| s.card.clone()) else {
+            return;
+        };
+        let now = Self::now();
+        if let Some(desk) = self.desk.clone() {
+            self.effects.push(Task::perform(
+                desk.cancel_hold(card, item.to_string(), now),
+                |r| Message::HoldCancelled(Box::new(r)),
+            ));
+            return;
+        }
+        match self.store.cancel_hold(&card, item, now) {
+            Ok(o) => self.show_cancelled(o.result),
+            Err(e) => self.failed("cancel_hold", e),
+        }
+    }
+
+    fn show_cancelled(&mut self, result: Result<String, Refusal>) {
+        let Some(card) = self.session.as_ref().map(|s| s.card.clone()) else {
+            return;
+        };
+        let n = match result {
+            Ok(title) => Notice::Said("hold-cancelled", vec![("title", title)]),
+            Err(r) => Notice::Refused(r),
+        };
+        let fresh = self.store.account(&card, Self::now());
+        if let Screen::Holds(h) = &mut self.screen {
+            h.placed.push(n);
+            if let Ok(Some(d)) = fresh {
+                h.holds = d.holds;
+            }
+        }
     }
 
     fn show_hold(&mut self, card: &str, result: Result<HoldOk, Refusal>) {

@@ -42,6 +42,7 @@ ui-hold-ready = Ready for pickup: code { $code }, until { $by }
 ui-hold-waiting = Waiting: number { $position } in the queue
 ui-holds-title = Reservations
 ui-holds-hint = Scan a book to reserve it. To pick up a reservation, take it from the hold shelf and borrow it like any book.
+ui-hold-cancel = Cancel reservation
 ui-receipt-title = You borrowed { $count } { $count ->
     [one] item
    *[other] items

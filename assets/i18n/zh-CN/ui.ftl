@@ -42,6 +42,7 @@ ui-hold-ready = 可取书：取书码 { $code }，请在 { $by } 前领取
 ui-hold-waiting = 排队中：第 { $position } 位
 ui-holds-title = 预约
 ui-holds-hint = 扫描图书即可预约。领取预约书：从预约架上取下图书，像平常一样借出即可。
+ui-hold-cancel = 取消预约
 ui-receipt-title = 您借了 { $count } 本书
 ui-recommendations = 您可能还喜欢：
 ui-print-receipt = 打印凭条

@@ -19,11 +19,15 @@ pub struct Holds {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Message {
+    /// Cancel the hold at this index.
+    Cancel(usize),
     Back,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
+    /// Cancel the reader's hold on the title of this copy.
+    Cancel(String),
     Back,
 }
 
@@ -37,6 +41,11 @@ impl Holds {
 
     pub fn update(&mut self, message: Message) -> Option<Event> {
         match message {
+            Message::Cancel(i) => self
+                .holds
+                .get(i)
+                .and_then(|h| h.item.clone())
+                .map(Event::Cancel),
             Message::Back => Some(Event::Back),
         }
     }
@@ -49,13 +58,12 @@ impl Holds {
         if self.holds.is_empty() {
             list = list.push(text(tr(lang, "ui-account-no-holds")).size(theme::BODY));
         }
-        for h in &self.holds {
-            list = list.push(
-                container(hold_line(h, lang))
-                    .padding(14)
-                    .width(Fill)
-                    .style(theme::card),
-            );
+        for (i, h) in self.holds.iter().enumerate() {
+            let mut line = row![hold_line(h, lang), space::horizontal()].spacing(16);
+            if h.item.is_some() {
+                line = line.push(small(tr(lang, "ui-hold-cancel"), Message::Cancel(i)));
+            }
+            list = list.push(container(line).padding(14).width(Fill).style(theme::card));
         }
         column![
             title(tr(lang, "ui-holds-title")),
@@ -104,6 +112,29 @@ pub fn hold_line<'a, M: 'a>(h: &AccountHold, lang: Lang) -> Element<'a, M> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn hold(item: Option<&str>) -> AccountHold {
+        AccountHold {
+            title: "Alpha".into(),
+            item: item.map(str::to_string),
+            status: "waiting".into(),
+            queue_position: Some(1),
+            pickup_code: None,
+            pickup_by: None,
+            placed: "2026-11-23T10:00:00+08:00".into(),
+        }
+    }
+
+    #[test]
+    fn cancel_names_the_copy_and_a_hold_without_one_cannot_be_cancelled_here() {
+        let mut h = Holds::new(vec![hold(Some("I1")), hold(None)]);
+        assert_eq!(
+            h.update(Message::Cancel(0)),
+            Some(Event::Cancel("I1".into()))
+        );
+        assert_eq!(h.update(Message::Cancel(1)), None);
+        assert_eq!(h.update(Message::Cancel(7)), None);
+    }
 
     #[test]
     fn back_leaves() {
