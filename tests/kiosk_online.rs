@@ -104,26 +104,24 @@ fn loans(db: &Path) -> Vec<(String, String)> {
         .collect()
 }
 
-#[test]
-fn circ_is_online_when_the_server_answers_and_offline_when_it_is_gone() {
+/// A central server with `patrons` and `items` (CSV bodies) imported and
+/// a token for kiosk K1, and a kiosk beside it whose cache the first sync
+/// has filled (readers, items, the server's policy).
+struct Library {
+    /// Holds both databases; removed when the test ends.
+    dir: tempfile::TempDir,
+    cdb: std::path::PathBuf,
+    server: Server,
+    kdir: std::path::PathBuf,
+}
+
+fn library(patrons: &str, items: &str) -> Library {
     let dir = tempfile::tempdir().unwrap();
     let cdb = dir.path().join("central.db");
-    std::fs::write(
-        dir.path().join("patrons.csv"),
-        "barcode,name,category,expires,pin,blocked\n\
-         P1,Reader One,adult,2099-12-31,,\n\
-         P2,Reader Two,adult,2099-12-31,,\n",
-    )
-    .unwrap();
-    std::fs::write(
-        dir.path().join("items.csv"),
-        "barcode,title,author,isbn,item_type,rfid_uid,parts,status\n\
-         I1,Alpha,Ann Author,,book,,1,\n\
-         I2,Beta,Ben Author,,book,,1,\n\
-         I3,Gamma,Cy Author,,book,,1,lost\n\
-         I4,Delta,Di Author,,book,,1,\n",
-    )
-    .unwrap();
+    let header = "barcode,name,category,expires,pin,blocked\n";
+    std::fs::write(dir.path().join("patrons.csv"), format!("{header}{patrons}")).unwrap();
+    let header = "barcode,title,author,isbn,item_type,rfid_uid,parts,status\n";
+    std::fs::write(dir.path().join("items.csv"), format!("{header}{items}")).unwrap();
     let csv = |f: &str| dir.path().join(f).to_str().unwrap().to_string();
     central_ok(
         &cdb,
@@ -142,10 +140,31 @@ fn circ_is_online_when_the_server_answers_and_offline_when_it_is_gone() {
     let kdir = dir.path().join("kiosk");
     std::fs::create_dir(&kdir).unwrap();
     write_kiosk_toml(&kdir, &server.base, &token);
-
-    // The first sync fills the cache (readers, items, the server's policy).
     let (code, out, err) = kiosk(&kdir, &["sync", "--once"]);
     assert_eq!(code, 0, "{out:?} {err}");
+    Library {
+        dir,
+        cdb,
+        server,
+        kdir,
+    }
+}
+
+#[test]
+fn circ_is_online_when_the_server_answers_and_offline_when_it_is_gone() {
+    let Library {
+        dir: _dir,
+        cdb,
+        server,
+        kdir,
+    } = library(
+        "P1,Reader One,adult,2099-12-31,,\n\
+         P2,Reader Two,adult,2099-12-31,,\n",
+        "I1,Alpha,Ann Author,,book,,1,\n\
+         I2,Beta,Ben Author,,book,,1,\n\
+         I3,Gamma,Cy Author,,book,,1,lost\n\
+         I4,Delta,Di Author,,book,,1,\n",
+    );
 
     // Online: the server decides and the kiosk journals its answer.
     let (code, out, err) = kiosk(
@@ -285,40 +304,16 @@ fn text_kiosk(dir: &Path, input: &str) -> String {
 
 #[test]
 fn the_text_kiosk_asks_the_server_and_says_when_it_works_offline() {
-    let dir = tempfile::tempdir().unwrap();
-    let cdb = dir.path().join("central.db");
-    std::fs::write(
-        dir.path().join("patrons.csv"),
-        "barcode,name,category,expires,pin,blocked\nP1,Reader One,adult,2099-12-31,,\n",
-    )
-    .unwrap();
-    std::fs::write(
-        dir.path().join("items.csv"),
-        "barcode,title,author,isbn,item_type,rfid_uid,parts,status\n\
-         I1,Alpha,Ann Author,,book,,1,\n\
+    let Library {
+        dir: _dir,
+        cdb,
+        server,
+        kdir,
+    } = library(
+        "P1,Reader One,adult,2099-12-31,,\n",
+        "I1,Alpha,Ann Author,,book,,1,\n\
          I2,Beta,Ben Author,,book,,1,\n",
-    )
-    .unwrap();
-    let csv = |f: &str| dir.path().join(f).to_str().unwrap().to_string();
-    central_ok(
-        &cdb,
-        &[
-            "import",
-            "--patrons",
-            &csv("patrons.csv"),
-            "--items",
-            &csv("items.csv"),
-        ],
     );
-    let token = central_ok(&cdb, &["token", "create", "--kiosk", "K1"])
-        .trim()
-        .to_string();
-    let server = serve(&cdb, "127.0.0.1:0");
-    let kdir = dir.path().join("kiosk");
-    std::fs::create_dir(&kdir).unwrap();
-    write_kiosk_toml(&kdir, &server.base, &token);
-    let (code, _, err) = kiosk(&kdir, &["sync", "--once"]);
-    assert_eq!(code, 0, "{err}");
 
     // Online: the server lends, and nothing is said about being offline.
     let out = text_kiosk(&kdir, "P1\nI1\ndone\n");
