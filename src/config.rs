@@ -813,6 +813,9 @@ pub struct SyncSection {
     pub nightly: String,
     #[serde(deserialize_with = "int_in::<_, _, 1, 10000>")]
     pub batch_size: u32,
+    /// Most records asked for in one page of a pull.
+    #[serde(deserialize_with = "int_in::<_, _, 1, 5000>")]
+    pub page_size: u32,
 }
 
 impl Default for SyncSection {
@@ -821,6 +824,7 @@ impl Default for SyncSection {
             interval_secs: 30,
             nightly: "0 30 2 * * *".into(),
             batch_size: 200,
+            page_size: 5000,
         }
     }
 }

@@ -198,7 +198,8 @@ fn sync_parts(env: &Env, rt: &tokio::runtime::Runtime) -> Result<SyncParts, CliE
     let Some(upstream) = sync::upstream_from_config(&env.config)? else {
         return Ok((Circulation::new(None, timeout, rules), None, None));
     };
-    let engine = Engine::new(upstream.clone(), env.config.sync.batch_size);
+    let engine = Engine::new(upstream.clone(), env.config.sync.batch_size)
+        .with_page_size(env.config.sync.page_size);
     let circ = Circulation::new(Some(upstream), timeout, rules).with_status(engine.status_sender());
     let cron = schedule::parse_cron(&env.config.sync.nightly)?;
     let interval = Duration::from_secs(env.config.sync.interval_secs as u64);

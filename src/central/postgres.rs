@@ -8,7 +8,7 @@
 //! applying an entry at most once.
 
 use super::engine;
-use super::sql::{Row, Sql, Val};
+use super::sql::{Pending, Row, Sql, Val};
 use super::{CentralError, Fut};
 use crate::domain::Settings;
 use crate::sync::protocol::*;
@@ -54,6 +54,7 @@ type Statements = HashMap<String, Statement>;
 pub struct PgTx {
     client: Client,
     statements: Statements,
+    pending: Pending,
 }
 
 async fn open(url: &str) -> Result<Client, CentralError> {
@@ -131,9 +132,16 @@ impl PgStorage {
                 Some((c, s)) if !c.is_closed() => (c, s),
                 _ => (open(&url).await?, Statements::new()),
             };
-            let mut tx = PgTx { client, statements };
+            let mut tx = PgTx {
+                client,
+                statements,
+                pending: Pending::default(),
+            };
             tx.client.batch_execute("BEGIN").await?;
-            let out = f(&mut tx).await;
+            let out = match f(&mut tx).await {
+                Ok(v) => engine::flush_changes(&mut tx).await.map(|_| v),
+                Err(e) => Err(e),
+            };
             let end = match &out {
                 Ok(_) => tx.client.batch_execute("COMMIT").await,
                 Err(_) => tx.client.batch_execute("ROLLBACK").await,
@@ -213,6 +221,10 @@ impl Sql for PgTx {
             .batch_execute(&format!("SELECT pg_advisory_xact_lock({WRITE_LOCK})"))
             .await?;
         Ok(())
+    }
+
+    fn pending(&mut self) -> &mut Pending {
+        &mut self.pending
     }
 }
 

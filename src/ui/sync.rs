@@ -207,7 +207,9 @@ impl Background {
             s.configure(rows, settings, &holidays)?;
             Ok(s)
         };
-        let engine = Arc::new(Engine::new(upstream, config.sync.batch_size));
+        let engine = Arc::new(
+            Engine::new(upstream, config.sync.batch_size).with_page_size(config.sync.page_size),
+        );
         let desk = Arc::new(Desk::new(
             sync::circulation_from_config(config)?,
             open()?,
