@@ -73,10 +73,7 @@ fn serve_three(db: &[String]) -> Vec<centre::Server> {
                 .unwrap()
         })
         .collect();
-    children
-        .into_iter()
-        .map(centre::Server::listening)
-        .collect()
+    centre::Server::all_listening(children)
 }
 
 /// Everything the version-1 database held, through the upgraded servers.

@@ -172,24 +172,42 @@ impl Server {
     }
 
     /// Waits for the listening line of `child` (spawned with its stdout
-    /// piped), e.g. of several started at once.
-    pub fn listening(mut child: Child) -> Server {
+    /// piped).
+    pub fn listening(child: Child) -> Server {
+        Server::all_listening(vec![child]).remove(0)
+    }
+
+    /// Waits for the listening lines of several started at once; if one
+    /// fails to start, all are killed (dropped) before the panic ends
+    /// the test.
+    pub fn all_listening(children: Vec<Child>) -> Vec<Server> {
         use std::io::BufRead;
-        let mut line = String::new();
-        std::io::BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let base = line
-            .trim()
-            .strip_prefix("kiosk-central listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-            .to_string();
-        let addr = base
-            .strip_prefix("http://")
-            .unwrap_or_else(|| panic!("not http: {base}"))
-            .parse()
-            .unwrap();
-        Server { child, base, addr }
+        let mut servers: Vec<Server> = children
+            .into_iter()
+            .map(|child| Server {
+                child,
+                base: String::new(),
+                addr: ([127, 0, 0, 1], 0).into(),
+            })
+            .collect();
+        for s in &mut servers {
+            let mut line = String::new();
+            std::io::BufReader::new(s.child.stdout.take().unwrap())
+                .read_line(&mut line)
+                .unwrap();
+            s.base = line
+                .trim()
+                .strip_prefix("kiosk-central listening on ")
+                .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+                .to_string();
+            s.addr = s
+                .base
+                .strip_prefix("http://")
+                .unwrap_or_else(|| panic!("not http: {}", s.base))
+                .parse()
+                .unwrap();
+        }
+        servers
     }
 
     /// SIGKILL (std's `kill` on Unix): no shutdown, no flush.
