@@ -12,8 +12,9 @@
 //! the centre can no longer accept. Back online, `kiosk sync --once`
 //! delivers everything; each rule of docs/sync.md shows up as a conflict
 //! in `kiosk-central conflicts` and in the kiosk's journal and `kiosk sync
-//! status`; a second sync changes nothing. Refused renewals leave the
-//! kiosk's cache with the centre's due dates. When staff close conflicts
+//! status`; a second sync changes nothing. Afterwards the kiosk's cache
+//! is the centre's: open loans (with due dates and renewals, also after
+//! refused renewals), item statuses, readers' blocks. When staff close conflicts
 //! at the centre, the kiosk shows them resolved after its next sync.
 
 use chrono::{Duration, Local};
@@ -58,6 +59,17 @@ impl Kiosk {
         let (code, out, err) = self.run(now, url, args);
         assert_eq!(code, 0, "kiosk {args:?}: {out:?} {err}");
         out
+    }
+
+    /// Rows of a query on the kiosk's database, as text.
+    fn rows(&self, sql: &str) -> BTreeSet<Vec<String>> {
+        let conn = rusqlite::Connection::open(self.dir.join("kiosk.db")).unwrap();
+        let mut st = conn.prepare(sql).unwrap();
+        let n = st.column_count();
+        st.query_map([], |r| (0..n).map(|i| r.get::<_, String>(i)).collect())
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect()
     }
 
     /// Open loans in the kiosk's cache: (item, reader, due, renewals).
@@ -365,6 +377,23 @@ async fn offline_day_converges(db: &[&str]) {
             .collect()
     };
     assert_eq!(kiosk.loans(), centre_loans());
+    // So do the items' statuses and the readers' blocks (IU is the
+    // kiosk's own mistake, unknown at the centre).
+    let centre_db = centre::Db::from_args(db);
+    let same = |centre: Vec<Vec<String>>, kiosk: BTreeSet<Vec<String>>| {
+        let centre: BTreeSet<Vec<String>> = centre.into_iter().collect();
+        assert_eq!(kiosk, centre);
+    };
+    same(
+        centre_db.rows("SELECT barcode, status FROM items").await,
+        kiosk.rows("SELECT barcode, status FROM items WHERE barcode <> 'IU'"),
+    );
+    same(
+        centre_db
+            .rows("SELECT barcode, COALESCE(blocked, '') FROM patrons")
+            .await,
+        kiosk.rows("SELECT barcode, COALESCE(blocked_reason, '') FROM patrons"),
+    );
 
     // Again: nothing to send, nothing changes.
     let out = kiosk.ok(&at(0), None, &["sync", "--once"]);

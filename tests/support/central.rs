@@ -33,6 +33,15 @@ impl Db {
         }
     }
 
+    /// From the global flags (`["--db", FILE]` or `["--postgres", URL]`).
+    pub fn from_args(args: &[&str]) -> Db {
+        match args {
+            ["--db", path] => Db::Sqlite(PathBuf::from(path)),
+            ["--postgres", url] => Db::Pg(url.to_string()),
+            other => panic!("not a database: {other:?}"),
+        }
+    }
+
     /// Rows of a query as text (NULL = "").
     pub async fn rows(&self, sql: &str) -> Vec<Vec<String>> {
         match self {
