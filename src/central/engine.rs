@@ -212,6 +212,7 @@ async fn record<S: Sql>(tx: &mut S, entity: &str, key: &str) -> Result<Option<Re
             .query_opt("SELECT day FROM closed_days WHERE day = $1", p![key])
             .await?
             .map(|r| Record::ClosedDay { day: r.s(0) }),
+        "resolution" => resolution(tx, key).await?.map(Record::Resolution),
         _ => None,
     })
 }
@@ -1418,10 +1419,42 @@ async fn apply_entry<S: Sql>(
         return Ok(None);
     }
     let (_, local) = entry_time(e, ctx.offset_ms)?;
-    Ok(replay(tx, ctx.table, ctx.settings, e, local)
+    let c = replay(tx, ctx.table, ctx.settings, e, local)
         .await?
         .err()
-        .map(|c| (c.code.to_string(), c.message)))
+        .map(|c| (c.code.to_string(), c.message));
+    if c.is_some() {
+        refeed(tx, e).await?;
+    }
+    Ok(c)
+}
+
+/// After a conflict the kiosk's cache still shows the kiosk's own
+/// decision (a loan the server did not make, a return it did not record,
+/// a due date it did not extend), and nothing in the feed would correct
+/// it when the server's records did not change. The item, its loan and
+/// the reader get new change numbers, so the pull that follows the
+/// kiosk's push brings the server's view of each.
+async fn refeed<S: Sql>(tx: &mut S, e: &Entry) -> Result<()> {
+    if !matches!(e.kind.as_str(), "checkout" | "checkin" | "renew") {
+        return Ok(());
+    }
+    if let Some(code) = e.item.as_deref() {
+        if let Some((item, _)) = item_with_key(tx, code).await? {
+            changed(tx, "item", &item.barcode, "upsert").await?;
+            let op = match current_loan(tx, &item.barcode).await? {
+                Some(_) => "upsert",
+                None => "delete",
+            };
+            changed(tx, "loan", &item.barcode, op).await?;
+        }
+    }
+    if let Some(code) = e.patron.as_deref() {
+        if let Some(reader) = patron(tx, code).await? {
+            changed(tx, "patron", &reader.barcode, "upsert").await?;
+        }
+    }
+    Ok(())
 }
 
 /// From `last` (just applied), moves over the seqs that follow: entries
@@ -2507,11 +2540,35 @@ pub async fn resolve_conflict<S: Sql>(
             p![id, now, by, note],
         )
         .await?;
+    if n == 1 {
+        // The kiosk that journaled the entry learns it by the feed.
+        changed(tx, "resolution", id, "upsert").await?;
+    }
     Ok(if n == 1 {
         Resolve::Resolved
     } else {
         Resolve::AlreadyResolved
     })
+}
+
+/// A closed conflict as the changes feed sends it.
+async fn resolution<S: Sql>(tx: &mut S, id: &str) -> Result<Option<ResolutionRecord>> {
+    Ok(tx
+        .query_opt(
+            "SELECT r.entry_id, e.kiosk_id, r.resolved, r.resolved_by, r.note
+             FROM conflict_resolutions r JOIN entries e ON e.id = r.entry_id WHERE r.entry_id = $1",
+            p![id],
+        )
+        .await?
+        .and_then(|r| {
+            Some(ResolutionRecord {
+                entry: r.s(0).parse().ok()?,
+                kiosk_id: r.s(1),
+                resolved: r.s(2),
+                resolved_by: r.s(3),
+                note: r.s(4),
+            })
+        }))
 }
 
 /// Closed conflicts, oldest first.
