@@ -65,6 +65,7 @@ fn settings(port: u16) -> ClientSettings {
         host: "127.0.0.1".into(),
         port,
         tls: false,
+        tls_ca: None,
         username: String::new(),
         password: String::new(),
         location: "KIOSK-1".into(),
