@@ -1115,6 +1115,7 @@ fn from_outcome<T: Serialize>(o: Outcome<T>, mode: Mode) -> Decision<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::offline::OfflinePolicy;
     use serde_json::json;
 
     fn online<T>(
@@ -1135,6 +1136,121 @@ mod tests {
             detail,
             local: None,
         }
+    }
+
+    fn demo_store() -> (Store, String, String, DateTime<FixedOffset>) {
+        let now = DateTime::parse_from_rfc3339("2026-11-20T10:00:00+08:00").unwrap();
+        let mut store = Store::open_in_memory("k1").unwrap();
+        crate::store::demo::generate(&mut store, 5, 20, 7, now).unwrap();
+        let (p, i) = crate::store::demo::loanable_pairs(&store, 1).unwrap();
+        (store, p[0].clone(), i[0].clone(), now)
+    }
+
+    fn rt() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+    }
+
+    fn rules(policy: OfflinePolicy) -> OfflineRules {
+        OfflineRules {
+            policy,
+            max_loans_per_reader: 3,
+            max_cache_age_hours: 0,
+        }
+    }
+
+    fn payment(cents: i64) -> Payment {
+        Payment {
+            amount_cents: cents,
+            currency: "CNY".into(),
+            payment_type: "cash".into(),
+            fee_type: "overdue".into(),
+            fee_id: Some("F1".into()),
+        }
+    }
+
+    /// A payment is money already taken: recorded without an upstream,
+    /// recorded offline under any policy but "off", and journaled with
+    /// what the upstream needs (amount, currency, types, fee id).
+    #[test]
+    fn payments_are_recorded_whoever_decides() {
+        let rt = rt();
+        let (mut store, patron, _, now) = demo_store();
+        let alone = Circulation::new(None, Duration::from_millis(200), rules(OfflinePolicy::Off));
+        let d = rt
+            .block_on(alone.pay(&mut store, &patron, &payment(250), now))
+            .unwrap();
+        assert_eq!((d.mode, d.accepted), (Mode::Standalone, true));
+        let paid = d.typed().unwrap().unwrap();
+        assert_eq!(paid.payment.amount_cents, 250);
+        assert!(paid.fines_owed_cents.unwrap() >= 0);
+        let e = store.journal(None).unwrap().pop().unwrap();
+        assert_eq!((e.kind.as_str(), e.offline), ("fee_paid", false));
+        assert_eq!(e.detail["amount_cents"], 250);
+        assert_eq!(e.detail["fee_id"], "F1");
+        let d = rt
+            .block_on(alone.pay(&mut store, "NOBODY", &payment(100), now))
+            .unwrap();
+        assert_eq!(d.reason.as_deref(), Some("unknown_patron"));
+
+        let up = Arc::new(crate::sync::memory::MemoryUpstream::new());
+        for (policy, accepted) in [
+            (OfflinePolicy::ReturnsOnly, true),
+            (OfflinePolicy::Off, false),
+        ] {
+            up.inject("decide", crate::sync::memory::Fault::Unreachable);
+            let circ =
+                Circulation::new(Some(up.clone()), Duration::from_millis(200), rules(policy));
+            let d = rt
+                .block_on(circ.pay(&mut store, &patron, &payment(100), now))
+                .unwrap();
+            assert_eq!(
+                (d.mode, d.accepted),
+                (Mode::Offline, accepted),
+                "{policy:?}"
+            );
+            let e = store.journal(None).unwrap().pop().unwrap();
+            assert_eq!((e.offline, e.sync_status.as_str()), (true, "pending"));
+        }
+    }
+
+    /// An upstream without a bulk renewal (kiosk-central) is asked once
+    /// per loan; without an upstream the kiosk renews each itself.
+    #[test]
+    fn renew_all_asks_per_loan_when_the_upstream_has_no_bulk_renewal() {
+        let rt = rt();
+        let (mut store, patron, item, now) = demo_store();
+        let up = Arc::new(crate::sync::memory::MemoryUpstream::new());
+        let circ = Circulation::new(
+            Some(up.clone()),
+            Duration::from_millis(500),
+            rules(OfflinePolicy::ReturnsAndCheckouts),
+        );
+        let d = rt
+            .block_on(circ.checkout(&mut store, &patron, &item, None, now))
+            .unwrap();
+        assert_eq!((d.mode, d.accepted), (Mode::Online, true));
+        let all = rt
+            .block_on(circ.renew_all(&mut store, &patron, now))
+            .unwrap();
+        assert_eq!((all.mode, all.refused.clone()), (Mode::Online, None));
+        assert_eq!(all.loans.len(), 1);
+        assert!(
+            up.decision(all.loans[0].entry.id).is_some(),
+            "asked as a renew"
+        );
+        let unknown = rt
+            .block_on(circ.renew_all(&mut store, "NOBODY", now))
+            .unwrap();
+        assert_eq!(unknown.refused, Some(Refusal::UnknownPatron));
+
+        let alone = Circulation::new(None, Duration::from_millis(200), rules(OfflinePolicy::Off));
+        let all = rt
+            .block_on(alone.renew_all(&mut store, &patron, now))
+            .unwrap();
+        assert_eq!((all.mode, all.loans.len()), (Mode::Standalone, 1));
     }
 
     #[test]
