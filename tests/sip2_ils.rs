@@ -1353,5 +1353,16 @@ fn checkout_over_tls_and_a_wrong_certificate_is_refused() {
         k.journal().iter().all(|e| e["kind"] != "checkin"),
         "no offline return behind a bad certificate"
     );
+    // Without the library's CA (public roots only), and with a roots file
+    // that is not there: refused the same way, the file named.
+    k.configure(&ils, "tls = true\n");
+    let (code, _, err) = k.run(&["circ", "checkin", "--item", "I1"], ONLINE);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("certificate"), "{err}");
+    k.configure(&ils, "tls = true\ntls_ca = \"missing.pem\"\n");
+    let (code, _, err) = k.run(&["circ", "checkin", "--item", "I1"], ONLINE);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("missing.pem"), "{err}");
+    assert!(ils.received("09").is_empty());
     assert_eq!(ils.library()["loans"]["I1"]["patron"], "P1");
 }

@@ -398,11 +398,15 @@ async def serve_tls(app: ScriptedServer, port: int, cert: str, key: str) -> None
     """pysip2's connection handler behind anyio's TLS listener: the same
     server, every connection wrapped in TLS (a failed handshake closes only
     that connection)."""
+    import logging
     import ssl
 
     from anyio.abc import SocketAttribute
     from anyio.streams.tls import TLSListener
 
+    # A client that refuses our certificate is a case the tests make on
+    # purpose: not worth a traceback on stderr.
+    logging.getLogger("anyio.streams.tls").setLevel(logging.CRITICAL)
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ctx.load_cert_chain(cert, key)
     listener = await app.listen(host="127.0.0.1", port=port)
