@@ -1366,3 +1366,52 @@ fn checkout_over_tls_and_a_wrong_certificate_is_refused() {
     assert!(ils.received("09").is_empty());
     assert_eq!(ils.library()["loans"]["I1"]["patron"], "P1");
 }
+
+/// The text-mode kiosk on the ILS: the PIN it asks for is checked by the
+/// ILS (23), a loan goes through, and ending the session tells the ILS
+/// (35). Neither the PIN nor the full card number reaches the log.
+#[test]
+fn the_text_kiosk_asks_the_ils_about_pins_and_ends_sessions() {
+    use std::io::Write;
+    if !pysip2() {
+        return;
+    }
+    let k = Kiosk::new();
+    let mut lib = library(
+        json!({"I1": {"title": "Les Misérables"}}),
+        json!({}),
+        json!({}),
+    );
+    lib["patrons"]["P1"]["pin"] = json!("4321");
+    let ils = Ils::start(k.dir.path(), &lib, "cp850", None);
+    k.configure(&ils, "[policy]\nrequire_pin = true\n");
+    k.import("I1,Les Misérables,Victor Hugo,,book,,1\n");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kiosk"))
+        .current_dir(k.dir.path())
+        .env_remove("KIOSK_CONFIG")
+        .env("KIOSK_LOG", "info")
+        .args(["--lang", "en", "run", "--text"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"P1\n1111\n4321\nI1\ndone\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let log = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{text} {log}");
+    assert!(text.contains("✗ That PIN is not right"), "{text}");
+    assert!(text.contains("✓ Borrowed: Les Misérables"), "{text}");
+    let pins: Vec<Value> = ils.received("23");
+    assert_eq!(pins.len(), 2, "{:?}", codes(&ils));
+    assert_eq!(pins[1]["patron_password"], "4321");
+    assert_eq!(ils.library()["loans"]["I1"]["patron"], "P1");
+    assert_eq!(ils.received("35").len(), 1, "{:?}", codes(&ils));
+    assert!(!log.contains("4321") && !log.contains("1111"), "{log}");
+}
