@@ -1415,3 +1415,47 @@ fn the_text_kiosk_asks_the_ils_about_pins_and_ends_sessions() {
     assert_eq!(ils.received("35").len(), 1, "{:?}", codes(&ils));
     assert!(!log.contains("4321") && !log.contains("1111"), "{log}");
 }
+
+/// A renew all (65) the ILS applies but does not answer in time: the
+/// outcome is unknown, so the kiosk decides nothing offline (those
+/// renewals would be sent again one by one) and tells the reader to try
+/// later.
+#[test]
+fn a_renew_all_without_an_answer_decides_nothing() {
+    if !pysip2() {
+        return;
+    }
+    let k = Kiosk::new();
+    let ils = Ils::start(
+        k.dir.path(),
+        &library(
+            json!({"I1": {"title": "Les Misérables"}}),
+            json!({"I1": {"patron": "P1", "due": "20261201    235900"}}),
+            json!({"hang": ["66"]}),
+        ),
+        "cp850",
+        None,
+    );
+    k.configure(&ils, "");
+    // One second per exchange (the ILS answers the 66 after three).
+    let toml = k.dir.path().join("kiosk.toml");
+    let text = std::fs::read_to_string(&toml)
+        .unwrap()
+        .replace("timeout_secs = 5", "timeout_secs = 1");
+    std::fs::write(&toml, text).unwrap();
+    k.import("I1,Les Misérables,Victor Hugo,,book,,1\n");
+    let (code, out, err) = k.run(&["circ", "renew-all", "--patron", "P1"], ONLINE);
+    assert_eq!(code, 1, "{out:?} {err}");
+    assert_eq!(out.len(), 1, "{out:?}");
+    assert_eq!(out[0]["reason"], "offline_unavailable", "{out:?}");
+    assert_eq!(out[0]["mode"], "offline");
+    assert_ne!(
+        ils.library()["loans"]["I1"]["due"],
+        "20261201    235900",
+        "the ILS did renew"
+    );
+    assert!(k.journal().iter().all(|e| e["kind"] != "renew"));
+    let (code, _, err) = k.run(&["sync", "--once"], LATER);
+    assert_eq!(code, 0, "{err}");
+    assert!(ils.received("29").is_empty());
+}

@@ -103,6 +103,11 @@ enum Asked {
     Unsupported,
 }
 
+/// How long "renew all" waits for the upstream at least: one request that
+/// renews every loan (SIP2 65, then a 17 per item) takes an ILS longer
+/// than one decision (`decide_timeout_ms`).
+pub const RENEW_ALL_DEADLINE: Duration = Duration::from_secs(10);
+
 /// "Renew all" for one reader, whoever decided (`Circulation::renew_all`).
 #[derive(Debug, Clone)]
 pub struct RenewAll {
@@ -325,6 +330,11 @@ impl Circulation {
     /// knows (online each, or offline under `[offline]`); without an
     /// upstream, the kiosk's own decisions. Check the PIN first
     /// (`check_pin`).
+    ///
+    /// The upstream gets `RENEW_ALL_DEADLINE` (or `decide_timeout_ms` if
+    /// longer). Unreachable (nothing sent): each loan the cache knows is
+    /// decided offline. Asked and unanswered: nothing is decided (the
+    /// renewals may have happened), `refused = offline_unavailable`.
     pub async fn renew_all(
         &self,
         store: &mut Store,
@@ -347,7 +357,9 @@ impl Circulation {
                 refused: None,
             });
         };
-        match tokio::time::timeout(self.decide_timeout, upstream.renew_all(patron)).await {
+        // Renewing every loan takes an ILS longer than one decision.
+        let deadline = self.decide_timeout.max(RENEW_ALL_DEADLINE);
+        match tokio::time::timeout(deadline, upstream.renew_all(patron)).await {
             Ok(Ok(answer)) => {
                 self.set_online(true, None);
                 self.journal_renew_all(store, patron, answer, now)
@@ -357,17 +369,31 @@ impl Circulation {
                 self.set_online(true, Some(e.to_string()));
                 Err(e.into())
             }
+            // Asked, and no answer: the ILS may have renewed them all.
+            // Renewals decided here would be sent again one by one, so
+            // none is decided; the reader is told to try again.
+            Ok(Err(e @ UpstreamError::Timeout { .. })) => {
+                tracing::warn!(error = %e, "renew all: no answer, outcome unknown; nothing decided offline");
+                self.set_online(false, Some(e.to_string()));
+                Ok(RenewAll::refused(
+                    Mode::Offline,
+                    Refusal::OfflineUnavailable,
+                ))
+            }
+            Err(_) => {
+                tracing::warn!(
+                    timeout_ms = deadline.as_millis() as u64,
+                    "renew all: no answer in time, outcome unknown; nothing decided offline"
+                );
+                self.set_online(false, Some("renew all timed out".into()));
+                Ok(RenewAll::refused(
+                    Mode::Offline,
+                    Refusal::OfflineUnavailable,
+                ))
+            }
             Ok(Err(e)) => {
                 tracing::info!(error = %e, "upstream unreachable; renewing offline");
                 self.set_online(false, Some(e.to_string()));
-                self.renew_each_offline(store, patron, now)
-            }
-            Err(_) => {
-                tracing::info!(
-                    timeout_ms = self.decide_timeout.as_millis() as u64,
-                    "upstream too slow; renewing offline"
-                );
-                self.set_online(false, Some("decision timed out".into()));
                 self.renew_each_offline(store, patron, now)
             }
         }

@@ -18,8 +18,8 @@ Faults, for the client's error handling, are listed in S.json under
 "faults": {"garble": ["12"], "drop": ["10"]} — the next response with that
 code is sent once with a broken checksum ("garble"; a 97 gets the good
 one), cut in the middle with the connection closed ("drop"; the
-request has been applied) or one second late ("slow"). Each listed fault
-fires once.
+request has been applied), one second late ("slow") or three seconds
+late ("hang", past a client's 1 s timeout). Each listed fault fires once.
 
 With --tls-cert/--tls-key the same server listens behind TLS (Python's
 ssl module; the test makes a throwaway CA with tests/sip2/make_certs.py).
@@ -114,6 +114,8 @@ class ScriptedServer(SIP2Server):
             return
         if self.lib.take_fault("slow", code):
             await anyio.sleep(1.0)
+        if self.lib.take_fault("hang", code):
+            await anyio.sleep(3.0)
         if self.lib.take_fault("drop", code):
             await stream.send(frame[: len(frame) // 2])
             await stream.aclose()

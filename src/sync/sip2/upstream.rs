@@ -85,6 +85,9 @@ pub struct Sip2Upstream {
     hold_type: Sip2HoldType,
 }
 
+/// At most this many 17 lookups for one account (titles, due dates).
+const ACCOUNT_LOOKUPS: usize = 30;
+
 /// SIP2 hold types (BY of 15).
 mod hold_type {
     /// Any copy of the title.
@@ -616,7 +619,9 @@ impl Sip2Upstream {
 
     /// 63 four times (charged items, holds ready, holds waiting, fines: the
     /// spec allows one list per request), then a 17 per loan for its title
-    /// and due date.
+    /// and due date (the first `ACCOUNT_LOOKUPS` loans: an account must
+    /// answer within a decision's deadline; the rest show the kiosk's
+    /// title and no due date).
     async fn account_inner(&self, patron: &str) -> Result<Option<AccountAnswer>, ClientError> {
         self.acs_open("account").await?;
         let charged = self.patron_list(patron, SummaryItem::ChargedItems).await?;
@@ -634,8 +639,13 @@ impl Sip2Upstream {
         let fines = self.patron_list(patron, SummaryItem::FineItems).await?;
         let now = Local::now().naive_local();
         let mut loans = Vec::new();
-        for item in charged.charged_items.iter().filter(|i| !i.is_empty()) {
-            let info = if self.supports("17") {
+        for (n, item) in charged
+            .charged_items
+            .iter()
+            .filter(|i| !i.is_empty())
+            .enumerate()
+        {
+            let info = if self.supports("17") && n < ACCOUNT_LOOKUPS {
                 Some(self.item_info(item).await?)
             } else {
                 None
