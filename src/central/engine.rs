@@ -1797,7 +1797,9 @@ pub async fn decide<S: Sql>(
     let mut snap = snapshot(tx, &table, e.patron.as_deref(), e.item.as_deref(), local).await?;
     let outcome: std::result::Result<(Option<String>, serde_json::Value), Refusal> =
         match e.kind.as_str() {
-            "checkout" | "renew" | "hold_placed" | "hold_cancelled" if snap.patron.is_none() => {
+            "checkout" | "renew" | "hold_placed" | "hold_cancelled" | "fee_paid"
+                if snap.patron.is_none() =>
+            {
                 Err(Refusal::UnknownPatron)
             }
             "checkout" | "renew" | "hold_placed" | "hold_cancelled" | "checkin"
@@ -1926,9 +1928,31 @@ pub async fn decide<S: Sql>(
                     None => Err(Refusal::HoldNotFound),
                 }
             }
+            // A payment the kiosk took (cash acceptor, staff): accepted,
+            // the reader's balance lowered (credit allowed).
+            "fee_paid" => {
+                let amount = e.detail.get("amount_cents").and_then(|a| a.as_i64());
+                let Some(amount) = amount.filter(|a| *a > 0) else {
+                    return Err(CentralError::BadRequest(format!(
+                        "entry {}: fee_paid needs detail.amount_cents > 0",
+                        e.id
+                    )));
+                };
+                let (p, _) = snap.patron.as_ref().expect("checked");
+                let barcode = p.barcode.clone();
+                add_fee(tx, &barcode, "", -amount, &at).await?;
+                let owed = tx
+                    .query_one(
+                        "SELECT fines_owed_cents FROM patrons WHERE barcode = $1",
+                        p![&barcode],
+                    )
+                    .await?
+                    .i(0);
+                Ok((None, json!({ "fines_owed_cents": owed })))
+            }
             other => {
                 return Err(CentralError::BadRequest(format!(
-                    "kind {other:?} cannot be decided online (checkout, checkin, renew, hold_placed, hold_cancelled)"
+                    "kind {other:?} cannot be decided online (checkout, checkin, renew, hold_placed, hold_cancelled, fee_paid)"
                 )))
             }
         };

@@ -346,6 +346,16 @@ fn insert_entry(
 /// What an accepted online decision changes in the cache, so the kiosk's
 /// view is right should the upstream vanish before the next pull.
 fn mirror_effect(tx: &Transaction, e: &Entry, now: DateTime<FixedOffset>) -> Result<()> {
+    if e.kind == "fee_paid" {
+        let paid = e.detail.get("amount_cents").and_then(|a| a.as_i64());
+        if let (Some(patron), Some(paid)) = (e.patron.as_deref(), paid.filter(|p| *p > 0)) {
+            tx.execute(
+                "UPDATE patrons SET fines_owed_cents = MAX(0, fines_owed_cents - ?2) WHERE barcode = ?1",
+                params![patron, paid],
+            )?;
+        }
+        return Ok(());
+    }
     let Some(item) = e.item.as_deref() else {
         return Ok(());
     };

@@ -11,8 +11,10 @@ pub mod demo;
 pub mod export;
 pub mod import;
 mod journal;
+mod payment;
 mod pin;
 
+pub use payment::{Payment, PaymentOk};
 pub use pin::{hash_pin, verify_pin};
 
 pub use circ::*;
