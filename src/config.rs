@@ -842,7 +842,7 @@ impl Default for SyncSection {
         SyncSection {
             interval_secs: 30,
             nightly: "0 30 2 * * *".into(),
-            batch_size: 200,
+            batch_size: 1000,
             page_size: 5000,
         }
     }

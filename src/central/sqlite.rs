@@ -45,6 +45,29 @@ pub struct SqliteTx {
     pending: Pending,
 }
 
+thread_local! {
+    /// The engine's `$1` SQL rewritten for SQLite, by text: the same few
+    /// dozen statements run for every entry.
+    static REWRITTEN: std::cell::RefCell<std::collections::HashMap<String, std::rc::Rc<str>>> =
+        Default::default();
+}
+
+/// `to_sqlite`, once per distinct statement and thread.
+fn rewritten(sql: &str) -> std::rc::Rc<str> {
+    REWRITTEN.with(|m| {
+        let mut m = m.borrow_mut();
+        if let Some(s) = m.get(sql) {
+            return s.clone();
+        }
+        if m.len() > 4096 {
+            m.clear();
+        }
+        let s: std::rc::Rc<str> = to_sqlite(sql).into();
+        m.insert(sql.to_string(), s.clone());
+        s
+    })
+}
+
 fn open_conn(path: &Path) -> Result<Connection, CentralError> {
     let conn = Connection::open(path)?;
     conn.busy_timeout(std::time::Duration::from_secs(30))?;
@@ -165,7 +188,7 @@ fn bind(params: &[Val]) -> Vec<ToSqlOutput<'_>> {
 
 impl SqliteTx {
     fn run_query(&mut self, sql: &str, params: &[Val]) -> Result<Vec<Row>, CentralError> {
-        let mut st = self.conn.prepare_cached(&to_sqlite(sql))?;
+        let mut st = self.conn.prepare_cached(&rewritten(sql))?;
         let n = st.column_count();
         let bound = bind(params);
         let mut rows = st.query(rusqlite::params_from_iter(bound.iter()))?;
@@ -188,7 +211,7 @@ impl SqliteTx {
     }
 
     fn run_exec(&mut self, sql: &str, params: &[Val]) -> Result<u64, CentralError> {
-        let mut st = self.conn.prepare_cached(&to_sqlite(sql))?;
+        let mut st = self.conn.prepare_cached(&rewritten(sql))?;
         let bound = bind(params);
         Ok(st.execute(rusqlite::params_from_iter(bound.iter()))? as u64)
     }
