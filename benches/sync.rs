@@ -310,6 +310,11 @@ async fn pull(s: &Size, dir: &Path, page: u32) {
     );
 }
 
+/// The kiosk's default `[sync] batch_size`.
+fn kiosk_batch() -> usize {
+    kiosk::config::SyncSection::default().batch_size as usize
+}
+
 /// (c) Simulated kiosks pushing their backlogs at once, each in batches.
 async fn kiosks<S: Storage>(s: &Size, st: S, db: Vec<String>, backend: &str, batch: usize) {
     let per_item = 50u32;
@@ -389,14 +394,21 @@ fn main() {
             st,
             vec!["--db".into(), db.display().to_string()],
             "SQLite",
-            200,
+            kiosk_batch(),
         )
         .await;
         if let Some(pg) = pg::PgCluster::start_or_skip("sync benchmark on PostgreSQL") {
             pg.create_db("kiosks").await;
             let url = pg.url("kiosks");
             let st = PgStorage::connect(&url, Settings::default()).await.unwrap();
-            kiosks(&s, st, vec!["--postgres".into(), url], "PostgreSQL", 200).await;
+            kiosks(
+                &s,
+                st,
+                vec!["--postgres".into(), url],
+                "PostgreSQL",
+                kiosk_batch(),
+            )
+            .await;
         }
     });
 }

@@ -1604,7 +1604,16 @@ async fn version_1_database_is_migrated() {
     let v: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(v, 2);
+    assert_eq!(v, 3);
+    let indexes: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'index'
+             AND name IN ('loans_open_patron', 'holds_ready_item')",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(indexes, 2, "version 3's indexes");
 }
 
 /// PostgreSQL cannot store a NUL character (schemathesis found the 500):

@@ -150,8 +150,15 @@ fn a_crash_between_marking_sent_and_the_answer_resends_the_same_ids() {
         let sent: Vec<_> = statuses(&s)
             .into_iter()
             .filter(|(_, st)| st == "sent")
+            .map(|(id, _)| id)
             .collect();
-        assert_eq!(sent.len(), 3, "the batch was committed as sent first");
+        // The batch in flight (and the next one, prepared while it was on
+        // its way) were committed as sent before any request.
+        assert!(
+            ids[..3].iter().all(|id| sent.contains(id)),
+            "the batch was committed as sent first: {sent:?}"
+        );
+        assert!(sent.len() <= 6, "{sent:?}");
     }
     // 2: the server applies the next batch but the kiosk dies before the
     // answer is recorded.

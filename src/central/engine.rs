@@ -740,8 +740,30 @@ async fn snapshot<S: Sql>(
 ) -> Result<Snap> {
     let mut ids = Ids::default();
     let mut snap_patron = None;
+    let mut counts = LoanCounts::default();
     if let Some(code) = patron_code {
-        if let Some(p) = patron(tx, code).await? {
+        // The reader with the due dates of their current loans, one row
+        // per loan (one with no due date when there is none).
+        let rows = tx
+            .query(
+                &format!(
+                    "SELECT {}, l.due FROM patrons p
+                     LEFT JOIN loans l ON l.patron = p.barcode AND l.returned IS NULL
+                     WHERE p.barcode = $1",
+                    prefixed("p", PATRON_COLS)
+                ),
+                p![code],
+            )
+            .await?;
+        if let Some(first) = rows.first() {
+            let p = patron_row(first);
+            for r in &rows {
+                let Some(due) = r.os(8) else { continue };
+                counts.total += 1;
+                if Due::parse(&due).is_some_and(|d| d.is_overdue(now)) {
+                    counts.overdue += 1;
+                }
+            }
             let dp = Patron {
                 id: ids.of(&p.barcode),
                 category: p.category.clone(),
@@ -750,21 +772,6 @@ async fn snapshot<S: Sql>(
                 fines_owed: p.fines_owed_cents,
             };
             snap_patron = Some((p, dp));
-        }
-    }
-    let mut counts = LoanCounts::default();
-    if let Some((p, _)) = &snap_patron {
-        for r in tx
-            .query(
-                "SELECT due FROM loans WHERE patron = $1 AND returned IS NULL",
-                p![&p.barcode],
-            )
-            .await?
-        {
-            counts.total += 1;
-            if Due::parse(&r.s(0)).is_some_and(|d| d.is_overdue(now)) {
-                counts.overdue += 1;
-            }
         }
     }
     let mut snap_item = None;

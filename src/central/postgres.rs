@@ -20,17 +20,20 @@ use tokio::sync::Semaphore;
 use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{Client, NoTls, Statement};
 
-const SCHEMA_VERSION: i64 = 2;
+const SCHEMA_VERSION: i64 = 3;
 /// The advisory lock key every writer takes ("kiosk" in ASCII).
 const WRITE_LOCK: i64 = 0x6b696f736b;
 
 /// The whole schema, for a new database.
 pub fn schema() -> String {
-    include_str!("schema.sql").replace("@ID@", "BIGSERIAL PRIMARY KEY") + MIGRATION_2
+    include_str!("schema.sql").replace("@ID@", "BIGSERIAL PRIMARY KEY") + MIGRATION_2 + MIGRATION_3
 }
 
 /// From version 1 to 2.
 const MIGRATION_2: &str = include_str!("schema_2.sql");
+
+/// From version 2 to 3.
+const MIGRATION_3: &str = include_str!("schema_3.sql");
 
 /// Connections one server process opens at most.
 const MAX_CONNECTIONS: usize = 8;
@@ -126,8 +129,13 @@ impl PgStorage {
         if version < SCHEMA_VERSION {
             if version == 0 {
                 client.batch_execute(&schema()).await?;
-            } else if version == 1 {
-                client.batch_execute(MIGRATION_2).await?;
+            } else {
+                if version == 1 {
+                    client.batch_execute(MIGRATION_2).await?;
+                }
+                if version <= 2 {
+                    client.batch_execute(MIGRATION_3).await?;
+                }
             }
             client
                 .execute(

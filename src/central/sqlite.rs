@@ -21,15 +21,20 @@ use std::sync::{Arc, Mutex};
 
 /// Schema versions this code knows; `PRAGMA user_version` holds the last
 /// one applied.
-const SCHEMA_VERSION: i64 = 2;
+const SCHEMA_VERSION: i64 = 3;
 
 /// The whole schema, for a new database.
 pub fn schema() -> String {
-    include_str!("schema.sql").replace("@ID@", "INTEGER PRIMARY KEY AUTOINCREMENT") + MIGRATION_2
+    include_str!("schema.sql").replace("@ID@", "INTEGER PRIMARY KEY AUTOINCREMENT")
+        + MIGRATION_2
+        + MIGRATION_3
 }
 
 /// From version 1 to 2.
 const MIGRATION_2: &str = include_str!("schema_2.sql");
+
+/// From version 2 to 3.
+const MIGRATION_3: &str = include_str!("schema_3.sql");
 
 #[derive(Clone)]
 pub struct SqliteStorage {
@@ -103,8 +108,13 @@ impl SqliteStorage {
             let v: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
             if v == 0 {
                 tx.execute_batch(&schema())?;
-            } else if v == 1 {
-                tx.execute_batch(MIGRATION_2)?;
+            } else {
+                if v == 1 {
+                    tx.execute_batch(MIGRATION_2)?;
+                }
+                if v <= 2 {
+                    tx.execute_batch(MIGRATION_3)?;
+                }
             }
             tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
             tx.commit()?;

@@ -8,8 +8,8 @@
 //! answers `duplicate`. Each pulled page is applied with its cursor in one
 //! transaction. This module never decides a loan.
 
-use super::plan::{plan_push, settle};
-use super::protocol::{DeviceHealth, Heartbeat};
+use super::plan::{plan_push, settle, Batch};
+use super::protocol::{DeviceHealth, Entry, EntryResult, Heartbeat};
 use super::upstream::{Upstream, UpstreamError};
 use crate::store::{cache, Store, StoreError, SyncStatus as EntryState};
 use chrono::{DateTime, FixedOffset, SecondsFormat};
@@ -108,6 +108,36 @@ fn stamp(t: DateTime<FixedOffset>) -> String {
 /// page. A first pull of a million records is 200 pages, not 5 000.
 pub const DEFAULT_PAGE: u32 = 5000;
 
+/// A push on its way: the upstream's answer.
+type InFlight = tokio::task::JoinHandle<Result<Vec<EntryResult>, UpstreamError>>;
+
+/// Plans the next batch from the outbox, leaving out `after` (the batch in
+/// flight), and marks its new entries sent: committed before the request,
+/// so after a crash they are resent.
+fn prepare(
+    store: &mut Store,
+    size: usize,
+    after: &[Entry],
+    now: DateTime<FixedOffset>,
+) -> Result<Option<Batch>, SyncError> {
+    let outbox = store.outbox_wire(size + after.len())?;
+    let skip: std::collections::HashSet<_> = after.iter().map(|e| e.id).collect();
+    let rest: Vec<_> = outbox
+        .into_iter()
+        .filter(|(e, _)| !skip.contains(&e.id))
+        .collect();
+    let Some(batch) = plan_push(&rest, size) else {
+        return Ok(None);
+    };
+    let sent: Vec<_> = batch
+        .to_mark_sent
+        .iter()
+        .map(|id| (id.to_string(), EntryState::Sent, None))
+        .collect();
+    store.mark_synced(&sent, now)?;
+    Ok(Some(batch))
+}
+
 /// Moves journal entries up and central state down.
 pub struct Engine {
     upstream: Arc<dyn Upstream>,
@@ -200,20 +230,37 @@ impl Engine {
         // The counts read whole tables (journal, items): during a long
         // drain they are refreshed a few times a second, not per batch.
         let mut counted = std::time::Instant::now();
+        // One batch in flight while the kiosk prepares the next (read,
+        // marked sent) and books the last answer: the kiosk's disk and
+        // the server work at the same time. Batches still go one after
+        // the other, each sent once the one before it was answered.
+        let mut next: Option<Batch> = None;
+        let mut inflight: Option<(Batch, InFlight)> = None;
         loop {
-            let outbox = store.outbox_wire(size)?;
-            let Some(batch) = plan_push(&outbox, size) else {
-                break;
+            let (batch, request) = match inflight.take() {
+                Some(f) => f,
+                None => {
+                    let batch = match next.take() {
+                        Some(b) => b,
+                        None => match prepare(store, size, &[], now)? {
+                            Some(b) => b,
+                            None => break,
+                        },
+                    };
+                    let request = self.send(&batch);
+                    (batch, request)
+                }
             };
-            // Committed before the request: after a crash these are resent.
-            let sent: Vec<_> = batch
-                .to_mark_sent
-                .iter()
-                .map(|id| (id.to_string(), EntryState::Sent, None))
-                .collect();
-            store.mark_synced(&sent, now)?;
-            tracing::debug!(kiosk = %batch.kiosk_id, entries = batch.entries.len(), resent = batch.resent, "pushing");
-            let results = match self.upstream.push(&batch.kiosk_id, &batch.entries).await {
+            if next.is_none() {
+                next = prepare(store, size, &batch.entries, now)?;
+            }
+            let answer = request.await.unwrap_or_else(|e| {
+                Err(UpstreamError::Protocol {
+                    at: "push".into(),
+                    detail: format!("the push task ended: {e}"),
+                })
+            });
+            let results = match answer {
                 Ok(r) => r,
                 Err(UpstreamError::Rejected { status: 413, .. }) if batch.entries.len() > 1 => {
                     size = (batch.entries.len() / 2).max(1);
@@ -221,6 +268,9 @@ impl Engine {
                         batch_size = size,
                         "batch too large for the server; sending smaller ones"
                     );
+                    // Planned at the old size: planned again (its entries,
+                    // marked sent, go as resends).
+                    next = None;
                     continue;
                 }
                 Err(e) => {
@@ -231,6 +281,17 @@ impl Engine {
             };
             self.set_online(true, None);
             let settled = settle(&batch.entries, &results);
+            if settled.unanswered.is_empty() {
+                // The next batch goes now, while this answer is booked.
+                if let Some(n) = next.take() {
+                    let request = self.send(&n);
+                    inflight = Some((n, request));
+                }
+            } else {
+                // Unanswered entries go again first, in seq order: the
+                // planned batch is planned again after them.
+                next = None;
+            }
             for id in &settled.unexpected {
                 tracing::warn!(entry_id = %id, "upstream answered for an entry it was not sent");
             }
@@ -271,6 +332,14 @@ impl Engine {
         }
         self.refresh_counts(store)?;
         Ok(report)
+    }
+
+    /// Sends a batch in a task of its own (the kiosk goes on preparing).
+    fn send(&self, batch: &Batch) -> InFlight {
+        tracing::debug!(kiosk = %batch.kiosk_id, entries = batch.entries.len(), resent = batch.resent, "pushing");
+        let up = self.upstream.clone();
+        let (kiosk, entries) = (batch.kiosk_id.clone(), batch.entries.clone());
+        tokio::spawn(async move { up.push(&kiosk, &entries).await })
     }
 
     /// Pages through the change feed from the stored cursor, applying each
