@@ -9,6 +9,7 @@ pub mod cache;
 mod circ;
 pub mod demo;
 pub mod export;
+mod history;
 pub mod import;
 mod journal;
 mod pin;
@@ -16,6 +17,7 @@ mod pin;
 pub use pin::{hash_pin, verify_pin};
 
 pub use circ::*;
+pub use history::AlsoBorrowed;
 pub use journal::*;
 
 use crate::domain::{Calendar, PolicyTable, Rule, Settings};

@@ -10,12 +10,13 @@ use super::feed::{self, Feed};
 use super::screens::{
     account, attract, borrow, feedback, holds, identify, receipt, returns, staff, warning, Notice,
 };
+use super::sound::{self, Cue, Player};
 use super::stats::UiQueries;
 use super::sync::{detail_text, Desk, Failed, StatusFeed};
 use super::theme;
 use crate::cli::mask;
 use crate::config::{Config, DeviceKind};
-use crate::devices::events::{DeviceEvent, DeviceStatus, EventKind};
+use crate::devices::events::{DeviceEvent, DeviceStatus, EventKind, StatusCode};
 use crate::devices::printer;
 use crate::devices::rfid::{uid_hex, Uid};
 use crate::devices::runner::Devices;
@@ -38,6 +39,11 @@ use std::time::{Duration, Instant};
 const NOTICE_SECS: u64 = 8;
 /// Longest text a person may type before Enter (a manual barcode entry).
 const MAX_TYPED: usize = 64;
+/// Titles suggested on the receipt, at most.
+const RECOMMEND_LIMIT: u32 = 4;
+/// How long the central system may take to suggest them; after that the
+/// kiosk's own history does (the receipt is up all along).
+const RECOMMEND_WAIT: Duration = Duration::from_secs(2);
 
 /// The screen on display. The borrow screen's state lives in the session
 /// so a reader can look at their account and come back to their list.
@@ -105,6 +111,20 @@ pub enum Message {
     AccountRenewed(Box<AccountRenewals>),
     /// A hold cancelled through the upstream (its title, or why not).
     HoldCancelled(Box<Result<Decision<String>, Failed>>),
+    /// Suggestions for the receipt arrived (or could not be had upstream).
+    Recommended(Box<Recommended>),
+}
+
+/// Suggestions for one receipt, from the central system or why not.
+#[derive(Debug, Clone)]
+pub struct Recommended {
+    /// Which receipt they are for (`App::receipts`): a late answer for an
+    /// earlier reader is dropped.
+    pub receipt: u64,
+    pub patron: String,
+    /// What the reader borrowed in this session.
+    pub items: Vec<String>,
+    pub result: Result<Vec<receipt::Suggestion>, Failed>,
 }
 
 /// Each item renewed from the account screen, with its answer.
@@ -156,6 +176,9 @@ pub struct App {
     /// What a person typed since their last Enter.
     typed: String,
     statuses: BTreeMap<String, DeviceStatus>,
+    /// What each device's last status means, for the staff screen (its
+    /// text is for the log).
+    status_codes: BTreeMap<String, StatusCode>,
     /// Staff took the kiosk out of service.
     staff_out_of_service: bool,
     warning: Option<warning::Warning>,
@@ -175,6 +198,13 @@ pub struct App {
     /// (`[policy] pin_attempts` / `pin_lock_minutes`, as for readers).
     staff_failures: u32,
     staff_locked_until: Option<(Instant, DateTime<Local>)>,
+    /// Receipts shown so far (tells a late recommendation from a fresh one).
+    receipts: u64,
+    /// Sound cues (`[kiosk] sounds`); None plays nothing (tests, or no
+    /// player started).
+    sound: Option<Player>,
+    /// The last cue chosen, played or not.
+    last_cue: Option<Cue>,
 }
 
 impl App {
@@ -209,6 +239,7 @@ impl App {
             wedge: WedgeDetector::new(wedge),
             typed: String::new(),
             statuses: BTreeMap::new(),
+            status_codes: BTreeMap::new(),
             staff_out_of_service: false,
             warning: None,
             last_activity: Instant::now(),
@@ -220,6 +251,9 @@ impl App {
             sync: None,
             staff_failures: 0,
             staff_locked_until: None,
+            receipts: 0,
+            sound: None,
+            last_cue: None,
         }
     }
 
@@ -233,6 +267,27 @@ impl App {
     /// The sync engine's last status, if an upstream is configured.
     pub fn sync_status(&self) -> Option<&SyncStatus> {
         self.sync.as_ref()
+    }
+
+    /// Plays the sound cues (`[kiosk] sounds = true`).
+    pub fn set_sound(&mut self, player: Player) {
+        self.sound = Some(player);
+    }
+
+    /// The last sound cue an outcome chose (with `[kiosk] sounds = true`,
+    /// whether or not a player or a sound card is there).
+    pub fn last_cue(&self) -> Option<Cue> {
+        self.last_cue
+    }
+
+    fn cue(&mut self, cue: Cue) {
+        if !self.config.kiosk.sounds {
+            return;
+        }
+        self.last_cue = Some(cue);
+        if let Some(p) = &self.sound {
+            p.play(cue);
+        }
     }
 
     /// The device feed for `subscription` (the real kiosk only).
@@ -424,6 +479,8 @@ impl App {
                 self.touch();
                 if self.config.kiosk.languages.contains(&l) {
                     self.lang = l;
+                    // The staff screen's device texts are in it too.
+                    self.refresh_staff();
                 }
             }
             Message::ToggleContrast => {
@@ -492,6 +549,7 @@ impl App {
                 }
                 self.account_renewed(outcomes);
             }
+            Message::Recommended(r) => self.recommended(*r),
             Message::HoldPlaced(h) => {
                 let (card, result) = *h;
                 match result.map(|d| d.typed()) {
@@ -567,6 +625,7 @@ impl App {
             .saturating_sub(k.inactivity_warning_secs);
         if quiet >= u64::from(warn_after) {
             self.warning = Some(warning::Warning::new(k.inactivity_warning_secs.max(1)));
+            self.cue(Cue::Attention);
         }
     }
 
@@ -605,6 +664,7 @@ impl App {
 
     /// Tells the reader something on the current screen.
     fn tell(&mut self, n: Notice) {
+        self.cue(sound::for_notice(&n));
         self.toast = Some((n.clone(), Instant::now()));
         match &mut self.screen {
             Screen::Attract(a) => a.notice = Some(n),
@@ -708,6 +768,7 @@ impl App {
             }
             Ok(Err(r)) => {
                 tracing::info!(patron = %mask(&card), refusal = r.code(), "PIN refused");
+                self.cue(Cue::Error);
                 let locked = matches!(r, Refusal::PinLocked { .. });
                 if let Screen::Identify(i) = &mut self.screen {
                     i.refused(Notice::Refused(r), locked);
@@ -821,6 +882,9 @@ impl App {
     }
 
     fn push_line(&mut self, line: borrow::Line) {
+        if self.session.is_some() {
+            self.cue(sound::for_loan(&line.status));
+        }
         if let Some(s) = &mut self.session {
             s.borrow.push(line);
             self.screen = Screen::Borrow;
@@ -916,6 +980,7 @@ impl App {
     }
 
     fn push_return(&mut self, line: returns::Line) {
+        self.cue(sound::for_return(&line));
         if !matches!(self.screen, Screen::Return(_)) {
             self.screen = Screen::Return(returns::Return::default());
         }
@@ -1024,6 +1089,7 @@ impl App {
         if s.failures.is_empty() {
             return;
         }
+        self.cue(Cue::Attention);
         for (uid, afi, e) in &s.failures {
             tracing::warn!(device = %s.device, item = %mask(&s.item), "tag security not set: {e}");
             if let Err(e) = self.store.record_security_failure(
@@ -1081,6 +1147,7 @@ impl App {
             },
             Err(r) => borrow::Status::Refused(r),
         };
+        self.cue(sound::for_loan(&status));
         if let Some(s) = &mut self.session {
             s.borrow.push(borrow::Line {
                 item: item.to_string(),
@@ -1149,6 +1216,8 @@ impl App {
         let Some(card) = self.session.as_ref().map(|s| s.card.clone()) else {
             return;
         };
+        let refused = outcomes.iter().any(|(_, r)| r.is_err());
+        self.cue(if refused { Cue::Error } else { Cue::Success });
         let fresh = self.store.account(&card, Self::now());
         if let Screen::Account(a) = &mut self.screen {
             for (i, result) in outcomes {
@@ -1239,6 +1308,7 @@ impl App {
             Ok(title) => Notice::Said("hold-cancelled", vec![("title", title)]),
             Err(r) => Notice::Refused(r),
         };
+        self.cue(sound::for_notice(&n));
         let fresh = self.store.account(&card, Self::now());
         if let Screen::Holds(h) = &mut self.screen {
             h.placed.push(n);
@@ -1254,6 +1324,7 @@ impl App {
             Ok(h) => Notice::Said("hold-ok", vec![("title", h.title)]),
             Err(r) => Notice::Refused(r),
         };
+        self.cue(sound::for_notice(&n));
         let fresh = self.store.account(card, now);
         if let Screen::Holds(h) = &mut self.screen {
             h.placed.push(n);
@@ -1271,9 +1342,18 @@ impl App {
         };
         tracing::info!(patron = %mask(&s.card), "session closed");
         self.pad.reset();
-        let borrowed: Vec<(String, String)> = s
+        let lent: Vec<&borrow::Line> = s
             .borrow
             .lines
+            .iter()
+            .filter(|l| {
+                matches!(
+                    l.status,
+                    borrow::Status::Borrowed { .. } | borrow::Status::BorrowedInsecure { .. }
+                )
+            })
+            .collect();
+        let borrowed: Vec<(String, String)> = lent
             .iter()
             .filter_map(|l| match &l.status {
                 borrow::Status::Borrowed { due } | borrow::Status::BorrowedInsecure { due } => {
@@ -1282,15 +1362,91 @@ impl App {
                 _ => None,
             })
             .collect();
-        self.screen = if borrowed.is_empty() {
-            Screen::Feedback(feedback::Feedback::default())
-        } else {
-            Screen::Receipt(receipt::Receipt {
-                borrowed,
-                printer: self.has_printer(),
-                ..receipt::Receipt::default()
-            })
+        if borrowed.is_empty() {
+            self.screen = Screen::Feedback(feedback::Feedback::default());
+            return;
+        }
+        let items: Vec<String> = lent.iter().map(|l| l.item.clone()).collect();
+        self.screen = Screen::Receipt(receipt::Receipt {
+            borrowed,
+            printer: self.has_printer(),
+            ..receipt::Receipt::default()
+        });
+        self.receipts += 1;
+        self.recommend(s.card, items);
+    }
+
+    /// Asks for suggestions for the receipt now up, in a Task: the
+    /// central system within `RECOMMEND_WAIT`, else (or without one) the
+    /// kiosk's own loan history, when the answer comes back.
+    fn recommend(&mut self, patron: String, items: Vec<String>) {
+        let number = self.receipts;
+        let Some(desk) = self.desk.clone() else {
+            self.effects
+                .push(Task::done(Message::Recommended(Box::new(Recommended {
+                    receipt: number,
+                    patron,
+                    items,
+                    result: Err("no upstream".into()),
+                }))));
+            return;
         };
+        let asked = desk.recommendations(
+            patron.clone(),
+            items.clone(),
+            RECOMMEND_LIMIT,
+            RECOMMEND_WAIT,
+        );
+        self.effects.push(Task::perform(asked, move |result| {
+            Message::Recommended(Box::new(Recommended {
+                receipt: number,
+                patron: patron.clone(),
+                items: items.clone(),
+                result: result.map(|v| {
+                    v.into_iter()
+                        .map(|r| receipt::Suggestion {
+                            title: r.title,
+                            author: r.author,
+                        })
+                        .collect()
+                }),
+            }))
+        }));
+    }
+
+    /// Suggestions arrived: shown if their receipt is still up; when the
+    /// central system had none to give, from the local history.
+    fn recommended(&mut self, r: Recommended) {
+        if r.receipt != self.receipts || !matches!(self.screen, Screen::Receipt(_)) {
+            return;
+        }
+        let suggestions = match r.result {
+            Ok(v) if !v.is_empty() => v,
+            other => {
+                if let Err(e) = &other {
+                    tracing::info!(error = %e, "recommendations from the local history");
+                }
+                match self
+                    .store
+                    .also_borrowed(&r.patron, &r.items, RECOMMEND_LIMIT)
+                {
+                    Ok(v) => v
+                        .into_iter()
+                        .map(|a| receipt::Suggestion {
+                            title: a.title,
+                            author: a.author,
+                        })
+                        .collect(),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "no recommendations from the local history");
+                        Vec::new()
+                    }
+                }
+            }
+        };
+        if let Screen::Receipt(rc) = &mut self.screen {
+            rc.recommendations = suggestions;
+        }
     }
 
     fn has_printer(&self) -> bool {
@@ -1316,12 +1472,30 @@ impl App {
                 )
             })
             .collect();
-        let receipt = printer::loan_receipt(
+        let mut receipt = printer::loan_receipt(
             &self.config.kiosk.library_name,
             &Local::now().format("%Y-%m-%d %H:%M").to_string(),
             &items,
-            &t.text(lang, "receipt-footer", &[]),
+            "",
         );
+        // The suggestions go on paper too, between the loans and the footer.
+        if !r.recommendations.is_empty() {
+            receipt
+                .lines
+                .push(printer::Line::Text(t.text(lang, "ui-recommendations", &[])));
+            for s in &r.recommendations {
+                let line = if s.author.is_empty() {
+                    format!("* {}", s.title)
+                } else {
+                    format!("* {} / {}", s.title, s.author)
+                };
+                receipt.lines.push(printer::Line::Text(line));
+            }
+            receipt.lines.push(printer::Line::Rule);
+        }
+        receipt
+            .lines
+            .push(printer::Line::Text(t.text(lang, "receipt-footer", &[])));
         let width = self
             .config
             .devices
@@ -1364,6 +1538,7 @@ impl App {
             }
             Err(e) => {
                 tracing::warn!("receipt not printed: {e}");
+                self.cue(Cue::Attention);
                 if let Screen::Receipt(r) = &mut self.screen {
                     r.printer = false;
                     r.notice = Some(Notice::said("receipt-failed"));
@@ -1417,6 +1592,7 @@ impl App {
             return self.open_staff();
         }
         self.staff_failures += 1;
+        self.cue(Cue::Error);
         let attempts = self.config.policy.pin_attempts.max(1);
         tracing::warn!(failures = self.staff_failures, "wrong staff PIN");
         let (notice, locked) = if self.staff_failures >= attempts {
@@ -1450,7 +1626,7 @@ impl App {
             .devices
             .iter()
             .map(|d| {
-                let (ok, status) = match self.statuses.get(&d.id) {
+                let (ok, text) = match self.statuses.get(&d.id) {
                     Some(DeviceStatus::Up { info }) => (true, info.clone()),
                     Some(DeviceStatus::Down { reason }) => (false, reason.clone()),
                     Some(DeviceStatus::Error { reason }) => (false, reason.clone()),
@@ -1458,6 +1634,17 @@ impl App {
                         !d.required,
                         super::screens::tr(self.lang, "ui-staff-no-report"),
                     ),
+                };
+                // In the reader's language when the device said what it
+                // means; its own (English) words only for a status without
+                // a code.
+                let status = match self.status_codes.get(&d.id) {
+                    Some(code) if self.statuses.contains_key(&d.id) => super::screens::tra(
+                        self.lang,
+                        code.message_id(),
+                        &[("port", d.port.clone())],
+                    ),
+                    _ => text,
                 };
                 staff::DeviceLine {
                     id: d.id.clone(),
@@ -1591,16 +1778,13 @@ impl App {
                         PadAction::Incomplete { item, seen, parts } => {
                             let r = Refusal::IncompleteSet { seen, parts };
                             let (title, author) = self.title_of(&item);
-                            match &mut self.session {
-                                Some(s) => {
-                                    s.borrow.push(borrow::Line {
-                                        item,
-                                        title,
-                                        author,
-                                        status: borrow::Status::Refused(r),
-                                    });
-                                    self.screen = Screen::Borrow;
-                                }
+                            match &self.session {
+                                Some(_) => self.push_line(borrow::Line {
+                                    item,
+                                    title,
+                                    author,
+                                    status: borrow::Status::Refused(r),
+                                }),
                                 None => self.tell(Notice::Refused(r)),
                             }
                         }
@@ -1619,6 +1803,10 @@ impl App {
                         tracing::warn!(device = %e.device, "{reason}")
                     }
                 }
+                match e.status_code {
+                    Some(code) => self.status_codes.insert(e.device.clone(), code),
+                    None => self.status_codes.remove(&e.device),
+                };
                 self.statuses.insert(e.device, status);
                 if let Screen::Attract(a) = &mut self.screen {
                     a.out_of_service = self.staff_out_of_service
@@ -1985,6 +2173,34 @@ impl App {
             "receipt" => {
                 borrow_two(self);
                 self.finish();
+            }
+            "receipt-printing" => {
+                // As print_receipt leaves it while the printer works.
+                borrow_two(self);
+                self.finish();
+                if let Screen::Receipt(r) = &mut self.screen {
+                    r.printer = false;
+                    r.notice = Some(Notice::said("ui-receipt-printing"));
+                }
+            }
+            "pin-staff-locked" => {
+                // Too many wrong staff PINs: the pad is locked for a while.
+                let minutes = self.config.policy.pin_lock_minutes.max(1);
+                let at = Local::now() + chrono::Duration::minutes(i64::from(minutes));
+                self.staff_locked_until = Some((
+                    Instant::now() + Duration::from_secs(u64::from(minutes) * 60),
+                    at,
+                ));
+                let mut i = identify::Identify::new(identify::Purpose::Staff);
+                if let Some(n) = self.staff_lock_notice(Instant::now()) {
+                    i.refused(n, true);
+                }
+                self.screen = Screen::Identify(i);
+            }
+            "staff-sync" => {
+                // The staff menu with nothing lent here: the sync panel
+                // shows the upstream as the engine finds it.
+                self.open_staff();
             }
             "feedback" => {
                 let mut f = feedback::Feedback::default();

@@ -10,6 +10,7 @@
 
 use crate::config::{Config, UpstreamKind};
 use crate::store::{CheckinOk, CheckoutOk, HoldLevel, HoldOk, RenewOk, Store};
+use crate::sync::protocol::Recommendation;
 use crate::sync::{self, schedule, Circulation, Decision, Engine, SyncError, SyncStatus};
 use chrono::{DateTime, FixedOffset};
 use iced::futures::{SinkExt, Stream};
@@ -134,6 +135,27 @@ impl Desk {
                 r.pull.upserts + r.pull.deletes
             )),
             Err(e) => Err(e.to_string()),
+        }
+    }
+
+    /// What the central system suggests to a reader who borrowed `items`,
+    /// within `wait` (the receipt is up meanwhile). Any failure — no
+    /// answer in time, offline, an upstream without recommendations —
+    /// is an error, and the app falls back to the kiosk's own history.
+    pub async fn recommendations(
+        self: Arc<Self>,
+        patron: String,
+        items: Vec<String>,
+        limit: u32,
+        wait: Duration,
+    ) -> Result<Vec<Recommendation>, Failed> {
+        let Some(engine) = &self.engine else {
+            return Err("no upstream".into());
+        };
+        let upstream = engine.upstream();
+        match tokio::time::timeout(wait, upstream.recommendations(&patron, &items, limit)).await {
+            Ok(r) => r.map_err(|e| e.to_string()),
+            Err(_) => Err(format!("no recommendations within {} ms", wait.as_millis())),
         }
     }
 
