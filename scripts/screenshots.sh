@@ -74,7 +74,7 @@ shot() { # shot NAME LANG SCREEN [VAR=VALUE ...]
         fi
         sleep 0.2
     done
-    sleep "$WAIT"
+    sleep "${SHOT_WAIT:-$WAIT}"
     DISPLAY="$DISPLAY_NUM" import -window root "$file"
     kill "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
@@ -92,8 +92,9 @@ for s in "${SCREENS[@]}"; do
                 KIOSK__UPSTREAM__URL="$CENTRAL_URL" KIOSK__UPSTREAM__TOKEN="$CENTRAL_TOKEN"
             ;;
         staff-offline)
-            # Nothing listens on port 9: the first sync fails, offline.
-            shot "$s" "$lang" staff-sync KIOSK__UPSTREAM__KIND=http \
+            # Nothing listens on port 9: the first sync fails (after its
+            # retries), offline.
+            SHOT_WAIT=$((WAIT + 10)) shot "$s" "$lang" staff-sync KIOSK__UPSTREAM__KIND=http \
                 KIOSK__UPSTREAM__URL=http://127.0.0.1:9 KIOSK__UPSTREAM__TOKEN=none \
                 KIOSK__UPSTREAM__TIMEOUT_SECS=1
             ;;

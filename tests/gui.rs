@@ -1282,3 +1282,24 @@ fn device_statuses_read_in_the_chosen_language() {
         }
     }
 }
+
+#[test]
+fn while_the_receipt_prints_the_reader_is_offered_done_not_no_receipt() {
+    let printing = receipt::Receipt {
+        borrowed: vec![("Alpha".into(), "2026-12-01".into())],
+        printing: true,
+        notice: Some(Notice::said("ui-receipt-printing")),
+        ..receipt::Receipt::default()
+    };
+    let mut ui = iced_test::Simulator::with_size(
+        iced::Settings::default(),
+        iced::Size::new(1920.0, 1080.0),
+        printing.view(Lang::En),
+    );
+    ui.find("Printing your receipt ...")
+        .expect("says it prints");
+    assert!(ui.find("No receipt, thanks").is_err());
+    ui.click("Done").expect("a way on");
+    let messages: Vec<receipt::Message> = ui.into_messages().collect();
+    assert_eq!(messages, vec![receipt::Message::NoReceipt]);
+}

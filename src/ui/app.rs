@@ -1517,6 +1517,7 @@ impl App {
         // screen stays alive and says so meanwhile; no second print.
         if let Screen::Receipt(r) = &mut self.screen {
             r.printer = false;
+            r.printing = true;
             r.notice = Some(Notice::said("ui-receipt-printing"));
         }
         self.effects.push(Task::perform(
@@ -1541,6 +1542,7 @@ impl App {
                 self.cue(Cue::Attention);
                 if let Screen::Receipt(r) = &mut self.screen {
                     r.printer = false;
+                    r.printing = false;
                     r.notice = Some(Notice::said("receipt-failed"));
                 }
             }
@@ -2180,6 +2182,7 @@ impl App {
                 self.finish();
                 if let Screen::Receipt(r) = &mut self.screen {
                     r.printer = false;
+                    r.printing = true;
                     r.notice = Some(Notice::said("ui-receipt-printing"));
                 }
             }

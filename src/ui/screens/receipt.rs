@@ -15,6 +15,8 @@ pub struct Receipt {
     /// (title, due) of this session's loans.
     pub borrowed: Vec<(String, String)>,
     pub printer: bool,
+    /// The receipt is being printed: the reader may go on meanwhile.
+    pub printing: bool,
     pub notice: Option<Notice>,
     /// Titles suggested for this reader; empty until they arrive.
     pub recommendations: Vec<Suggestion>,
@@ -96,7 +98,14 @@ impl Receipt {
         if self.printer {
             actions = actions.push(big(tr(lang, "ui-print-receipt"), Message::Print));
         }
-        actions = actions.push(small(tr(lang, "ui-no-receipt"), Message::NoReceipt));
+        // While it prints, "no receipt" would read as a cancel: the same
+        // button just moves on.
+        let next = if self.printing {
+            "ui-done"
+        } else {
+            "ui-no-receipt"
+        };
+        actions = actions.push(small(tr(lang, next), Message::NoReceipt));
         c.push(actions).into()
     }
 }
