@@ -9,7 +9,10 @@
 //!
 //! The scans follow a reader's visit: card (borrow screen), five books
 //! (five loans), card again (receipt), then the five books dropped off
-//! without a card (five returns), over and over.
+//! without a card (five returns), over and over. Also timed: the receipt's
+//! suggestions from the local history arriving (`Message::Recommended`
+//! as without a central system: the `also_borrowed` query on the UI
+//! thread, and the receipt drawn again with them).
 //!
 //! `cargo bench --bench gui`: the 100 000-reader / 1 000 000-item demo
 //! library (built once under target/, copied per run), 600 scans; prints
@@ -27,6 +30,7 @@ use kiosk::config::Config;
 use kiosk::devices::events::{DeviceEvent, EventKind};
 use kiosk::domain::Lang;
 use kiosk::store::{self, Store};
+use kiosk::ui::app::Recommended;
 use kiosk::ui::screens::{feedback, receipt};
 use kiosk::ui::{App, Message, Screen};
 use std::path::PathBuf;
@@ -172,6 +176,7 @@ fn main() {
     screen.draw(&app); // fonts and caches warm, as after the kiosk starts
 
     let (mut cards_t, mut loans_t, mut returns_t) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut suggest_t, mut suggested) = (Vec::new(), 0usize);
     let timed = |app: &mut App, screen: &mut Screenful, m: Message| {
         let t = Instant::now();
         let _ = app.update(m);
@@ -199,6 +204,16 @@ fn main() {
         assert_eq!(lent, 5, "five books listed");
         cards_t.push(timed(&mut app, &mut screen, scan(card)));
         assert!(matches!(app.screen(), Screen::Receipt(_)), "receipt");
+        let asked = Message::Recommended(Box::new(Recommended {
+            receipt: app.receipt_number(),
+            patron: card.clone(),
+            items: five.to_vec(),
+            result: Err("no upstream".into()),
+        }));
+        suggest_t.push(timed(&mut app, &mut screen, asked));
+        if let Screen::Receipt(r) = app.screen() {
+            suggested += usize::from(!r.recommendations.is_empty());
+        }
         let _ = app.update(Message::Receipt(receipt::Message::NoReceipt));
         let _ = app.update(Message::Feedback(feedback::Message::Skip));
         for b in five {
@@ -227,4 +242,7 @@ fn main() {
     report("book lent", loans_t);
     report("book returned", returns_t);
     report("all scans", all);
+    let receipts = suggest_t.len();
+    report("receipt suggestions (local)", suggest_t);
+    println!("receipts with suggestions: {suggested} of {receipts}");
 }

@@ -269,6 +269,11 @@ impl App {
         self.sync.as_ref()
     }
 
+    /// How many receipts were shown (the number of the one up now).
+    pub fn receipt_number(&self) -> u64 {
+        self.receipts
+    }
+
     /// Plays the sound cues (`[kiosk] sounds = true`).
     pub fn set_sound(&mut self, player: Player) {
         self.sound = Some(player);
