@@ -14,6 +14,11 @@
 //! each client adds on top of one pysip2 round trip, not what an ILS can
 //! take.
 //!
+//! A fourth row, when python3 has `cryptography` (CI installs it): the
+//! kiosk's `Sip2Client` over TLS (rustls) against a second ILS process
+//! behind Python's ssl module with a throwaway CA, same checkouts: what
+//! TLS adds to a round trip.
+//!
 //! `cargo bench --bench sip2`: N = 1000 (KIOSK_BENCH_SIP2_N to change).
 //! Under `cargo test --all-targets` (no `--bench` flag) N = 20, so CI stays
 //! fast. Needs python3 with pysip2 and Sip2: skipped with a notice when
@@ -53,6 +58,52 @@ fn python_ready() -> bool {
 
 struct Server(Child);
 
+/// Starts the scripted ILS (`--memory`) with more options; its port.
+fn start_ils(state: &std::path::Path, log: &std::path::Path, options: &[&str]) -> (Server, u16) {
+    let mut child = Command::new("python3")
+        .arg(SERVER)
+        .arg("--state")
+        .arg(state)
+        .arg("--log")
+        .arg(log)
+        .arg("--memory")
+        .args(options)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python3");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let port: u16 = line
+        .strip_prefix("PORT ")
+        .and_then(|p| p.trim().parse().ok())
+        .expect("the ILS prints its port");
+    (Server(child), port)
+}
+
+/// The same checkouts through `client`: items `B{3i}` for i in `ids`.
+async fn checkouts(client: &std::sync::Arc<Sip2Client>, ids: &[usize]) -> f64 {
+    let now = SipDate::local(chrono::Local::now().naive_local());
+    let start = Instant::now();
+    for &i in ids {
+        let req = CheckoutRequest {
+            sc_renewal_policy: Flag::N,
+            no_block: Flag::N,
+            transaction_date: now.clone(),
+            nb_due_date: now.clone(),
+            institution_id: Some("MAIN".into()),
+            patron_id: Some("P1".into()),
+            item_id: Some(format!("B{}", 3 * i)),
+            terminal_password: Some(String::new()),
+            ..Default::default()
+        };
+        let r: CheckoutResponse = client.exchange(&req).await.expect("checkout");
+        assert!(r.ok.is_one(), "checkout refused: {:?}", r.screen_messages);
+    }
+    start.elapsed().as_secs_f64()
+}
+
 impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.0.kill();
@@ -65,6 +116,7 @@ fn settings(port: u16) -> ClientSettings {
         host: "127.0.0.1".into(),
         port,
         tls: false,
+        tls_ca: None,
         username: String::new(),
         password: String::new(),
         location: "KIOSK-1".into(),
@@ -102,25 +154,45 @@ fn main() {
     )
     .unwrap();
     let log: PathBuf = dir.path().join("ils.jsonl");
-    let mut child = Command::new("python3")
-        .arg(SERVER)
-        .arg("--state")
-        .arg(&state)
-        .arg("--log")
-        .arg(&log)
-        .arg("--memory")
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("python3");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let server = Server(child);
-    let port: u16 = line
-        .strip_prefix("PORT ")
-        .and_then(|p| p.trim().parse().ok())
-        .expect("the ILS prints its port");
+    let (server, port) = start_ils(&state, &log, &[]);
+    // The TLS row: a second ILS (same library, its own memory) behind TLS.
+    let tls_log: PathBuf = dir.path().join("ils-tls.jsonl");
+    let certs = Command::new("python3")
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/sip2/make_certs.py"
+        ))
+        .arg(dir.path())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    let tls = certs.then(|| {
+        let cert = dir.path().join("server.pem");
+        let key = dir.path().join("server.key");
+        let (s, p) = start_ils(
+            &state,
+            &tls_log,
+            &[
+                "--tls-cert",
+                cert.to_str().unwrap(),
+                "--tls-key",
+                key.to_str().unwrap(),
+            ],
+        );
+        let client = Sip2Client::new(ClientSettings {
+            tls: true,
+            tls_ca: Some(dir.path().join("ca.pem")),
+            ..settings(p)
+        });
+        (s, client)
+    });
+    if tls.is_none() {
+        assert!(
+            std::env::var("KIOSK_REQUIRE_PYSIP2").as_deref() != Ok("1"),
+            "KIOSK_REQUIRE_PYSIP2=1 but python3 cannot make certificates: pip install cryptography"
+        );
+        eprintln!("no python cryptography: the TLS row is left out");
+    }
 
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -131,35 +203,22 @@ fn main() {
     rt.block_on(async {
         client.status().await.expect("99/98");
         up.client().status().await.expect("99/98");
+        if let Some((_, c)) = &tls {
+            c.status().await.expect("99/98 over TLS");
+        }
     });
     // The three take turns, `rounds` times, so that the load of a shared
     // machine falls on all of them alike. Item 3i goes to our client,
     // 3i+1 to Sip2Upstream, 3i+2 to the Python client.
     let rounds = if full { 10 } else { 2 }.min(n);
     let per = n / rounds;
-    let (mut t_client, mut t_decide, mut t_py) = (0.0, 0.0, 0.0);
+    let (mut t_client, mut t_decide, mut t_py, mut t_tls) = (0.0, 0.0, 0.0, 0.0);
     for round in 0..rounds {
         let ids: Vec<usize> = (round * per..(round + 1) * per).collect();
-        t_client += rt.block_on(async {
-            let now = SipDate::local(chrono::Local::now().naive_local());
-            let start = Instant::now();
-            for &i in &ids {
-                let req = CheckoutRequest {
-                    sc_renewal_policy: Flag::N,
-                    no_block: Flag::N,
-                    transaction_date: now.clone(),
-                    nb_due_date: now.clone(),
-                    institution_id: Some("MAIN".into()),
-                    patron_id: Some("P1".into()),
-                    item_id: Some(format!("B{}", 3 * i)),
-                    terminal_password: Some(String::new()),
-                    ..Default::default()
-                };
-                let r: CheckoutResponse = client.exchange(&req).await.expect("checkout");
-                assert!(r.ok.is_one(), "checkout refused: {:?}", r.screen_messages);
-            }
-            start.elapsed().as_secs_f64()
-        });
+        t_client += rt.block_on(checkouts(&client, &ids));
+        if let Some((_, c)) = &tls {
+            t_tls += rt.block_on(checkouts(c, &ids));
+        }
         t_decide += rt.block_on(async {
             let at = chrono::Local::now().to_rfc3339();
             let start = Instant::now();
@@ -208,12 +267,19 @@ fn main() {
     let (client_rate, decide_rate, py_rate) =
         (n as f64 / t_client, n as f64 / t_decide, n as f64 / t_py);
     drop(server);
-    let loans = std::fs::read_to_string(&log)
-        .unwrap()
-        .lines()
-        .filter(|l| l.contains("\"code\": \"11\""))
-        .count();
-    assert_eq!(loans, 3 * n, "the ILS saw every checkout once");
+    let count = |log: &std::path::Path| {
+        std::fs::read_to_string(log)
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.contains("\"code\": \"11\""))
+            .count()
+    };
+    assert_eq!(count(&log), 3 * n, "the ILS saw every checkout once");
+    let tls_rate = tls.map(|(server, _)| {
+        drop(server);
+        assert_eq!(count(&tls_log), n, "the TLS ILS saw every checkout once");
+        n as f64 / t_tls
+    });
     println!(
         "sip2 checkouts, {n} each, one connection, pysip2 ILS on loopback ({}):",
         if full { "bench" } else { "test mode" }
@@ -221,6 +287,12 @@ fn main() {
     println!("  kiosk Sip2Client       {client_rate:8.0} /s");
     println!("  kiosk Sip2Upstream     {decide_rate:8.0} /s");
     println!("  Python Sip2 1.1        {py_rate:8.0} /s");
+    if let Some(r) = tls_rate {
+        println!(
+            "  kiosk Sip2Client, TLS  {r:8.0} /s ({:.0} µs per checkout more than plain)",
+            (1.0 / r - 1.0 / client_rate) * 1e6
+        );
+    }
     println!(
         "  ratio kiosk client / Python client: {:.2}",
         client_rate / py_rate

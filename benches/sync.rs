@@ -291,7 +291,7 @@ async fn pull(s: &Size, dir: &Path, page: u32) {
     };
     let server = Server::start(&["--db".into(), cached.display().to_string()]);
     let mut store = Store::open(&dir.join(format!("pull-{page}.db")), "K1").unwrap();
-    let engine = Engine::new(upstream(&server.base, &token), page);
+    let engine = Engine::new(upstream(&server.base, &token), 200).with_page_size(page);
     let t = Instant::now();
     let r = engine.pull(&mut store, now()).await.unwrap();
     let secs = t.elapsed().as_secs_f64();
@@ -364,13 +364,24 @@ fn main() {
         .build()
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
+    // KIOSK_BENCH_ONLY=drain|pull|kiosks runs one part.
+    let only = std::env::var("KIOSK_BENCH_ONLY").unwrap_or_default();
+    let run = |part: &str| only.is_empty() || only.split(',').any(|o| o == part);
     rt.block_on(async {
-        // The kiosk's default batch_size, and a larger one.
-        drain(&s, dir.path(), 200).await;
-        drain(&s, dir.path(), 1000).await;
-        // The kiosk's default batch_size, and the server's largest page.
-        pull(&s, dir.path(), 200).await;
-        pull(&s, dir.path(), 5000).await;
+        if run("drain") {
+            // The kiosk's default batch_size, and a larger one.
+            drain(&s, dir.path(), 200).await;
+            drain(&s, dir.path(), 1000).await;
+        }
+        if run("pull") {
+            // Pages of 200 (the page size before `[sync] page_size`) and
+            // the default, kiosk-central's largest.
+            pull(&s, dir.path(), 200).await;
+            pull(&s, dir.path(), 5000).await;
+        }
+        if !run("kiosks") {
+            return;
+        }
         let db = dir.path().join("kiosks.db");
         let st = SqliteStorage::open(&db, Settings::default()).unwrap();
         kiosks(

@@ -8,7 +8,7 @@ use crate::config::{Config, ConfigError};
 use crate::domain::barcode::{self, BarcodeKind, Verdict};
 use crate::domain::{format_money, Lang, Refusal};
 use crate::i18n::Texts;
-use crate::store::{self, HoldLevel, Outcome, Store, SyncStatus};
+use crate::store::{self, HoldLevel, Store, SyncStatus};
 use crate::sync::circulation::FromOnline;
 use crate::sync::{Decision, Mode};
 use chrono::{DateTime, FixedOffset, Local, NaiveDate, NaiveDateTime, TimeZone};
@@ -167,7 +167,7 @@ pub enum Circ {
         #[arg(long)]
         parts_seen: Option<u8>,
     },
-    /// Renew one loan, or all of a reader's loans with --all
+    /// Renew one loan, or all of a reader's loans with --all (= renew-all)
     Renew {
         #[arg(long)]
         patron: String,
@@ -177,6 +177,38 @@ pub enum Circ {
         all: bool,
         #[arg(long)]
         pin: Option<String>,
+    },
+    /// Renew all of a reader's loans (one request to an ILS that has one,
+    /// SIP2 65); one JSON line per loan
+    RenewAll {
+        #[arg(long)]
+        patron: String,
+        #[arg(long)]
+        pin: Option<String>,
+    },
+    /// Record a fee payment (cash acceptor, staff): decided by the central
+    /// system when it takes payments, else recorded and synced
+    Pay {
+        #[arg(long)]
+        patron: String,
+        /// Amount paid, e.g. 2.50
+        #[arg(long)]
+        amount: String,
+        /// The central system's id of the fee paid (SIP2 CG)
+        #[arg(long)]
+        fee_id: Option<String>,
+        #[arg(long, value_enum, default_value = "cash")]
+        payment_type: PaymentTypeArg,
+        #[arg(long, value_enum, default_value = "other")]
+        fee_type: FeeTypeArg,
+        /// ISO 4217 currency [default: [policy] currency]
+        #[arg(long)]
+        currency: Option<String>,
+    },
+    /// End a reader's session (tells the central system, SIP2 35)
+    EndSession {
+        #[arg(long)]
+        patron: String,
     },
     /// A reader's loans with due dates, holds and fines
     Account {
@@ -228,6 +260,28 @@ pub enum StatusArg {
     Sent,
     Acknowledged,
     Conflict,
+}
+
+/// SIP2 payment types (00–02).
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum PaymentTypeArg {
+    Cash,
+    Visa,
+    CreditCard,
+}
+
+/// SIP2 fee types (01–09).
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum FeeTypeArg {
+    Other,
+    Administrative,
+    Damage,
+    Overdue,
+    Processing,
+    Rental,
+    Replacement,
+    ComputerAccess,
+    Hold,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]
@@ -512,32 +566,6 @@ fn refusal_json(env: &Env, r: &Refusal) -> Value {
     })
 }
 
-/// Prints an outcome: the accepted fields plus `ok`, `message`, `entry`,
-/// `seq`; or `ok:false`, `reason`, `message`. Returns the exit code.
-fn print_outcome<T: serde::Serialize>(
-    env: &Env,
-    o: &Outcome<T>,
-    message: impl Fn(&T) -> String,
-) -> Result<i32, CliError> {
-    let (mut v, code) = match &o.result {
-        Ok(t) => {
-            let mut v = serde_json::to_value(t).map_err(std::io::Error::other)?;
-            let obj = v.as_object_mut().expect("outcomes are structs");
-            obj.insert("message".into(), json!(message(t)));
-            let mut all = serde_json::Map::new();
-            all.insert("ok".into(), json!(true));
-            all.append(obj);
-            (Value::Object(all), 0)
-        }
-        Err(r) => (refusal_json(env, r), 1),
-    };
-    let obj = v.as_object_mut().expect("object");
-    obj.insert("entry".into(), json!(o.entry.id));
-    obj.insert("seq".into(), json!(o.entry.seq));
-    print(&v)?;
-    Ok(code)
-}
-
 /// A cancelled hold, as `circ cancel-hold` prints it.
 #[derive(Debug, Clone, serde::Serialize)]
 struct HoldCancelled {
@@ -550,15 +578,24 @@ impl FromOnline for HoldCancelled {
     }
 }
 
-/// Runs one circulation future on a small runtime of its own.
+/// Runs one circulation future on the command's small runtime. One
+/// runtime for the whole command: an upstream connection opened by the
+/// PIN check is reused by the loan that follows (a connection belongs to
+/// the runtime that opened it).
 fn block_on<F: std::future::Future>(f: F) -> Result<F::Output, CliError> {
-    Ok(tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?
-        .block_on(f))
+    static RUNTIME: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
+    if RUNTIME.get().is_none() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let _ = RUNTIME.set(rt);
+    }
+    let rt = RUNTIME.get().expect("set above");
+    Ok(rt.block_on(f))
 }
 
-/// Prints a decision, whoever took it: the fields `print_outcome` prints,
+/// Prints a decision, whoever took it: the accepted result's fields plus
+/// `ok`, `message`, `entry`, `seq` (or `ok:false`, `reason`, `message`),
 /// plus `mode` (online | offline | standalone) and, for online decisions,
 /// `upstream` (what the central system sent: title, route, its own
 /// message…). Returns the exit code.
@@ -567,11 +604,25 @@ fn print_decision<T: FromOnline + Clone + serde::Serialize>(
     d: &Decision<T>,
     message: impl Fn(&T) -> String,
 ) -> Result<i32, CliError> {
+    // What the central system asked to show the reader (SIP2 AF) follows
+    // the kiosk's own sentence.
+    let said: Vec<&str> = match d.mode {
+        Mode::Online => d.detail["screen_messages"]
+            .as_array()
+            .map(|m| m.iter().filter_map(|m| m.as_str()).collect())
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    };
     let (mut v, code) = match d.typed() {
         Some(Ok(t)) => {
             let mut v = serde_json::to_value(&t).map_err(std::io::Error::other)?;
             let obj = v.as_object_mut().expect("outcomes are structs");
-            obj.insert("message".into(), json!(message(&t)));
+            let mut text = message(&t);
+            for m in said.iter().map(|m| m.trim()).filter(|m| !m.is_empty()) {
+                text.push(' ');
+                text.push_str(m);
+            }
+            obj.insert("message".into(), json!(text));
             let mut all = serde_json::Map::new();
             all.insert("ok".into(), json!(true));
             all.append(obj);
@@ -603,17 +654,74 @@ fn refused(env: &Env, r: &Refusal) -> Result<i32, CliError> {
     Ok(1)
 }
 
-/// Checks a PIN when given or required; Some(exit code) when refused.
+/// Checks a PIN when given or required (against the cached hash, else by
+/// the upstream: `Circulation::check_pin`); Some(exit code) when refused.
 fn pin_gate(
     env: &Env,
+    circ: &crate::sync::Circulation,
     store: &mut Store,
     patron: &str,
     pin: Option<&str>,
 ) -> Result<Option<i32>, CliError> {
-    match store.check_pin(patron, pin, env.now)? {
+    match block_on(circ.check_pin(store, patron, pin, env.now))?? {
         Ok(()) => Ok(None),
         Err(r) => refused(env, &r).map(Some),
     }
+}
+
+/// `renew --all` / `renew-all`: one JSON line per loan (as `renew`), plus
+/// `mode`; a refusal of the whole request is one refusal line. Returns the
+/// exit code (the worst of the lines).
+fn renew_all(
+    env: &Env,
+    circ: &crate::sync::Circulation,
+    store: &mut Store,
+    patron: &str,
+) -> Result<i32, CliError> {
+    let lang = env.lang;
+    let msg = |r: &store::RenewOk| {
+        Texts::get().text(
+            lang,
+            "renew-ok",
+            &[("title", r.title.clone()), ("due", r.due.to_string())],
+        )
+    };
+    let all = block_on(circ.renew_all(store, patron, env.now))??;
+    if let Some(r) = &all.refused {
+        let mut v = refusal_json(env, r);
+        v["mode"] = json!(all.mode);
+        if !all.screen_messages.is_empty() {
+            v["upstream"] = json!({ "screen_messages": all.screen_messages });
+        }
+        print(&v)?;
+        return Ok(1);
+    }
+    let mut worst = 0;
+    for d in &all.loans {
+        worst = worst.max(print_decision(env, d, msg)?);
+    }
+    Ok(worst)
+}
+
+/// `2.50` → 250 cents; None for anything else (negative, more than two
+/// decimals, not a number).
+fn parse_amount(text: &str) -> Option<i64> {
+    let t = text.trim();
+    let (whole, frac) = t.split_once('.').unwrap_or((t, ""));
+    if (whole.is_empty() && frac.is_empty())
+        || !whole.chars().all(|c| c.is_ascii_digit())
+        || !frac.chars().all(|c| c.is_ascii_digit())
+        || frac.len() > 2
+    {
+        return None;
+    }
+    let whole: i64 = if whole.is_empty() {
+        0
+    } else {
+        whole.parse().ok()?
+    };
+    let frac: i64 = format!("{frac:0<2}").parse().ok()?;
+    whole.checked_mul(100)?.checked_add(frac)
 }
 
 pub fn checkout_message(lang: Lang, c: &store::CheckoutOk) -> String {
@@ -673,10 +781,10 @@ fn circ(env: &Env, c: Circ) -> Result<i32, CliError> {
                 (Ok(p), Ok(i)) => (p, i),
             };
             let mut store = env.open_store()?;
-            if let Some(code) = pin_gate(env, &mut store, &patron, pin.as_deref())? {
+            let circ = crate::sync::circulation_from_config(&env.config)?;
+            if let Some(code) = pin_gate(env, &circ, &mut store, &patron, pin.as_deref())? {
                 return Ok(code);
             }
-            let circ = crate::sync::circulation_from_config(&env.config)?;
             let d = block_on(circ.checkout(&mut store, &patron, &item, parts_seen, env.now))??;
             print_decision(env, &d, |c| checkout_message(lang, c))
         }
@@ -701,7 +809,8 @@ fn circ(env: &Env, c: Circ) -> Result<i32, CliError> {
                 Ok(p) => p,
             };
             let mut store = env.open_store()?;
-            if let Some(code) = pin_gate(env, &mut store, &patron, pin.as_deref())? {
+            let circ = crate::sync::circulation_from_config(&env.config)?;
+            if let Some(code) = pin_gate(env, &circ, &mut store, &patron, pin.as_deref())? {
                 return Ok(code);
             }
             let msg = |r: &store::RenewOk| {
@@ -711,47 +820,113 @@ fn circ(env: &Env, c: Circ) -> Result<i32, CliError> {
                     &[("title", r.title.clone()), ("due", r.due.to_string())],
                 )
             };
-            let circ = crate::sync::circulation_from_config(&env.config)?;
             if all {
-                if !circ.has_upstream() {
-                    if store.patron_name(&patron)?.is_none() {
-                        return refused(env, &Refusal::UnknownPatron);
-                    }
-                    let mut worst = 0;
-                    for o in store.renew_all(&patron, env.now)? {
-                        worst = worst.max(print_outcome(env, &o, msg)?);
-                    }
-                    return Ok(worst);
-                }
-                // With an upstream, each loan the kiosk knows of is one
-                // decision of its own (online, or refused offline).
-                let Some(account) = store.account(&patron, env.now)? else {
-                    return refused(env, &Refusal::UnknownPatron);
-                };
-                let mut worst = 0;
-                for loan in &account.loans {
-                    let d = block_on(circ.renew(&mut store, &patron, &loan.item, env.now))??;
-                    worst = worst.max(print_decision(env, &d, msg)?);
-                }
-                return Ok(worst);
+                return renew_all(env, &circ, &mut store, &patron);
             }
             let item = barcode::normalize(&item.unwrap_or_default());
             let d = block_on(circ.renew(&mut store, &patron, &item, env.now))??;
             print_decision(env, &d, msg)
         }
+        Circ::RenewAll { patron, pin } => {
+            let patron = match scanned(env, &patron, BarcodeKind::Patron) {
+                Err(r) => return refused(env, &r),
+                Ok(p) => p,
+            };
+            let mut store = env.open_store()?;
+            let circ = crate::sync::circulation_from_config(&env.config)?;
+            if let Some(code) = pin_gate(env, &circ, &mut store, &patron, pin.as_deref())? {
+                return Ok(code);
+            }
+            renew_all(env, &circ, &mut store, &patron)
+        }
+        Circ::Pay {
+            patron,
+            amount,
+            fee_id,
+            payment_type,
+            fee_type,
+            currency,
+        } => {
+            let patron = barcode::normalize(&patron);
+            let Some(cents) = parse_amount(&amount).filter(|c| *c > 0) else {
+                return Err(CliError::Usage(format!(
+                    "--amount {amount:?}: expected an amount above 0 with at most 2 decimals, e.g. 2.50"
+                )));
+            };
+            let currency = currency
+                .unwrap_or_else(|| env.config.policy.currency.clone())
+                .to_ascii_uppercase();
+            if currency.len() != 3 || !currency.chars().all(|c| c.is_ascii_alphabetic()) {
+                return Err(CliError::Usage(format!(
+                    "--currency {currency:?}: expected a 3-letter ISO 4217 code such as CNY"
+                )));
+            }
+            let payment = store::Payment {
+                amount_cents: cents,
+                currency,
+                payment_type: value_name(payment_type),
+                fee_type: value_name(fee_type),
+                fee_id: fee_id.filter(|f| !f.trim().is_empty()),
+            };
+            let mut store = env.open_store()?;
+            let circ = crate::sync::circulation_from_config(&env.config)?;
+            let d = block_on(circ.pay(&mut store, &patron, &payment, env.now))??;
+            print_decision(env, &d, |p| {
+                t.text(
+                    lang,
+                    "pay-ok",
+                    &[("amount", format_money(p.payment.amount_cents))],
+                )
+            })
+        }
+        Circ::EndSession { patron } => {
+            let circ = crate::sync::circulation_from_config(&env.config)?;
+            let mode = block_on(circ.end_session(&barcode::normalize(&patron)))?;
+            print(&json!({
+                "ok": true,
+                "mode": mode,
+                "message": t.text(lang, "session-ended", &[]),
+            }))?;
+            Ok(0)
+        }
         Circ::Account { patron, pin } => {
             let patron = barcode::normalize(&patron);
             let mut store = env.open_store()?;
-            if let Some(code) = pin_gate(env, &mut store, &patron, pin.as_deref())? {
+            let circ = crate::sync::circulation_from_config(&env.config)?;
+            if let Some(code) = pin_gate(env, &circ, &mut store, &patron, pin.as_deref())? {
                 return Ok(code);
             }
-            match store.account(&patron, env.now)? {
+            match block_on(circ.account(&store, &patron, env.now))?? {
                 None => refused(env, &Refusal::UnknownPatron),
-                Some(a) => {
+                Some(crate::sync::AccountView::Local(a)) => {
                     let mut v = serde_json::to_value(&a).map_err(std::io::Error::other)?;
                     let obj = v.as_object_mut().expect("object");
                     obj.insert("ok".into(), json!(true));
                     obj.insert("fines_owed".into(), json!(format_money(a.fines_owed_cents)));
+                    obj.insert("source".into(), json!("kiosk"));
+                    print(&v)?;
+                    Ok(0)
+                }
+                Some(crate::sync::AccountView::Upstream(a)) => {
+                    // The same shape, from the upstream's records; titles
+                    // it did not send come from the kiosk's catalogue.
+                    let mut v = serde_json::to_value(&a).map_err(std::io::Error::other)?;
+                    for key in ["loans", "holds"] {
+                        if let Some(list) = v[key].as_array_mut() {
+                            for l in list {
+                                if l["title"].is_null() {
+                                    let item = l["item"].as_str().unwrap_or_default();
+                                    if let Some((title, _)) = store.item_title(item)? {
+                                        l["title"] = json!(title);
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    let obj = v.as_object_mut().expect("object");
+                    obj.insert("ok".into(), json!(true));
+                    obj.insert("fines_owed".into(), json!(format_money(a.fines_owed_cents)));
+                    obj.insert("source".into(), json!("upstream"));
                     print(&v)?;
                     Ok(0)
                 }
@@ -766,14 +941,14 @@ fn circ(env: &Env, c: Circ) -> Result<i32, CliError> {
             let patron = barcode::normalize(&patron);
             let item = barcode::normalize(&item);
             let mut store = env.open_store()?;
-            if let Some(code) = pin_gate(env, &mut store, &patron, pin.as_deref())? {
+            let circ = crate::sync::circulation_from_config(&env.config)?;
+            if let Some(code) = pin_gate(env, &circ, &mut store, &patron, pin.as_deref())? {
                 return Ok(code);
             }
             let level = match level {
                 LevelArg::Title => HoldLevel::Title,
                 LevelArg::Item => HoldLevel::Item,
             };
-            let circ = crate::sync::circulation_from_config(&env.config)?;
             let d = block_on(circ.place_hold(&mut store, &patron, &item, level, env.now))??;
             print_decision(env, &d, |h| {
                 t.text(lang, "hold-ok", &[("title", h.title.clone())])
@@ -823,6 +998,13 @@ fn circ(env: &Env, c: Circ) -> Result<i32, CliError> {
     }
 }
 
+/// A clap value's name as typed on the command line (`credit-card`).
+fn value_name(v: impl ValueEnum) -> String {
+    v.to_possible_value()
+        .map(|p| p.get_name().to_string())
+        .unwrap_or_default()
+}
+
 /// Checkout then return, over and over, across the first items of the
 /// database; prints each committed journal id as soon as it is committed.
 fn hammer(env: &Env, count: u64) -> Result<i32, CliError> {
@@ -850,4 +1032,30 @@ fn hammer(env: &Env, count: u64) -> Result<i32, CliError> {
         n += 2;
     }
     Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_amount;
+
+    #[test]
+    fn amounts_are_read_in_cents() {
+        assert_eq!(parse_amount("2.50"), Some(250));
+        assert_eq!(parse_amount("2.5"), Some(250));
+        assert_eq!(parse_amount("3"), Some(300));
+        assert_eq!(parse_amount(".05"), Some(5));
+        assert_eq!(parse_amount(" 12.00 "), Some(1200));
+        for bad in [
+            "",
+            ".",
+            "-1",
+            "1.005",
+            "1,50",
+            "abc",
+            "1e3",
+            "99999999999999999999",
+        ] {
+            assert_eq!(parse_amount(bad), None, "{bad:?}");
+        }
+    }
 }

@@ -479,6 +479,17 @@ pub enum Sip2Charset {
     Utf8,
 }
 
+/// How the kiosk sends a title-level hold over SIP2 (15, BY).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Sip2HoldType {
+    /// BY 2 ("any copy of the title") with AB and AJ: the reader's level
+    /// as asked (item-level holds still go as BY 3).
+    Title,
+    /// BY 3 ("this copy") for every hold: ILSs that take copy holds only.
+    Copy,
+}
+
 /// `[upstream]`: the central system; http and sip2 keys sit side by side.
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -505,6 +516,10 @@ pub struct UpstreamSection {
     pub error_detection: bool,
     #[serde(deserialize_with = "int_in::<_, _, 5, 3600>")]
     pub heartbeat_secs: u32,
+    /// Extra trusted root certificates (PEM file) for `tls = true`, on top
+    /// of the web PKI roots; relative to the configuration file. "" = none.
+    pub tls_ca: String,
+    pub hold_type: Sip2HoldType,
 }
 
 impl Default for UpstreamSection {
@@ -526,6 +541,8 @@ impl Default for UpstreamSection {
             charset: Sip2Charset::Cp850,
             error_detection: true,
             heartbeat_secs: 60,
+            tls_ca: String::new(),
+            hold_type: Sip2HoldType::Title,
         }
     }
 }
@@ -550,6 +567,8 @@ impl fmt::Debug for UpstreamSection {
             .field("charset", &self.charset)
             .field("error_detection", &self.error_detection)
             .field("heartbeat_secs", &self.heartbeat_secs)
+            .field("tls_ca", &self.tls_ca)
+            .field("hold_type", &self.hold_type)
             .finish()
     }
 }
@@ -818,6 +837,9 @@ pub struct SyncSection {
     pub nightly: String,
     #[serde(deserialize_with = "int_in::<_, _, 1, 10000>")]
     pub batch_size: u32,
+    /// Most records asked for in one page of a pull.
+    #[serde(deserialize_with = "int_in::<_, _, 1, 5000>")]
+    pub page_size: u32,
 }
 
 impl Default for SyncSection {
@@ -826,6 +848,7 @@ impl Default for SyncSection {
             interval_secs: 30,
             nightly: "0 30 2 * * *".into(),
             batch_size: 200,
+            page_size: 5000,
         }
     }
 }
@@ -1043,6 +1066,17 @@ impl Config {
         if !store_from_env && config.store.path.is_relative() {
             if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
                 config.store.path = dir.join(&config.store.path);
+            }
+        }
+        // The TLS roots file, like the store, is found next to the file.
+        let ca_from_env = ctx
+            .env
+            .iter()
+            .any(|(p, _)| p[..] == keypath("upstream.tls_ca")[..]);
+        let ca = Path::new(&config.upstream.tls_ca);
+        if !ca_from_env && !config.upstream.tls_ca.is_empty() && ca.is_relative() {
+            if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
+                config.upstream.tls_ca = dir.join(ca).display().to_string();
             }
         }
         Ok(config)
@@ -1712,6 +1746,12 @@ fn validate(c: &Config) -> Vec<Issue> {
         issues.push(
             Issue::at("upstream.host", "required when kind = \"sip2\"").anchored("upstream.kind"),
         );
+    }
+    if !u.tls_ca.is_empty() && !u.tls {
+        issues.push(Issue::at(
+            "upstream.tls_ca",
+            "set, but tls = false: the certificate would not be used",
+        ));
     }
 
     for (i, d) in c.devices.iter().enumerate() {

@@ -198,7 +198,8 @@ fn sync_parts(env: &Env, rt: &tokio::runtime::Runtime) -> Result<SyncParts, CliE
     let Some(upstream) = sync::upstream_from_config(&env.config)? else {
         return Ok((Circulation::new(None, timeout, rules), None, None));
     };
-    let engine = Engine::new(upstream.clone(), env.config.sync.batch_size);
+    let engine = Engine::new(upstream.clone(), env.config.sync.batch_size)
+        .with_page_size(env.config.sync.page_size);
     let circ = Circulation::new(Some(upstream), timeout, rules).with_status(engine.status_sender());
     let cron = schedule::parse_cron(&env.config.sync.nightly)?;
     let interval = Duration::from_secs(env.config.sync.interval_secs as u64);
@@ -248,7 +249,12 @@ impl<W: Write> Kiosk<'_, W> {
         }
         let now = Local::now().fixed_offset();
         if let Some(card) = self.awaiting_pin.take() {
-            match self.store.check_pin(&card, Some(line.trim()), now)? {
+            // The cached hash, else the upstream (a SIP2 ILS checks it).
+            let pin = line.trim();
+            match self
+                .rt
+                .block_on(self.circ.check_pin(&mut self.store, &card, Some(pin), now))?
+            {
                 Ok(()) => self.open(card)?,
                 Err(r) => {
                     self.refuse(&r)?;
@@ -283,15 +289,20 @@ impl<W: Write> Kiosk<'_, W> {
                 self.session = None;
                 self.close(&code)?;
             }
-            Scanned::Patron => match self.store.check_pin(&code, None, now)? {
-                Ok(()) => self.open(code)?,
-                Err(Refusal::PinRequired) => {
-                    let ask = self.text("kiosk-enter-pin", &[]);
-                    self.say(&ask)?;
-                    self.awaiting_pin = Some(code);
+            Scanned::Patron => {
+                match self
+                    .rt
+                    .block_on(self.circ.check_pin(&mut self.store, &code, None, now))?
+                {
+                    Ok(()) => self.open(code)?,
+                    Err(Refusal::PinRequired) => {
+                        let ask = self.text("kiosk-enter-pin", &[]);
+                        self.say(&ask)?;
+                        self.awaiting_pin = Some(code);
+                    }
+                    Err(r) => self.refuse(&r)?,
                 }
-                Err(r) => self.refuse(&r)?,
-            },
+            }
             Scanned::Item => {
                 self.item(&code, None, &[], "")?;
             }
@@ -491,6 +502,8 @@ impl<W: Write> Kiosk<'_, W> {
             .unwrap_or(0);
         let text = self.text("kiosk-session-closed", &[("count", count.to_string())]);
         self.say(&text)?;
+        // Tells the upstream the session ended (SIP2 35); nothing to keep.
+        let _ = self.rt.block_on(self.circ.end_session(patron));
         self.print_receipt();
         self.pad.reset();
         Ok(())

@@ -17,10 +17,11 @@ use kiosk::sync::protocol::*;
 use pg::PgCluster;
 use serde_json::json;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use uuid::Uuid;
 
+#[path = "support/central.rs"]
+mod centre;
 #[path = "support/pg.rs"]
 mod pg;
 
@@ -208,9 +209,29 @@ async fn suite<S: Storage>(st: Arc<S>, second: Arc<S>) {
 }
 
 async fn conflict_rules<S: Storage>(st: &S) {
+    let (_, before) = all_changes(st, "", 500).await;
     let (req, want) = conflict_batch(K1);
     let res = st.push(req.clone(), Utc::now()).await.unwrap();
     assert_eq!(codes(&res), want);
+    // The records of each conflict are in the feed again, changed or not,
+    // so the kiosk's pull puts the server's view back in its cache: I3
+    // (lost, never lent), I2 (not on loan), P3 (blocked).
+    let (after, _) = all_changes(st, &before, 500).await;
+    let has = |f: &dyn Fn(&Change) -> bool| after.iter().any(f);
+    assert!(has(
+        &|c| matches!(c, Change::Upsert { record: Record::Item(i) } if i.barcode == "I3" && i.status == "lost")
+    ));
+    for item in ["I3", "I2"] {
+        assert!(
+            has(
+                &|c| matches!(c, Change::Delete { entity, key } if entity == "loan" && key == item)
+            ),
+            "{item}: {after:?}"
+        );
+    }
+    assert!(has(
+        &|c| matches!(c, Change::Upsert { record: Record::Patron(p) } if p.barcode == "P3" && p.blocked.is_some())
+    ));
     for (r, e) in res.results.iter().zip(&req.entries) {
         assert_eq!(r.id, e.id, "answers in the order sent");
         if r.status == EntryStatus::Conflict {
@@ -779,54 +800,6 @@ async fn storage_suite_postgres() {
 // ---------------------------------------------------------------------------
 // HTTP against a real server process
 
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn central_cmd(db: &[&str]) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_kiosk-central"));
-    c.args(db).env("RUST_LOG", "warn");
-    c
-}
-
-fn run_ok(db: &[&str], args: &[&str]) -> String {
-    let out = central_cmd(db).args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn start_server(db: &[&str], extra: &[&str]) -> Server {
-    use std::io::BufRead;
-    let mut child = central_cmd(db)
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .args(extra)
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let base = line
-        .trim()
-        .strip_prefix("kiosk-central listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .to_string();
-    Server { child, base }
-}
-
 fn write_csvs(dir: &Path) -> (PathBuf, PathBuf) {
     let p = dir.join("patrons.csv");
     std::fs::write(
@@ -856,7 +829,7 @@ fn write_csvs(dir: &Path) -> (PathBuf, PathBuf) {
 async fn http_scenario(db: &[&str]) {
     let dir = tempfile::tempdir().unwrap();
     let (patrons, items) = write_csvs(dir.path());
-    let out = run_ok(
+    let out = centre::ok(
         db,
         &[
             "import",
@@ -873,13 +846,9 @@ async fn http_scenario(db: &[&str]) {
     assert_eq!(lines[0]["inserted"], 3);
     assert_eq!(lines[0]["errors"][0]["line"], 5);
     assert_eq!(lines[1]["inserted"], 6);
-    let token = run_ok(db, &["token", "create", "--kiosk", K1])
-        .trim()
-        .to_string();
+    let token = centre::token(db, K1);
     assert_eq!(token.len(), 64);
-    let other = run_ok(db, &["token", "create", "--kiosk", "K9"])
-        .trim()
-        .to_string();
+    let other = centre::token(db, "K9");
     // A policy with one renewal, as in the storage suite.
     let cfg = dir.path().join("central.toml");
     std::fs::write(
@@ -887,7 +856,7 @@ async fn http_scenario(db: &[&str]) {
         "[policy]\nholidays = [\"2026-12-25\"]\n[policy.default]\nmax_renewals = 1\nfine_per_day = 0\nblock_fines = 0\n",
     )
     .unwrap();
-    let server = start_server(db, &["--config", cfg.to_str().unwrap()]);
+    let server = centre::serve_with(db, &["--config", cfg.to_str().unwrap()], "127.0.0.1:0");
     let http = reqwest::Client::new();
     let url = |p: &str| format!("{}{p}", server.base);
 
@@ -981,9 +950,9 @@ async fn http_scenario(db: &[&str]) {
         .await
         .unwrap();
     assert_eq!(listed.len(), 7);
-    let cli = run_ok(db, &["conflicts"]);
+    let cli = centre::ok(db, &["conflicts"]);
     assert_eq!(cli.lines().count(), 7);
-    let loans = run_ok(db, &["loans", "--patron", "P2"]);
+    let loans = centre::ok(db, &["loans", "--patron", "P2"]);
     assert!(loans.contains("\"item\":\"I6\""), "{loans}");
 
     // Changes, page by page.
@@ -1109,7 +1078,7 @@ async fn http_scenario(db: &[&str]) {
         .await
         .unwrap();
     assert_eq!(r.status(), 400);
-    let out = run_ok(
+    let out = centre::ok(
         db,
         &[
             "report",
@@ -1146,7 +1115,7 @@ fn malformed_config_exits_2_naming_file_line_and_key() {
         "[server]\nlisten = \"127.0.0.1:0\"\nmax_body_bytes = \"big\"\n",
     )
     .unwrap();
-    let out = central_cmd(&["--db", dir.path().join("c.db").to_str().unwrap()])
+    let out = centre::cmd(&["--db", dir.path().join("c.db").to_str().unwrap()])
         .args(["--config", cfg.to_str().unwrap(), "serve"])
         .output()
         .unwrap();
@@ -1188,7 +1157,7 @@ async fn staff_close_conflicts_by_cli_and_api() {
     let db_path = dir.path().join("central.db");
     let db = ["--db", db_path.to_str().unwrap()];
     let (patrons, items) = write_csvs(dir.path());
-    run_ok(
+    centre::ok(
         &db,
         &[
             "import",
@@ -1198,10 +1167,8 @@ async fn staff_close_conflicts_by_cli_and_api() {
             items.to_str().unwrap(),
         ],
     );
-    let token = run_ok(&db, &["token", "create", "--kiosk", K1])
-        .trim()
-        .to_string();
-    let server = start_server(&db, &[]);
+    let token = centre::token(&db, K1);
+    let server = centre::serve(&db);
     let http = reqwest::Client::new();
     // Two conflicts: I3 is lost, I2 is not on loan.
     let entries = vec![
@@ -1220,12 +1187,12 @@ async fn staff_close_conflicts_by_cli_and_api() {
         .await
         .unwrap();
     assert_eq!(codes(&r), ["item_lost", "not_on_loan"]);
-    let open = |db: &[&str]| run_ok(db, &["conflicts"]).lines().count();
+    let open = |db: &[&str]| centre::ok(db, &["conflicts"]).lines().count();
     assert_eq!(open(&db), 2);
 
     // By the command line: closed, hidden from the open list, listed
     // with its note under --resolved; a second close keeps the first note.
-    let out = run_ok(
+    let out = centre::ok(
         &db,
         &[
             "conflicts",
@@ -1240,9 +1207,9 @@ async fn staff_close_conflicts_by_cli_and_api() {
     let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
     assert_eq!(v["result"], "resolved");
     assert_eq!(open(&db), 1);
-    let again = run_ok(&db, &["conflicts", "resolve", &ids[0], "--note", "other"]);
+    let again = centre::ok(&db, &["conflicts", "resolve", &ids[0], "--note", "other"]);
     assert!(again.contains("already_resolved"), "{again}");
-    let closed: Vec<serde_json::Value> = run_ok(&db, &["conflicts", "--resolved"])
+    let closed: Vec<serde_json::Value> = centre::ok(&db, &["conflicts", "--resolved"])
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
@@ -1252,7 +1219,7 @@ async fn staff_close_conflicts_by_cli_and_api() {
     assert_eq!(closed[0]["note"], "item found, loan recorded by hand");
     assert_eq!(closed[0]["resolved_by"], "MJ");
     // An id that is not an open conflict: exit 1, nothing changes.
-    let out = central_cmd(&db)
+    let out = centre::cmd(&db)
         .args([
             "conflicts",
             "resolve",
@@ -1314,7 +1281,7 @@ async fn staff_close_conflicts_by_cli_and_api() {
         .await
         .unwrap();
     assert_eq!(r.status(), 404);
-    let closed = run_ok(&db, &["conflicts", "--resolved"]);
+    let closed = centre::ok(&db, &["conflicts", "--resolved"]);
     assert!(closed.contains("desk at kiosk K1"), "{closed}");
     // Feedback exported as CSV by the command line and the API.
     let mut fb = entry(K1, 3, "feedback", Some("P1"), None);
@@ -1331,7 +1298,7 @@ async fn staff_close_conflicts_by_cli_and_api() {
         .unwrap();
     assert_eq!(codes(&r), ["applied"]);
     let row = format!("{},K1,2026-11-23T10:00:00+08:00,4,quiet,more chairs", fb.id);
-    let cli = run_ok(
+    let cli = centre::ok(
         &db,
         &[
             "report",
@@ -1361,7 +1328,7 @@ async fn staff_close_conflicts_by_cli_and_api() {
     assert_eq!(api.headers()["content-type"], "text/csv; charset=utf-8");
     assert_eq!(api.text().await.unwrap(), cli);
     // The entries themselves were never applied: I2 still not on loan.
-    assert!(!run_ok(&db, &["loans"]).contains("\"I3\""));
+    assert!(!centre::ok(&db, &["loans"]).contains("\"I3\""));
 }
 
 // ---------------------------------------------------------------------------
@@ -1648,10 +1615,8 @@ async fn nul_in_text_is_400_not_500() {
     let dir = tempfile::tempdir().unwrap();
     let db_path = dir.path().join("central.db");
     let db = ["--db", db_path.to_str().unwrap()];
-    let token = run_ok(&db, &["token", "create", "--kiosk", K1])
-        .trim()
-        .to_string();
-    let server = start_server(&db, &[]);
+    let token = centre::token(&db, K1);
+    let server = centre::serve(&db);
     let http = reqwest::Client::new();
     let get = |path: &str| {
         http.get(format!("{}{path}", server.base))

@@ -10,14 +10,16 @@
 //! tests/central.rs). Without schemathesis the tests print `SKIPPED: …`
 //! and pass, unless `KIOSK_REQUIRE_SCHEMATHESIS=1` (CI), where they fail.
 
+use centre::Server;
 use kiosk::sync::protocol::*;
 use pg::PgCluster;
 use serde_json::json;
-use std::io::BufRead;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use uuid::Uuid;
 
+#[path = "support/central.rs"]
+mod centre;
 #[path = "support/pg.rs"]
 mod pg;
 
@@ -25,53 +27,6 @@ mod pg;
 /// runs found (undocumented statuses, out-of-range numbers, floats for
 /// integers), small enough for about a minute on two cores.
 const EXAMPLES: &str = "40";
-
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// `db`: `["--db", FILE]` or `["--postgres", URL]`.
-fn central(db: &[&str]) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_kiosk-central"));
-    c.args(db).env("RUST_LOG", "warn");
-    c
-}
-
-fn run_ok(db: &[&str], args: &[&str]) -> String {
-    let out = central(db).args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn start(db: &[&str]) -> Server {
-    let mut child = central(db)
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let base = line
-        .trim()
-        .strip_prefix("kiosk-central listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .to_string();
-    Server { child, base }
-}
 
 /// schemathesis's command line through python3, wherever pip put the
 /// package (a user install's scripts directory is often not on PATH).
@@ -150,7 +105,7 @@ async fn seed(db: &[&str], server: &Server, token: &str) {
         ],
         "{r:?}"
     );
-    let conflicts = run_ok(db, &["conflicts"]);
+    let conflicts = centre::ok(db, &["conflicts"]);
     assert_eq!(conflicts.lines().count(), 1, "{conflicts}");
 }
 
@@ -297,20 +252,9 @@ async fn fuzz(version: &str, dir: &Path, db: &[&str]) {
          I3,Gamma,Author,,book,,1,lost\n",
     )
     .unwrap();
-    run_ok(
-        db,
-        &[
-            "import",
-            "--patrons",
-            patrons.to_str().unwrap(),
-            "--items",
-            items.to_str().unwrap(),
-        ],
-    );
-    let token = run_ok(db, &["token", "create", "--kiosk", "K1"])
-        .trim()
-        .to_string();
-    let server = start(db);
+    centre::import(db, &patrons, &items);
+    let token = centre::token(db, "K1");
+    let server = centre::serve(db);
     seed(db, &server, &token).await;
     assert!(auth_required(&server.base).await >= 30);
 
@@ -363,6 +307,6 @@ async fn fuzz(version: &str, dir: &Path, db: &[&str]) {
         .await
         .unwrap();
     assert_eq!(health.status(), 200);
-    run_ok(db, &["loans"]);
-    run_ok(db, &["conflicts", "--resolved"]);
+    centre::ok(db, &["loans"]);
+    centre::ok(db, &["conflicts", "--resolved"]);
 }

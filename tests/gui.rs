@@ -666,7 +666,8 @@ fn loans_and_returns_go_through_kiosk_central_then_offline_when_it_stops() {
     let rt = tokio::runtime::Runtime::new().unwrap();
 
     // Online: the central system decides, the kiosk journals its answer.
-    let _ = app.update(Message::Scanned("P1".into()));
+    let t = app.update(Message::Scanned("P1".into()));
+    run_task(&rt, &mut app, t);
     assert!(matches!(app.screen(), Screen::Borrow));
     let t = app.update(Message::Scanned("I1".into()));
     assert!(lines(&app).is_empty(), "nothing shown before the decision");
@@ -702,7 +703,8 @@ fn loans_and_returns_go_through_kiosk_central_then_offline_when_it_stops() {
     }
     let _ = app.update(Message::Holds(holds::Message::Back));
     // A refusal from the central system reads as the local one would.
-    let _ = app.update(Message::Scanned("P1".into()));
+    let t = app.update(Message::Scanned("P1".into()));
+    run_task(&rt, &mut app, t);
     let _ = app.update(Message::Receipt(receipt::Message::NoReceipt));
     let _ = app.update(Message::Feedback(feedback::Message::Skip));
     let t = app.update(Message::Scanned("I1".into()));
@@ -718,7 +720,8 @@ fn loans_and_returns_go_through_kiosk_central_then_offline_when_it_stops() {
 
     // The central system stops: the kiosk decides alone under [offline].
     drop(central);
-    let _ = app.update(Message::Scanned("P1".into()));
+    let t = app.update(Message::Scanned("P1".into()));
+    run_task(&rt, &mut app, t);
     let t = app.update(Message::Scanned("I2".into()));
     run_task(&rt, &mut app, t);
     let l = lines(&app);
@@ -770,7 +773,8 @@ fn loans_and_returns_go_through_kiosk_central_then_offline_when_it_stops() {
     assert!(s.outbox >= 1, "the offline loan waits in the outbox: {s:?}");
     let _ = app.update(Message::Sync(s));
     assert!(app.offline());
-    let _ = app.update(Message::Scanned("P1".into()));
+    let t = app.update(Message::Scanned("P1".into()));
+    run_task(&rt, &mut app, t);
     let _ = app.update(Message::Receipt(receipt::Message::NoReceipt));
     let _ = app.update(Message::Feedback(feedback::Message::Skip));
     match app.screen() {
@@ -1138,7 +1142,8 @@ fn the_receipt_shows_what_kiosk_central_recommends() {
 
     let (mut app, bg) = online_app(&base, &token, &dir.path().join("kiosk.db"));
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let _ = app.update(Message::Scanned("P1".into()));
+    let t = app.update(Message::Scanned("P1".into()));
+    run_task(&rt, &mut app, t);
     let t = app.update(Message::Scanned("I1".into()));
     run_task(&rt, &mut app, t);
     assert!(
@@ -1302,4 +1307,52 @@ fn while_the_receipt_prints_the_reader_is_offered_done_not_no_receipt() {
     ui.click("Done").expect("a way on");
     let messages: Vec<receipt::Message> = ui.into_messages().collect();
     assert_eq!(messages, vec![receipt::Message::NoReceipt]);
+}
+
+#[test]
+fn a_pin_checked_by_the_central_system_opens_the_pad_then_the_session() {
+    use kiosk::ui::app::PinChecked;
+    let (mut app, cards, _) = kiosk();
+    let answer = |card: &str, entered: bool, result: Result<(), Refusal>| {
+        Message::PinChecked(Box::new(PinChecked {
+            card: card.to_string(),
+            entered,
+            result: Ok(result),
+        }))
+    };
+    // As Circulation::check_pin answers through the desk: a PIN is needed.
+    let _ = app.update(answer(&cards[0], false, Err(Refusal::PinRequired)));
+    assert!(matches!(app.screen(), Screen::Identify(_)));
+    // A late answer about another card changes nothing.
+    let _ = app.update(answer(&cards[1], true, Ok(())));
+    assert!(app.session().is_none());
+    // Wrong, then right.
+    let _ = app.update(answer(
+        &cards[0],
+        true,
+        Err(Refusal::WrongPin { attempts_left: 4 }),
+    ));
+    match app.screen() {
+        Screen::Identify(i) => assert!(
+            matches!(i.error, Some(Notice::Refused(Refusal::WrongPin { .. }))),
+            "{i:?}"
+        ),
+        other => panic!("expected the PIN pad, got {other:?}"),
+    }
+    let _ = app.update(answer(&cards[0], true, Ok(())));
+    assert!(matches!(app.screen(), Screen::Borrow));
+    assert_eq!(
+        app.session().map(|s| s.card.as_str()),
+        Some(cards[0].as_str())
+    );
+    // An upstream failure sends the reader to staff, no session.
+    let _ = app.update(Message::Borrow(borrow::Message::Finish));
+    let _ = app.update(Message::Feedback(feedback::Message::Skip));
+    let _ = app.update(Message::PinChecked(Box::new(PinChecked {
+        card: cards[1].clone(),
+        entered: false,
+        result: Err("the central system failed".into()),
+    })));
+    assert!(app.session().is_none());
+    assert_eq!(app.notice(), Some(&Notice::said("ui-error-staff")));
 }

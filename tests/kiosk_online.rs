@@ -4,54 +4,25 @@
 //! `kiosk sync --once` brings the two together again.
 
 use serde_json::Value;
-use std::io::BufRead;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
-struct Server {
-    child: Child,
-    base: String,
-}
+#[path = "support/central.rs"]
+mod centre;
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use centre::Server;
 
-fn central(db: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_kiosk-central"));
-    c.arg("--db").arg(db).env("RUST_LOG", "warn");
-    c
+/// `["--db", FILE]` for the central database at `db`.
+fn db_args(db: &Path) -> [&str; 2] {
+    ["--db", db.to_str().unwrap()]
 }
 
 fn central_ok(db: &Path, args: &[&str]) -> String {
-    let out = central(db).args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    centre::ok(&db_args(db), args)
 }
 
 fn serve(db: &Path, listen: &str) -> Server {
-    let mut child = central(db)
-        .args(["serve", "--listen", listen])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let base = line
-        .trim()
-        .strip_prefix("kiosk-central listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .to_string();
-    Server { child, base }
+    centre::serve_with(&db_args(db), &[], listen)
 }
 
 /// Runs `kiosk` in `dir` (its kiosk.toml); exit code, JSON lines, stderr.
@@ -133,9 +104,7 @@ fn library(patrons: &str, items: &str) -> Library {
             &csv("items.csv"),
         ],
     );
-    let token = central_ok(&cdb, &["token", "create", "--kiosk", "K1"])
-        .trim()
-        .to_string();
+    let token = centre::token(&db_args(&cdb), "K1");
     let server = serve(&cdb, "127.0.0.1:0");
     let kdir = dir.path().join("kiosk");
     std::fs::create_dir(&kdir).unwrap();

@@ -21,6 +21,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use uuid::Uuid;
 
+#[path = "support/central.rs"]
+mod centre;
+
 /// An SMTP server that appends every mail it receives, decoded, as one
 /// JSON line (from, to, subject, body) to a file.
 const SMTP_SINK: &str = r#"
@@ -78,47 +81,15 @@ fn smtp_sink(mails: &Path) -> (Proc, u16) {
     (Proc(child), port)
 }
 
-fn central(db: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_kiosk-central"));
-    c.arg("--db").arg(db);
-    c
-}
-
-fn run_ok(db: &Path, args: &[&str]) -> String {
-    let out = central(db)
-        .env("RUST_LOG", "warn")
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
 /// `serve` with `cfg`; its log (info) goes to `log`.
-fn serve(db: &Path, cfg: &Path, log: &Path) -> (Proc, String) {
-    let mut child = central(db)
-        .arg("--config")
+fn serve(db: &[&str], cfg: &Path, log: &Path) -> centre::Server {
+    let mut c = centre::cmd(db);
+    c.arg("--config")
         .arg(cfg)
         .args(["serve", "--listen", "127.0.0.1:0"])
         .env("RUST_LOG", "info")
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(log).unwrap())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let base = line
-        .trim()
-        .strip_prefix("kiosk-central listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .to_string();
-    (Proc(child), base)
+        .stderr(std::fs::File::create(log).unwrap());
+    centre::Server::spawn(c)
 }
 
 /// Waits (polling, up to a minute) until `f` holds.
@@ -232,7 +203,8 @@ async fn reminders_by_mail_and_webhook_once_on_schedule() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("central.db");
+    let db_file = dir.path().join("central.db");
+    let db = ["--db", db_file.to_str().unwrap()];
     let patrons = write(
         dir.path(),
         "patrons.csv",
@@ -252,19 +224,8 @@ async fn reminders_by_mail_and_webhook_once_on_schedule() {
          I5,Epsilon,Author,,book,,1,\n\
          I6,Zeta,Author,,book,,1,\n",
     );
-    run_ok(
-        &db,
-        &[
-            "import",
-            "--patrons",
-            patrons.to_str().unwrap(),
-            "--items",
-            items.to_str().unwrap(),
-        ],
-    );
-    let token = run_ok(&db, &["token", "create", "--kiosk", "K1"])
-        .trim()
-        .to_string();
+    centre::import(&db, &patrons, &items);
+    let token = centre::token(&db, "K1");
 
     let mail_file = dir.path().join("mails.jsonl");
     let (_smtp, smtp_port) = smtp_sink(&mail_file);
@@ -283,7 +244,8 @@ async fn reminders_by_mail_and_webhook_once_on_schedule() {
         ),
     );
     let log = dir.path().join("serve.log");
-    let (server, base) = serve(&db, &cfg, &log);
+    let server = serve(&db, &cfg, &log);
+    let base = server.base.clone();
 
     let today = Local::now().date_naive();
     let day = |d: i64| (today + Duration::days(d)).format("%Y-%m-%d").to_string();
@@ -361,7 +323,8 @@ async fn reminders_by_mail_and_webhook_once_on_schedule() {
 
     // Restart (SIGKILL): nothing is sent again by the new process's runs.
     drop(server);
-    let (_server, base) = serve(&db, &cfg, &log);
+    let server = serve(&db, &cfg, &log);
+    let base = server.base.clone();
     until("two runs after the restart", || runs(&log) >= 2).await;
     assert_eq!(mails(&mail_file).len(), 3);
     assert_eq!(hooked.lock().unwrap().len(), 4);
@@ -382,7 +345,7 @@ async fn reminders_by_mail_and_webhook_once_on_schedule() {
     assert_eq!(hooked.lock().unwrap().len(), 5);
     // And the command-line run finds nothing left to send.
     assert_eq!(
-        run_ok(&db, &["--config", cfg.to_str().unwrap(), "remind"]),
+        centre::ok(&db, &["--config", cfg.to_str().unwrap(), "remind"]),
         ""
     );
 }

@@ -47,6 +47,17 @@ struct Ils {
 
 impl Ils {
     fn start(dir: &Path, library: &Value, encoding: &str, login: Option<&str>) -> Ils {
+        Ils::start_with(dir, library, encoding, login, &[])
+    }
+
+    /// Starts with more server options (`--tls-cert …`).
+    fn start_with(
+        dir: &Path,
+        library: &Value,
+        encoding: &str,
+        login: Option<&str>,
+        options: &[&str],
+    ) -> Ils {
         let state = dir.join("ils-state.json");
         std::fs::write(&state, library.to_string()).unwrap();
         let mut ils = Ils {
@@ -56,7 +67,7 @@ impl Ils {
             log: dir.join("ils-log.jsonl"),
             encoding: encoding.into(),
             login: login.map(str::to_string),
-            options: Vec::new(),
+            options: options.iter().map(|o| o.to_string()).collect(),
         };
         ils.up();
         ils
@@ -567,6 +578,7 @@ fn the_upstream_speaks_for_the_ils() {
             host: "127.0.0.1".into(),
             port: ils.port,
             tls: false,
+            tls_ca: None,
             username: String::new(),
             password: String::new(),
             location: "KIOSK-1".into(),
@@ -598,7 +610,10 @@ fn the_upstream_speaks_for_the_ils() {
         assert!(ack.clock_offset_ms.abs() < 5_000, "{ack:?}");
         let acs = up.client().acs().unwrap();
         assert!(acs.online && acs.offline_ok && acs.checkout_ok);
-        assert!(acs.supports("17") && !acs.supports("37"), "{acs:?}");
+        assert!(
+            acs.supports("17") && acs.supports("37") && acs.supports("65"),
+            "{acs:?}"
+        );
 
         let p = up.patron("P1").await.unwrap().unwrap();
         assert_eq!(p.name, "Zoë Ørsted");
@@ -668,6 +683,7 @@ fn a_late_answer_is_never_taken_for_the_next_one() {
             host: "127.0.0.1".into(),
             port: ils.port,
             tls: false,
+            tls_ca: None,
             username: String::new(),
             password: String::new(),
             location: "KIOSK-1".into(),
@@ -759,4 +775,687 @@ fn an_ils_that_takes_no_offline_transactions_is_sent_none() {
         .unwrap()
         .starts_with("offline_not_accepted"));
     assert!(ils.received("11").is_empty());
+}
+
+/// Whether python3 can make the TLS test's certificates (`cryptography`,
+/// installed by .ci/run); like pysip2, a failure under KIOSK_REQUIRE_PYSIP2=1.
+fn cryptography() -> bool {
+    let ok = Command::new("python3")
+        .args(["-c", "import cryptography"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        assert!(
+            std::env::var("KIOSK_REQUIRE_PYSIP2").as_deref() != Ok("1"),
+            "KIOSK_REQUIRE_PYSIP2=1 but `python3 -c 'import cryptography'` fails: pip install cryptography"
+        );
+        eprintln!("python cryptography not installed: SIP2 TLS test skipped");
+    }
+    ok
+}
+
+fn codes(ils: &Ils) -> Vec<String> {
+    ils.records()
+        .iter()
+        .map(|r| r["code"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// The whole reader flow against the ILS through the real `kiosk` binary:
+/// identify with a PIN the ILS checks, the account as the ILS keeps it,
+/// checkout, renew, renew all (65), hold place + cancel, a return routed to
+/// the hold shelf with the ILS's message, a payment (37), end of session
+/// (35); then the ILS goes away, the kiosk decides offline, and the replay
+/// converges: journal order, no block = Y, original dates, one coded
+/// conflict for staff.
+#[test]
+fn a_whole_reader_session_on_the_ils_then_offline_and_back() {
+    if !pysip2() {
+        return;
+    }
+    let k = Kiosk::new();
+    let mut ils = Ils::start(
+        k.dir.path(),
+        &json!({
+            "patrons": {
+                "P1": {"name": "Zoë Ørsted", "pin": "4321", "fines": "3.00",
+                       "fine_items": ["I9 overdue 3.00"]},
+                "P2": {"name": "张伟"},
+            },
+            "items": {
+                "I1": {"title": "Les Misérables"},
+                "I2": {"title": "The Silent River"},
+                "I3": {"title": "Ulysses", "queue": 1},
+                "I5": {"title": "Moby Dick", "hold_for": "P1"},
+                "I6": {"title": "Dubliners"},
+                "I7": {"title": "Emma", "hold_for": "P2"},
+                "I8": {"title": "Middlemarch"},
+            },
+            "loans": {
+                "I2": {"patron": "P1", "due": "20261201    235900"},
+                "I3": {"patron": "P1", "due": "20261201    235900"},
+                "I6": {"patron": "P2", "due": "20261201    235900"},
+                "I7": {"patron": "P1", "due": "20261201    235900"},
+            },
+            "faults": {},
+        }),
+        "cp850",
+        None,
+    );
+    k.configure(&ils, "");
+    k.import(
+        "I1,Les Misérables,Victor Hugo,,book,,1\nI2,The Silent River,Ann Lee,,book,,1\n\
+         I3,Ulysses,James Joyce,,book,,1\nI5,Moby Dick,Herman Melville,,book,,1\n\
+         I6,Dubliners,James Joyce,,book,,1\nI7,Emma,Jane Austen,,book,,1\n\
+         I8,Middlemarch,George Eliot,,book,,1\n",
+    );
+
+    // Identify: the kiosk has no PIN hash (none imported), the ILS checks
+    // it (23 with AD → CQ). A wrong one counts at this kiosk.
+    let (code, out, err) = k.run(
+        &["circ", "account", "--patron", "P1", "--pin", "0000"],
+        ONLINE,
+    );
+    assert_eq!(code, 1, "{out:?} {err}");
+    assert_eq!(out[0]["reason"], "wrong_pin", "{out:?}");
+    assert!(!err.contains("0000"), "a PIN in the log: {err}");
+    let a = k.one(
+        &["circ", "account", "--patron", "P1", "--pin", "4321"],
+        ONLINE,
+    );
+    // The account is the ILS's: its loans with titles and due dates, the
+    // hold waiting on its shelf, its fines.
+    assert_eq!(a["ok"], true, "{a}");
+    assert_eq!(a["source"], "upstream");
+    assert_eq!(a["name"], "Zoë Ørsted");
+    let items: Vec<&str> = a["loans"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["item"].as_str().unwrap())
+        .collect();
+    assert_eq!(items, ["I2", "I3", "I7"], "{a}");
+    assert_eq!(a["loans"][0]["title"], "The Silent River");
+    assert_eq!(a["loans"][0]["due"], "2026-12-01");
+    assert_eq!(
+        a["holds"],
+        json!([{"item": "I5", "title": "Moby Dick", "status": "ready"}])
+    );
+    assert_eq!(a["fines_owed_cents"], 300);
+    assert_eq!(a["fines"], json!(["I9 overdue 3.00"]));
+    let pins: Vec<Value> = ils.received("23");
+    assert_eq!(pins.len(), 2);
+    assert_eq!(pins[1]["patron_password"], "4321");
+
+    // Borrow: a new item, and the one waiting for this reader on the shelf.
+    let (_, c, err) = k.run(
+        &[
+            "circ", "checkout", "--patron", "P1", "--item", "I1", "--pin", "4321",
+        ],
+        ONLINE,
+    );
+    assert_eq!(c.len(), 1, "{err}");
+    let c = c[0].clone();
+    assert_eq!(
+        (c["ok"].clone(), c["mode"].clone()),
+        (json!(true), json!("online")),
+        "{c}"
+    );
+    assert!(
+        c["message"].as_str().unwrap().ends_with("Enjoy"),
+        "the ILS's AF is shown: {c}"
+    );
+    let c = k.one(
+        &["circ", "checkout", "--patron", "P1", "--item", "I5"],
+        ONLINE,
+    );
+    assert_eq!(c["ok"], true, "{c}");
+
+    // Renew one, then all: one 65, each item journaled as a renewal.
+    let r = k.one(&["circ", "renew", "--patron", "P1", "--item", "I2"], ONLINE);
+    assert_eq!(
+        (r["ok"].clone(), r["mode"].clone()),
+        (json!(true), json!("online")),
+        "{r}"
+    );
+    let (code, all, err) = k.run(&["circ", "renew-all", "--patron", "P1"], ONLINE);
+    assert_eq!(code, 1, "two loans cannot be renewed: {all:?} {err}");
+    let by_item = |item: &str| {
+        all.iter()
+            .find(|l| l["entry"].is_string() && k.entry(&l["entry"])["item"] == item)
+            .unwrap_or_else(|| panic!("no line for {item}: {all:?}"))
+            .clone()
+    };
+    assert_eq!(all.len(), 5, "{all:?}");
+    assert!(all.iter().all(|l| l["mode"] == "online"), "{all:?}");
+    for item in ["I1", "I2", "I5"] {
+        let l = by_item(item);
+        assert_eq!(l["ok"], true, "{l}");
+        assert!(l["due"].as_str().unwrap() > "2026-12-01", "{l}");
+    }
+    assert_eq!(by_item("I3")["reason"], "renewal_blocked_by_hold");
+    assert_eq!(by_item("I7")["reason"], "renewal_blocked_by_hold");
+    assert_eq!(ils.received("65").len(), 1);
+    assert_eq!(
+        ils.received("29").len(),
+        1,
+        "renew all is not one 29 per loan"
+    );
+    let renewed = k.entry(&by_item("I1")["entry"]);
+    assert_eq!(renewed["kind"], "renew");
+    assert_eq!(renewed["sync_status"], "acknowledged", "{renewed}");
+    assert_eq!(renewed["detail"]["renew_all"], true);
+    assert_eq!(
+        renewed["due"].as_str().unwrap().replace('-', ""),
+        ils.library()["loans"]["I1"]["due"].as_str().unwrap()[..8]
+    );
+
+    // A hold on a title, and its cancellation.
+    let h = k.one(&["circ", "hold", "--patron", "P1", "--item", "I8"], ONLINE);
+    assert_eq!(
+        (h["ok"].clone(), h["mode"].clone()),
+        (json!(true), json!("online")),
+        "{h}"
+    );
+    let x = k.one(
+        &["circ", "cancel-hold", "--patron", "P1", "--item", "I8"],
+        ONLINE,
+    );
+    assert_eq!(x["ok"], true, "{x}");
+    let holds = ils.received("15");
+    assert_eq!(holds.len(), 2);
+    assert_eq!(
+        (holds[0]["hold_mode"].clone(), holds[0]["hold_type"].clone()),
+        (json!("+"), json!("2"))
+    );
+    assert_eq!(holds[0]["title_identifier"], "Middlemarch");
+    assert_eq!(holds[0]["item_identifier"], "I8");
+    assert_eq!(holds[1]["hold_mode"], "-");
+
+    // A return another reader waits for: the ILS's alert, bin and words.
+    let b = k.one(&["circ", "checkin", "--item", "I7"], ONLINE);
+    assert_eq!(b["ok"], true, "{b}");
+    assert_eq!(b["upstream"]["alert"], true);
+    assert_eq!(b["upstream"]["sort_bin"], "HOLD");
+    assert!(
+        b["message"]
+            .as_str()
+            .unwrap()
+            .contains("Hold for another reader: hold shelf"),
+        "{b}"
+    );
+
+    // Paying the fines (staff or a cash acceptor): 37, and the ILS's
+    // transaction id kept.
+    let p = k.one(
+        &[
+            "circ",
+            "pay",
+            "--patron",
+            "P1",
+            "--amount",
+            "3.00",
+            "--fee-id",
+            "F9",
+            "--payment-type",
+            "credit-card",
+            "--fee-type",
+            "overdue",
+        ],
+        ONLINE,
+    );
+    assert_eq!(
+        (p["ok"].clone(), p["mode"].clone()),
+        (json!(true), json!("online")),
+        "{p}"
+    );
+    assert_eq!(p["amount_cents"], 300);
+    assert_eq!(p["upstream"]["ils_transaction_id"], "ILS-1");
+    let paid = ils.received("37");
+    assert_eq!(paid.len(), 1);
+    assert_eq!(paid[0]["fee_amount"], "3.00");
+    assert_eq!(paid[0]["currency_type"], "CNY");
+    assert_eq!(paid[0]["payment_type"], "02");
+    assert_eq!(paid[0]["fee_type"], "04");
+    assert_eq!(paid[0]["fee_identifier"], "F9");
+    assert_eq!(paid[0]["transaction_id"], p["entry"]);
+    assert_eq!(ils.library()["patrons"]["P1"]["fines"], "0.00");
+
+    let e = k.one(&["circ", "end-session", "--patron", "P1"], ONLINE);
+    assert_eq!(
+        (e["ok"].clone(), e["mode"].clone()),
+        (json!(true), json!("online")),
+        "{e}"
+    );
+    assert_eq!(ils.received("35").len(), 1);
+    assert!(k
+        .journal()
+        .iter()
+        .all(|e| e["sync_status"] == "acknowledged"));
+
+    // The ILS goes away: the kiosk decides under [offline].
+    ils.down();
+    let o1 = k.one(
+        &["circ", "checkout", "--patron", "P1", "--item", "I8"],
+        OFFLINE,
+    );
+    assert_eq!(
+        (o1["ok"].clone(), o1["mode"].clone()),
+        (json!(true), json!("offline")),
+        "{o1}"
+    );
+    let o2 = k.one(&["circ", "checkin", "--item", "I2"], OFFLINE);
+    assert_eq!(
+        (o2["ok"].clone(), o2["mode"].clone()),
+        (json!(true), json!("offline")),
+        "{o2}"
+    );
+    // The ILS has I6 on loan to P2; the kiosk cannot know.
+    let o3 = k.one(
+        &["circ", "checkout", "--patron", "P1", "--item", "I6"],
+        OFFLINE,
+    );
+    assert_eq!(o3["ok"], true, "{o3}");
+    let o4 = k.one(&["circ", "pay", "--patron", "P1", "--amount", "1"], OFFLINE);
+    assert_eq!(
+        (o4["ok"].clone(), o4["mode"].clone()),
+        (json!(true), json!("offline")),
+        "{o4}"
+    );
+    // A PIN no one can check now is not taken as right.
+    let (code, out, _) = k.run(
+        &["circ", "account", "--patron", "P1", "--pin", "4321"],
+        OFFLINE,
+    );
+    assert_eq!(
+        (code, out[0]["reason"].clone()),
+        (1, json!("pin_unavailable")),
+        "{out:?}"
+    );
+
+    let before = ils.records().len();
+    ils.up();
+    let (code, out, err) = k.run(&["sync", "--once"], LATER);
+    assert_eq!(code, 0, "{out:?} {err}");
+    assert_eq!(out[0]["outbox"], 0);
+    assert_eq!(out[0]["conflicts"], 1);
+
+    // In journal order, each with no block and its own time.
+    let replayed: Vec<Value> = ils.records()[before..]
+        .iter()
+        .filter(|r| ["11", "09", "37"].contains(&r["code"].as_str().unwrap()))
+        .cloned()
+        .collect();
+    let order: Vec<(&str, &str)> = replayed
+        .iter()
+        .map(|r| {
+            (
+                r["code"].as_str().unwrap(),
+                r["item_identifier"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(
+        order,
+        [("11", "I8"), ("09", "I2"), ("11", "I6"), ("37", "")]
+    );
+    for r in &replayed {
+        assert_eq!(r["transaction_date"], "20261121    153000", "{r}");
+        if r["code"] != "37" {
+            assert_eq!(r["no_block"], "Y", "{r}");
+        }
+    }
+    assert_eq!(replayed[1]["return_date"], "20261121    153000");
+    assert_eq!(ils.library()["loans"]["I8"]["patron"], "P1");
+    assert!(ils.library()["loans"]["I2"].is_null());
+    assert_eq!(
+        ils.library()["loans"]["I6"]["patron"],
+        "P2",
+        "the ILS kept its loan"
+    );
+
+    // The refused replay is a coded conflict for staff; the payment's note
+    // names the ILS's transaction.
+    let (_, conflicts, _) = k.run(&["journal", "--status", "conflict"], LATER);
+    assert_eq!(conflicts.len(), 1, "{conflicts:?}");
+    assert_eq!(conflicts[0]["id"], o3["entry"]);
+    assert!(
+        conflicts[0]["sync_reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("on_loan_elsewhere: Item already checked out"),
+        "{}",
+        conflicts[0]
+    );
+    let pay = k.entry(&o4["entry"]);
+    assert_eq!(pay["sync_status"], "acknowledged");
+    assert!(
+        pay["sync_reason"]
+            .as_str()
+            .unwrap()
+            .contains("ILS transaction ILS-2"),
+        "{pay}"
+    );
+    let (_, st, _) = k.run(&["sync", "status"], LATER);
+    assert_eq!(
+        (st[0]["outbox"].clone(), st[0]["conflicts"].clone()),
+        (json!(0), json!(1))
+    );
+}
+
+/// Wrong PINs the ILS rejects lock the card at this kiosk after
+/// `pin_attempts`; a locked card is refused without asking the ILS; a
+/// missing PIN is asked for when `require_pin` is on.
+#[test]
+fn wrong_pins_checked_by_the_ils_lock_the_card_here() {
+    if !pysip2() {
+        return;
+    }
+    let k = Kiosk::new();
+    let mut lib = library(
+        json!({"I1": {"title": "Les Misérables"}}),
+        json!({}),
+        json!({}),
+    );
+    // P1's PIN is known to the ILS only.
+    lib["patrons"]["P1"]["pin"] = json!("4321");
+    let ils = Ils::start(k.dir.path(), &lib, "cp850", None);
+    k.configure(&ils, "[policy]\nrequire_pin = true\npin_attempts = 3\n");
+    k.import("I1,Les Misérables,Victor Hugo,,book,,1\n");
+
+    let (code, out, _) = k.run(
+        &["circ", "checkout", "--patron", "P1", "--item", "I1"],
+        ONLINE,
+    );
+    assert_eq!((code, out[0]["reason"].clone()), (1, json!("pin_required")));
+    let mut left = Vec::new();
+    for _ in 0..3 {
+        let (_, out, _) = k.run(
+            &[
+                "circ", "checkout", "--patron", "P1", "--item", "I1", "--pin", "1111",
+            ],
+            ONLINE,
+        );
+        left.push(out[0]["reason"].as_str().unwrap().to_string());
+    }
+    assert_eq!(left, ["wrong_pin", "wrong_pin", "pin_locked"]);
+    let asked = ils.received("23").len();
+    assert_eq!(asked, 3);
+    let (code, out, _) = k.run(
+        &[
+            "circ", "checkout", "--patron", "P1", "--item", "I1", "--pin", "4321",
+        ],
+        ONLINE,
+    );
+    assert_eq!((code, out[0]["reason"].clone()), (1, json!("pin_locked")));
+    assert_eq!(
+        ils.received("23").len(),
+        asked,
+        "a locked card is not asked about"
+    );
+    assert!(ils.received("11").is_empty());
+    // After the lock: the right PIN lends.
+    let v = k.one(
+        &[
+            "circ", "checkout", "--patron", "P1", "--item", "I1", "--pin", "4321",
+        ],
+        "2026-11-20T11:00:00+08:00",
+    );
+    assert_eq!(v["ok"], true, "{v}");
+}
+
+/// `[upstream] hold_type = "copy"`: every hold goes as a copy hold (BY 3)
+/// on the scanned item, with no title.
+#[test]
+fn copy_holds_when_the_ils_takes_only_those() {
+    if !pysip2() {
+        return;
+    }
+    let k = Kiosk::new();
+    let ils = Ils::start(
+        k.dir.path(),
+        &library(
+            json!({"I1": {"title": "Les Misérables"}}),
+            json!({}),
+            json!({}),
+        ),
+        "cp850",
+        None,
+    );
+    k.configure(&ils, "hold_type = \"copy\"\n");
+    k.import("I1,Les Misérables,Victor Hugo,,book,,1\n");
+    let h = k.one(&["circ", "hold", "--patron", "P1", "--item", "I1"], ONLINE);
+    assert_eq!(h["ok"], true, "{h}");
+    let sent = ils.received("15");
+    assert_eq!(sent[0]["hold_type"], "3");
+    assert_eq!(sent[0]["item_identifier"], "I1");
+    assert!(sent[0]["title_identifier"].is_null(), "{:?}", sent[0]);
+}
+
+/// Renew all while the ILS is away: each loan the kiosk knows is decided
+/// offline and replayed later as its own 29 with no block and its time.
+#[test]
+fn renew_all_offline_replays_one_renewal_per_loan() {
+    if !pysip2() {
+        return;
+    }
+    let k = Kiosk::new();
+    let mut ils = Ils::start(
+        k.dir.path(),
+        &library(
+            json!({"I1": {"title": "Les Misérables"}, "I2": {"title": "Ulysses"}}),
+            json!({}),
+            json!({}),
+        ),
+        "cp850",
+        None,
+    );
+    k.configure(&ils, "");
+    k.import("I1,Les Misérables,Victor Hugo,,book,,1\nI2,Ulysses,James Joyce,,book,,1\n");
+    ils.down();
+    for item in ["I1", "I2"] {
+        let v = k.one(
+            &["circ", "checkout", "--patron", "P1", "--item", item],
+            OFFLINE,
+        );
+        assert_eq!(v["mode"], "offline", "{v}");
+    }
+    // Four days on (a renewal must move the due date), still offline.
+    let (code, all, err) = k.run(
+        &["circ", "renew", "--patron", "P1", "--all"],
+        "2026-11-25T10:00:00+08:00",
+    );
+    assert_eq!(code, 0, "{all:?} {err}");
+    assert_eq!(all.len(), 2);
+    assert!(
+        all.iter()
+            .all(|l| l["mode"] == "offline" && l["ok"] == true),
+        "{all:?}"
+    );
+    ils.up();
+    let (code, out, err) = k.run(&["sync", "--once"], LATER);
+    assert_eq!(code, 0, "{out:?} {err}");
+    let renewals = ils.received("29");
+    assert_eq!(renewals.len(), 2, "{:?}", codes(&ils));
+    assert!(
+        renewals
+            .iter()
+            .all(|r| r["no_block"] == "Y" && r["transaction_date"] == "20261125    100000"),
+        "{renewals:?}"
+    );
+    assert!(ils.received("65").is_empty());
+    assert_eq!(out[0]["conflicts"], 0, "{out:?}");
+}
+
+/// TLS against a real TLS peer: the scripted ILS behind Python's ssl
+/// module with a certificate from a throwaway CA. With that CA in
+/// `tls_ca` a checkout goes through; trusting another CA, the kiosk
+/// refuses the server with a clear error (exit 2, no plain-text fallback,
+/// no offline decision).
+#[test]
+fn checkout_over_tls_and_a_wrong_certificate_is_refused() {
+    if !pysip2() || !cryptography() {
+        return;
+    }
+    let k = Kiosk::new();
+    let dir = k.dir.path();
+    let made = Command::new("python3")
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/sip2/make_certs.py"
+        ))
+        .arg(dir)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let cert = dir.join("server.pem");
+    let key = dir.join("server.key");
+    let ils = Ils::start_with(
+        dir,
+        &library(
+            json!({"I1": {"title": "Les Misérables"}}),
+            json!({}),
+            json!({}),
+        ),
+        "cp850",
+        None,
+        &[
+            "--tls-cert",
+            cert.to_str().unwrap(),
+            "--tls-key",
+            key.to_str().unwrap(),
+        ],
+    );
+    k.configure(&ils, "tls = true\ntls_ca = \"ca.pem\"\n");
+    k.import("I1,Les Misérables,Victor Hugo,,book,,1\n");
+    let v = k.one(
+        &["circ", "checkout", "--patron", "P1", "--item", "I1"],
+        ONLINE,
+    );
+    assert_eq!(
+        (v["ok"].clone(), v["mode"].clone()),
+        (json!(true), json!("online")),
+        "{v}"
+    );
+    assert_eq!(v["upstream"]["title"], "Les Misérables");
+    assert_eq!(ils.library()["loans"]["I1"]["patron"], "P1");
+
+    // Trusting a CA that did not sign the server's certificate.
+    k.configure(&ils, "tls = true\ntls_ca = \"other-ca.pem\"\n");
+    let (code, out, err) = k.run(&["circ", "checkin", "--item", "I1"], ONLINE);
+    assert_eq!(code, 2, "{out:?} {err}");
+    assert!(out.is_empty(), "nothing decided: {out:?}");
+    assert!(err.contains("TLS") && err.contains("certificate"), "{err}");
+    assert!(ils.received("09").is_empty());
+    assert!(
+        k.journal().iter().all(|e| e["kind"] != "checkin"),
+        "no offline return behind a bad certificate"
+    );
+    // Without the library's CA (public roots only), and with a roots file
+    // that is not there: refused the same way, the file named.
+    k.configure(&ils, "tls = true\n");
+    let (code, _, err) = k.run(&["circ", "checkin", "--item", "I1"], ONLINE);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("certificate"), "{err}");
+    k.configure(&ils, "tls = true\ntls_ca = \"missing.pem\"\n");
+    let (code, _, err) = k.run(&["circ", "checkin", "--item", "I1"], ONLINE);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("missing.pem"), "{err}");
+    assert!(ils.received("09").is_empty());
+    assert_eq!(ils.library()["loans"]["I1"]["patron"], "P1");
+}
+
+/// The text-mode kiosk on the ILS: the PIN it asks for is checked by the
+/// ILS (23), a loan goes through, and ending the session tells the ILS
+/// (35). Neither the PIN nor the full card number reaches the log.
+#[test]
+fn the_text_kiosk_asks_the_ils_about_pins_and_ends_sessions() {
+    use std::io::Write;
+    if !pysip2() {
+        return;
+    }
+    let k = Kiosk::new();
+    let mut lib = library(
+        json!({"I1": {"title": "Les Misérables"}}),
+        json!({}),
+        json!({}),
+    );
+    lib["patrons"]["P1"]["pin"] = json!("4321");
+    let ils = Ils::start(k.dir.path(), &lib, "cp850", None);
+    k.configure(&ils, "[policy]\nrequire_pin = true\n");
+    k.import("I1,Les Misérables,Victor Hugo,,book,,1\n");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kiosk"))
+        .current_dir(k.dir.path())
+        .env_remove("KIOSK_CONFIG")
+        .env("KIOSK_LOG", "info")
+        .args(["--lang", "en", "run", "--text"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"P1\n1111\n4321\nI1\ndone\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let log = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{text} {log}");
+    assert!(text.contains("✗ That PIN is not right"), "{text}");
+    assert!(text.contains("✓ Borrowed: Les Misérables"), "{text}");
+    let pins: Vec<Value> = ils.received("23");
+    assert_eq!(pins.len(), 2, "{:?}", codes(&ils));
+    assert_eq!(pins[1]["patron_password"], "4321");
+    assert_eq!(ils.library()["loans"]["I1"]["patron"], "P1");
+    assert_eq!(ils.received("35").len(), 1, "{:?}", codes(&ils));
+    assert!(!log.contains("4321") && !log.contains("1111"), "{log}");
+}
+
+/// A renew all (65) the ILS applies but does not answer in time: the
+/// outcome is unknown, so the kiosk decides nothing offline (those
+/// renewals would be sent again one by one) and tells the reader to try
+/// later.
+#[test]
+fn a_renew_all_without_an_answer_decides_nothing() {
+    if !pysip2() {
+        return;
+    }
+    let k = Kiosk::new();
+    let ils = Ils::start(
+        k.dir.path(),
+        &library(
+            json!({"I1": {"title": "Les Misérables"}}),
+            json!({"I1": {"patron": "P1", "due": "20261201    235900"}}),
+            json!({"hang": ["66"]}),
+        ),
+        "cp850",
+        None,
+    );
+    k.configure(&ils, "");
+    // One second per exchange (the ILS answers the 66 after three).
+    let toml = k.dir.path().join("kiosk.toml");
+    let text = std::fs::read_to_string(&toml)
+        .unwrap()
+        .replace("timeout_secs = 5", "timeout_secs = 1");
+    std::fs::write(&toml, text).unwrap();
+    k.import("I1,Les Misérables,Victor Hugo,,book,,1\n");
+    let (code, out, err) = k.run(&["circ", "renew-all", "--patron", "P1"], ONLINE);
+    assert_eq!(code, 1, "{out:?} {err}");
+    assert_eq!(out.len(), 1, "{out:?}");
+    assert_eq!(out[0]["reason"], "offline_unavailable", "{out:?}");
+    assert_eq!(out[0]["mode"], "offline");
+    assert_ne!(
+        ils.library()["loans"]["I1"]["due"],
+        "20261201    235900",
+        "the ILS did renew"
+    );
+    assert!(k.journal().iter().all(|e| e["kind"] != "renew"));
+    let (code, _, err) = k.run(&["sync", "--once"], LATER);
+    assert_eq!(code, 0, "{err}");
+    assert!(ils.received("29").is_empty());
 }

@@ -482,7 +482,7 @@ fn opens_with_the_promised_pragmas_and_schema_version() {
     let v: i64 = c
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!((mode.as_str(), sync, fk, v), ("wal", 2, 1, 1));
+    assert_eq!((mode.as_str(), sync, fk, v), ("wal", 2, 1, 2));
     drop(s);
     // Reopening an up-to-date database changes nothing.
     let s = Store::open(&p, "k").unwrap();
@@ -600,4 +600,185 @@ fn pulled_policies_survive_a_restart_until_the_kiosk_is_standalone() {
         .configure(toml_rows(), Settings::default(), &[])
         .unwrap();
     assert_eq!(store.policies().rule("default", "default").max_loans, 5);
+}
+
+/// The current loan of `item`: (due, renewals).
+fn loan_of(s: &Store, item: &str) -> (String, i64) {
+    s.conn()
+        .query_row(
+            "SELECT l.due, l.renewals FROM loans l JOIN items i ON i.id = l.item_id
+             WHERE i.barcode = ?1 AND l.returned IS NULL",
+            [item],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap()
+}
+
+#[test]
+fn a_renewal_the_upstream_refuses_is_undone_in_the_cache() {
+    let (_d, mut s) = fresh(5);
+    s.checkout("P1", "I1", None, now()).unwrap().result.unwrap();
+    s.checkout("P1", "I3", None, now()).unwrap().result.unwrap();
+    assert_eq!(loan_of(&s, "I1"), ("2026-12-08".into(), 0));
+    let later = at("2026-12-01T10:00:00+08:00");
+    s.renew("P1", "I1", later).unwrap().result.unwrap();
+    s.renew("P1", "I3", later).unwrap().result.unwrap();
+    assert_eq!(loan_of(&s, "I1"), ("2026-12-15".into(), 1));
+    let outbox = s.outbox_wire(10).unwrap();
+    let renewal = |item: &str| {
+        outbox
+            .iter()
+            .map(|(e, _)| e)
+            .find(|e| e.kind == "renew" && e.item.as_deref() == Some(item))
+            .unwrap()
+            .clone()
+    };
+    let refused = renewal("I1");
+    assert_eq!(refused.detail["previous_due"], "2026-12-08");
+    // The upstream answered a conflict for I1's renewal only.
+    assert_eq!(s.forget_refused_loans(&[&refused], later).unwrap(), 1);
+    assert_eq!(loan_of(&s, "I1"), ("2026-12-08".into(), 0));
+    assert_eq!(loan_of(&s, "I3"), ("2026-12-15".into(), 1));
+    // Again (the answer came twice): nothing more changes.
+    assert_eq!(s.forget_refused_loans(&[&refused], later).unwrap(), 0);
+    assert_eq!(loan_of(&s, "I1"), ("2026-12-08".into(), 0));
+    // The loan the centre says it is (pulled since) is left alone.
+    s.conn()
+        .execute(
+            "UPDATE loans SET due = '2026-12-20', renewals = 1
+             WHERE item_id = (SELECT id FROM items WHERE barcode = 'I3')",
+            [],
+        )
+        .unwrap();
+    assert_eq!(s.forget_refused_loans(&[&renewal("I3")], later).unwrap(), 0);
+    assert_eq!(loan_of(&s, "I3"), ("2026-12-20".into(), 1));
+}
+
+#[test]
+fn a_conflict_closed_at_the_centre_is_shown_resolved() {
+    use kiosk::sync::protocol::{Change, ChangesPage, Record, ResolutionRecord};
+    let (_d, mut s) = fresh(5);
+    let a = s.checkout("P1", "I1", None, now()).unwrap().entry.id;
+    let b = s.checkout("P1", "I3", None, now()).unwrap().entry.id;
+    let t = now();
+    s.mark_synced(
+        &[
+            (
+                a.to_string(),
+                SyncStatus::Conflict,
+                Some("item_lost: lost".into()),
+            ),
+            (
+                b.to_string(),
+                SyncStatus::Conflict,
+                Some("item_lost: lost".into()),
+            ),
+        ],
+        t,
+    )
+    .unwrap();
+    assert_eq!(s.conflict_count().unwrap(), 2);
+    let closed = |entry, note: &str| Change::Upsert {
+        record: Record::Resolution(ResolutionRecord {
+            entry,
+            kiosk_id: "k1".into(),
+            resolved: "2026-11-23T09:00:00.000Z".into(),
+            resolved_by: "MJ".into(),
+            note: note.into(),
+        }),
+    };
+    let page = ChangesPage {
+        changes: vec![
+            closed(a, "found, loan recorded by hand"),
+            // Another kiosk's conflict: not ours, ignored.
+            closed(uuid::Uuid::now_v7(), "elsewhere"),
+        ],
+        cursor: "7".into(),
+        more: false,
+        remaining: Some(0),
+    };
+    let applied = s.apply_changes(&page, t).unwrap();
+    assert_eq!(applied.skipped, 0);
+    assert_eq!(s.conflict_count().unwrap(), 1);
+    let conflicts = s.journal(Some(SyncStatus::Conflict)).unwrap();
+    assert_eq!(conflicts.len(), 2, "the entries themselves stay conflicts");
+    let r = conflicts
+        .iter()
+        .find(|e| e.id == a.to_string())
+        .unwrap()
+        .resolution
+        .clone()
+        .unwrap();
+    assert_eq!(
+        (r.resolved.as_str(), r.resolved_by.as_str(), r.note.as_str()),
+        (
+            "2026-11-23T09:00:00.000Z",
+            "MJ",
+            "found, loan recorded by hand"
+        )
+    );
+    assert!(conflicts
+        .iter()
+        .find(|e| e.id == b.to_string())
+        .unwrap()
+        .resolution
+        .is_none());
+    // The nightly full pull brings it again: the first note stands.
+    let again = ChangesPage {
+        changes: vec![closed(a, "another note")],
+        ..page
+    };
+    s.apply_changes(&again, t).unwrap();
+    let e = s.journal(None).unwrap();
+    let r = e.iter().find(|e| e.id == a.to_string()).unwrap();
+    assert_eq!(
+        r.resolution.as_ref().unwrap().note,
+        "found, loan recorded by hand"
+    );
+    assert_eq!(s.conflict_count().unwrap(), 1);
+}
+
+#[test]
+fn import_keeps_the_readers_language() {
+    let (dir, mut s) = fresh(5);
+    let csv = dir.path().join("patrons.csv");
+    std::fs::write(
+        &csv,
+        "barcode,name,category,expires,pin,language\n\
+         P10,王芳,adult,2099-12-31,,zh-CN\n\
+         P11,Li Lei,adult,2099-12-31,,en\n\
+         P12,No Preference,adult,2099-12-31,,\n\
+         P13,Klingon,adult,2099-12-31,,tlh\n",
+    )
+    .unwrap();
+    let r = kiosk::store::import::patrons(&mut s, &csv, now()).unwrap();
+    assert_eq!(r.inserted, 3);
+    assert_eq!(r.errors.len(), 1);
+    assert_eq!(r.errors[0].line, 5);
+    assert!(r.errors[0].error.contains("use zh-CN or en"), "{r:?}");
+    use kiosk::domain::Lang;
+    assert_eq!(s.patron_language("P10").unwrap(), Some(Lang::ZhCn));
+    assert_eq!(s.patron_language("P11").unwrap(), Some(Lang::En));
+    assert_eq!(s.patron_language("P12").unwrap(), None);
+    assert_eq!(s.patron_language("P13").unwrap(), None);
+    // A later file without the column keeps what the reader chose.
+    std::fs::write(
+        &csv,
+        "barcode,name,category,expires,pin\nP10,王芳,adult,2099-12-31,\n",
+    )
+    .unwrap();
+    let r = kiosk::store::import::patrons(&mut s, &csv, now()).unwrap();
+    assert_eq!(r.updated, 1);
+    assert_eq!(s.patron_language("P10").unwrap(), Some(Lang::ZhCn));
+    // kiosk-central reads the same file the same way.
+    std::fs::write(
+        &csv,
+        "barcode,name,category,expires,pin,language\nP10,王芳,adult,2099-12-31,,en\nP13,K,adult,,,tlh\n",
+    )
+    .unwrap();
+    let (rows, bad) = kiosk::central::import::patrons(&csv).unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(bad.len(), 1);
+    let (langs, _) = kiosk::central::import::patron_languages(&csv).unwrap();
+    assert_eq!(langs, [("P10".to_string(), "en".to_string())]);
 }

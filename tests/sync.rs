@@ -281,7 +281,7 @@ fn pull_pages_through_the_feed_and_advances_the_cursor_with_each_page() {
             renewals: 0,
         }),
     ]);
-    let engine = Engine::new(up.clone(), 2);
+    let engine = Engine::new(up.clone(), 2).with_page_size(2);
     let rt = rt();
     // The third page does not arrive: the first two stay, with their cursor.
     for f in [Fault::Pass, Fault::Pass, Fault::Unreachable] {
@@ -1059,7 +1059,7 @@ fn pull_progress_is_visible_while_pages_arrive() {
     for f in [Fault::Pass, Fault::Pass, Fault::Hang] {
         up.inject("changes", f);
     }
-    let engine = Engine::new(up.clone(), 2);
+    let engine = Engine::new(up.clone(), 2).with_page_size(2);
     let status = engine.status();
     let cut = rt.block_on(async {
         tokio::time::timeout(Duration::from_millis(200), engine.pull(&mut store, now())).await

@@ -12,74 +12,23 @@
 //! the centre can no longer accept. Back online, `kiosk sync --once`
 //! delivers everything; each rule of docs/sync.md shows up as a conflict
 //! in `kiosk-central conflicts` and in the kiosk's journal and `kiosk sync
-//! status`; a second sync changes nothing.
+//! status`; a second sync changes nothing. Afterwards the kiosk's cache
+//! is the centre's: open loans (with due dates and renewals, also after
+//! refused renewals), item statuses, readers' blocks. When staff close conflicts
+//! at the centre, the kiosk shows them resolved after its next sync.
 
 use chrono::{Duration, Local};
 use kiosk::sync::protocol::{Entry, PushRequest, PushResponse};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use uuid::Uuid;
 
-fn json_lines(s: &str) -> Vec<Value> {
-    s.lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
-        .collect()
-}
+use centre::json_lines;
 
-fn central(db: &[&str], args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_kiosk-central"))
-        .args(db)
-        .args(args)
-        .env("RUST_LOG", "warn")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "kiosk-central {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Server {
-    fn start(db: &[&str], config: &Path) -> Server {
-        use std::io::BufRead;
-        let mut child = Command::new(env!("CARGO_BIN_EXE_kiosk-central"))
-            .args(db)
-            .arg("--config")
-            .arg(config)
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        std::io::BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let base = line
-            .trim()
-            .strip_prefix("kiosk-central listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-            .to_string();
-        Server { child, base }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+#[path = "support/central.rs"]
+mod centre;
 
 struct Kiosk {
     dir: PathBuf,
@@ -112,19 +61,33 @@ impl Kiosk {
         out
     }
 
-    /// Open loans in the kiosk's cache: (item, reader).
-    fn loans(&self) -> BTreeSet<(String, String)> {
+    /// Rows of a query on the kiosk's database, as text.
+    fn rows(&self, sql: &str) -> BTreeSet<Vec<String>> {
         let conn = rusqlite::Connection::open(self.dir.join("kiosk.db")).unwrap();
-        let mut st = conn
-            .prepare(
-                "SELECT i.barcode, p.barcode FROM loans l JOIN items i ON i.id = l.item_id
-                 JOIN patrons p ON p.id = l.patron_id WHERE l.returned IS NULL",
-            )
-            .unwrap();
-        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        let mut st = conn.prepare(sql).unwrap();
+        let n = st.column_count();
+        st.query_map([], |r| (0..n).map(|i| r.get::<_, String>(i)).collect())
             .unwrap()
             .map(|r| r.unwrap())
             .collect()
+    }
+
+    /// Open loans in the kiosk's cache: (item, reader, due, renewals).
+    fn loans(&self) -> BTreeSet<(String, String, String, u64)> {
+        let conn = rusqlite::Connection::open(self.dir.join("kiosk.db")).unwrap();
+        let mut st = conn
+            .prepare(
+                "SELECT i.barcode, p.barcode, l.due, l.renewals FROM loans l
+                 JOIN items i ON i.id = l.item_id
+                 JOIN patrons p ON p.id = l.patron_id WHERE l.returned IS NULL",
+            )
+            .unwrap();
+        st.query_map([], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get::<_, i64>(3)? as u64))
+        })
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect()
     }
 }
 
@@ -146,7 +109,9 @@ const ITEMS: &str = "barcode,title,author,isbn,item_type,rfid_uid,parts,status\n
     IH,Held,Author,,book,,1,\n\
     IL,Lost,Author,,book,,1,\n\
     IR,Returned,Author,,book,,1,\n\
-    IN,Renewed,Author,,book,,1,\n";
+    IN,Renewed,Author,,book,,1,\n\
+    IK,Kept,Author,,book,,1,\n\
+    IB,Blocked Reader's,Author,,book,,1,\n";
 
 async fn offline_day_converges(db: &[&str]) {
     let dir = tempfile::tempdir().unwrap();
@@ -155,7 +120,7 @@ async fn offline_day_converges(db: &[&str]) {
     let at = |hours_ago: i64| (now - Duration::hours(hours_ago)).to_rfc3339();
 
     // The centre: readers, items, one renewal allowed, two kiosk tokens.
-    central(
+    centre::ok(
         db,
         &[
             "import",
@@ -165,19 +130,15 @@ async fn offline_day_converges(db: &[&str]) {
             &write(d, "i.csv", ITEMS),
         ],
     );
-    let t1 = central(db, &["token", "create", "--kiosk", "K1"])
-        .trim()
-        .to_string();
-    let t2 = central(db, &["token", "create", "--kiosk", "K2"])
-        .trim()
-        .to_string();
+    let t1 = centre::token(db, "K1");
+    let t2 = centre::token(db, "K2");
     let cfg = d.join("central.toml");
     std::fs::write(
         &cfg,
         "[policy]\nclosed_weekdays = []\n[policy.default]\nloan_days = 14\nrenewal_days = 14\nmax_renewals = 1\nfine_per_day = 0\n",
     )
     .unwrap();
-    let server = Server::start(db, &cfg);
+    let server = centre::serve_with(db, &["--config", cfg.to_str().unwrap()], "127.0.0.1:0");
 
     // The kiosk K1: its own copy of the catalogue, plus an item the
     // centre never heard of (catalogued locally by mistake).
@@ -207,20 +168,20 @@ async fn offline_day_converges(db: &[&str]) {
         ],
     );
 
-    // Three days ago, online: two loans, synced (and the policy pulled).
+    // Three days ago, online: four loans, synced (and the policy pulled).
     kiosk.ok(&at(72), None, &["sync", "--once"]);
     // Decided by the kiosk at the time (the centre would date an online
     // loan by its own clock, not the test's), then delivered.
-    for item in ["IR", "IN"] {
+    for (patron, item) in [("P1", "IR"), ("P1", "IN"), ("P1", "IK"), ("P4", "IB")] {
         let out = kiosk.ok(
             &at(72),
             Some("http://127.0.0.1:9"),
-            &["circ", "checkout", "--patron", "P1", "--item", item],
+            &["circ", "checkout", "--patron", patron, "--item", item],
         );
         assert_eq!(out[0]["mode"], "offline", "{out:?}");
     }
     let out = kiosk.ok(&at(72), None, &["sync", "--once"]);
-    assert_eq!(out[0]["push"]["acknowledged"], 2, "{out:?}");
+    assert_eq!(out[0]["push"]["acknowledged"], 4, "{out:?}");
 
     // Meanwhile at the centre: kiosk K2, then staff.
     let k2 = |seq: i64, kind: &str, patron: Option<&str>, item: &str, detail: Value| Entry {
@@ -248,6 +209,14 @@ async fn offline_day_converges(db: &[&str]) {
                 k2(2, "checkin", None, "IR", json!({})),
                 k2(3, "renew", Some("P1"), "IN", json!({})),
                 k2(4, "hold_placed", Some("P2"), "IH", json!({"level": "item"})),
+                // P2 waits for the title P1 has: no renewal for P1.
+                k2(
+                    5,
+                    "hold_placed",
+                    Some("P2"),
+                    "IK",
+                    json!({"level": "title"}),
+                ),
             ],
         })
         .send()
@@ -261,7 +230,7 @@ async fn offline_day_converges(db: &[&str]) {
         "{:?}",
         res.results
     );
-    central(
+    centre::ok(
         db,
         &[
             "import",
@@ -295,6 +264,10 @@ async fn offline_day_converges(db: &[&str]) {
         (18, vec!["renew", "--patron", "P1", "--item", "IN"]),
         (17, vec!["checkout", "--patron", "P4", "--item", "I2"]),
         (16, vec!["checkin", "--item", "I1"]),
+        // Renewals the centre refuses though its loans did not change
+        // meanwhile: the kiosk's cache must not keep the longer due date.
+        (16, vec!["renew", "--patron", "P1", "--item", "IK"]),
+        (16, vec!["renew", "--patron", "P4", "--item", "IB"]),
     ];
     for (hours, args) in &day {
         let mut a = vec!["circ"];
@@ -310,7 +283,7 @@ async fn offline_day_converges(db: &[&str]) {
     let out = kiosk.ok(&at(0), None, &["sync", "--once"]);
     assert_eq!(out[0]["outbox"], 0, "{out:?}");
     assert_eq!(out[0]["push"]["sent"], day.len());
-    assert_eq!(out[0]["push"]["conflicts"], 7, "{out:?}");
+    assert_eq!(out[0]["push"]["conflicts"], 9, "{out:?}");
     let want: BTreeSet<(String, String)> = [
         ("IE", "on_loan_elsewhere"),
         ("IH", "on_hold_for_another"),
@@ -319,6 +292,8 @@ async fn offline_day_converges(db: &[&str]) {
         ("IR", "not_on_loan"),
         ("IN", "renewal_limit"),
         ("I2", "patron_blocked"),
+        ("IK", "on_hold_for_another"),
+        ("IB", "patron_blocked"),
     ]
     .iter()
     .map(|(i, c)| (i.to_string(), c.to_string()))
@@ -326,7 +301,7 @@ async fn offline_day_converges(db: &[&str]) {
 
     // Visible at the centre ...
     let listed: BTreeSet<(String, String)> =
-        json_lines(&central(db, &["conflicts", "--kiosk", "K1"]))
+        json_lines(&centre::ok(db, &["conflicts", "--kiosk", "K1"]))
             .iter()
             .map(|c| {
                 (
@@ -355,12 +330,12 @@ async fn offline_day_converges(db: &[&str]) {
         .all(|e| e["sync_status"] == "acknowledged" || e["sync_status"] == "conflict"));
     let status = kiosk.ok(&at(0), None, &["sync", "status"]);
     assert_eq!(status[0]["outbox"], 0);
-    assert_eq!(status[0]["conflicts"], 7);
+    assert_eq!(status[0]["conflicts"], 9);
 
     // The centre's state: the applied entries took effect once; the
     // conflicts changed nothing.
     let loans = || -> BTreeSet<(String, String, u64)> {
-        json_lines(&central(db, &["loans"]))
+        json_lines(&centre::ok(db, &["loans"]))
             .iter()
             .map(|l| {
                 (
@@ -371,31 +346,126 @@ async fn offline_day_converges(db: &[&str]) {
             })
             .collect()
     };
-    let expected: BTreeSet<(String, String, u64)> = [("IE", "P3", 0), ("IN", "P1", 1)]
-        .iter()
-        .map(|(i, p, r)| (i.to_string(), p.to_string(), *r))
-        .collect();
+    let expected: BTreeSet<(String, String, u64)> = [
+        ("IE", "P3", 0),
+        ("IN", "P1", 1),
+        ("IK", "P1", 0),
+        ("IB", "P4", 0),
+    ]
+    .iter()
+    .map(|(i, p, r)| (i.to_string(), p.to_string(), *r))
+    .collect();
     assert_eq!(loans(), expected);
-    let kiosks = json_lines(&central(db, &["kiosks"]));
+    let kiosks = json_lines(&centre::ok(db, &["kiosks"]));
     let k1 = kiosks.iter().find(|k| k["kiosk_id"] == "K1").unwrap();
-    assert_eq!(k1["last_seq"], 2 + day.len() as u64);
+    assert_eq!(k1["last_seq"], 4 + day.len() as u64);
 
-    // The kiosk's cache has the centre's loans: those the centre made
-    // meanwhile arrived by the pull, and those it refused are gone.
-    let centre: BTreeSet<(String, String)> = expected
-        .iter()
-        .map(|(i, p, _)| (i.clone(), p.clone()))
-        .collect();
-    assert_eq!(kiosk.loans(), centre);
+    // The kiosk's cache has the centre's loans, due dates and renewals:
+    // those the centre made meanwhile arrived by the pull, those it
+    // refused are gone, the renewals it refused are undone.
+    let centre_loans = || -> BTreeSet<(String, String, String, u64)> {
+        json_lines(&centre::ok(db, &["loans"]))
+            .iter()
+            .map(|l| {
+                (
+                    l["item"].as_str().unwrap().to_string(),
+                    l["patron"].as_str().unwrap().to_string(),
+                    l["due"].as_str().unwrap().to_string(),
+                    l["renewals"].as_u64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(kiosk.loans(), centre_loans());
+    // So do the items' statuses and the readers' blocks (IU is the
+    // kiosk's own mistake, unknown at the centre).
+    let centre_db = centre::Db::from_args(db);
+    let same = |centre: Vec<Vec<String>>, kiosk: BTreeSet<Vec<String>>| {
+        let centre: BTreeSet<Vec<String>> = centre.into_iter().collect();
+        assert_eq!(kiosk, centre);
+    };
+    same(
+        centre_db.rows("SELECT barcode, status FROM items").await,
+        kiosk.rows("SELECT barcode, status FROM items WHERE barcode <> 'IU'"),
+    );
+    same(
+        centre_db
+            .rows("SELECT barcode, COALESCE(blocked, '') FROM patrons")
+            .await,
+        kiosk.rows("SELECT barcode, COALESCE(blocked_reason, '') FROM patrons"),
+    );
 
     // Again: nothing to send, nothing changes.
     let out = kiosk.ok(&at(0), None, &["sync", "--once"]);
     assert_eq!(out[0]["push"]["sent"], 0);
     assert_eq!(loans(), expected);
     assert_eq!(
-        json_lines(&central(db, &["conflicts", "--kiosk", "K1"])).len(),
+        json_lines(&centre::ok(db, &["conflicts", "--kiosk", "K1"])).len(),
+        9
+    );
+    assert_eq!(kiosk.loans(), centre_loans());
+
+    // Staff close two conflicts at the centre: IR's return by the command
+    // line, IE's loan from a kiosk's staff screen (the API) ...
+    let open = json_lines(&centre::ok(db, &["conflicts", "--kiosk", "K1"]));
+    let id_of = |item: &str| {
+        open.iter().find(|c| c["item"] == item).unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let (ir, ie) = (id_of("IR"), id_of("IE"));
+    let out = centre::ok(
+        db,
+        &[
+            "conflicts",
+            "resolve",
+            &ir,
+            "--note",
+            "book back on the shelf",
+            "--by",
+            "MJ",
+        ],
+    );
+    assert!(out.contains("\"resolved\""), "{out}");
+    let r = reqwest::Client::new()
+        .post(format!("{}/v1/conflicts/{ie}/resolve", server.base))
+        .bearer_auth(&t1)
+        .json(&json!({"note": "loan to P3 confirmed", "by": "desk"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        json_lines(&centre::ok(db, &["conflicts", "--kiosk", "K1"])).len(),
         7
     );
+    // ... and the kiosk learns it by its next sync: both shown resolved
+    // (who, when, note), no longer counted open; the others still open.
+    let out = kiosk.ok(&at(0), None, &["sync", "--once"]);
+    assert_eq!(out[0]["conflicts"], 7, "{out:?}");
+    let journal = kiosk.ok(&at(0), None, &["journal", "--status", "conflict"]);
+    assert_eq!(journal.len(), 9);
+    for e in &journal {
+        let r = &e["resolution"];
+        match e["item"].as_str().unwrap() {
+            "IR" => {
+                assert_eq!(r["note"], "book back on the shelf", "{e}");
+                assert_eq!(r["resolved_by"], "MJ");
+                assert!(r["resolved"].as_str().unwrap().starts_with("20"), "{e}");
+            }
+            "IE" => {
+                assert_eq!(r["note"], "loan to P3 confirmed", "{e}");
+                assert_eq!(r["resolved_by"], "desk at kiosk K1");
+            }
+            _ => assert!(r.is_null(), "{e}"),
+        }
+    }
+    let status = kiosk.ok(&at(0), None, &["sync", "status"]);
+    assert_eq!(status[0]["conflicts"], 7);
+    // Closing changed nothing else on either side.
+    assert_eq!(loans(), expected);
+    assert_eq!(kiosk.loans(), centre_loans());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

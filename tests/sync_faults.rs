@@ -15,13 +15,17 @@
 //! journal is marked unsent (a kiosk restored from a backup) and pushed
 //! again: every entry is answered duplicate or its conflict, and nothing
 //! on the server changes.
+//!
+//! The same backlog is then left to the `kiosk sync` daemon itself (not
+//! `--once`), SIGKILLed mid-push and restarted, with the server gone for
+//! a while: the outbox drains by itself, and the same checks hold.
 
 use rand::{Rng, SeedableRng};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -33,143 +37,16 @@ const KIOSK: &str = "K1";
 const HAMMERED: u64 = 600;
 
 // ---------------------------------------------------------------------------
-// The central server process
+// The central server process: tests/support/central.rs
 
-/// How the server finds its database: `--db PATH` or `--postgres URL`.
-#[derive(Clone)]
-enum Db {
-    Sqlite(PathBuf),
-    Pg(String),
-}
+#[path = "support/central.rs"]
+mod centre;
 
-impl Db {
-    fn args(&self) -> Vec<String> {
-        match self {
-            Db::Sqlite(p) => vec!["--db".into(), p.display().to_string()],
-            Db::Pg(url) => vec!["--postgres".into(), url.clone()],
-        }
-    }
+use centre::{json_lines, Db, Server};
 
-    /// Rows of a query as text (the checks read the server's tables).
-    async fn rows(&self, sql: &str) -> Vec<Vec<String>> {
-        match self {
-            Db::Sqlite(p) => {
-                let conn = rusqlite::Connection::open_with_flags(
-                    p,
-                    rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-                )
-                .unwrap();
-                let mut st = conn.prepare(sql).unwrap();
-                let n = st.column_count();
-                let mut rows = st.query([]).unwrap();
-                let mut out = vec![];
-                while let Some(r) = rows.next().unwrap() {
-                    out.push(
-                        (0..n)
-                            .map(|i| match r.get_ref(i).unwrap() {
-                                rusqlite::types::ValueRef::Null => String::new(),
-                                rusqlite::types::ValueRef::Integer(v) => v.to_string(),
-                                rusqlite::types::ValueRef::Real(v) => v.to_string(),
-                                rusqlite::types::ValueRef::Text(t)
-                                | rusqlite::types::ValueRef::Blob(t) => {
-                                    String::from_utf8_lossy(t).into_owned()
-                                }
-                            })
-                            .collect(),
-                    );
-                }
-                out
-            }
-            Db::Pg(url) => {
-                let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
-                    .await
-                    .unwrap();
-                tokio::spawn(conn);
-                client
-                    .simple_query(sql)
-                    .await
-                    .unwrap()
-                    .into_iter()
-                    .filter_map(|m| match m {
-                        tokio_postgres::SimpleQueryMessage::Row(r) => Some(
-                            (0..r.len())
-                                .map(|i| r.get(i).unwrap_or("").to_string())
-                                .collect(),
-                        ),
-                        _ => None,
-                    })
-                    .collect()
-            }
-        }
-    }
-
-    async fn count(&self, sql: &str) -> i64 {
-        self.rows(sql).await[0][0].parse().unwrap()
-    }
-}
-
+/// `kiosk-central DB ARGS`, asserted to succeed: its stdout.
 fn central(db: &Db, args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_kiosk-central"))
-        .args(db.args())
-        .args(args)
-        .env("RUST_LOG", "warn")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "kiosk-central {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn json_lines(s: &str) -> Vec<Value> {
-    s.lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
-        .collect()
-}
-
-/// A running `kiosk-central serve`; killed with SIGKILL when dropped.
-struct Server {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl Server {
-    fn start(db: &Db) -> Server {
-        use std::io::BufRead;
-        let mut child = Command::new(env!("CARGO_BIN_EXE_kiosk-central"))
-            .args(db.args())
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        std::io::BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let addr = line
-            .trim()
-            .strip_prefix("kiosk-central listening on http://")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-            .parse()
-            .unwrap();
-        Server { child, addr }
-    }
-
-    /// SIGKILL (std's `kill` on Unix): no shutdown, no flush.
-    fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.kill();
-    }
+    centre::ok(&db.args(), args)
 }
 
 // ---------------------------------------------------------------------------
@@ -191,6 +68,9 @@ enum Fault {
     /// The request reaches the server, which is SIGKILLed a moment later
     /// (mid-batch) and started again.
     Kill,
+    /// The server applied the push; the answer is held back until the
+    /// test has SIGKILLed the kiosk that sent it (`ProxyState::pause`).
+    Pause,
 }
 
 #[derive(Default, Debug)]
@@ -201,6 +81,7 @@ struct Counts {
     hung: AtomicU64,
     dropped: AtomicU64,
     kills: AtomicU64,
+    paused: AtomicU64,
 }
 
 struct Proxy {
@@ -215,11 +96,23 @@ struct ProxyState {
     rng: Mutex<rand::rngs::StdRng>,
     faults: AtomicBool,
     counts: Counts,
+    /// Pushes still to hold back after the server applied them (`Pause`).
+    pause: AtomicU64,
+    /// Told when a push is held back.
+    held: tokio::sync::Notify,
 }
 
 impl ProxyState {
     fn choose(&self, is_push: bool) -> Fault {
         self.counts.requests.fetch_add(1, Ordering::Relaxed);
+        if is_push
+            && self
+                .pause
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                .is_ok()
+        {
+            return Fault::Pause;
+        }
         if !self.faults.load(Ordering::Relaxed) {
             return Fault::None;
         }
@@ -253,7 +146,7 @@ impl ProxyState {
     fn restart(&self) {
         let mut server = self.server.lock().unwrap();
         server.kill();
-        *server = Server::start(&self.db);
+        *server = centre::serve(&self.db.args());
         *self.target.lock().unwrap() = server.addr;
         self.counts.kills.fetch_add(1, Ordering::Relaxed);
     }
@@ -270,6 +163,8 @@ impl Proxy {
             rng: Mutex::new(rand::rngs::StdRng::seed_from_u64(seed)),
             faults: AtomicBool::new(true),
             counts: Counts::default(),
+            pause: AtomicU64::new(0),
+            held: tokio::sync::Notify::new(),
         });
         let st = state.clone();
         tokio::spawn(async move {
@@ -385,6 +280,12 @@ async fn handle(state: Arc<ProxyState>, mut client: TcpStream) {
             // Never answered: the connection stays open until the test ends.
             tokio::time::sleep(Duration::from_secs(3600)).await;
         }
+        Fault::Pause => {
+            state.counts.paused.fetch_add(1, Ordering::Relaxed);
+            state.held.notify_one();
+            // The kiosk is killed while it waits for this answer.
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+        }
         Fault::DropAfter => {
             state.counts.dropped.fetch_add(1, Ordering::Relaxed);
             let _ = client.write_all(&answer[..answer.len() / 2]).await;
@@ -410,7 +311,7 @@ impl Kiosk {
             format!(
                 "[kiosk]\nid = \"{KIOSK}\"\n[store]\npath = \"kiosk.db\"\n[barcode]\nmode = \"off\"\n\
                  [upstream]\nkind = \"http\"\nurl = \"{upstream}\"\ntoken = \"{token}\"\ntimeout_secs = 1\n\
-                 [sync]\nbatch_size = 20\n\
+                 [sync]\nbatch_size = 20\ninterval_secs = 5\n\
                  [offline]\npolicy = \"returns-and-checkouts\"\nmax_loans_per_reader = 10\n\
                  max_cache_age_hours = 0\n"
             ),
@@ -470,6 +371,56 @@ impl Kiosk {
         assert_eq!(code, 0, "kiosk {args:?}: {out:?} {err}");
         out
     }
+
+    /// Starts the `kiosk sync` daemon (every `interval_secs` = 5 s, the smallest allowed; the
+    /// nightly full sync caught up at start); its log goes to
+    /// `daemon.log` in the kiosk's directory.
+    fn daemon(&self) -> Daemon {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.path().join("daemon.log"))
+            .unwrap();
+        Daemon(
+            Command::new(env!("CARGO_BIN_EXE_kiosk"))
+                .current_dir(self.dir.path())
+                .env_remove("KIOSK_CONFIG")
+                .env("KIOSK_LOG", "info")
+                .arg("sync")
+                .stdout(std::process::Stdio::null())
+                .stderr(log)
+                .spawn()
+                .unwrap(),
+        )
+    }
+}
+
+/// A running `kiosk sync` daemon; SIGKILLed when dropped.
+struct Daemon(std::process::Child);
+
+impl Daemon {
+    fn kill(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Polls `f` every 100 ms until it holds; gives up (panics) after
+/// `tries` polls: a guard against a hung test, not a speed requirement.
+async fn until(what: &str, tries: u32, mut f: impl AsyncFnMut() -> bool) {
+    for _ in 0..tries {
+        if f().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("gave up waiting for {what}");
 }
 
 /// Readers P001..P060 and items I001..I100 on both sides, then the ones
@@ -501,19 +452,20 @@ fn write_csvs(dir: &Path) -> (PathBuf, PathBuf, PathBuf, PathBuf) {
     )
 }
 
-/// The whole scenario against one backend.
-async fn exactly_once_under_faults(db: Db, seed: u64) {
-    let dir = tempfile::tempdir().unwrap();
-    let (kp, ki, cp, ci) = write_csvs(dir.path());
+/// A central server behind the proxy, and a kiosk with a backlog of
+/// `HAMMERED + 7` entries journaled while it could reach nobody (two of
+/// them conflicts at the centre). Returns the kiosk, the proxy, the
+/// number of entries, and whether the kiosk accepted its renewal.
+async fn backlog(db: &Db, dir: &Path, seed: u64) -> (Kiosk, Proxy, i64, bool) {
+    let db = db.clone();
+    let (kp, ki, cp, ci) = write_csvs(dir);
     let path = |p: &PathBuf| p.display().to_string();
     central(
         &db,
         &["import", "--patrons", &path(&cp), "--items", &path(&ci)],
     );
-    let token = central(&db, &["token", "create", "--kiosk", KIOSK])
-        .trim()
-        .to_string();
-    let proxy = Proxy::start(db.clone(), Server::start(&db), seed).await;
+    let token = centre::token(&db.args(), KIOSK);
+    let proxy = Proxy::start(db.clone(), centre::serve(&db.args()), seed).await;
     let kiosk = Kiosk::new(&format!("http://{}", proxy.addr), &token);
 
     // The backlog: journaled while the kiosk could not reach anyone.
@@ -556,6 +508,13 @@ async fn exactly_once_under_faults(db: Db, seed: u64) {
     let total = journal.len() as i64;
     assert_eq!(total, HAMMERED as i64 + 7);
     assert!(journal.iter().all(|e| e["sync_status"] == "pending"));
+    (kiosk, proxy, total, renewed)
+}
+
+/// The whole scenario against one backend.
+async fn exactly_once_under_faults(db: Db, seed: u64) {
+    let dir = tempfile::tempdir().unwrap();
+    let (kiosk, proxy, total, renewed) = backlog(&db, dir.path(), seed).await;
 
     // Sync until the outbox is empty, whatever the proxy does.
     let mut runs = 0;
@@ -608,6 +567,66 @@ async fn exactly_once_under_faults(db: Db, seed: u64) {
         before,
         "a resend changed the server"
     );
+    check_converged(&db, &kiosk, total, renewed).await;
+}
+
+/// The `kiosk sync` daemon (not `--once`) against the same faults: it is
+/// SIGKILLed three times while a push is in flight (the server applied
+/// the batch, the answer never came) and started again, and the server
+/// is gone for a while (killed, the daemon retrying on its own, then
+/// started again). The outbox drains by itself and every entry is
+/// applied exactly once.
+async fn daemon_drains_under_faults(db: Db, seed: u64) {
+    let dir = tempfile::tempdir().unwrap();
+    let (kiosk, proxy, total, renewed) = backlog(&db, dir.path(), seed).await;
+    let state = proxy.state.clone();
+    let mut daemon = kiosk.daemon();
+    for _ in 0..3 {
+        state.pause.fetch_add(1, Ordering::SeqCst);
+        tokio::time::timeout(Duration::from_secs(300), state.held.notified())
+            .await
+            .expect("the daemon never pushed");
+        daemon.kill();
+        daemon = kiosk.daemon();
+    }
+    assert_eq!(state.counts.paused.load(Ordering::Relaxed), 3);
+
+    // The server goes away; the daemon keeps trying by itself.
+    state.faults.store(false, Ordering::Relaxed);
+    state.server.lock().unwrap().kill();
+    let tried = state.counts.requests.load(Ordering::Relaxed);
+    until(
+        "the daemon to retry against a dead server",
+        3000,
+        async || state.counts.requests.load(Ordering::Relaxed) >= tried + 3,
+    )
+    .await;
+    let st = state.clone();
+    tokio::task::spawn_blocking(move || st.restart())
+        .await
+        .unwrap();
+    state.faults.store(true, Ordering::Relaxed);
+
+    // Nobody runs `sync --once`: the daemon drains the outbox.
+    until("the daemon to drain the outbox", 3000, async || {
+        let status = tokio::task::block_in_place(|| kiosk.ok(&["sync", "status"]));
+        status[0]["outbox"] == 0 && db.count("SELECT count(*) FROM entries").await == total
+    })
+    .await;
+    // Without faults it also finishes a whole exchange (push, pull,
+    // heartbeat) on its own.
+    state.faults.store(false, Ordering::Relaxed);
+    let log = kiosk.dir.path().join("daemon.log");
+    until("a whole sync by the daemon", 3000, async || {
+        std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .contains("sync done")
+    })
+    .await;
+    daemon.kill();
+    let c = &state.counts;
+    eprintln!("daemon under faults; proxy: {c:?}");
+    assert!(c.kills.load(Ordering::Relaxed) >= 1);
     check_converged(&db, &kiosk, total, renewed).await;
 }
 
@@ -765,4 +784,12 @@ async fn exactly_once_under_faults_postgres() {
     };
     pg.create_db("faults").await;
     exactly_once_under_faults(Db::Pg(pg.url("faults")), 5).await;
+    pg.create_db("daemon").await;
+    daemon_drains_under_faults(Db::Pg(pg.url("daemon")), 7).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sync_daemon_drains_by_itself_under_faults_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    daemon_drains_under_faults(Db::Sqlite(dir.path().join("central.db")), 6).await;
 }

@@ -7,7 +7,7 @@
 //! kiosk runs); this file only loads their inputs and writes their effects.
 //! It must never read the clock: callers pass `now`.
 
-use super::sql::{Row, Sql};
+use super::sql::{Row, Sql, Val};
 use super::CentralError;
 use crate::central_params as p;
 use crate::domain::policy::DEFAULT;
@@ -19,8 +19,9 @@ use crate::sync::protocol::*;
 use chrono::{DateTime, Duration, FixedOffset, NaiveDate, NaiveDateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use utoipa::ToSchema;
+use uuid::Uuid;
 
 type Result<T> = std::result::Result<T, CentralError>;
 
@@ -35,17 +36,63 @@ pub use crate::store::title_key;
 // ---------------------------------------------------------------------------
 // Changes feed
 
-async fn changed<S: Sql>(tx: &mut S, entity: &str, key: &str, op: &str) -> Result<()> {
-    tx.exec(
-        "DELETE FROM changes WHERE entity = $1 AND key = $2",
-        p![entity, key],
-    )
-    .await?;
-    tx.exec(
-        "INSERT INTO changes (entity, key, op) VALUES ($1, $2, $3)",
-        p![entity, key, op],
-    )
-    .await?;
+/// Records that a record changed; the feed is written once per record at
+/// the end of the transaction (`flush_changes`), or when many are waiting
+/// (a large import).
+async fn changed<S: Sql>(tx: &mut S, entity: &str, key: &str, op: &'static str) -> Result<()> {
+    tx.pending().add(entity, key, op);
+    if tx.pending().len() >= FLUSH_AT {
+        flush_changes(tx).await?;
+    }
+    Ok(())
+}
+
+/// Pending changes past which they are written before the commit.
+const FLUSH_AT: usize = 20_000;
+/// Keys per statement when writing the feed.
+const FLUSH_ROWS: usize = 250;
+
+/// Writes the changes recorded in this transaction to the feed: each
+/// record's old row goes, a new one (a new, higher number) comes. Both
+/// backends call it before every commit.
+pub async fn flush_changes<S: Sql>(tx: &mut S) -> Result<()> {
+    let rows = tx.pending().take();
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let mut by_entity: Vec<(&str, Vec<&str>)> = vec![];
+    for (entity, key, _) in &rows {
+        match by_entity.iter_mut().find(|(e, _)| e == entity) {
+            Some((_, keys)) => keys.push(key),
+            None => by_entity.push((entity, vec![key])),
+        }
+    }
+    for (entity, keys) in by_entity {
+        for chunk in keys.chunks(FLUSH_ROWS) {
+            let marks: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
+            let sql = format!(
+                "DELETE FROM changes WHERE entity = $1 AND key IN ({})",
+                marks.join(", ")
+            );
+            let mut params = vec![Val::from(entity)];
+            params.extend(chunk.iter().map(|k| Val::from(*k)));
+            tx.exec(&sql, &params).await?;
+        }
+    }
+    for chunk in rows.chunks(FLUSH_ROWS) {
+        let marks: Vec<String> = (0..chunk.len())
+            .map(|i| format!("(${}, ${}, ${})", 3 * i + 1, 3 * i + 2, 3 * i + 3))
+            .collect();
+        let sql = format!(
+            "INSERT INTO changes (entity, key, op) VALUES {}",
+            marks.join(", ")
+        );
+        let params: Vec<Val> = chunk
+            .iter()
+            .flat_map(|(e, k, op)| [Val::from(e), Val::from(k), Val::from(*op)])
+            .collect();
+        tx.exec(&sql, &params).await?;
+    }
     Ok(())
 }
 
@@ -57,21 +104,48 @@ pub async fn changes<S: Sql>(tx: &mut S, cursor: &str, limit: u32) -> Result<Cha
             .map_err(|_| CentralError::BadRequest(format!("cursor {c:?} is not a number")))?,
     };
     let limit = limit.clamp(1, 5000) as i64;
+    // This transaction's own changes first (none when only reading).
+    flush_changes(tx).await?;
+    // Readers, items and loans (nearly all of a first pull) come with
+    // their change in one query; the rarer kinds are read one by one.
     let rows = tx
         .query(
-            "SELECT seq, entity, key, op FROM changes WHERE seq > $1 ORDER BY seq LIMIT $2",
+            &format!(
+                "SELECT c.seq, c.entity, c.key, c.op, {}, {}, l.item, l.patron, l.checked_out, l.due, l.renewals
+                 FROM changes c
+                 LEFT JOIN patrons p ON c.entity = 'patron' AND c.op = 'upsert' AND p.barcode = c.key
+                 LEFT JOIN items i ON c.entity = 'item' AND c.op = 'upsert' AND i.barcode = c.key
+                 LEFT JOIN loans l ON c.entity = 'loan' AND c.op = 'upsert' AND l.item = c.key
+                   AND l.returned IS NULL
+                 WHERE c.seq > $1 ORDER BY c.seq LIMIT $2",
+                prefixed("p", PATRON_COLS),
+                prefixed("i", ITEM_COLS),
+            ),
             p![after, limit],
         )
         .await?;
+    const P: usize = 4;
+    const I: usize = P + 8;
+    const L: usize = I + 10;
     let mut out = Vec::with_capacity(rows.len());
     let mut last = after;
     for r in rows {
         last = r.i(0);
         let (entity, key, op) = (r.s(1), r.s(2), r.s(3));
-        let record = if op == "upsert" {
-            record(tx, &entity, &key).await?
-        } else {
-            None
+        let record = match (op.as_str(), entity.as_str()) {
+            ("upsert", "patron") => r.os(P).map(|_| Record::Patron(patron_row(&r.from(P)))),
+            ("upsert", "item") => r.os(I).map(|_| Record::Item(item_row(&r.from(I)))),
+            ("upsert", "loan") => r.os(L).map(|_| {
+                Record::Loan(LoanRecord {
+                    item: r.s(L),
+                    patron: r.s(L + 1),
+                    checked_out: r.s(L + 2),
+                    due: r.s(L + 3),
+                    renewals: r.i(L + 4).max(0) as u32,
+                })
+            }),
+            ("upsert", _) => record(tx, &entity, &key).await?,
+            _ => None,
         };
         out.push(match record {
             Some(record) => Change::Upsert { record },
@@ -107,6 +181,14 @@ pub async fn changes<S: Sql>(tx: &mut S, cursor: &str, limit: u32) -> Result<Cha
     })
 }
 
+/// `a, b` → `x.a, x.b`.
+fn prefixed(table: &str, cols: &str) -> String {
+    cols.split(',')
+        .map(|c| format!("{table}.{}", c.trim()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 async fn record<S: Sql>(tx: &mut S, entity: &str, key: &str) -> Result<Option<Record>> {
     Ok(match entity {
         "patron" => patron(tx, key).await?.map(Record::Patron),
@@ -130,6 +212,7 @@ async fn record<S: Sql>(tx: &mut S, entity: &str, key: &str) -> Result<Option<Re
             .query_opt("SELECT day FROM closed_days WHERE day = $1", p![key])
             .await?
             .map(|r| Record::ClosedDay { day: r.s(0) }),
+        "resolution" => resolution(tx, key).await?.map(Record::Resolution),
         _ => None,
     })
 }
@@ -223,6 +306,56 @@ async fn current_loan<S: Sql>(tx: &mut S, item: &str) -> Result<Option<(i64, Loa
                 },
             )
         }))
+}
+
+/// An item by barcode or RFID UID with its title key and its current
+/// loan (with the borrower's category), in one query.
+#[allow(clippy::type_complexity)]
+async fn item_with_loan<S: Sql>(
+    tx: &mut S,
+    code: &str,
+) -> Result<
+    Option<(
+        ItemRecord,
+        String,
+        Option<(i64, LoanRecord, Option<String>)>,
+    )>,
+> {
+    const SQL: &str =
+        "SELECT i.barcode, i.rfid_uid, i.title, i.author, i.isbn, i.item_type, i.parts,
+            i.status, i.location, i.title_key,
+            l.id, l.patron, l.checked_out, l.due, l.renewals, b.category
+         FROM items i
+         LEFT JOIN loans l ON l.item = i.barcode AND l.returned IS NULL
+         LEFT JOIN patrons b ON b.barcode = l.patron";
+    let mut row = tx
+        .query_opt(&format!("{SQL} WHERE i.barcode = $1"), p![code])
+        .await?;
+    if row.is_none() {
+        row = tx
+            .query_opt(
+                &format!("{SQL} WHERE i.rfid_uid = $1"),
+                p![code.to_uppercase()],
+            )
+            .await?;
+    }
+    Ok(row.map(|r| {
+        let item = item_row(&r);
+        let loan = r.oi(10).map(|id| {
+            (
+                id,
+                LoanRecord {
+                    item: item.barcode.clone(),
+                    patron: r.s(11),
+                    checked_out: r.s(12),
+                    due: r.s(13),
+                    renewals: r.i(14).max(0) as u32,
+                },
+                r.os(15),
+            )
+        });
+        (item, r.s(9), loan)
+    }))
 }
 
 const HOLD_COLS: &str =
@@ -639,7 +772,7 @@ async fn snapshot<S: Sql>(
     let mut holds = ItemHolds::default();
     let mut borrower_category = None;
     if let Some(code) = item_code {
-        if let Some((i, key)) = item_with_key(tx, code).await? {
+        if let Some((i, key, current)) = item_with_loan(tx, code).await? {
             let status = ItemStatus::parse(&i.status).unwrap_or(ItemStatus::Available);
             let di = Item {
                 id: 1,
@@ -647,46 +780,37 @@ async fn snapshot<S: Sql>(
                 parts: i.parts,
                 status,
             };
-            if let Some((id, l)) = current_loan(tx, &i.barcode).await? {
+            if let Some((id, l, category)) = current {
                 let due = Due::parse(&l.due).unwrap_or(Due::Day(now.date()));
                 let cl = CurrentLoan {
                     patron: ids.of(&l.patron),
                     due,
                     renewals: l.renewals,
                 };
-                borrower_category = tx
-                    .query_opt(
-                        "SELECT category FROM patrons WHERE barcode = $1",
-                        p![&l.patron],
-                    )
-                    .await?
-                    .map(|r| r.s(0));
+                borrower_category = category;
                 loan = Some((id, l, cl));
             }
-            holds.ready = tx
-                .query_opt(
-                    "SELECT id, patron, item FROM holds WHERE status = 'ready' AND ready_item = $1",
-                    p![&i.barcode],
-                )
-                .await?
-                .map(|r| HoldRef {
-                    id: r.i(0),
-                    patron: ids.of(&r.s(1)),
-                    item_level: r.os(2).is_some(),
-                });
+            // The hold ready for this copy, and the queue for its title.
             for r in tx
                 .query(
-                    "SELECT id, patron, item FROM holds WHERE status = 'waiting' AND title_key = $1
-                     AND (item IS NULL OR item = $2) ORDER BY placed, id",
-                    p![&key, &i.barcode],
+                    "SELECT id, patron, item, status FROM holds
+                     WHERE (status = 'ready' AND ready_item = $1)
+                        OR (status = 'waiting' AND title_key = $2 AND (item IS NULL OR item = $1))
+                     ORDER BY placed, id",
+                    p![&i.barcode, &key],
                 )
                 .await?
             {
-                holds.queue.push(HoldRef {
+                let h = HoldRef {
                     id: r.i(0),
                     patron: ids.of(&r.s(1)),
                     item_level: r.os(2).is_some(),
-                });
+                };
+                if r.s(3) == "ready" {
+                    holds.ready.get_or_insert(h);
+                } else {
+                    holds.queue.push(h);
+                }
             }
             snap_item = Some((i, di, key));
         }
@@ -1037,6 +1161,25 @@ pub async fn push<S: Sql>(
         offset_ms,
         now: &now_s,
     };
+    // What the database already holds for this batch, read once: entries
+    // seen before (by id), the seqs taken, and the first entry recorded
+    // ahead of the kiosk's last applied seq (decided online, or held for a
+    // gap), which `catch_up` steps over when the seqs before it arrive.
+    let mut seen = seen_entries(tx, &req.entries).await?;
+    let (lo, hi) = (
+        req.entries.iter().map(|e| e.seq).min().unwrap_or(0),
+        req.entries.iter().map(|e| e.seq).max().unwrap_or(0),
+    );
+    let mut taken: HashSet<i64> = tx
+        .query(
+            "SELECT seq FROM entries WHERE kiosk_id = $1 AND seq >= $2 AND seq <= $3",
+            p![kiosk, lo, hi],
+        )
+        .await?
+        .iter()
+        .map(|r| r.i(0))
+        .collect();
+    let mut ahead = recorded_after(tx, kiosk, last_seq).await?;
     for idx in order {
         let e = &req.entries[idx];
         let answer = |status, c: Option<(String, String)>| EntryResult {
@@ -1045,23 +1188,23 @@ pub async fn push<S: Sql>(
             code: c.as_ref().map(|c| c.0.clone()),
             message: c.map(|c| c.1),
         };
-        if let Some(r) = tx
-            .query_opt(
-                "SELECT status, code, message, decision, reason, via FROM entries WHERE id = $1",
-                p![e.id.to_string()],
-            )
-            .await?
-        {
-            let (mut status, mut code, mut message) = (r.s(0), r.s(1), r.s(2));
+        if let Some(r) = seen.get(&e.id).cloned() {
+            let Seen {
+                mut status,
+                mut code,
+                mut message,
+                decision,
+                reason,
+                via,
+            } = r;
             // The kiosk asked online, the answer came too late, and it
             // decided offline under the same id: if the reader was told
             // otherwise than the server decided, staff must know.
-            if status == "applied" && r.s(5) == "decide" && e.decision != r.s(3) {
+            if status == "applied" && via == "decide" && e.decision != decision {
                 (status, code) = ("conflict".into(), "decision_mismatch".into());
                 message = format!(
-                    "the server decided {}{} online; the kiosk told the reader {}{} offline",
-                    r.s(3),
-                    r.os(4).map(|x| format!(" ({x})")).unwrap_or_default(),
+                    "the server decided {decision}{} online; the kiosk told the reader {}{} offline",
+                    reason.map(|x| format!(" ({x})")).unwrap_or_default(),
                     e.decision,
                     e.reason
                         .as_ref()
@@ -1077,22 +1220,28 @@ pub async fn push<S: Sql>(
             }
             results[idx] = Some(match status.as_str() {
                 "applied" => answer(EntryStatus::Duplicate, None),
-                _ => answer(EntryStatus::Conflict, Some((code.clone(), message))),
+                _ => answer(EntryStatus::Conflict, Some((code.clone(), message.clone()))),
             });
+            seen.insert(
+                e.id,
+                Seen {
+                    status,
+                    code,
+                    message,
+                    decision: e.decision.clone(),
+                    reason: e.reason.clone(),
+                    via: via.clone(),
+                },
+            );
             // Decided online before the kiosk's earlier entries arrived.
-            if r.s(5) == "decide" && e.seq == last_seq + 1 {
+            if via == "decide" && e.seq == last_seq + 1 {
                 last_seq = catch_up(tx, &ctx, kiosk, e.seq).await?;
+                ahead = recorded_after(tx, kiosk, last_seq).await?;
+                reread_held(tx, &req.entries, &mut seen).await?;
             }
             continue;
         }
-        let taken = tx
-            .query_opt(
-                "SELECT id FROM entries WHERE kiosk_id = $1 AND seq = $2",
-                p![kiosk, e.seq],
-            )
-            .await?
-            .is_some();
-        let c = if e.seq <= last_seq || taken {
+        let (status, c) = if e.seq <= last_seq || taken.contains(&e.seq) {
             let c = (
                 "sequence_reused".to_string(),
                 format!(
@@ -1101,7 +1250,7 @@ pub async fn push<S: Sql>(
                 ),
             );
             record_entry(tx, e, "conflict", Some(c.clone()), "push", &now_s).await?;
-            Some(c)
+            ("conflict", Some(c))
         } else if e.seq > last_seq + 1 {
             // Held, never dropped: applied as soon as the gap fills.
             let c = (
@@ -1113,16 +1262,36 @@ pub async fn push<S: Sql>(
                 ),
             );
             record_entry(tx, e, "waiting", Some(c.clone()), "push", &now_s).await?;
-            Some(c)
+            ahead = Some(ahead.map_or(e.seq, |a| a.min(e.seq)));
+            taken.insert(e.seq);
+            ("waiting", Some(c))
         } else {
             let c = apply_entry(tx, &ctx, e).await?;
             record_entry(tx, e, status_of(&c), c.clone(), "push", &now_s).await?;
-            last_seq = catch_up(tx, &ctx, kiosk, e.seq).await?;
-            c
+            taken.insert(e.seq);
+            last_seq = e.seq;
+            if ahead == Some(last_seq + 1) {
+                last_seq = catch_up(tx, &ctx, kiosk, e.seq).await?;
+                ahead = recorded_after(tx, kiosk, last_seq).await?;
+                reread_held(tx, &req.entries, &mut seen).await?;
+            }
+            (status_of(&c), c)
         };
         if let Some(c) = &c {
             tracing::info!(entry_id = %e.id, kiosk = %kiosk, seq = e.seq, code = %c.0, "push conflict");
         }
+        // The same id twice in one batch is answered as a duplicate.
+        seen.insert(
+            e.id,
+            Seen {
+                status: status.to_string(),
+                code: c.as_ref().map(|c| c.0.clone()).unwrap_or_default(),
+                message: c.as_ref().map(|c| c.1.clone()).unwrap_or_default(),
+                decision: e.decision.clone(),
+                reason: e.reason.clone(),
+                via: "push".into(),
+            },
+        );
         results[idx] = Some(match c {
             None => answer(EntryStatus::Applied, None),
             Some(c) => answer(EntryStatus::Conflict, Some(c)),
@@ -1141,6 +1310,87 @@ pub async fn push<S: Sql>(
         server_time: now_s,
         clock_offset_ms: offset_ms,
     })
+}
+
+/// An entry the server recorded before.
+#[derive(Clone)]
+struct Seen {
+    status: String,
+    code: String,
+    message: String,
+    decision: String,
+    reason: Option<String>,
+    via: String,
+}
+
+/// Ids per query when looking up a batch's entries.
+const SEEN_CHUNK: usize = 500;
+
+/// The entries of a batch the server has recorded already, by id.
+async fn seen_entries<S: Sql>(tx: &mut S, entries: &[Entry]) -> Result<HashMap<Uuid, Seen>> {
+    let mut out = HashMap::new();
+    for chunk in entries.chunks(SEEN_CHUNK) {
+        let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        let params: Vec<Val> = chunk.iter().map(|e| Val::from(e.id.to_string())).collect();
+        for r in tx
+            .query(
+                &format!(
+                    "SELECT id, status, code, message, decision, reason, via FROM entries
+                     WHERE id IN ({})",
+                    marks.join(", ")
+                ),
+                &params,
+            )
+            .await?
+        {
+            let Ok(id) = r.s(0).parse::<Uuid>() else {
+                continue;
+            };
+            out.insert(
+                id,
+                Seen {
+                    status: r.s(1),
+                    code: r.s(2),
+                    message: r.s(3),
+                    decision: r.s(4),
+                    reason: r.os(5),
+                    via: r.s(6),
+                },
+            );
+        }
+    }
+    Ok(out)
+}
+
+/// After `catch_up` applied held entries: what the batch's held entries
+/// are now (a held entry sent again in the same batch is a duplicate).
+async fn reread_held<S: Sql>(
+    tx: &mut S,
+    entries: &[Entry],
+    seen: &mut HashMap<Uuid, Seen>,
+) -> Result<()> {
+    let held: Vec<Entry> = entries
+        .iter()
+        .filter(|e| seen.get(&e.id).is_some_and(|s| s.status == "waiting"))
+        .cloned()
+        .collect();
+    if !held.is_empty() {
+        seen.extend(seen_entries(tx, &held).await?);
+    }
+    Ok(())
+}
+
+/// The lowest seq of this kiosk recorded after `last` (and not a reused
+/// one), if any.
+async fn recorded_after<S: Sql>(tx: &mut S, kiosk: &str, last: i64) -> Result<Option<i64>> {
+    Ok(tx
+        .query_opt(
+            "SELECT min(seq) FROM entries WHERE kiosk_id = $1 AND seq > $2
+               AND (code IS NULL OR code <> 'sequence_reused')",
+            p![kiosk, last],
+        )
+        .await?
+        .and_then(|r| r.oi(0)))
 }
 
 /// What replaying an entry needs besides the entry.
@@ -1169,10 +1419,42 @@ async fn apply_entry<S: Sql>(
         return Ok(None);
     }
     let (_, local) = entry_time(e, ctx.offset_ms)?;
-    Ok(replay(tx, ctx.table, ctx.settings, e, local)
+    let c = replay(tx, ctx.table, ctx.settings, e, local)
         .await?
         .err()
-        .map(|c| (c.code.to_string(), c.message)))
+        .map(|c| (c.code.to_string(), c.message));
+    if c.is_some() {
+        refeed(tx, e).await?;
+    }
+    Ok(c)
+}
+
+/// After a conflict the kiosk's cache still shows the kiosk's own
+/// decision (a loan the server did not make, a return it did not record,
+/// a due date it did not extend), and nothing in the feed would correct
+/// it when the server's records did not change. The item, its loan and
+/// the reader get new change numbers, so the pull that follows the
+/// kiosk's push brings the server's view of each.
+async fn refeed<S: Sql>(tx: &mut S, e: &Entry) -> Result<()> {
+    if !matches!(e.kind.as_str(), "checkout" | "checkin" | "renew") {
+        return Ok(());
+    }
+    if let Some(code) = e.item.as_deref() {
+        if let Some((item, _)) = item_with_key(tx, code).await? {
+            changed(tx, "item", &item.barcode, "upsert").await?;
+            let op = match current_loan(tx, &item.barcode).await? {
+                Some(_) => "upsert",
+                None => "delete",
+            };
+            changed(tx, "loan", &item.barcode, op).await?;
+        }
+    }
+    if let Some(code) = e.patron.as_deref() {
+        if let Some(reader) = patron(tx, code).await? {
+            changed(tx, "patron", &reader.barcode, "upsert").await?;
+        }
+    }
+    Ok(())
 }
 
 /// From `last` (just applied), moves over the seqs that follow: entries
@@ -1515,7 +1797,9 @@ pub async fn decide<S: Sql>(
     let mut snap = snapshot(tx, &table, e.patron.as_deref(), e.item.as_deref(), local).await?;
     let outcome: std::result::Result<(Option<String>, serde_json::Value), Refusal> =
         match e.kind.as_str() {
-            "checkout" | "renew" | "hold_placed" | "hold_cancelled" if snap.patron.is_none() => {
+            "checkout" | "renew" | "hold_placed" | "hold_cancelled" | "fee_paid"
+                if snap.patron.is_none() =>
+            {
                 Err(Refusal::UnknownPatron)
             }
             "checkout" | "renew" | "hold_placed" | "hold_cancelled" | "checkin"
@@ -1644,9 +1928,31 @@ pub async fn decide<S: Sql>(
                     None => Err(Refusal::HoldNotFound),
                 }
             }
+            // A payment the kiosk took (cash acceptor, staff): accepted,
+            // the reader's balance lowered (credit allowed).
+            "fee_paid" => {
+                let amount = e.detail.get("amount_cents").and_then(|a| a.as_i64());
+                let Some(amount) = amount.filter(|a| *a > 0) else {
+                    return Err(CentralError::BadRequest(format!(
+                        "entry {}: fee_paid needs detail.amount_cents > 0",
+                        e.id
+                    )));
+                };
+                let (p, _) = snap.patron.as_ref().expect("checked");
+                let barcode = p.barcode.clone();
+                add_fee(tx, &barcode, "", -amount, &at).await?;
+                let owed = tx
+                    .query_one(
+                        "SELECT fines_owed_cents FROM patrons WHERE barcode = $1",
+                        p![&barcode],
+                    )
+                    .await?
+                    .i(0);
+                Ok((None, json!({ "fines_owed_cents": owed })))
+            }
             other => {
                 return Err(CentralError::BadRequest(format!(
-                    "kind {other:?} cannot be decided online (checkout, checkin, renew, hold_placed, hold_cancelled)"
+                    "kind {other:?} cannot be decided online (checkout, checkin, renew, hold_placed, hold_cancelled, fee_paid)"
                 )))
             }
         };
@@ -2258,11 +2564,35 @@ pub async fn resolve_conflict<S: Sql>(
             p![id, now, by, note],
         )
         .await?;
+    if n == 1 {
+        // The kiosk that journaled the entry learns it by the feed.
+        changed(tx, "resolution", id, "upsert").await?;
+    }
     Ok(if n == 1 {
         Resolve::Resolved
     } else {
         Resolve::AlreadyResolved
     })
+}
+
+/// A closed conflict as the changes feed sends it.
+async fn resolution<S: Sql>(tx: &mut S, id: &str) -> Result<Option<ResolutionRecord>> {
+    Ok(tx
+        .query_opt(
+            "SELECT r.entry_id, e.kiosk_id, r.resolved, r.resolved_by, r.note
+             FROM conflict_resolutions r JOIN entries e ON e.id = r.entry_id WHERE r.entry_id = $1",
+            p![id],
+        )
+        .await?
+        .and_then(|r| {
+            Some(ResolutionRecord {
+                entry: r.s(0).parse().ok()?,
+                kiosk_id: r.s(1),
+                resolved: r.s(2),
+                resolved_by: r.s(3),
+                note: r.s(4),
+            })
+        }))
 }
 
 /// Closed conflicts, oldest first.

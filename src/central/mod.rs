@@ -37,7 +37,9 @@ pub enum CentralError {
     BadRequest(String),
     #[error("SQLite: {0}")]
     Sqlite(#[from] rusqlite::Error),
-    #[error("PostgreSQL: {0}")]
+    /// The server's message, SQLSTATE code and constraint (never the
+    /// DETAIL line, which quotes the row's values).
+    #[error("PostgreSQL: {}", postgres::describe(.0))]
     Postgres(#[from] tokio_postgres::Error),
     /// The database holds something this code cannot read, or is newer.
     #[error("database: {0}")]

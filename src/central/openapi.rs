@@ -105,7 +105,8 @@ impl Modify for BearerAuth {
     components(schemas(Entry, PushRequest, EntryStatus, EntryResult, PushResponse, Record,
         PatronRecord, ItemRecord, LoanRecord, HoldRecord, PolicyRecord, Change, ChangesPage,
         DecideRequest, DecideResponse, DeviceHealth, Heartbeat, HeartbeatAck, Recommendation,
-        Recommendations, ConflictRecord, ApiError, Stats, Bucket, FeedbackRecord, KioskStatus,
+        Recommendations, ConflictRecord, ResolutionRecord, ApiError, Stats, Bucket, FeedbackRecord,
+        KioskStatus,
         ResolveRequest, ResolveResponse, Resolve)),
     modifiers(&BearerAuth),
     security(("kiosk_token" = []))

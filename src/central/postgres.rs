@@ -8,7 +8,7 @@
 //! applying an entry at most once.
 
 use super::engine;
-use super::sql::{Row, Sql, Val};
+use super::sql::{Pending, Row, Sql, Val};
 use super::{CentralError, Fut};
 use crate::domain::Settings;
 use crate::sync::protocol::*;
@@ -35,6 +35,40 @@ const MIGRATION_2: &str = include_str!("schema_2.sql");
 /// Connections one server process opens at most.
 const MAX_CONNECTIONS: usize = 8;
 
+/// What went wrong, in words staff can act on. tokio-postgres displays
+/// only the kind ("db error"); the server's own report is behind
+/// `as_db_error`: its message, SQLSTATE code, and the constraint, table
+/// and column it names. The DETAIL and WHERE lines are left out: they
+/// quote the values of the row (a card number, a token's hash). Other
+/// failures (a closed connection, a refused connect) add their cause.
+pub fn describe(e: &tokio_postgres::Error) -> String {
+    if let Some(db) = e.as_db_error() {
+        let mut s = format!(
+            "{} {} (SQLSTATE {})",
+            db.severity(),
+            db.message(),
+            db.code().code()
+        );
+        for (what, v) in [
+            ("constraint", db.constraint()),
+            ("table", db.table()),
+            ("column", db.column()),
+        ] {
+            if let Some(v) = v {
+                s += &format!(", {what} {v}");
+            }
+        }
+        return s;
+    }
+    let mut s = e.to_string();
+    let mut cause = std::error::Error::source(e);
+    while let Some(c) = cause {
+        s += &format!(": {c}");
+        cause = c.source();
+    }
+    s
+}
+
 #[derive(Clone)]
 pub struct PgStorage {
     url: String,
@@ -54,13 +88,14 @@ type Statements = HashMap<String, Statement>;
 pub struct PgTx {
     client: Client,
     statements: Statements,
+    pending: Pending,
 }
 
 async fn open(url: &str) -> Result<Client, CentralError> {
     let (client, connection) = tokio_postgres::connect(url, NoTls).await?;
     tokio::spawn(async move {
         if let Err(e) = connection.await {
-            tracing::error!(error = %e, "PostgreSQL connection lost");
+            tracing::error!(error = %describe(&e), "PostgreSQL connection lost");
         }
     });
     Ok(client)
@@ -131,9 +166,16 @@ impl PgStorage {
                 Some((c, s)) if !c.is_closed() => (c, s),
                 _ => (open(&url).await?, Statements::new()),
             };
-            let mut tx = PgTx { client, statements };
+            let mut tx = PgTx {
+                client,
+                statements,
+                pending: Pending::default(),
+            };
             tx.client.batch_execute("BEGIN").await?;
-            let out = f(&mut tx).await;
+            let out = match f(&mut tx).await {
+                Ok(v) => engine::flush_changes(&mut tx).await.map(|_| v),
+                Err(e) => Err(e),
+            };
             let end = match &out {
                 Ok(_) => tx.client.batch_execute("COMMIT").await,
                 Err(_) => tx.client.batch_execute("ROLLBACK").await,
@@ -213,6 +255,10 @@ impl Sql for PgTx {
             .batch_execute(&format!("SELECT pg_advisory_xact_lock({WRITE_LOCK})"))
             .await?;
         Ok(())
+    }
+
+    fn pending(&mut self) -> &mut Pending {
+        &mut self.pending
     }
 }
 

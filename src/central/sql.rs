@@ -87,6 +87,11 @@ impl Row {
     pub fn s(&self, i: usize) -> String {
         self.os(i).unwrap_or_default()
     }
+
+    /// The columns from `i` on, as a row of their own.
+    pub fn from(&self, i: usize) -> Row {
+        Row(self.0.get(i..).unwrap_or_default().to_vec())
+    }
 }
 
 /// Builds a parameter list: `p![a, b, c]`.
@@ -134,6 +139,46 @@ pub trait Sql: Send {
     /// database (PostgreSQL: a transaction-level advisory lock; SQLite's
     /// `BEGIN IMMEDIATE` already holds the only write lock).
     fn lock_writes(&mut self) -> impl Future<Output = Result<(), CentralError>> + Send;
+
+    /// Changes to the feed recorded in this transaction, written by
+    /// `engine::flush_changes` before it commits.
+    fn pending(&mut self) -> &mut Pending;
+}
+
+/// Records changed in one transaction, each once, in the order of its last
+/// change: a batch that lends and takes back the same item a hundred times
+/// renumbers it in the feed once, at commit, not twice per entry.
+#[derive(Debug, Default)]
+pub struct Pending {
+    order: Vec<(String, String, &'static str)>,
+    at: std::collections::HashMap<(String, String), usize>,
+}
+
+impl Pending {
+    pub fn add(&mut self, entity: &str, key: &str, op: &'static str) {
+        let k = (entity.to_string(), key.to_string());
+        if let Some(&i) = self.at.get(&k) {
+            self.order[i].2 = op;
+            // Only the order of last changes matters to a reader of the
+            // feed, and all of them commit together: keep the first slot.
+            return;
+        }
+        self.at.insert(k.clone(), self.order.len());
+        self.order.push((k.0, k.1, op));
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.order.is_empty()
+    }
+
+    pub fn len(&self) -> usize {
+        self.order.len()
+    }
+
+    pub fn take(&mut self) -> Vec<(String, String, &'static str)> {
+        self.at.clear();
+        std::mem::take(&mut self.order)
+    }
 }
 
 /// `$1` → `?1` for SQLite (whose `$name` parameters are numbered by first
@@ -154,6 +199,27 @@ pub fn to_sqlite(sql: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pending_changes_keep_each_record_once_with_its_last_operation() {
+        let mut p = Pending::default();
+        p.add("loan", "I1", "upsert");
+        p.add("item", "I1", "upsert");
+        p.add("loan", "I1", "delete");
+        p.add("loan", "I2", "upsert");
+        assert!(!p.is_empty());
+        assert_eq!(
+            p.take(),
+            vec![
+                ("loan".to_string(), "I1".to_string(), "delete"),
+                ("item".to_string(), "I1".to_string(), "upsert"),
+                ("loan".to_string(), "I2".to_string(), "upsert"),
+            ]
+        );
+        assert!(p.is_empty());
+        p.add("loan", "I1", "upsert");
+        assert_eq!(p.take().len(), 1, "taken changes are forgotten");
+    }
 
     #[test]
     fn placeholders_are_rewritten_for_sqlite() {

@@ -8,7 +8,7 @@
 //! SQLite is refused, never "repaired".
 
 use super::engine;
-use super::sql::{to_sqlite, Row, Sql, Val};
+use super::sql::{to_sqlite, Pending, Row, Sql, Val};
 use super::{CentralError, Fut};
 use crate::domain::Settings;
 use crate::sync::protocol::*;
@@ -35,17 +35,22 @@ const MIGRATION_2: &str = include_str!("schema_2.sql");
 pub struct SqliteStorage {
     path: PathBuf,
     pool: Arc<Mutex<Vec<Connection>>>,
+    writer: Arc<Mutex<()>>,
     pub settings: Settings,
 }
 
 /// One open transaction (`BEGIN IMMEDIATE` … `COMMIT`).
 pub struct SqliteTx {
     conn: Connection,
+    pending: Pending,
 }
 
 fn open_conn(path: &Path) -> Result<Connection, CentralError> {
     let conn = Connection::open(path)?;
     conn.busy_timeout(std::time::Duration::from_secs(30))?;
+    // The engine runs a few dozen distinct statements (rusqlite keeps 16
+    // by default: the rest were prepared anew on every use).
+    conn.set_prepared_statement_cache_capacity(256);
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .map_err(|e| {
@@ -84,6 +89,7 @@ impl SqliteStorage {
         Ok(SqliteStorage {
             path: path.to_path_buf(),
             pool: Arc::new(Mutex::new(vec![conn])),
+            writer: Arc::new(Mutex::new(())),
             settings,
         })
     }
@@ -96,6 +102,7 @@ impl SqliteStorage {
         F: for<'c> FnOnce(&'c mut SqliteTx) -> Fut<'c, T> + Send + 'static,
     {
         let pool = self.pool.clone();
+        let writer = self.writer.clone();
         let path = self.path.clone();
         Box::pin(async move {
             let handle = tokio::runtime::Handle::current();
@@ -108,11 +115,26 @@ impl SqliteStorage {
                     Some(c) => c,
                     None => open_conn(&path)?,
                 };
-                let mut tx = SqliteTx { conn };
+                let mut tx = SqliteTx {
+                    conn,
+                    pending: Pending::default(),
+                };
+                // One writer at a time in this process, queued here rather
+                // than in SQLite's busy handler (which sleeps up to 100 ms
+                // between tries: fifty kiosks pushing at once spent most
+                // of their time asleep). Other processes on the same file
+                // still meet the busy timeout.
+                let _writer = writer
+                    .lock()
+                    .map_err(|_| CentralError::Task("writer lock poisoned".into()))?;
                 tx.conn.execute_batch("BEGIN IMMEDIATE")?;
                 // The engine's futures never wait on anything but these
                 // blocking calls, so driving them here is immediate.
-                let out = handle.block_on(f(&mut tx));
+                let out: Result<T, CentralError> = handle.block_on(async {
+                    let v = f(&mut tx).await?;
+                    engine::flush_changes(&mut tx).await?;
+                    Ok(v)
+                });
                 let end = if out.is_ok() { "COMMIT" } else { "ROLLBACK" };
                 let ended = tx.conn.execute_batch(end);
                 if ended.is_ok() {
@@ -183,6 +205,10 @@ impl Sql for SqliteTx {
 
     async fn lock_writes(&mut self) -> Result<(), CentralError> {
         Ok(())
+    }
+
+    fn pending(&mut self) -> &mut Pending {
+        &mut self.pending
     }
 }
 

@@ -23,8 +23,11 @@ pub enum Request {
     /// the holds it last pulled; the upstream confirms it or turns it into
     /// a conflict (a renewal past the limit, a hold placed meanwhile).
     Renew,
-    /// Holds and payments need the upstream's queue and accounts.
+    /// Holds need the upstream's queue.
     Other,
+    /// A payment already taken (cash in the acceptor, staff at the desk):
+    /// recorded whenever the kiosk works at all, and replayed.
+    Payment,
 }
 
 /// May this request be decided offline? `offline_loans` is how many loans
@@ -37,7 +40,7 @@ pub fn allowed(
 ) -> Result<(), Refusal> {
     match (policy, request) {
         (OfflinePolicy::Off, _) => Err(Refusal::OfflineUnavailable),
-        (_, Request::Checkin) => Ok(()),
+        (_, Request::Checkin | Request::Payment) => Ok(()),
         (_, Request::Other) => Err(Refusal::OfflineUnavailable),
         (OfflinePolicy::ReturnsOnly, Request::Checkout | Request::Renew) => {
             Err(Refusal::OfflineReturnsOnly)
@@ -78,5 +81,7 @@ mod tests {
         assert_eq!(code(ReturnsOnly, Renew, 0), "offline_returns_only");
         assert_eq!(code(Off, Renew, 0), "offline_unavailable");
         assert_eq!(code(ReturnsAndCheckouts, Checkin, 99), "ok");
+        assert_eq!(code(ReturnsOnly, Payment, 0), "ok");
+        assert_eq!(code(Off, Payment, 0), "offline_unavailable");
     }
 }

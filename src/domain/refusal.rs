@@ -65,6 +65,9 @@ pub enum Refusal {
     PinLocked {
         until: String,
     },
+    /// The PIN cannot be checked now: the kiosk has no hash of it and the
+    /// upstream that knows it is unreachable (or did not check it).
+    PinUnavailable,
     InvalidBarcode {
         detail: String,
     },
@@ -109,6 +112,7 @@ impl Refusal {
             PinRequired => "pin_required",
             WrongPin { .. } => "wrong_pin",
             PinLocked { .. } => "pin_locked",
+            PinUnavailable => "pin_unavailable",
             InvalidBarcode { .. } => "invalid_barcode",
             OfflineUnavailable => "offline_unavailable",
             OfflineReturnsOnly => "offline_returns_only",
@@ -242,6 +246,7 @@ impl Refusal {
             "pin_locked" => PinLocked {
                 until: text("until"),
             },
+            "pin_unavailable" => PinUnavailable,
             "invalid_barcode" => InvalidBarcode {
                 detail: text("detail"),
             },
@@ -304,6 +309,7 @@ impl Refusal {
             PinLocked {
                 until: "15:30".into(),
             },
+            PinUnavailable,
             InvalidBarcode {
                 detail: "check digit".into(),
             },
@@ -366,7 +372,7 @@ mod tests {
         let ex = Refusal::examples();
         let codes: BTreeSet<_> = ex.iter().map(|r| r.code()).collect();
         assert_eq!(codes.len(), ex.len(), "duplicate code");
-        assert_eq!(ex.len(), 29, "add new variants to examples()");
+        assert_eq!(ex.len(), 30, "add new variants to examples()");
         for c in codes {
             assert!(
                 c.chars().all(|ch| ch.is_ascii_lowercase() || ch == '_'),

@@ -12,7 +12,7 @@ use super::journal::{EntryRef, JournalEntry, SyncStatus};
 use super::{Result, Store, StoreError};
 use crate::sync::protocol::{
     Change, ChangesPage, DecideResponse, Entry, HoldRecord, ItemRecord, LoanRecord, PatronRecord,
-    PolicyRecord, Record,
+    PolicyRecord, Record, ResolutionRecord,
 };
 use chrono::{DateTime, FixedOffset, SecondsFormat};
 use rusqlite::{params, OptionalExtension, Transaction, TransactionBehavior};
@@ -101,10 +101,12 @@ impl Store {
             .collect()
     }
 
-    /// How many entries the upstream turned into conflicts (for staff).
+    /// How many entries the upstream turned into conflicts that staff
+    /// have not closed yet (what the staff screen and `sync status` show).
     pub fn conflict_count(&self) -> Result<u64> {
         let n: i64 = self.conn.query_row(
-            "SELECT count(*) FROM journal WHERE sync_status = 'conflict'",
+            "SELECT count(*) FROM journal j WHERE j.sync_status = 'conflict'
+               AND NOT EXISTS (SELECT 1 FROM conflict_resolutions r WHERE r.entry_id = j.id)",
             [],
             |r| r.get(0),
         )?;
@@ -344,6 +346,16 @@ fn insert_entry(
 /// What an accepted online decision changes in the cache, so the kiosk's
 /// view is right should the upstream vanish before the next pull.
 fn mirror_effect(tx: &Transaction, e: &Entry, now: DateTime<FixedOffset>) -> Result<()> {
+    if e.kind == "fee_paid" {
+        let paid = e.detail.get("amount_cents").and_then(|a| a.as_i64());
+        if let (Some(patron), Some(paid)) = (e.patron.as_deref(), paid.filter(|p| *p > 0)) {
+            tx.execute(
+                "UPDATE patrons SET fines_owed_cents = MAX(0, fines_owed_cents - ?2) WHERE barcode = ?1",
+                params![patron, paid],
+            )?;
+        }
+        return Ok(());
+    }
     let Some(item) = e.item.as_deref() else {
         return Ok(());
     };
@@ -403,6 +415,7 @@ fn upsert(tx: &Transaction, record: &Record, now: DateTime<FixedOffset>) -> Resu
         Record::Loan(l) => upsert_loan(tx, l),
         Record::Hold(h) => upsert_hold(tx, h, now),
         Record::Policy(p) => upsert_policy(tx, p),
+        Record::Resolution(r) => resolve(tx, r),
         Record::ClosedDay { day } => {
             if chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").is_err() {
                 tracing::warn!(day = %day, "closed day is not a date; skipped");
@@ -556,6 +569,30 @@ fn upsert_hold(tx: &Transaction, h: &HoldRecord, now: DateTime<FixedOffset>) -> 
     Ok(true)
 }
 
+/// Staff closed a conflict at the centre: recorded beside the journal
+/// entry (which never changes). Another kiosk's entry is not ours to
+/// record; the first resolution stands.
+fn resolve(tx: &Transaction, r: &ResolutionRecord) -> Result<bool> {
+    let id = r.entry.to_string();
+    let ours = tx
+        .prepare_cached("SELECT 1 FROM journal WHERE id = ?1")?
+        .query_row([&id], |_| Ok(()))
+        .optional()?
+        .is_some();
+    if ours {
+        let n = exec(
+            tx,
+            "INSERT INTO conflict_resolutions (entry_id, resolved, resolved_by, note)
+             VALUES (?1, ?2, ?3, ?4) ON CONFLICT(entry_id) DO NOTHING",
+            params![id, r.resolved, r.resolved_by, r.note],
+        )?;
+        if n > 0 {
+            tracing::info!(entry_id = %id, "conflict closed at the centre");
+        }
+    }
+    Ok(true)
+}
+
 fn upsert_policy(tx: &Transaction, p: &PolicyRecord) -> Result<bool> {
     exec(
         tx,
@@ -661,14 +698,22 @@ fn delete(tx: &Transaction, entity: &str, key: &str, now: DateTime<FixedOffset>)
 }
 
 impl Store {
-    /// After the upstream answered conflicts: a checkout it did not apply
-    /// made no loan there, so the loan this kiosk opened for it leaves the
-    /// cache too (marked returned, the item back to `available` if it was
-    /// `on_loan`; a pulled change of the item or loan corrects either).
-    /// Without this the kiosk would show the reader a loan the library
-    /// does not have until a staff member fixed both sides. Other
-    /// conflicts need nothing here: what the upstream changed instead
-    /// arrives with the next pull. Idempotent; returns the loans closed.
+    /// After the upstream answered conflicts, the cache goes back to what
+    /// the upstream has, as far as the kiosk can tell alone:
+    /// - a checkout it did not apply made no loan there, so the loan this
+    ///   kiosk opened for it leaves the cache too (marked returned, the
+    ///   item back to `available` if it was `on_loan`; a pulled change of
+    ///   the item or loan corrects either). Without this the kiosk would
+    ///   show the reader a loan the library does not have.
+    /// - a renewal it did not apply left the due date where it was: the
+    ///   loan gets back the due date it had before (`previous_due` in the
+    ///   entry's detail) and one renewal less, if it still has the due
+    ///   date this renewal gave it.
+    ///
+    /// kiosk-central also queues the item, its loan and the reader of
+    /// every conflict in its change feed again, so the pull that follows
+    /// brings its own view of each (docs/sync.md). Idempotent; returns the
+    /// loans changed.
     pub fn forget_refused_loans(
         &mut self,
         entries: &[&Entry],
@@ -679,7 +724,7 @@ impl Store {
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut closed = 0;
         for e in entries {
-            if e.kind != "checkout" || e.decision != "accepted" {
+            if e.decision != "accepted" || (e.kind != "checkout" && e.kind != "renew") {
                 continue;
             }
             let (Some(item), Some(patron)) = (e.item.as_deref(), e.patron.as_deref()) else {
@@ -690,6 +735,24 @@ impl Store {
             else {
                 continue;
             };
+            if e.kind == "renew" {
+                let (Some(before), Some(due)) =
+                    (e.detail["previous_due"].as_str(), e.due.as_deref())
+                else {
+                    continue;
+                };
+                let n = exec(
+                    &tx,
+                    "UPDATE loans SET due = ?3, renewals = max(renewals - 1, 0)
+                     WHERE item_id = ?1 AND patron_id = ?2 AND returned IS NULL AND due = ?4",
+                    params![item_id, patron_id, before, due],
+                )?;
+                if n > 0 {
+                    tracing::info!(entry_id = %e.id, item = %item, "renewal refused upstream; due date restored in the cache");
+                }
+                closed += n;
+                continue;
+            }
             let n = exec(
                 &tx,
                 "UPDATE loans SET returned = ?3 WHERE item_id = ?1 AND patron_id = ?2

@@ -633,9 +633,17 @@ impl Store {
         };
         let item_code = i.as_ref().map(|i| i.barcode.as_str()).unwrap_or(item);
         let patron_code = p.as_ref().map(|p| p.barcode.as_str()).unwrap_or(patron);
+        // The due date before: a renewal the upstream refuses later is
+        // undone in the cache with it (`forget_refused_loans`).
+        let mut previous_due: Option<String> = None;
         let result = match result {
             Ok((loan_id, d)) => {
                 let (p, i) = (p.as_ref().expect("known"), i.as_ref().expect("known"));
+                previous_due = tx
+                    .query_row("SELECT due FROM loans WHERE id = ?1", [loan_id], |r| {
+                        r.get(0)
+                    })
+                    .optional()?;
                 tx.execute(
                     "UPDATE loans SET due = ?2, renewals = ?3 WHERE id = ?1",
                     params![loan_id, d.due.to_string(), d.renewals],
@@ -653,10 +661,10 @@ impl Store {
         };
         let entry = NewEntry::new(EntryKind::Renew, Some(patron_code), Some(item_code))
             .due(result.as_ref().ok().map(|r| r.due.to_string()))
-            .decided(
-                &result,
-                |r| json!({"renewals": r.renewals, "fine_cents": r.fine_cents}),
-            );
+            .decided(&result, |r| {
+                json!({"renewals": r.renewals, "fine_cents": r.fine_cents,
+                       "previous_due": previous_due})
+            });
         commit(tx, &kiosk, now, entry, result)
     }
 
@@ -1026,6 +1034,21 @@ impl Store {
     /// Display name of a patron (greeting); None if unknown.
     pub fn patron_name(&self, barcode: &str) -> Result<Option<String>> {
         Ok(find_patron(&self.conn, barcode)?.map(|p| p.name))
+    }
+
+    /// The reader's preferred language (the `language` column of the
+    /// patrons CSV), for the screen to switch to when they identify; None
+    /// when unknown or not one the kiosk speaks.
+    pub fn patron_language(&self, barcode: &str) -> Result<Option<crate::domain::Lang>> {
+        let tag: Option<Option<String>> = self
+            .conn
+            .query_row(
+                "SELECT language FROM patrons WHERE barcode = ?1",
+                [barcode],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(tag.flatten().and_then(|t| crate::domain::Lang::parse(&t)))
     }
 }
 

@@ -5,6 +5,7 @@
 //! and it names titles, never readers.
 
 use super::{Result, Store};
+use rusqlite::{Connection, OptionalExtension};
 use serde::Serialize;
 
 /// A title other readers of the same items borrowed.
@@ -31,17 +32,33 @@ impl Store {
         items: &[String],
         limit: u32,
     ) -> Result<Vec<AlsoBorrowed>> {
-        if items.is_empty() || limit == 0 {
-            return Ok(Vec::new());
-        }
-        let items = serde_json::to_string(items).unwrap_or_else(|_| "[]".into());
-        // The title key in SQL, as `title_key` builds it in Rust (SQLite's
-        // lower() folds ASCII only: titles in other scripts compare as
-        // written).
-        const KEY: &str = "COALESCE('isbn:' || NULLIF(trim(i.isbn), ''),
+        also_borrowed(self.conn(), patron, items, limit)
+    }
+}
+
+/// `Store::also_borrowed` on any connection to a kiosk database (the
+/// touch screen runs it on a read-only one, off the UI thread).
+pub fn also_borrowed(
+    conn: &Connection,
+    patron: &str,
+    items: &[String],
+    limit: u32,
+) -> Result<Vec<AlsoBorrowed>> {
+    if items.is_empty() || limit == 0 {
+        return Ok(Vec::new());
+    }
+    let items = serde_json::to_string(items).unwrap_or_else(|_| "[]".into());
+    // The title key in SQL, as `title_key` builds it in Rust (SQLite's
+    // lower() folds ASCII only: titles in other scripts compare as
+    // written).
+    const KEY: &str = "COALESCE('isbn:' || NULLIF(trim(i.isbn), ''),
                  'title:' || lower(trim(i.title)) || '|' || lower(trim(i.author)))";
-        let sql = format!(
-            "WITH seed AS (SELECT i.id, {KEY} AS k FROM items i
+    // Every step reads the loans (a few hundred thousand rows at most
+    // in a big library) or an item by its key: no scan of the
+    // catalogue. A title is shown by a copy other readers borrowed, or
+    // by an available copy with the same ISBN (indexed).
+    let sql = format!(
+        "WITH seed AS (SELECT i.id, {KEY} AS k FROM items i
                            WHERE i.barcode IN (SELECT value FROM json_each(?1))),
                   me AS (SELECT id FROM patrons WHERE barcode = ?2),
                   others AS (SELECT DISTINCT patron_id FROM loans
@@ -49,48 +66,62 @@ impl Store {
                                AND patron_id NOT IN (SELECT id FROM me)),
                   mine AS (SELECT DISTINCT {KEY} AS k FROM loans l JOIN items i ON i.id = l.item_id
                            WHERE l.patron_id IN (SELECT id FROM me)),
-                  ranked AS (SELECT {KEY} AS k, count(DISTINCT l.patron_id) AS n
+                  ranked AS (SELECT {KEY} AS k, count(DISTINCT l.patron_id) AS n,
+                                    max(l.item_id) AS copy
                              FROM loans l JOIN items i ON i.id = l.item_id
                              WHERE l.patron_id IN (SELECT patron_id FROM others)
                              GROUP BY 1)
-             SELECT r.n,
-                    (SELECT i.barcode || char(31) || i.title || char(31) || i.author
-                     FROM items i WHERE {KEY} = r.k
-                       AND i.status NOT IN ('lost', 'missing', 'withdrawn')
-                     ORDER BY i.status <> 'available', i.barcode LIMIT 1) AS copy
-             FROM ranked r
+             SELECT r.n, i.barcode, i.title, i.author, i.isbn, i.status
+             FROM ranked r JOIN items i ON i.id = r.copy
              WHERE r.k NOT IN (SELECT k FROM seed) AND r.k NOT IN (SELECT k FROM mine)
              ORDER BY r.n DESC, r.k
              LIMIT ?3"
-        );
-        let mut st = self.conn().prepare(&sql)?;
-        let rows = st.query_map(
+    );
+    let mut st = conn.prepare(&sql)?;
+    type Row = (i64, String, String, String, Option<String>, String);
+    let rows: Vec<Row> = st
+        .query_map(
             rusqlite::params![items, patron, limit.saturating_mul(4)],
-            |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Option<String>>(1)?)),
-        )?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (n, copy) = row?;
-            // A title with no copy left to borrow is not worth suggesting.
-            let Some(copy) = copy else { continue };
-            let mut parts = copy.splitn(3, '\u{1f}');
-            let (Some(item), Some(title), Some(author)) =
-                (parts.next(), parts.next(), parts.next())
-            else {
-                continue;
-            };
-            out.push(AlsoBorrowed {
-                item: item.to_string(),
-                title: title.to_string(),
-                author: author.to_string(),
-                readers: u32::try_from(n).unwrap_or(u32::MAX),
-            });
-            if out.len() >= limit as usize {
-                break;
-            }
+            |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                ))
+            },
+        )?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut copy = conn.prepare_cached(
+        "SELECT barcode FROM items WHERE isbn = ?1
+               AND status NOT IN ('lost', 'missing', 'withdrawn')
+             ORDER BY status <> 'available', barcode LIMIT 1",
+    )?;
+    let gone = |status: &str| matches!(status, "lost" | "missing" | "withdrawn");
+    let mut out = Vec::new();
+    for (n, barcode, title, author, isbn, status) in rows {
+        let isbn = isbn.filter(|i| !i.trim().is_empty());
+        let item = match isbn {
+            Some(isbn) => copy
+                .query_row([isbn.trim()], |r| r.get::<_, String>(0))
+                .optional()?,
+            None => (!gone(&status)).then_some(barcode),
+        };
+        // A title with no copy left to borrow is not worth suggesting.
+        let Some(item) = item else { continue };
+        out.push(AlsoBorrowed {
+            item,
+            title,
+            author,
+            readers: u32::try_from(n).unwrap_or(u32::MAX),
+        });
+        if out.len() >= limit as usize {
+            break;
         }
-        Ok(out)
     }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -117,8 +148,8 @@ mod tests {
         }
         for (b, title, isbn, status) in [
             ("A1", "Alpha", "", "available"),
-            ("B1", "Beta", "", "available"),
-            ("B2", "beta", "", "available"), // same title, another copy
+            ("B1", "Beta", "978-2", "available"),
+            ("B2", "Beta", "978-2", "available"), // same title, another copy
             ("C1", "Gamma", "978-1", "available"),
             ("D1", "Delta", "", "available"),
             ("L1", "Lost one", "", "lost"),
@@ -168,6 +199,8 @@ mod tests {
         // (nobody who read Alpha read it).
         assert_eq!(titles, [("Beta", 2), ("Gamma", 1)], "{got:?}");
         assert_eq!(got[0].item, "B1", "an available copy, the first by barcode");
+        // Gamma: its one copy, found by its ISBN.
+        assert_eq!(got[1].item, "C1");
     }
 
     #[test]

@@ -150,6 +150,18 @@ pub struct JournalEntry {
     pub offline: bool,
     pub sync_status: String,
     pub sync_reason: Option<String>,
+    /// A conflict staff closed at the centre (pulled); None while open,
+    /// and for every other entry.
+    pub resolution: Option<Resolution>,
+}
+
+/// How staff closed a conflict (`kiosk-central conflicts resolve`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Resolution {
+    /// RFC 3339
+    pub resolved: String,
+    pub resolved_by: String,
+    pub note: String,
 }
 
 /// Who appends: this kiosk, and for one `store::circ` call run by
@@ -221,22 +233,39 @@ fn entry(r: &Row) -> rusqlite::Result<JournalEntry> {
         offline: r.get(11)?,
         sync_status: r.get(12)?,
         sync_reason: r.get(13)?,
+        resolution: None,
     })
+}
+
+/// `entry` plus the resolution columns of `JOURNAL_SELECT`.
+fn entry_resolved(r: &Row) -> rusqlite::Result<JournalEntry> {
+    let mut e = entry(r)?;
+    if let Some(resolved) = r.get::<_, Option<String>>(14)? {
+        e.resolution = Some(Resolution {
+            resolved,
+            resolved_by: r.get(15)?,
+            note: r.get(16)?,
+        });
+    }
+    Ok(e)
 }
 
 impl Store {
     /// Entries in journal order, optionally only those with one status.
+    /// Conflicts carry how staff closed them, once the pull brought it.
     pub fn journal(&self, status: Option<SyncStatus>) -> Result<Vec<JournalEntry>> {
+        let select = format!(
+            "SELECT {COLUMNS}, r.resolved, r.resolved_by, r.note FROM journal
+             LEFT JOIN conflict_resolutions r ON r.entry_id = journal.id"
+        );
         let sql = match status {
-            Some(_) => {
-                format!("SELECT {COLUMNS} FROM journal WHERE sync_status = ?1 ORDER BY rowid_")
-            }
-            None => format!("SELECT {COLUMNS} FROM journal ORDER BY rowid_"),
+            Some(_) => format!("{select} WHERE sync_status = ?1 ORDER BY rowid_"),
+            None => format!("{select} ORDER BY rowid_"),
         };
         let mut st = self.conn.prepare(&sql)?;
         let rows: rusqlite::Result<Vec<JournalEntry>> = match status {
-            Some(s) => st.query_map([s.as_str()], entry)?.collect(),
-            None => st.query_map([], entry)?.collect(),
+            Some(s) => st.query_map([s.as_str()], entry_resolved)?.collect(),
+            None => st.query_map([], entry_resolved)?.collect(),
         };
         Ok(rows?)
     }

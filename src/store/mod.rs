@@ -12,12 +12,14 @@ pub mod export;
 mod history;
 pub mod import;
 mod journal;
+mod payment;
 mod pin;
 
+pub use payment::{Payment, PaymentOk};
 pub use pin::{hash_pin, verify_pin};
 
 pub use circ::*;
-pub use history::AlsoBorrowed;
+pub use history::{also_borrowed, AlsoBorrowed};
 pub use journal::*;
 
 use crate::domain::{Calendar, PolicyTable, Rule, Settings};
@@ -30,15 +32,18 @@ use std::time::Duration;
 /// The schema, the single source of truth (migration 1).
 pub const SCHEMA: &str = include_str!("../../schema.sql");
 
+/// Migration 2: conflicts closed at the centre, readers' languages.
+pub const SCHEMA_2: &str = include_str!("schema_2.sql");
+
 /// All migrations in order; `PRAGMA user_version` is the index of the last
 /// one applied. Append, never edit.
 fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(SCHEMA)])
+    Migrations::new(vec![M::up(SCHEMA), M::up(SCHEMA_2)])
 }
 
 /// The schema version this build writes.
 pub fn schema_version() -> usize {
-    1
+    2
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -77,6 +77,87 @@ impl Store {
             )?;
             return Ok(Ok(()));
         }
+        self.count_failure(p.patron.id, state, now)
+    }
+}
+
+impl Store {
+    /// Whether the kiosk holds a PIN hash for `patron` (imported or
+    /// pulled); without one a PIN can only be checked upstream.
+    pub fn has_pin_hash(&self, patron: &str) -> Result<bool> {
+        Ok(find_patron(&self.conn, patron)?.is_some_and(|p| p.pin_hash.is_some()))
+    }
+
+    /// The lock on `patron`'s card at this kiosk, if one holds at `now`.
+    pub fn pin_lock(&self, patron: &str, now: DateTime<FixedOffset>) -> Result<Option<Refusal>> {
+        let Some(p) = find_patron(&self.conn, patron)? else {
+            return Ok(None);
+        };
+        let until: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT locked_until FROM pin_failures WHERE patron_id = ?1",
+                [p.patron.id],
+                |r| r.get(0),
+            )
+            .optional()?
+            .flatten();
+        Ok(until
+            .and_then(|u| DateTime::parse_from_rfc3339(&u).ok())
+            .filter(|u| *u > now)
+            .map(|u| Refusal::PinLocked {
+                until: u.format("%H:%M").to_string(),
+            }))
+    }
+
+    /// Records a PIN verdict the upstream gave (it knows the PIN, the
+    /// kiosk does not): a right PIN clears the count, a wrong one counts
+    /// towards the lock at this kiosk exactly like a wrong local PIN. A
+    /// card the cache does not know yet is added (barcode and `name`, as
+    /// the upstream gave them) so that its wrong PINs can be counted.
+    pub fn record_pin_verdict(
+        &mut self,
+        patron: &str,
+        name: &str,
+        right: bool,
+        now: DateTime<FixedOffset>,
+    ) -> Result<std::result::Result<(), Refusal>> {
+        if find_patron(&self.conn, patron)?.is_none() {
+            self.conn.execute(
+                "INSERT INTO patrons (barcode, name, updated_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(barcode) DO NOTHING",
+                params![patron, name, now.to_rfc3339()],
+            )?;
+        }
+        let p = find_patron(&self.conn, patron)?.ok_or_else(|| {
+            super::StoreError::Corrupt(format!("patron row for {} vanished", mask(patron)))
+        })?;
+        if right {
+            self.conn.execute(
+                "DELETE FROM pin_failures WHERE patron_id = ?1",
+                [p.patron.id],
+            )?;
+            return Ok(Ok(()));
+        }
+        let state: Option<(u32, Option<String>)> = self
+            .conn
+            .query_row(
+                "SELECT failures, locked_until FROM pin_failures WHERE patron_id = ?1",
+                [p.patron.id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        self.count_failure(p.patron.id, state, now)
+    }
+
+    /// One more wrong PIN for `patron_id`: the refusal to show (attempts
+    /// left, or the lock once `pin_attempts` is reached).
+    fn count_failure(
+        &mut self,
+        patron_id: i64,
+        state: Option<(u32, Option<String>)>,
+        now: DateTime<FixedOffset>,
+    ) -> Result<std::result::Result<(), Refusal>> {
         let failures = match &state {
             Some((f, None)) => f + 1,
             _ => 1, // first failure, or the first after a lock expired
@@ -87,9 +168,9 @@ impl Store {
             self.conn.execute(
                 "INSERT INTO pin_failures (patron_id, failures, locked_until) VALUES (?1, ?2, ?3)
                  ON CONFLICT(patron_id) DO UPDATE SET failures = excluded.failures, locked_until = excluded.locked_until",
-                params![p.patron.id, failures, until.to_rfc3339()],
+                params![patron_id, failures, until.to_rfc3339()],
             )?;
-            tracing::warn!(patron_id = p.patron.id, "card locked after wrong PINs");
+            tracing::warn!(patron_id, "card locked after wrong PINs");
             return Ok(Err(Refusal::PinLocked {
                 until: until.format("%H:%M").to_string(),
             }));
@@ -97,10 +178,17 @@ impl Store {
         self.conn.execute(
             "INSERT INTO pin_failures (patron_id, failures, locked_until) VALUES (?1, ?2, NULL)
              ON CONFLICT(patron_id) DO UPDATE SET failures = excluded.failures, locked_until = NULL",
-            params![p.patron.id, failures],
+            params![patron_id, failures],
         )?;
         Ok(Err(Refusal::WrongPin {
             attempts_left: attempts - failures,
         }))
     }
+}
+
+/// The last four characters of a card number, for messages.
+fn mask(code: &str) -> String {
+    let n = code.chars().count();
+    let tail: String = code.chars().skip(n.saturating_sub(4)).collect();
+    format!("…{tail}")
 }

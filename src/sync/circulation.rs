@@ -12,13 +12,13 @@
 
 use super::engine::{SyncError, SyncStatus};
 use super::protocol::{DecideRequest, Entry};
-use super::upstream::Upstream;
+use super::upstream::{AccountAnswer, Upstream, UpstreamError};
 use crate::domain::offline::{self, OfflinePolicy, Request};
 use crate::domain::Refusal;
 use crate::domain::{Due, Route};
 use crate::store::{
-    cache, CheckinOk, CheckoutOk, EntryRef, HoldLevel, HoldOk, Outcome, RenewOk, Store,
-    SyncStatus as EntryState,
+    cache, Account, CheckinOk, CheckoutOk, EntryRef, HoldLevel, HoldOk, Outcome, Payment,
+    PaymentOk, RenewOk, Store, SyncStatus as EntryState,
 };
 use chrono::{DateTime, FixedOffset, NaiveDate, SecondsFormat};
 use serde::Serialize;
@@ -90,7 +90,7 @@ struct Ask<'a> {
     kind: &'a str,
     request: Request,
     patron: Option<&'a str>,
-    item: &'a str,
+    item: Option<&'a str>,
     parts_seen: Option<u8>,
     detail: serde_json::Value,
 }
@@ -98,6 +98,37 @@ struct Ask<'a> {
 enum Asked {
     Answered(EntryRef, super::protocol::DecideResponse),
     Offline,
+    /// The upstream cannot decide this kind (an ILS without 37): the kiosk
+    /// decides and journals it for the push, as without an upstream.
+    Unsupported,
+}
+
+/// How long "renew all" waits for the upstream at least: one request that
+/// renews every loan (SIP2 65, then a 17 per item) takes an ILS longer
+/// than one decision (`decide_timeout_ms`).
+pub const RENEW_ALL_DEADLINE: Duration = Duration::from_secs(10);
+
+/// "Renew all" for one reader, whoever decided (`Circulation::renew_all`).
+#[derive(Debug, Clone)]
+pub struct RenewAll {
+    /// Online when the upstream renewed them all in one request (SIP2 65);
+    /// else the mode of the single renewals (offline if any went offline).
+    pub mode: Mode,
+    /// One decision per loan, each journaled like a single renewal.
+    pub loans: Vec<Decision<RenewOk>>,
+    /// The upstream's words on the whole request (SIP2 AF), to show.
+    pub screen_messages: Vec<String>,
+    /// The request as a whole was refused (unknown card, renewals not
+    /// allowed, the ILS said no without naming loans).
+    pub refused: Option<Refusal>,
+}
+
+/// A reader's account, as shown: from the upstream when it keeps one the
+/// kiosk can ask for (SIP2 63), else from the kiosk's cache.
+#[derive(Debug, Clone)]
+pub enum AccountView {
+    Upstream(AccountAnswer),
+    Local(Account),
 }
 
 impl Circulation {
@@ -151,7 +182,7 @@ impl Circulation {
                 kind: "checkout",
                 request: Request::Checkout,
                 patron: Some(patron),
-                item,
+                item: Some(item),
                 parts_seen,
                 detail: serde_json::json!({}),
             },
@@ -175,7 +206,7 @@ impl Circulation {
                 kind: "checkin",
                 request: Request::Checkin,
                 patron: None,
-                item,
+                item: Some(item),
                 parts_seen,
                 detail: serde_json::json!({}),
             },
@@ -199,7 +230,7 @@ impl Circulation {
                 kind: "renew",
                 request: Request::Renew,
                 patron: Some(patron),
-                item,
+                item: Some(item),
                 parts_seen: None,
                 detail: serde_json::json!({}),
             },
@@ -225,9 +256,14 @@ impl Circulation {
                 kind: "hold_placed",
                 request: Request::Other,
                 patron: Some(patron),
-                item,
+                item: Some(item),
                 parts_seen: None,
-                detail: serde_json::json!({ "level": level }),
+                // The title goes along for ILSs that take title holds (SIP2
+                // AJ); kiosk-central reads only the level.
+                detail: match store.item_title(item)? {
+                    Some((title, _)) => serde_json::json!({ "level": level, "title": title }),
+                    None => serde_json::json!({ "level": level }),
+                },
             },
             now,
             |s| s.place_hold(patron, item, level, now),
@@ -250,7 +286,7 @@ impl Circulation {
                 kind: "hold_cancelled",
                 request: Request::Other,
                 patron: Some(patron),
-                item,
+                item: Some(item),
                 parts_seen: None,
                 detail: serde_json::json!({}),
             },
@@ -258,6 +294,463 @@ impl Circulation {
             |s| s.cancel_hold(patron, item, now),
         )
         .await
+    }
+
+    /// Records a payment `patron` made (cash acceptor, staff): decided by
+    /// the upstream when it takes payments (kiosk-central; SIP2 37), else
+    /// recorded here and pushed. Offline, a payment is always recorded
+    /// (the money is in the box) unless `[offline] policy = "off"`.
+    pub async fn pay(
+        &self,
+        store: &mut Store,
+        patron: &str,
+        payment: &Payment,
+        now: DateTime<FixedOffset>,
+    ) -> Result<Decision<PaymentOk>, SyncError> {
+        self.decide(
+            store,
+            Ask {
+                kind: "fee_paid",
+                request: Request::Payment,
+                patron: Some(patron),
+                item: None,
+                parts_seen: None,
+                detail: payment.detail(),
+            },
+            now,
+            |s| s.pay(patron, payment, now),
+        )
+        .await
+    }
+
+    /// Renews every loan of `patron`. With an upstream that renews all in
+    /// one request (SIP2 65) that is one question, and each renewed or
+    /// refused item is journaled as an online renewal (acknowledged; the
+    /// cache's due dates follow). Otherwise one `renew` per loan the cache
+    /// knows (online each, or offline under `[offline]`); without an
+    /// upstream, the kiosk's own decisions. Check the PIN first
+    /// (`check_pin`).
+    ///
+    /// The upstream gets `RENEW_ALL_DEADLINE` (or `decide_timeout_ms` if
+    /// longer). Unreachable (nothing sent): each loan the cache knows is
+    /// decided offline. Asked and unanswered: nothing is decided (the
+    /// renewals may have happened), `refused = offline_unavailable`.
+    pub async fn renew_all(
+        &self,
+        store: &mut Store,
+        patron: &str,
+        now: DateTime<FixedOffset>,
+    ) -> Result<RenewAll, SyncError> {
+        let Some(upstream) = self.upstream.clone() else {
+            if store.patron_name(patron)?.is_none() {
+                return Ok(RenewAll::refused(Mode::Standalone, Refusal::UnknownPatron));
+            }
+            let loans = store
+                .renew_all(patron, now)?
+                .into_iter()
+                .map(|o| from_outcome(o, Mode::Standalone))
+                .collect();
+            return Ok(RenewAll {
+                mode: Mode::Standalone,
+                loans,
+                screen_messages: Vec::new(),
+                refused: None,
+            });
+        };
+        // Renewing every loan takes an ILS longer than one decision.
+        let deadline = self.decide_timeout.max(RENEW_ALL_DEADLINE);
+        match tokio::time::timeout(deadline, upstream.renew_all(patron)).await {
+            Ok(Ok(answer)) => {
+                self.set_online(true, None);
+                self.journal_renew_all(store, patron, answer, now)
+            }
+            Ok(Err(UpstreamError::Unsupported(_))) => self.renew_each(store, patron, now).await,
+            Ok(Err(e)) if !e.is_offline() => {
+                self.set_online(true, Some(e.to_string()));
+                Err(e.into())
+            }
+            // Asked, and no answer: the ILS may have renewed them all.
+            // Renewals decided here would be sent again one by one, so
+            // none is decided; the reader is told to try again.
+            Ok(Err(e @ UpstreamError::Timeout { .. })) => {
+                tracing::warn!(error = %e, "renew all: no answer, outcome unknown; nothing decided offline");
+                self.set_online(false, Some(e.to_string()));
+                Ok(RenewAll::refused(
+                    Mode::Offline,
+                    Refusal::OfflineUnavailable,
+                ))
+            }
+            Err(_) => {
+                tracing::warn!(
+                    timeout_ms = deadline.as_millis() as u64,
+                    "renew all: no answer in time, outcome unknown; nothing decided offline"
+                );
+                self.set_online(false, Some("renew all timed out".into()));
+                Ok(RenewAll::refused(
+                    Mode::Offline,
+                    Refusal::OfflineUnavailable,
+                ))
+            }
+            Ok(Err(e)) => {
+                tracing::info!(error = %e, "upstream unreachable; renewing offline");
+                self.set_online(false, Some(e.to_string()));
+                self.renew_each_offline(store, patron, now)
+            }
+        }
+    }
+
+    /// One online renewal per loan the cache knows (kiosk-central).
+    async fn renew_each(
+        &self,
+        store: &mut Store,
+        patron: &str,
+        now: DateTime<FixedOffset>,
+    ) -> Result<RenewAll, SyncError> {
+        let Some(account) = store.account(patron, now)? else {
+            return Ok(RenewAll::refused(Mode::Online, Refusal::UnknownPatron));
+        };
+        let mut loans = Vec::with_capacity(account.loans.len());
+        for loan in &account.loans {
+            loans.push(self.renew(store, patron, &loan.item, now).await?);
+        }
+        let mode = if loans.iter().any(|d| d.mode == Mode::Offline) {
+            Mode::Offline
+        } else {
+            Mode::Online
+        };
+        Ok(RenewAll {
+            mode,
+            loans,
+            screen_messages: Vec::new(),
+            refused: None,
+        })
+    }
+
+    /// Each loan the cache knows, decided here under `[offline]` (the
+    /// upstream was just found unreachable: not asked again per loan).
+    fn renew_each_offline(
+        &self,
+        store: &mut Store,
+        patron: &str,
+        now: DateTime<FixedOffset>,
+    ) -> Result<RenewAll, SyncError> {
+        let Some(account) = store.account(patron, now)? else {
+            return Ok(RenewAll::refused(Mode::Offline, Refusal::UnknownPatron));
+        };
+        let mut loans = Vec::with_capacity(account.loans.len());
+        for loan in &account.loans {
+            let entry = self.entry_for(
+                store,
+                "renew",
+                Some(patron),
+                Some(&loan.item),
+                serde_json::json!({}),
+                now,
+            )?;
+            let item = loan.item.clone();
+            loans.push(self.decide_offline(
+                store,
+                Request::Renew,
+                Some(patron),
+                entry,
+                now,
+                |s| s.renew(patron, &item, now),
+            )?);
+        }
+        Ok(RenewAll {
+            mode: Mode::Offline,
+            loans,
+            screen_messages: Vec::new(),
+            refused: None,
+        })
+    }
+
+    /// Journals what the upstream did with "renew all": each item as an
+    /// online renewal decision (acknowledged, cache mirrored).
+    fn journal_renew_all(
+        &self,
+        store: &mut Store,
+        patron: &str,
+        answer: super::upstream::RenewAllAnswer,
+        now: DateTime<FixedOffset>,
+    ) -> Result<RenewAll, SyncError> {
+        let shown = |title: &Option<String>| {
+            let mut d = serde_json::Map::new();
+            d.insert("renew_all".into(), true.into());
+            if let Some(t) = title {
+                d.insert("title".into(), t.clone().into());
+            }
+            if !answer.screen_messages.is_empty() {
+                d.insert(
+                    "screen_messages".into(),
+                    serde_json::json!(answer.screen_messages),
+                );
+            }
+            if !answer.print_lines.is_empty() {
+                d.insert("print_lines".into(), serde_json::json!(answer.print_lines));
+            }
+            d
+        };
+        let mut loans = Vec::new();
+        let decided = answer
+            .renewed
+            .iter()
+            .map(|r| (&r.item, &r.title, None, r.due.clone(), String::new()))
+            .chain(answer.unrenewed.iter().map(|u| {
+                (
+                    &u.item,
+                    &u.title,
+                    Some(u.reason.clone()),
+                    None,
+                    u.message.clone(),
+                )
+            }));
+        for (item, title, reason, due, message) in decided {
+            let entry = self.entry_for(
+                store,
+                "renew",
+                Some(patron),
+                Some(item),
+                serde_json::json!({ "renew_all": true }),
+                now,
+            )?;
+            let mut detail = shown(title);
+            if reason.is_some() && !message.is_empty() {
+                detail.insert("message".into(), message.into());
+            }
+            let response = super::protocol::DecideResponse {
+                id: entry.id,
+                decision: if reason.is_none() {
+                    "accepted"
+                } else {
+                    "refused"
+                }
+                .into(),
+                reason: reason.clone(),
+                due: due.clone(),
+                detail: serde_json::Value::Object(detail),
+            };
+            let r = store.journal_decided(&entry, &response, now)?;
+            tracing::info!(entry_id = %r.id, renewed = reason.is_none(), "renewed online (renew all)");
+            loans.push(Decision {
+                entry: r,
+                mode: Mode::Online,
+                accepted: reason.is_none(),
+                reason,
+                due,
+                detail: enrich(store, item, response.detail)?,
+                local: None,
+            });
+        }
+        let refused = (!answer.ok && loans.is_empty()).then(|| Refusal::UpstreamRefused {
+            message: {
+                let m = answer.screen_messages.join(" ");
+                if m.trim().is_empty() {
+                    "renew all refused".into()
+                } else {
+                    m
+                }
+            },
+        });
+        Ok(RenewAll {
+            mode: Mode::Online,
+            loans,
+            screen_messages: answer.screen_messages,
+            refused,
+        })
+    }
+
+    /// Checks `patron`'s PIN before a session: Ok(Ok) to go on, or the
+    /// refusal to show (`pin_required`, `wrong_pin`, `pin_locked`,
+    /// `pin_unavailable`).
+    ///
+    /// - The cache has a hash of the PIN (imported, or pulled from
+    ///   kiosk-central), or there is no upstream: checked here
+    ///   (`Store::check_pin`).
+    /// - Else an upstream that knows PINs (SIP2: 23 with AD → CQ) checks
+    ///   it within `decide_timeout_ms`; a wrong PIN counts towards the
+    ///   lock at this kiosk like a wrong local one, and a locked card is
+    ///   refused without asking.
+    /// - That upstream unreachable, or its answer silent on the PIN (no
+    ///   CQ): refused with `pin_unavailable`. A library that wants PINs
+    ///   checked offline imports them (`kiosk import`, column `pin`).
+    ///
+    /// The PIN is never logged or journaled.
+    pub async fn check_pin(
+        &self,
+        store: &mut Store,
+        patron: &str,
+        pin: Option<&str>,
+        now: DateTime<FixedOffset>,
+    ) -> Result<Result<(), Refusal>, SyncError> {
+        let upstream = match &self.upstream {
+            Some(u) if u.checks_pins() && !store.has_pin_hash(patron)? => u.clone(),
+            _ => return Ok(store.check_pin(patron, pin, now)?),
+        };
+        let Some(pin) = pin else {
+            return Ok(if store.settings().require_pin {
+                Err(Refusal::PinRequired)
+            } else {
+                Ok(())
+            });
+        };
+        if let Some(locked) = store.pin_lock(patron, now)? {
+            return Ok(Err(locked));
+        }
+        match tokio::time::timeout(self.decide_timeout, upstream.check_pin(patron, pin)).await {
+            Ok(Ok(answer)) => {
+                self.set_online(true, None);
+                if !answer.known {
+                    // As with local checks: an unknown card passes here and
+                    // the request itself is refused (unknown_patron).
+                    return Ok(Ok(()));
+                }
+                match answer.valid {
+                    Some(right) => {
+                        let name = answer.name.as_deref().unwrap_or("");
+                        Ok(store.record_pin_verdict(patron, name, right, now)?)
+                    }
+                    None => {
+                        tracing::warn!(
+                            "the upstream did not say whether the PIN is right (no CQ): refused"
+                        );
+                        Ok(Err(Refusal::PinUnavailable))
+                    }
+                }
+            }
+            Ok(Err(UpstreamError::Unsupported(_))) => {
+                Ok(store.check_pin(patron, Some(pin), now)?)
+            }
+            Ok(Err(e)) if !e.is_offline() => {
+                self.set_online(true, Some(e.to_string()));
+                Err(e.into())
+            }
+            Ok(Err(e)) => {
+                self.set_online(false, Some(e.to_string()));
+                tracing::info!(error = %e, "PIN cannot be checked: upstream unreachable");
+                Ok(Err(Refusal::PinUnavailable))
+            }
+            Err(_) => {
+                self.set_online(false, Some("PIN check timed out".into()));
+                tracing::info!("PIN cannot be checked: upstream too slow");
+                Ok(Err(Refusal::PinUnavailable))
+            }
+        }
+    }
+
+    /// A reader's account: the upstream's (SIP2 63: loans with due dates,
+    /// holds, fines) when it keeps one the kiosk can ask for and answers in
+    /// time, else the cache's. None: nobody knows the card.
+    pub async fn account(
+        &self,
+        store: &Store,
+        patron: &str,
+        now: DateTime<FixedOffset>,
+    ) -> Result<Option<AccountView>, SyncError> {
+        if let Some(upstream) = &self.upstream {
+            match tokio::time::timeout(self.decide_timeout, upstream.account(patron)).await {
+                Ok(Ok(Some(a))) => {
+                    self.set_online(true, None);
+                    return Ok(Some(AccountView::Upstream(a)));
+                }
+                Ok(Ok(None)) => {
+                    self.set_online(true, None);
+                    return Ok(None);
+                }
+                Ok(Err(UpstreamError::Unsupported(_))) => {}
+                Ok(Err(e)) if !e.is_offline() => {
+                    self.set_online(true, Some(e.to_string()));
+                    return Err(e.into());
+                }
+                Ok(Err(e)) => self.set_online(false, Some(e.to_string())),
+                Err(_) => self.set_online(false, Some("account lookup timed out".into())),
+            }
+        }
+        Ok(store.account(patron, now)?.map(AccountView::Local))
+    }
+
+    /// The reader's session ended: tells the upstream (SIP2 35), which
+    /// may free what it keeps for the session. Nothing is journaled; an
+    /// upstream that cannot be reached is not told (logged). The mode says
+    /// whether it was told.
+    pub async fn end_session(&self, patron: &str) -> Mode {
+        let Some(upstream) = &self.upstream else {
+            return Mode::Standalone;
+        };
+        match tokio::time::timeout(self.decide_timeout, upstream.end_session(patron)).await {
+            Ok(Ok(())) => Mode::Online,
+            Ok(Err(e)) => {
+                tracing::info!(error = %e, "end of session not delivered");
+                Mode::Offline
+            }
+            Err(_) => {
+                tracing::info!("end of session not delivered: upstream too slow");
+                Mode::Offline
+            }
+        }
+    }
+
+    /// A new entry of this kiosk (next seq, `now`), accepted until decided.
+    fn entry_for(
+        &self,
+        store: &Store,
+        kind: &str,
+        patron: Option<&str>,
+        item: Option<&str>,
+        detail: serde_json::Value,
+        now: DateTime<FixedOffset>,
+    ) -> Result<Entry, SyncError> {
+        Ok(Entry {
+            id: Uuid::now_v7(),
+            kiosk_id: store.kiosk_id().to_string(),
+            seq: store.next_seq()?,
+            at: stamp(now),
+            kind: kind.to_string(),
+            patron: patron.map(str::to_string),
+            item: item.map(str::to_string),
+            decision: "accepted".into(),
+            reason: None,
+            due: None,
+            detail,
+            offline: false,
+        })
+    }
+
+    /// The kiosk decides `entry` alone under `[offline]` and journals it
+    /// with `offline = 1` under the entry's id.
+    fn decide_offline<T: Serialize>(
+        &self,
+        store: &mut Store,
+        request: Request,
+        patron: Option<&str>,
+        entry: Entry,
+        now: DateTime<FixedOffset>,
+        local: impl FnOnce(&mut Store) -> crate::store::Result<Outcome<T>>,
+    ) -> Result<Decision<T>, SyncError> {
+        let kind = entry.kind.clone();
+        if let Err(refusal) = self.offline_gate(store, request, patron, now)? {
+            let refused = Entry {
+                decision: "refused".into(),
+                reason: Some(refusal.code().to_string()),
+                offline: true,
+                ..entry
+            };
+            let r = store.journal_entry(&refused, EntryState::Pending, now)?;
+            tracing::info!(entry_id = %r.id, kind = %kind, reason = refusal.code(), "refused offline");
+            return Ok(Decision {
+                entry: r,
+                mode: Mode::Offline,
+                accepted: false,
+                reason: Some(refusal.code().to_string()),
+                due: None,
+                detail: serde_json::json!({}),
+                local: Some(Err(refusal)),
+            });
+        }
+        let mut o = store.with_offline_journal(entry.id, local)?;
+        o.entry.id = entry.id;
+        tracing::info!(entry_id = %entry.id, kind = %kind, accepted = o.result.is_ok(), "decided offline");
+        Ok(from_outcome(o, Mode::Offline))
     }
 
     async fn decide<T: Serialize>(
@@ -278,7 +771,7 @@ impl Circulation {
             at: stamp(now),
             kind: ask.kind.to_string(),
             patron: ask.patron.map(str::to_string),
-            item: Some(ask.item.to_string()),
+            item: ask.item.map(str::to_string),
             decision: "accepted".into(),
             reason: None,
             due: None,
@@ -290,8 +783,25 @@ impl Circulation {
             .ask(upstream.as_ref(), store, &entry, ask.parts_seen, now)
             .await?
         {
+            Asked::Unsupported => {
+                let o = local(store)?;
+                tracing::info!(entry_id = %o.entry.id, kind, "the upstream cannot decide this; decided here for the push");
+                Ok(from_outcome(o, Mode::Standalone))
+            }
             Asked::Answered(r, answer) => {
-                let detail = enrich(store, ask.item, answer.detail)?;
+                // What was asked (hold level, payment), then what the
+                // upstream said over it: as the journal keeps it.
+                let said = match (entry.detail, answer.detail) {
+                    (serde_json::Value::Object(mut asked), serde_json::Value::Object(said)) => {
+                        asked.extend(said);
+                        serde_json::Value::Object(asked)
+                    }
+                    (_, said) => said,
+                };
+                let detail = match ask.item {
+                    Some(item) => enrich(store, item, said)?,
+                    None => said,
+                };
                 Ok(Decision {
                     entry: r,
                     mode: Mode::Online,
@@ -303,29 +813,7 @@ impl Circulation {
                 })
             }
             Asked::Offline => {
-                if let Err(refusal) = self.offline_gate(store, ask.request, ask.patron, now)? {
-                    let refused = Entry {
-                        decision: "refused".into(),
-                        reason: Some(refusal.code().to_string()),
-                        offline: true,
-                        ..entry
-                    };
-                    let r = store.journal_entry(&refused, EntryState::Pending, now)?;
-                    tracing::info!(entry_id = %r.id, kind, reason = refusal.code(), "refused offline");
-                    return Ok(Decision {
-                        entry: r,
-                        mode: Mode::Offline,
-                        accepted: false,
-                        reason: Some(refusal.code().to_string()),
-                        due: None,
-                        detail: serde_json::json!({}),
-                        local: Some(Err(refusal)),
-                    });
-                }
-                let mut o = store.with_offline_journal(entry.id, local)?;
-                o.entry.id = entry.id;
-                tracing::info!(entry_id = %entry.id, kind, accepted = o.result.is_ok(), "decided offline");
-                Ok(from_outcome(o, Mode::Offline))
+                self.decide_offline(store, ask.request, ask.patron, entry, now, local)
             }
         }
     }
@@ -348,6 +836,10 @@ impl Circulation {
                 self.set_online(true, None);
                 tracing::info!(entry_id = %r.id, kind = %entry.kind, decision = %answer.decision, "decided online");
                 Ok(Asked::Answered(r, answer))
+            }
+            Ok(Err(UpstreamError::Unsupported(what))) => {
+                tracing::info!(entry_id = %entry.id, kind = %entry.kind, what, "the upstream does not decide this");
+                Ok(Asked::Unsupported)
             }
             Ok(Err(e)) if !e.is_offline() => {
                 // It answered, but refused the request itself: not a
@@ -545,6 +1037,32 @@ impl FromOnline for String {
     }
 }
 
+impl RenewAll {
+    fn refused(mode: Mode, r: Refusal) -> RenewAll {
+        RenewAll {
+            mode,
+            loans: Vec::new(),
+            screen_messages: Vec::new(),
+            refused: Some(r),
+        }
+    }
+}
+
+impl FromOnline for PaymentOk {
+    fn from_online(_due: Option<&str>, d: &serde_json::Value) -> Option<Self> {
+        Some(PaymentOk {
+            payment: Payment {
+                amount_cents: d.get("amount_cents")?.as_i64()?,
+                currency: text(d, "currency"),
+                payment_type: text(d, "payment_type"),
+                fee_type: text(d, "fee_type"),
+                fee_id: d.get("fee_id").and_then(|f| f.as_str()).map(str::to_string),
+            },
+            fines_owed_cents: d.get("fines_owed_cents").and_then(|f| f.as_i64()),
+        })
+    }
+}
+
 impl<T> Decision<T> {
     /// The same decision with its local result turned into another type.
     pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Decision<U> {
@@ -623,6 +1141,7 @@ fn from_outcome<T: Serialize>(o: Outcome<T>, mode: Mode) -> Decision<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::offline::OfflinePolicy;
     use serde_json::json;
 
     fn online<T>(
@@ -643,6 +1162,121 @@ mod tests {
             detail,
             local: None,
         }
+    }
+
+    fn demo_store() -> (Store, String, String, DateTime<FixedOffset>) {
+        let now = DateTime::parse_from_rfc3339("2026-11-20T10:00:00+08:00").unwrap();
+        let mut store = Store::open_in_memory("k1").unwrap();
+        crate::store::demo::generate(&mut store, 5, 20, 7, now).unwrap();
+        let (p, i) = crate::store::demo::loanable_pairs(&store, 1).unwrap();
+        (store, p[0].clone(), i[0].clone(), now)
+    }
+
+    fn rt() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+    }
+
+    fn rules(policy: OfflinePolicy) -> OfflineRules {
+        OfflineRules {
+            policy,
+            max_loans_per_reader: 3,
+            max_cache_age_hours: 0,
+        }
+    }
+
+    fn payment(cents: i64) -> Payment {
+        Payment {
+            amount_cents: cents,
+            currency: "CNY".into(),
+            payment_type: "cash".into(),
+            fee_type: "overdue".into(),
+            fee_id: Some("F1".into()),
+        }
+    }
+
+    /// A payment is money already taken: recorded without an upstream,
+    /// recorded offline under any policy but "off", and journaled with
+    /// what the upstream needs (amount, currency, types, fee id).
+    #[test]
+    fn payments_are_recorded_whoever_decides() {
+        let rt = rt();
+        let (mut store, patron, _, now) = demo_store();
+        let alone = Circulation::new(None, Duration::from_millis(200), rules(OfflinePolicy::Off));
+        let d = rt
+            .block_on(alone.pay(&mut store, &patron, &payment(250), now))
+            .unwrap();
+        assert_eq!((d.mode, d.accepted), (Mode::Standalone, true));
+        let paid = d.typed().unwrap().unwrap();
+        assert_eq!(paid.payment.amount_cents, 250);
+        assert!(paid.fines_owed_cents.unwrap() >= 0);
+        let e = store.journal(None).unwrap().pop().unwrap();
+        assert_eq!((e.kind.as_str(), e.offline), ("fee_paid", false));
+        assert_eq!(e.detail["amount_cents"], 250);
+        assert_eq!(e.detail["fee_id"], "F1");
+        let d = rt
+            .block_on(alone.pay(&mut store, "NOBODY", &payment(100), now))
+            .unwrap();
+        assert_eq!(d.reason.as_deref(), Some("unknown_patron"));
+
+        let up = Arc::new(crate::sync::memory::MemoryUpstream::new());
+        for (policy, accepted) in [
+            (OfflinePolicy::ReturnsOnly, true),
+            (OfflinePolicy::Off, false),
+        ] {
+            up.inject("decide", crate::sync::memory::Fault::Unreachable);
+            let circ =
+                Circulation::new(Some(up.clone()), Duration::from_millis(200), rules(policy));
+            let d = rt
+                .block_on(circ.pay(&mut store, &patron, &payment(100), now))
+                .unwrap();
+            assert_eq!(
+                (d.mode, d.accepted),
+                (Mode::Offline, accepted),
+                "{policy:?}"
+            );
+            let e = store.journal(None).unwrap().pop().unwrap();
+            assert_eq!((e.offline, e.sync_status.as_str()), (true, "pending"));
+        }
+    }
+
+    /// An upstream without a bulk renewal (kiosk-central) is asked once
+    /// per loan; without an upstream the kiosk renews each itself.
+    #[test]
+    fn renew_all_asks_per_loan_when_the_upstream_has_no_bulk_renewal() {
+        let rt = rt();
+        let (mut store, patron, item, now) = demo_store();
+        let up = Arc::new(crate::sync::memory::MemoryUpstream::new());
+        let circ = Circulation::new(
+            Some(up.clone()),
+            Duration::from_millis(500),
+            rules(OfflinePolicy::ReturnsAndCheckouts),
+        );
+        let d = rt
+            .block_on(circ.checkout(&mut store, &patron, &item, None, now))
+            .unwrap();
+        assert_eq!((d.mode, d.accepted), (Mode::Online, true));
+        let all = rt
+            .block_on(circ.renew_all(&mut store, &patron, now))
+            .unwrap();
+        assert_eq!((all.mode, all.refused.clone()), (Mode::Online, None));
+        assert_eq!(all.loans.len(), 1);
+        assert!(
+            up.decision(all.loans[0].entry.id).is_some(),
+            "asked as a renew"
+        );
+        let unknown = rt
+            .block_on(circ.renew_all(&mut store, "NOBODY", now))
+            .unwrap();
+        assert_eq!(unknown.refused, Some(Refusal::UnknownPatron));
+
+        let alone = Circulation::new(None, Duration::from_millis(200), rules(OfflinePolicy::Off));
+        let all = rt
+            .block_on(alone.renew_all(&mut store, &patron, now))
+            .unwrap();
+        assert_eq!((all.mode, all.loans.len()), (Mode::Standalone, 1));
     }
 
     #[test]

@@ -45,7 +45,8 @@ pub fn run(env: &Env, args: SyncArgs) -> Result<i32, CliError> {
         }))?;
         return Ok(if outbox == 0 { 0 } else { 1 });
     };
-    let engine = Engine::new(upstream, env.config.sync.batch_size);
+    let engine =
+        Engine::new(upstream, env.config.sync.batch_size).with_page_size(env.config.sync.page_size);
     let rt = runtime()?;
     if !args.once {
         let cron = schedule::parse_cron(&env.config.sync.nightly)?;

@@ -104,10 +104,16 @@ fn stamp(t: DateTime<FixedOffset>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, false)
 }
 
+/// Records per page of a pull unless configured: kiosk-central's largest
+/// page. A first pull of a million records is 200 pages, not 5 000.
+pub const DEFAULT_PAGE: u32 = 5000;
+
 /// Moves journal entries up and central state down.
 pub struct Engine {
     upstream: Arc<dyn Upstream>,
     batch_size: usize,
+    /// Records asked for per page of a pull.
+    page_size: u32,
     status: watch::Sender<SyncStatus>,
     /// Devices and receipt paper as the app last saw them, for heartbeats.
     health: std::sync::Mutex<(Vec<DeviceHealth>, String)>,
@@ -122,9 +128,16 @@ impl Engine {
         Engine {
             upstream,
             batch_size: batch_size.max(1) as usize,
+            page_size: DEFAULT_PAGE,
             status: watch::Sender::new(status),
             health: std::sync::Mutex::new((Vec::new(), "none".into())),
         }
+    }
+
+    /// Pages of a pull of at most `n` records (`[sync] page_size`).
+    pub fn with_page_size(mut self, n: u32) -> Engine {
+        self.page_size = n.max(1);
+        self
     }
 
     /// A receiver of every status change (iced: wrap it in a Subscription).
@@ -271,7 +284,7 @@ impl Engine {
         let mut cursor = store.sync_state(cache::CURSOR_KEY)?.unwrap_or_default();
         let mut progress = PullProgress::default();
         self.status.send_modify(|s| s.pull = Some(progress));
-        let limit = self.batch_size as u32;
+        let limit = self.page_size;
         // The next page is fetched while this one is written, so the
         // server and the kiosk's disk work at the same time; the stored
         // cursor still moves only with a written page.

@@ -24,7 +24,7 @@ pub mod schedule;
 pub mod sip2;
 pub mod upstream;
 
-pub use circulation::{Circulation, Decision, Mode, OfflineRules};
+pub use circulation::{AccountView, Circulation, Decision, Mode, OfflineRules, RenewAll};
 pub use engine::{Engine, PullProgress, SyncError, SyncReport, SyncStatus};
 pub use upstream::{Upstream, UpstreamError};
 

@@ -62,6 +62,10 @@ pub struct Settled {
     pub unanswered: Vec<Uuid>,
     /// Answered ids that were not in the batch (ignored, logged).
     pub unexpected: Vec<Uuid>,
+    /// What the upstream said with an acknowledgement (an ILS's screen
+    /// message, "already checked in", a due date it changed): kept as the
+    /// entry's `sync_reason` for staff.
+    pub notes: HashMap<Uuid, String>,
 }
 
 impl Settled {
@@ -69,7 +73,10 @@ impl Settled {
     pub fn marks(&self) -> Vec<(String, EntryState, Option<String>)> {
         self.acknowledged
             .iter()
-            .map(|id| (id.to_string(), EntryState::Acknowledged, None))
+            .map(|id| {
+                let note = self.notes.get(id).cloned();
+                (id.to_string(), EntryState::Acknowledged, note)
+            })
             .chain(
                 self.conflicts
                     .iter()
@@ -92,7 +99,12 @@ pub fn settle(batch: &[Entry], results: &[EntryResult]) -> Settled {
         match by_id.get(&e.id) {
             None => out.unanswered.push(e.id),
             Some(r) => match r.status {
-                EntryStatus::Applied | EntryStatus::Duplicate => out.acknowledged.push(e.id),
+                EntryStatus::Applied | EntryStatus::Duplicate => {
+                    out.acknowledged.push(e.id);
+                    if let Some(m) = r.message.as_deref().filter(|m| !m.trim().is_empty()) {
+                        out.notes.insert(e.id, m.to_string());
+                    }
+                }
                 EntryStatus::Conflict if is_transient(r) => out.unanswered.push(e.id),
                 EntryStatus::Conflict => out.conflicts.push((e.id, conflict_reason(r))),
             },

@@ -9,7 +9,8 @@
 //! - `POST /v1/push` — `PushRequest` → `PushResponse`: journal entries,
 //!   applied at most once each (by `id`), in `seq` order per kiosk.
 //! - `GET /v1/changes?cursor=C&limit=N` → `ChangesPage`: everything the
-//!   kiosk caches, changed since `cursor` (empty = from the start).
+//!   kiosk caches, changed since `cursor` (empty = from the start), and
+//!   the conflicts staff closed (`Record::Resolution`).
 //! - `POST /v1/decide` — `DecideRequest` → `DecideResponse`: an online
 //!   decision; the server is authoritative and applies it under the
 //!   request's entry id (a later push of that id is a duplicate).
@@ -102,7 +103,11 @@ pub enum Record {
     Loan(LoanRecord),
     Hold(HoldRecord),
     Policy(PolicyRecord),
-    ClosedDay { day: String },
+    ClosedDay {
+        day: String,
+    },
+    /// Staff closed a conflict at the centre.
+    Resolution(ResolutionRecord),
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -179,10 +184,29 @@ pub struct PolicyRecord {
     pub loanable: bool,
 }
 
+/// Staff closed a conflict (`kiosk-central conflicts resolve`, or
+/// `POST /v1/conflicts/{id}/resolve`): the kiosk that journaled the entry
+/// shows it resolved, no longer open. The feed carries every kiosk's
+/// resolutions (keyed by entry id); a kiosk ignores the ones for entries
+/// it does not have. Closing never applies the entry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ResolutionRecord {
+    /// The conflicted entry (its journal id at the kiosk).
+    pub entry: Uuid,
+    pub kiosk_id: String,
+    /// RFC 3339: when staff closed it.
+    pub resolved: String,
+    /// Who (`MJ`, or `MJ at kiosk K1` when closed from a kiosk).
+    pub resolved_by: String,
+    /// What was done about it.
+    pub note: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum Change {
-    /// Insert or replace the record (keyed by barcode / id / day / pair).
+    /// Insert or replace the record (keyed by barcode / id / day / pair /
+    /// entry id).
     Upsert { record: Record },
     /// Remove it. `entity` is patron | item | loan | hold | policy |
     /// closed_day; `key` its key (loan: the item barcode; policy:

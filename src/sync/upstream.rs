@@ -126,4 +126,121 @@ pub trait Upstream: Send + Sync {
     ) -> BoxFuture<'a, UpstreamResult<Vec<Recommendation>>> {
         Box::pin(async { Err(UpstreamError::Unsupported("recommendations")) })
     }
+
+    /// Renews every loan of `patron` in one request (SIP2 65/66). The
+    /// upstream decides and applies each renewal; the kiosk journals them
+    /// (`Circulation::renew_all`). `Unsupported` (the default): the kiosk
+    /// asks `decide` once per loan instead.
+    fn renew_all<'a>(&'a self, _patron: &'a str) -> BoxFuture<'a, UpstreamResult<RenewAllAnswer>> {
+        Box::pin(async { Err(UpstreamError::Unsupported("renew all")) })
+    }
+
+    /// Whether `pin` is `patron`'s PIN, as the upstream knows it (SIP2 23
+    /// or 63 with AD → CQ). `Unsupported` (the default): the kiosk checks
+    /// PINs only against the hashes it caches. Implementations never log
+    /// the PIN.
+    fn check_pin<'a>(
+        &'a self,
+        _patron: &'a str,
+        _pin: &'a str,
+    ) -> BoxFuture<'a, UpstreamResult<PinAnswer>> {
+        Box::pin(async { Err(UpstreamError::Unsupported("PIN checks")) })
+    }
+
+    /// Whether `check_pin` asks the upstream (so a missing PIN can be
+    /// asked for when `[policy] require_pin` is on, even for a card the
+    /// kiosk has no PIN hash of).
+    fn checks_pins(&self) -> bool {
+        false
+    }
+
+    /// A reader's account as the upstream holds it (SIP2 63 summaries:
+    /// loans, holds, fines). `Unsupported` (the default): the kiosk shows
+    /// its cache, which the change feed keeps current. `Ok(None)`: the
+    /// upstream does not know the card.
+    fn account<'a>(
+        &'a self,
+        _patron: &'a str,
+    ) -> BoxFuture<'a, UpstreamResult<Option<AccountAnswer>>> {
+        Box::pin(async { Err(UpstreamError::Unsupported("account lookups")) })
+    }
+}
+
+/// What the upstream did with "renew all" (SIP2 66).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct RenewAllAnswer {
+    /// The request as a whole was accepted (SIP2 `ok`).
+    pub ok: bool,
+    pub renewed: Vec<RenewedItem>,
+    pub unrenewed: Vec<UnrenewedItem>,
+    /// The upstream's own words for the reader (SIP2 AF), and receipt
+    /// lines (AG).
+    pub screen_messages: Vec<String>,
+    pub print_lines: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct RenewedItem {
+    pub item: String,
+    pub title: Option<String>,
+    /// The new due date as the kiosk writes them (`YYYY-MM-DD`, or RFC
+    /// 3339 for hour loans); None when the upstream did not say.
+    pub due: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct UnrenewedItem {
+    pub item: String,
+    pub title: Option<String>,
+    /// A kiosk refusal code (`renewal_blocked_by_hold`, `upstream_refused`, …).
+    pub reason: String,
+    /// The upstream's words, shown with `upstream_refused`.
+    pub message: String,
+}
+
+/// What the upstream said of a reader's PIN.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct PinAnswer {
+    /// The upstream knows the card (SIP2 BL = Y).
+    pub known: bool,
+    /// The PIN is right (CQ = Y), wrong (CQ = N), or the upstream did not
+    /// say (no CQ: it did not check it).
+    pub valid: Option<bool>,
+    /// The reader's name (SIP2 AE), when the upstream sent it.
+    pub name: Option<String>,
+    pub screen_messages: Vec<String>,
+}
+
+/// A reader's account as the upstream holds it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct AccountAnswer {
+    pub name: String,
+    /// Why the reader may not borrow (the upstream's flags), if so.
+    pub blocked: Option<String>,
+    pub fines_owed_cents: i64,
+    /// ISO 4217 code when the upstream sent one (SIP2 BH).
+    pub currency: Option<String>,
+    pub loans: Vec<AccountLoanAnswer>,
+    pub holds: Vec<AccountHoldAnswer>,
+    /// Fine lines as the upstream writes them (SIP2 AV).
+    pub fines: Vec<String>,
+    pub screen_messages: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct AccountLoanAnswer {
+    pub item: String,
+    pub title: Option<String>,
+    /// `YYYY-MM-DD` or RFC 3339; None when the upstream did not say.
+    pub due: Option<String>,
+    pub overdue: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct AccountHoldAnswer {
+    /// The item (or title) the upstream names the hold by.
+    pub item: String,
+    pub title: Option<String>,
+    /// `ready` (available for pickup, SIP2 AS) or `waiting` (CD).
+    pub status: String,
 }

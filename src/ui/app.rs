@@ -25,6 +25,7 @@ use crate::domain::barcode::normalize;
 use crate::domain::{Lang, Refusal, Route};
 use crate::pad::{Pad, PadAction};
 use crate::store::{self, CheckinOk, CheckoutOk, HoldLevel, HoldOk, RenewOk, Scanned, Store};
+use crate::sync::circulation::RenewAll;
 use crate::sync::{Decision, SyncStatus};
 use chrono::{DateTime, FixedOffset, Local};
 use iced::alignment::Vertical;
@@ -113,6 +114,21 @@ pub enum Message {
     HoldCancelled(Box<Result<Decision<String>, Failed>>),
     /// Suggestions for the receipt arrived (or could not be had upstream).
     Recommended(Box<Recommended>),
+    /// Suggestions for a receipt (its number) from the local history.
+    SuggestedLocally(Box<(u64, Vec<receipt::Suggestion>)>),
+    /// A card (and PIN) checked through the upstream.
+    PinChecked(Box<PinChecked>),
+    /// "Renew all" from the account screen, through the upstream.
+    AllRenewed(Box<Result<RenewAll, Failed>>),
+}
+
+/// The answer on a card's PIN from `Circulation::check_pin`.
+#[derive(Debug, Clone)]
+pub struct PinChecked {
+    pub card: String,
+    /// A PIN was typed (else: the card's first check).
+    pub entered: bool,
+    pub result: Result<Result<(), Refusal>, Failed>,
 }
 
 /// Suggestions for one receipt, from the central system or why not.
@@ -267,11 +283,6 @@ impl App {
     /// The sync engine's last status, if an upstream is configured.
     pub fn sync_status(&self) -> Option<&SyncStatus> {
         self.sync.as_ref()
-    }
-
-    /// How many receipts were shown (the number of the one up now).
-    pub fn receipt_number(&self) -> u64 {
-        self.receipts
     }
 
     /// Plays the sound cues (`[kiosk] sounds = true`).
@@ -555,6 +566,23 @@ impl App {
                 self.account_renewed(outcomes);
             }
             Message::Recommended(r) => self.recommended(*r),
+            Message::SuggestedLocally(s) => {
+                let (number, suggestions) = *s;
+                self.show_suggestions(number, suggestions);
+            }
+            Message::PinChecked(p) => {
+                let PinChecked {
+                    card,
+                    entered,
+                    result,
+                } = *p;
+                if entered {
+                    self.pin_checked(card, result);
+                } else {
+                    self.card_checked(card, result);
+                }
+            }
+            Message::AllRenewed(r) => self.all_renewed(*r),
             Message::HoldPlaced(h) => {
                 let (card, result) = *h;
                 match result.map(|d| d.typed()) {
@@ -737,8 +765,36 @@ impl App {
 
     /// A card: a PIN first if the card has one and the library asks.
     fn start(&mut self, card: String) {
-        match self.store.check_pin(&card, None, Self::now()) {
-            Ok(Ok(())) => self.open(card),
+        if let Some(desk) = self.desk.clone() {
+            // The central system may be the one that knows the PIN (SIP2).
+            self.effects.push(Task::perform(
+                desk.check_pin(card.clone(), None, Self::now()),
+                move |r| {
+                    Message::PinChecked(Box::new(PinChecked {
+                        card: card.clone(),
+                        entered: false,
+                        result: r,
+                    }))
+                },
+            ));
+            return;
+        }
+        let r = self
+            .store
+            .check_pin(&card, None, Self::now())
+            .map_err(|e| e.to_string());
+        self.card_checked(card, r);
+    }
+
+    /// A card's first check (no PIN typed yet): a session, the PIN pad,
+    /// or why not.
+    fn card_checked(&mut self, card: String, result: Result<Result<(), Refusal>, Failed>) {
+        match result {
+            Ok(Ok(())) => {
+                if self.session.is_none() {
+                    self.open(card)
+                }
+            }
             Ok(Err(Refusal::PinRequired)) => {
                 let name = self
                     .store
@@ -766,7 +822,33 @@ impl App {
         let Some(card) = self.pending_card.clone() else {
             return self.go_idle(None);
         };
-        match self.store.check_pin(&card, Some(pin), Self::now()) {
+        if let Some(desk) = self.desk.clone() {
+            self.effects.push(Task::perform(
+                desk.check_pin(card.clone(), Some(pin.to_string()), Self::now()),
+                move |r| {
+                    Message::PinChecked(Box::new(PinChecked {
+                        card: card.clone(),
+                        entered: true,
+                        result: r,
+                    }))
+                },
+            ));
+            return;
+        }
+        let r = self
+            .store
+            .check_pin(&card, Some(pin), Self::now())
+            .map_err(|e| e.to_string());
+        self.pin_checked(card, r);
+    }
+
+    /// The answer on a typed PIN: the session, or the pad says why not.
+    fn pin_checked(&mut self, card: String, result: Result<Result<(), Refusal>, Failed>) {
+        // The reader may have cancelled (or timed out) meanwhile.
+        if self.pending_card.as_deref() != Some(card.as_str()) {
+            return;
+        }
+        match result {
             Ok(Ok(())) => {
                 self.pending_card = None;
                 self.open(card);
@@ -1171,15 +1253,17 @@ impl App {
             return;
         };
         let now = Self::now();
+        if let (Some(desk), None) = (self.desk.clone(), item) {
+            // One request where the upstream renews all at once (SIP2
+            // 65), else one decision per loan: Circulation::renew_all.
+            self.effects
+                .push(Task::perform(desk.renew_all(card, now), |r| {
+                    Message::AllRenewed(Box::new(r))
+                }));
+            return;
+        }
         if let Some(desk) = self.desk.clone() {
-            let items: Vec<String> = match item {
-                Some(i) => vec![i.to_string()],
-                None => match self.store.account(&card, now) {
-                    Ok(Some(a)) => a.loans.iter().map(|l| l.item.clone()).collect(),
-                    Ok(None) => return self.tell(Notice::Refused(Refusal::UnknownPatron)),
-                    Err(e) => return self.failed("account", e),
-                },
-            };
+            let items: Vec<String> = item.map(|i| vec![i.to_string()]).unwrap_or_default();
             self.effects.push(Task::perform(
                 async move {
                     let mut out = Vec::with_capacity(items.len());
@@ -1214,6 +1298,46 @@ impl App {
             Ok(o) => self.account_renewed(o),
             Err(e) => self.failed("renew", e),
         }
+    }
+
+    /// "Renew all" answered through the upstream: each loan's decision
+    /// next to it, a refusal of the whole request as a notice.
+    fn all_renewed(&mut self, result: Result<RenewAll, Failed>) {
+        let all = match result {
+            Ok(a) => a,
+            Err(e) => return self.failed("renew_all", e),
+        };
+        for m in &all.screen_messages {
+            tracing::info!(message = %m, "the central system's words on renew all");
+        }
+        if let Some(r) = all.refused {
+            self.tell(Notice::Refused(r));
+        }
+        let mut outcomes = Vec::with_capacity(all.loans.len());
+        for d in all.loans {
+            // The decision names its journal entry; the entry its item.
+            let item = detail_text(&d.detail, "item")
+                .or_else(|| {
+                    self.store
+                        .entry_item(&d.entry.id.to_string())
+                        .ok()
+                        .flatten()
+                })
+                .unwrap_or_default();
+            match d.typed() {
+                Some(Ok(r)) => {
+                    let item = if item.is_empty() {
+                        r.item.clone()
+                    } else {
+                        item
+                    };
+                    outcomes.push((item, Ok(r)));
+                }
+                Some(Err(refusal)) => outcomes.push((item, Err(refusal))),
+                None => self.failed("renew", "an answer this kiosk cannot read"),
+            }
+        }
+        self.account_renewed(outcomes);
     }
 
     /// Shows each renewal next to its loan and refreshes the account.
@@ -1420,35 +1544,57 @@ impl App {
     }
 
     /// Suggestions arrived: shown if their receipt is still up; when the
-    /// central system had none to give, from the local history.
+    /// central system had none to give, from the local history, read on
+    /// a blocking thread over a read-only connection of its own (the
+    /// query reads the whole loan history: tens of milliseconds in a big
+    /// library); on the UI thread only for a database in memory (tests).
     fn recommended(&mut self, r: Recommended) {
         if r.receipt != self.receipts || !matches!(self.screen, Screen::Receipt(_)) {
             return;
         }
-        let suggestions = match r.result {
-            Ok(v) if !v.is_empty() => v,
-            other => {
-                if let Err(e) = &other {
-                    tracing::info!(error = %e, "recommendations from the local history");
-                }
-                match self
-                    .store
-                    .also_borrowed(&r.patron, &r.items, RECOMMEND_LIMIT)
-                {
-                    Ok(v) => v
-                        .into_iter()
-                        .map(|a| receipt::Suggestion {
-                            title: a.title,
-                            author: a.author,
-                        })
-                        .collect(),
-                    Err(e) => {
-                        tracing::warn!(error = %e, "no recommendations from the local history");
-                        Vec::new()
-                    }
-                }
-            }
+        let e = match r.result {
+            Ok(v) if !v.is_empty() => return self.show_suggestions(r.receipt, v),
+            Ok(_) => "none from the central system".to_string(),
+            Err(e) => e,
         };
+        tracing::info!(error = %e, "recommendations from the local history");
+        let path = self
+            .store
+            .conn()
+            .path()
+            .filter(|p| !p.is_empty())
+            .map(std::path::PathBuf::from);
+        let Some(path) = path else {
+            let found = self
+                .store
+                .also_borrowed(&r.patron, &r.items, RECOMMEND_LIMIT)
+                .map_err(|e| e.to_string());
+            return self.show_suggestions(r.receipt, suggestions(found));
+        };
+        let number = r.receipt;
+        self.effects.push(Task::perform(
+            async move {
+                tokio::task::spawn_blocking(move || {
+                    let conn = rusqlite::Connection::open_with_flags(
+                        &path,
+                        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
+                            | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                    )
+                    .map_err(|e| e.to_string())?;
+                    store::also_borrowed(&conn, &r.patron, &r.items, RECOMMEND_LIMIT)
+                        .map_err(|e| e.to_string())
+                })
+                .await
+                .unwrap_or_else(|e| Err(format!("the history query stopped: {e}")))
+            },
+            move |found| Message::SuggestedLocally(Box::new((number, suggestions(found)))),
+        ));
+    }
+
+    fn show_suggestions(&mut self, number: u64, suggestions: Vec<receipt::Suggestion>) {
+        if number != self.receipts {
+            return;
+        }
         if let Screen::Receipt(rc) = &mut self.screen {
             rc.recommendations = suggestions;
         }
@@ -2231,6 +2377,24 @@ impl App {
         }
         // The scenario's sessions ended with a reset to the default language.
         self.lang = lang;
+    }
+}
+
+/// What the local history found, as the receipt shows it (nothing, and a
+/// line in the log, when it could not be read).
+fn suggestions(found: Result<Vec<store::AlsoBorrowed>, String>) -> Vec<receipt::Suggestion> {
+    match found {
+        Ok(v) => v
+            .into_iter()
+            .map(|a| receipt::Suggestion {
+                title: a.title,
+                author: a.author,
+            })
+            .collect(),
+        Err(e) => {
+            tracing::warn!(error = %e, "no recommendations from the local history");
+            Vec::new()
+        }
     }
 }
 

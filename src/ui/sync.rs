@@ -9,7 +9,9 @@
 //! so a decision waiting on the network never blocks the screen.
 
 use crate::config::{Config, UpstreamKind};
+use crate::domain::Refusal;
 use crate::store::{CheckinOk, CheckoutOk, HoldLevel, HoldOk, RenewOk, Store};
+use crate::sync::circulation::RenewAll;
 use crate::sync::protocol::Recommendation;
 use crate::sync::{self, schedule, Circulation, Decision, Engine, SyncError, SyncStatus};
 use chrono::{DateTime, FixedOffset};
@@ -90,6 +92,32 @@ impl Desk {
         let mut s = self.store.lock().await;
         let d = self.circulation.renew(&mut s, &patron, &item, now).await;
         self.counted(&s, d)
+    }
+
+    /// Every loan of `patron` renewed (`Circulation::renew_all`).
+    pub async fn renew_all(
+        self: Arc<Self>,
+        patron: String,
+        now: DateTime<FixedOffset>,
+    ) -> Result<RenewAll, Failed> {
+        let mut s = self.store.lock().await;
+        let d = self.circulation.renew_all(&mut s, &patron, now).await;
+        self.counted(&s, d)
+    }
+
+    /// A card's PIN (None: is one needed?), checked here or by the
+    /// upstream that knows it (`Circulation::check_pin`). Never logged.
+    pub async fn check_pin(
+        self: Arc<Self>,
+        patron: String,
+        pin: Option<String>,
+        now: DateTime<FixedOffset>,
+    ) -> Result<Result<(), Refusal>, Failed> {
+        let mut s = self.store.lock().await;
+        self.circulation
+            .check_pin(&mut s, &patron, pin.as_deref(), now)
+            .await
+            .map_err(|e| e.to_string())
     }
 
     pub async fn place_hold(
@@ -229,7 +257,9 @@ impl Background {
             s.configure(rows, settings, &holidays)?;
             Ok(s)
         };
-        let engine = Arc::new(Engine::new(upstream, config.sync.batch_size));
+        let engine = Arc::new(
+            Engine::new(upstream, config.sync.batch_size).with_page_size(config.sync.page_size),
+        );
         let desk = Arc::new(Desk::new(
             sync::circulation_from_config(config)?,
             open()?,

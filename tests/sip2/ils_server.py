@@ -4,6 +4,7 @@ benches/sip2.rs; not a library.
 
   ils_server.py --state S.json --log L.jsonl [--port 0] [--encoding cp850]
                 [--login user:password] [--no-offline] [--memory]
+                [--tls-cert server.pem --tls-key server.key]
 
 Prints "PORT <n>" once it listens. The library (patrons, items, loans,
 holds) is read from S.json at start and written back after every change,
@@ -17,14 +18,22 @@ Faults, for the client's error handling, are listed in S.json under
 "faults": {"garble": ["12"], "drop": ["10"]} — the next response with that
 code is sent once with a broken checksum ("garble"; a 97 gets the good
 one), cut in the middle with the connection closed ("drop"; the
-request has been applied) or one second late ("slow"). Each listed fault
-fires once.
+request has been applied), one second late ("slow") or three seconds
+late ("hang", past a client's 1 s timeout). Each listed fault fires once.
+
+With --tls-cert/--tls-key the same server listens behind TLS (Python's
+ssl module; the test makes a throwaway CA with tests/sip2/make_certs.py).
 
 State layout:
-  {"patrons": {"P1": {"name": "Ada"}},
+  {"patrons": {"P1": {"name": "Ada", "pin": "1234", "fines": "2.50",
+                      "fine_items": ["I9 overdue 2.50"]}},
    "items": {"I1": {"title": "Les Misérables", "hold_for": null, "queue": 0}},
    "loans": {"I1": {"patron": "P1", "due": "20260315    235900"}},
+   "holds": {"P1": ["I3"]},          # waiting holds placed with 15
+   "payments": [{"patron": "P1", "amount": "2.50", ...}],
    "faults": {}}
+A patron's "pin" is checked when a 23/63 carries AD (CQ Y/N); a hold
+shelf item ("hold_for") is listed as the reader's available hold (AS).
 """
 
 import argparse
@@ -58,8 +67,9 @@ class Library:
         self.memory_only = memory_only
         with open(state_path, encoding="utf-8") as f:
             self.s = json.load(f)
-        for k in ("patrons", "items", "loans", "faults"):
+        for k in ("patrons", "items", "loans", "faults", "holds"):
             self.s.setdefault(k, {})
+        self.s.setdefault("payments", [])
         self.log = open(log_path, "a", encoding="utf-8")
 
     def save(self) -> None:
@@ -104,6 +114,8 @@ class ScriptedServer(SIP2Server):
             return
         if self.lib.take_fault("slow", code):
             await anyio.sleep(1.0)
+        if self.lib.take_fault("hang", code):
+            await anyio.sleep(3.0)
         if self.lib.take_fault("drop", code):
             await stream.send(frame[: len(frame) // 2])
             await stream.aclose()
@@ -206,8 +218,7 @@ def build(lib: Library, encoding: str, login: str | None, offline_ok: bool) -> S
         p, i = req.patron_identifier, req.item_identifier or ""
         loan = S["loans"].get(i)
         item = S["items"].get(i, {})
-        ok = loan is not None and loan["patron"] == p and not item.get("hold_for") \
-            and not item.get("queue")
+        ok = renewable(p, i)
         if ok:
             loan["due"] = in_days(28)
             lib.save()
@@ -234,12 +245,22 @@ def build(lib: Library, encoding: str, login: str | None, offline_ok: bool) -> S
             status = "03"
         return pysip2.ItemInformationResponse(
             circulation_status=status, security_marker="00", fee_type="01",
-            transaction_date=now18(), hold_queue_length=str((item or {}).get("queue", 0)),
+            transaction_date=now18(),
+            hold_queue_length=str((item or {}).get("queue", 0) + (1 if (item or {}).get("hold_for") else 0)),
             due_date=loan["due"] if loan else None, item_identifier=i,
             title_identifier=title(i))
 
     def patron_status(p: str) -> str:
         return " " * 14
+
+    def pin_ok(p: str, pw) -> str | None:
+        """CQ: only when a password came (AD) and the patron is known."""
+        if pw is None or p not in S["patrons"]:
+            return None
+        return "Y" if S["patrons"][p].get("pin", "") == pw else "N"
+
+    def fines(p: str) -> str:
+        return S["patrons"].get(p, {}).get("fines", "0.00")
 
     @app.route(routes.PATRON_INFORMATION)
     async def patron_info(req, ctx):
@@ -247,16 +268,26 @@ def build(lib: Library, encoding: str, login: str | None, offline_ok: bool) -> S
         p = req.patron_identifier
         known = p in S["patrons"]
         charged = sorted(i for i, l in S["loans"].items() if l["patron"] == p)
-        want = req.summary[2] == "Y"
+        ready = sorted(i for i, it in S["items"].items()
+                       if it.get("hold_for") == p and i not in S["loans"])
+        waiting = list(S["holds"].get(p, []))
+        fine_items = list(S["patrons"].get(p, {}).get("fine_items", []))
+        want = lambda n: req.summary[n] == "Y"  # noqa: E731
         return pysip2.PatronInformationResponse(
             patron_status=patron_status(p), language="000", transaction_date=now18(),
-            hold_items_count="0000", overdue_items_count="0000",
-            charged_items_count=f"{len(charged):04d}", fine_items_count="0000",
-            recall_items_count="0000", unavailable_holds_count="0000",
+            hold_items_count=f"{len(ready):04d}", overdue_items_count="0000",
+            charged_items_count=f"{len(charged):04d}",
+            fine_items_count=f"{len(fine_items):04d}",
+            recall_items_count="0000", unavailable_holds_count=f"{len(waiting):04d}",
             institution_id="MAIN", patron_identifier=p,
             personal_name=S["patrons"].get(p, {}).get("name", ""),
-            valid_patron="Y" if known else "N", fee_amount="0.00",
-            charged_items=tuple(charged) if want else ())
+            valid_patron="Y" if known else "N",
+            valid_patron_password=pin_ok(p, req.patron_password),
+            currency_type="CNY", fee_amount=fines(p),
+            hold_items=tuple(ready) if want(0) else (),
+            charged_items=tuple(charged) if want(2) else (),
+            fine_items=tuple(fine_items) if want(3) else (),
+            unavailable_hold_items=tuple(waiting) if want(5) else ())
 
     @app.route(routes.PATRON_STATUS)
     async def patron_status_req(req, ctx):
@@ -266,16 +297,66 @@ def build(lib: Library, encoding: str, login: str | None, offline_ok: bool) -> S
             patron_status=patron_status(p), language="000", transaction_date=now18(),
             institution_id="MAIN", patron_identifier=p,
             personal_name=S["patrons"].get(p, {}).get("name", ""),
-            valid_patron="Y" if p in S["patrons"] else "N")
+            valid_patron="Y" if p in S["patrons"] else "N",
+            valid_patron_password=pin_ok(p, req.patron_password or None),
+            currency_type="CNY", fee_amount=fines(p))
+
+    def renewable(p: str, i: str) -> bool:
+        loan = S["loans"].get(i)
+        item = S["items"].get(i, {})
+        return loan is not None and loan["patron"] == p and not item.get("hold_for") \
+            and not item.get("queue")
+
+    @app.route(routes.RENEW_ALL)
+    async def renew_all(req, ctx):
+        lib.record(req)
+        p = req.patron_identifier
+        mine = sorted(i for i, l in S["loans"].items() if l["patron"] == p)
+        done = [i for i in mine if renewable(p, i)]
+        refused = [i for i in mine if i not in done]
+        for i in done:
+            S["loans"][i]["due"] = in_days(28)
+        lib.save()
+        return pysip2.RenewAllResponse(
+            ok="1" if p in S["patrons"] else "0",
+            renewed_count=f"{len(done):04d}", unrenewed_count=f"{len(refused):04d}",
+            transaction_date=now18(), institution_id="MAIN",
+            renewed_items=tuple(done), unrenewed_items=tuple(refused),
+            screen_message=(f"Renewed {len(done)} of {len(mine)}",))
+
+    @app.route(routes.FEE_PAID)
+    async def fee_paid(req, ctx):
+        lib.record(req)
+        p = req.patron_identifier
+        if p not in S["patrons"]:
+            return pysip2.FeePaidResponse(
+                payment_accepted="N", transaction_date=now18(), institution_id="MAIN",
+                patron_identifier=p, screen_message=("Unknown patron",))
+        owed = round(float(fines(p)) - float(req.fee_amount), 2)
+        S["patrons"][p]["fines"] = f"{max(owed, 0):.2f}"
+        S["payments"].append({"patron": p, "amount": req.fee_amount,
+                              "transaction_date": req.transaction_date,
+                              "transaction_id": req.transaction_id})
+        lib.save()
+        return pysip2.FeePaidResponse(
+            payment_accepted="Y", transaction_date=now18(), institution_id="MAIN",
+            patron_identifier=p, transaction_id=f"ILS-{len(S['payments'])}",
+            screen_message=("Payment received",))
 
     @app.route(routes.HOLD)
     async def hold(req, ctx):
         lib.record(req)
         i = req.item_identifier or ""
+        p = req.patron_identifier
         item = S["items"].get(i)
-        ok = item is not None
+        held = S["holds"].setdefault(p, [])
+        ok = item is not None and (req.hold_mode == "+" or i in held)
         if ok:
             item["queue"] = max(0, item.get("queue", 0) + (1 if req.hold_mode == "+" else -1))
+            if req.hold_mode == "+":
+                held.append(i)
+            else:
+                held.remove(i)
             lib.save()
         return pysip2.HoldResponse(
             ok="1" if ok else "0", available="N", transaction_date=now18(),
@@ -302,12 +383,39 @@ async def main() -> None:
     ap.add_argument("--login")
     ap.add_argument("--no-offline", action="store_true", help="98 says offline ok = N")
     ap.add_argument("--memory", action="store_true", help="never write the state back")
+    ap.add_argument("--tls-cert", help="serve TLS with this certificate chain (PEM)")
+    ap.add_argument("--tls-key", help="the certificate's private key (PEM)")
     a = ap.parse_args()
     lib = Library(a.state, a.log, memory_only=a.memory)
     app = build(lib, a.encoding, a.login, not a.no_offline)
+    if a.tls_cert:
+        await serve_tls(app, a.port, a.tls_cert, a.tls_key)
+        return
     async with app.start(host="127.0.0.1", port=a.port) as port:
         print(f"PORT {port}", flush=True)
         await anyio.sleep_forever()
+
+
+async def serve_tls(app: ScriptedServer, port: int, cert: str, key: str) -> None:
+    """pysip2's connection handler behind anyio's TLS listener: the same
+    server, every connection wrapped in TLS (a failed handshake closes only
+    that connection)."""
+    import logging
+    import ssl
+
+    from anyio.abc import SocketAttribute
+    from anyio.streams.tls import TLSListener
+
+    # A client that refuses our certificate is a case the tests make on
+    # purpose: not worth a traceback on stderr.
+    logging.getLogger("anyio.streams.tls").setLevel(logging.CRITICAL)
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(cert, key)
+    listener = await app.listen(host="127.0.0.1", port=port)
+    bound = listener.extra(SocketAttribute.local_port)
+    tls = TLSListener(listener, ctx, standard_compatible=False)
+    print(f"PORT {bound}", flush=True)
+    await tls.serve(app._handle_connection)
 
 
 if __name__ == "__main__":

@@ -40,6 +40,7 @@ refusal-wrong-pin = That PIN is not right. You have { $attempts } { $attempts ->
    *[other] tries
 } left.
 refusal-pin-locked = Too many wrong PINs. This card is locked at this kiosk until { $until }. Please ask staff.
+refusal-pin-unavailable = Your PIN can't be checked right now (the library system can't be reached), so this can't be done here. Please try again later or ask staff.
 refusal-invalid-barcode = This barcode can't be read correctly ({ $detail }). Please try again or ask staff.
 refusal-offline-unavailable = The library system can't be reached right now, so this can't be done. Please try again later or ask staff.
 refusal-offline-returns-only = The library system can't be reached right now: you can return items, but not borrow. Please ask staff.

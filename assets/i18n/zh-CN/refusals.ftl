@@ -25,6 +25,7 @@ refusal-hold-not-found = 您没有预约这本书。
 refusal-pin-required = 请输入密码。
 refusal-wrong-pin = 密码错误，您还可以再试 { $attempts } 次。
 refusal-pin-locked = 密码错误次数过多，此卡在本机已锁定至 { $until }，请咨询工作人员。
+refusal-pin-unavailable = 暂时无法核对您的密码（无法连接图书馆系统），本机现在不能办理。请稍后再试或咨询工作人员。
 refusal-invalid-barcode = 条码无法正确识别（{ $detail }），请重新扫描或咨询工作人员。
 refusal-offline-unavailable = 暂时无法连接图书馆系统，此操作无法办理，请稍后再试或咨询工作人员。
 refusal-offline-returns-only = 暂时无法连接图书馆系统：可以还书，暂不能借书，请咨询工作人员。

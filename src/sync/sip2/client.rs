@@ -43,6 +43,9 @@ pub struct ClientSettings {
     pub host: String,
     pub port: u16,
     pub tls: bool,
+    /// Extra trusted roots for TLS (a PEM file), on top of the web PKI
+    /// roots; None = web PKI roots only.
+    pub tls_ca: Option<std::path::PathBuf>,
     /// Login user (CN); no login (93) when empty.
     pub username: String,
     pub password: String,
@@ -65,6 +68,7 @@ impl std::fmt::Debug for ClientSettings {
             .field("host", &self.host)
             .field("port", &self.port)
             .field("tls", &self.tls)
+            .field("tls_ca", &self.tls_ca)
             .field("login", &!self.username.is_empty())
             .field("charset", &self.charset)
             .field("error_detection", &self.error_detection)
@@ -80,6 +84,7 @@ impl From<&UpstreamSection> for ClientSettings {
             host: u.host.clone(),
             port: u.port,
             tls: u.tls,
+            tls_ca: (!u.tls_ca.is_empty()).then(|| u.tls_ca.clone().into()),
             username: u.username.clone(),
             password: u.password.clone(),
             location: u.location.clone(),
@@ -171,6 +176,11 @@ pub enum ClientError {
     Timeout { at: String, ms: u64 },
     #[error("the SIP2 server at {at} refused the login of user {user:?}: check username/password in [upstream]")]
     LoginRefused { at: String, user: String },
+    /// The TLS handshake failed on the certificate or the protocol (not on
+    /// the network): a configuration or security problem, never a reason
+    /// to fall back to plain text or to decide offline.
+    #[error("TLS with the SIP2 server at {at} failed: {detail} (check [upstream] tls_ca and the server's certificate)")]
+    Tls { at: String, detail: String },
     #[error("the SIP2 server at {at} sent {resends} garbled answers in a row: {detail}")]
     Garbled {
         at: String,
@@ -214,6 +224,14 @@ impl From<ClientError> for super::super::upstream::UpstreamError {
                 status: 0,
                 code: "sip2_login".into(),
                 message: "login refused".into(),
+            },
+            ClientError::Tls { at, detail } => U::Rejected {
+                at,
+                status: 0,
+                code: "sip2_tls".into(),
+                message: format!(
+                    "TLS: {detail}; check [upstream] tls_ca and the server's certificate"
+                ),
             },
             ClientError::Unexpected { at, sent, got } => U::Protocol {
                 at,
@@ -543,8 +561,12 @@ impl Sip2Client {
         &self,
         tcp: TcpStream,
     ) -> Result<tokio_rustls::client::TlsStream<TcpStream>, ClientError> {
-        let mut roots = tokio_rustls::rustls::RootCertStore::empty();
+        use tokio_rustls::rustls;
+        let mut roots = rustls::RootCertStore::empty();
         roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        if let Some(path) = &self.settings.tls_ca {
+            self.add_roots(&mut roots, path)?;
+        }
         let config = tokio_rustls::rustls::ClientConfig::builder_with_provider(Arc::new(
             tokio_rustls::rustls::crypto::ring::default_provider(),
         ))
@@ -564,6 +586,15 @@ impl Sip2Client {
         let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
         match tokio::time::timeout(self.settings.timeout, connector.connect(name, tcp)).await {
             Ok(Ok(s)) => Ok(s),
+            // rustls's own errors (a certificate that does not verify, no
+            // common protocol): staff must look.
+            Ok(Err(e)) if e.get_ref().is_some_and(|i| i.is::<rustls::Error>()) => {
+                tracing::warn!(server = %self.at, error = %e, "SIP2 TLS handshake refused");
+                Err(ClientError::Tls {
+                    at: self.at.clone(),
+                    detail: e.to_string(),
+                })
+            }
             Ok(Err(e)) => Err(ClientError::Connect {
                 at: self.at.clone(),
                 detail: format!("TLS: {e}"),
@@ -573,6 +604,32 @@ impl Sip2Client {
                 detail: "TLS handshake timed out".into(),
             }),
         }
+    }
+
+    /// Adds the certificates of a PEM file to `roots`; a file that cannot be
+    /// read or holds no certificate is a configuration error.
+    fn add_roots(
+        &self,
+        roots: &mut tokio_rustls::rustls::RootCertStore,
+        path: &std::path::Path,
+    ) -> Result<(), ClientError> {
+        use tokio_rustls::rustls::pki_types::{pem::PemObject, CertificateDer};
+        let fail = |detail: String| ClientError::Tls {
+            at: self.at.clone(),
+            detail: format!("tls_ca {}: {detail}", path.display()),
+        };
+        let certs = CertificateDer::pem_file_iter(path)
+            .map_err(|e| fail(e.to_string()))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| fail(e.to_string()))?;
+        if certs.is_empty() {
+            return Err(fail("no certificate in the file".into()));
+        }
+        let (added, ignored) = roots.add_parsable_certificates(certs);
+        if added == 0 {
+            return Err(fail(format!("{ignored} certificate(s), none usable")));
+        }
+        Ok(())
     }
 
     /// A background 99 whenever the link was idle for `heartbeat`; ends

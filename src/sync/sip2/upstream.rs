@@ -24,12 +24,15 @@
 use super::client::{AcsInfo, ClientError, ClientSettings, Sip2Client};
 use super::date::SipDate;
 use super::messages::*;
-use crate::config::UpstreamSection;
+use crate::config::{Sip2HoldType, UpstreamSection};
 use crate::sync::protocol::{
     ChangesPage, DecideRequest, DecideResponse, Entry, EntryResult, EntryStatus, Heartbeat,
     HeartbeatAck, PatronRecord,
 };
-use crate::sync::upstream::{BoxFuture, Upstream, UpstreamError, UpstreamResult};
+use crate::sync::upstream::{
+    AccountAnswer, AccountHoldAnswer, AccountLoanAnswer, BoxFuture, PinAnswer, RenewAllAnswer,
+    RenewedItem, UnrenewedItem, Upstream, UpstreamError, UpstreamResult,
+};
 use chrono::{DateTime, Local, NaiveDate, NaiveDateTime, TimeZone, Timelike};
 use serde_json::{json, Map, Value};
 use std::sync::Arc;
@@ -48,6 +51,8 @@ pub mod conflict {
     pub const NOT_ON_LOAN: &str = "not_on_loan";
     /// The ILS refused a renewal.
     pub const RENEWAL_REFUSED: &str = "renewal_refused";
+    /// The ILS did not accept a payment (38: payment accepted = N).
+    pub const PAYMENT_REFUSED: &str = "payment_refused";
     /// The ILS said no and nothing tells why (see the message).
     pub const ILS_REFUSED: &str = "ils_refused";
     /// The ILS's 98 says "offline ok = N": it takes no store-and-forward
@@ -76,7 +81,37 @@ pub struct Sip2Upstream {
     terminal_password: String,
     /// AP of checkins: where the kiosk stands.
     location: String,
+    /// How a title-level hold goes to the ILS (`[upstream] hold_type`).
+    hold_type: Sip2HoldType,
 }
+
+/// At most this many 17 lookups for one account (titles, due dates).
+const ACCOUNT_LOOKUPS: usize = 30;
+
+/// SIP2 hold types (BY of 15).
+mod hold_type {
+    /// Any copy of the title.
+    pub const TITLE: &str = "2";
+    /// This very copy.
+    pub const COPY: &str = "3";
+}
+
+/// SIP2 fee types (37 fixed field): the names `kiosk circ pay
+/// --fee-type` takes, in the spec's order from 01.
+pub const FEE_TYPES: [&str; 9] = [
+    "other",
+    "administrative",
+    "damage",
+    "overdue",
+    "processing",
+    "rental",
+    "replacement",
+    "computer-access",
+    "hold",
+];
+
+/// SIP2 payment types (37 fixed field), from 00.
+pub const PAYMENT_TYPES: [&str; 3] = ["cash", "visa", "credit-card"];
 
 /// The entry's own time, as the kiosk's wall clock showed it.
 fn entry_time(at: &str) -> NaiveDateTime {
@@ -132,6 +167,17 @@ fn shown(screen: &[String], print: &[String], title: &Option<String>) -> Map<Str
     d
 }
 
+/// What the ILS said with an accepted replay (AF), kept as the entry's
+/// note for staff.
+fn screen_note(screen: &[String]) -> Option<String> {
+    let m: Vec<&str> = screen
+        .iter()
+        .map(|s| s.trim())
+        .filter(|s| !s.is_empty())
+        .collect();
+    (!m.is_empty()).then(|| format!("the ILS said: {}", m.join(" ")))
+}
+
 fn first_message(screen: &[String]) -> String {
     let m = screen.join(" ");
     if m.is_empty() {
@@ -179,6 +225,17 @@ fn item_conflict(i: &ItemInformationResponse) -> Option<&'static str> {
     }
 }
 
+/// Readers wait for the item: on the hold shelf, or a hold queue (what
+/// blocks a renewal; a charged item's status is 04 whatever its queue).
+fn holds_waiting(i: &ItemInformationResponse) -> bool {
+    let queue: u32 = i
+        .hold_queue_length
+        .as_deref()
+        .and_then(|q| q.trim().parse().ok())
+        .unwrap_or(0);
+    queue > 0 || i.circulation_status == Some(circ::HOLD_SHELF)
+}
+
 /// The kiosk refusal code for the same situation (online decisions).
 fn refusal_for(conflict_code: Option<&str>) -> &'static str {
     match conflict_code {
@@ -208,6 +265,7 @@ impl Sip2Upstream {
             institution: institution.to_string(),
             terminal_password: terminal_password.to_string(),
             location,
+            hold_type: Sip2HoldType::Title,
         }
     }
 
@@ -217,6 +275,13 @@ impl Sip2Upstream {
             &u.institution,
             &u.terminal_password,
         )
+        .with_hold_type(u.hold_type)
+    }
+
+    /// How title-level holds are sent (default: as title holds).
+    pub fn with_hold_type(mut self, t: Sip2HoldType) -> Sip2Upstream {
+        self.hold_type = t;
+        self
     }
 
     pub fn client(&self) -> &Arc<Sip2Client> {
@@ -328,18 +393,302 @@ impl Sip2Upstream {
         self.client.exchange(&req).await
     }
 
+    /// 15: a hold on the title (BY 2, AJ the title when the kiosk knows
+    /// it) or on the copy (BY 3), as the reader asked (`detail.level`) and
+    /// `[upstream] hold_type` allows. AB always names the item: Koha and
+    /// others find the title through it (Koha reads AJ as a barcode too).
     async fn hold(&self, e: &Entry, place: bool) -> Result<HoldResponse, ClientError> {
+        let copy = self.hold_type == Sip2HoldType::Copy
+            || e.detail.get("level").and_then(|l| l.as_str()) == Some("item");
+        let title = e
+            .detail
+            .get("title")
+            .and_then(|t| t.as_str())
+            .filter(|t| !t.is_empty() && !copy)
+            .map(str::to_string);
         let req = HoldRequest {
             hold_mode: Flag(if place { '+' } else { '-' }),
             transaction_date: date(entry_time(&e.at)),
+            hold_type: some(if copy {
+                hold_type::COPY
+            } else {
+                hold_type::TITLE
+            }),
             institution_id: self.ao(),
             patron_id: e.patron.clone(),
             item_id: e.item.clone(),
+            title_id: title,
             terminal_password: self.ac(),
             fee_acknowledged: some("N"),
             ..Default::default()
         };
         self.client.exchange(&req).await
+    }
+
+    /// 37 for a `fee_paid` entry, dated with the entry's own time. BK is
+    /// the entry id, so an ILS that keeps payment device ids can tell a
+    /// repeat.
+    async fn fee_paid(&self, e: &Entry) -> Result<FeePaidResponse, ClientError> {
+        let d = &e.detail;
+        let cents = d.get("amount_cents").and_then(|a| a.as_i64()).unwrap_or(0);
+        let pick = |key: &str, names: &[&str], first: u32| {
+            let name = d.get(key).and_then(|v| v.as_str()).unwrap_or("");
+            names
+                .iter()
+                .position(|n| *n == name)
+                .map_or(first, |i| i as u32 + first)
+        };
+        let currency = d
+            .get("currency")
+            .and_then(|c| c.as_str())
+            .filter(|c| c.len() == 3 && c.chars().all(|ch| ch.is_ascii_alphabetic()))
+            .unwrap_or("USD")
+            .to_ascii_uppercase();
+        let req = FeePaidRequest {
+            transaction_date: date(entry_time(&e.at)),
+            fee_type: Some(pick("fee_type", &FEE_TYPES, 1)),
+            payment_type: Some(pick("payment_type", &PAYMENT_TYPES, 0)),
+            currency_type: currency,
+            fee_amount: some(&amount(cents)),
+            institution_id: self.ao(),
+            patron_id: e.patron.clone(),
+            terminal_password: self.ac(),
+            fee_id: d
+                .get("fee_id")
+                .and_then(|f| f.as_str())
+                .filter(|f| !f.is_empty())
+                .map(str::to_string),
+            transaction_id: some(&e.id.to_string()),
+            ..Default::default()
+        };
+        self.client.exchange(&req).await
+    }
+
+    /// The 98 flags as a gate: an ILS that says it is offline is
+    /// unreachable for this request.
+    async fn acs_open(&self, what: &str) -> Result<super::client::AcsInfo, ClientError> {
+        let acs = self.client.acs_now().await?;
+        if !acs.online {
+            return Err(ClientError::Io {
+                at: self.client.address().to_string(),
+                detail: format!("the ILS's status (98) says it is offline ({what})"),
+            });
+        }
+        Ok(acs)
+    }
+
+    /// 65 → 66, then a 17 per item for the new due dates (66 lists only
+    /// barcodes) and for the reason of each refusal (a hold queue).
+    async fn renew_all_inner(&self, patron: &str) -> Result<RenewAllAnswer, ClientError> {
+        let acs = self.acs_open("renew all").await?;
+        if !acs.renewal_ok {
+            return Ok(RenewAllAnswer {
+                ok: false,
+                screen_messages: vec!["the library system does not allow renewals here".into()],
+                ..Default::default()
+            });
+        }
+        let req = RenewAllRequest {
+            transaction_date: date(Local::now().naive_local()),
+            institution_id: self.ao(),
+            patron_id: some(patron),
+            terminal_password: self.ac(),
+            fee_acknowledged: some("N"),
+            ..Default::default()
+        };
+        let r: RenewAllResponse = self.client.exchange(&req).await?;
+        let mut out = RenewAllAnswer {
+            ok: r.ok.is_one(),
+            screen_messages: r.screen_messages.clone(),
+            print_lines: r.print_lines.clone(),
+            ..Default::default()
+        };
+        let look = self.supports("17");
+        for item in r.renewed_items.iter().filter(|i| !i.is_empty()) {
+            let info = if look {
+                Some(self.item_info(item).await?)
+            } else {
+                None
+            };
+            out.renewed.push(RenewedItem {
+                item: item.clone(),
+                title: info
+                    .as_ref()
+                    .and_then(|i| i.title_id.clone())
+                    .filter(|t| !t.is_empty()),
+                due: info
+                    .as_ref()
+                    .and_then(|i| i.due_date.as_deref())
+                    .and_then(kiosk_due),
+            });
+        }
+        for item in r.unrenewed_items.iter().filter(|i| !i.is_empty()) {
+            let info = if look {
+                Some(self.item_info(item).await?)
+            } else {
+                None
+            };
+            let held = info.as_ref().is_some_and(holds_waiting);
+            out.unrenewed.push(UnrenewedItem {
+                item: item.clone(),
+                title: info
+                    .as_ref()
+                    .and_then(|i| i.title_id.clone())
+                    .filter(|t| !t.is_empty()),
+                reason: if held {
+                    "renewal_blocked_by_hold".into()
+                } else {
+                    ILS_REFUSED.into()
+                },
+                message: first_message(&r.screen_messages),
+            });
+        }
+        Ok(out)
+    }
+
+    /// 23 (or 63) with the PIN as AD: BL says whether the ILS knows the
+    /// card, CQ whether the PIN is right.
+    async fn check_pin_inner(&self, patron: &str, pin: &str) -> Result<PinAnswer, ClientError> {
+        self.acs_open("PIN check").await?;
+        let now = date(Local::now().naive_local());
+        let (valid, cq, name, screen) = if self.supports("23") {
+            let req = PatronStatusRequest {
+                language: Some(0),
+                transaction_date: now,
+                institution_id: self.ao(),
+                patron_id: some(patron),
+                terminal_password: self.ac(),
+                patron_password: some(pin),
+                ..Default::default()
+            };
+            let r: PatronStatusResponse = self.client.exchange(&req).await?;
+            (
+                r.valid_patron,
+                r.valid_patron_password,
+                r.personal_name,
+                r.screen_messages,
+            )
+        } else {
+            let req = PatronInformationRequest {
+                language: Some(0),
+                transaction_date: now,
+                summary: Summary::none(),
+                institution_id: self.ao(),
+                patron_id: some(patron),
+                terminal_password: self.ac(),
+                patron_password: some(pin),
+                ..Default::default()
+            };
+            let r: PatronInformationResponse = self.client.exchange(&req).await?;
+            (
+                r.valid_patron,
+                r.valid_patron_password,
+                r.personal_name,
+                r.screen_messages,
+            )
+        };
+        let yes = |v: &Option<String>| v.as_deref().map(|v| v.trim().eq_ignore_ascii_case("Y"));
+        Ok(PinAnswer {
+            // No BL: the ILS did not say no.
+            known: yes(&valid).unwrap_or(true),
+            valid: yes(&cq),
+            name: name.filter(|n| !n.is_empty()),
+            screen_messages: screen,
+        })
+    }
+
+    /// One 63 asking for one summary list.
+    async fn patron_list(
+        &self,
+        patron: &str,
+        list: SummaryItem,
+    ) -> Result<PatronInformationResponse, ClientError> {
+        let req = PatronInformationRequest {
+            language: Some(0),
+            transaction_date: date(Local::now().naive_local()),
+            summary: Summary::only(list),
+            institution_id: self.ao(),
+            patron_id: some(patron),
+            terminal_password: self.ac(),
+            start_item: some("1"),
+            end_item: some("9999"),
+            ..Default::default()
+        };
+        self.client.exchange(&req).await
+    }
+
+    /// 63 four times (charged items, holds ready, holds waiting, fines: the
+    /// spec allows one list per request), then a 17 per loan for its title
+    /// and due date (the first `ACCOUNT_LOOKUPS` loans: an account must
+    /// answer within a decision's deadline; the rest show the kiosk's
+    /// title and no due date).
+    async fn account_inner(&self, patron: &str) -> Result<Option<AccountAnswer>, ClientError> {
+        self.acs_open("account").await?;
+        let charged = self.patron_list(patron, SummaryItem::ChargedItems).await?;
+        if !charged
+            .valid_patron
+            .as_deref()
+            .is_some_and(|v| v.eq_ignore_ascii_case("Y"))
+        {
+            return Ok(None);
+        }
+        let ready = self.patron_list(patron, SummaryItem::HoldItems).await?;
+        let waiting = self
+            .patron_list(patron, SummaryItem::UnavailableHolds)
+            .await?;
+        let fines = self.patron_list(patron, SummaryItem::FineItems).await?;
+        let now = Local::now().naive_local();
+        let mut loans = Vec::new();
+        for (n, item) in charged
+            .charged_items
+            .iter()
+            .filter(|i| !i.is_empty())
+            .enumerate()
+        {
+            let info = if self.supports("17") && n < ACCOUNT_LOOKUPS {
+                Some(self.item_info(item).await?)
+            } else {
+                None
+            };
+            let due = info
+                .as_ref()
+                .and_then(|i| i.due_date.as_deref())
+                .and_then(kiosk_due);
+            let overdue = due.as_deref().and_then(due_time).is_some_and(|d| d < now);
+            loans.push(AccountLoanAnswer {
+                item: item.clone(),
+                title: info.and_then(|i| i.title_id).filter(|t| !t.is_empty()),
+                due,
+                overdue,
+            });
+        }
+        let hold = |item: &String, status: &str| AccountHoldAnswer {
+            item: item.clone(),
+            title: None,
+            status: status.into(),
+        };
+        let holds = ready
+            .hold_items
+            .iter()
+            .map(|i| hold(i, "ready"))
+            .chain(
+                waiting
+                    .unavailable_hold_items
+                    .iter()
+                    .map(|i| hold(i, "waiting")),
+            )
+            .collect();
+        let set = charged.patron_status.set();
+        Ok(Some(AccountAnswer {
+            name: charged.personal_name.clone().unwrap_or_default(),
+            blocked: (!set.is_empty()).then(|| set.join(", ")),
+            fines_owed_cents: charged.fee_amount.as_deref().map_or(0, cents),
+            currency: charged.currency_type.clone().filter(|c| !c.is_empty()),
+            loans,
+            holds,
+            fines: fines.fine_items.clone(),
+            screen_messages: charged.screen_messages.clone(),
+        }))
     }
 
     /// Why the ILS refused a loan of `item`, from a 17 lookup; None when
@@ -431,6 +780,14 @@ impl Sip2Upstream {
                 let due = r.due_date.as_deref().and_then(kiosk_due);
                 (r.ok.is_one(), due, d, r.screen_messages)
             }
+            "fee_paid" => {
+                let r = self.fee_paid(e).await?;
+                let mut d = shown(&r.screen_messages, &r.print_lines, &None);
+                if let Some(bk) = r.transaction_id.as_deref().filter(|s| !s.is_empty()) {
+                    d.insert("ils_transaction_id".into(), json!(bk));
+                }
+                (r.payment_accepted.is_yes(), None, d, r.screen_messages)
+            }
             "hold_placed" | "hold_cancelled" => {
                 let r = self.hold(e, e.kind == "hold_placed").await?;
                 let mut d = shown(&r.screen_messages, &r.print_lines, &r.title_id);
@@ -466,9 +823,12 @@ impl Sip2Upstream {
         } else {
             let why = match e.kind.as_str() {
                 "checkout" => refusal_for(self.why_not(e.item.as_deref()).await),
-                "renew" => match self.why_not(e.item.as_deref()).await {
-                    Some(conflict::ON_HOLD_FOR_ANOTHER) => "renewal_blocked_by_hold",
-                    _ => ILS_REFUSED,
+                "renew" => match e.item.as_deref().filter(|_| self.supports("17")) {
+                    Some(item) => match self.item_info(item).await {
+                        Ok(i) if holds_waiting(&i) => "renewal_blocked_by_hold",
+                        _ => ILS_REFUSED,
+                    },
+                    None => ILS_REFUSED,
                 },
                 _ => ILS_REFUSED,
             };
@@ -495,10 +855,12 @@ impl Sip2Upstream {
             ));
         }
         let nb_due = e.due.as_deref().and_then(due_time);
+        // 37 only to an ILS whose 98 lists it (asked first: connecting).
+        let pays = e.kind == "fee_paid" && self.client.acs_now().await?.supports("37");
         let carried = matches!(
             e.kind.as_str(),
             "checkout" | "checkin" | "renew" | "hold_placed" | "hold_cancelled"
-        );
+        ) || pays;
         if carried && e.offline && !self.client.acs_now().await?.offline_ok {
             return Ok(conflict(
                 e,
@@ -534,13 +896,17 @@ impl Sip2Upstream {
                 let r = self.checkout(e, true, nb_due).await?;
                 if r.ok.is_one() {
                     let ils_due = r.due_date.as_deref().and_then(kiosk_due);
-                    let note = match (&ils_due, &e.due) {
+                    let due_note = match (&ils_due, &e.due) {
                         (Some(a), Some(b)) if a != b => {
                             Some(format!("the ILS set the due date to {a} (kiosk: {b})"))
                         }
                         _ => None,
                     };
-                    return Ok(applied(e, note));
+                    let note: Vec<String> = due_note
+                        .into_iter()
+                        .chain(screen_note(&r.screen_messages))
+                        .collect();
+                    return Ok(applied(e, (!note.is_empty()).then(|| note.join("; "))));
                 }
                 let code = before.unwrap_or(conflict::ILS_REFUSED);
                 Ok(conflict(e, code, first_message(&r.screen_messages)))
@@ -564,7 +930,7 @@ impl Sip2Upstream {
                 }
                 let r = self.checkin(e, true).await?;
                 if r.ok.is_one() {
-                    Ok(applied(e, None))
+                    Ok(applied(e, screen_note(&r.screen_messages)))
                 } else {
                     Ok(conflict(
                         e,
@@ -576,7 +942,7 @@ impl Sip2Upstream {
             "renew" => {
                 let r = self.renew(e, true, nb_due).await?;
                 if r.ok.is_one() {
-                    Ok(applied(e, None))
+                    Ok(applied(e, screen_note(&r.screen_messages)))
                 } else {
                     Ok(conflict(
                         e,
@@ -585,10 +951,28 @@ impl Sip2Upstream {
                     ))
                 }
             }
+            "fee_paid" if pays => {
+                let r = self.fee_paid(e).await?;
+                if r.payment_accepted.is_yes() {
+                    let bk = r.transaction_id.as_deref().filter(|s| !s.is_empty());
+                    let mut note: Vec<String> = bk
+                        .map(|b| format!("ILS transaction {b}"))
+                        .into_iter()
+                        .collect();
+                    note.extend(r.screen_messages.iter().filter(|m| !m.is_empty()).cloned());
+                    Ok(applied(e, (!note.is_empty()).then(|| note.join("; "))))
+                } else {
+                    Ok(conflict(
+                        e,
+                        conflict::PAYMENT_REFUSED,
+                        first_message(&r.screen_messages),
+                    ))
+                }
+            }
             "hold_placed" | "hold_cancelled" => {
                 let r = self.hold(e, e.kind == "hold_placed").await?;
                 if r.ok.is_one() {
-                    Ok(applied(e, None))
+                    Ok(applied(e, screen_note(&r.screen_messages)))
                 } else {
                     Ok(conflict(
                         e,
@@ -654,8 +1038,15 @@ impl Upstream for Sip2Upstream {
         req: &'a DecideRequest,
     ) -> BoxFuture<'a, UpstreamResult<DecideResponse>> {
         Box::pin(async move {
+            let pays = req.entry.kind == "fee_paid" && self.client.acs_now().await?.supports("37");
             match req.entry.kind.as_str() {
                 "checkout" | "checkin" | "renew" | "hold_placed" | "hold_cancelled" => {}
+                "fee_paid" if pays => {}
+                "fee_paid" => {
+                    return Err(UpstreamError::Unsupported(
+                        "fee payments (the ILS's 98 does not list 37)",
+                    ))
+                }
                 _ => return Err(UpstreamError::Unsupported("this request over SIP2")),
             }
             Ok(self.decide_inner(req).await?)
@@ -751,6 +1142,51 @@ impl Upstream for Sip2Upstream {
             Ok(())
         })
     }
+
+    fn renew_all<'a>(&'a self, patron: &'a str) -> BoxFuture<'a, UpstreamResult<RenewAllAnswer>> {
+        Box::pin(async move {
+            if !self.client.acs_now().await?.supports("65") {
+                return Err(UpstreamError::Unsupported(
+                    "renew all (the ILS's 98 does not list 65)",
+                ));
+            }
+            Ok(self.renew_all_inner(patron).await?)
+        })
+    }
+
+    fn check_pin<'a>(
+        &'a self,
+        patron: &'a str,
+        pin: &'a str,
+    ) -> BoxFuture<'a, UpstreamResult<PinAnswer>> {
+        Box::pin(async move {
+            let acs = self.client.acs_now().await?;
+            if !acs.supports("23") && !acs.supports("63") {
+                return Err(UpstreamError::Unsupported(
+                    "PIN checks (the ILS's 98 lists neither 23 nor 63)",
+                ));
+            }
+            Ok(self.check_pin_inner(patron, pin).await?)
+        })
+    }
+
+    fn checks_pins(&self) -> bool {
+        true
+    }
+
+    fn account<'a>(
+        &'a self,
+        patron: &'a str,
+    ) -> BoxFuture<'a, UpstreamResult<Option<AccountAnswer>>> {
+        Box::pin(async move {
+            if !self.client.acs_now().await?.supports("63") {
+                return Err(UpstreamError::Unsupported(
+                    "account lookups (the ILS's 98 does not list 63)",
+                ));
+            }
+            Ok(self.account_inner(patron).await?)
+        })
+    }
 }
 
 /// Fuzzing hook (called by `sip2::fuzz_decode` on every typed message):
@@ -765,11 +1201,17 @@ pub fn fuzz_answer(m: &AnyMessage) {
             let _ = r.due_date.as_deref().map(kiosk_due);
         }
         AnyMessage::ItemInformationResponse(r) => {
-            let _ = (item_conflict(r), is_charged(r));
+            let _ = (item_conflict(r), is_charged(r), holds_waiting(r));
             let _ = r.due_date.as_deref().map(kiosk_due);
         }
         AnyMessage::PatronInformationResponse(r) => {
             let _ = (r.patron_status.set(), r.fee_amount.as_deref().map(cents));
+        }
+        AnyMessage::PatronStatusResponse(r) => {
+            let _ = (r.patron_status.set(), r.fee_amount.as_deref().map(cents));
+        }
+        AnyMessage::RenewAllResponse(r) => {
+            let _ = first_message(&r.screen_messages);
         }
         AnyMessage::AcsStatus(s) => {
             let info = super::client::AcsInfo::from_98(s, Local::now().naive_local());
@@ -777,6 +1219,13 @@ pub fn fuzz_answer(m: &AnyMessage) {
         }
         _ => {}
     }
+}
+
+/// 150 → `1.50` (a fee amount as SIP2 writes it).
+fn amount(cents: i64) -> String {
+    let sign = if cents < 0 { "-" } else { "" };
+    let c = cents.unsigned_abs();
+    format!("{sign}{}.{:02}", c / 100, c % 100)
 }
 
 /// `1.50` → 150 (a fee amount as SIP2 writes it); 0 when unreadable.
@@ -834,6 +1283,11 @@ mod tests {
         assert_eq!(item_conflict(&i), None);
         i.hold_queue_length = some("2");
         assert_eq!(item_conflict(&i), Some(conflict::ON_HOLD_FOR_ANOTHER));
+        assert!(holds_waiting(&i));
+        i.circulation_status = Some(4);
+        assert!(holds_waiting(&i), "charged, with readers queueing");
+        i.hold_queue_length = some("0");
+        assert!(!holds_waiting(&i));
         i.circulation_status = Some(12);
         assert_eq!(item_conflict(&i), Some(conflict::ITEM_LOST));
         assert_eq!(
@@ -841,6 +1295,24 @@ mod tests {
             "item_on_hold_for_another"
         );
         assert_eq!(refusal_for(None), ILS_REFUSED);
+    }
+
+    #[test]
+    fn fee_amounts_both_ways() {
+        assert_eq!(amount(250), "2.50");
+        assert_eq!(amount(5), "0.05");
+        assert_eq!(amount(-120), "-1.20");
+        assert_eq!(cents(&amount(123_456)), 123_456);
+    }
+
+    #[test]
+    fn replay_notes_keep_what_the_ils_said() {
+        assert_eq!(screen_note(&[]), None);
+        assert_eq!(screen_note(&[" ".into()]), None);
+        assert_eq!(
+            screen_note(&["Hold placed".into(), "Pick up at MAIN".into()]).as_deref(),
+            Some("the ILS said: Hold placed Pick up at MAIN")
+        );
     }
 
     #[test]
