@@ -9,7 +9,9 @@
 //!
 //! The scans follow a reader's visit: card (borrow screen), five books
 //! (five loans), card again (receipt), then the five books dropped off
-//! without a card (five returns), over and over.
+//! without a card (five returns), over and over. Also timed: the receipt's
+//! suggestions from the local history (`store::also_borrowed`, which the
+//! kiosk runs on a blocking thread while the receipt is up).
 //!
 //! `cargo bench --bench gui`: the 100 000-reader / 1 000 000-item demo
 //! library (built once under target/, copied per run), 600 scans; prints
@@ -172,6 +174,7 @@ fn main() {
     screen.draw(&app); // fonts and caches warm, as after the kiosk starts
 
     let (mut cards_t, mut loans_t, mut returns_t) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut suggest_t, mut suggested) = (Vec::new(), 0usize);
     let timed = |app: &mut App, screen: &mut Screenful, m: Message| {
         let t = Instant::now();
         let _ = app.update(m);
@@ -199,6 +202,10 @@ fn main() {
         assert_eq!(lent, 5, "five books listed");
         cards_t.push(timed(&mut app, &mut screen, scan(card)));
         assert!(matches!(app.screen(), Screen::Receipt(_)), "receipt");
+        let t = Instant::now();
+        let found = store::also_borrowed(app.store().conn(), card, five, 4).expect("history");
+        suggest_t.push(t.elapsed());
+        suggested += usize::from(!found.is_empty());
         let _ = app.update(Message::Receipt(receipt::Message::NoReceipt));
         let _ = app.update(Message::Feedback(feedback::Message::Skip));
         for b in five {
@@ -227,4 +234,7 @@ fn main() {
     report("book lent", loans_t);
     report("book returned", returns_t);
     report("all scans", all);
+    let receipts = suggest_t.len();
+    report("suggestions (local history)", suggest_t);
+    println!("receipts with suggestions: {suggested} of {receipts}");
 }

@@ -53,7 +53,11 @@ pub struct KioskSection {
     /// An item scanned while no card is open is returned.
     pub return_without_card: bool,
     pub high_contrast: bool,
+    /// Sound cues on the touch screen (accepted, refused, see staff).
     pub sounds: bool,
+    /// Their loudness, 0 (silent) to 100 (the sound files as recorded).
+    #[serde(deserialize_with = "int_in::<_, _, 0, 100>")]
+    pub sound_volume: u32,
 }
 
 impl Default for KioskSection {
@@ -67,6 +71,7 @@ impl Default for KioskSection {
             return_without_card: true,
             high_contrast: false,
             sounds: true,
+            sound_volume: 70,
         }
     }
 }
@@ -2336,7 +2341,8 @@ mod tests {
         assert_eq!(
             e.to_string(),
             "kiosk.toml:4: key kiosk.languagez: unknown key (expected one of: id, library_name, languages, \
-             inactivity_timeout_secs, inactivity_warning_secs, return_without_card, high_contrast, sounds)"
+             inactivity_timeout_secs, inactivity_warning_secs, return_without_card, high_contrast, sounds, \
+             sound_volume)"
         );
         assert_eq!(e.file(), Path::new("kiosk.toml"));
         let e = err("[barcode.item]\nlength = [13]\n");

@@ -570,36 +570,31 @@ impl Drop for Central {
     }
 }
 
-#[test]
-fn loans_and_returns_go_through_kiosk_central_then_offline_when_it_stops() {
+/// A kiosk-central process on loopback over `dir/central.db` with these
+/// readers and items (CSV rows without the header) and a token for
+/// kiosk-1: (the process, its base URL, the token).
+fn start_central(dir: &std::path::Path, patrons: &str, items: &str) -> (Central, String, String) {
     use std::io::BufRead;
-    let dir = tempfile::tempdir().unwrap();
-    let cdb = dir.path().join("central.db");
+    let cdb = dir.join("central.db");
     let cdb = cdb.to_str().unwrap();
-    let token = central_bin()
-        .args(["--db", cdb, "token", "create", "--kiosk", "kiosk-1"])
-        .output()
-        .unwrap();
-    assert!(token.status.success(), "{token:?}");
-    let token = String::from_utf8(token.stdout).unwrap().trim().to_string();
-    let patrons = dir.path().join("patrons.csv");
+    let token = central_token(cdb, "kiosk-1");
+    let patrons_csv = dir.join("patrons.csv");
     std::fs::write(
-        &patrons,
-        "barcode,name,category,expires,pin,blocked\nP1,Reader One,adult,2099-12-31,,\n",
+        &patrons_csv,
+        format!("barcode,name,category,expires,pin,blocked\n{patrons}"),
     )
     .unwrap();
-    let items = dir.path().join("items.csv");
+    let items_csv = dir.join("items.csv");
     std::fs::write(
-        &items,
-        "barcode,title,author,isbn,item_type,rfid_uid,parts,status\n\
-         I1,Alpha,Author,,book,,1,\nI2,Beta,Author,,book,,1,\nI3,Gamma,Author,,book,,1,\n",
+        &items_csv,
+        format!("barcode,title,author,isbn,item_type,rfid_uid,parts,status\n{items}"),
     )
     .unwrap();
     let imported = central_bin()
         .args(["--db", cdb, "import", "--patrons"])
-        .arg(&patrons)
+        .arg(&patrons_csv)
         .arg("--items")
-        .arg(&items)
+        .arg(&items_csv)
         .output()
         .unwrap();
     assert!(imported.status.success(), "{imported:?}");
@@ -618,22 +613,34 @@ fn loans_and_returns_go_through_kiosk_central_then_offline_when_it_stops() {
         .strip_prefix("kiosk-central listening on ")
         .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
         .to_string();
+    (central, base, token)
+}
 
+/// A new token for `kiosk` at the central database `cdb`.
+fn central_token(cdb: &str, kiosk: &str) -> String {
+    let token = central_bin()
+        .args(["--db", cdb, "token", "create", "--kiosk", kiosk])
+        .output()
+        .unwrap();
+    assert!(token.status.success(), "{token:?}");
+    String::from_utf8(token.stdout).unwrap().trim().to_string()
+}
+
+/// A touch-screen kiosk (kiosk-1, database `db`) whose upstream is the
+/// kiosk-central at `base`, once the background sync's first round has
+/// filled its reader cache; the background keeps running.
+fn online_app(base: &str, token: &str, db: &std::path::Path) -> (App, kiosk::ui::sync::Background) {
     let mut config = Config::default();
     config.kiosk.languages = vec![Lang::En, Lang::ZhCn];
     config.upstream.kind = kiosk::config::UpstreamKind::Http;
-    config.upstream.url = base;
-    config.upstream.token = token;
+    config.upstream.url = base.to_string();
+    config.upstream.token = token.to_string();
     config.upstream.decide_timeout_ms = 1500;
     config.sync.interval_secs = 3600;
-    let db = dir.path().join("kiosk.db");
-    // The background sync's first round fills the reader cache.
-    let bg = kiosk::ui::sync::Background::start(&config, &db)
+    let bg = kiosk::ui::sync::Background::start(&config, db)
         .unwrap()
         .expect("an upstream is configured");
-    let status = bg.desk.clone();
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let mut store = Store::open(&db, &config.kiosk.id).unwrap();
+    let mut store = Store::open(db, &config.kiosk.id).unwrap();
     let (rows, settings, holidays) = kiosk::config::circulation(&config);
     store.configure(rows, settings, &holidays).unwrap();
     let until = Instant::now() + Duration::from_secs(30);
@@ -642,10 +649,25 @@ fn loans_and_returns_go_through_kiosk_central_then_offline_when_it_stops() {
         std::thread::sleep(Duration::from_millis(50));
     }
     let mut app = App::new(config, store, None, Lang::En);
-    app.set_sync(status, None);
+    app.set_sync(bg.desk.clone(), None);
+    (app, bg)
+}
+
+#[test]
+fn loans_and_returns_go_through_kiosk_central_then_offline_when_it_stops() {
+    let dir = tempfile::tempdir().unwrap();
+    let (central, base, token) = start_central(
+        dir.path(),
+        "P1,Reader One,adult,2099-12-31,,\n",
+        "I1,Alpha,Author,,book,,1,\nI2,Beta,Author,,book,,1,\nI3,Gamma,Author,,book,,1,\n",
+    );
+
+    let (mut app, bg) = online_app(&base, &token, &dir.path().join("kiosk.db"));
+    let rt = tokio::runtime::Runtime::new().unwrap();
 
     // Online: the central system decides, the kiosk journals its answer.
-    let _ = app.update(Message::Scanned("P1".into()));
+    let t = app.update(Message::Scanned("P1".into()));
+    run_task(&rt, &mut app, t);
     assert!(matches!(app.screen(), Screen::Borrow));
     let t = app.update(Message::Scanned("I1".into()));
     assert!(lines(&app).is_empty(), "nothing shown before the decision");
@@ -681,7 +703,8 @@ fn loans_and_returns_go_through_kiosk_central_then_offline_when_it_stops() {
     }
     let _ = app.update(Message::Holds(holds::Message::Back));
     // A refusal from the central system reads as the local one would.
-    let _ = app.update(Message::Scanned("P1".into()));
+    let t = app.update(Message::Scanned("P1".into()));
+    run_task(&rt, &mut app, t);
     let _ = app.update(Message::Receipt(receipt::Message::NoReceipt));
     let _ = app.update(Message::Feedback(feedback::Message::Skip));
     let t = app.update(Message::Scanned("I1".into()));
@@ -697,7 +720,8 @@ fn loans_and_returns_go_through_kiosk_central_then_offline_when_it_stops() {
 
     // The central system stops: the kiosk decides alone under [offline].
     drop(central);
-    let _ = app.update(Message::Scanned("P1".into()));
+    let t = app.update(Message::Scanned("P1".into()));
+    run_task(&rt, &mut app, t);
     let t = app.update(Message::Scanned("I2".into()));
     run_task(&rt, &mut app, t);
     let l = lines(&app);
@@ -749,7 +773,8 @@ fn loans_and_returns_go_through_kiosk_central_then_offline_when_it_stops() {
     assert!(s.outbox >= 1, "the offline loan waits in the outbox: {s:?}");
     let _ = app.update(Message::Sync(s));
     assert!(app.offline());
-    let _ = app.update(Message::Scanned("P1".into()));
+    let t = app.update(Message::Scanned("P1".into()));
+    run_task(&rt, &mut app, t);
     let _ = app.update(Message::Receipt(receipt::Message::NoReceipt));
     let _ = app.update(Message::Feedback(feedback::Message::Skip));
     match app.screen() {
@@ -962,4 +987,372 @@ fn a_reader_cancels_a_reservation_from_the_holds_screen() {
         )
         .unwrap();
     assert_eq!(cancelled, ("accepted".to_string(), cards[1].clone()));
+}
+
+/// The suggestions on the receipt screen, as (title, author).
+fn suggestions(app: &App) -> Vec<(String, String)> {
+    match app.screen() {
+        Screen::Receipt(r) => r
+            .recommendations
+            .iter()
+            .map(|s| (s.title.clone(), s.author.clone()))
+            .collect(),
+        other => panic!("expected the receipt, got {other:?}"),
+    }
+}
+
+#[test]
+fn without_a_central_system_the_receipt_suggests_from_the_local_history() {
+    let (mut app, cards, items) = kiosk();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    // Only what happens here counts: no demo history.
+    app.store()
+        .conn()
+        .execute("DELETE FROM loans WHERE returned IS NOT NULL", [])
+        .unwrap();
+    let title = |i: &str| -> (String, String) {
+        app.store()
+            .conn()
+            .query_row(
+                "SELECT title, author FROM items WHERE barcode = ?1",
+                [i],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap()
+    };
+    let isbn = |i: &str| -> Option<String> {
+        app.store()
+            .conn()
+            .query_row("SELECT isbn FROM items WHERE barcode = ?1", [i], |r| {
+                r.get(0)
+            })
+            .unwrap()
+    };
+    // The demo library has several copies of a title: the other book must
+    // be another title.
+    let other = items[2..]
+        .iter()
+        .find(|i| isbn(i) != isbn(&items[0]))
+        .expect("two titles among the demo books")
+        .clone();
+    let (t0, t3) = (title(&items[0]), title(&other));
+    // Another reader borrowed items[0] and the other title, and brought
+    // them back.
+    for code in [&cards[1], &items[0], &other, &cards[1]] {
+        let t = app.update(Message::Scanned(code.clone()));
+        run_task(&rt, &mut app, t);
+    }
+    let _ = app.update(Message::Receipt(receipt::Message::NoReceipt));
+    let _ = app.update(Message::Feedback(feedback::Message::Skip));
+    for code in [&items[0], &other] {
+        let _ = app.update(Message::Scanned(code.clone()));
+    }
+    let _ = app.update(Message::Return(kiosk::ui::screens::returns::Message::Done));
+    // This reader borrows items[0]: the receipt comes at once, empty, and
+    // the suggestion follows from the Task.
+    let _ = app.update(Message::Scanned(cards[0].clone()));
+    let _ = app.update(Message::Scanned(items[0].clone()));
+    let t = app.update(Message::Scanned(cards[0].clone()));
+    assert!(suggestions(&app).is_empty(), "nothing before the answer");
+    run_task(&rt, &mut app, t);
+    let got = suggestions(&app);
+    assert_eq!(got, vec![t3.clone()], "what the other reader also borrowed");
+    assert!(!got.contains(&t0), "not what was just borrowed");
+    // On the screen, with its heading (iced_test simulator).
+    {
+        let mut ui = iced_test::Simulator::with_size(
+            iced::Settings::default(),
+            iced::Size::new(1920.0, 1080.0),
+            app.view(),
+        );
+        ui.find("You might also like:").expect("the heading");
+        ui.find(t3.0.as_str()).expect("the suggested title");
+    }
+    // A late answer for an earlier receipt never lands on a new one.
+    let _ = app.update(Message::Receipt(receipt::Message::NoReceipt));
+    let _ = app.update(Message::Feedback(feedback::Message::Skip));
+    let _ = app.update(Message::Scanned(cards[2].clone()));
+    let _ = app.update(Message::Scanned(items[1].clone()));
+    let _ = app.update(Message::Scanned(cards[2].clone()));
+    let _ = app.update(Message::Recommended(Box::new(
+        kiosk::ui::app::Recommended {
+            receipt: 1,
+            patron: cards[0].clone(),
+            items: vec![items[0].clone()],
+            result: Ok(vec![receipt::Suggestion {
+                title: "Stale".into(),
+                author: String::new(),
+            }]),
+        },
+    )));
+    assert!(suggestions(&app).is_empty(), "{:?}", suggestions(&app));
+}
+
+#[test]
+fn the_receipt_shows_what_kiosk_central_recommends() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_central, base, token) = start_central(
+        dir.path(),
+        "P1,Reader One,adult,2099-12-31,,\nP2,Reader Two,adult,2099-12-31,,\n",
+        "I1,Alpha,Ann,,book,,1,\nI2,Beta,Bo,,book,,1,\nI3,Gamma,Cy,,book,,1,\n",
+    );
+    // Another kiosk lends Alpha and Gamma to P2, who brings them back:
+    // history only the central system has.
+    let k2 = dir.path().join("k2");
+    std::fs::create_dir(&k2).unwrap();
+    let t2 = central_token(dir.path().join("central.db").to_str().unwrap(), "kiosk-2");
+    std::fs::write(
+        k2.join("kiosk.toml"),
+        format!(
+            "[kiosk]\nid = \"kiosk-2\"\n[store]\npath = \"k2.db\"\n[barcode]\nmode = \"off\"\n\
+             [upstream]\nkind = \"http\"\nurl = \"{base}\"\ntoken = \"{t2}\"\n\
+             [offline]\nmax_cache_age_hours = 0\n"
+        ),
+    )
+    .unwrap();
+    let circ = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_kiosk"))
+            .current_dir(&k2)
+            .env_remove("KIOSK_CONFIG")
+            .env("RUST_LOG", "warn")
+            .args(args)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{args:?}: {stdout} {out:?}");
+        assert!(
+            stdout.contains("\"online\""),
+            "decided by the server: {stdout}"
+        );
+    };
+    let synced = std::process::Command::new(env!("CARGO_BIN_EXE_kiosk"))
+        .current_dir(&k2)
+        .env_remove("KIOSK_CONFIG")
+        .args(["sync", "--once"])
+        .output()
+        .unwrap();
+    assert!(synced.status.success(), "{synced:?}");
+    for item in ["I1", "I3"] {
+        circ(&["circ", "checkout", "--patron", "P2", "--item", item]);
+        circ(&["circ", "checkin", "--item", item]);
+    }
+
+    let (mut app, bg) = online_app(&base, &token, &dir.path().join("kiosk.db"));
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let t = app.update(Message::Scanned("P1".into()));
+    run_task(&rt, &mut app, t);
+    let t = app.update(Message::Scanned("I1".into()));
+    run_task(&rt, &mut app, t);
+    assert!(
+        matches!(&lines(&app)[..], [l] if matches!(l.status, borrow::Status::Borrowed { .. })),
+        "{:?}",
+        lines(&app)
+    );
+    // This kiosk's own history knows nothing of P2's loans.
+    assert!(app
+        .store()
+        .also_borrowed("P1", &["I1".to_string()], 4)
+        .unwrap()
+        .is_empty());
+    let t = app.update(Message::Scanned("P1".into()));
+    assert!(
+        suggestions(&app).is_empty(),
+        "the receipt is up before the answer"
+    );
+    run_task(&rt, &mut app, t);
+    assert_eq!(
+        suggestions(&app),
+        vec![("Gamma".to_string(), "Cy".to_string())],
+        "the central system's recommendation"
+    );
+    let mut ui = iced_test::Simulator::with_size(
+        iced::Settings::default(),
+        iced::Size::new(1920.0, 1080.0),
+        app.view(),
+    );
+    ui.find("Gamma").expect("shown on the receipt");
+    ui.find("Cy").expect("with its author");
+    drop(ui);
+    bg.stop();
+}
+
+#[test]
+fn each_outcome_chooses_its_sound_and_a_missing_sound_card_changes_nothing() {
+    use kiosk::ui::sound::{Cue, Player};
+    let (mut app, cards, items) = kiosk();
+    // A player whose sound card is missing, as on CI and under Xvfb.
+    let player = Player::with_output(70, Box::new(|| Err("no sound card".to_string())));
+    app.set_sound(player);
+    assert_eq!(app.last_cue(), None);
+    let _ = app.update(Message::Scanned("39999999999994".into()));
+    assert_eq!(app.last_cue(), Some(Cue::Error), "an unknown code buzzes");
+    let before = on_loan(&app);
+    let _ = app.update(Message::Scanned(cards[0].clone()));
+    let _ = app.update(Message::Scanned(items[0].clone()));
+    assert_eq!(app.last_cue(), Some(Cue::Success), "a loan chimes");
+    assert_eq!(on_loan(&app), before + 1, "lent all the same");
+    let _ = app.update(Message::Scanned(cards[1].clone()));
+    assert_eq!(
+        app.last_cue(),
+        Some(Cue::Attention),
+        "another card: finish first"
+    );
+    let _ = app.update(Message::Scanned(cards[0].clone()));
+    let _ = app.update(Message::Receipt(receipt::Message::NoReceipt));
+    let _ = app.update(Message::Feedback(feedback::Message::Skip));
+    let _ = app.update(Message::Scanned(items[0].clone()));
+    assert_eq!(app.last_cue(), Some(Cue::Success), "a plain return chimes");
+    assert_eq!(on_loan(&app), before);
+
+    // Switched off: no cue is even chosen.
+    let mut config = Config::default();
+    config.kiosk.sounds = false;
+    let (mut quiet, _, _) = kiosk_with(config);
+    let _ = quiet.update(Message::Scanned("39999999999994".into()));
+    assert_eq!(quiet.last_cue(), None);
+}
+
+#[test]
+fn device_statuses_read_in_the_chosen_language() {
+    use kiosk::config::{DeviceKind, DeviceSection};
+    use kiosk::devices::events::{DeviceEvent, DeviceStatus, EventKind, StatusCode};
+    let config = Config {
+        devices: vec![
+            DeviceSection::new("printer", DeviceKind::Printer),
+            DeviceSection::new("pad", DeviceKind::Rfid),
+        ],
+        ..Config::default()
+    };
+    let (mut app, _, _) = kiosk_with(config);
+    let _ = app.update(Message::Device(DeviceEvent::status(
+        "printer",
+        StatusCode::PaperOut,
+        DeviceStatus::Error {
+            reason: "the receipt printer is out of paper".into(),
+        },
+    )));
+    // A status that came without a code keeps its own words.
+    let _ = app.update(Message::Device(DeviceEvent::now(
+        "pad",
+        EventKind::DeviceStatus {
+            status: DeviceStatus::Down {
+                reason: "/dev/ttyUSB0: gone".into(),
+            },
+        },
+    )));
+    for _ in 0..attract::STAFF_TAPS {
+        let _ = app.update(Message::Attract(attract::Message::CornerTapped));
+    }
+    let shown = |app: &App| -> Vec<(String, bool, String)> {
+        match app.screen() {
+            Screen::Staff(s) => s
+                .figures
+                .devices
+                .iter()
+                .map(|d| (d.id.clone(), d.ok, d.status.clone()))
+                .collect(),
+            other => panic!("expected the staff menu, got {other:?}"),
+        }
+    };
+    assert_eq!(
+        shown(&app),
+        vec![
+            ("pad".into(), false, "/dev/ttyUSB0: gone".into()),
+            ("printer".into(), false, "Out of paper".into()),
+        ]
+    );
+    let _ = app.update(Message::SetLang(Lang::ZhCn));
+    assert_eq!(shown(&app)[1].2, "缺纸");
+    // The printer is back: its new code replaces the old one.
+    let _ = app.update(Message::Device(DeviceEvent::status(
+        "printer",
+        StatusCode::PrinterReady,
+        DeviceStatus::Up {
+            info: "receipt printer at /dev/usb/lp0".into(),
+        },
+    )));
+    let _ = app.update(Message::Staff(staff::Message::Refresh));
+    assert_eq!(
+        shown(&app)[1],
+        ("printer".into(), true, "就绪：凭条打印机已连接".into())
+    );
+    // Every code the devices can send reads in both languages.
+    let t = kiosk::i18n::Texts::get();
+    for code in StatusCode::ALL {
+        for lang in [Lang::En, Lang::ZhCn] {
+            assert!(t.has(lang, code.message_id()), "{code:?} in {lang:?}");
+        }
+    }
+}
+
+#[test]
+fn while_the_receipt_prints_the_reader_is_offered_done_not_no_receipt() {
+    let printing = receipt::Receipt {
+        borrowed: vec![("Alpha".into(), "2026-12-01".into())],
+        printing: true,
+        notice: Some(Notice::said("ui-receipt-printing")),
+        ..receipt::Receipt::default()
+    };
+    let mut ui = iced_test::Simulator::with_size(
+        iced::Settings::default(),
+        iced::Size::new(1920.0, 1080.0),
+        printing.view(Lang::En),
+    );
+    ui.find("Printing your receipt ...")
+        .expect("says it prints");
+    assert!(ui.find("No receipt, thanks").is_err());
+    ui.click("Done").expect("a way on");
+    let messages: Vec<receipt::Message> = ui.into_messages().collect();
+    assert_eq!(messages, vec![receipt::Message::NoReceipt]);
+}
+
+#[test]
+fn a_pin_checked_by_the_central_system_opens_the_pad_then_the_session() {
+    use kiosk::ui::app::PinChecked;
+    let (mut app, cards, _) = kiosk();
+    let answer = |card: &str, entered: bool, result: Result<(), Refusal>| {
+        Message::PinChecked(Box::new(PinChecked {
+            card: card.to_string(),
+            entered,
+            result: Ok(result),
+        }))
+    };
+    // As Circulation::check_pin answers through the desk: a PIN is needed.
+    let _ = app.update(answer(&cards[0], false, Err(Refusal::PinRequired)));
+    assert!(matches!(app.screen(), Screen::Identify(_)));
+    // A late answer about another card changes nothing.
+    let _ = app.update(answer(&cards[1], true, Ok(())));
+    assert!(app.session().is_none());
+    // Wrong, then right.
+    let _ = app.update(answer(
+        &cards[0],
+        true,
+        Err(Refusal::WrongPin { attempts_left: 4 }),
+    ));
+    match app.screen() {
+        Screen::Identify(i) => assert!(
+            matches!(i.error, Some(Notice::Refused(Refusal::WrongPin { .. }))),
+            "{i:?}"
+        ),
+        other => panic!("expected the PIN pad, got {other:?}"),
+    }
+    let _ = app.update(answer(&cards[0], true, Ok(())));
+    assert!(matches!(app.screen(), Screen::Borrow));
+    assert_eq!(
+        app.session().map(|s| s.card.as_str()),
+        Some(cards[0].as_str())
+    );
+    // An upstream failure sends the reader to staff, no session.
+    let _ = app.update(Message::Borrow(borrow::Message::Finish));
+    let _ = app.update(Message::Feedback(feedback::Message::Skip));
+    let _ = app.update(Message::PinChecked(Box::new(PinChecked {
+        card: cards[1].clone(),
+        entered: false,
+        result: Err("the central system failed".into()),
+    })));
+    assert!(app.session().is_none());
+    assert_eq!(app.notice(), Some(&Notice::said("ui-error-staff")));
 }

@@ -5,8 +5,15 @@
 //! (a fast burst of keys and Enter), and the journal, read back through
 //! `kiosk journal`, must hold the checkout; then the book is returned.
 //!
-//! Needs `Xvfb` and `xdotool` (apt: xvfb xdotool). Without them the test
-//! says so and passes, unless `KIOSK_REQUIRE_XVFB=1` (CI), where it fails.
+//! A second case runs the kiosk against a real kiosk-central on loopback
+//! (`[upstream] kind = "http"`): a checkout typed by xdotool is decided by
+//! the server; the server is killed, the kiosk says it is offline (its
+//! log) and journals the next checkout offline; the server comes back and
+//! the background sync delivers it.
+//!
+//! Needs `Xvfb` and `xdotool` (apt: xvfb xdotool). Without them the tests
+//! say so and pass, unless `KIOSK_REQUIRE_XVFB=1` (CI), where they fail.
+//! Every wait polls with a generous limit; nothing is timed.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -111,8 +118,15 @@ fn wait_for(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) -> bool 
 
 fn journal(db: &Path) -> Vec<serde_json::Value> {
     let manifest = env!("CARGO_MANIFEST_DIR");
+    journal_at(Path::new(&format!("{manifest}/kiosk.toml")), db)
+}
+
+/// `kiosk journal` of the kiosk configured by `config`, database `db`.
+fn journal_at(config: &Path, db: &Path) -> Vec<serde_json::Value> {
     let out = Command::new(BIN)
-        .args(["--config", &format!("{manifest}/kiosk.toml"), "--db"])
+        .arg("--config")
+        .arg(config)
+        .arg("--db")
         .arg(db)
         .arg("journal")
         .output()
@@ -137,6 +151,43 @@ fn demo_codes(log: &str) -> Option<(Vec<String>, Vec<String>)> {
     let (cards, books) = rest.split_once("demo books:")?;
     let words = |s: &str| s.split_whitespace().map(str::to_string).collect::<Vec<_>>();
     Some((words(cards), words(books)))
+}
+
+/// Waits for the kiosk's window, checks it covers the screen, focuses it.
+fn focus_kiosk_window(display: &str, log: &dyn Fn() -> String) {
+    let mut window = String::new();
+    assert!(
+        wait_for("the kiosk window", Duration::from_secs(60), || {
+            window = xdotool(display, &["search", "--onlyvisible", "--name", "^kiosk$"]);
+            !window.trim().is_empty()
+        }),
+        "no window: {}",
+        log()
+    );
+    let window = window.lines().next().unwrap().trim().to_string();
+    let geometry = xdotool(display, &["getwindowgeometry", &window]);
+    assert!(
+        geometry.contains("1920x1080"),
+        "the kiosk covers the screen: {geometry}"
+    );
+    xdotool(display, &["windowfocus", "--sync", &window]);
+    xdotool(display, &["mousemove", "960", "540"]);
+}
+
+/// Scans `card` until the kiosk logs a session opened. The window may
+/// still be settling: scan again until the session opens (a second scan
+/// of a card before that opens nothing).
+fn open_session(display: &str, card: &str, log: &dyn Fn() -> String) {
+    let opened = || log().matches("session opened").count() >= 1;
+    let mut ok = false;
+    for _ in 0..5 {
+        wedge_scan(display, card);
+        if wait_for("the session", Duration::from_secs(8), opened) {
+            ok = true;
+            break;
+        }
+    }
+    assert!(ok, "the card scan never opened a session: {}", log());
 }
 
 #[test]
@@ -178,36 +229,8 @@ fn a_wedge_scanner_borrows_and_returns_through_the_real_window() {
     let (card, book) = (&cards[0], &books[0]);
 
     // The window, mapped and sized to the screen by the kiosk itself.
-    let mut window = String::new();
-    assert!(
-        wait_for("the kiosk window", Duration::from_secs(60), || {
-            window = xdotool(&display, &["search", "--onlyvisible", "--name", "^kiosk$"]);
-            !window.trim().is_empty()
-        }),
-        "no window: {}",
-        log()
-    );
-    let window = window.lines().next().unwrap().trim().to_string();
-    let geometry = xdotool(&display, &["getwindowgeometry", &window]);
-    assert!(
-        geometry.contains("1920x1080"),
-        "the kiosk covers the screen: {geometry}"
-    );
-    xdotool(&display, &["windowfocus", "--sync", &window]);
-    xdotool(&display, &["mousemove", "960", "540"]);
-
-    // The card. The window may still be settling: scan again until the
-    // session opens (a second scan of a card before that opens nothing).
-    let opened = |n: usize| log().matches("session opened").count() >= n;
-    let mut ok = false;
-    for _ in 0..5 {
-        wedge_scan(&display, card);
-        if wait_for("the session", Duration::from_secs(8), || opened(1)) {
-            ok = true;
-            break;
-        }
-    }
-    assert!(ok, "the card scan never opened a session: {}", log());
+    focus_kiosk_window(&display, &log);
+    open_session(&display, card, &log);
     assert!(
         log()
             .lines()
@@ -257,5 +280,243 @@ fn a_wedge_scanner_borrows_and_returns_through_the_real_window() {
     assert_eq!(entries(&j, "checkout", book).len(), 1, "nothing duplicated");
 
     // Still running: nothing the scanner typed closed the kiosk.
+    assert!(kiosk.0.try_wait().unwrap().is_none(), "{}", log());
+}
+
+/// The log without terminal colours (tracing colours field names).
+fn plain(log: &str) -> String {
+    let mut out = String::with_capacity(log.len());
+    let mut chars = log.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            // ESC [ ... letter
+            for d in chars.by_ref() {
+                if d.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// kiosk-central over `db`, listening on `listen`: (process, base URL).
+fn serve_central(db: &Path, listen: &str) -> (Running, String) {
+    use std::io::BufRead;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kiosk-central"))
+        .arg("--db")
+        .arg(db)
+        .args(["serve", "--listen", listen])
+        .env("RUST_LOG", "warn")
+        .env_remove("KIOSK_CENTRAL_CONFIG")
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("kiosk-central starts");
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let server = Running(child);
+    let base = line
+        .trim()
+        .strip_prefix("kiosk-central listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_string();
+    (server, base)
+}
+
+fn central_ok(db: &Path, args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_kiosk-central"))
+        .arg("--db")
+        .arg(db)
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{args:?}: {out:?}");
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// (patron, item) of every current loan the server knows.
+fn central_loans(db: &Path) -> Vec<(String, String)> {
+    central_ok(db, &["loans"])
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .map(|v| {
+            (
+                v["patron"].as_str().unwrap_or_default().to_string(),
+                v["item"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn through_the_real_window_online_then_offline_then_synced() {
+    if tools_or_skip().is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let cdb = dir.path().join("central.db");
+    std::fs::write(
+        dir.path().join("patrons.csv"),
+        "barcode,name,category,expires,pin,blocked\nP1,Reader One,adult,2099-12-31,,\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("items.csv"),
+        "barcode,title,author,isbn,item_type,rfid_uid,parts,status\n\
+         I1,Alpha,Ann,,book,,1,\nI2,Beta,Bo,,book,,1,\n",
+    )
+    .unwrap();
+    let csv = |f: &str| dir.path().join(f).to_str().unwrap().to_string();
+    central_ok(
+        &cdb,
+        &[
+            "import",
+            "--patrons",
+            &csv("patrons.csv"),
+            "--items",
+            &csv("items.csv"),
+        ],
+    );
+    let token = central_ok(&cdb, &["token", "create", "--kiosk", "kiosk-1"])
+        .trim()
+        .to_string();
+    let (server, base) = serve_central(&cdb, "127.0.0.1:0");
+    let listen = base
+        .strip_prefix("http://")
+        .expect("an http URL")
+        .to_string();
+
+    let config = dir.path().join("kiosk.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[kiosk]\nid = \"kiosk-1\"\nlanguages = [\"en\", \"zh-CN\"]\n\
+             inactivity_timeout_secs = 900\nsounds = false\n\
+             [store]\npath = \"kiosk.db\"\n[barcode]\nmode = \"off\"\n\
+             [upstream]\nkind = \"http\"\nurl = \"{base}\"\ntoken = \"{token}\"\n\
+             timeout_secs = 2\ndecide_timeout_ms = 1500\n\
+             [sync]\ninterval_secs = 5\n\
+             [offline]\npolicy = \"returns-and-checkouts\"\nmax_loans_per_reader = 3\n\
+             max_cache_age_hours = 0\n"
+        ),
+    )
+    .unwrap();
+    let db = dir.path().join("kiosk.db");
+    let (_xvfb, display) = start_xvfb();
+    let log_path = dir.path().join("kiosk.log");
+    let child = Command::new(BIN)
+        .arg("--config")
+        .arg(&config)
+        .args(["--lang", "en", "run"])
+        .env("DISPLAY", &display)
+        .env_remove("WAYLAND_DISPLAY")
+        .env_remove("KIOSK_WINDOW")
+        .env_remove("KIOSK_UI_SCREEN")
+        .env("KIOSK_LOG", "kiosk=info")
+        .stdout(Stdio::null())
+        .stderr(fs::File::create(&log_path).unwrap())
+        .spawn()
+        .expect("kiosk starts");
+    let mut kiosk = Running(child);
+    let log = || plain(&fs::read_to_string(&log_path).unwrap_or_default());
+
+    // The first sync brings the reader and the items into the kiosk.
+    let synced = || {
+        let out = Command::new(BIN)
+            .arg("--config")
+            .arg(&config)
+            .args(["sync", "status"])
+            .output()
+            .unwrap();
+        let v: serde_json::Value =
+            serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
+        v["last_sync"].is_string()
+    };
+    assert!(
+        wait_for("the first sync", Duration::from_secs(60), synced),
+        "{}",
+        log()
+    );
+    focus_kiosk_window(&display, &log);
+    open_session(&display, "P1", &log);
+
+    // Online: the server decides the loan and holds it.
+    wedge_scan(&display, "I1");
+    let mut j = Vec::new();
+    assert!(
+        wait_for("the online checkout", Duration::from_secs(30), || {
+            j = journal_at(&config, &db);
+            !entries(&j, "checkout", "I1").is_empty()
+        }),
+        "no checkout of I1: {j:?}\n{}",
+        log()
+    );
+    let e = entries(&j, "checkout", "I1");
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert_eq!(e[0]["decision"], "accepted");
+    assert_eq!(e[0]["offline"], false, "decided by the server: {e:?}");
+    assert!(
+        central_loans(&cdb).contains(&("P1".into(), "I1".into())),
+        "the server's loans show it"
+    );
+    assert!(!log().contains("offline=true"), "online so far: {}", log());
+
+    // The server goes away: the next loan is the kiosk's own, journaled
+    // for the push, and the kiosk says it is offline.
+    drop(server);
+    wedge_scan(&display, "I2");
+    assert!(
+        wait_for("the offline checkout", Duration::from_secs(60), || {
+            j = journal_at(&config, &db);
+            !entries(&j, "checkout", "I2").is_empty()
+        }),
+        "no checkout of I2: {j:?}\n{}",
+        log()
+    );
+    let e = entries(&j, "checkout", "I2");
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert_eq!(
+        e[0]["decision"], "accepted",
+        "returns-and-checkouts lends offline"
+    );
+    assert_eq!(e[0]["offline"], true, "{e:?}");
+    assert_eq!(e[0]["sync_status"], "pending", "{e:?}");
+    assert!(
+        wait_for("the offline banner", Duration::from_secs(30), || log()
+            .contains("central system reachability changed offline=true")),
+        "{}",
+        log()
+    );
+
+    // Back on the same address: the background sync pushes the loan.
+    let (_server, again) = serve_central(&cdb, &listen);
+    assert_eq!(again, base);
+    assert!(
+        wait_for("the push", Duration::from_secs(90), || {
+            j = journal_at(&config, &db);
+            entries(&j, "checkout", "I2")
+                .first()
+                .is_some_and(|e| e["sync_status"] == "acknowledged")
+        }),
+        "the offline loan never synced: {j:?}\n{}",
+        log()
+    );
+    assert!(
+        central_loans(&cdb).contains(&("P1".into(), "I2".into())),
+        "the server holds the offline loan"
+    );
+    assert!(
+        wait_for("online again", Duration::from_secs(30), || log()
+            .contains("central system reachability changed offline=false")),
+        "{}",
+        log()
+    );
+    let checkouts = j.iter().filter(|e| e["kind"] == "checkout").count();
+    assert_eq!(checkouts, 2, "nothing lost or doubled: {j:?}");
     assert!(kiosk.0.try_wait().unwrap().is_none(), "{}", log());
 }

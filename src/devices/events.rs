@@ -48,6 +48,89 @@ pub enum DeviceStatus {
     Error { reason: String },
 }
 
+/// What a status means, as a stable code the screens translate (ui.ftl
+/// `device-status-<code>`); the status's own text stays for the log and
+/// the command-line tools. Every status the device runner reports has one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StatusCode {
+    /// A keyboard-wedge scanner types into the kiosk's window.
+    WedgeInWindow,
+    /// The RFID reader answered its probe.
+    ReaderAnswering,
+    /// A reader that had stopped answering answers again.
+    AnsweringAgain,
+    /// A serial or HID-POS scanner is open.
+    ScannerReady,
+    /// A keyboard-wedge scanner is held by the kiosk alone (evdev grab).
+    WedgeGrabbed,
+    PrinterReady,
+    /// The simulated printer (receipts go to the log).
+    PrinterSimulated,
+    PaperLow,
+    Printed,
+    /// The MIFARE card reader answered.
+    CardReaderReady,
+    /// The port or device could not be opened (unplugged, permissions).
+    CannotOpen,
+    /// Open, but not answering.
+    NotAnswering,
+    /// It went away while in use.
+    Disconnected,
+    /// This build or system cannot drive it.
+    NotBuiltIn,
+    PaperOut,
+    PrintFailed,
+    /// The printer's paper state could not be read.
+    PrinterUnreachable,
+}
+
+impl StatusCode {
+    /// Every code, for the translation tests.
+    pub const ALL: [StatusCode; 17] = [
+        StatusCode::WedgeInWindow,
+        StatusCode::ReaderAnswering,
+        StatusCode::AnsweringAgain,
+        StatusCode::ScannerReady,
+        StatusCode::WedgeGrabbed,
+        StatusCode::PrinterReady,
+        StatusCode::PrinterSimulated,
+        StatusCode::PaperLow,
+        StatusCode::Printed,
+        StatusCode::CardReaderReady,
+        StatusCode::CannotOpen,
+        StatusCode::NotAnswering,
+        StatusCode::Disconnected,
+        StatusCode::NotBuiltIn,
+        StatusCode::PaperOut,
+        StatusCode::PrintFailed,
+        StatusCode::PrinterUnreachable,
+    ];
+
+    /// The Fluent message id of its text.
+    pub fn message_id(self) -> &'static str {
+        match self {
+            StatusCode::WedgeInWindow => "device-status-wedge-in-window",
+            StatusCode::ReaderAnswering => "device-status-reader-answering",
+            StatusCode::AnsweringAgain => "device-status-answering-again",
+            StatusCode::ScannerReady => "device-status-scanner-ready",
+            StatusCode::WedgeGrabbed => "device-status-wedge-grabbed",
+            StatusCode::PrinterReady => "device-status-printer-ready",
+            StatusCode::PrinterSimulated => "device-status-printer-simulated",
+            StatusCode::PaperLow => "device-status-paper-low",
+            StatusCode::Printed => "device-status-printed",
+            StatusCode::CardReaderReady => "device-status-card-reader-ready",
+            StatusCode::CannotOpen => "device-status-cannot-open",
+            StatusCode::NotAnswering => "device-status-not-answering",
+            StatusCode::Disconnected => "device-status-disconnected",
+            StatusCode::NotBuiltIn => "device-status-not-built-in",
+            StatusCode::PaperOut => "device-status-paper-out",
+            StatusCode::PrintFailed => "device-status-print-failed",
+            StatusCode::PrinterUnreachable => "device-status-printer-unreachable",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum EventKind {
@@ -81,6 +164,9 @@ pub struct DeviceEvent {
     pub at: DateTime<Local>,
     #[serde(flatten)]
     pub kind: EventKind,
+    /// A `DeviceStatus` event's code (None for other events).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status_code: Option<StatusCode>,
 }
 
 impl DeviceEvent {
@@ -89,6 +175,15 @@ impl DeviceEvent {
             device: device.to_string(),
             at: Local::now(),
             kind,
+            status_code: None,
+        }
+    }
+
+    /// A status change, with its code for the screens.
+    pub fn status(device: &str, code: StatusCode, status: DeviceStatus) -> DeviceEvent {
+        DeviceEvent {
+            status_code: Some(code),
+            ..DeviceEvent::now(device, EventKind::DeviceStatus { status })
         }
     }
 }

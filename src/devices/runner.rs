@@ -5,7 +5,7 @@
 //! Threads here only read devices and obey commands (write an AFI, print
 //! a receipt); they never decide anything about loans.
 
-use super::events::{DeviceEvent, DeviceStatus, EventKind, Tag};
+use super::events::{DeviceEvent, DeviceStatus, EventKind, StatusCode, Tag};
 use super::m3::{PresenceTracker, Reader3m, Sim3m};
 use super::rfid::{self, DeviceError, Field, RfidReader, SimPort, SimTag, Uid};
 use super::{feig, printer, scanner, tag};
@@ -109,9 +109,12 @@ impl Devices {
                 DeviceKind::BarcodeWedge if d.grab => spawn(&d.id, move || wedge_grab_thread(job)),
                 DeviceKind::BarcodeWedge => {
                     // Keys arrive in the GUI, which tells bursts from typing.
-                    job.status(DeviceStatus::Up {
-                        info: "keyboard wedge (keys arrive in the window)".into(),
-                    });
+                    job.status(
+                        StatusCode::WedgeInWindow,
+                        DeviceStatus::Up {
+                            info: "keyboard wedge (keys arrive in the window)".into(),
+                        },
+                    );
                     handle.commands = None;
                     None
                 }
@@ -226,8 +229,11 @@ impl Job {
         // The receiver gone means the kiosk is shutting down.
         let _ = self.events.send(DeviceEvent::now(&self.config.id, kind));
     }
-    fn status(&self, status: DeviceStatus) {
-        self.emit(EventKind::DeviceStatus { status });
+    fn status(&self, code: StatusCode, status: DeviceStatus) {
+        // The receiver gone means the kiosk is shutting down.
+        let _ = self
+            .events
+            .send(DeviceEvent::status(&self.config.id, code, status));
     }
     fn stopped(&self) -> bool {
         self.stop.load(Ordering::Relaxed)
@@ -257,12 +263,12 @@ impl Job {
 struct Reported(Option<DeviceStatus>);
 
 impl Reported {
-    fn set(&mut self, job: &Job, s: DeviceStatus) {
+    fn set(&mut self, job: &Job, code: StatusCode, s: DeviceStatus) {
         if self.0.as_ref() != Some(&s) {
             if let DeviceStatus::Down { reason } | DeviceStatus::Error { reason } = &s {
-                tracing::warn!(device = %job.config.id, "{reason}");
+                tracing::warn!(device = %job.config.id, ?code, "{reason}");
             }
-            job.status(s.clone());
+            job.status(code, s.clone());
             self.0 = Some(s);
         }
     }
@@ -341,16 +347,25 @@ fn rfid_thread(job: Job, field: Option<Field>) {
         let mut reader = match open_rfid(&job.config, field.as_ref()) {
             Ok(r) => r,
             Err(e) => {
-                reported.set(&job, DeviceStatus::Down { reason: e });
+                reported.set(
+                    &job,
+                    StatusCode::CannotOpen,
+                    DeviceStatus::Down { reason: e },
+                );
                 job.nap(REOPEN_EVERY);
                 continue;
             }
         };
         match reader.probe() {
-            Ok(version) => reported.set(&job, DeviceStatus::Up { info: version }),
+            Ok(version) => reported.set(
+                &job,
+                StatusCode::ReaderAnswering,
+                DeviceStatus::Up { info: version },
+            ),
             Err(e) => {
                 reported.set(
                     &job,
+                    StatusCode::NotAnswering,
                     DeviceStatus::Down {
                         reason: format!("{}: {e}", job.config.port),
                     },
@@ -384,6 +399,7 @@ fn poll_rfid(job: &Job, reader: &mut dyn RfidReader, reported: &mut Reported) {
                 if matches!(reported.0, Some(DeviceStatus::Down { .. })) {
                     reported.set(
                         job,
+                        StatusCode::AnsweringAgain,
                         DeviceStatus::Up {
                             info: "answering again".into(),
                         },
@@ -423,6 +439,7 @@ fn poll_rfid(job: &Job, reader: &mut dyn RfidReader, reported: &mut Reported) {
             Err(DeviceError::Io(e)) => {
                 reported.set(
                     job,
+                    StatusCode::Disconnected,
                     DeviceStatus::Down {
                         reason: format!("{}: {e}", job.config.port),
                     },
@@ -434,6 +451,7 @@ fn poll_rfid(job: &Job, reader: &mut dyn RfidReader, reported: &mut Reported) {
                 if since.elapsed() >= DOWN_AFTER {
                     reported.set(
                         job,
+                        StatusCode::NotAnswering,
                         DeviceStatus::Down {
                             reason: format!("{}: {e}", job.config.port),
                         },
@@ -482,13 +500,18 @@ fn serial_scanner_thread(job: Job) {
         let port = match open_serial(&job.config, Duration::from_millis(20)) {
             Ok(p) => p,
             Err(e) => {
-                reported.set(&job, DeviceStatus::Down { reason: e });
+                reported.set(
+                    &job,
+                    StatusCode::CannotOpen,
+                    DeviceStatus::Down { reason: e },
+                );
                 job.nap(REOPEN_EVERY);
                 continue;
             }
         };
         reported.set(
             &job,
+            StatusCode::ScannerReady,
             DeviceStatus::Up {
                 info: format!("serial scanner on {}", job.config.port),
             },
@@ -515,6 +538,7 @@ fn serial_scanner_thread(job: Job) {
                 Err(e) => {
                     reported.set(
                         &job,
+                        StatusCode::Disconnected,
                         DeviceStatus::Down {
                             reason: format!("{}: {e}", job.config.port),
                         },
@@ -577,6 +601,7 @@ fn hidpos_thread(job: Job) {
             Err(e) => {
                 reported.set(
                     &job,
+                    StatusCode::CannotOpen,
                     DeviceStatus::Down {
                         reason: e.to_string(),
                     },
@@ -587,6 +612,7 @@ fn hidpos_thread(job: Job) {
         };
         reported.set(
             &job,
+            StatusCode::ScannerReady,
             DeviceStatus::Up {
                 info: format!("HID-POS {:04x}:{:04x}", job.config.vid, job.config.pid),
             },
@@ -603,6 +629,7 @@ fn hidpos_thread(job: Job) {
                 Err(e) => {
                     reported.set(
                         &job,
+                        StatusCode::Disconnected,
                         DeviceStatus::Down {
                             reason: e.to_string(),
                         },
@@ -623,6 +650,7 @@ fn wedge_grab_thread(job: Job) {
             Err(e) => {
                 reported.set(
                     &job,
+                    StatusCode::CannotOpen,
                     DeviceStatus::Down {
                         reason: format!("{}: {e}", job.config.port),
                     },
@@ -633,6 +661,7 @@ fn wedge_grab_thread(job: Job) {
         };
         reported.set(
             &job,
+            StatusCode::WedgeGrabbed,
             DeviceStatus::Up {
                 info: format!("keyboard wedge grabbed at {}", job.config.port),
             },
@@ -644,6 +673,7 @@ fn wedge_grab_thread(job: Job) {
                 Err(e) => {
                     reported.set(
                         &job,
+                        StatusCode::Disconnected,
                         DeviceStatus::Down {
                             reason: format!("{}: {e}", job.config.port),
                         },
@@ -657,9 +687,12 @@ fn wedge_grab_thread(job: Job) {
 
 #[cfg(not(target_os = "linux"))]
 fn wedge_grab_thread(job: Job) {
-    job.status(DeviceStatus::Down {
-        reason: "grabbing a keyboard needs Linux (evdev)".into(),
-    });
+    job.status(
+        StatusCode::NotBuiltIn,
+        DeviceStatus::Down {
+            reason: "grabbing a keyboard needs Linux (evdev)".into(),
+        },
+    );
 }
 
 fn printer_thread(job: Job) {
@@ -668,6 +701,11 @@ fn printer_thread(job: Job) {
     let mut sim = job.config.simulated.then(printer::SimPrinter::new);
     reported.set(
         &job,
+        if sim.is_some() {
+            StatusCode::PrinterSimulated
+        } else {
+            StatusCode::PrinterReady
+        },
         DeviceStatus::Up {
             info: match &sim {
                 Some(_) => "simulated receipt printer (receipts go to the log)".into(),
@@ -682,21 +720,33 @@ fn printer_thread(job: Job) {
         if let (None, Ok(t)) = (&sim, &target) {
             if Instant::now() >= next_check && !matches!(t, printer::PrinterTarget::File { .. }) {
                 next_check = Instant::now() + PAPER_CHECK_EVERY;
-                let s = match printer::paper_status(t, Duration::from_millis(500)) {
-                    Ok(printer::PaperStatus::Out) => DeviceStatus::Error {
-                        reason: "the receipt printer is out of paper".into(),
-                    },
-                    Ok(printer::PaperStatus::NearEnd) => DeviceStatus::Up {
-                        info: "receipt paper is running low".into(),
-                    },
-                    Ok(printer::PaperStatus::Ok) => DeviceStatus::Up {
-                        info: format!("receipt printer at {}", job.config.port),
-                    },
-                    Err(e) => DeviceStatus::Down {
-                        reason: e.to_string(),
-                    },
+                let (code, s) = match printer::paper_status(t, Duration::from_millis(500)) {
+                    Ok(printer::PaperStatus::Out) => (
+                        StatusCode::PaperOut,
+                        DeviceStatus::Error {
+                            reason: "the receipt printer is out of paper".into(),
+                        },
+                    ),
+                    Ok(printer::PaperStatus::NearEnd) => (
+                        StatusCode::PaperLow,
+                        DeviceStatus::Up {
+                            info: "receipt paper is running low".into(),
+                        },
+                    ),
+                    Ok(printer::PaperStatus::Ok) => (
+                        StatusCode::PrinterReady,
+                        DeviceStatus::Up {
+                            info: format!("receipt printer at {}", job.config.port),
+                        },
+                    ),
+                    Err(e) => (
+                        StatusCode::PrinterUnreachable,
+                        DeviceStatus::Down {
+                            reason: e.to_string(),
+                        },
+                    ),
                 };
-                reported.set(&job, s);
+                reported.set(&job, code, s);
             }
         }
         match job.commands.recv_timeout(Duration::from_millis(200)) {
@@ -717,11 +767,16 @@ fn printer_thread(job: Job) {
                 match &r {
                     Ok(()) => reported.set(
                         &job,
+                        StatusCode::Printed,
                         DeviceStatus::Up {
                             info: "printed".into(),
                         },
                     ),
-                    Err(e) => reported.set(&job, DeviceStatus::Error { reason: e.clone() }),
+                    Err(e) => reported.set(
+                        &job,
+                        StatusCode::PrintFailed,
+                        DeviceStatus::Error { reason: e.clone() },
+                    ),
                 }
                 let _ = reply.send(r);
             }
@@ -743,6 +798,7 @@ fn mifare_thread(job: Job) {
             Ok((r, version)) => {
                 reported.set(
                     &job,
+                    StatusCode::CardReaderReady,
                     DeviceStatus::Up {
                         info: format!("MFRC522 version {version:#04x}"),
                     },
@@ -750,7 +806,11 @@ fn mifare_thread(job: Job) {
                 r
             }
             Err(e) => {
-                reported.set(&job, DeviceStatus::Down { reason: e });
+                reported.set(
+                    &job,
+                    StatusCode::CannotOpen,
+                    DeviceStatus::Down { reason: e },
+                );
                 job.nap(REOPEN_EVERY);
                 continue;
             }
@@ -774,10 +834,13 @@ fn mifare_thread(job: Job) {
 
 #[cfg(not(all(feature = "mifare", target_os = "linux")))]
 fn mifare_thread(job: Job) {
-    job.status(DeviceStatus::Down {
-        reason: "this kiosk was built without MIFARE support (cargo feature \"mifare\", Linux)"
-            .into(),
-    });
+    job.status(
+        StatusCode::NotBuiltIn,
+        DeviceStatus::Down {
+            reason: "this kiosk was built without MIFARE support (cargo feature \"mifare\", Linux)"
+                .into(),
+        },
+    );
 }
 
 /// Reads a simulator tag file (see `simfile`).

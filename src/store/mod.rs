@@ -9,6 +9,7 @@ pub mod cache;
 mod circ;
 pub mod demo;
 pub mod export;
+mod history;
 pub mod import;
 mod journal;
 mod payment;
@@ -18,6 +19,7 @@ pub use payment::{Payment, PaymentOk};
 pub use pin::{hash_pin, verify_pin};
 
 pub use circ::*;
+pub use history::{also_borrowed, AlsoBorrowed};
 pub use journal::*;
 
 use crate::domain::{Calendar, PolicyTable, Rule, Settings};

@@ -8,7 +8,7 @@
 
 use super::protocol::{
     ApiError, ChangesPage, DecideRequest, DecideResponse, Entry, EntryResult, Heartbeat,
-    HeartbeatAck, PatronRecord, PushRequest, PushResponse,
+    HeartbeatAck, PatronRecord, PushRequest, PushResponse, Recommendation, Recommendations,
 };
 use super::upstream::{BoxFuture, Upstream, UpstreamError, UpstreamResult};
 use backon::{ExponentialBuilder, Retryable};
@@ -262,6 +262,83 @@ impl Upstream for HttpUpstream {
             }
         })
     }
+
+    fn recommendations<'a>(
+        &'a self,
+        patron: &'a str,
+        items: &'a [String],
+        limit: u32,
+    ) -> BoxFuture<'a, UpstreamResult<Vec<Recommendation>>> {
+        Box::pin(async move {
+            // The API takes one item per question: ask about each of the
+            // first few (the reader's own history counts in every answer)
+            // and merge, best first, each title once.
+            let limit = limit.clamp(1, 50);
+            let seeds: Vec<Option<&String>> = if items.is_empty() {
+                vec![None]
+            } else {
+                items.iter().take(MAX_SEEDS).map(Some).collect()
+            };
+            let mut answers = Vec::with_capacity(seeds.len());
+            for item in seeds {
+                let mut q = vec![("limit", limit.to_string())];
+                if !patron.is_empty() {
+                    q.push(("patron", patron.to_string()));
+                }
+                if let Some(i) = item {
+                    q.push(("item", i.clone()));
+                }
+                let r: Recommendations = self
+                    .call(
+                        Method::GET,
+                        "/recommendations",
+                        "/recommendations",
+                        &q,
+                        None,
+                    )
+                    .await?;
+                answers.push(r.items);
+            }
+            Ok(merge_recommendations(answers, items, limit as usize))
+        })
+    }
+}
+
+/// Items asked about in one `recommendations` call, at most.
+const MAX_SEEDS: usize = 3;
+
+/// Answers to several questions as one list: round-robin over the
+/// answers (each borrowed item gets its best suggestion in first), each
+/// title once, nothing the reader is borrowing right now.
+pub fn merge_recommendations(
+    answers: Vec<Vec<Recommendation>>,
+    borrowed: &[String],
+    limit: usize,
+) -> Vec<Recommendation> {
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    let mut iters: Vec<_> = answers.into_iter().map(Vec::into_iter).collect();
+    loop {
+        let mut any = false;
+        for it in iters.iter_mut() {
+            let Some(r) = it.next() else { continue };
+            any = true;
+            let key = (
+                r.title.trim().to_lowercase(),
+                r.author.trim().to_lowercase(),
+            );
+            if borrowed.contains(&r.item) || !seen.insert(key) {
+                continue;
+            }
+            out.push(r);
+            if out.len() >= limit {
+                return out;
+            }
+        }
+        if !any {
+            return out;
+        }
+    }
 }
 
 /// Percent-encodes a path segment (card numbers are usually digits, but a
@@ -275,4 +352,34 @@ fn urlencode(s: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(item: &str, title: &str) -> Recommendation {
+        Recommendation {
+            item: item.into(),
+            title: title.into(),
+            author: "A".into(),
+            why: "also_borrowed".into(),
+        }
+    }
+
+    #[test]
+    fn merged_recommendations_take_turns_skip_repeats_and_what_is_borrowed() {
+        let a = vec![rec("1", "Alpha"), rec("2", "Beta"), rec("3", "Gamma")];
+        let b = vec![
+            rec("9", "alpha "),
+            rec("I2", "Borrowed now"),
+            rec("4", "Delta"),
+        ];
+        let got = merge_recommendations(vec![a, b], &["I2".to_string()], 10);
+        let titles: Vec<&str> = got.iter().map(|r| r.title.as_str()).collect();
+        assert_eq!(titles, ["Alpha", "Beta", "Gamma", "Delta"]);
+        let got = merge_recommendations(vec![got], &[], 2);
+        assert_eq!(got.len(), 2);
+        assert!(merge_recommendations(vec![], &[], 5).is_empty());
+    }
 }

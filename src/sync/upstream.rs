@@ -11,7 +11,7 @@
 
 use super::protocol::{
     ChangesPage, DecideRequest, DecideResponse, Entry, EntryResult, Heartbeat, HeartbeatAck,
-    PatronRecord,
+    PatronRecord, Recommendation,
 };
 use std::future::Future;
 use std::pin::Pin;
@@ -112,6 +112,19 @@ pub trait Upstream: Send + Sync {
     /// 35). Nothing to do for upstreams without sessions.
     fn end_session<'a>(&'a self, _patron: &'a str) -> BoxFuture<'a, UpstreamResult<()>> {
         Box::pin(async { Ok(()) })
+    }
+
+    /// Titles to suggest to `patron` after borrowing `items` (barcodes), at
+    /// most `limit`, best first, none of them among `items`. Upstreams
+    /// without recommendations (SIP2) say `Unsupported`; the kiosk then
+    /// suggests from its own loan history.
+    fn recommendations<'a>(
+        &'a self,
+        _patron: &'a str,
+        _items: &'a [String],
+        _limit: u32,
+    ) -> BoxFuture<'a, UpstreamResult<Vec<Recommendation>>> {
+        Box::pin(async { Err(UpstreamError::Unsupported("recommendations")) })
     }
 
     /// Renews every loan of `patron` in one request (SIP2 65/66). The

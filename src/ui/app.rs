@@ -10,12 +10,13 @@ use super::feed::{self, Feed};
 use super::screens::{
     account, attract, borrow, feedback, holds, identify, receipt, returns, staff, warning, Notice,
 };
+use super::sound::{self, Cue, Player};
 use super::stats::UiQueries;
 use super::sync::{detail_text, Desk, Failed, StatusFeed};
 use super::theme;
 use crate::cli::mask;
 use crate::config::{Config, DeviceKind};
-use crate::devices::events::{DeviceEvent, DeviceStatus, EventKind};
+use crate::devices::events::{DeviceEvent, DeviceStatus, EventKind, StatusCode};
 use crate::devices::printer;
 use crate::devices::rfid::{uid_hex, Uid};
 use crate::devices::runner::Devices;
@@ -24,6 +25,7 @@ use crate::domain::barcode::normalize;
 use crate::domain::{Lang, Refusal, Route};
 use crate::pad::{Pad, PadAction};
 use crate::store::{self, CheckinOk, CheckoutOk, HoldLevel, HoldOk, RenewOk, Scanned, Store};
+use crate::sync::circulation::RenewAll;
 use crate::sync::{Decision, SyncStatus};
 use chrono::{DateTime, FixedOffset, Local};
 use iced::alignment::Vertical;
@@ -38,6 +40,11 @@ use std::time::{Duration, Instant};
 const NOTICE_SECS: u64 = 8;
 /// Longest text a person may type before Enter (a manual barcode entry).
 const MAX_TYPED: usize = 64;
+/// Titles suggested on the receipt, at most.
+const RECOMMEND_LIMIT: u32 = 4;
+/// How long the central system may take to suggest them; after that the
+/// kiosk's own history does (the receipt is up all along).
+const RECOMMEND_WAIT: Duration = Duration::from_secs(2);
 
 /// The screen on display. The borrow screen's state lives in the session
 /// so a reader can look at their account and come back to their list.
@@ -105,6 +112,35 @@ pub enum Message {
     AccountRenewed(Box<AccountRenewals>),
     /// A hold cancelled through the upstream (its title, or why not).
     HoldCancelled(Box<Result<Decision<String>, Failed>>),
+    /// Suggestions for the receipt arrived (or could not be had upstream).
+    Recommended(Box<Recommended>),
+    /// Suggestions for a receipt (its number) from the local history.
+    SuggestedLocally(Box<(u64, Vec<receipt::Suggestion>)>),
+    /// A card (and PIN) checked through the upstream.
+    PinChecked(Box<PinChecked>),
+    /// "Renew all" from the account screen, through the upstream.
+    AllRenewed(Box<Result<RenewAll, Failed>>),
+}
+
+/// The answer on a card's PIN from `Circulation::check_pin`.
+#[derive(Debug, Clone)]
+pub struct PinChecked {
+    pub card: String,
+    /// A PIN was typed (else: the card's first check).
+    pub entered: bool,
+    pub result: Result<Result<(), Refusal>, Failed>,
+}
+
+/// Suggestions for one receipt, from the central system or why not.
+#[derive(Debug, Clone)]
+pub struct Recommended {
+    /// Which receipt they are for (`App::receipts`): a late answer for an
+    /// earlier reader is dropped.
+    pub receipt: u64,
+    pub patron: String,
+    /// What the reader borrowed in this session.
+    pub items: Vec<String>,
+    pub result: Result<Vec<receipt::Suggestion>, Failed>,
 }
 
 /// Each item renewed from the account screen, with its answer.
@@ -156,6 +192,9 @@ pub struct App {
     /// What a person typed since their last Enter.
     typed: String,
     statuses: BTreeMap<String, DeviceStatus>,
+    /// What each device's last status means, for the staff screen (its
+    /// text is for the log).
+    status_codes: BTreeMap<String, StatusCode>,
     /// Staff took the kiosk out of service.
     staff_out_of_service: bool,
     warning: Option<warning::Warning>,
@@ -175,6 +214,13 @@ pub struct App {
     /// (`[policy] pin_attempts` / `pin_lock_minutes`, as for readers).
     staff_failures: u32,
     staff_locked_until: Option<(Instant, DateTime<Local>)>,
+    /// Receipts shown so far (tells a late recommendation from a fresh one).
+    receipts: u64,
+    /// Sound cues (`[kiosk] sounds`); None plays nothing (tests, or no
+    /// player started).
+    sound: Option<Player>,
+    /// The last cue chosen, played or not.
+    last_cue: Option<Cue>,
 }
 
 impl App {
@@ -209,6 +255,7 @@ impl App {
             wedge: WedgeDetector::new(wedge),
             typed: String::new(),
             statuses: BTreeMap::new(),
+            status_codes: BTreeMap::new(),
             staff_out_of_service: false,
             warning: None,
             last_activity: Instant::now(),
@@ -220,6 +267,9 @@ impl App {
             sync: None,
             staff_failures: 0,
             staff_locked_until: None,
+            receipts: 0,
+            sound: None,
+            last_cue: None,
         }
     }
 
@@ -233,6 +283,27 @@ impl App {
     /// The sync engine's last status, if an upstream is configured.
     pub fn sync_status(&self) -> Option<&SyncStatus> {
         self.sync.as_ref()
+    }
+
+    /// Plays the sound cues (`[kiosk] sounds = true`).
+    pub fn set_sound(&mut self, player: Player) {
+        self.sound = Some(player);
+    }
+
+    /// The last sound cue an outcome chose (with `[kiosk] sounds = true`,
+    /// whether or not a player or a sound card is there).
+    pub fn last_cue(&self) -> Option<Cue> {
+        self.last_cue
+    }
+
+    fn cue(&mut self, cue: Cue) {
+        if !self.config.kiosk.sounds {
+            return;
+        }
+        self.last_cue = Some(cue);
+        if let Some(p) = &self.sound {
+            p.play(cue);
+        }
     }
 
     /// The device feed for `subscription` (the real kiosk only).
@@ -424,6 +495,8 @@ impl App {
                 self.touch();
                 if self.config.kiosk.languages.contains(&l) {
                     self.lang = l;
+                    // The staff screen's device texts are in it too.
+                    self.refresh_staff();
                 }
             }
             Message::ToggleContrast => {
@@ -492,6 +565,24 @@ impl App {
                 }
                 self.account_renewed(outcomes);
             }
+            Message::Recommended(r) => self.recommended(*r),
+            Message::SuggestedLocally(s) => {
+                let (number, suggestions) = *s;
+                self.show_suggestions(number, suggestions);
+            }
+            Message::PinChecked(p) => {
+                let PinChecked {
+                    card,
+                    entered,
+                    result,
+                } = *p;
+                if entered {
+                    self.pin_checked(card, result);
+                } else {
+                    self.card_checked(card, result);
+                }
+            }
+            Message::AllRenewed(r) => self.all_renewed(*r),
             Message::HoldPlaced(h) => {
                 let (card, result) = *h;
                 match result.map(|d| d.typed()) {
@@ -567,6 +658,7 @@ impl App {
             .saturating_sub(k.inactivity_warning_secs);
         if quiet >= u64::from(warn_after) {
             self.warning = Some(warning::Warning::new(k.inactivity_warning_secs.max(1)));
+            self.cue(Cue::Attention);
         }
     }
 
@@ -605,6 +697,7 @@ impl App {
 
     /// Tells the reader something on the current screen.
     fn tell(&mut self, n: Notice) {
+        self.cue(sound::for_notice(&n));
         self.toast = Some((n.clone(), Instant::now()));
         match &mut self.screen {
             Screen::Attract(a) => a.notice = Some(n),
@@ -672,8 +765,36 @@ impl App {
 
     /// A card: a PIN first if the card has one and the library asks.
     fn start(&mut self, card: String) {
-        match self.store.check_pin(&card, None, Self::now()) {
-            Ok(Ok(())) => self.open(card),
+        if let Some(desk) = self.desk.clone() {
+            // The central system may be the one that knows the PIN (SIP2).
+            self.effects.push(Task::perform(
+                desk.check_pin(card.clone(), None, Self::now()),
+                move |r| {
+                    Message::PinChecked(Box::new(PinChecked {
+                        card: card.clone(),
+                        entered: false,
+                        result: r,
+                    }))
+                },
+            ));
+            return;
+        }
+        let r = self
+            .store
+            .check_pin(&card, None, Self::now())
+            .map_err(|e| e.to_string());
+        self.card_checked(card, r);
+    }
+
+    /// A card's first check (no PIN typed yet): a session, the PIN pad,
+    /// or why not.
+    fn card_checked(&mut self, card: String, result: Result<Result<(), Refusal>, Failed>) {
+        match result {
+            Ok(Ok(())) => {
+                if self.session.is_none() {
+                    self.open(card)
+                }
+            }
             Ok(Err(Refusal::PinRequired)) => {
                 let name = self
                     .store
@@ -701,13 +822,40 @@ impl App {
         let Some(card) = self.pending_card.clone() else {
             return self.go_idle(None);
         };
-        match self.store.check_pin(&card, Some(pin), Self::now()) {
+        if let Some(desk) = self.desk.clone() {
+            self.effects.push(Task::perform(
+                desk.check_pin(card.clone(), Some(pin.to_string()), Self::now()),
+                move |r| {
+                    Message::PinChecked(Box::new(PinChecked {
+                        card: card.clone(),
+                        entered: true,
+                        result: r,
+                    }))
+                },
+            ));
+            return;
+        }
+        let r = self
+            .store
+            .check_pin(&card, Some(pin), Self::now())
+            .map_err(|e| e.to_string());
+        self.pin_checked(card, r);
+    }
+
+    /// The answer on a typed PIN: the session, or the pad says why not.
+    fn pin_checked(&mut self, card: String, result: Result<Result<(), Refusal>, Failed>) {
+        // The reader may have cancelled (or timed out) meanwhile.
+        if self.pending_card.as_deref() != Some(card.as_str()) {
+            return;
+        }
+        match result {
             Ok(Ok(())) => {
                 self.pending_card = None;
                 self.open(card);
             }
             Ok(Err(r)) => {
                 tracing::info!(patron = %mask(&card), refusal = r.code(), "PIN refused");
+                self.cue(Cue::Error);
                 let locked = matches!(r, Refusal::PinLocked { .. });
                 if let Screen::Identify(i) = &mut self.screen {
                     i.refused(Notice::Refused(r), locked);
@@ -821,6 +969,9 @@ impl App {
     }
 
     fn push_line(&mut self, line: borrow::Line) {
+        if self.session.is_some() {
+            self.cue(sound::for_loan(&line.status));
+        }
         if let Some(s) = &mut self.session {
             s.borrow.push(line);
             self.screen = Screen::Borrow;
@@ -916,6 +1067,7 @@ impl App {
     }
 
     fn push_return(&mut self, line: returns::Line) {
+        self.cue(sound::for_return(&line));
         if !matches!(self.screen, Screen::Return(_)) {
             self.screen = Screen::Return(returns::Return::default());
         }
@@ -1024,6 +1176,7 @@ impl App {
         if s.failures.is_empty() {
             return;
         }
+        self.cue(Cue::Attention);
         for (uid, afi, e) in &s.failures {
             tracing::warn!(device = %s.device, item = %mask(&s.item), "tag security not set: {e}");
             if let Err(e) = self.store.record_security_failure(
@@ -1081,6 +1234,7 @@ impl App {
             },
             Err(r) => borrow::Status::Refused(r),
         };
+        self.cue(sound::for_loan(&status));
         if let Some(s) = &mut self.session {
             s.borrow.push(borrow::Line {
                 item: item.to_string(),
@@ -1099,15 +1253,17 @@ impl App {
             return;
         };
         let now = Self::now();
+        if let (Some(desk), None) = (self.desk.clone(), item) {
+            // One request where the upstream renews all at once (SIP2
+            // 65), else one decision per loan: Circulation::renew_all.
+            self.effects
+                .push(Task::perform(desk.renew_all(card, now), |r| {
+                    Message::AllRenewed(Box::new(r))
+                }));
+            return;
+        }
         if let Some(desk) = self.desk.clone() {
-            let items: Vec<String> = match item {
-                Some(i) => vec![i.to_string()],
-                None => match self.store.account(&card, now) {
-                    Ok(Some(a)) => a.loans.iter().map(|l| l.item.clone()).collect(),
-                    Ok(None) => return self.tell(Notice::Refused(Refusal::UnknownPatron)),
-                    Err(e) => return self.failed("account", e),
-                },
-            };
+            let items: Vec<String> = item.map(|i| vec![i.to_string()]).unwrap_or_default();
             self.effects.push(Task::perform(
                 async move {
                     let mut out = Vec::with_capacity(items.len());
@@ -1144,11 +1300,53 @@ impl App {
         }
     }
 
+    /// "Renew all" answered through the upstream: each loan's decision
+    /// next to it, a refusal of the whole request as a notice.
+    fn all_renewed(&mut self, result: Result<RenewAll, Failed>) {
+        let all = match result {
+            Ok(a) => a,
+            Err(e) => return self.failed("renew_all", e),
+        };
+        for m in &all.screen_messages {
+            tracing::info!(message = %m, "the central system's words on renew all");
+        }
+        if let Some(r) = all.refused {
+            self.tell(Notice::Refused(r));
+        }
+        let mut outcomes = Vec::with_capacity(all.loans.len());
+        for d in all.loans {
+            // The decision names its journal entry; the entry its item.
+            let item = detail_text(&d.detail, "item")
+                .or_else(|| {
+                    self.store
+                        .entry_item(&d.entry.id.to_string())
+                        .ok()
+                        .flatten()
+                })
+                .unwrap_or_default();
+            match d.typed() {
+                Some(Ok(r)) => {
+                    let item = if item.is_empty() {
+                        r.item.clone()
+                    } else {
+                        item
+                    };
+                    outcomes.push((item, Ok(r)));
+                }
+                Some(Err(refusal)) => outcomes.push((item, Err(refusal))),
+                None => self.failed("renew", "an answer this kiosk cannot read"),
+            }
+        }
+        self.account_renewed(outcomes);
+    }
+
     /// Shows each renewal next to its loan and refreshes the account.
     fn account_renewed(&mut self, outcomes: Vec<(String, Result<RenewOk, Refusal>)>) {
         let Some(card) = self.session.as_ref().map(|s| s.card.clone()) else {
             return;
         };
+        let refused = outcomes.iter().any(|(_, r)| r.is_err());
+        self.cue(if refused { Cue::Error } else { Cue::Success });
         let fresh = self.store.account(&card, Self::now());
         if let Screen::Account(a) = &mut self.screen {
             for (i, result) in outcomes {
@@ -1239,6 +1437,7 @@ impl App {
             Ok(title) => Notice::Said("hold-cancelled", vec![("title", title)]),
             Err(r) => Notice::Refused(r),
         };
+        self.cue(sound::for_notice(&n));
         let fresh = self.store.account(&card, Self::now());
         if let Screen::Holds(h) = &mut self.screen {
             h.placed.push(n);
@@ -1254,6 +1453,7 @@ impl App {
             Ok(h) => Notice::Said("hold-ok", vec![("title", h.title)]),
             Err(r) => Notice::Refused(r),
         };
+        self.cue(sound::for_notice(&n));
         let fresh = self.store.account(card, now);
         if let Screen::Holds(h) = &mut self.screen {
             h.placed.push(n);
@@ -1271,9 +1471,18 @@ impl App {
         };
         tracing::info!(patron = %mask(&s.card), "session closed");
         self.pad.reset();
-        let borrowed: Vec<(String, String)> = s
+        let lent: Vec<&borrow::Line> = s
             .borrow
             .lines
+            .iter()
+            .filter(|l| {
+                matches!(
+                    l.status,
+                    borrow::Status::Borrowed { .. } | borrow::Status::BorrowedInsecure { .. }
+                )
+            })
+            .collect();
+        let borrowed: Vec<(String, String)> = lent
             .iter()
             .filter_map(|l| match &l.status {
                 borrow::Status::Borrowed { due } | borrow::Status::BorrowedInsecure { due } => {
@@ -1282,15 +1491,113 @@ impl App {
                 _ => None,
             })
             .collect();
-        self.screen = if borrowed.is_empty() {
-            Screen::Feedback(feedback::Feedback::default())
-        } else {
-            Screen::Receipt(receipt::Receipt {
-                borrowed,
-                printer: self.has_printer(),
-                ..receipt::Receipt::default()
-            })
+        if borrowed.is_empty() {
+            self.screen = Screen::Feedback(feedback::Feedback::default());
+            return;
+        }
+        let items: Vec<String> = lent.iter().map(|l| l.item.clone()).collect();
+        self.screen = Screen::Receipt(receipt::Receipt {
+            borrowed,
+            printer: self.has_printer(),
+            ..receipt::Receipt::default()
+        });
+        self.receipts += 1;
+        self.recommend(s.card, items);
+    }
+
+    /// Asks for suggestions for the receipt now up, in a Task: the
+    /// central system within `RECOMMEND_WAIT`, else (or without one) the
+    /// kiosk's own loan history, when the answer comes back.
+    fn recommend(&mut self, patron: String, items: Vec<String>) {
+        let number = self.receipts;
+        let Some(desk) = self.desk.clone() else {
+            self.effects
+                .push(Task::done(Message::Recommended(Box::new(Recommended {
+                    receipt: number,
+                    patron,
+                    items,
+                    result: Err("no upstream".into()),
+                }))));
+            return;
         };
+        let asked = desk.recommendations(
+            patron.clone(),
+            items.clone(),
+            RECOMMEND_LIMIT,
+            RECOMMEND_WAIT,
+        );
+        self.effects.push(Task::perform(asked, move |result| {
+            Message::Recommended(Box::new(Recommended {
+                receipt: number,
+                patron: patron.clone(),
+                items: items.clone(),
+                result: result.map(|v| {
+                    v.into_iter()
+                        .map(|r| receipt::Suggestion {
+                            title: r.title,
+                            author: r.author,
+                        })
+                        .collect()
+                }),
+            }))
+        }));
+    }
+
+    /// Suggestions arrived: shown if their receipt is still up; when the
+    /// central system had none to give, from the local history, read on
+    /// a blocking thread over a read-only connection of its own (the
+    /// query reads the whole loan history: tens of milliseconds in a big
+    /// library); on the UI thread only for a database in memory (tests).
+    fn recommended(&mut self, r: Recommended) {
+        if r.receipt != self.receipts || !matches!(self.screen, Screen::Receipt(_)) {
+            return;
+        }
+        let e = match r.result {
+            Ok(v) if !v.is_empty() => return self.show_suggestions(r.receipt, v),
+            Ok(_) => "none from the central system".to_string(),
+            Err(e) => e,
+        };
+        tracing::info!(error = %e, "recommendations from the local history");
+        let path = self
+            .store
+            .conn()
+            .path()
+            .filter(|p| !p.is_empty())
+            .map(std::path::PathBuf::from);
+        let Some(path) = path else {
+            let found = self
+                .store
+                .also_borrowed(&r.patron, &r.items, RECOMMEND_LIMIT)
+                .map_err(|e| e.to_string());
+            return self.show_suggestions(r.receipt, suggestions(found));
+        };
+        let number = r.receipt;
+        self.effects.push(Task::perform(
+            async move {
+                tokio::task::spawn_blocking(move || {
+                    let conn = rusqlite::Connection::open_with_flags(
+                        &path,
+                        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
+                            | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                    )
+                    .map_err(|e| e.to_string())?;
+                    store::also_borrowed(&conn, &r.patron, &r.items, RECOMMEND_LIMIT)
+                        .map_err(|e| e.to_string())
+                })
+                .await
+                .unwrap_or_else(|e| Err(format!("the history query stopped: {e}")))
+            },
+            move |found| Message::SuggestedLocally(Box::new((number, suggestions(found)))),
+        ));
+    }
+
+    fn show_suggestions(&mut self, number: u64, suggestions: Vec<receipt::Suggestion>) {
+        if number != self.receipts {
+            return;
+        }
+        if let Screen::Receipt(rc) = &mut self.screen {
+            rc.recommendations = suggestions;
+        }
     }
 
     fn has_printer(&self) -> bool {
@@ -1316,12 +1623,30 @@ impl App {
                 )
             })
             .collect();
-        let receipt = printer::loan_receipt(
+        let mut receipt = printer::loan_receipt(
             &self.config.kiosk.library_name,
             &Local::now().format("%Y-%m-%d %H:%M").to_string(),
             &items,
-            &t.text(lang, "receipt-footer", &[]),
+            "",
         );
+        // The suggestions go on paper too, between the loans and the footer.
+        if !r.recommendations.is_empty() {
+            receipt
+                .lines
+                .push(printer::Line::Text(t.text(lang, "ui-recommendations", &[])));
+            for s in &r.recommendations {
+                let line = if s.author.is_empty() {
+                    format!("* {}", s.title)
+                } else {
+                    format!("* {} / {}", s.title, s.author)
+                };
+                receipt.lines.push(printer::Line::Text(line));
+            }
+            receipt.lines.push(printer::Line::Rule);
+        }
+        receipt
+            .lines
+            .push(printer::Line::Text(t.text(lang, "receipt-footer", &[])));
         let width = self
             .config
             .devices
@@ -1343,6 +1668,7 @@ impl App {
         // screen stays alive and says so meanwhile; no second print.
         if let Screen::Receipt(r) = &mut self.screen {
             r.printer = false;
+            r.printing = true;
             r.notice = Some(Notice::said("ui-receipt-printing"));
         }
         self.effects.push(Task::perform(
@@ -1364,8 +1690,10 @@ impl App {
             }
             Err(e) => {
                 tracing::warn!("receipt not printed: {e}");
+                self.cue(Cue::Attention);
                 if let Screen::Receipt(r) = &mut self.screen {
                     r.printer = false;
+                    r.printing = false;
                     r.notice = Some(Notice::said("receipt-failed"));
                 }
             }
@@ -1417,6 +1745,7 @@ impl App {
             return self.open_staff();
         }
         self.staff_failures += 1;
+        self.cue(Cue::Error);
         let attempts = self.config.policy.pin_attempts.max(1);
         tracing::warn!(failures = self.staff_failures, "wrong staff PIN");
         let (notice, locked) = if self.staff_failures >= attempts {
@@ -1450,7 +1779,7 @@ impl App {
             .devices
             .iter()
             .map(|d| {
-                let (ok, status) = match self.statuses.get(&d.id) {
+                let (ok, text) = match self.statuses.get(&d.id) {
                     Some(DeviceStatus::Up { info }) => (true, info.clone()),
                     Some(DeviceStatus::Down { reason }) => (false, reason.clone()),
                     Some(DeviceStatus::Error { reason }) => (false, reason.clone()),
@@ -1458,6 +1787,17 @@ impl App {
                         !d.required,
                         super::screens::tr(self.lang, "ui-staff-no-report"),
                     ),
+                };
+                // In the reader's language when the device said what it
+                // means; its own (English) words only for a status without
+                // a code.
+                let status = match self.status_codes.get(&d.id) {
+                    Some(code) if self.statuses.contains_key(&d.id) => super::screens::tra(
+                        self.lang,
+                        code.message_id(),
+                        &[("port", d.port.clone())],
+                    ),
+                    _ => text,
                 };
                 staff::DeviceLine {
                     id: d.id.clone(),
@@ -1591,16 +1931,13 @@ impl App {
                         PadAction::Incomplete { item, seen, parts } => {
                             let r = Refusal::IncompleteSet { seen, parts };
                             let (title, author) = self.title_of(&item);
-                            match &mut self.session {
-                                Some(s) => {
-                                    s.borrow.push(borrow::Line {
-                                        item,
-                                        title,
-                                        author,
-                                        status: borrow::Status::Refused(r),
-                                    });
-                                    self.screen = Screen::Borrow;
-                                }
+                            match &self.session {
+                                Some(_) => self.push_line(borrow::Line {
+                                    item,
+                                    title,
+                                    author,
+                                    status: borrow::Status::Refused(r),
+                                }),
                                 None => self.tell(Notice::Refused(r)),
                             }
                         }
@@ -1619,6 +1956,10 @@ impl App {
                         tracing::warn!(device = %e.device, "{reason}")
                     }
                 }
+                match e.status_code {
+                    Some(code) => self.status_codes.insert(e.device.clone(), code),
+                    None => self.status_codes.remove(&e.device),
+                };
                 self.statuses.insert(e.device, status);
                 if let Screen::Attract(a) = &mut self.screen {
                     a.out_of_service = self.staff_out_of_service
@@ -1986,6 +2327,35 @@ impl App {
                 borrow_two(self);
                 self.finish();
             }
+            "receipt-printing" => {
+                // As print_receipt leaves it while the printer works.
+                borrow_two(self);
+                self.finish();
+                if let Screen::Receipt(r) = &mut self.screen {
+                    r.printer = false;
+                    r.printing = true;
+                    r.notice = Some(Notice::said("ui-receipt-printing"));
+                }
+            }
+            "pin-staff-locked" => {
+                // Too many wrong staff PINs: the pad is locked for a while.
+                let minutes = self.config.policy.pin_lock_minutes.max(1);
+                let at = Local::now() + chrono::Duration::minutes(i64::from(minutes));
+                self.staff_locked_until = Some((
+                    Instant::now() + Duration::from_secs(u64::from(minutes) * 60),
+                    at,
+                ));
+                let mut i = identify::Identify::new(identify::Purpose::Staff);
+                if let Some(n) = self.staff_lock_notice(Instant::now()) {
+                    i.refused(n, true);
+                }
+                self.screen = Screen::Identify(i);
+            }
+            "staff-sync" => {
+                // The staff menu with nothing lent here: the sync panel
+                // shows the upstream as the engine finds it.
+                self.open_staff();
+            }
             "feedback" => {
                 let mut f = feedback::Feedback::default();
                 f.update(feedback::Message::Rate(4));
@@ -2007,6 +2377,24 @@ impl App {
         }
         // The scenario's sessions ended with a reset to the default language.
         self.lang = lang;
+    }
+}
+
+/// What the local history found, as the receipt shows it (nothing, and a
+/// line in the log, when it could not be read).
+fn suggestions(found: Result<Vec<store::AlsoBorrowed>, String>) -> Vec<receipt::Suggestion> {
+    match found {
+        Ok(v) => v
+            .into_iter()
+            .map(|a| receipt::Suggestion {
+                title: a.title,
+                author: a.author,
+            })
+            .collect(),
+        Err(e) => {
+            tracing::warn!(error = %e, "no recommendations from the local history");
+            Vec::new()
+        }
     }
 }
 

@@ -12,6 +12,7 @@
 pub mod app;
 pub mod feed;
 pub mod screens;
+pub mod sound;
 pub mod stats;
 pub mod sync;
 pub mod theme;
@@ -71,6 +72,9 @@ pub fn run(env: &Env) -> Result<i32, CliError> {
     let (devices, events) = Devices::start(&env.config);
     let mut app = App::new(env.config.clone(), store, Some(devices), env.lang);
     app.set_feed(feed::Feed::new(events));
+    if env.config.kiosk.sounds {
+        app.set_sound(sound::Player::start(env.config.kiosk.sound_volume));
+    }
     if let Some(b) = &background {
         tracing::info!(upstream = ?env.config.upstream.kind, "sync running");
         app.set_sync(b.desk.clone(), Some(b.status.clone()));

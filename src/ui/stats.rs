@@ -11,6 +11,9 @@ pub trait UiQueries {
     fn hourly(&self, day: NaiveDate) -> Result<Vec<(u32, u32)>, StoreError>;
     /// (title, author) of an item by barcode, to name a refused item.
     fn item_title(&self, barcode: &str) -> Result<Option<(String, String)>, StoreError>;
+    /// The item of a journal entry (a decision names its entry, not
+    /// always its item).
+    fn entry_item(&self, entry_id: &str) -> Result<Option<String>, StoreError>;
 }
 
 impl UiQueries for Store {
@@ -24,6 +27,17 @@ impl UiQueries for Store {
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()?)
+    }
+
+    fn entry_item(&self, entry_id: &str) -> Result<Option<String>, StoreError> {
+        use rusqlite::OptionalExtension;
+        Ok(self
+            .conn()
+            .query_row("SELECT item FROM journal WHERE id = ?1", [entry_id], |r| {
+                r.get::<_, Option<String>>(0)
+            })
+            .optional()?
+            .flatten())
     }
 
     fn hourly(&self, day: NaiveDate) -> Result<Vec<(u32, u32)>, StoreError> {

@@ -9,7 +9,10 @@
 //! so a decision waiting on the network never blocks the screen.
 
 use crate::config::{Config, UpstreamKind};
+use crate::domain::Refusal;
 use crate::store::{CheckinOk, CheckoutOk, HoldLevel, HoldOk, RenewOk, Store};
+use crate::sync::circulation::RenewAll;
+use crate::sync::protocol::Recommendation;
 use crate::sync::{self, schedule, Circulation, Decision, Engine, SyncError, SyncStatus};
 use chrono::{DateTime, FixedOffset};
 use iced::futures::{SinkExt, Stream};
@@ -91,6 +94,32 @@ impl Desk {
         self.counted(&s, d)
     }
 
+    /// Every loan of `patron` renewed (`Circulation::renew_all`).
+    pub async fn renew_all(
+        self: Arc<Self>,
+        patron: String,
+        now: DateTime<FixedOffset>,
+    ) -> Result<RenewAll, Failed> {
+        let mut s = self.store.lock().await;
+        let d = self.circulation.renew_all(&mut s, &patron, now).await;
+        self.counted(&s, d)
+    }
+
+    /// A card's PIN (None: is one needed?), checked here or by the
+    /// upstream that knows it (`Circulation::check_pin`). Never logged.
+    pub async fn check_pin(
+        self: Arc<Self>,
+        patron: String,
+        pin: Option<String>,
+        now: DateTime<FixedOffset>,
+    ) -> Result<Result<(), Refusal>, Failed> {
+        let mut s = self.store.lock().await;
+        self.circulation
+            .check_pin(&mut s, &patron, pin.as_deref(), now)
+            .await
+            .map_err(|e| e.to_string())
+    }
+
     pub async fn place_hold(
         self: Arc<Self>,
         patron: String,
@@ -134,6 +163,27 @@ impl Desk {
                 r.pull.upserts + r.pull.deletes
             )),
             Err(e) => Err(e.to_string()),
+        }
+    }
+
+    /// What the central system suggests to a reader who borrowed `items`,
+    /// within `wait` (the receipt is up meanwhile). Any failure — no
+    /// answer in time, offline, an upstream without recommendations —
+    /// is an error, and the app falls back to the kiosk's own history.
+    pub async fn recommendations(
+        self: Arc<Self>,
+        patron: String,
+        items: Vec<String>,
+        limit: u32,
+        wait: Duration,
+    ) -> Result<Vec<Recommendation>, Failed> {
+        let Some(engine) = &self.engine else {
+            return Err("no upstream".into());
+        };
+        let upstream = engine.upstream();
+        match tokio::time::timeout(wait, upstream.recommendations(&patron, &items, limit)).await {
+            Ok(r) => r.map_err(|e| e.to_string()),
+            Err(_) => Err(format!("no recommendations within {} ms", wait.as_millis())),
         }
     }
 

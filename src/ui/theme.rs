@@ -64,9 +64,15 @@ pub fn secondary(theme: &Theme, status: button::Status) -> button::Style {
         button::Status::Hovered => p.background.weak.color,
         _ => bg,
     };
+    // A key that does nothing now (the locked PIN pad) looks it: faded.
+    let (text_color, edge) = if status == button::Status::Disabled {
+        (theme.palette().text.scale_alpha(0.3), edge.scale_alpha(0.3))
+    } else {
+        (theme.palette().text, edge)
+    };
     button::Style {
         background: Some(Background::Color(bg)),
-        text_color: theme.palette().text,
+        text_color,
         border: Border {
             color: edge,
             width,

@@ -112,3 +112,22 @@ ui-staff-pin-wrong-left = Wrong staff PIN. { $left } { $left ->
    *[other] tries
 } left before the staff menu locks.
 ui-staff-pin-locked = Too many wrong staff PINs: the staff menu is locked until { $until }.
+# Staff menu: what each device reports (devices::events::StatusCode);
+# $port is the device's configured port.
+device-status-wedge-in-window = Ready: keyboard scanner typing into the kiosk
+device-status-reader-answering = Ready: RFID reader answering
+device-status-answering-again = Ready: answering again
+device-status-scanner-ready = Ready: scanner connected
+device-status-wedge-grabbed = Ready: keyboard scanner held by the kiosk
+device-status-printer-ready = Ready: receipt printer connected
+device-status-printer-simulated = Ready: simulated printer (receipts go to the log)
+device-status-paper-low = Receipt paper is running low
+device-status-printed = Ready: last receipt printed
+device-status-card-reader-ready = Ready: card reader answering
+device-status-cannot-open = Cannot be opened: unplugged, or no permission
+device-status-not-answering = Connected but not answering
+device-status-disconnected = Disconnected while in use; trying again
+device-status-not-built-in = Not supported by this kiosk's build
+device-status-paper-out = Out of paper
+device-status-print-failed = The last receipt did not print
+device-status-printer-unreachable = Paper state cannot be read

@@ -1,21 +1,32 @@
 //! End of a borrowing session: what was borrowed, print a receipt or not,
-//! and a slot for recommendations (filled once the central system sends
-//! them). Printing is the app's job; this screen only asks.
+//! and "you might also like" (from the central system, or from this
+//! kiosk's loan history when it cannot be asked; they arrive after the
+//! screen is up and never hold it back). Printing and fetching are the
+//! app's job; this screen only shows and asks.
 
 use super::{big, notice_box, small, title, tr, tra, Notice};
 use crate::domain::Lang;
 use crate::ui::theme;
-use iced::widget::{column, container, row, scrollable, text, Column};
-use iced::{Center, Element, Fill};
+use iced::widget::{column, container, row, scrollable, text, Column, Row};
+use iced::{Center, Element, Fill, Shrink};
 
 #[derive(Debug, Default)]
 pub struct Receipt {
     /// (title, due) of this session's loans.
     pub borrowed: Vec<(String, String)>,
     pub printer: bool,
+    /// The receipt is being printed: the reader may go on meanwhile.
+    pub printing: bool,
     pub notice: Option<Notice>,
-    /// Titles suggested by the central system; empty until it sends some.
-    pub recommendations: Vec<String>,
+    /// Titles suggested for this reader; empty until they arrive.
+    pub recommendations: Vec<Suggestion>,
+}
+
+/// A title suggested on the receipt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Suggestion {
+    pub title: String,
+    pub author: String,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -63,10 +74,22 @@ impl Receipt {
         ]
         .spacing(16);
         if !self.recommendations.is_empty() {
-            c = c.push(text(tr(lang, "ui-recommendations")).size(theme::BODY));
+            let mut cards = Row::new().spacing(16);
             for r in &self.recommendations {
-                c = c.push(text(format!("• {r}")).size(theme::BODY));
+                let mut card = column![text(r.title.clone()).size(theme::BODY)].spacing(4);
+                if !r.author.is_empty() {
+                    card = card.push(text(r.author.clone()).size(theme::SMALL));
+                }
+                cards = cards.push(
+                    container(card)
+                        .padding(16)
+                        .width(Fill)
+                        .height(Shrink)
+                        .style(theme::card),
+                );
             }
+            c = c.push(text(tr(lang, "ui-recommendations")).size(theme::BODY));
+            c = c.push(cards);
         }
         if let Some(n) = &self.notice {
             c = c.push(notice_box(n, lang));
@@ -75,7 +98,14 @@ impl Receipt {
         if self.printer {
             actions = actions.push(big(tr(lang, "ui-print-receipt"), Message::Print));
         }
-        actions = actions.push(small(tr(lang, "ui-no-receipt"), Message::NoReceipt));
+        // While it prints, "no receipt" would read as a cancel: the same
+        // button just moves on.
+        let next = if self.printing {
+            "ui-done"
+        } else {
+            "ui-no-receipt"
+        };
+        actions = actions.push(small(tr(lang, next), Message::NoReceipt));
         c.push(actions).into()
     }
 }
