@@ -1747,7 +1747,13 @@ fn validate(c: &Config) -> Vec<Issue> {
             Issue::at("upstream.host", "required when kind = \"sip2\"").anchored("upstream.kind"),
         );
     }
-    if !u.tls_ca.is_empty() && !u.tls {
+    let https = u.url.trim().to_ascii_lowercase().starts_with("https://");
+    if !u.tls_ca.is_empty() && u.kind == UpstreamKind::Http && !https {
+        issues.push(Issue::at(
+            "upstream.tls_ca",
+            "set, but the url is not https://: the certificate would not be used",
+        ));
+    } else if !u.tls_ca.is_empty() && u.kind != UpstreamKind::Http && !u.tls {
         issues.push(Issue::at(
             "upstream.tls_ca",
             "set, but tls = false: the certificate would not be used",

@@ -299,3 +299,123 @@ fn the_text_kiosk_asks_the_server_and_says_when_it_works_offline() {
     assert_eq!(pending.len(), 2, "{pending:?}");
     assert!(pending.iter().all(|e| e["offline"] == true));
 }
+
+/// `python3` with the `cryptography` package (tests/sip2/make_certs.py);
+/// `KIOSK_REQUIRE_PYSIP2=1` (CI) makes its absence a failure.
+fn cryptography() -> bool {
+    let ok = Command::new("python3")
+        .args(["-c", "import cryptography"])
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        assert!(
+            std::env::var("KIOSK_REQUIRE_PYSIP2").as_deref() != Ok("1"),
+            "python3 with cryptography is required (KIOSK_REQUIRE_PYSIP2=1)"
+        );
+        eprintln!("skipped: python3 with cryptography is not installed");
+    }
+    ok
+}
+
+/// kiosk-central over HTTPS (`[server] tls_cert`/`tls_key`) with the
+/// library's own certificate authority: a kiosk that trusts it
+/// (`[upstream] tls_ca`) decides online and syncs; one that does not never
+/// talks to the server (no plain-text fallback) and decides offline.
+#[test]
+fn the_kiosk_talks_to_kiosk_central_over_tls() {
+    if !cryptography() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let made = Command::new("python3")
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/sip2/make_certs.py"
+        ))
+        .arg(dir.path())
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let cdb = dir.path().join("central.db");
+    let patrons = dir.path().join("patrons.csv");
+    let items = dir.path().join("items.csv");
+    std::fs::write(
+        &patrons,
+        "barcode,name,category,expires,pin,blocked\nP1,Reader One,adult,2099-12-31,,\n",
+    )
+    .unwrap();
+    std::fs::write(
+        &items,
+        "barcode,title,author,isbn,item_type,rfid_uid,parts,status\n\
+         I1,Alpha,Ann Author,,book,,1,\nI2,Beta,Ben Author,,book,,1,\n",
+    )
+    .unwrap();
+    centre::import(&db_args(&cdb), &patrons, &items);
+    let token = centre::token(&db_args(&cdb), "K1");
+    let conf = dir.path().join("central.toml");
+    std::fs::write(
+        &conf,
+        format!(
+            "[server]\ntls_cert = \"{}\"\ntls_key = \"{}\"\n",
+            dir.path().join("server.pem").display(),
+            dir.path().join("server.key").display()
+        ),
+    )
+    .unwrap();
+    let server = centre::serve_with(
+        &db_args(&cdb),
+        &["--config", conf.to_str().unwrap()],
+        "127.0.0.1:0",
+    );
+    assert!(server.base.starts_with("https://"), "{}", server.base);
+
+    let kdir = dir.path().join("kiosk");
+    std::fs::create_dir(&kdir).unwrap();
+    write_kiosk_toml(&kdir, &server.base, &token);
+    let toml = std::fs::read_to_string(kdir.join("kiosk.toml")).unwrap();
+    let ca = dir.path().join("ca.pem");
+    let trusting = toml.replace(
+        "[upstream]\n",
+        &format!("[upstream]\ntls_ca = \"{}\"\n", ca.display()),
+    );
+    std::fs::write(kdir.join("kiosk.toml"), &trusting).unwrap();
+    let (code, out, err) = kiosk(&kdir, &["sync", "--once"]);
+    assert_eq!(code, 0, "{out:?} {err}");
+    let (code, out, err) = kiosk(
+        &kdir,
+        &["circ", "checkout", "--patron", "P1", "--item", "I1"],
+    );
+    assert_eq!(code, 0, "{out:?} {err}");
+    assert_eq!(out[0]["mode"], "online", "{out:?}");
+    assert_eq!(
+        loans(&cdb),
+        [("P1".to_string(), "I1".to_string())],
+        "the server lent it"
+    );
+
+    // A kiosk trusting another authority: no connection, an offline
+    // decision journaled for later, never plain text.
+    let other = dir.path().join("other-ca.pem");
+    std::fs::write(
+        kdir.join("kiosk.toml"),
+        toml.replace(
+            "[upstream]\n",
+            &format!("[upstream]\ntls_ca = \"{}\"\n", other.display()),
+        ),
+    )
+    .unwrap();
+    let (code, out, err) = kiosk(
+        &kdir,
+        &["circ", "checkout", "--patron", "P1", "--item", "I2"],
+    );
+    assert_eq!(code, 0, "{out:?} {err}");
+    assert_eq!(out[0]["mode"], "offline", "{out:?} {err}");
+    assert_eq!(loans(&cdb).len(), 1, "nothing reached the server");
+
+    // Trusted again: the offline loan is pushed over TLS.
+    std::fs::write(kdir.join("kiosk.toml"), &trusting).unwrap();
+    let (code, out, err) = kiosk(&kdir, &["sync", "--once"]);
+    assert_eq!(code, 0, "{out:?} {err}");
+    assert_eq!(loans(&cdb).len(), 2, "{:?}", loans(&cdb));
+}

@@ -913,6 +913,7 @@ mod http {
             retries: 3,
             min_delay: Duration::from_millis(1),
             max_delay: Duration::from_millis(5),
+            tls_ca: None,
         }
     }
 
@@ -1006,7 +1007,7 @@ mod http {
             retries: 0,
             ..settings()
         };
-        let up = HttpUpstream::new(&base, "tok-1", no_retry).unwrap();
+        let up = HttpUpstream::new(&base, "tok-1", no_retry.clone()).unwrap();
         let hb = kiosk::sync::protocol::Heartbeat {
             kiosk_id: "k1".into(),
             version: "0".into(),

@@ -192,9 +192,22 @@ async fn command<S: Storage>(
                     cron,
                 ));
             }
-            println!("kiosk-central listening on http://{addr}");
-            tracing::info!(%addr, "serving API v1");
-            http::serve(listener, http::router(st, config.server.max_body_bytes)).await?;
+            let app = http::router(st, config.server.max_body_bytes);
+            match (&config.server.tls_cert, &config.server.tls_key) {
+                (Some(cert), Some(key)) => {
+                    let listener = http::TlsListener::new(listener, cert, key)
+                        .map_err(|e| anyhow::anyhow!("[server] {e}"))?;
+                    println!("kiosk-central listening on https://{addr}");
+                    tracing::info!(%addr, "serving API v1 over TLS");
+                    http::serve(listener, app).await?;
+                }
+                (None, None) => {
+                    println!("kiosk-central listening on http://{addr}");
+                    tracing::info!(%addr, "serving API v1");
+                    http::serve(listener, app).await?;
+                }
+                _ => anyhow::bail!("[server] tls_cert and tls_key: give both or neither"),
+            }
         }
         Command::Token {
             action: TokenAction::Create { kiosk },

@@ -9,6 +9,8 @@
 //! db = "central.db"               # SQLite file, or:
 //! # postgres = "host=/run/postgresql dbname=central user=kiosk"
 //! max_body_bytes = 8388608
+//! # tls_cert = "/etc/kiosk-central/cert.pem"   # HTTPS (rustls): both or neither
+//! # tls_key = "/etc/kiosk-central/key.pem"
 //!
 //! [reminders]
 //! schedule = "0 9 * * *"          # cron, server local time; empty = off
@@ -45,6 +47,10 @@ pub struct ServerSection {
     pub postgres: Option<String>,
     /// Largest request body accepted (413 above it).
     pub max_body_bytes: usize,
+    /// HTTPS: the server's certificate chain and private key (PEM files,
+    /// relative to the working directory). Both or neither.
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
 }
 
 impl Default for ServerSection {
@@ -54,6 +60,8 @@ impl Default for ServerSection {
             db: PathBuf::from("central.db"),
             postgres: None,
             max_body_bytes: 8 * 1024 * 1024,
+            tls_cert: None,
+            tls_key: None,
         }
     }
 }

@@ -17,7 +17,7 @@ use serde::de::DeserializeOwned;
 use std::time::Duration;
 
 /// Retry and timeout settings.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpSettings {
     /// Deadline of one request (`[upstream] timeout_secs`).
     pub timeout: Duration,
@@ -26,6 +26,9 @@ pub struct HttpSettings {
     /// First backoff delay; doubles (with jitter) up to `max_delay`.
     pub min_delay: Duration,
     pub max_delay: Duration,
+    /// Extra trusted roots (a PEM file) on top of the web PKI, for a
+    /// kiosk-central with the library's own certificate authority.
+    pub tls_ca: Option<std::path::PathBuf>,
 }
 
 impl Default for HttpSettings {
@@ -35,6 +38,7 @@ impl Default for HttpSettings {
             retries: 3,
             min_delay: Duration::from_millis(200),
             max_delay: Duration::from_secs(5),
+            tls_ca: None,
         }
     }
 }
@@ -50,14 +54,28 @@ impl HttpUpstream {
     /// `base` is the server's URL without `/v1` (e.g.
     /// `https://central.example/api`).
     pub fn new(base: &str, token: &str, settings: HttpSettings) -> UpstreamResult<HttpUpstream> {
-        let client = Client::builder()
+        let mut builder = Client::builder()
             .user_agent(concat!("kiosk/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(settings.timeout)
-            .build()
-            .map_err(|e| UpstreamError::Unreachable {
+            .connect_timeout(settings.timeout);
+        if let Some(path) = &settings.tls_ca {
+            let fail = |detail: String| UpstreamError::Unreachable {
                 at: base.to_string(),
-                detail: format!("cannot set up the HTTP client: {e}"),
-            })?;
+                detail: format!("tls_ca {}: {detail}", path.display()),
+            };
+            let pem = std::fs::read(path).map_err(|e| fail(e.to_string()))?;
+            let certs =
+                reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| fail(e.to_string()))?;
+            if certs.is_empty() {
+                return Err(fail("no certificate in the file".into()));
+            }
+            for c in certs {
+                builder = builder.add_root_certificate(c);
+            }
+        }
+        let client = builder.build().map_err(|e| UpstreamError::Unreachable {
+            at: base.to_string(),
+            detail: format!("cannot set up the HTTP client: {e}"),
+        })?;
         Ok(HttpUpstream {
             client,
             base: base.trim_end_matches('/').to_string(),

@@ -40,6 +40,7 @@ pub fn upstream_from_config(config: &Config) -> Result<Option<Arc<dyn Upstream>>
         UpstreamKind::Http => {
             let settings = http::HttpSettings {
                 timeout: Duration::from_secs(u.timeout_secs as u64),
+                tls_ca: (!u.tls_ca.is_empty()).then(|| u.tls_ca.clone().into()),
                 ..http::HttpSettings::default()
             };
             let up = http::HttpUpstream::new(&u.url, &u.token, settings)?;

@@ -168,7 +168,7 @@ pub fn token<S: AsRef<OsStr>>(db: &[S], kiosk: &str) -> String {
 /// A running `kiosk-central serve`; SIGKILLed when dropped.
 pub struct Server {
     pub child: Child,
-    /// `http://ADDR`
+    /// `http://ADDR` (`https://ADDR` with `[server] tls_cert`)
     pub base: String,
     pub addr: SocketAddr,
 }
@@ -212,7 +212,8 @@ impl Server {
             s.addr = s
                 .base
                 .strip_prefix("http://")
-                .unwrap_or_else(|| panic!("not http: {}", s.base))
+                .or_else(|| s.base.strip_prefix("https://"))
+                .unwrap_or_else(|| panic!("not http(s): {}", s.base))
                 .parse()
                 .unwrap();
         }
