@@ -782,3 +782,31 @@ fn import_keeps_the_readers_language() {
     let (langs, _) = kiosk::central::import::patron_languages(&csv).unwrap();
     assert_eq!(langs, [("P10".to_string(), "en".to_string())]);
 }
+
+/// Processes opening a new database at the same moment (the kiosk and a
+/// `kiosk sync status` beside it) all get it, migrated once.
+#[test]
+fn a_new_database_opened_at_once_by_several_is_migrated_once() {
+    for round in 0..5 {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join(format!("kiosk-{round}.db"));
+        let start = std::sync::Arc::new(std::sync::Barrier::new(4));
+        let opened: Vec<_> = (0..4)
+            .map(|_| {
+                let (db, start) = (db.clone(), start.clone());
+                std::thread::spawn(move || {
+                    start.wait();
+                    kiosk::store::Store::open(&db, "k1").map(|_| ())
+                })
+            })
+            .collect();
+        for t in opened {
+            t.join().unwrap().expect("every opener gets the database");
+        }
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        let v: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(v as usize, kiosk::store::schema_version());
+    }
+}

@@ -142,12 +142,23 @@ impl Store {
         }
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
-        migrations()
-            .to_latest(&mut conn)
-            .map_err(|e| StoreError::Migration {
-                path: path.to_path_buf(),
-                reason: e.to_string(),
-            })?;
+        if let Err(e) = migrations().to_latest(&mut conn) {
+            // Two processes opening a new database at once (the kiosk and
+            // `kiosk sync status` beside it) both read the old version; the
+            // second's migration, queued behind the first's write lock,
+            // then fails on tables that now exist. The database is what
+            // this build wants: carry on.
+            let now: i64 = conn
+                .query_row("PRAGMA user_version", [], |r| r.get(0))
+                .map_err(unreadable)?;
+            if now != schema_version() as i64 {
+                return Err(StoreError::Migration {
+                    path: path.to_path_buf(),
+                    reason: e.to_string(),
+                });
+            }
+            tracing::info!(path = %path.display(), "another process migrated the kiosk database first");
+        }
         let mut store = Store {
             conn,
             kiosk_id: kiosk_id.to_string(),
