@@ -1356,3 +1356,73 @@ fn a_pin_checked_by_the_central_system_opens_the_pad_then_the_session() {
     assert!(app.session().is_none());
     assert_eq!(app.notice(), Some(&Notice::said("ui-error-staff")));
 }
+
+#[test]
+fn staff_see_the_open_conflicts_with_reasons_and_masked_readers() {
+    let (mut app, cards, items) = kiosk();
+    let _ = app.update(Message::Scanned(cards[0].clone()));
+    let _ = app.update(Message::Scanned(items[0].clone()));
+    let _ = app.update(Message::Scanned(items[1].clone()));
+    let _ = app.update(Message::Borrow(borrow::Message::Finish));
+    let _ = app.update(Message::Receipt(receipt::Message::NoReceipt));
+    let _ = app.update(Message::Feedback(feedback::Message::Skip));
+    // The upstream turned the first loan into a conflict, and staff
+    // closed the second one's conflict at the centre already.
+    let conn = app.store().conn();
+    conn.execute(
+        "UPDATE journal SET sync_status = 'conflict', sync_reason = 'item already on loan upstream'
+         WHERE kind = 'checkout' AND item = ?1",
+        [&items[0]],
+    )
+    .unwrap();
+    conn.execute(
+        "UPDATE journal SET sync_status = 'conflict', sync_reason = 'closed one'
+         WHERE kind = 'checkout' AND item = ?1",
+        [&items[1]],
+    )
+    .unwrap();
+    conn.execute(
+        "INSERT INTO conflict_resolutions (entry_id, resolved, resolved_by, note)
+         SELECT id, '2026-01-01T00:00:00Z', 'staff', 'ok' FROM journal
+         WHERE kind = 'checkout' AND item = ?1",
+        [&items[1]],
+    )
+    .unwrap();
+    for _ in 0..attract::STAFF_TAPS {
+        let _ = app.update(Message::Attract(attract::Message::CornerTapped));
+    }
+    let list = match app.screen() {
+        Screen::Staff(s) => s.figures.conflicts.clone(),
+        other => panic!("expected the staff menu, got {other:?}"),
+    };
+    assert_eq!(list.len(), 1, "{list:?}");
+    let c = &list[0];
+    assert_eq!(c.kind, "checkout");
+    assert_eq!(c.item.as_deref(), Some(items[0].as_str()));
+    assert_eq!(c.reason, "item already on loan upstream");
+    let tail: String = cards[0]
+        .chars()
+        .rev()
+        .take(4)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    assert_eq!(c.reader, Some(format!("…{tail}")));
+    assert_ne!(c.reader.as_deref(), Some(cards[0].as_str()));
+    let line = format!(
+        "{} Loan item {} reader …{tail}: item already on loan upstream",
+        c.at, items[0]
+    );
+    let mut ui = iced_test::Simulator::with_size(
+        iced::Settings::default(),
+        iced::Size::new(1920.0, 1080.0),
+        app.view(),
+    );
+    ui.find("Latest open conflicts:").expect("the heading");
+    ui.find(line.as_str()).expect("the conflict line");
+    assert!(
+        ui.find(cards[0].as_str()).is_err(),
+        "full card number shown"
+    );
+}

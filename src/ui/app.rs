@@ -1829,6 +1829,21 @@ impl App {
                     pulling: s.pull.map(|p| (p.records, p.remaining)),
                 }
             }),
+            conflicts: self
+                .store
+                .open_conflicts(staff::CONFLICTS_SHOWN)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|e| staff::ConflictLine {
+                    at: DateTime::parse_from_rfc3339(&e.at)
+                        .map(|t| t.with_timezone(&Local).format("%Y-%m-%d %H:%M").to_string())
+                        .unwrap_or(e.at),
+                    kind: e.kind,
+                    item: e.item,
+                    reader: e.patron.as_deref().map(mask),
+                    reason: e.sync_reason.unwrap_or_default(),
+                })
+                .collect(),
         }
     }
 

@@ -11,6 +11,9 @@ use iced::widget::canvas::{self, Canvas, Frame, Geometry, Text};
 use iced::widget::{column, container, row, space, text, text_input, Column};
 use iced::{Center, Color, Element, Fill, Point, Rectangle, Renderer, Size, Theme};
 
+/// How many open conflicts the sync panel lists.
+pub const CONFLICTS_SHOWN: usize = 5;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeviceLine {
     pub id: String,
@@ -31,6 +34,22 @@ pub struct Figures {
     pub hourly: Vec<(u32, u32)>,
     /// The sync engine's view, when an upstream is configured.
     pub sync: Option<SyncLine>,
+    /// The last open conflicts, newest first.
+    pub conflicts: Vec<ConflictLine>,
+}
+
+/// One journal entry the upstream refused as a conflict.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConflictLine {
+    /// The journal kind (checkout, checkin, ...).
+    pub kind: String,
+    pub item: Option<String>,
+    /// Masked as the CLI masks it (only the last four characters).
+    pub reader: Option<String>,
+    /// When the transaction happened, local time, to the minute.
+    pub at: String,
+    /// Why the upstream refused it, in its words.
+    pub reason: String,
 }
 
 /// The sync engine's status as staff read it.
@@ -152,6 +171,7 @@ impl Staff {
             })
             .size(theme::SMALL),
             sync_lines(f.sync.as_ref(), lang),
+            conflict_lines(&f.conflicts, lang),
             text(tra(
                 lang,
                 "ui-staff-on-loan",
@@ -306,6 +326,53 @@ fn sync_lines<'a>(s: Option<&SyncLine>, lang: Lang) -> Element<'a, Message> {
     c.into()
 }
 
+/// The open conflicts, one line each: when, what, which item, whose
+/// (masked) and why; nothing when there are none.
+fn conflict_lines<'a>(list: &[ConflictLine], lang: Lang) -> Element<'a, Message> {
+    let mut c = Column::new().spacing(4);
+    if list.is_empty() {
+        return c.into();
+    }
+    c = c.push(text(tr(lang, "ui-staff-conflict-list")).size(theme::SMALL));
+    for l in list {
+        c = c.push(
+            text(tra(
+                lang,
+                "ui-staff-conflict-line",
+                &[
+                    ("at", l.at.clone()),
+                    ("kind", kind_name(&l.kind, lang)),
+                    ("item", l.item.clone().unwrap_or_else(|| "-".into())),
+                    ("reader", l.reader.clone().unwrap_or_else(|| "-".into())),
+                    ("reason", l.reason.clone()),
+                ],
+            ))
+            .size(theme::SMALL)
+            .style(theme::bad),
+        );
+    }
+    c.into()
+}
+
+/// A journal kind in staff's language; an unknown one as stored.
+fn kind_name(kind: &str, lang: Lang) -> String {
+    const KNOWN: [&str; 8] = [
+        "checkout",
+        "checkin",
+        "renew",
+        "hold_placed",
+        "hold_cancelled",
+        "feedback",
+        "fee_paid",
+        "security",
+    ];
+    if KNOWN.contains(&kind) {
+        tr(lang, &format!("ui-staff-kind-{}", kind.replace('_', "-")))
+    } else {
+        kind.to_string()
+    }
+}
+
 /// Loans and returns per hour as paired bars.
 #[derive(Debug)]
 struct Chart {
@@ -389,5 +456,33 @@ mod tests {
         );
         assert_eq!(s.update(Message::Quit), Some(Event::Quit));
         assert_eq!(s.update(Message::Back), Some(Event::Back));
+    }
+
+    #[test]
+    fn refresh_asks_and_every_journal_kind_has_a_name() {
+        let mut s = Staff::new(Figures::default(), false, String::new());
+        assert_eq!(s.update(Message::Refresh), Some(Event::Refresh));
+        // No upstream: "sync now" does nothing.
+        assert_eq!(s.update(Message::SyncNow), None);
+        let t = crate::i18n::Texts::get();
+        for k in [
+            "checkout",
+            "checkin",
+            "renew",
+            "hold_placed",
+            "hold_cancelled",
+            "feedback",
+            "fee_paid",
+            "security",
+        ] {
+            for lang in [Lang::En, Lang::ZhCn] {
+                assert!(
+                    t.has(lang, &format!("ui-staff-kind-{}", k.replace('_', "-"))),
+                    "{k} {lang:?}"
+                );
+            }
+        }
+        assert_eq!(kind_name("checkout", Lang::ZhCn), "借出");
+        assert_eq!(kind_name("something_new", Lang::En), "something_new");
     }
 }
