@@ -1426,3 +1426,85 @@ fn staff_see_the_open_conflicts_with_reasons_and_masked_readers() {
         "full card number shown"
     );
 }
+
+#[test]
+fn staff_see_each_device_last_event_and_error_count() {
+    use chrono::TimeZone;
+    use kiosk::config::{DeviceKind, DeviceSection};
+    use kiosk::devices::events::{DeviceEvent, DeviceStatus, EventKind, Tag};
+    use kiosk::devices::tag::{Format, TagData};
+    let config = Config {
+        devices: vec![
+            DeviceSection::new("printer", DeviceKind::Printer),
+            DeviceSection::new("pad", DeviceKind::Rfid),
+        ],
+        ..Config::default()
+    };
+    let (mut app, _, _) = kiosk_with(config);
+    let at = |h, m, s| Local.with_ymd_and_hms(2026, 3, 4, h, m, s).unwrap();
+    let send = |app: &mut App, device: &str, when, kind| {
+        let mut e = DeviceEvent::now(device, kind);
+        e.at = when;
+        let _ = app.update(Message::Device(e));
+    };
+    let down = || EventKind::DeviceStatus {
+        status: DeviceStatus::Down {
+            reason: "/dev/ttyUSB0: gone".into(),
+        },
+    };
+    let up = || EventKind::DeviceStatus {
+        status: DeviceStatus::Up {
+            info: "back".into(),
+        },
+    };
+    // Down, the same down again (one change), up, down again: 2 errors.
+    send(&mut app, "pad", at(9, 0, 0), down());
+    send(&mut app, "pad", at(9, 0, 5), down());
+    send(&mut app, "pad", at(9, 1, 0), up());
+    send(&mut app, "pad", at(9, 2, 0), down());
+    send(&mut app, "pad", at(9, 3, 0), up());
+    // A blank tag that decodes to no item: one more.
+    send(
+        &mut app,
+        "pad",
+        at(9, 3, 7),
+        EventKind::TagsInField {
+            tags: vec![Tag {
+                uid: [0xE0, 4, 1, 0, 0, 0, 0, 9],
+                afi: None,
+                data: TagData::only(Format::Blank),
+            }],
+        },
+    );
+    for _ in 0..attract::STAFF_TAPS {
+        let _ = app.update(Message::Attract(attract::Message::CornerTapped));
+    }
+    let devices = match app.screen() {
+        Screen::Staff(s) => s.figures.devices.clone(),
+        other => panic!("expected the staff menu, got {other:?}"),
+    };
+    let pad = devices.iter().find(|d| d.id == "pad").unwrap();
+    assert_eq!(pad.last_event.as_deref(), Some("09:03:07"));
+    assert_eq!(pad.errors, 3);
+    let printer = devices.iter().find(|d| d.id == "printer").unwrap();
+    assert_eq!((printer.last_event.as_deref(), printer.errors), (None, 0));
+    fn ui(app: &App) -> iced_test::Simulator<'_, Message> {
+        iced_test::Simulator::with_size(
+            iced::Settings::default(),
+            iced::Size::new(1920.0, 1080.0),
+            app.view(),
+        )
+    }
+    {
+        let mut ui = ui(&app);
+        ui.find("last event 09:03:07, 3 errors")
+            .expect("the pad's line");
+        ui.find("last event never, 0 errors")
+            .expect("the printer's line");
+    }
+    let _ = app.update(Message::SetLang(Lang::ZhCn));
+    let _ = app.update(Message::Staff(staff::Message::Refresh));
+    let mut ui = ui(&app);
+    ui.find("最近事件 09:03:07，错误 3 次")
+        .expect("the pad's line in Chinese");
+}

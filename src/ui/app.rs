@@ -195,6 +195,10 @@ pub struct App {
     /// What each device's last status means, for the staff screen (its
     /// text is for the log).
     status_codes: BTreeMap<String, StatusCode>,
+    /// Per device: when it last sent anything, and how many times it went
+    /// down or into error or sent something that could not be decoded.
+    device_seen: BTreeMap<String, DateTime<Local>>,
+    device_errors: BTreeMap<String, u32>,
     /// Staff took the kiosk out of service.
     staff_out_of_service: bool,
     warning: Option<warning::Warning>,
@@ -256,6 +260,8 @@ impl App {
             typed: String::new(),
             statuses: BTreeMap::new(),
             status_codes: BTreeMap::new(),
+            device_seen: BTreeMap::new(),
+            device_errors: BTreeMap::new(),
             staff_out_of_service: false,
             warning: None,
             last_activity: Instant::now(),
@@ -1803,6 +1809,11 @@ impl App {
                     id: d.id.clone(),
                     ok,
                     status,
+                    last_event: self
+                        .device_seen
+                        .get(&d.id)
+                        .map(|t| t.format("%H:%M:%S").to_string()),
+                    errors: self.device_errors.get(&d.id).copied().unwrap_or(0),
                 }
             })
             .collect();
@@ -1925,6 +1936,7 @@ impl App {
 
     fn device(&mut self, e: DeviceEvent) -> Task<Message> {
         let mut tasks = Vec::new();
+        self.device_seen.insert(e.device.clone(), e.at);
         match e.kind {
             EventKind::CardScanned { code } | EventKind::ItemScanned { code } => {
                 return self.scan(&code)
@@ -1958,6 +1970,7 @@ impl App {
                         }
                         PadAction::Unreadable { uid, format } => {
                             tracing::warn!(device = %e.device, uid = %uid_hex(&uid), ?format, "tag without an item id");
+                            *self.device_errors.entry(e.device.clone()).or_default() += 1;
                             self.tell(Notice::said("tag-unreadable"));
                         }
                     }
@@ -1975,6 +1988,12 @@ impl App {
                     Some(code) => self.status_codes.insert(e.device.clone(), code),
                     None => self.status_codes.remove(&e.device),
                 };
+                // A change into down or error counts once, not every repeat.
+                if !matches!(status, DeviceStatus::Up { .. })
+                    && self.statuses.get(&e.device) != Some(&status)
+                {
+                    *self.device_errors.entry(e.device.clone()).or_default() += 1;
+                }
                 self.statuses.insert(e.device, status);
                 if let Screen::Attract(a) = &mut self.screen {
                     a.out_of_service = self.staff_out_of_service

@@ -111,6 +111,11 @@ ui-staff-kind-hold-cancelled = Hold cancelled
 ui-staff-kind-feedback = Feedback
 ui-staff-kind-fee-paid = Fee paid
 ui-staff-kind-security = Security
+ui-staff-device-seen = last event { $at }, { $errors } { $errors ->
+        [one] error
+       *[other] errors
+    }
+ui-staff-device-never = never
 ui-staff-pulling = Fetching records: { $done } done, { $left } to go
 ui-staff-sync-now = Sync now
 ui-staff-syncing = Syncing ...

@@ -19,6 +19,11 @@ pub struct DeviceLine {
     pub id: String,
     pub ok: bool,
     pub status: String,
+    /// When it last sent anything (local time), None if never.
+    pub last_event: Option<String>,
+    /// Times it went down or into error, plus what it sent that could
+    /// not be decoded, since the kiosk started.
+    pub errors: u32,
 }
 
 /// What the app tells the staff screen.
@@ -137,15 +142,42 @@ impl Staff {
         let mut devices = Column::new().spacing(6);
         for d in &f.devices {
             let ok = d.ok;
+            let errors = d.errors;
             devices = devices.push(
-                text(format!(
-                    "{} {} — {}",
-                    if ok { "●" } else { "×" },
-                    d.id,
-                    d.status
-                ))
-                .size(theme::SMALL)
-                .style(move |t| if ok { theme::ok(t) } else { theme::bad(t) }),
+                column![
+                    text(format!(
+                        "{} {} — {}",
+                        if ok { "●" } else { "×" },
+                        d.id,
+                        d.status
+                    ))
+                    .size(theme::SMALL)
+                    .style(move |t| if ok {
+                        theme::ok(t)
+                    } else {
+                        theme::bad(t)
+                    }),
+                    text(tra(
+                        lang,
+                        "ui-staff-device-seen",
+                        &[
+                            (
+                                "at",
+                                d.last_event
+                                    .clone()
+                                    .unwrap_or_else(|| tr(lang, "ui-staff-device-never")),
+                            ),
+                            ("errors", errors.to_string()),
+                        ],
+                    ))
+                    .size(theme::SMALL)
+                    .style(move |t| if errors > 0 {
+                        theme::bad(t)
+                    } else {
+                        text::Style::default()
+                    }),
+                ]
+                .spacing(2),
             );
         }
         let (loans, returns) = f
