@@ -1508,3 +1508,35 @@ fn staff_see_each_device_last_event_and_error_count() {
     ui.find("最近事件 09:03:07，错误 3 次")
         .expect("the pad's line in Chinese");
 }
+
+#[test]
+fn staff_see_the_recent_warnings_in_the_log_box() {
+    use tracing_subscriber::prelude::*;
+    let (mut app, _, _) = kiosk();
+    let subscriber = tracing_subscriber::registry().with(kiosk::ui::log::RecentLayer);
+    tracing::subscriber::with_default(subscriber, || {
+        tracing::info!("gui-log-test not shown");
+        tracing::warn!(device = "pad", "gui-log-test the pad went away");
+    });
+    for _ in 0..attract::STAFF_TAPS {
+        let _ = app.update(Message::Attract(attract::Message::CornerTapped));
+    }
+    let log = match app.screen() {
+        Screen::Staff(s) => s.figures.log.clone(),
+        other => panic!("expected the staff menu, got {other:?}"),
+    };
+    let line = log
+        .iter()
+        .find(|l| l.ends_with("gui-log-test the pad went away device=pad"))
+        .unwrap_or_else(|| panic!("{log:?}"));
+    assert!(line.contains("WARN"), "{line}");
+    assert!(!log.iter().any(|l| l.contains("gui-log-test not shown")));
+    let mut ui = iced_test::Simulator::with_size(
+        iced::Settings::default(),
+        iced::Size::new(1920.0, 1080.0),
+        app.view(),
+    );
+    ui.find("Recent warnings and errors (newest first):")
+        .expect("the heading");
+    ui.find(line.as_str()).expect("the warning in the box");
+}

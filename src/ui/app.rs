@@ -1855,6 +1855,7 @@ impl App {
                     reason: e.sync_reason.unwrap_or_default(),
                 })
                 .collect(),
+            log: super::log::recent(),
         }
     }
 

@@ -116,6 +116,8 @@ ui-staff-device-seen = last event { $at }, { $errors } { $errors ->
        *[other] errors
     }
 ui-staff-device-never = never
+ui-staff-log = Recent warnings and errors (newest first):
+ui-staff-log-empty = Nothing to report.
 ui-staff-pulling = Fetching records: { $done } done, { $left } to go
 ui-staff-sync-now = Sync now
 ui-staff-syncing = Syncing ...

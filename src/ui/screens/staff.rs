@@ -8,7 +8,7 @@ use crate::domain::Lang;
 use crate::ui::theme;
 use iced::mouse;
 use iced::widget::canvas::{self, Canvas, Frame, Geometry, Text};
-use iced::widget::{column, container, row, space, text, text_input, Column};
+use iced::widget::{column, container, row, scrollable, space, text, text_input, Column};
 use iced::{Center, Color, Element, Fill, Point, Rectangle, Renderer, Size, Theme};
 
 /// How many open conflicts the sync panel lists.
@@ -41,6 +41,8 @@ pub struct Figures {
     pub sync: Option<SyncLine>,
     /// The last open conflicts, newest first.
     pub conflicts: Vec<ConflictLine>,
+    /// The last WARN/ERROR log lines, oldest first.
+    pub log: Vec<String>,
 }
 
 /// One journal entry the upstream refused as a conflict.
@@ -265,6 +267,20 @@ impl Staff {
         if let Some(s) = &self.status {
             c = c.push(text(s.clone()).size(theme::BODY));
         }
+        c = c.push(text(tr(lang, "ui-staff-log")).size(theme::BODY));
+        let mut log = Column::new().spacing(2);
+        if f.log.is_empty() {
+            log = log.push(text(tr(lang, "ui-staff-log-empty")).size(16));
+        }
+        // Newest on top.
+        for l in f.log.iter().rev() {
+            log = log.push(text(l.clone()).size(16));
+        }
+        c = c.push(
+            container(scrollable(log.width(Fill)).height(150))
+                .padding(8)
+                .style(theme::card),
+        );
         let service = if self.out_of_service {
             tr(lang, "ui-staff-back-in-service")
         } else {
