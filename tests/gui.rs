@@ -1540,3 +1540,52 @@ fn staff_see_the_recent_warnings_in_the_log_box() {
         .expect("the heading");
     ui.find(line.as_str()).expect("the warning in the box");
 }
+
+#[test]
+fn staff_words_replace_the_out_of_service_text() {
+    let (mut app, _, _) = kiosk();
+    for _ in 0..attract::STAFF_TAPS {
+        let _ = app.update(Message::Attract(attract::Message::CornerTapped));
+    }
+    let _ = app.update(Message::Staff(staff::Message::ServiceMessageChanged(
+        " Back at 14:00 after the move ".into(),
+    )));
+    click(&mut app, "Take out of service");
+    click(&mut app, "Back");
+    match app.screen() {
+        Screen::Attract(a) => assert!(a.out_of_service),
+        other => panic!("{other:?}"),
+    }
+    {
+        let mut ui = iced_test::Simulator::with_size(
+            iced::Settings::default(),
+            iced::Size::new(1920.0, 1080.0),
+            app.view(),
+        );
+        ui.find("Back at 14:00 after the move")
+            .expect("staff's words");
+        assert!(ui
+            .find("Sorry, this kiosk cannot be used right now. Please ask at the desk.")
+            .is_err());
+    }
+    // Staff come back: the field holds the (trimmed) words; cleared, the
+    // default text returns.
+    for _ in 0..attract::STAFF_TAPS {
+        let _ = app.update(Message::Attract(attract::Message::CornerTapped));
+    }
+    match app.screen() {
+        Screen::Staff(s) => assert_eq!(s.service_message, "Back at 14:00 after the move"),
+        other => panic!("{other:?}"),
+    }
+    let _ = app.update(Message::Staff(staff::Message::ServiceMessageChanged(
+        String::new(),
+    )));
+    click(&mut app, "Back");
+    let mut ui = iced_test::Simulator::with_size(
+        iced::Settings::default(),
+        iced::Size::new(1920.0, 1080.0),
+        app.view(),
+    );
+    ui.find("Sorry, this kiosk cannot be used right now. Please ask at the desk.")
+        .expect("the default text");
+}

@@ -201,6 +201,8 @@ pub struct App {
     device_errors: BTreeMap<String, u32>,
     /// Staff took the kiosk out of service.
     staff_out_of_service: bool,
+    /// Staff's words for the out-of-service screen; empty for the default.
+    staff_message: String,
     warning: Option<warning::Warning>,
     last_activity: Instant,
     toast: Option<(Notice, Instant)>,
@@ -263,6 +265,7 @@ impl App {
             device_seen: BTreeMap::new(),
             device_errors: BTreeMap::new(),
             staff_out_of_service: false,
+            staff_message: String::new(),
             warning: None,
             last_activity: Instant::now(),
             toast: None,
@@ -693,6 +696,8 @@ impl App {
             .unwrap_or(self.lang);
         self.high_contrast = self.config.kiosk.high_contrast;
         let mut a = attract::Attract::new(self.out_of_service());
+        a.message = (self.staff_out_of_service && !self.staff_message.is_empty())
+            .then(|| self.staff_message.clone());
         a.offline = self.offline.then_some(self.config.offline.policy);
         if notice.is_some() {
             self.toast = notice.clone().map(|n| (n, Instant::now()));
@@ -1861,11 +1866,9 @@ impl App {
 
     fn open_staff(&mut self) {
         let path = format!("/tmp/kiosk-journal-{}.csv", Local::now().format("%Y-%m-%d"));
-        self.screen = Screen::Staff(staff::Staff::new(
-            self.figures(),
-            self.staff_out_of_service,
-            path,
-        ));
+        let mut s = staff::Staff::new(self.figures(), self.staff_out_of_service, path);
+        s.service_message = self.staff_message.clone();
+        self.screen = Screen::Staff(s);
     }
 
     fn staff_event(&mut self, e: staff::Event) -> Task<Message> {
@@ -1880,6 +1883,7 @@ impl App {
                 tracing::info!(out_of_service = b, "set by staff");
                 self.staff_out_of_service = b;
             }
+            staff::Event::SetServiceMessage(m) => self.staff_message = m,
             staff::Event::Refresh => {
                 let f = self.figures();
                 if let Screen::Staff(s) = &mut self.screen {

@@ -118,6 +118,7 @@ ui-staff-device-seen = last event { $at }, { $errors } { $errors ->
 ui-staff-device-never = never
 ui-staff-log = Recent warnings and errors (newest first):
 ui-staff-log-empty = Nothing to report.
+ui-staff-service-message = Message while out of service:
 ui-staff-pulling = Fetching records: { $done } done, { $left } to go
 ui-staff-sync-now = Sync now
 ui-staff-syncing = Syncing ...

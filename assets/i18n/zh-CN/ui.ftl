@@ -106,6 +106,7 @@ ui-staff-device-seen = 最近事件 { $at }，错误 { $errors } 次
 ui-staff-device-never = 无
 ui-staff-log = 最近的警告和错误（最新的在上）：
 ui-staff-log-empty = 没有需要报告的内容。
+ui-staff-service-message = 停用时显示的信息：
 ui-staff-pulling = 正在获取记录：已完成 { $done }，剩余 { $left }
 ui-staff-sync-now = 立即同步
 ui-staff-syncing = 正在同步...

@@ -76,6 +76,8 @@ pub struct Staff {
     pub figures: Figures,
     pub export_path: String,
     pub out_of_service: bool,
+    /// What readers see while out of service (empty: the default text).
+    pub service_message: String,
     /// The last export's or sync's result, in staff's language (not
     /// translated later).
     pub status: Option<String>,
@@ -86,6 +88,7 @@ pub struct Staff {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Message {
     PathChanged(String),
+    ServiceMessageChanged(String),
     Export,
     ToggleService,
     Refresh,
@@ -98,6 +101,9 @@ pub enum Message {
 pub enum Event {
     Export(String),
     SetOutOfService(bool),
+    /// Staff's own words for the out-of-service screen (trimmed; empty
+    /// for the default text).
+    SetServiceMessage(String),
     Refresh,
     SyncNow,
     Quit,
@@ -110,6 +116,7 @@ impl Staff {
             figures,
             export_path,
             out_of_service,
+            service_message: String::new(),
             status: None,
             syncing: false,
         }
@@ -120,6 +127,12 @@ impl Staff {
             Message::PathChanged(p) => {
                 self.export_path = p;
                 None
+            }
+            Message::ServiceMessageChanged(m) => {
+                self.service_message = m;
+                Some(Event::SetServiceMessage(
+                    self.service_message.trim().to_string(),
+                ))
             }
             Message::Export if self.export_path.trim().is_empty() => None,
             Message::Export => Some(Event::Export(self.export_path.trim().to_string())),
@@ -267,6 +280,18 @@ impl Staff {
         if let Some(s) = &self.status {
             c = c.push(text(s.clone()).size(theme::BODY));
         }
+        c = c.push(
+            row![
+                text(tr(lang, "ui-staff-service-message")).size(theme::BODY),
+                text_input(&tr(lang, "ui-out-of-service-hint"), &self.service_message)
+                    .on_input(Message::ServiceMessageChanged)
+                    .size(theme::BODY)
+                    .padding(12)
+                    .width(Fill),
+            ]
+            .spacing(16)
+            .align_y(Center),
+        );
         c = c.push(text(tr(lang, "ui-staff-log")).size(theme::BODY));
         let mut log = Column::new().spacing(2);
         if f.log.is_empty() {
@@ -504,6 +529,23 @@ mod tests {
         );
         assert_eq!(s.update(Message::Quit), Some(Event::Quit));
         assert_eq!(s.update(Message::Back), Some(Event::Back));
+    }
+
+    #[test]
+    fn the_service_message_is_passed_on_trimmed() {
+        let mut s = Staff::new(Figures::default(), false, String::new());
+        assert_eq!(
+            s.update(Message::ServiceMessageChanged(
+                "  Closed for the move ".into()
+            )),
+            Some(Event::SetServiceMessage("Closed for the move".into()))
+        );
+        // What staff typed stays in the field as typed.
+        assert_eq!(s.service_message, "  Closed for the move ");
+        assert_eq!(
+            s.update(Message::ServiceMessageChanged("   ".into())),
+            Some(Event::SetServiceMessage(String::new()))
+        );
     }
 
     #[test]
