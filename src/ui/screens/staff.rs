@@ -159,7 +159,7 @@ impl Staff {
             let ok = d.ok;
             let errors = d.errors;
             devices = devices.push(
-                column![
+                row![
                     text(format!(
                         "{} {} — {}",
                         if ok { "●" } else { "×" },
@@ -192,7 +192,7 @@ impl Staff {
                         text::Style::default()
                     }),
                 ]
-                .spacing(2),
+                .spacing(16),
             );
         }
         let (loans, returns) = f
@@ -258,13 +258,14 @@ impl Staff {
         ]
         .spacing(10)
         .width(Fill);
+        // Everything between the title and the buttons scrolls, so the
+        // buttons stay on screen whatever the lists hold.
         let mut c = column![
-            title(tr(lang, "ui-staff-title")),
             container(row![left, right].spacing(32))
                 .padding(16)
                 .style(theme::card),
-            text(tr(lang, "ui-staff-export")).size(theme::BODY),
             row![
+                text(tr(lang, "ui-staff-export")).size(theme::BODY),
                 text_input("/tmp/kiosk-journal.csv", &self.export_path)
                     .on_input(Message::PathChanged)
                     .on_submit(Message::Export)
@@ -276,7 +277,8 @@ impl Staff {
             .spacing(16)
             .align_y(Center),
         ]
-        .spacing(16);
+        .spacing(16)
+        .padding(iced::Padding::ZERO.right(16));
         if let Some(s) = &self.status {
             c = c.push(text(s.clone()).size(theme::BODY));
         }
@@ -302,7 +304,7 @@ impl Staff {
             log = log.push(text(l.clone()).size(16));
         }
         c = c.push(
-            container(scrollable(log.width(Fill)).height(150))
+            container(scrollable(log.width(Fill)).height(130))
                 .padding(8)
                 .style(theme::card),
         );
@@ -324,14 +326,18 @@ impl Staff {
                 small(tr(lang, "ui-staff-sync-now"), Message::SyncNow)
             });
         }
-        c.push(space::vertical())
-            .push(
-                buttons
-                    .push(small(service, Message::ToggleService))
-                    .push(space::horizontal())
-                    .push(small(tr(lang, "ui-staff-quit"), Message::Quit)),
-            )
-            .into()
+        column![
+            title(tr(lang, "ui-staff-title")),
+            scrollable(c).height(Fill)
+        ]
+        .spacing(16)
+        .push(
+            buttons
+                .push(small(service, Message::ToggleService))
+                .push(space::horizontal())
+                .push(small(tr(lang, "ui-staff-quit"), Message::Quit)),
+        )
+        .into()
     }
 }
 
