@@ -1007,15 +1007,28 @@ async fn http_scenario(db: &[&str]) {
         "{{\"kiosk_id\":\"K1\",\"pad\":\"{}\"}}",
         "x".repeat(9 * 1024 * 1024)
     );
-    // Its own client: the server answers early and closes that connection.
-    let r = reqwest::Client::new()
-        .post(url("/v1/push"))
-        .header("Authorization", &bearer)
-        .header("Content-Type", "application/json")
-        .body(huge)
-        .send()
-        .await
-        .unwrap();
+    // Its own client: the server answers early and closes that connection,
+    // so the client may still be writing the body when it goes (a broken
+    // pipe instead of the answer): asked again until the answer is read.
+    let mut answer = None;
+    for _ in 0..20 {
+        match reqwest::Client::new()
+            .post(url("/v1/push"))
+            .header("Authorization", &bearer)
+            .header("Content-Type", "application/json")
+            .body(huge.clone())
+            .send()
+            .await
+        {
+            Ok(r) => {
+                answer = Some(r);
+                break;
+            }
+            Err(e) if e.is_request() => continue,
+            Err(e) => panic!("{e}"),
+        }
+    }
+    let r = answer.expect("an answer to the oversized push in 20 tries");
     assert_eq!(r.status(), 413);
     assert_eq!(r.json::<ApiError>().await.unwrap().error, "too_large");
 
