@@ -1356,3 +1356,236 @@ fn a_pin_checked_by_the_central_system_opens_the_pad_then_the_session() {
     assert!(app.session().is_none());
     assert_eq!(app.notice(), Some(&Notice::said("ui-error-staff")));
 }
+
+#[test]
+fn staff_see_the_open_conflicts_with_reasons_and_masked_readers() {
+    let (mut app, cards, items) = kiosk();
+    let _ = app.update(Message::Scanned(cards[0].clone()));
+    let _ = app.update(Message::Scanned(items[0].clone()));
+    let _ = app.update(Message::Scanned(items[1].clone()));
+    let _ = app.update(Message::Borrow(borrow::Message::Finish));
+    let _ = app.update(Message::Receipt(receipt::Message::NoReceipt));
+    let _ = app.update(Message::Feedback(feedback::Message::Skip));
+    // The upstream turned the first loan into a conflict, and staff
+    // closed the second one's conflict at the centre already.
+    let conn = app.store().conn();
+    conn.execute(
+        "UPDATE journal SET sync_status = 'conflict', sync_reason = 'item already on loan upstream'
+         WHERE kind = 'checkout' AND item = ?1",
+        [&items[0]],
+    )
+    .unwrap();
+    conn.execute(
+        "UPDATE journal SET sync_status = 'conflict', sync_reason = 'closed one'
+         WHERE kind = 'checkout' AND item = ?1",
+        [&items[1]],
+    )
+    .unwrap();
+    conn.execute(
+        "INSERT INTO conflict_resolutions (entry_id, resolved, resolved_by, note)
+         SELECT id, '2026-01-01T00:00:00Z', 'staff', 'ok' FROM journal
+         WHERE kind = 'checkout' AND item = ?1",
+        [&items[1]],
+    )
+    .unwrap();
+    for _ in 0..attract::STAFF_TAPS {
+        let _ = app.update(Message::Attract(attract::Message::CornerTapped));
+    }
+    let list = match app.screen() {
+        Screen::Staff(s) => s.figures.conflicts.clone(),
+        other => panic!("expected the staff menu, got {other:?}"),
+    };
+    assert_eq!(list.len(), 1, "{list:?}");
+    let c = &list[0];
+    assert_eq!(c.kind, "checkout");
+    assert_eq!(c.item.as_deref(), Some(items[0].as_str()));
+    assert_eq!(c.reason, "item already on loan upstream");
+    let tail: String = cards[0]
+        .chars()
+        .rev()
+        .take(4)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    assert_eq!(c.reader, Some(format!("…{tail}")));
+    assert_ne!(c.reader.as_deref(), Some(cards[0].as_str()));
+    let line = format!(
+        "{} Loan item {} reader …{tail}: item already on loan upstream",
+        c.at, items[0]
+    );
+    let mut ui = iced_test::Simulator::with_size(
+        iced::Settings::default(),
+        iced::Size::new(1920.0, 1080.0),
+        app.view(),
+    );
+    ui.find("Latest open conflicts:").expect("the heading");
+    ui.find(line.as_str()).expect("the conflict line");
+    assert!(
+        ui.find(cards[0].as_str()).is_err(),
+        "full card number shown"
+    );
+}
+
+#[test]
+fn staff_see_each_device_last_event_and_error_count() {
+    use chrono::TimeZone;
+    use kiosk::config::{DeviceKind, DeviceSection};
+    use kiosk::devices::events::{DeviceEvent, DeviceStatus, EventKind, Tag};
+    use kiosk::devices::tag::{Format, TagData};
+    let config = Config {
+        devices: vec![
+            DeviceSection::new("printer", DeviceKind::Printer),
+            DeviceSection::new("pad", DeviceKind::Rfid),
+        ],
+        ..Config::default()
+    };
+    let (mut app, _, _) = kiosk_with(config);
+    let at = |h, m, s| Local.with_ymd_and_hms(2026, 3, 4, h, m, s).unwrap();
+    let send = |app: &mut App, device: &str, when, kind| {
+        let mut e = DeviceEvent::now(device, kind);
+        e.at = when;
+        let _ = app.update(Message::Device(e));
+    };
+    let down = || EventKind::DeviceStatus {
+        status: DeviceStatus::Down {
+            reason: "/dev/ttyUSB0: gone".into(),
+        },
+    };
+    let up = || EventKind::DeviceStatus {
+        status: DeviceStatus::Up {
+            info: "back".into(),
+        },
+    };
+    // Down, the same down again (one change), up, down again: 2 errors.
+    send(&mut app, "pad", at(9, 0, 0), down());
+    send(&mut app, "pad", at(9, 0, 5), down());
+    send(&mut app, "pad", at(9, 1, 0), up());
+    send(&mut app, "pad", at(9, 2, 0), down());
+    send(&mut app, "pad", at(9, 3, 0), up());
+    // A blank tag that decodes to no item: one more.
+    send(
+        &mut app,
+        "pad",
+        at(9, 3, 7),
+        EventKind::TagsInField {
+            tags: vec![Tag {
+                uid: [0xE0, 4, 1, 0, 0, 0, 0, 9],
+                afi: None,
+                data: TagData::only(Format::Blank),
+            }],
+        },
+    );
+    for _ in 0..attract::STAFF_TAPS {
+        let _ = app.update(Message::Attract(attract::Message::CornerTapped));
+    }
+    let devices = match app.screen() {
+        Screen::Staff(s) => s.figures.devices.clone(),
+        other => panic!("expected the staff menu, got {other:?}"),
+    };
+    let pad = devices.iter().find(|d| d.id == "pad").unwrap();
+    assert_eq!(pad.last_event.as_deref(), Some("09:03:07"));
+    assert_eq!(pad.errors, 3);
+    let printer = devices.iter().find(|d| d.id == "printer").unwrap();
+    assert_eq!((printer.last_event.as_deref(), printer.errors), (None, 0));
+    fn ui(app: &App) -> iced_test::Simulator<'_, Message> {
+        iced_test::Simulator::with_size(
+            iced::Settings::default(),
+            iced::Size::new(1920.0, 1080.0),
+            app.view(),
+        )
+    }
+    {
+        let mut ui = ui(&app);
+        ui.find("last event 09:03:07, 3 errors")
+            .expect("the pad's line");
+        ui.find("last event never, 0 errors")
+            .expect("the printer's line");
+    }
+    let _ = app.update(Message::SetLang(Lang::ZhCn));
+    let _ = app.update(Message::Staff(staff::Message::Refresh));
+    let mut ui = ui(&app);
+    ui.find("最近事件 09:03:07，错误 3 次")
+        .expect("the pad's line in Chinese");
+}
+
+#[test]
+fn staff_see_the_recent_warnings_in_the_log_box() {
+    use tracing_subscriber::prelude::*;
+    let (mut app, _, _) = kiosk();
+    let subscriber = tracing_subscriber::registry().with(kiosk::ui::log::RecentLayer);
+    tracing::subscriber::with_default(subscriber, || {
+        tracing::info!("gui-log-test not shown");
+        tracing::warn!(device = "pad", "gui-log-test the pad went away");
+    });
+    for _ in 0..attract::STAFF_TAPS {
+        let _ = app.update(Message::Attract(attract::Message::CornerTapped));
+    }
+    let log = match app.screen() {
+        Screen::Staff(s) => s.figures.log.clone(),
+        other => panic!("expected the staff menu, got {other:?}"),
+    };
+    let line = log
+        .iter()
+        .find(|l| l.ends_with("gui-log-test the pad went away device=pad"))
+        .unwrap_or_else(|| panic!("{log:?}"));
+    assert!(line.contains("WARN"), "{line}");
+    assert!(!log.iter().any(|l| l.contains("gui-log-test not shown")));
+    let mut ui = iced_test::Simulator::with_size(
+        iced::Settings::default(),
+        iced::Size::new(1920.0, 1080.0),
+        app.view(),
+    );
+    ui.find("Recent warnings and errors (newest first):")
+        .expect("the heading");
+    ui.find(line.as_str()).expect("the warning in the box");
+}
+
+#[test]
+fn staff_words_replace_the_out_of_service_text() {
+    let (mut app, _, _) = kiosk();
+    for _ in 0..attract::STAFF_TAPS {
+        let _ = app.update(Message::Attract(attract::Message::CornerTapped));
+    }
+    let _ = app.update(Message::Staff(staff::Message::ServiceMessageChanged(
+        " Back at 14:00 after the move ".into(),
+    )));
+    click(&mut app, "Take out of service");
+    click(&mut app, "Back");
+    match app.screen() {
+        Screen::Attract(a) => assert!(a.out_of_service),
+        other => panic!("{other:?}"),
+    }
+    {
+        let mut ui = iced_test::Simulator::with_size(
+            iced::Settings::default(),
+            iced::Size::new(1920.0, 1080.0),
+            app.view(),
+        );
+        ui.find("Back at 14:00 after the move")
+            .expect("staff's words");
+        assert!(ui
+            .find("Sorry, this kiosk cannot be used right now. Please ask at the desk.")
+            .is_err());
+    }
+    // Staff come back: the field holds the (trimmed) words; cleared, the
+    // default text returns.
+    for _ in 0..attract::STAFF_TAPS {
+        let _ = app.update(Message::Attract(attract::Message::CornerTapped));
+    }
+    match app.screen() {
+        Screen::Staff(s) => assert_eq!(s.service_message, "Back at 14:00 after the move"),
+        other => panic!("{other:?}"),
+    }
+    let _ = app.update(Message::Staff(staff::Message::ServiceMessageChanged(
+        String::new(),
+    )));
+    click(&mut app, "Back");
+    let mut ui = iced_test::Simulator::with_size(
+        iced::Settings::default(),
+        iced::Size::new(1920.0, 1080.0),
+        app.view(),
+    );
+    ui.find("Sorry, this kiosk cannot be used right now. Please ask at the desk.")
+        .expect("the default text");
+}

@@ -270,6 +270,19 @@ impl Store {
         Ok(rows?)
     }
 
+    /// The last `limit` conflicts staff have not closed yet, newest first
+    /// (the staff screen's list; `sync_reason` says why).
+    pub fn open_conflicts(&self, limit: usize) -> Result<Vec<JournalEntry>> {
+        let mut st = self.conn.prepare(&format!(
+            "SELECT {COLUMNS} FROM journal j WHERE sync_status = 'conflict'
+               AND NOT EXISTS (SELECT 1 FROM conflict_resolutions r WHERE r.entry_id = j.id)
+             ORDER BY rowid_ DESC LIMIT ?1"
+        ))?;
+        let rows: rusqlite::Result<Vec<JournalEntry>> =
+            st.query_map([limit as i64], entry)?.collect();
+        Ok(rows?)
+    }
+
     /// The next `limit` entries still to be delivered upstream, oldest first.
     pub fn outbox(&self, limit: usize) -> Result<Vec<JournalEntry>> {
         let mut st = self.conn.prepare(&format!(

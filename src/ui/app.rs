@@ -195,8 +195,14 @@ pub struct App {
     /// What each device's last status means, for the staff screen (its
     /// text is for the log).
     status_codes: BTreeMap<String, StatusCode>,
+    /// Per device: when it last sent anything, and how many times it went
+    /// down or into error or sent something that could not be decoded.
+    device_seen: BTreeMap<String, DateTime<Local>>,
+    device_errors: BTreeMap<String, u32>,
     /// Staff took the kiosk out of service.
     staff_out_of_service: bool,
+    /// Staff's words for the out-of-service screen; empty for the default.
+    staff_message: String,
     warning: Option<warning::Warning>,
     last_activity: Instant,
     toast: Option<(Notice, Instant)>,
@@ -256,7 +262,10 @@ impl App {
             typed: String::new(),
             statuses: BTreeMap::new(),
             status_codes: BTreeMap::new(),
+            device_seen: BTreeMap::new(),
+            device_errors: BTreeMap::new(),
             staff_out_of_service: false,
+            staff_message: String::new(),
             warning: None,
             last_activity: Instant::now(),
             toast: None,
@@ -687,6 +696,8 @@ impl App {
             .unwrap_or(self.lang);
         self.high_contrast = self.config.kiosk.high_contrast;
         let mut a = attract::Attract::new(self.out_of_service());
+        a.message = (self.staff_out_of_service && !self.staff_message.is_empty())
+            .then(|| self.staff_message.clone());
         a.offline = self.offline.then_some(self.config.offline.policy);
         if notice.is_some() {
             self.toast = notice.clone().map(|n| (n, Instant::now()));
@@ -1803,6 +1814,11 @@ impl App {
                     id: d.id.clone(),
                     ok,
                     status,
+                    last_event: self
+                        .device_seen
+                        .get(&d.id)
+                        .map(|t| t.format("%H:%M:%S").to_string()),
+                    errors: self.device_errors.get(&d.id).copied().unwrap_or(0),
                 }
             })
             .collect();
@@ -1829,16 +1845,30 @@ impl App {
                     pulling: s.pull.map(|p| (p.records, p.remaining)),
                 }
             }),
+            conflicts: self
+                .store
+                .open_conflicts(staff::CONFLICTS_SHOWN)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|e| staff::ConflictLine {
+                    at: DateTime::parse_from_rfc3339(&e.at)
+                        .map(|t| t.with_timezone(&Local).format("%Y-%m-%d %H:%M").to_string())
+                        .unwrap_or(e.at),
+                    kind: e.kind,
+                    item: e.item,
+                    reader: e.patron.as_deref().map(mask),
+                    reason: e.sync_reason.unwrap_or_default(),
+                })
+                .collect(),
+            log: super::log::recent(),
         }
     }
 
     fn open_staff(&mut self) {
         let path = format!("/tmp/kiosk-journal-{}.csv", Local::now().format("%Y-%m-%d"));
-        self.screen = Screen::Staff(staff::Staff::new(
-            self.figures(),
-            self.staff_out_of_service,
-            path,
-        ));
+        let mut s = staff::Staff::new(self.figures(), self.staff_out_of_service, path);
+        s.service_message = self.staff_message.clone();
+        self.screen = Screen::Staff(s);
     }
 
     fn staff_event(&mut self, e: staff::Event) -> Task<Message> {
@@ -1853,6 +1883,7 @@ impl App {
                 tracing::info!(out_of_service = b, "set by staff");
                 self.staff_out_of_service = b;
             }
+            staff::Event::SetServiceMessage(m) => self.staff_message = m,
             staff::Event::Refresh => {
                 let f = self.figures();
                 if let Screen::Staff(s) = &mut self.screen {
@@ -1910,6 +1941,7 @@ impl App {
 
     fn device(&mut self, e: DeviceEvent) -> Task<Message> {
         let mut tasks = Vec::new();
+        self.device_seen.insert(e.device.clone(), e.at);
         match e.kind {
             EventKind::CardScanned { code } | EventKind::ItemScanned { code } => {
                 return self.scan(&code)
@@ -1943,6 +1975,7 @@ impl App {
                         }
                         PadAction::Unreadable { uid, format } => {
                             tracing::warn!(device = %e.device, uid = %uid_hex(&uid), ?format, "tag without an item id");
+                            *self.device_errors.entry(e.device.clone()).or_default() += 1;
                             self.tell(Notice::said("tag-unreadable"));
                         }
                     }
@@ -1960,6 +1993,12 @@ impl App {
                     Some(code) => self.status_codes.insert(e.device.clone(), code),
                     None => self.status_codes.remove(&e.device),
                 };
+                // A change into down or error counts once, not every repeat.
+                if !matches!(status, DeviceStatus::Up { .. })
+                    && self.statuses.get(&e.device) != Some(&status)
+                {
+                    *self.device_errors.entry(e.device.clone()).or_default() += 1;
+                }
                 self.statuses.insert(e.device, status);
                 if let Screen::Attract(a) = &mut self.screen {
                     a.out_of_service = self.staff_out_of_service

@@ -11,6 +11,7 @@
 
 pub mod app;
 pub mod feed;
+pub mod log;
 pub mod screens;
 pub mod sound;
 pub mod stats;

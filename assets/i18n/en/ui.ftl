@@ -101,6 +101,24 @@ ui-staff-offline = Cannot reach { $upstream }: working offline
 ui-staff-online-unknown = Not in contact with { $upstream } yet
 ui-staff-sync-error = Last error: { $error }
 ui-staff-conflicts = Conflicts to look at: { $count }
+ui-staff-conflict-list = Latest open conflicts:
+ui-staff-conflict-line = { $at } { $kind } item { $item } reader { $reader }: { $reason }
+ui-staff-kind-checkout = Loan
+ui-staff-kind-checkin = Return
+ui-staff-kind-renew = Renewal
+ui-staff-kind-hold-placed = Hold placed
+ui-staff-kind-hold-cancelled = Hold cancelled
+ui-staff-kind-feedback = Feedback
+ui-staff-kind-fee-paid = Fee paid
+ui-staff-kind-security = Security
+ui-staff-device-seen = last event { $at }, { $errors } { $errors ->
+        [one] error
+       *[other] errors
+    }
+ui-staff-device-never = never
+ui-staff-log = Recent warnings and errors (newest first):
+ui-staff-log-empty = Nothing to report.
+ui-staff-service-message = Message while out of service:
 ui-staff-pulling = Fetching records: { $done } done, { $left } to go
 ui-staff-sync-now = Sync now
 ui-staff-syncing = Syncing ...

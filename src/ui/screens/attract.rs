@@ -17,6 +17,9 @@ pub const STAFF_TAPS: u8 = 5;
 #[derive(Debug, Default)]
 pub struct Attract {
     pub out_of_service: bool,
+    /// What staff typed for readers to see while out of service, instead
+    /// of the default hint.
+    pub message: Option<String>,
     /// Why the last scan did nothing (unknown card, card scanned first...).
     pub notice: Option<Notice>,
     /// The central system cannot be reached: what still works here, by
@@ -84,7 +87,12 @@ impl Attract {
             column![
                 text(library.to_string()).size(theme::TITLE),
                 text(tr(lang, "ui-out-of-service")).size(theme::HUGE),
-                text(tr(lang, "ui-out-of-service-hint")).size(theme::BODY),
+                text(
+                    self.message
+                        .clone()
+                        .unwrap_or_else(|| tr(lang, "ui-out-of-service-hint"))
+                )
+                .size(theme::BODY),
             ]
             .spacing(32)
             .align_x(Center)

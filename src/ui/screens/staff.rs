@@ -8,14 +8,22 @@ use crate::domain::Lang;
 use crate::ui::theme;
 use iced::mouse;
 use iced::widget::canvas::{self, Canvas, Frame, Geometry, Text};
-use iced::widget::{column, container, row, space, text, text_input, Column};
+use iced::widget::{column, container, row, scrollable, space, text, text_input, Column};
 use iced::{Center, Color, Element, Fill, Point, Rectangle, Renderer, Size, Theme};
+
+/// How many open conflicts the sync panel lists.
+pub const CONFLICTS_SHOWN: usize = 5;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeviceLine {
     pub id: String,
     pub ok: bool,
     pub status: String,
+    /// When it last sent anything (local time), None if never.
+    pub last_event: Option<String>,
+    /// Times it went down or into error, plus what it sent that could
+    /// not be decoded, since the kiosk started.
+    pub errors: u32,
 }
 
 /// What the app tells the staff screen.
@@ -31,6 +39,24 @@ pub struct Figures {
     pub hourly: Vec<(u32, u32)>,
     /// The sync engine's view, when an upstream is configured.
     pub sync: Option<SyncLine>,
+    /// The last open conflicts, newest first.
+    pub conflicts: Vec<ConflictLine>,
+    /// The last WARN/ERROR log lines, oldest first.
+    pub log: Vec<String>,
+}
+
+/// One journal entry the upstream refused as a conflict.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConflictLine {
+    /// The journal kind (checkout, checkin, ...).
+    pub kind: String,
+    pub item: Option<String>,
+    /// Masked as the CLI masks it (only the last four characters).
+    pub reader: Option<String>,
+    /// When the transaction happened, local time, to the minute.
+    pub at: String,
+    /// Why the upstream refused it, in its words.
+    pub reason: String,
 }
 
 /// The sync engine's status as staff read it.
@@ -50,6 +76,8 @@ pub struct Staff {
     pub figures: Figures,
     pub export_path: String,
     pub out_of_service: bool,
+    /// What readers see while out of service (empty: the default text).
+    pub service_message: String,
     /// The last export's or sync's result, in staff's language (not
     /// translated later).
     pub status: Option<String>,
@@ -60,6 +88,7 @@ pub struct Staff {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Message {
     PathChanged(String),
+    ServiceMessageChanged(String),
     Export,
     ToggleService,
     Refresh,
@@ -72,6 +101,9 @@ pub enum Message {
 pub enum Event {
     Export(String),
     SetOutOfService(bool),
+    /// Staff's own words for the out-of-service screen (trimmed; empty
+    /// for the default text).
+    SetServiceMessage(String),
     Refresh,
     SyncNow,
     Quit,
@@ -84,6 +116,7 @@ impl Staff {
             figures,
             export_path,
             out_of_service,
+            service_message: String::new(),
             status: None,
             syncing: false,
         }
@@ -94,6 +127,12 @@ impl Staff {
             Message::PathChanged(p) => {
                 self.export_path = p;
                 None
+            }
+            Message::ServiceMessageChanged(m) => {
+                self.service_message = m;
+                Some(Event::SetServiceMessage(
+                    self.service_message.trim().to_string(),
+                ))
             }
             Message::Export if self.export_path.trim().is_empty() => None,
             Message::Export => Some(Event::Export(self.export_path.trim().to_string())),
@@ -118,15 +157,42 @@ impl Staff {
         let mut devices = Column::new().spacing(6);
         for d in &f.devices {
             let ok = d.ok;
+            let errors = d.errors;
             devices = devices.push(
-                text(format!(
-                    "{} {} — {}",
-                    if ok { "●" } else { "×" },
-                    d.id,
-                    d.status
-                ))
-                .size(theme::SMALL)
-                .style(move |t| if ok { theme::ok(t) } else { theme::bad(t) }),
+                row![
+                    text(format!(
+                        "{} {} — {}",
+                        if ok { "●" } else { "×" },
+                        d.id,
+                        d.status
+                    ))
+                    .size(theme::SMALL)
+                    .style(move |t| if ok {
+                        theme::ok(t)
+                    } else {
+                        theme::bad(t)
+                    }),
+                    text(tra(
+                        lang,
+                        "ui-staff-device-seen",
+                        &[
+                            (
+                                "at",
+                                d.last_event
+                                    .clone()
+                                    .unwrap_or_else(|| tr(lang, "ui-staff-device-never")),
+                            ),
+                            ("errors", errors.to_string()),
+                        ],
+                    ))
+                    .size(theme::SMALL)
+                    .style(move |t| if errors > 0 {
+                        theme::bad(t)
+                    } else {
+                        text::Style::default()
+                    }),
+                ]
+                .spacing(16),
             );
         }
         let (loans, returns) = f
@@ -152,6 +218,7 @@ impl Staff {
             })
             .size(theme::SMALL),
             sync_lines(f.sync.as_ref(), lang),
+            conflict_lines(&f.conflicts, lang),
             text(tra(
                 lang,
                 "ui-staff-on-loan",
@@ -191,13 +258,14 @@ impl Staff {
         ]
         .spacing(10)
         .width(Fill);
+        // Everything between the title and the buttons scrolls, so the
+        // buttons stay on screen whatever the lists hold.
         let mut c = column![
-            title(tr(lang, "ui-staff-title")),
             container(row![left, right].spacing(32))
                 .padding(16)
                 .style(theme::card),
-            text(tr(lang, "ui-staff-export")).size(theme::BODY),
             row![
+                text(tr(lang, "ui-staff-export")).size(theme::BODY),
                 text_input("/tmp/kiosk-journal.csv", &self.export_path)
                     .on_input(Message::PathChanged)
                     .on_submit(Message::Export)
@@ -209,10 +277,37 @@ impl Staff {
             .spacing(16)
             .align_y(Center),
         ]
-        .spacing(16);
+        .spacing(16)
+        .padding(iced::Padding::ZERO.right(16));
         if let Some(s) = &self.status {
             c = c.push(text(s.clone()).size(theme::BODY));
         }
+        c = c.push(
+            row![
+                text(tr(lang, "ui-staff-service-message")).size(theme::BODY),
+                text_input(&tr(lang, "ui-out-of-service-hint"), &self.service_message)
+                    .on_input(Message::ServiceMessageChanged)
+                    .size(theme::BODY)
+                    .padding(12)
+                    .width(Fill),
+            ]
+            .spacing(16)
+            .align_y(Center),
+        );
+        c = c.push(text(tr(lang, "ui-staff-log")).size(theme::BODY));
+        let mut log = Column::new().spacing(2);
+        if f.log.is_empty() {
+            log = log.push(text(tr(lang, "ui-staff-log-empty")).size(16));
+        }
+        // Newest on top.
+        for l in f.log.iter().rev() {
+            log = log.push(text(l.clone()).size(16));
+        }
+        c = c.push(
+            container(scrollable(log.width(Fill)).height(130))
+                .padding(8)
+                .style(theme::card),
+        );
         let service = if self.out_of_service {
             tr(lang, "ui-staff-back-in-service")
         } else {
@@ -231,14 +326,18 @@ impl Staff {
                 small(tr(lang, "ui-staff-sync-now"), Message::SyncNow)
             });
         }
-        c.push(space::vertical())
-            .push(
-                buttons
-                    .push(small(service, Message::ToggleService))
-                    .push(space::horizontal())
-                    .push(small(tr(lang, "ui-staff-quit"), Message::Quit)),
-            )
-            .into()
+        column![
+            title(tr(lang, "ui-staff-title")),
+            scrollable(c).height(Fill)
+        ]
+        .spacing(16)
+        .push(
+            buttons
+                .push(small(service, Message::ToggleService))
+                .push(space::horizontal())
+                .push(small(tr(lang, "ui-staff-quit"), Message::Quit)),
+        )
+        .into()
     }
 }
 
@@ -304,6 +403,53 @@ fn sync_lines<'a>(s: Option<&SyncLine>, lang: Lang) -> Element<'a, Message> {
         );
     }
     c.into()
+}
+
+/// The open conflicts, one line each: when, what, which item, whose
+/// (masked) and why; nothing when there are none.
+fn conflict_lines<'a>(list: &[ConflictLine], lang: Lang) -> Element<'a, Message> {
+    let mut c = Column::new().spacing(4);
+    if list.is_empty() {
+        return c.into();
+    }
+    c = c.push(text(tr(lang, "ui-staff-conflict-list")).size(theme::SMALL));
+    for l in list {
+        c = c.push(
+            text(tra(
+                lang,
+                "ui-staff-conflict-line",
+                &[
+                    ("at", l.at.clone()),
+                    ("kind", kind_name(&l.kind, lang)),
+                    ("item", l.item.clone().unwrap_or_else(|| "-".into())),
+                    ("reader", l.reader.clone().unwrap_or_else(|| "-".into())),
+                    ("reason", l.reason.clone()),
+                ],
+            ))
+            .size(theme::SMALL)
+            .style(theme::bad),
+        );
+    }
+    c.into()
+}
+
+/// A journal kind in staff's language; an unknown one as stored.
+fn kind_name(kind: &str, lang: Lang) -> String {
+    const KNOWN: [&str; 8] = [
+        "checkout",
+        "checkin",
+        "renew",
+        "hold_placed",
+        "hold_cancelled",
+        "feedback",
+        "fee_paid",
+        "security",
+    ];
+    if KNOWN.contains(&kind) {
+        tr(lang, &format!("ui-staff-kind-{}", kind.replace('_', "-")))
+    } else {
+        kind.to_string()
+    }
 }
 
 /// Loans and returns per hour as paired bars.
@@ -389,5 +535,50 @@ mod tests {
         );
         assert_eq!(s.update(Message::Quit), Some(Event::Quit));
         assert_eq!(s.update(Message::Back), Some(Event::Back));
+    }
+
+    #[test]
+    fn the_service_message_is_passed_on_trimmed() {
+        let mut s = Staff::new(Figures::default(), false, String::new());
+        assert_eq!(
+            s.update(Message::ServiceMessageChanged(
+                "  Closed for the move ".into()
+            )),
+            Some(Event::SetServiceMessage("Closed for the move".into()))
+        );
+        // What staff typed stays in the field as typed.
+        assert_eq!(s.service_message, "  Closed for the move ");
+        assert_eq!(
+            s.update(Message::ServiceMessageChanged("   ".into())),
+            Some(Event::SetServiceMessage(String::new()))
+        );
+    }
+
+    #[test]
+    fn refresh_asks_and_every_journal_kind_has_a_name() {
+        let mut s = Staff::new(Figures::default(), false, String::new());
+        assert_eq!(s.update(Message::Refresh), Some(Event::Refresh));
+        // No upstream: "sync now" does nothing.
+        assert_eq!(s.update(Message::SyncNow), None);
+        let t = crate::i18n::Texts::get();
+        for k in [
+            "checkout",
+            "checkin",
+            "renew",
+            "hold_placed",
+            "hold_cancelled",
+            "feedback",
+            "fee_paid",
+            "security",
+        ] {
+            for lang in [Lang::En, Lang::ZhCn] {
+                assert!(
+                    t.has(lang, &format!("ui-staff-kind-{}", k.replace('_', "-"))),
+                    "{k} {lang:?}"
+                );
+            }
+        }
+        assert_eq!(kind_name("checkout", Lang::ZhCn), "借出");
+        assert_eq!(kind_name("something_new", Lang::En), "something_new");
     }
 }
