@@ -120,6 +120,9 @@ impl Store {
         // Pragmas first, outside any transaction (journal_mode cannot change
         // inside one). Reading user_version first proves the file is a
         // database before we write anything to it.
+        // Another process may be creating the file this very moment: wait
+        // for its locks rather than failing at once.
+        conn.busy_timeout(Duration::from_secs(5))?;
         let version: i64 = conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .map_err(unreadable)?;
@@ -130,10 +133,20 @@ impl Store {
                 supported: schema_version(),
             });
         }
-        conn.busy_timeout(Duration::from_secs(5))?;
-        let mode: String = conn
-            .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
-            .map_err(unreadable)?;
+        // Switching to WAL can meet a lock without SQLite's busy handler
+        // (a new file being set up by another process): a few more tries.
+        let mut tries = 0;
+        let mode: String = loop {
+            match conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0)) {
+                Err(rusqlite::Error::SqliteFailure(f, _))
+                    if f.code == rusqlite::ErrorCode::DatabaseBusy && tries < 50 =>
+                {
+                    tries += 1;
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                other => break other.map_err(unreadable)?,
+            }
+        };
         if mode != "wal" && mode != "memory" {
             return Err(StoreError::Unreadable {
                 path: path.to_path_buf(),
