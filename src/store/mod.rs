@@ -133,15 +133,16 @@ impl Store {
                 supported: schema_version(),
             });
         }
-        // Switching to WAL can meet a lock without SQLite's busy handler
-        // (a new file being set up by another process): a few more tries.
-        let mut tries = 0;
+        // Switching a new file to WAL can meet another process setting it
+        // up at the same moment, without SQLite's busy handler: a new
+        // database gets a few more tries (an existing one is WAL already).
+        let mut tries = if version == 0 { 50 } else { 0 };
         let mode: String = loop {
             match conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0)) {
                 Err(rusqlite::Error::SqliteFailure(f, _))
-                    if f.code == rusqlite::ErrorCode::DatabaseBusy && tries < 50 =>
+                    if f.code == rusqlite::ErrorCode::DatabaseBusy && tries > 0 =>
                 {
-                    tries += 1;
+                    tries -= 1;
                     std::thread::sleep(Duration::from_millis(20));
                 }
                 other => break other.map_err(unreadable)?,
