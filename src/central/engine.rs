@@ -189,11 +189,10 @@ fn prefixed(table: &str, cols: &str) -> String {
         .join(", ")
 }
 
+/// The current state of a record of the rarer kinds (readers, items and
+/// loans come joined with the feed in `changes`).
 async fn record<S: Sql>(tx: &mut S, entity: &str, key: &str) -> Result<Option<Record>> {
     Ok(match entity {
-        "patron" => patron(tx, key).await?.map(Record::Patron),
-        "item" => item(tx, key).await?.map(Record::Item),
-        "loan" => current_loan(tx, key).await?.map(|(_, l)| Record::Loan(l)),
         "hold" => match key.parse::<i64>() {
             Ok(id) => hold(tx, id).await?.map(Record::Hold),
             Err(_) => None,
