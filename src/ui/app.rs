@@ -86,6 +86,8 @@ pub enum Message {
     Scanned(String),
     Device(DeviceEvent),
     Key(keyboard::Event),
+    /// The wedge timer fired at this instant (handled maybe later, when
+    /// the UI thread is free: the detector tells the two apart).
     WedgeTick(Instant),
     Tick(Instant),
     /// The screen was touched or clicked somewhere.
@@ -515,8 +517,8 @@ impl App {
             Message::Scanned(code) => return self.scan(&code),
             Message::Device(e) => return self.device(e),
             Message::Key(e) => return self.key_at(e, Instant::now()),
-            Message::WedgeTick(now) => {
-                let out = self.wedge.tick(now);
+            Message::WedgeTick(fired) => {
+                let out = self.wedge.tick(fired, Instant::now());
                 return self.wedge_out(out);
             }
             Message::Tick(now) => self.tick(now),
@@ -2015,14 +2017,15 @@ impl App {
         Task::batch(tasks)
     }
 
-    /// A key reached the window at `at`: a scanner's burst becomes a scan,
-    /// a person's typing goes to the PIN pad or a typed code.
+    /// A key is handled at `at` (when the UI thread got to it, not when it
+    /// was typed): a scanner's burst becomes a scan, a person's typing goes
+    /// to the PIN pad or a typed code.
     pub fn key_at(&mut self, e: keyboard::Event, at: Instant) -> Task<Message> {
         let keyboard::Event::KeyPressed { key, text, .. } = e else {
             return Task::none();
         };
         let out = match key.as_ref() {
-            Key::Named(Named::Enter) => self.wedge.enter(at),
+            Key::Named(Named::Enter) => self.wedge.enter(),
             Key::Named(Named::Backspace) => {
                 if let Screen::Identify(i) = &mut self.screen {
                     i.update(identify::Message::Backspace);

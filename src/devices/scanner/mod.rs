@@ -205,18 +205,20 @@ pub fn fuzz_scanner(data: &[u8]) {
         let _ = layout.decode(rest);
     }
 
-    // Key presses with made-up times: each byte is a key, its low bits a gap.
+    // Key presses and timer ticks with made-up times: each byte is a key
+    // (or Enter, or a tick handled on time or late), its low bits a gap.
     let mut wedge = WedgeDetector::new(WedgeConfig::default());
     let mut at = Instant::now();
     for &b in rest {
         at += Duration::from_millis(u64::from(b & 0x3f));
-        if b & 0x80 != 0 {
-            let _ = wedge.enter(at);
-        } else {
-            let _ = wedge.key(char::from(b), at);
-        }
+        let _ = match b >> 6 {
+            0 => wedge.key(char::from(b), at),
+            1 => wedge.enter(),
+            2 => wedge.tick(at, at),
+            _ => wedge.tick(at, at + Duration::from_millis(u64::from(b & 0x3f))),
+        };
     }
-    let _ = wedge.tick(at + Duration::from_secs(1));
+    let _ = wedge.tick(at + Duration::from_secs(1), at + Duration::from_secs(1));
 }
 
 #[cfg(test)]
