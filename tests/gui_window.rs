@@ -265,31 +265,27 @@ fn a_wedge_scanner_borrows_and_returns_through_the_real_window() {
         "{}",
         log()
     );
-    // On a loaded machine a scan typed right after the session closed was
-    // seen lost once (the screen did not react): the reader scans again,
-    // as at a real kiosk (a second return of the same book would be a
-    // refused one: exactly one accepted checkin still holds).
-    let mut returned = false;
-    for _ in 0..3 {
-        wedge_scan(&display, book);
-        returned = wait_for("the checkin entry", Duration::from_secs(10), || {
+    // Scanned once, right after the session closed: the kiosk is drawing
+    // the receipt (tens of ms in this debug build, more on a loaded
+    // machine) while the keys arrive, and handles the first ones, then
+    // the timer's late ticks, then the rest. The wedge detector once took
+    // that busy time for the reader's pause and split the code into typing
+    // and a short wrong "scan" (the reader was told "unknown card"; it was
+    // seen here in 4 of 10 runs on a 2-core machine); now a pause counts
+    // only when a tick handled on time saw it (devices::scanner keys.rs,
+    // tests/gui.rs `a_scan_typed_while_the_kiosk_was_busy_drawing_is_one_scan`).
+    wedge_scan(&display, book);
+    assert!(
+        wait_for("the checkin entry", Duration::from_secs(20), || {
             j = journal(&db);
             !entries(&j, "checkin", book).is_empty()
-        });
-        if returned {
-            break;
-        }
-    }
-    assert!(
-        returned,
+        }),
         "no checkin for {book} in the journal: {j:?}\n{}",
         log()
     );
-    let back: Vec<_> = entries(&j, "checkin", book)
-        .into_iter()
-        .filter(|e| e["decision"] == "accepted")
-        .collect();
-    assert_eq!(back.len(), 1, "exactly one accepted checkin: {back:?}");
+    let back = entries(&j, "checkin", book);
+    assert_eq!(back.len(), 1, "exactly one checkin: {back:?}");
+    assert_eq!(back[0]["decision"], "accepted");
     assert_eq!(entries(&j, "checkout", book).len(), 1, "nothing duplicated");
 
     // Still running: nothing the scanner typed closed the kiosk.
