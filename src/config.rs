@@ -448,6 +448,22 @@ fn opt_lengths<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<u32>>, D::E
 pub struct StaffSection {
     /// Argon2 PHC string of the staff PIN; empty disables the staff menu PIN.
     pub pin_hash: String,
+    /// Staff cards: scanned on the idle screen, one opens the staff menu
+    /// without the corner gesture or the PIN (the card is the key).
+    pub cards: Vec<String>,
+}
+
+impl StaffSection {
+    /// Whether `code` (as scanned, normalised) is a staff card; letters
+    /// in either case (Code 39 prints capitals, a wedge scanner with Caps
+    /// Lock on types small ones).
+    pub fn is_staff_card(&self, code: &str) -> bool {
+        !code.is_empty()
+            && self
+                .cards
+                .iter()
+                .any(|c| crate::domain::barcode::normalize(c).eq_ignore_ascii_case(code))
+    }
 }
 
 // Hand-written so a logged config never shows the hash.
@@ -455,6 +471,7 @@ impl fmt::Debug for StaffSection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("StaffSection")
             .field("pin_hash", &Redacted(&self.pin_hash))
+            .field("cards", &self.cards.len())
             .finish()
     }
 }
@@ -1325,7 +1342,9 @@ const SECRET_KEYS: &[&str] = &[
 /// How a value is shown after "found": as written in TOML, or only its type
 /// for secrets.
 fn found_text(path: &[Seg], value: &toml::Value) -> String {
-    if SECRET_KEYS.contains(&path_text(path).as_str()) {
+    let key = path_text(path);
+    // A staff card is a key to the staff menu: never echoed either.
+    if SECRET_KEYS.contains(&key.as_str()) || key.starts_with("staff.cards") {
         return match value {
             toml::Value::String(_) => "a string",
             toml::Value::Integer(_) => "an integer",
@@ -1727,6 +1746,15 @@ fn validate(c: &Config) -> Vec<Issue> {
             "staff.pin_hash",
             "expected an argon2 PHC string such as \"$argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>\"",
         ));
+    }
+
+    for (i, card) in c.staff.cards.iter().enumerate() {
+        if card.trim().is_empty() {
+            issues.push(Issue::at(
+                &format!("staff.cards[{i}]"),
+                "must not be empty (a card number as its scanner reads it)",
+            ));
+        }
     }
 
     let u = &c.upstream;
@@ -2782,6 +2810,29 @@ mod tests {
         parse(
             "[staff]\npin_hash = \"$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo\"\n",
         );
+    }
+
+    #[test]
+    fn staff_cards_are_checked_matched_and_never_shown() {
+        let c = parse("[staff]\ncards = [\"STAFF-0042\", \" A123456B \"]\n");
+        assert!(c.staff.is_staff_card("STAFF-0042"));
+        assert!(
+            c.staff.is_staff_card("staff-0042"),
+            "Caps Lock on the wedge"
+        );
+        // Written as the card prints (Codabar guards, spaces): matched as scanned.
+        assert!(c.staff.is_staff_card("123456"));
+        assert!(!c.staff.is_staff_card("STAFF-004"));
+        assert!(!c.staff.is_staff_card(""));
+        assert!(!format!("{:?}", c.staff).contains("0042"));
+        assert_at(
+            &err("[staff]\ncards = [\"ok\", \"  \"]\n"),
+            2,
+            "staff.cards[1]",
+            "must not be empty",
+        );
+        let e = err("[staff]\ncards = [\"S-1\", 777777]\n");
+        assert!(!e.to_string().contains("777777"), "{e}");
     }
 
     #[test]

@@ -22,7 +22,7 @@ use crate::domain::{Lang, Refusal};
 use crate::i18n::Texts;
 use crate::pad::{Pad, PadAction};
 use crate::store::{self, Scanned, Store};
-use crate::sync::protocol::DeviceHealth;
+use crate::sync::protocol::device_report;
 use crate::sync::schedule::{self, Background};
 use crate::sync::{self, Circulation, Engine, Mode, OfflineRules};
 use chrono::Local;
@@ -52,7 +52,7 @@ struct Kiosk<'a, W: Write> {
     mode: Mode,
     /// The background sync's engine, told of device health for heartbeats.
     engine: Option<Arc<Engine>>,
-    health: BTreeMap<String, DeviceHealth>,
+    health: BTreeMap<String, DeviceStatus>,
     devices: Devices,
     out: W,
     lang: Lang,
@@ -168,22 +168,6 @@ pub fn run(env: &Env, text_requested: bool) -> Result<i32, CliError> {
         let _ = rt.block_on(async { tokio::time::timeout(Duration::from_secs(5), bg.task).await });
     }
     Ok(0)
-}
-
-/// The receipt paper from the printers' last states: out when a printer is
-/// down for paper, near_end when one warns of it, none without a printer.
-fn paper_state<'a>(printers: impl Iterator<Item = &'a DeviceHealth>) -> &'static str {
-    let mut paper = "none";
-    for p in printers {
-        let about_paper = p.info.contains("paper");
-        paper = match (p.state.as_str(), about_paper, paper) {
-            ("down", true, _) => return "out",
-            ("up", true, _) if p.info.contains("low") => "near_end",
-            (_, _, "near_end") => "near_end",
-            _ => "ok",
-        };
-    }
-    paper
 }
 
 /// The façade, the background engine (for device health), its schedule.
@@ -455,19 +439,7 @@ impl<W: Write> Kiosk<'_, W> {
     /// Keeps what the heartbeat tells the central server: each device's
     /// state, and the receipt paper as the printer last reported it.
     fn note_health(&mut self, device: &str, status: &DeviceStatus) {
-        let (state, info) = match status {
-            DeviceStatus::Up { info } => ("up", info),
-            DeviceStatus::Down { reason } => ("down", reason),
-            DeviceStatus::Error { reason } => ("error", reason),
-        };
-        self.health.insert(
-            device.to_string(),
-            DeviceHealth {
-                id: device.to_string(),
-                state: state.into(),
-                info: info.clone(),
-            },
-        );
+        self.health.insert(device.to_string(), status.clone());
         let printers: Vec<&str> = self
             .env
             .config
@@ -476,9 +448,9 @@ impl<W: Write> Kiosk<'_, W> {
             .filter(|d| d.kind == crate::config::DeviceKind::Printer)
             .map(|d| d.id.as_str())
             .collect();
-        let paper = paper_state(printers.iter().filter_map(|p| self.health.get(*p)));
+        let (devices, paper) = device_report(&self.health, &printers);
         if let Some(engine) = &self.engine {
-            engine.set_health(self.health.values().cloned().collect(), paper);
+            engine.set_health(devices, paper);
         }
     }
 
@@ -602,41 +574,5 @@ impl<W: Write> Kiosk<'_, W> {
             }
         }
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn h(state: &str, info: &str) -> DeviceHealth {
-        DeviceHealth {
-            id: "printer".into(),
-            state: state.into(),
-            info: info.into(),
-        }
-    }
-
-    #[test]
-    fn paper_follows_what_the_printers_last_said() {
-        assert_eq!(paper_state([].iter()), "none");
-        assert_eq!(
-            paper_state([h("up", "ESC/POS on /dev/ttyUSB0")].iter()),
-            "ok"
-        );
-        assert_eq!(
-            paper_state([h("up", "receipt paper is running low")].iter()),
-            "near_end"
-        );
-        assert_eq!(
-            paper_state([h("down", "the receipt printer is out of paper")].iter()),
-            "out"
-        );
-        // A printer down for another reason says nothing about paper.
-        assert_eq!(paper_state([h("down", "no such port")].iter()), "ok");
-        assert_eq!(
-            paper_state([h("up", "receipt paper is running low"), h("up", "ESC/POS"),].iter()),
-            "near_end"
-        );
     }
 }

@@ -30,6 +30,7 @@ tag-unreadable = This item's tag can't be read. Please give the item to staff.
 tag-security-failed = The security tag of this item could not be set. Please show the item to staff before you leave.
 receipt-due = due { $due }
 receipt-footer = Thank you! Please return your items on time.
+receipt-test-title = Test print
 receipt-failed = The receipt could not be printed. Your loans are recorded; ask staff if you need a printout.
 circ-accepted = Done.
 kiosk-offline = The library system can't be reached: this kiosk is working offline. Returns, borrowing and renewals still work (within the offline limits); reservations wait until it is back.

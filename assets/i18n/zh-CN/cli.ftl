@@ -24,6 +24,7 @@ tag-unreadable = 无法读取此资料的标签，请交给工作人员。
 tag-security-failed = 此资料的防盗标签未能设置，离馆前请交给工作人员处理。
 receipt-due = 应还 { $due }
 receipt-footer = 谢谢！请按时归还。
+receipt-test-title = 测试打印
 receipt-failed = 凭条未能打印。您的借阅已记录，如需凭条请联系工作人员。
 circ-accepted = 已办理。
 kiosk-offline = 暂时无法连接图书馆系统：本机正在离线工作。仍可还书、借书和续借（有离线限额），预约需等系统恢复后办理。
