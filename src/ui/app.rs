@@ -2703,10 +2703,32 @@ impl App {
             }
             "staff" => {
                 borrow_two(self);
+                // A DVD and a magazine too, for the chart by item type.
+                let others: Vec<String> = self
+                    .store
+                    .conn()
+                    .prepare(
+                        "SELECT min(barcode) FROM items WHERE status = 'available'
+                         AND item_type IN ('dvd', 'magazine') GROUP BY item_type",
+                    )
+                    .and_then(|mut st| {
+                        st.query_map([], |r| r.get(0))?
+                            .collect::<rusqlite::Result<Vec<String>>>()
+                    })
+                    .unwrap_or_default();
+                for code in others.iter().chain([&items[3]]) {
+                    let _ = self.item(code, None, &[], "");
+                }
                 self.finish();
                 self.go_idle(None);
                 let _ = self.item(&items[0], None, &[], "");
                 self.open_staff();
+                // What staff see when they test the scanner: a reader's
+                // card, a book, a code from another library.
+                let wedge = self.wedge_id();
+                self.staff_test(&wedge, &c1);
+                self.staff_test(&wedge, &items[2]);
+                self.staff_test(&wedge, "39999999999994");
             }
             _ => {}
         }
