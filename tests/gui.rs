@@ -791,6 +791,62 @@ fn simulator_clicks_through_borrow_and_return() {
 }
 
 #[test]
+fn simulator_reserves_rates_and_staff_export_then_restart() {
+    let (mut app, cards, items) = kiosk();
+    // Another reader has items[0] at home.
+    let _ = app.update(Message::Scanned(cards[1].clone()));
+    let _ = app.update(Message::Scanned(items[0].clone()));
+    click(&mut app, "Finish");
+    click(&mut app, "No receipt, thanks");
+    click(&mut app, "Skip");
+    // A reader reserves it from the reservations screen.
+    let _ = app.update(Message::Scanned(cards[0].clone()));
+    click(&mut app, "Reservations");
+    assert!(matches!(app.screen(), Screen::Holds(_)));
+    let _ = app.update(Message::Scanned(items[0].clone()));
+    assert_eq!(journal_count(&app, "hold_placed"), 1);
+    click(&mut app, "Back");
+    click(&mut app, "Finish");
+    // Nothing borrowed: no receipt, straight to the feedback.
+    assert!(matches!(app.screen(), Screen::Feedback(_)));
+    // Feedback: the first star, a topic, send.
+    click(&mut app, "☆");
+    click(&mut app, "Fast");
+    click(&mut app, "Send");
+    assert_eq!(journal_count(&app, "feedback"), 1);
+    let (rating, detail): (String, String) = app
+        .store()
+        .conn()
+        .query_row(
+            "SELECT reason, detail FROM journal WHERE kind = 'feedback'",
+            [],
+            |r| Ok((r.get::<_, Option<String>>(0)?.unwrap_or_default(), r.get(1)?)),
+        )
+        .unwrap();
+    assert!(
+        format!("{rating} {detail}").contains("fast"),
+        "{rating} {detail}"
+    );
+    assert!(matches!(app.screen(), Screen::Attract(_)));
+    // Staff: export by clicking, then restart.
+    for _ in 0..attract::STAFF_TAPS {
+        let _ = app.update(Message::Attract(attract::Message::CornerTapped));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("export.csv");
+    let _ = app.update(Message::Staff(staff::Message::PathChanged(
+        path.display().to_string(),
+    )));
+    click(&mut app, "Export");
+    let csv = std::fs::read_to_string(&path).unwrap();
+    assert!(csv.contains("hold_placed") && csv.contains("feedback"), "{csv}");
+    click(&mut app, "Refresh");
+    let flag = app.restart_flag();
+    click(&mut app, "Restart kiosk");
+    assert!(flag.load(std::sync::atomic::Ordering::SeqCst));
+}
+
+#[test]
 fn simulator_switches_language_and_types_a_pin() {
     let mut config = Config::default();
     config.policy.require_pin = true;
