@@ -742,6 +742,41 @@ fn keyboard_wedge_burst_is_a_scan_and_slow_typing_is_too_after_enter() {
     assert_eq!(lines(&app).len(), 1);
 }
 
+#[test]
+fn a_scan_cut_in_two_by_a_busy_screen_is_still_one_return() {
+    // Logged on a loaded kiosk (tests/gui_window.rs): right after the
+    // session closed, the GUI got to the book's first four keys, spent
+    // 60 ms drawing the receipt (its wedge timer then fired), and got the
+    // rest with Enter at once. The book must come back, not "unknown".
+    let (mut app, cards, items) = kiosk();
+    let _ = app.update(Message::Scanned(cards[0].clone()));
+    let _ = app.update(Message::Scanned(items[0].clone()));
+    let _ = app.update(Message::Scanned(cards[0].clone()));
+    assert!(matches!(app.screen(), Screen::Receipt(_)));
+    let t0 = Instant::now();
+    let (head, tail) = items[0].split_at(4);
+    for ch in head.chars() {
+        let _ = app.key_at(key(ch), t0);
+    }
+    let _ = app.update(Message::WedgeTick(t0 + Duration::from_millis(61)));
+    for ch in tail.chars() {
+        let _ = app.key_at(key(ch), t0 + Duration::from_millis(62));
+    }
+    let _ = app.key_at(enter(), t0 + Duration::from_millis(62));
+    match app.screen() {
+        Screen::Return(r) => {
+            assert_eq!(r.lines.len(), 1, "{:?}", r.lines);
+            assert_eq!(r.lines[0].item, items[0]);
+            assert!(r.lines[0].result.is_ok(), "{:?}", r.lines[0]);
+        }
+        other => panic!("expected the return screen, got {other:?}"),
+    }
+    assert_eq!(journal_count(&app, "checkin"), 1);
+    // Nothing of it is left as typing: a later Enter scans nothing.
+    let _ = app.key_at(enter(), t0 + Duration::from_secs(5));
+    assert_eq!(journal_count(&app, "checkin"), 1);
+}
+
 /// Clicks `label` on the app's current view, then feeds the messages back.
 fn click(app: &mut App, label: &str) {
     let messages: Vec<Message> = {
@@ -820,7 +855,12 @@ fn simulator_reserves_rates_and_staff_export_then_restart() {
         .query_row(
             "SELECT reason, detail FROM journal WHERE kind = 'feedback'",
             [],
-            |r| Ok((r.get::<_, Option<String>>(0)?.unwrap_or_default(), r.get(1)?)),
+            |r| {
+                Ok((
+                    r.get::<_, Option<String>>(0)?.unwrap_or_default(),
+                    r.get(1)?,
+                ))
+            },
         )
         .unwrap();
     assert!(
@@ -839,7 +879,10 @@ fn simulator_reserves_rates_and_staff_export_then_restart() {
     )));
     click(&mut app, "Export");
     let csv = std::fs::read_to_string(&path).unwrap();
-    assert!(csv.contains("hold_placed") && csv.contains("feedback"), "{csv}");
+    assert!(
+        csv.contains("hold_placed") && csv.contains("feedback"),
+        "{csv}"
+    );
     click(&mut app, "Refresh");
     let flag = app.restart_flag();
     click(&mut app, "Restart kiosk");

@@ -2353,6 +2353,20 @@ impl App {
                         }
                     }
                 }
+                WedgeOut::Retract(n) => {
+                    // The start of a scan the detector handed over as
+                    // typing while the screen was busy: out of the PIN
+                    // pad or the typed text again.
+                    if let Screen::Identify(i) = &mut self.screen {
+                        for _ in 0..n {
+                            i.update(identify::Message::Backspace);
+                        }
+                    } else {
+                        for _ in 0..n {
+                            self.typed.pop();
+                        }
+                    }
+                }
                 WedgeOut::Enter => {
                     if matches!(self.screen, Screen::Identify(_)) {
                         let event = match &mut self.screen {

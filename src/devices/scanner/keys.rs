@@ -416,11 +416,24 @@ pub enum WedgeOut {
     Typed(String),
     /// A person pressed Enter (after any `Typed` before it): pass it on.
     Enter,
+    /// The last this many characters handed back as `Typed` were the
+    /// start of a scan after all (the scan follows at once): take them
+    /// back out of the text field.
+    Retract(usize),
 }
 
 /// Most characters held back at once; a longer fast run is a held key or
 /// a stuck scanner, so it is handed on as typing.
 const MAX_PENDING: usize = 256;
+
+/// Longest pause inside one scan that is taken for the kiosk being busy
+/// rather than a person. Key times are when the GUI gets to the keys, not
+/// when they were typed: a UI thread held up (drawing a new screen, a
+/// journal commit's fsync on a slow SD card) lets a scanner's keys queue
+/// up and then sees them in chunks with a long "pause" between. A burst
+/// cut off that way and a burst ending in Enter right after it are one
+/// scan.
+const STALL: Duration = Duration::from_secs(1);
 
 /// Tells a keyboard-wedge scanner from a person typing, from key times.
 ///
@@ -429,13 +442,21 @@ const MAX_PENDING: usize = 256;
 /// [`WedgeOut::Scan`] or are handed back as [`WedgeOut::Typed`]. The GUI
 /// calls [`tick`](Self::tick) from a timer (by [`deadline`](Self::deadline))
 /// so a person's last keys are not held back until their next key.
+///
+/// A burst handed back only because the GUI stalled in the middle of it
+/// (see [`STALL`]) is taken back ([`WedgeOut::Retract`]) when the rest of
+/// the scan follows; people do not type several keys within `max_gap`.
 #[derive(Debug, Clone)]
 pub struct WedgeDetector {
     config: WedgeConfig,
     pending: String,
     pending_chars: usize,
-    /// Time of the last pending key.
+    /// Time of the first and of the last pending key.
+    first: Option<Instant>,
     last: Option<Instant>,
+    /// Fast keys handed back since the last Enter, and when the last of
+    /// them came: the start of a scan if its rest follows within STALL.
+    cut: Option<(String, Instant)>,
 }
 
 impl WedgeDetector {
@@ -444,7 +465,9 @@ impl WedgeDetector {
             config,
             pending: String::new(),
             pending_chars: 0,
+            first: None,
             last: None,
+            cut: None,
         }
     }
 
@@ -459,7 +482,12 @@ impl WedgeDetector {
         }
         let mut out = self.tick(at);
         if self.pending_chars >= MAX_PENDING {
+            // A held key or a stuck scanner: never the start of a scan.
             out.extend(self.hand_back());
+            self.cut = None;
+        }
+        if self.pending_chars == 0 {
+            self.first = Some(at);
         }
         self.pending.push(ch);
         self.pending_chars += 1;
@@ -471,14 +499,35 @@ impl WedgeDetector {
     /// precedes it, otherwise the person's keys and their Enter.
     pub fn enter(&mut self, at: Instant) -> Vec<WedgeOut> {
         let mut out = self.tick(at);
+        let cut = self.cut.take();
         if self.pending_chars >= self.config.min_len.max(1) {
             if let Ok(code) = code_from_text(&self.pending) {
+                // The scan's start, cut off by a stall just before?
+                let resumed = match (&cut, self.first) {
+                    (Some((_, cut_at)), Some(first)) => {
+                        first.saturating_duration_since(*cut_at) <= STALL
+                    }
+                    _ => false,
+                };
+                let whole = cut.filter(|_| resumed).and_then(|(start, _)| {
+                    let n = start.chars().count();
+                    code_from_text(&(start + &self.pending))
+                        .ok()
+                        .map(|c| (n, c))
+                });
                 self.clear();
-                out.push(WedgeOut::Scan(code));
+                match whole {
+                    Some((n, code)) => {
+                        out.push(WedgeOut::Retract(n));
+                        out.push(WedgeOut::Scan(code));
+                    }
+                    None => out.push(WedgeOut::Scan(code)),
+                }
                 return out;
             }
         }
         out.extend(self.hand_back());
+        self.cut = None;
         out.push(WedgeOut::Enter);
         out
     }
@@ -504,15 +553,32 @@ impl WedgeDetector {
         self.pending_chars > 0
     }
 
+    /// The held keys go out as typing. Several fast ones are remembered
+    /// as a possible scan's start (joined to one cut just before); a
+    /// single key ends any such start.
     fn hand_back(&mut self) -> Option<WedgeOut> {
         let text = std::mem::take(&mut self.pending);
+        let (burst, first, last) = (self.pending_chars >= 2, self.first, self.last);
         self.clear();
-        (!text.is_empty()).then_some(WedgeOut::Typed(text))
+        if text.is_empty() {
+            return None;
+        }
+        self.cut = match (burst, first, last) {
+            (true, Some(first), Some(last)) => Some(match self.cut.take() {
+                Some((before, at)) if first.saturating_duration_since(at) <= STALL => {
+                    (before + &text, last)
+                }
+                _ => (text.clone(), last),
+            }),
+            _ => None,
+        };
+        Some(WedgeOut::Typed(text))
     }
 
     fn clear(&mut self) {
         self.pending.clear();
         self.pending_chars = 0;
+        self.first = None;
         self.last = None;
     }
 }
@@ -940,6 +1006,59 @@ mod tests {
     }
 
     #[test]
+    fn wedge_scan_cut_by_a_busy_gui_is_taken_back_whole() {
+        // As logged on a loaded kiosk right after a session closed: the
+        // GUI got to the first four keys, drew the receipt for 60 ms, then
+        // got the rest and Enter at once.
+        let base = Instant::now();
+        let mut w = WedgeDetector::new(WedgeConfig::default());
+        let (out, _) = type_at(&mut w, base, 0, 0, "3000", false);
+        assert_eq!(out, vec![]);
+        assert_eq!(w.tick(base + ms(61)), vec![typed_out("3000")]);
+        let (out, _) = type_at(&mut w, base, 62, 0, "1000000010", true);
+        assert_eq!(
+            out,
+            vec![WedgeOut::Retract(4), scan("30001000000010")],
+            "one scan, its start taken back out of the typing"
+        );
+        // Cut twice: still one scan.
+        let (_, _) = type_at(&mut w, base, 5000, 1, "300", false);
+        assert_eq!(w.tick(base + ms(5100)), vec![typed_out("300")]);
+        let (_, _) = type_at(&mut w, base, 5400, 1, "0100", false);
+        assert_eq!(w.tick(base + ms(5500)), vec![typed_out("0100")]);
+        let (out, _) = type_at(&mut w, base, 5600, 1, "0000010", true);
+        assert_eq!(out, vec![WedgeOut::Retract(7), scan("30001000000010")]);
+    }
+
+    #[test]
+    fn wedge_a_persons_keys_before_a_scan_stay_typing() {
+        let base = Instant::now();
+        let mut w = WedgeDetector::new(WedgeConfig::default());
+        // One key, then a scan 100 ms later: the key is a person's.
+        assert_eq!(w.key('7', base), vec![]);
+        assert_eq!(w.tick(base + ms(40)), vec![typed_out("7")]);
+        let (out, _) = type_at(&mut w, base, 100, 2, PATRON, true);
+        assert_eq!(out, vec![scan(PATRON)]);
+        // A fast pair long before the scan (over STALL): not its start.
+        let (_, _) = type_at(&mut w, base, 1000, 5, "12", false);
+        assert_eq!(w.tick(base + ms(1100)), vec![typed_out("12")]);
+        let (out, _) = type_at(&mut w, base, 2200, 2, PATRON, true);
+        assert_eq!(out, vec![scan(PATRON)]);
+        // A burst, then a person's key, then a scan: the key breaks it.
+        let (_, _) = type_at(&mut w, base, 3000, 1, "34", false);
+        assert_eq!(w.key('x', base + ms(3100)), vec![typed_out("34")]);
+        assert_eq!(w.tick(base + ms(3200)), vec![typed_out("x")]);
+        let (out, _) = type_at(&mut w, base, 3300, 2, PATRON, true);
+        assert_eq!(out, vec![scan(PATRON)]);
+        // A burst, then Enter (a person's entry), then a scan.
+        let (_, _) = type_at(&mut w, base, 4000, 1, "56", false);
+        assert_eq!(w.tick(base + ms(4050)), vec![typed_out("56")]);
+        assert_eq!(w.enter(base + ms(4100)), vec![WedgeOut::Enter]);
+        let (out, _) = type_at(&mut w, base, 4200, 2, PATRON, true);
+        assert_eq!(out, vec![scan(PATRON)]);
+    }
+
+    #[test]
     fn wedge_holds_back_a_bounded_amount() {
         let base = Instant::now();
         let mut w = WedgeDetector::new(WedgeConfig::default());
@@ -961,6 +1080,11 @@ mod tests {
                 WedgeOut::Scan(s) => scans.push(s.clone()),
                 WedgeOut::Typed(t) => text.push_str(t),
                 WedgeOut::Enter => text.push('\n'),
+                WedgeOut::Retract(n) => {
+                    for _ in 0..*n {
+                        text.pop();
+                    }
+                }
             }
         }
         (text, scans)
@@ -1012,6 +1136,41 @@ mod tests {
             let (text, scans) = split_outputs(&out);
             prop_assert_eq!(scans, vec![normalize(&code)]);
             prop_assert_eq!(text, format!("{before}{after}"));
+        }
+
+        #[test]
+        fn wedge_scan_cut_by_stalls_is_found_whole(
+            before in "[a-z]{0,5}",
+            code in "[0-9]{6,20}",
+            cuts in prop::collection::vec((2usize..20, 31u64..1000), 0..3),
+        ) {
+            // A person's keys, then a scan the GUI got to in chunks (each
+            // of at least two keys) with stalls between them.
+            let base = Instant::now();
+            let mut w = WedgeDetector::new(WedgeConfig::default());
+            let mut out = Vec::new();
+            let (o, mut t) = type_at(&mut w, base, 0, 100, &before, false);
+            out.extend(o);
+            t += 100;
+            let mut rest: &str = &code;
+            for (len, stall) in cuts {
+                // The last chunk must still be a scan on its own.
+                if rest.len() < len + 4 {
+                    break;
+                }
+                let (chunk, more) = rest.split_at(len);
+                let (o, end) = type_at(&mut w, base, t, 0, chunk, false);
+                out.extend(o);
+                out.extend(w.tick(base + ms(end + stall - 1)));
+                t = end + stall;
+                rest = more;
+            }
+            let (o, end) = type_at(&mut w, base, t, 1, rest, true);
+            out.extend(o);
+            out.extend(w.tick(base + ms(end + 1000)));
+            let (text, scans) = split_outputs(&out);
+            prop_assert_eq!(scans, vec![normalize(&code)]);
+            prop_assert_eq!(text, before);
         }
 
         #[test]
