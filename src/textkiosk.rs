@@ -18,10 +18,11 @@ use crate::devices::rfid::{uid_hex, Field, SimTag, Uid};
 use crate::devices::runner::Devices;
 use crate::domain::barcode::normalize;
 use crate::domain::offline::OfflinePolicy;
+use crate::domain::session::{self, Action};
 use crate::domain::{Lang, Refusal};
 use crate::i18n::Texts;
 use crate::pad::{Pad, PadAction};
-use crate::store::{self, Scanned, Store};
+use crate::store::{self, Store};
 use crate::sync::protocol::device_report;
 use crate::sync::schedule::{self, Background};
 use crate::sync::{self, Circulation, Engine, Mode, OfflineRules};
@@ -266,14 +267,21 @@ impl<W: Write> Kiosk<'_, W> {
         self.scan(code)
     }
 
+    /// What the scan means by `domain::session`'s rules (as on the touch
+    /// screen; this kiosk has no staff menu and no reservations screen).
     fn scan(&mut self, code: String) -> Result<(), CliError> {
         let now = Local::now().fixed_offset();
-        match self.store.classify(&code)? {
-            Scanned::Patron if self.session.as_deref() == Some(code.as_str()) => {
+        let scanned = self.store.classify(&code)?;
+        match session::on_scan(&self.at(), false, scanned, &code) {
+            Action::EndSession => {
                 self.session = None;
                 self.close(&code)?;
             }
-            Scanned::Patron => {
+            Action::FinishFirst => {
+                let text = self.text("kiosk-finish-first", &[]);
+                self.say(&format!("✗ {text}"))?;
+            }
+            Action::Identify => {
                 match self
                     .rt
                     .block_on(self.circ.check_pin(&mut self.store, &code, None, now))?
@@ -287,19 +295,23 @@ impl<W: Write> Kiosk<'_, W> {
                     Err(r) => self.refuse(&r)?,
                 }
             }
-            Scanned::Item => {
+            Action::Borrow | Action::Return | Action::CardFirst | Action::Hold => {
                 self.item(&code, None, &[], "")?;
             }
-            Scanned::Unknown => {
-                let r = if self.session.is_some() {
-                    Refusal::UnknownItem
-                } else {
-                    Refusal::UnknownPatron
-                };
-                self.refuse(&r)?;
-            }
+            Action::Refuse(r) => self.refuse(&r)?,
+            Action::StaffMenu | Action::Ignore => {}
         }
         Ok(())
+    }
+
+    fn at(&self) -> session::At<'_> {
+        session::At {
+            session: self.session.as_deref(),
+            idle: self.session.is_none(),
+            holds: false,
+            return_without_card: self.env.config.kiosk.return_without_card,
+            out_of_service: false,
+        }
     }
 
     /// Lends (session open) or returns an item, then sets the security of
@@ -313,8 +325,9 @@ impl<W: Write> Kiosk<'_, W> {
     ) -> Result<(), CliError> {
         let now = Local::now().fixed_offset();
         let lang = self.lang;
-        match self.session.clone() {
-            Some(p) => {
+        let action = session::on_scan(&self.at(), false, store::Scanned::Item, code);
+        match (action, self.session.clone()) {
+            (Action::Borrow, Some(p)) => {
                 let d = self.rt.block_on(self.circ.checkout(
                     &mut self.store,
                     &p,
@@ -337,7 +350,7 @@ impl<W: Write> Kiosk<'_, W> {
                     }
                 }
             }
-            None if self.env.config.kiosk.return_without_card => {
+            (Action::Return, _) => {
                 let d =
                     self.rt
                         .block_on(self.circ.checkin(&mut self.store, code, parts_seen, now))?;
@@ -355,7 +368,7 @@ impl<W: Write> Kiosk<'_, W> {
                     }
                 }
             }
-            None => {
+            _ => {
                 let text = self.text("kiosk-scan-card-first", &[]);
                 self.say(&format!("✗ {text}"))?;
             }

@@ -539,6 +539,39 @@ fn text_kiosk_borrows_and_returns_from_scans() {
 }
 
 #[test]
+fn text_kiosk_keeps_the_session_when_another_card_is_scanned() {
+    use std::io::Write;
+    let k = Kiosk::new();
+    k.import_sample();
+    let mut child = k
+        .cmd(&["--lang", "en", "run", "--text"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"P1\nP2\nI1\nP1\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[1].contains("张伟"), "{text}");
+    // The same rules as the touch screen (domain::session): the second
+    // card waits, and the book goes to the first reader.
+    assert!(
+        lines[2].starts_with("✗ Another card: the reader at the kiosk must finish first"),
+        "{text}"
+    );
+    assert!(lines[3].starts_with("✓ Borrowed: 三体"), "{text}");
+    assert!(lines[4].contains("1 item on loan"), "{text}");
+}
+
+#[test]
 fn text_kiosk_asks_for_the_pin_when_required() {
     use std::io::Write;
     let k = Kiosk::new();

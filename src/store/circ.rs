@@ -1052,13 +1052,9 @@ impl Store {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Scanned {
-    Patron,
-    Item,
-    Unknown,
-}
+/// What `Store::classify` takes a code for (the kiosk's rules on it:
+/// `domain::session`).
+pub use crate::domain::session::Scanned;
 
 /// The due date (as a reader reads it) of the reader's current loan of
 /// this title, if they have one.

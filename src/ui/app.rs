@@ -22,6 +22,7 @@ use crate::devices::rfid::{uid_hex, Uid};
 use crate::devices::runner::Devices;
 use crate::devices::scanner::{WedgeConfig, WedgeDetector, WedgeOut};
 use crate::domain::barcode::normalize;
+use crate::domain::session::{self, Action};
 use crate::domain::{Lang, Refusal, Route};
 use crate::pad::{Pad, PadAction};
 use crate::store::{self, CheckinOk, CheckoutOk, HoldLevel, HoldOk, RenewOk, Scanned, Store};
@@ -841,47 +842,50 @@ impl App {
         if matches!(self.screen, Screen::Identify(_)) {
             return Task::none();
         }
-        if self.config.staff.is_staff_card(&code) {
-            // The card is the key: the menu opens from the idle screen
-            // (never over a reader's session), even out of service.
-            if matches!(self.screen, Screen::Attract(_)) {
-                tracing::info!("staff menu opened with a staff card");
-                self.open_staff();
-            }
-            return Task::none();
-        }
-        if self.out_of_service() {
+        let staff_card = self.config.staff.is_staff_card(&code);
+        if !staff_card && self.out_of_service() {
             return Task::none();
         }
         if let Screen::Attract(a) = &mut self.screen {
             a.update(attract::Message::Touched);
         }
-        let kind = match self.store.classify(&code) {
-            Ok(k) => k,
-            Err(e) => {
-                self.failed("classify", e);
-                return Task::none();
+        let scanned = if staff_card {
+            Scanned::Unknown
+        } else {
+            match self.store.classify(&code) {
+                Ok(k) => k,
+                Err(e) => {
+                    self.failed("classify", e);
+                    return Task::none();
+                }
             }
         };
-        match kind {
-            Scanned::Patron => match &self.session {
-                Some(s) if s.card == code => self.finish(),
-                // Another reader's card in the middle of a session: this
-                // one must finish first (their list is on the screen).
-                Some(_) => self.tell(Notice::said("ui-finish-first")),
-                None => self.start(code),
-            },
-            Scanned::Item => return self.item(&code, None, &[], ""),
-            Scanned::Unknown => {
-                let r = if self.session.is_some() {
-                    Refusal::UnknownItem
-                } else {
-                    Refusal::UnknownPatron
-                };
-                self.tell(Notice::Refused(r));
+        match session::on_scan(&self.at(), staff_card, scanned, &code) {
+            Action::StaffMenu => {
+                tracing::info!("staff menu opened with a staff card");
+                self.open_staff();
             }
+            Action::Ignore => {}
+            Action::EndSession => self.finish(),
+            Action::FinishFirst => self.tell(Notice::said("ui-finish-first")),
+            Action::Identify => self.start(code),
+            Action::Borrow | Action::Hold | Action::Return | Action::CardFirst => {
+                return self.item(&code, None, &[], "")
+            }
+            Action::Refuse(r) => self.tell(Notice::Refused(r)),
         }
         Task::none()
+    }
+
+    /// Where the kiosk stands, for `domain::session`'s rules on a scan.
+    fn at(&self) -> session::At<'_> {
+        session::At {
+            session: self.session.as_ref().map(|s| s.card.as_str()),
+            idle: matches!(self.screen, Screen::Attract(_)),
+            holds: matches!(self.screen, Screen::Holds(_)),
+            return_without_card: self.config.kiosk.return_without_card,
+            out_of_service: self.out_of_service(),
+        }
     }
 
     /// A card: a PIN first if the card has one and the library asks.
@@ -1027,18 +1031,37 @@ impl App {
         uids: &[Uid],
         device: &str,
     ) -> Task<Message> {
-        let now = Self::now();
-        let Some(card) = self.session.as_ref().map(|s| s.card.clone()) else {
-            if !self.config.kiosk.return_without_card {
-                self.tell(Notice::said("kiosk-scan-card-first"));
-                return Task::none();
+        let card = self.session.as_ref().map(|s| s.card.clone());
+        match (
+            session::on_scan(&self.at(), false, Scanned::Item, code),
+            card,
+        ) {
+            (Action::Borrow, Some(card)) => self.lend(card, code, parts_seen, uids, device),
+            (Action::Hold, Some(card)) => {
+                self.place_hold(&card, code);
+                Task::none()
             }
-            return self.return_item(code, parts_seen, uids, device);
-        };
-        if matches!(self.screen, Screen::Holds(_)) {
-            self.place_hold(&card, code);
-            return Task::none();
+            (Action::Return, _) => self.return_item(code, parts_seen, uids, device),
+            (Action::CardFirst, _) => {
+                self.tell(Notice::said("kiosk-scan-card-first"));
+                Task::none()
+            }
+            // Out of service (an item is never anything else).
+            _ => Task::none(),
         }
+    }
+
+    /// Lends `code` to the reader with `card`: through the upstream in a
+    /// Task, or committed here at once.
+    fn lend(
+        &mut self,
+        card: String,
+        code: &str,
+        parts_seen: Option<u8>,
+        uids: &[Uid],
+        device: &str,
+    ) -> Task<Message> {
+        let now = Self::now();
         if let Some(desk) = self.desk.clone() {
             let (item, uids, device) = (code.to_string(), uids.to_vec(), device.to_string());
             return Task::perform(

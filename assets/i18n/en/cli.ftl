@@ -23,6 +23,7 @@ kiosk-session-closed = Goodbye! You have { $count } { $count ->
    *[other] items
 } on loan.
 kiosk-scan-card-first = That was a book, not a card. To borrow, please scan your card first. To return it, set return-without-card on.
+kiosk-finish-first = Another card: the reader at the kiosk must finish first (their card again, or type done).
 kiosk-gui-pending = No display was found (DISPLAY and WAYLAND_DISPLAY are not set); running the text-mode kiosk instead.
 kiosk-pad-help = Demo RFID pad: type "pad" to list the demo tags, "put 1" or "put 1,2,3" to place tags on the pad, "take 1" or "take all" to lift them off.
 kiosk-no-demo-pad = There is no simulated RFID pad in this configuration.

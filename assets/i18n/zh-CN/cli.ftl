@@ -17,6 +17,7 @@ kiosk-session-open = { $name }，您好。请扫描要借的图书；再次扫�
 kiosk-enter-pin = 请输入密码并按回车键。
 kiosk-session-closed = 再见！您当前共借 { $count } 册。
 kiosk-scan-card-first = 您扫描的是图书，不是读者证。借书请先扫描读者证。
+kiosk-finish-first = 检测到另一张读者证：请当前读者先结束（再次扫描其读者证，或输入 done）。
 kiosk-gui-pending = 未找到显示器（未设置 DISPLAY 或 WAYLAND_DISPLAY），现以文字模式运行自助机。
 kiosk-pad-help = 演示用 RFID 感应区：输入 "pad" 列出演示标签，"put 1" 或 "put 1,2,3" 把标签放上感应区，"take 1" 或 "take all" 取下。
 kiosk-no-demo-pad = 当前配置中没有模拟 RFID 感应区。
