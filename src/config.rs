@@ -35,6 +35,7 @@ pub struct Config {
     pub devices: Vec<DeviceSection>,
     pub sync: SyncSection,
     pub offline: OfflineSection,
+    pub receipt: ReceiptSection,
     pub demo: DemoSection,
 }
 
@@ -896,6 +897,32 @@ impl Default for OfflineSection {
     }
 }
 
+/// `[receipt]`: how readers may take the receipt of their session (the
+/// printer is offered whenever a `printer` device is configured).
+#[derive(Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReceiptSection {
+    /// Offer to e-mail the receipt to the address on the reader's record.
+    pub email: bool,
+    /// The mail server, in lettre's URL form: "smtp://mail.lan:25",
+    /// "smtps://user:password@mail.example.org",
+    /// "smtp://mail.lan:587?tls=required".
+    pub smtp_url: String,
+    /// From: address of receipts.
+    pub from: String,
+}
+
+// Hand-written so a logged config never shows the mail password.
+impl fmt::Debug for ReceiptSection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ReceiptSection")
+            .field("email", &self.email)
+            .field("smtp_url", &Redacted(&self.smtp_url))
+            .field("from", &self.from)
+            .finish()
+    }
+}
+
 /// `[demo]`: generated sample data. Off unless asked for, so a real
 /// installation never gets fake patrons by accident.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -1337,6 +1364,7 @@ const SECRET_KEYS: &[&str] = &[
     "upstream.password",
     "upstream.terminal_password",
     "staff.pin_hash",
+    "receipt.smtp_url",
 ];
 
 /// How a value is shown after "found": as written in TOML, or only its type
@@ -1746,6 +1774,31 @@ fn validate(c: &Config) -> Vec<Issue> {
             "staff.pin_hash",
             "expected an argon2 PHC string such as \"$argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>\"",
         ));
+    }
+
+    let r = &c.receipt;
+    if r.email && r.smtp_url.is_empty() {
+        issues.push(
+            Issue::at("receipt.smtp_url", "required when email = true").anchored("receipt.email"),
+        );
+    } else if !(r.smtp_url.is_empty()
+        || r.smtp_url.starts_with("smtp://")
+        || r.smtp_url.starts_with("smtps://"))
+    {
+        // Not echoed: it may carry a password.
+        issues.push(Issue::at(
+            "receipt.smtp_url",
+            "expected smtp://HOST[:PORT] or smtps://USER:PASSWORD@HOST",
+        ));
+    }
+    if r.email && !r.from.contains('@') {
+        issues.push(
+            Issue::at(
+                "receipt.from",
+                "an e-mail address is required when email = true",
+            )
+            .anchored("receipt.email"),
+        );
     }
 
     for (i, card) in c.staff.cards.iter().enumerate() {
@@ -2833,6 +2886,31 @@ mod tests {
         );
         let e = err("[staff]\ncards = [\"S-1\", 777777]\n");
         assert!(!e.to_string().contains("777777"), "{e}");
+    }
+
+    #[test]
+    fn email_receipts_need_a_server_and_a_sender_and_hide_the_password() {
+        assert_at(
+            &err("[receipt]\nemail = true\nfrom = \"k@lib.example\"\n"),
+            2,
+            "receipt.smtp_url",
+            "required when email = true",
+        );
+        let e = err("[receipt]\nsmtp_url = \"mail.lan:25\"\n");
+        assert_at(&e, 2, "receipt.smtp_url", "smtp://");
+        assert_at(
+            &err("[receipt]\nemail = true\nsmtp_url = \"smtp://mail.lan\"\n"),
+            2,
+            "receipt.from",
+            "e-mail address",
+        );
+        let c = parse(
+            "[receipt]\nemail = true\nsmtp_url = \"smtps://k:s3cret@mail.lan\"\nfrom = \"k@lib.example\"\n",
+        );
+        assert!(c.receipt.email);
+        assert!(!format!("{c:?}").contains("s3cret"));
+        let e = err("[receipt]\nsmtp_url = 42\n");
+        assert!(!e.to_string().contains("42"), "{e}");
     }
 
     #[test]

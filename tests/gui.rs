@@ -14,6 +14,9 @@ use kiosk::ui::screens::{
 use kiosk::ui::{App, Message, Screen};
 use std::time::{Duration, Instant};
 
+#[path = "support/smtp.rs"]
+mod smtp;
+
 /// A kiosk over a small demo library; returns (app, cards, items).
 fn kiosk_with(mut config: Config) -> (App, Vec<String>, Vec<String>) {
     // English first, so the simulator tests can click English labels.
@@ -775,6 +778,108 @@ fn a_scan_cut_in_two_by_a_busy_screen_is_still_one_return() {
     // Nothing of it is left as typing: a later Enter scans nothing.
     let _ = app.key_at(enter(), t0 + Duration::from_secs(5));
     assert_eq!(journal_count(&app, "checkin"), 1);
+}
+
+#[test]
+fn the_receipt_is_emailed_to_the_address_on_the_readers_record() {
+    if let Err(why) = smtp::aiosmtpd() {
+        if std::env::var("KIOSK_REQUIRE_AIOSMTPD").as_deref() == Ok("1") {
+            panic!("KIOSK_REQUIRE_AIOSMTPD=1 but aiosmtpd cannot be imported: {why}");
+        }
+        eprintln!("SKIPPED: aiosmtpd not found ({why}); pip install aiosmtpd");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mails = dir.path().join("mails.jsonl");
+    let (sink, port) = smtp::smtp_sink(&mails);
+    let mut config = Config::default();
+    config.receipt = kiosk::config::ReceiptSection {
+        email: true,
+        smtp_url: format!("smtp://127.0.0.1:{port}"),
+        from: "kiosk@library.example".into(),
+    };
+    let (mut app, cards, items) = kiosk_with(config);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    for (card, email) in [
+        (&cards[0], Some("reader.one@example.org")),
+        (&cards[1], None),
+    ] {
+        app.store()
+            .conn()
+            .execute(
+                "UPDATE patrons SET email = ?1 WHERE barcode = ?2",
+                rusqlite::params![email, card],
+            )
+            .unwrap();
+    }
+    let titles: Vec<String> = items[..2]
+        .iter()
+        .map(|i| app.store().item_title(i).unwrap().unwrap().0)
+        .collect();
+    let _ = app.update(Message::Scanned(cards[0].clone()));
+    let _ = app.update(Message::Scanned(items[0].clone()));
+    let _ = app.update(Message::Scanned(items[1].clone()));
+    let _ = app.update(Message::Scanned(cards[0].clone()));
+    match app.screen() {
+        Screen::Receipt(r) => assert_eq!(r.email.as_deref(), Some("r…@example.org")),
+        other => panic!("expected the receipt, got {other:?}"),
+    }
+    {
+        let mut ui = iced_test::Simulator::with_size(
+            iced::Settings::default(),
+            iced::Size::new(1920.0, 1080.0),
+            app.view(),
+        );
+        ui.find("E-mail it to r…@example.org")
+            .expect("the e-mail button, address masked");
+    }
+    let t = app.update(Message::Receipt(receipt::Message::Email));
+    run_task(&rt, &mut app, t);
+    assert!(
+        matches!(app.screen(), Screen::Feedback(_)),
+        "sent: on to the feedback ({:?})",
+        app.notice()
+    );
+    let sent: Vec<serde_json::Value> = std::fs::read_to_string(&mails)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0]["to"][0], "reader.one@example.org");
+    assert_eq!(sent[0]["from"], "kiosk@library.example");
+    let body = sent[0]["body"].as_str().unwrap();
+    for t in &titles {
+        assert!(body.contains(t.as_str()), "{t} in {body}");
+    }
+    assert!(body.contains("due "), "{body}");
+    let _ = app.update(Message::Feedback(feedback::Message::Skip));
+    // A reader without an address is not offered it.
+    let _ = app.update(Message::Scanned(cards[1].clone()));
+    let _ = app.update(Message::Scanned(items[2].clone()));
+    let _ = app.update(Message::Scanned(cards[1].clone()));
+    match app.screen() {
+        Screen::Receipt(r) => assert_eq!(r.email, None),
+        other => panic!("{other:?}"),
+    }
+    let _ = app.update(Message::Receipt(receipt::Message::NoReceipt));
+    let _ = app.update(Message::Feedback(feedback::Message::Skip));
+    // The mail server gone: the reader is told, the button goes, the
+    // loans stay recorded.
+    drop(sink);
+    let _ = app.update(Message::Scanned(cards[0].clone()));
+    let _ = app.update(Message::Scanned(items[3].clone()));
+    let _ = app.update(Message::Scanned(cards[0].clone()));
+    let t = app.update(Message::Receipt(receipt::Message::Email));
+    run_task(&rt, &mut app, t);
+    match app.screen() {
+        Screen::Receipt(r) => {
+            assert_eq!(r.email, None);
+            assert_eq!(r.notice, Some(Notice::said("receipt-email-failed")));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(journal_count(&app, "checkout"), 4);
 }
 
 /// Clicks `label` on the app's current view, then feeds the messages back.

@@ -1036,6 +1036,20 @@ impl Store {
         Ok(find_patron(&self.conn, barcode)?.map(|p| p.name))
     }
 
+    /// The e-mail address on a reader's record (for an e-mailed receipt);
+    /// None if unknown or without one.
+    pub fn patron_email(&self, barcode: &str) -> Result<Option<String>> {
+        let email: Option<Option<String>> = self
+            .conn
+            .query_row(
+                "SELECT email FROM patrons WHERE barcode = ?1",
+                [barcode],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(email.flatten().filter(|e| e.contains('@')))
+    }
+
     /// The reader's preferred language (the `language` column of the
     /// patrons CSV), for the screen to switch to when they identify; None
     /// when unknown or not one the kiosk speaks.

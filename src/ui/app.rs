@@ -126,6 +126,8 @@ pub enum Message {
     Figures(Box<Result<DbFigures, String>>),
     /// The staff menu's test print came out (or why not).
     TestPrinted(Result<(), String>),
+    /// The e-mailed receipt went (or why not).
+    Emailed(Result<(), String>),
 }
 
 /// The answer on a card's PIN from `Circulation::check_pin`.
@@ -246,6 +248,8 @@ pub struct App {
     /// The person at the screen chose a language (the reader's own from
     /// their record does not override it).
     lang_chosen: bool,
+    /// Where the receipt on screen may be e-mailed (the reader's address).
+    receipt_to: Option<String>,
 }
 
 impl App {
@@ -303,6 +307,7 @@ impl App {
             restart: Arc::new(AtomicBool::new(false)),
             staff_field: BTreeSet::new(),
             lang_chosen: false,
+            receipt_to: None,
         }
     }
 
@@ -481,6 +486,7 @@ impl App {
                 };
                 match event {
                     Some(receipt::Event::Print) => self.print_receipt(),
+                    Some(receipt::Event::Email) => self.email_receipt(),
                     Some(receipt::Event::Done) => {
                         self.screen = Screen::Feedback(feedback::Feedback::default())
                     }
@@ -633,6 +639,7 @@ impl App {
                     Err(e) => tracing::warn!(error = %e, "staff figures not read"),
                 }
             }
+            Message::Emailed(result) => self.emailed(result),
             Message::TestPrinted(result) => {
                 let lang = self.lang;
                 let said = match result {
@@ -1655,9 +1662,19 @@ impl App {
             return;
         }
         let items: Vec<String> = lent.iter().map(|l| l.item.clone()).collect();
+        // E-mail when the library offers it and the reader has an address.
+        self.receipt_to = if self.config.receipt.email {
+            self.store.patron_email(&s.card).unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "reader's e-mail not read");
+                None
+            })
+        } else {
+            None
+        };
         self.screen = Screen::Receipt(receipt::Receipt {
             borrowed,
             printer: self.has_printer(),
+            email: self.receipt_to.as_deref().map(super::mail::masked),
             ..receipt::Receipt::default()
         });
         self.receipts += 1;
@@ -1766,9 +1783,11 @@ impl App {
             .any(|d| d.kind == DeviceKind::Printer)
     }
 
-    fn print_receipt(&mut self) {
+    /// The receipt on screen as a document (for paper or e-mail) and the
+    /// language its text is in; None when no receipt is up.
+    fn receipt_doc(&self) -> Option<(printer::Receipt, Lang)> {
         let Screen::Receipt(r) = &self.screen else {
-            return;
+            return None;
         };
         let lang = self.lang;
         let t = crate::i18n::Texts::get();
@@ -1806,6 +1825,13 @@ impl App {
         receipt
             .lines
             .push(printer::Line::Text(t.text(lang, "receipt-footer", &[])));
+        Some((receipt, lang))
+    }
+
+    fn print_receipt(&mut self) {
+        let Some((receipt, lang)) = self.receipt_doc() else {
+            return;
+        };
         let width = self
             .config
             .devices
@@ -1838,6 +1864,51 @@ impl App {
             },
             Message::Printed,
         ));
+    }
+
+    /// Mails the receipt on screen to the reader's address, off the UI
+    /// thread; the screen says so meanwhile.
+    fn email_receipt(&mut self) {
+        let (Some((receipt, lang)), Some(to)) = (self.receipt_doc(), self.receipt_to.clone())
+        else {
+            return;
+        };
+        let t = crate::i18n::Texts::get();
+        let subject = t.text(
+            lang,
+            "receipt-email-subject",
+            &[("library", self.config.kiosk.library_name.clone())],
+        );
+        let body = printer::plain_text(&receipt);
+        if let Screen::Receipt(r) = &mut self.screen {
+            r.notice = Some(Notice::said("ui-receipt-emailing"));
+        }
+        let cfg = self.config.receipt.clone();
+        self.effects.push(Task::perform(
+            async move { super::mail::send(&cfg, &to, subject, body).await },
+            Message::Emailed,
+        ));
+    }
+
+    fn emailed(&mut self, result: Result<(), String>) {
+        match result {
+            Ok(()) => {
+                tracing::info!("receipt e-mailed");
+                if matches!(self.screen, Screen::Receipt(_)) {
+                    self.screen = Screen::Feedback(feedback::Feedback::default());
+                }
+                self.toast = Some((Notice::said("ui-receipt-emailed"), Instant::now()));
+            }
+            Err(e) => {
+                tracing::warn!("receipt not e-mailed: {e}");
+                self.cue(Cue::Attention);
+                if let Screen::Receipt(r) = &mut self.screen {
+                    r.email = None;
+                    r.emailing = false;
+                    r.notice = Some(Notice::said("receipt-email-failed"));
+                }
+            }
+        }
     }
 
     fn printed(&mut self, result: Result<(), String>) {

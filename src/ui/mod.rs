@@ -12,6 +12,7 @@
 pub mod app;
 pub mod feed;
 pub mod log;
+pub mod mail;
 pub mod screens;
 pub mod sound;
 pub mod stats;

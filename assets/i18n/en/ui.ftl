@@ -173,3 +173,7 @@ item-type-dvd = DVDs
 item-type-reference = Reference
 item-type-kit = Kits
 item-type-default = Other items
+# E-mailed receipts ([receipt] email); $to is the reader's address, masked.
+ui-email-receipt = E-mail it to { $to }
+ui-receipt-emailing = Sending your receipt by e-mail ...
+ui-receipt-emailed = Your receipt is on its way by e-mail.

@@ -157,3 +157,7 @@ item-type-dvd = 光盘
 item-type-reference = 工具书
 item-type-kit = 套装
 item-type-default = 其他馆藏
+# 电子邮件凭条（[receipt] email）；$to 为读者邮箱（已部分隐藏）。
+ui-email-receipt = 发送到邮箱 { $to }
+ui-receipt-emailing = 正在通过电子邮件发送凭条...
+ui-receipt-emailed = 凭条已通过电子邮件发出。
