@@ -103,6 +103,10 @@ pub enum Command {
     Doctor,
     /// Database counts, schema version and integrity
     Status,
+    /// Hash a staff PIN for `[staff] pin_hash`: reads the PIN (4 to 12
+    /// digits, as the PIN pad types it) from the first line of stdin and
+    /// prints its argon2id PHC string; the PIN itself is never printed
+    HashPin,
     /// Drop reader history older than [store] history_retention_days
     Retention,
     /// Exchange with the central system: `sync --once` pushes the outbox
@@ -399,6 +403,10 @@ pub fn main_with(cli: Cli) -> i32 {
 }
 
 fn run(cli: Cli) -> Result<i32, CliError> {
+    if let Some(Command::HashPin) = &cli.command {
+        // Needs no configuration or database: run before either is read.
+        return hash_pin_from(std::io::stdin().lock());
+    }
     if let Some(Command::CheckConfig { path }) = &cli.command {
         let explicit = path.as_deref().or(cli.config.as_deref());
         let (config, used) = load_config(explicit)?;
@@ -426,7 +434,7 @@ fn run(cli: Cli) -> Result<i32, CliError> {
     match cli.command.unwrap_or(Command::Run(RunArgs::default())) {
         Command::Run(args) if args.text => crate::textkiosk::run(&env, true),
         Command::Run(_) => crate::ui::run(&env),
-        Command::CheckConfig { .. } => unreachable!("handled above"),
+        Command::CheckConfig { .. } | Command::HashPin => unreachable!("handled above"),
         Command::Import { patrons, items } => import(&env, patrons, items),
         Command::DemoData {
             patrons,
@@ -513,6 +521,20 @@ fn run(cli: Cli) -> Result<i32, CliError> {
         Command::Sip2(c) => crate::sync::sip2::cli::run(c),
         Command::Hammer { count } => hammer(&env, count),
     }
+}
+
+/// `kiosk hash-pin`: the PIN from `input`'s first line, hashed.
+fn hash_pin_from(mut input: impl std::io::BufRead) -> Result<i32, CliError> {
+    let mut line = String::new();
+    input.read_line(&mut line)?;
+    let pin = line.trim_end_matches(['\r', '\n']);
+    if !(4..=12).contains(&pin.len()) || !pin.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(CliError::Usage(
+            "hash-pin: the PIN must be 4 to 12 digits (the staff PIN pad has only digits)".into(),
+        ));
+    }
+    println!("{}", store::hash_pin(pin));
+    Ok(0)
 }
 
 fn import(env: &Env, patrons: Option<PathBuf>, items: Option<PathBuf>) -> Result<i32, CliError> {

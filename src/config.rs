@@ -35,6 +35,7 @@ pub struct Config {
     pub devices: Vec<DeviceSection>,
     pub sync: SyncSection,
     pub offline: OfflineSection,
+    pub receipt: ReceiptSection,
     pub demo: DemoSection,
 }
 
@@ -448,6 +449,22 @@ fn opt_lengths<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<u32>>, D::E
 pub struct StaffSection {
     /// Argon2 PHC string of the staff PIN; empty disables the staff menu PIN.
     pub pin_hash: String,
+    /// Staff cards: scanned on the idle screen, one opens the staff menu
+    /// without the corner gesture or the PIN (the card is the key).
+    pub cards: Vec<String>,
+}
+
+impl StaffSection {
+    /// Whether `code` (as scanned, normalised) is a staff card; letters
+    /// in either case (Code 39 prints capitals, a wedge scanner with Caps
+    /// Lock on types small ones).
+    pub fn is_staff_card(&self, code: &str) -> bool {
+        !code.is_empty()
+            && self
+                .cards
+                .iter()
+                .any(|c| crate::domain::barcode::normalize(c).eq_ignore_ascii_case(code))
+    }
 }
 
 // Hand-written so a logged config never shows the hash.
@@ -455,6 +472,7 @@ impl fmt::Debug for StaffSection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("StaffSection")
             .field("pin_hash", &Redacted(&self.pin_hash))
+            .field("cards", &self.cards.len())
             .finish()
     }
 }
@@ -876,6 +894,32 @@ impl Default for OfflineSection {
             max_loans_per_reader: 3,
             max_cache_age_hours: 72,
         }
+    }
+}
+
+/// `[receipt]`: how readers may take the receipt of their session (the
+/// printer is offered whenever a `printer` device is configured).
+#[derive(Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReceiptSection {
+    /// Offer to e-mail the receipt to the address on the reader's record.
+    pub email: bool,
+    /// The mail server, in lettre's URL form: "smtp://mail.lan:25",
+    /// "smtps://user:password@mail.example.org",
+    /// "smtp://mail.lan:587?tls=required".
+    pub smtp_url: String,
+    /// From: address of receipts.
+    pub from: String,
+}
+
+// Hand-written so a logged config never shows the mail password.
+impl fmt::Debug for ReceiptSection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ReceiptSection")
+            .field("email", &self.email)
+            .field("smtp_url", &Redacted(&self.smtp_url))
+            .field("from", &self.from)
+            .finish()
     }
 }
 
@@ -1320,12 +1364,15 @@ const SECRET_KEYS: &[&str] = &[
     "upstream.password",
     "upstream.terminal_password",
     "staff.pin_hash",
+    "receipt.smtp_url",
 ];
 
 /// How a value is shown after "found": as written in TOML, or only its type
 /// for secrets.
 fn found_text(path: &[Seg], value: &toml::Value) -> String {
-    if SECRET_KEYS.contains(&path_text(path).as_str()) {
+    let key = path_text(path);
+    // A staff card is a key to the staff menu: never echoed either.
+    if SECRET_KEYS.contains(&key.as_str()) || key.starts_with("staff.cards") {
         return match value {
             toml::Value::String(_) => "a string",
             toml::Value::Integer(_) => "an integer",
@@ -1727,6 +1774,40 @@ fn validate(c: &Config) -> Vec<Issue> {
             "staff.pin_hash",
             "expected an argon2 PHC string such as \"$argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>\"",
         ));
+    }
+
+    let r = &c.receipt;
+    if r.email && r.smtp_url.is_empty() {
+        issues.push(
+            Issue::at("receipt.smtp_url", "required when email = true").anchored("receipt.email"),
+        );
+    } else if !(r.smtp_url.is_empty()
+        || r.smtp_url.starts_with("smtp://")
+        || r.smtp_url.starts_with("smtps://"))
+    {
+        // Not echoed: it may carry a password.
+        issues.push(Issue::at(
+            "receipt.smtp_url",
+            "expected smtp://HOST[:PORT] or smtps://USER:PASSWORD@HOST",
+        ));
+    }
+    if r.email && !r.from.contains('@') {
+        issues.push(
+            Issue::at(
+                "receipt.from",
+                "an e-mail address is required when email = true",
+            )
+            .anchored("receipt.email"),
+        );
+    }
+
+    for (i, card) in c.staff.cards.iter().enumerate() {
+        if card.trim().is_empty() {
+            issues.push(Issue::at(
+                &format!("staff.cards[{i}]"),
+                "must not be empty (a card number as its scanner reads it)",
+            ));
+        }
     }
 
     let u = &c.upstream;
@@ -2782,6 +2863,54 @@ mod tests {
         parse(
             "[staff]\npin_hash = \"$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo\"\n",
         );
+    }
+
+    #[test]
+    fn staff_cards_are_checked_matched_and_never_shown() {
+        let c = parse("[staff]\ncards = [\"STAFF-0042\", \" A123456B \"]\n");
+        assert!(c.staff.is_staff_card("STAFF-0042"));
+        assert!(
+            c.staff.is_staff_card("staff-0042"),
+            "Caps Lock on the wedge"
+        );
+        // Written as the card prints (Codabar guards, spaces): matched as scanned.
+        assert!(c.staff.is_staff_card("123456"));
+        assert!(!c.staff.is_staff_card("STAFF-004"));
+        assert!(!c.staff.is_staff_card(""));
+        assert!(!format!("{:?}", c.staff).contains("0042"));
+        assert_at(
+            &err("[staff]\ncards = [\"ok\", \"  \"]\n"),
+            2,
+            "staff.cards[1]",
+            "must not be empty",
+        );
+        let e = err("[staff]\ncards = [\"S-1\", 777777]\n");
+        assert!(!e.to_string().contains("777777"), "{e}");
+    }
+
+    #[test]
+    fn email_receipts_need_a_server_and_a_sender_and_hide_the_password() {
+        assert_at(
+            &err("[receipt]\nemail = true\nfrom = \"k@lib.example\"\n"),
+            2,
+            "receipt.smtp_url",
+            "required when email = true",
+        );
+        let e = err("[receipt]\nsmtp_url = \"mail.lan:25\"\n");
+        assert_at(&e, 2, "receipt.smtp_url", "smtp://");
+        assert_at(
+            &err("[receipt]\nemail = true\nsmtp_url = \"smtp://mail.lan\"\n"),
+            2,
+            "receipt.from",
+            "e-mail address",
+        );
+        let c = parse(
+            "[receipt]\nemail = true\nsmtp_url = \"smtps://k:s3cret@mail.lan\"\nfrom = \"k@lib.example\"\n",
+        );
+        assert!(c.receipt.email);
+        assert!(!format!("{c:?}").contains("s3cret"));
+        let e = err("[receipt]\nsmtp_url = 42\n");
+        assert!(!e.to_string().contains("42"), "{e}");
     }
 
     #[test]

@@ -18,11 +18,12 @@ use crate::devices::rfid::{uid_hex, Field, SimTag, Uid};
 use crate::devices::runner::Devices;
 use crate::domain::barcode::normalize;
 use crate::domain::offline::OfflinePolicy;
+use crate::domain::session::{self, Action};
 use crate::domain::{Lang, Refusal};
 use crate::i18n::Texts;
 use crate::pad::{Pad, PadAction};
-use crate::store::{self, Scanned, Store};
-use crate::sync::protocol::DeviceHealth;
+use crate::store::{self, Store};
+use crate::sync::protocol::device_report;
 use crate::sync::schedule::{self, Background};
 use crate::sync::{self, Circulation, Engine, Mode, OfflineRules};
 use chrono::Local;
@@ -52,7 +53,7 @@ struct Kiosk<'a, W: Write> {
     mode: Mode,
     /// The background sync's engine, told of device health for heartbeats.
     engine: Option<Arc<Engine>>,
-    health: BTreeMap<String, DeviceHealth>,
+    health: BTreeMap<String, DeviceStatus>,
     devices: Devices,
     out: W,
     lang: Lang,
@@ -170,22 +171,6 @@ pub fn run(env: &Env, text_requested: bool) -> Result<i32, CliError> {
     Ok(0)
 }
 
-/// The receipt paper from the printers' last states: out when a printer is
-/// down for paper, near_end when one warns of it, none without a printer.
-fn paper_state<'a>(printers: impl Iterator<Item = &'a DeviceHealth>) -> &'static str {
-    let mut paper = "none";
-    for p in printers {
-        let about_paper = p.info.contains("paper");
-        paper = match (p.state.as_str(), about_paper, paper) {
-            ("down", true, _) => return "out",
-            ("up", true, _) if p.info.contains("low") => "near_end",
-            (_, _, "near_end") => "near_end",
-            _ => "ok",
-        };
-    }
-    paper
-}
-
 /// The façade, the background engine (for device health), its schedule.
 type SyncParts = (Circulation, Option<Arc<Engine>>, Option<Background>);
 
@@ -282,14 +267,21 @@ impl<W: Write> Kiosk<'_, W> {
         self.scan(code)
     }
 
+    /// What the scan means by `domain::session`'s rules (as on the touch
+    /// screen; this kiosk has no staff menu and no reservations screen).
     fn scan(&mut self, code: String) -> Result<(), CliError> {
         let now = Local::now().fixed_offset();
-        match self.store.classify(&code)? {
-            Scanned::Patron if self.session.as_deref() == Some(code.as_str()) => {
+        let scanned = self.store.classify(&code)?;
+        match session::on_scan(&self.at(), false, scanned, &code) {
+            Action::EndSession => {
                 self.session = None;
                 self.close(&code)?;
             }
-            Scanned::Patron => {
+            Action::FinishFirst => {
+                let text = self.text("kiosk-finish-first", &[]);
+                self.say(&format!("✗ {text}"))?;
+            }
+            Action::Identify => {
                 match self
                     .rt
                     .block_on(self.circ.check_pin(&mut self.store, &code, None, now))?
@@ -303,19 +295,23 @@ impl<W: Write> Kiosk<'_, W> {
                     Err(r) => self.refuse(&r)?,
                 }
             }
-            Scanned::Item => {
+            Action::Borrow | Action::Return | Action::CardFirst | Action::Hold => {
                 self.item(&code, None, &[], "")?;
             }
-            Scanned::Unknown => {
-                let r = if self.session.is_some() {
-                    Refusal::UnknownItem
-                } else {
-                    Refusal::UnknownPatron
-                };
-                self.refuse(&r)?;
-            }
+            Action::Refuse(r) => self.refuse(&r)?,
+            Action::StaffMenu | Action::Ignore => {}
         }
         Ok(())
+    }
+
+    fn at(&self) -> session::At<'_> {
+        session::At {
+            session: self.session.as_deref(),
+            idle: self.session.is_none(),
+            holds: false,
+            return_without_card: self.env.config.kiosk.return_without_card,
+            out_of_service: false,
+        }
     }
 
     /// Lends (session open) or returns an item, then sets the security of
@@ -329,8 +325,9 @@ impl<W: Write> Kiosk<'_, W> {
     ) -> Result<(), CliError> {
         let now = Local::now().fixed_offset();
         let lang = self.lang;
-        match self.session.clone() {
-            Some(p) => {
+        let action = session::on_scan(&self.at(), false, store::Scanned::Item, code);
+        match (action, self.session.clone()) {
+            (Action::Borrow, Some(p)) => {
                 let d = self.rt.block_on(self.circ.checkout(
                     &mut self.store,
                     &p,
@@ -353,7 +350,7 @@ impl<W: Write> Kiosk<'_, W> {
                     }
                 }
             }
-            None if self.env.config.kiosk.return_without_card => {
+            (Action::Return, _) => {
                 let d =
                     self.rt
                         .block_on(self.circ.checkin(&mut self.store, code, parts_seen, now))?;
@@ -371,7 +368,7 @@ impl<W: Write> Kiosk<'_, W> {
                     }
                 }
             }
-            None => {
+            _ => {
                 let text = self.text("kiosk-scan-card-first", &[]);
                 self.say(&format!("✗ {text}"))?;
             }
@@ -455,19 +452,7 @@ impl<W: Write> Kiosk<'_, W> {
     /// Keeps what the heartbeat tells the central server: each device's
     /// state, and the receipt paper as the printer last reported it.
     fn note_health(&mut self, device: &str, status: &DeviceStatus) {
-        let (state, info) = match status {
-            DeviceStatus::Up { info } => ("up", info),
-            DeviceStatus::Down { reason } => ("down", reason),
-            DeviceStatus::Error { reason } => ("error", reason),
-        };
-        self.health.insert(
-            device.to_string(),
-            DeviceHealth {
-                id: device.to_string(),
-                state: state.into(),
-                info: info.clone(),
-            },
-        );
+        self.health.insert(device.to_string(), status.clone());
         let printers: Vec<&str> = self
             .env
             .config
@@ -476,9 +461,9 @@ impl<W: Write> Kiosk<'_, W> {
             .filter(|d| d.kind == crate::config::DeviceKind::Printer)
             .map(|d| d.id.as_str())
             .collect();
-        let paper = paper_state(printers.iter().filter_map(|p| self.health.get(*p)));
+        let (devices, paper) = device_report(&self.health, &printers);
         if let Some(engine) = &self.engine {
-            engine.set_health(self.health.values().cloned().collect(), paper);
+            engine.set_health(devices, paper);
         }
     }
 
@@ -602,41 +587,5 @@ impl<W: Write> Kiosk<'_, W> {
             }
         }
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn h(state: &str, info: &str) -> DeviceHealth {
-        DeviceHealth {
-            id: "printer".into(),
-            state: state.into(),
-            info: info.into(),
-        }
-    }
-
-    #[test]
-    fn paper_follows_what_the_printers_last_said() {
-        assert_eq!(paper_state([].iter()), "none");
-        assert_eq!(
-            paper_state([h("up", "ESC/POS on /dev/ttyUSB0")].iter()),
-            "ok"
-        );
-        assert_eq!(
-            paper_state([h("up", "receipt paper is running low")].iter()),
-            "near_end"
-        );
-        assert_eq!(
-            paper_state([h("down", "the receipt printer is out of paper")].iter()),
-            "out"
-        );
-        // A printer down for another reason says nothing about paper.
-        assert_eq!(paper_state([h("down", "no such port")].iter()), "ok");
-        assert_eq!(
-            paper_state([h("up", "receipt paper is running low"), h("up", "ESC/POS"),].iter()),
-            "near_end"
-        );
     }
 }

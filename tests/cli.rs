@@ -539,6 +539,39 @@ fn text_kiosk_borrows_and_returns_from_scans() {
 }
 
 #[test]
+fn text_kiosk_keeps_the_session_when_another_card_is_scanned() {
+    use std::io::Write;
+    let k = Kiosk::new();
+    k.import_sample();
+    let mut child = k
+        .cmd(&["--lang", "en", "run", "--text"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"P1\nP2\nI1\nP1\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[1].contains("张伟"), "{text}");
+    // The same rules as the touch screen (domain::session): the second
+    // card waits, and the book goes to the first reader.
+    assert!(
+        lines[2].starts_with("✗ Another card: the reader at the kiosk must finish first"),
+        "{text}"
+    );
+    assert!(lines[3].starts_with("✓ Borrowed: 三体"), "{text}");
+    assert!(lines[4].contains("1 item on loan"), "{text}");
+}
+
+#[test]
 fn text_kiosk_asks_for_the_pin_when_required() {
     use std::io::Write;
     let k = Kiosk::new();
@@ -573,4 +606,49 @@ fn text_kiosk_asks_for_the_pin_when_required() {
     // Neither the PIN nor the full card number reaches the log.
     let log = String::from_utf8(out.stderr).unwrap();
     assert!(!log.contains("2468") && !log.contains("1111"), "{log}");
+}
+
+#[test]
+fn hash_pin_prints_an_argon2_hash_the_kiosk_accepts_and_never_the_pin() {
+    use std::io::Write;
+    let run = |input: &str| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_kiosk"))
+            .arg("hash-pin")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let out = run("246801\n");
+    assert!(out.status.success(), "{out:?}");
+    let hash = String::from_utf8(out.stdout).unwrap();
+    let hash = hash.trim();
+    assert!(hash.starts_with("$argon2id$"), "{hash}");
+    assert!(!hash.contains("246801"));
+    assert!(kiosk::store::verify_pin("246801", hash));
+    assert!(!kiosk::store::verify_pin("246802", hash));
+    // The hash is what [staff] pin_hash accepts.
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("kiosk.toml");
+    std::fs::write(&cfg, format!("[staff]\npin_hash = \"{hash}\"\n")).unwrap();
+    let check = Command::new(env!("CARGO_BIN_EXE_kiosk"))
+        .arg("check-config")
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    assert!(check.status.success(), "{check:?}");
+    // Letters cannot be typed on the PIN pad; too short is no PIN.
+    for bad in ["12a4\n", "123\n", "\n"] {
+        let out = run(bad);
+        assert_eq!(out.status.code(), Some(2), "{bad:?}: {out:?}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("4 to 12 digits"));
+    }
 }

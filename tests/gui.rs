@@ -14,6 +14,9 @@ use kiosk::ui::screens::{
 use kiosk::ui::{App, Message, Screen};
 use std::time::{Duration, Instant};
 
+#[path = "support/smtp.rs"]
+mod smtp;
+
 /// A kiosk over a small demo library; returns (app, cards, items).
 fn kiosk_with(mut config: Config) -> (App, Vec<String>, Vec<String>) {
     // English first, so the simulator tests can click English labels.
@@ -401,6 +404,299 @@ fn staff_pin_is_checked_against_the_configured_hash() {
     assert!(matches!(app.screen(), Screen::Staff(_)));
 }
 
+/// The shipped configuration's kiosk (demo library, simulated pad and
+/// printer, wedge "wedge") over an in-memory store, its devices running:
+/// (app, cards, the pad's field, its demo tags, the device events).
+#[allow(clippy::type_complexity)]
+fn shipped_kiosk() -> (
+    App,
+    Vec<String>,
+    kiosk::devices::rfid::Field,
+    Vec<kiosk::devices::rfid::SimTag>,
+    std::sync::mpsc::Receiver<kiosk::devices::events::DeviceEvent>,
+) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("kiosk.toml");
+    let mut config = Config::load(&path).unwrap();
+    config.kiosk.languages = vec![Lang::En, Lang::ZhCn];
+    let mut s = Store::open_in_memory(&config.kiosk.id).unwrap();
+    let (rows, settings, holidays) = kiosk::config::circulation(&config);
+    s.configure(rows, settings, &holidays).unwrap();
+    let d = &config.demo;
+    store::demo::generate(
+        &mut s,
+        d.patrons,
+        d.items,
+        d.seed,
+        Local::now().fixed_offset(),
+    )
+    .unwrap();
+    let (cards, _) = store::demo::loanable_pairs(&s, 2).unwrap();
+    let (devices, events) = kiosk::devices::runner::Devices::start(&config);
+    let (field, tags) = devices
+        .handles()
+        .find_map(|h| h.field.clone().map(|f| (f, h.demo_tags.clone())))
+        .expect("a simulated pad");
+    (
+        App::new(config, s, Some(devices), Lang::En),
+        cards,
+        field,
+        tags,
+        events,
+    )
+}
+
+fn test_reads(app: &App) -> Vec<staff::TestRead> {
+    match app.screen() {
+        Screen::Staff(s) => s.tests.clone(),
+        other => panic!("expected the staff menu, got {other:?}"),
+    }
+}
+
+#[test]
+fn the_staff_menu_tests_scanners_tags_and_the_printer_without_lending() {
+    use staff::TestKind;
+    let (mut app, cards, field, tags, events) = shipped_kiosk();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let before = app.store().counts().unwrap();
+    for _ in 0..attract::STAFF_TAPS {
+        let _ = app.update(Message::Attract(attract::Message::CornerTapped));
+    }
+    assert!(test_reads(&app).is_empty());
+    // A reader's card: named as a card, masked.
+    let _ = app.update(Message::Scanned(cards[0].clone()));
+    let r = test_reads(&app);
+    let tail: String = cards[0]
+        .chars()
+        .rev()
+        .take(4)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    assert_eq!(
+        r[0].what,
+        TestKind::Card {
+            masked: format!("…{tail}")
+        }
+    );
+    let (line, good) = staff::test_line(&r[0], Lang::En);
+    assert!(good && !line.contains(&cards[0]), "{line}");
+    // A book from a serial scanner: its title.
+    let book = "30001000000036";
+    let title = app.store().item_title(book).unwrap().unwrap().0;
+    let _ = app.update(Message::Device(kiosk::devices::events::DeviceEvent::now(
+        "scanner-2",
+        kiosk::devices::events::EventKind::ItemScanned { code: book.into() },
+    )));
+    let r = test_reads(&app);
+    assert_eq!(r[0].device, "scanner-2");
+    assert_eq!(
+        r[0].what,
+        TestKind::Item {
+            code: book.into(),
+            title: title.clone()
+        }
+    );
+    // The keyboard wedge's burst: a test read from "wedge".
+    let t0 = Instant::now();
+    for (i, ch) in "39999999999994".chars().enumerate() {
+        let _ = app.key_at(key(ch), t0 + Duration::from_millis(2 * i as u64));
+    }
+    let _ = app.key_at(enter(), t0 + Duration::from_millis(40));
+    let r = test_reads(&app);
+    assert_eq!(r[0].device, "wedge");
+    assert_eq!(
+        r[0].what,
+        TestKind::Unknown {
+            code: "39999999999994".into()
+        }
+    );
+    assert!(!staff::test_line(&r[0], Lang::ZhCn).1);
+    // Tags on the pad: the book's tag with its item and title, then a
+    // blank one that carries no book; a repeat of the same field adds
+    // nothing.
+    field.put(tags[0].clone());
+    let e = tags_event(&events);
+    let _ = app.update(Message::Device(e.clone()));
+    let _ = app.update(Message::Device(e));
+    let r = test_reads(&app);
+    assert_eq!(r.len(), 4, "{r:?}");
+    match &r[0].what {
+        TestKind::Tag {
+            item,
+            title: t,
+            format,
+            ..
+        } => {
+            assert_eq!(item.as_deref(), Some(book));
+            assert_eq!(t.as_deref(), Some(title.as_str()));
+            assert_eq!(format, "iso28560-3");
+        }
+        other => panic!("{other:?}"),
+    }
+    // assets/demo-tags.json: the 12th is blank.
+    field.put(tags[11].clone());
+    let _ = app.update(Message::Device(tags_event(&events)));
+    let r = test_reads(&app);
+    assert_eq!(r.len(), 5, "{r:?}");
+    assert!(
+        matches!(&r[0].what, TestKind::Tag { item: None, .. }),
+        "{r:?}"
+    );
+    let (line, good) = staff::test_line(&r[0], Lang::En);
+    assert!(!good && line.contains("carries no book number"), "{line}");
+    // Nothing was lent or returned, nothing journaled.
+    let after = app.store().counts().unwrap();
+    assert_eq!(after.current_loans, before.current_loans);
+    assert_eq!(after.journal, before.journal);
+    // The test print goes to the (simulated) printer, off the UI thread.
+    let t = app.update(Message::Staff(staff::Message::TestPrint));
+    match app.screen() {
+        Screen::Staff(s) => assert!(s.printer && s.printing),
+        other => panic!("{other:?}"),
+    }
+    run_task(&rt, &mut app, t);
+    match app.screen() {
+        Screen::Staff(s) => {
+            assert!(!s.printing);
+            assert_eq!(s.status.as_deref(), Some("Test page printed."));
+        }
+        other => panic!("{other:?}"),
+    }
+    // Back on the idle screen, the same card opens a session again.
+    let _ = app.update(Message::Staff(staff::Message::Back));
+    let _ = app.update(Message::Scanned(cards[0].clone()));
+    assert!(matches!(app.screen(), Screen::Borrow));
+}
+
+#[test]
+fn a_staff_card_opens_the_menu_from_the_idle_screen_only() {
+    let mut config = Config::default();
+    config.staff.cards = vec!["STAFF-0042".into()];
+    // A PIN is set: the card opens the menu without it.
+    config.staff.pin_hash = store::hash_pin("2468");
+    let (mut app, cards, _) = kiosk_with(config);
+    let _ = app.update(Message::Scanned("staff-0042".into()));
+    assert!(
+        matches!(app.screen(), Screen::Staff(_)),
+        "normalised like any scan: {:?}",
+        app.screen()
+    );
+    // On its own test panel it reads as a staff card.
+    let _ = app.update(Message::Scanned("STAFF-0042".into()));
+    assert_eq!(test_reads(&app)[0].what, staff::TestKind::StaffCard);
+    let _ = app.update(Message::Staff(staff::Message::Back));
+    // Over a reader's session it does nothing: their list stays.
+    let _ = app.update(Message::Scanned(cards[0].clone()));
+    assert!(matches!(app.screen(), Screen::Borrow));
+    let _ = app.update(Message::Scanned("STAFF-0042".into()));
+    assert!(matches!(app.screen(), Screen::Borrow));
+    assert!(app.session().is_some());
+    // Out of service, the card still lets staff in.
+    let _ = app.update(Message::Scanned(cards[0].clone()));
+    let _ = app.update(Message::Receipt(receipt::Message::NoReceipt));
+    let _ = app.update(Message::Feedback(feedback::Message::Skip));
+    let _ = app.update(Message::Scanned("STAFF-0042".into()));
+    let _ = app.update(Message::Staff(staff::Message::ToggleService));
+    let _ = app.update(Message::Staff(staff::Message::Back));
+    assert!(app.out_of_service());
+    let _ = app.update(Message::Scanned("STAFF-0042".into()));
+    assert!(matches!(app.screen(), Screen::Staff(_)));
+}
+
+#[test]
+fn readers_see_their_own_language_unless_they_chose_one() {
+    let (mut app, cards, _) = kiosk();
+    for c in &cards[..2] {
+        app.store()
+            .conn()
+            .execute(
+                "UPDATE patrons SET language = 'zh-CN' WHERE barcode = ?1",
+                [c],
+            )
+            .unwrap();
+    }
+    assert_eq!(app.lang(), Lang::En);
+    let _ = app.update(Message::Scanned(cards[0].clone()));
+    assert_eq!(app.lang(), Lang::ZhCn, "their record says zh-CN");
+    let _ = app.update(Message::Borrow(borrow::Message::Finish));
+    let _ = app.update(Message::Receipt(receipt::Message::NoReceipt));
+    let _ = app.update(Message::Feedback(feedback::Message::Skip));
+    assert_eq!(app.lang(), Lang::En, "back to the kiosk's default");
+    // Someone who pressed English first keeps English.
+    let _ = app.update(Message::SetLang(Lang::En));
+    let _ = app.update(Message::Scanned(cards[1].clone()));
+    assert!(matches!(app.screen(), Screen::Borrow));
+    assert_eq!(app.lang(), Lang::En);
+    // A reader without a language on record: the kiosk's default.
+    let _ = app.update(Message::Borrow(borrow::Message::Finish));
+    let _ = app.update(Message::Receipt(receipt::Message::NoReceipt));
+    let _ = app.update(Message::Feedback(feedback::Message::Skip));
+    let _ = app.update(Message::Scanned(cards[2].clone()));
+    assert!(matches!(app.screen(), Screen::Borrow));
+    assert_eq!(app.lang(), Lang::En);
+}
+
+#[test]
+fn staff_figures_are_read_off_the_ui_thread_with_item_types() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = Config::default();
+    config.kiosk.languages = vec![Lang::En, Lang::ZhCn];
+    let mut s = Store::open(&dir.path().join("kiosk.db"), &config.kiosk.id).unwrap();
+    let (rows, settings, holidays) = kiosk::config::circulation(&config);
+    s.configure(rows, settings, &holidays).unwrap();
+    store::demo::generate(&mut s, 30, 120, 7, Local::now().fixed_offset()).unwrap();
+    let (cards, items) = store::demo::loanable_pairs(&s, 5).unwrap();
+    let mut app = App::new(config, s, None, Lang::En);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let _ = app.update(Message::Scanned(cards[0].clone()));
+    for i in &items[..3] {
+        let _ = app.update(Message::Scanned(i.clone()));
+    }
+    let _ = app.update(Message::Borrow(borrow::Message::Finish));
+    let _ = app.update(Message::Receipt(receipt::Message::NoReceipt));
+    let _ = app.update(Message::Feedback(feedback::Message::Skip));
+    let _ = app.update(Message::Scanned(items[0].clone()));
+    let _ = app.update(Message::Return(kiosk::ui::screens::returns::Message::Done));
+    let mut task = iced::Task::none();
+    for _ in 0..attract::STAFF_TAPS {
+        task = app.update(Message::Attract(attract::Message::CornerTapped));
+    }
+    // The menu is up at once; the database's figures follow from a Task.
+    let by_type = |app: &App| match app.screen() {
+        Screen::Staff(s) => s.figures.by_type.clone(),
+        other => panic!("{other:?}"),
+    };
+    assert!(by_type(&app).is_empty());
+    run_task(&rt, &mut app, task);
+    let t = by_type(&app);
+    assert_eq!(t.iter().map(|t| t.loans).sum::<u32>(), 3, "{t:?}");
+    assert_eq!(t.iter().map(|t| t.returns).sum::<u32>(), 1, "{t:?}");
+    match app.screen() {
+        Screen::Staff(s) => {
+            assert_eq!(s.figures.hourly.iter().map(|h| h.0).sum::<u32>(), 3);
+            assert!(s.figures.outbox >= 4);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn restart_closes_the_window_and_asks_run_to_start_again() {
+    let (mut app, _, _) = kiosk();
+    let flag = app.restart_flag();
+    for _ in 0..attract::STAFF_TAPS {
+        let _ = app.update(Message::Attract(attract::Message::CornerTapped));
+    }
+    let _ = app.update(Message::Staff(staff::Message::Quit));
+    assert!(
+        !flag.load(std::sync::atomic::Ordering::SeqCst),
+        "quit is not restart"
+    );
+    let _ = app.update(Message::Staff(staff::Message::Restart));
+    assert!(flag.load(std::sync::atomic::Ordering::SeqCst));
+}
+
 fn key(ch: char) -> keyboard::Event {
     keyboard::Event::KeyPressed {
         key: keyboard::Key::Character(ch.to_string().into()),
@@ -449,6 +745,143 @@ fn keyboard_wedge_burst_is_a_scan_and_slow_typing_is_too_after_enter() {
     assert_eq!(lines(&app).len(), 1);
 }
 
+#[test]
+fn a_scan_cut_in_two_by_a_busy_screen_is_still_one_return() {
+    // Logged on a loaded kiosk (tests/gui_window.rs): right after the
+    // session closed, the GUI got to the book's first four keys, spent
+    // 60 ms drawing the receipt (its wedge timer then fired), and got the
+    // rest with Enter at once. The book must come back, not "unknown".
+    let (mut app, cards, items) = kiosk();
+    let _ = app.update(Message::Scanned(cards[0].clone()));
+    let _ = app.update(Message::Scanned(items[0].clone()));
+    let _ = app.update(Message::Scanned(cards[0].clone()));
+    assert!(matches!(app.screen(), Screen::Receipt(_)));
+    let t0 = Instant::now();
+    let (head, tail) = items[0].split_at(4);
+    for ch in head.chars() {
+        let _ = app.key_at(key(ch), t0);
+    }
+    let _ = app.update(Message::WedgeTick(t0 + Duration::from_millis(61)));
+    for ch in tail.chars() {
+        let _ = app.key_at(key(ch), t0 + Duration::from_millis(62));
+    }
+    let _ = app.key_at(enter(), t0 + Duration::from_millis(62));
+    match app.screen() {
+        Screen::Return(r) => {
+            assert_eq!(r.lines.len(), 1, "{:?}", r.lines);
+            assert_eq!(r.lines[0].item, items[0]);
+            assert!(r.lines[0].result.is_ok(), "{:?}", r.lines[0]);
+        }
+        other => panic!("expected the return screen, got {other:?}"),
+    }
+    assert_eq!(journal_count(&app, "checkin"), 1);
+    // Nothing of it is left as typing: a later Enter scans nothing.
+    let _ = app.key_at(enter(), t0 + Duration::from_secs(5));
+    assert_eq!(journal_count(&app, "checkin"), 1);
+}
+
+#[test]
+fn the_receipt_is_emailed_to_the_address_on_the_readers_record() {
+    if let Err(why) = smtp::aiosmtpd() {
+        if std::env::var("KIOSK_REQUIRE_AIOSMTPD").as_deref() == Ok("1") {
+            panic!("KIOSK_REQUIRE_AIOSMTPD=1 but aiosmtpd cannot be imported: {why}");
+        }
+        eprintln!("SKIPPED: aiosmtpd not found ({why}); pip install aiosmtpd");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mails = dir.path().join("mails.jsonl");
+    let (sink, port) = smtp::smtp_sink(&mails);
+    let mut config = Config::default();
+    config.receipt = kiosk::config::ReceiptSection {
+        email: true,
+        smtp_url: format!("smtp://127.0.0.1:{port}"),
+        from: "kiosk@library.example".into(),
+    };
+    let (mut app, cards, items) = kiosk_with(config);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    for (card, email) in [
+        (&cards[0], Some("reader.one@example.org")),
+        (&cards[1], None),
+    ] {
+        app.store()
+            .conn()
+            .execute(
+                "UPDATE patrons SET email = ?1 WHERE barcode = ?2",
+                rusqlite::params![email, card],
+            )
+            .unwrap();
+    }
+    let titles: Vec<String> = items[..2]
+        .iter()
+        .map(|i| app.store().item_title(i).unwrap().unwrap().0)
+        .collect();
+    let _ = app.update(Message::Scanned(cards[0].clone()));
+    let _ = app.update(Message::Scanned(items[0].clone()));
+    let _ = app.update(Message::Scanned(items[1].clone()));
+    let _ = app.update(Message::Scanned(cards[0].clone()));
+    match app.screen() {
+        Screen::Receipt(r) => assert_eq!(r.email.as_deref(), Some("r…@example.org")),
+        other => panic!("expected the receipt, got {other:?}"),
+    }
+    {
+        let mut ui = iced_test::Simulator::with_size(
+            iced::Settings::default(),
+            iced::Size::new(1920.0, 1080.0),
+            app.view(),
+        );
+        ui.find("E-mail it to r…@example.org")
+            .expect("the e-mail button, address masked");
+    }
+    let t = app.update(Message::Receipt(receipt::Message::Email));
+    run_task(&rt, &mut app, t);
+    assert!(
+        matches!(app.screen(), Screen::Feedback(_)),
+        "sent: on to the feedback ({:?})",
+        app.notice()
+    );
+    let sent: Vec<serde_json::Value> = std::fs::read_to_string(&mails)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0]["to"][0], "reader.one@example.org");
+    assert_eq!(sent[0]["from"], "kiosk@library.example");
+    let body = sent[0]["body"].as_str().unwrap();
+    for t in &titles {
+        assert!(body.contains(t.as_str()), "{t} in {body}");
+    }
+    assert!(body.contains("due "), "{body}");
+    let _ = app.update(Message::Feedback(feedback::Message::Skip));
+    // A reader without an address is not offered it.
+    let _ = app.update(Message::Scanned(cards[1].clone()));
+    let _ = app.update(Message::Scanned(items[2].clone()));
+    let _ = app.update(Message::Scanned(cards[1].clone()));
+    match app.screen() {
+        Screen::Receipt(r) => assert_eq!(r.email, None),
+        other => panic!("{other:?}"),
+    }
+    let _ = app.update(Message::Receipt(receipt::Message::NoReceipt));
+    let _ = app.update(Message::Feedback(feedback::Message::Skip));
+    // The mail server gone: the reader is told, the button goes, the
+    // loans stay recorded.
+    drop(sink);
+    let _ = app.update(Message::Scanned(cards[0].clone()));
+    let _ = app.update(Message::Scanned(items[3].clone()));
+    let _ = app.update(Message::Scanned(cards[0].clone()));
+    let t = app.update(Message::Receipt(receipt::Message::Email));
+    run_task(&rt, &mut app, t);
+    match app.screen() {
+        Screen::Receipt(r) => {
+            assert_eq!(r.email, None);
+            assert_eq!(r.notice, Some(Notice::said("receipt-email-failed")));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(journal_count(&app, "checkout"), 4);
+}
+
 /// Clicks `label` on the app's current view, then feeds the messages back.
 fn click(app: &mut App, label: &str) {
     let messages: Vec<Message> = {
@@ -495,6 +928,70 @@ fn simulator_clicks_through_borrow_and_return() {
     click(&mut app, "Done");
     assert!(matches!(app.screen(), Screen::Attract(_)));
     assert_eq!(on_loan(&app), before);
+}
+
+#[test]
+fn simulator_reserves_rates_and_staff_export_then_restart() {
+    let (mut app, cards, items) = kiosk();
+    // Another reader has items[0] at home.
+    let _ = app.update(Message::Scanned(cards[1].clone()));
+    let _ = app.update(Message::Scanned(items[0].clone()));
+    click(&mut app, "Finish");
+    click(&mut app, "No receipt, thanks");
+    click(&mut app, "Skip");
+    // A reader reserves it from the reservations screen.
+    let _ = app.update(Message::Scanned(cards[0].clone()));
+    click(&mut app, "Reservations");
+    assert!(matches!(app.screen(), Screen::Holds(_)));
+    let _ = app.update(Message::Scanned(items[0].clone()));
+    assert_eq!(journal_count(&app, "hold_placed"), 1);
+    click(&mut app, "Back");
+    click(&mut app, "Finish");
+    // Nothing borrowed: no receipt, straight to the feedback.
+    assert!(matches!(app.screen(), Screen::Feedback(_)));
+    // Feedback: the first star, a topic, send.
+    click(&mut app, "☆");
+    click(&mut app, "Fast");
+    click(&mut app, "Send");
+    assert_eq!(journal_count(&app, "feedback"), 1);
+    let (rating, detail): (String, String) = app
+        .store()
+        .conn()
+        .query_row(
+            "SELECT reason, detail FROM journal WHERE kind = 'feedback'",
+            [],
+            |r| {
+                Ok((
+                    r.get::<_, Option<String>>(0)?.unwrap_or_default(),
+                    r.get(1)?,
+                ))
+            },
+        )
+        .unwrap();
+    assert!(
+        format!("{rating} {detail}").contains("fast"),
+        "{rating} {detail}"
+    );
+    assert!(matches!(app.screen(), Screen::Attract(_)));
+    // Staff: export by clicking, then restart.
+    for _ in 0..attract::STAFF_TAPS {
+        let _ = app.update(Message::Attract(attract::Message::CornerTapped));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("export.csv");
+    let _ = app.update(Message::Staff(staff::Message::PathChanged(
+        path.display().to_string(),
+    )));
+    click(&mut app, "Export");
+    let csv = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        csv.contains("hold_placed") && csv.contains("feedback"),
+        "{csv}"
+    );
+    click(&mut app, "Refresh");
+    let flag = app.restart_flag();
+    click(&mut app, "Restart kiosk");
+    assert!(flag.load(std::sync::atomic::Ordering::SeqCst));
 }
 
 #[test]
@@ -630,7 +1127,16 @@ fn central_token(cdb: &str, kiosk: &str) -> String {
 /// kiosk-central at `base`, once the background sync's first round has
 /// filled its reader cache; the background keeps running.
 fn online_app(base: &str, token: &str, db: &std::path::Path) -> (App, kiosk::ui::sync::Background) {
-    let mut config = Config::default();
+    online_app_with(base, token, db, Config::default())
+}
+
+/// `online_app` with `config` (its upstream and sync settings replaced).
+fn online_app_with(
+    base: &str,
+    token: &str,
+    db: &std::path::Path,
+    mut config: Config,
+) -> (App, kiosk::ui::sync::Background) {
     config.kiosk.languages = vec![Lang::En, Lang::ZhCn];
     config.upstream.kind = kiosk::config::UpstreamKind::Http;
     config.upstream.url = base.to_string();
@@ -651,6 +1157,78 @@ fn online_app(base: &str, token: &str, db: &std::path::Path) -> (App, kiosk::ui:
     let mut app = App::new(config, store, None, Lang::En);
     app.set_sync(bg.desk.clone(), None);
     (app, bg)
+}
+
+#[test]
+fn the_touch_screen_tells_kiosk_central_its_devices_and_the_paper() {
+    use kiosk::config::{DeviceKind, DeviceSection};
+    use kiosk::devices::events::{DeviceEvent, DeviceStatus, EventKind, StatusCode};
+    let dir = tempfile::tempdir().unwrap();
+    let (_central, base, token) = start_central(
+        dir.path(),
+        "P1,Reader One,adult,2099-12-31,,\n",
+        "I1,Alpha,Author,,book,,1,\n",
+    );
+    let config = Config {
+        devices: vec![
+            DeviceSection::new("printer", DeviceKind::Printer),
+            DeviceSection::new("pad", DeviceKind::Rfid),
+        ],
+        ..Config::default()
+    };
+    let (mut app, bg) = online_app_with(&base, &token, &dir.path().join("kiosk.db"), config);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    // The printer runs out of paper (as its driver says it), the pad is
+    // unplugged.
+    let _ = app.update(Message::Device(DeviceEvent::status(
+        "printer",
+        StatusCode::PaperOut,
+        DeviceStatus::Error {
+            reason: "the receipt printer is out of paper".into(),
+        },
+    )));
+    let _ = app.update(Message::Device(DeviceEvent::now(
+        "pad",
+        EventKind::DeviceStatus {
+            status: DeviceStatus::Down {
+                reason: "/dev/ttyUSB0: gone".into(),
+            },
+        },
+    )));
+    // A sync round ends with a heartbeat; staff start one.
+    for _ in 0..attract::STAFF_TAPS {
+        let _ = app.update(Message::Attract(attract::Message::CornerTapped));
+    }
+    let t = app.update(Message::Staff(staff::Message::SyncNow));
+    run_task(&rt, &mut app, t);
+    let out = central_bin()
+        .args([
+            "--db",
+            dir.path().join("central.db").to_str().unwrap(),
+            "kiosks",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let kiosks: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let hb = &kiosks
+        .iter()
+        .find(|k| k["kiosk_id"] == "kiosk-1")
+        .expect("kiosk-1 reported")["heartbeat"];
+    assert_eq!(hb["paper"], "out", "{hb}");
+    let devices = hb["devices"].as_array().expect("devices");
+    let state = |id: &str| {
+        devices
+            .iter()
+            .find(|d| d["id"] == id)
+            .map(|d| d["state"].as_str().unwrap_or("").to_string())
+    };
+    assert_eq!(state("printer").as_deref(), Some("error"), "{hb}");
+    assert_eq!(state("pad").as_deref(), Some("down"), "{hb}");
+    bg.stop();
 }
 
 #[test]

@@ -341,6 +341,27 @@ impl Driver for Spool {
     }
 }
 
+/// A receipt as plain text (an e-mailed receipt): one line per element,
+/// a label and its value joined by " — ", rules as dashes, barcodes as
+/// their text.
+pub fn plain_text(receipt: &Receipt) -> String {
+    let mut out = String::new();
+    for line in &receipt.lines {
+        match line {
+            Line::Heading(t) | Line::Text(t) | Line::Barcode(t) => out.push_str(t),
+            Line::Pair(label, value) => {
+                out.push_str(label);
+                out.push_str(" — ");
+                out.push_str(value);
+            }
+            Line::Rule => out.push_str(&"-".repeat(32)),
+            Line::Blank => {}
+        }
+        out.push('\n');
+    }
+    out
+}
+
 /// The ESC/POS bytes for `receipt` on paper `width_chars` columns wide
 /// (Font A: 48 on 80 mm paper, 32 on 58 mm): ESC @, Chinese mode on (zh) or
 /// off (en, as many printers power up in it), the lines, a feed of four
@@ -1422,6 +1443,28 @@ pub fn fuzz_printer(data: &[u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plain_text_has_every_line_in_order() {
+        let r = loan_receipt(
+            "Demo Library",
+            "2026-11-23 10:00",
+            &[("三体".into(), "due 2026-12-07".into())],
+            "Thank you!",
+        );
+        let t = plain_text(&r);
+        assert_eq!(
+            t.lines().collect::<Vec<_>>(),
+            [
+                "Demo Library",
+                "2026-11-23 10:00",
+                &"-".repeat(32),
+                "三体 — due 2026-12-07",
+                &"-".repeat(32),
+                "Thank you!",
+            ]
+        );
+    }
     use crate::devices::rfid::SimPort;
     use proptest::prelude::*;
     use std::net::TcpListener;

@@ -10,6 +10,7 @@ pub mod circulation;
 pub mod offline;
 pub mod policy;
 pub mod refusal;
+pub mod session;
 
 pub use calendar::{Calendar, Due};
 pub use circulation::*;

@@ -1036,6 +1036,20 @@ impl Store {
         Ok(find_patron(&self.conn, barcode)?.map(|p| p.name))
     }
 
+    /// The e-mail address on a reader's record (for an e-mailed receipt);
+    /// None if unknown or without one.
+    pub fn patron_email(&self, barcode: &str) -> Result<Option<String>> {
+        let email: Option<Option<String>> = self
+            .conn
+            .query_row(
+                "SELECT email FROM patrons WHERE barcode = ?1",
+                [barcode],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(email.flatten().filter(|e| e.contains('@')))
+    }
+
     /// The reader's preferred language (the `language` column of the
     /// patrons CSV), for the screen to switch to when they identify; None
     /// when unknown or not one the kiosk speaks.
@@ -1052,13 +1066,9 @@ impl Store {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Scanned {
-    Patron,
-    Item,
-    Unknown,
-}
+/// What `Store::classify` takes a code for (the kiosk's rules on it:
+/// `domain::session`).
+pub use crate::domain::session::Scanned;
 
 /// The due date (as a reader reads it) of the reader's current loan of
 /// this title, if they have one.

@@ -7,7 +7,7 @@
 
 use super::{Result, Store, StoreError};
 use chrono::{DateTime, FixedOffset};
-use rusqlite::{params, Row, Transaction};
+use rusqlite::{params, Connection, Row, Transaction};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -174,6 +174,18 @@ pub(crate) struct Author {
 
 /// Appends inside the caller's transaction, so the entry commits with the
 /// change it records or not at all.
+/// `Store::open_conflicts` on any connection to a kiosk database (the
+/// touch screen reads it on a read-only one, off the UI thread).
+pub fn open_conflicts(conn: &Connection, limit: usize) -> rusqlite::Result<Vec<JournalEntry>> {
+    let mut st = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM journal j WHERE sync_status = 'conflict'
+           AND NOT EXISTS (SELECT 1 FROM conflict_resolutions r WHERE r.entry_id = j.id)
+         ORDER BY rowid_ DESC LIMIT ?1"
+    ))?;
+    let rows = st.query_map([limit as i64], entry)?;
+    rows.collect()
+}
+
 pub(crate) fn append(
     tx: &Transaction,
     author: &Author,
@@ -273,14 +285,7 @@ impl Store {
     /// The last `limit` conflicts staff have not closed yet, newest first
     /// (the staff screen's list; `sync_reason` says why).
     pub fn open_conflicts(&self, limit: usize) -> Result<Vec<JournalEntry>> {
-        let mut st = self.conn.prepare(&format!(
-            "SELECT {COLUMNS} FROM journal j WHERE sync_status = 'conflict'
-               AND NOT EXISTS (SELECT 1 FROM conflict_resolutions r WHERE r.entry_id = j.id)
-             ORDER BY rowid_ DESC LIMIT ?1"
-        ))?;
-        let rows: rusqlite::Result<Vec<JournalEntry>> =
-            st.query_map([limit as i64], entry)?.collect();
-        Ok(rows?)
+        Ok(open_conflicts(&self.conn, limit)?)
     }
 
     /// The next `limit` entries still to be delivered upstream, oldest first.

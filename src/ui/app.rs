@@ -11,7 +11,7 @@ use super::screens::{
     account, attract, borrow, feedback, holds, identify, receipt, returns, staff, warning, Notice,
 };
 use super::sound::{self, Cue, Player};
-use super::stats::UiQueries;
+use super::stats::{self, DbFigures, UiQueries};
 use super::sync::{detail_text, Desk, Failed, StatusFeed};
 use super::theme;
 use crate::cli::mask;
@@ -22,6 +22,7 @@ use crate::devices::rfid::{uid_hex, Uid};
 use crate::devices::runner::Devices;
 use crate::devices::scanner::{WedgeConfig, WedgeDetector, WedgeOut};
 use crate::domain::barcode::normalize;
+use crate::domain::session::{self, Action};
 use crate::domain::{Lang, Refusal, Route};
 use crate::pad::{Pad, PadAction};
 use crate::store::{self, CheckinOk, CheckoutOk, HoldLevel, HoldOk, RenewOk, Scanned, Store};
@@ -32,7 +33,8 @@ use iced::alignment::Vertical;
 use iced::keyboard::{self, key::Named, Key};
 use iced::widget::{button, column, container, row, space, stack, text};
 use iced::{event, mouse, time, touch, window, Center, Element, Fill, Point, Subscription, Task};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -122,6 +124,12 @@ pub enum Message {
     PinChecked(Box<PinChecked>),
     /// "Renew all" from the account screen, through the upstream.
     AllRenewed(Box<Result<RenewAll, Failed>>),
+    /// The staff menu's figures, read off the UI thread.
+    Figures(Box<Result<DbFigures, String>>),
+    /// The staff menu's test print came out (or why not).
+    TestPrinted(Result<(), String>),
+    /// The e-mailed receipt went (or why not).
+    Emailed(Result<(), String>),
 }
 
 /// The answer on a card's PIN from `Circulation::check_pin`.
@@ -229,6 +237,21 @@ pub struct App {
     sound: Option<Player>,
     /// The last cue chosen, played or not.
     last_cue: Option<Cue>,
+    /// The staff menu's last figures from the database, and whether a
+    /// read is under way (one at a time).
+    db_figures: DbFigures,
+    figures_reading: bool,
+    /// Staff asked for a restart: `ui::run` starts the program again once
+    /// the window has closed.
+    restart: Arc<AtomicBool>,
+    /// Tags on the pad while the staff menu is open (each new one is
+    /// shown once on the test panel).
+    staff_field: BTreeSet<Uid>,
+    /// The person at the screen chose a language (the reader's own from
+    /// their record does not override it).
+    lang_chosen: bool,
+    /// Where the receipt on screen may be e-mailed (the reader's address).
+    receipt_to: Option<String>,
 }
 
 impl App {
@@ -281,7 +304,19 @@ impl App {
             receipts: 0,
             sound: None,
             last_cue: None,
+            db_figures: DbFigures::default(),
+            figures_reading: false,
+            restart: Arc::new(AtomicBool::new(false)),
+            staff_field: BTreeSet::new(),
+            lang_chosen: false,
+            receipt_to: None,
         }
+    }
+
+    /// Set once staff chose "restart"; `ui::run` reads it after the
+    /// window closed.
+    pub fn restart_flag(&self) -> Arc<AtomicBool> {
+        self.restart.clone()
     }
 
     /// Circulation through the upstream and the engine's status; without
@@ -453,6 +488,7 @@ impl App {
                 };
                 match event {
                     Some(receipt::Event::Print) => self.print_receipt(),
+                    Some(receipt::Event::Email) => self.email_receipt(),
                     Some(receipt::Event::Done) => {
                         self.screen = Screen::Feedback(feedback::Feedback::default())
                     }
@@ -506,6 +542,7 @@ impl App {
                 self.touch();
                 if self.config.kiosk.languages.contains(&l) {
                     self.lang = l;
+                    self.lang_chosen = true;
                     // The staff screen's device texts are in it too.
                     self.refresh_staff();
                 }
@@ -594,6 +631,31 @@ impl App {
                 }
             }
             Message::AllRenewed(r) => self.all_renewed(*r),
+            Message::Figures(r) => {
+                self.figures_reading = false;
+                match *r {
+                    Ok(f) => {
+                        self.db_figures = f;
+                        self.show_figures();
+                    }
+                    Err(e) => tracing::warn!(error = %e, "staff figures not read"),
+                }
+            }
+            Message::Emailed(result) => self.emailed(result),
+            Message::TestPrinted(result) => {
+                let lang = self.lang;
+                let said = match result {
+                    Ok(()) => super::screens::tr(lang, "ui-staff-test-printed"),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "test print failed");
+                        super::screens::tra(lang, "ui-staff-test-print-failed", &[("error", e)])
+                    }
+                };
+                if let Screen::Staff(s) = &mut self.screen {
+                    s.printing = false;
+                    s.status = Some(said);
+                }
+            }
             Message::HoldPlaced(h) => {
                 let (card, result) = *h;
                 match result.map(|d| d.typed()) {
@@ -616,13 +678,58 @@ impl App {
         }
     }
 
+    /// On the staff menu: what the app knows now at once, and a fresh
+    /// read of the database's figures.
     fn refresh_staff(&mut self) {
+        if matches!(self.screen, Screen::Staff(_)) {
+            self.read_figures();
+            self.show_figures();
+        }
+    }
+
+    /// Puts the figures on the staff menu, if it is up.
+    fn show_figures(&mut self) {
         if matches!(self.screen, Screen::Staff(_)) {
             let f = self.figures();
             if let Screen::Staff(s) = &mut self.screen {
                 s.figures = f;
             }
         }
+    }
+
+    /// Reads the staff menu's figures from the database: off the UI
+    /// thread on a read-only connection of its own (counting a large
+    /// journal must not hold up a scan), one read at a time; at once for
+    /// a database in memory (tests).
+    fn read_figures(&mut self) {
+        let day = Local::now().date_naive();
+        let path = self
+            .store
+            .conn()
+            .path()
+            .filter(|p| !p.is_empty())
+            .map(std::path::PathBuf::from);
+        let Some(path) = path else {
+            match stats::read(self.store.conn(), day, staff::CONFLICTS_SHOWN) {
+                Ok(f) => self.db_figures = f,
+                Err(e) => tracing::warn!(error = %e, "staff figures not read"),
+            }
+            return;
+        };
+        if self.figures_reading {
+            return;
+        }
+        self.figures_reading = true;
+        self.effects.push(Task::perform(
+            async move {
+                tokio::task::spawn_blocking(move || {
+                    stats::read_at(&path, day, staff::CONFLICTS_SHOWN)
+                })
+                .await
+                .unwrap_or_else(|e| Err(format!("the figures query stopped: {e}")))
+            },
+            |r| Message::Figures(Box::new(r)),
+        ));
     }
 
     /// Someone is here: the inactivity countdown starts over.
@@ -645,12 +752,7 @@ impl App {
                 a.notice = None;
             }
         }
-        if matches!(self.screen, Screen::Staff(_)) {
-            let f = self.figures();
-            if let Screen::Staff(s) = &mut self.screen {
-                s.figures = f;
-            }
-        }
+        self.refresh_staff();
         let idle = !matches!(self.screen, Screen::Attract(_));
         if !idle {
             self.warning = None;
@@ -685,6 +787,8 @@ impl App {
     /// reader's language and contrast choice are forgotten.
     fn go_idle(&mut self, notice: Option<Notice>) {
         self.session = None;
+        self.lang_chosen = false;
+        self.staff_field.clear();
         self.pending_card = None;
         self.warning = None;
         self.typed.clear();
@@ -739,41 +843,58 @@ impl App {
             return Task::none();
         }
         self.touch();
-        if matches!(self.screen, Screen::Staff(_) | Screen::Identify(_)) {
+        if matches!(self.screen, Screen::Staff(_)) {
+            let device = self.wedge_id();
+            self.staff_test(&device, &code);
             return Task::none();
         }
-        if self.out_of_service() {
+        if matches!(self.screen, Screen::Identify(_)) {
+            return Task::none();
+        }
+        let staff_card = self.config.staff.is_staff_card(&code);
+        if !staff_card && self.out_of_service() {
             return Task::none();
         }
         if let Screen::Attract(a) = &mut self.screen {
             a.update(attract::Message::Touched);
         }
-        let kind = match self.store.classify(&code) {
-            Ok(k) => k,
-            Err(e) => {
-                self.failed("classify", e);
-                return Task::none();
+        let scanned = if staff_card {
+            Scanned::Unknown
+        } else {
+            match self.store.classify(&code) {
+                Ok(k) => k,
+                Err(e) => {
+                    self.failed("classify", e);
+                    return Task::none();
+                }
             }
         };
-        match kind {
-            Scanned::Patron => match &self.session {
-                Some(s) if s.card == code => self.finish(),
-                // Another reader's card in the middle of a session: this
-                // one must finish first (their list is on the screen).
-                Some(_) => self.tell(Notice::said("ui-finish-first")),
-                None => self.start(code),
-            },
-            Scanned::Item => return self.item(&code, None, &[], ""),
-            Scanned::Unknown => {
-                let r = if self.session.is_some() {
-                    Refusal::UnknownItem
-                } else {
-                    Refusal::UnknownPatron
-                };
-                self.tell(Notice::Refused(r));
+        match session::on_scan(&self.at(), staff_card, scanned, &code) {
+            Action::StaffMenu => {
+                tracing::info!("staff menu opened with a staff card");
+                self.open_staff();
             }
+            Action::Ignore => {}
+            Action::EndSession => self.finish(),
+            Action::FinishFirst => self.tell(Notice::said("ui-finish-first")),
+            Action::Identify => self.start(code),
+            Action::Borrow | Action::Hold | Action::Return | Action::CardFirst => {
+                return self.item(&code, None, &[], "")
+            }
+            Action::Refuse(r) => self.tell(Notice::Refused(r)),
         }
         Task::none()
+    }
+
+    /// Where the kiosk stands, for `domain::session`'s rules on a scan.
+    fn at(&self) -> session::At<'_> {
+        session::At {
+            session: self.session.as_ref().map(|s| s.card.as_str()),
+            idle: matches!(self.screen, Screen::Attract(_)),
+            holds: matches!(self.screen, Screen::Holds(_)),
+            return_without_card: self.config.kiosk.return_without_card,
+            out_of_service: self.out_of_service(),
+        }
     }
 
     /// A card: a PIN first if the card has one and the library asks.
@@ -809,6 +930,7 @@ impl App {
                 }
             }
             Ok(Err(Refusal::PinRequired)) => {
+                self.reader_language(&card);
                 let name = self
                     .store
                     .patron_name(&card)
@@ -878,7 +1000,21 @@ impl App {
         }
     }
 
+    /// The reader's own language from their record, unless the person at
+    /// the screen already chose one (and only one this kiosk offers).
+    fn reader_language(&mut self, card: &str) {
+        if self.lang_chosen {
+            return;
+        }
+        match self.store.patron_language(card) {
+            Ok(Some(l)) if self.config.kiosk.languages.contains(&l) => self.lang = l,
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "reader's language not read"),
+        }
+    }
+
     fn open(&mut self, card: String) {
+        self.reader_language(&card);
         let name = self
             .store
             .patron_name(&card)
@@ -904,18 +1040,37 @@ impl App {
         uids: &[Uid],
         device: &str,
     ) -> Task<Message> {
-        let now = Self::now();
-        let Some(card) = self.session.as_ref().map(|s| s.card.clone()) else {
-            if !self.config.kiosk.return_without_card {
-                self.tell(Notice::said("kiosk-scan-card-first"));
-                return Task::none();
+        let card = self.session.as_ref().map(|s| s.card.clone());
+        match (
+            session::on_scan(&self.at(), false, Scanned::Item, code),
+            card,
+        ) {
+            (Action::Borrow, Some(card)) => self.lend(card, code, parts_seen, uids, device),
+            (Action::Hold, Some(card)) => {
+                self.place_hold(&card, code);
+                Task::none()
             }
-            return self.return_item(code, parts_seen, uids, device);
-        };
-        if matches!(self.screen, Screen::Holds(_)) {
-            self.place_hold(&card, code);
-            return Task::none();
+            (Action::Return, _) => self.return_item(code, parts_seen, uids, device),
+            (Action::CardFirst, _) => {
+                self.tell(Notice::said("kiosk-scan-card-first"));
+                Task::none()
+            }
+            // Out of service (an item is never anything else).
+            _ => Task::none(),
         }
+    }
+
+    /// Lends `code` to the reader with `card`: through the upstream in a
+    /// Task, or committed here at once.
+    fn lend(
+        &mut self,
+        card: String,
+        code: &str,
+        parts_seen: Option<u8>,
+        uids: &[Uid],
+        device: &str,
+    ) -> Task<Message> {
+        let now = Self::now();
         if let Some(desk) = self.desk.clone() {
             let (item, uids, device) = (code.to_string(), uids.to_vec(), device.to_string());
             return Task::perform(
@@ -1509,9 +1664,19 @@ impl App {
             return;
         }
         let items: Vec<String> = lent.iter().map(|l| l.item.clone()).collect();
+        // E-mail when the library offers it and the reader has an address.
+        self.receipt_to = if self.config.receipt.email {
+            self.store.patron_email(&s.card).unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "reader's e-mail not read");
+                None
+            })
+        } else {
+            None
+        };
         self.screen = Screen::Receipt(receipt::Receipt {
             borrowed,
             printer: self.has_printer(),
+            email: self.receipt_to.as_deref().map(super::mail::masked),
             ..receipt::Receipt::default()
         });
         self.receipts += 1;
@@ -1620,9 +1785,11 @@ impl App {
             .any(|d| d.kind == DeviceKind::Printer)
     }
 
-    fn print_receipt(&mut self) {
+    /// The receipt on screen as a document (for paper or e-mail) and the
+    /// language its text is in; None when no receipt is up.
+    fn receipt_doc(&self) -> Option<(printer::Receipt, Lang)> {
         let Screen::Receipt(r) = &self.screen else {
-            return;
+            return None;
         };
         let lang = self.lang;
         let t = crate::i18n::Texts::get();
@@ -1660,6 +1827,13 @@ impl App {
         receipt
             .lines
             .push(printer::Line::Text(t.text(lang, "receipt-footer", &[])));
+        Some((receipt, lang))
+    }
+
+    fn print_receipt(&mut self) {
+        let Some((receipt, lang)) = self.receipt_doc() else {
+            return;
+        };
         let width = self
             .config
             .devices
@@ -1692,6 +1866,51 @@ impl App {
             },
             Message::Printed,
         ));
+    }
+
+    /// Mails the receipt on screen to the reader's address, off the UI
+    /// thread; the screen says so meanwhile.
+    fn email_receipt(&mut self) {
+        let (Some((receipt, lang)), Some(to)) = (self.receipt_doc(), self.receipt_to.clone())
+        else {
+            return;
+        };
+        let t = crate::i18n::Texts::get();
+        let subject = t.text(
+            lang,
+            "receipt-email-subject",
+            &[("library", self.config.kiosk.library_name.clone())],
+        );
+        let body = printer::plain_text(&receipt);
+        if let Screen::Receipt(r) = &mut self.screen {
+            r.notice = Some(Notice::said("ui-receipt-emailing"));
+        }
+        let cfg = self.config.receipt.clone();
+        self.effects.push(Task::perform(
+            async move { super::mail::send(&cfg, &to, subject, body).await },
+            Message::Emailed,
+        ));
+    }
+
+    fn emailed(&mut self, result: Result<(), String>) {
+        match result {
+            Ok(()) => {
+                tracing::info!("receipt e-mailed");
+                if matches!(self.screen, Screen::Receipt(_)) {
+                    self.screen = Screen::Feedback(feedback::Feedback::default());
+                }
+                self.toast = Some((Notice::said("ui-receipt-emailed"), Instant::now()));
+            }
+            Err(e) => {
+                tracing::warn!("receipt not e-mailed: {e}");
+                self.cue(Cue::Attention);
+                if let Screen::Receipt(r) = &mut self.screen {
+                    r.email = None;
+                    r.emailing = false;
+                    r.notice = Some(Notice::said("receipt-email-failed"));
+                }
+            }
+        }
     }
 
     fn printed(&mut self, result: Result<(), String>) {
@@ -1825,18 +2044,19 @@ impl App {
             })
             .collect();
         devices.sort_by(|a, b| a.id.cmp(&b.id));
-        let counts = self.store.counts().ok();
+        let db = &self.db_figures;
         staff::Figures {
             devices,
-            outbox: counts.as_ref().map(|c| c.outbox).unwrap_or(0),
-            journal: counts.as_ref().map(|c| c.journal).unwrap_or(0),
-            current_loans: counts.as_ref().map(|c| c.current_loans).unwrap_or(0),
-            // Written by the sync engine after each successful exchange.
-            last_sync: self.store.sync_state("sync.last_success").ok().flatten(),
-            hourly: self
-                .store
-                .hourly(Local::now().date_naive())
-                .unwrap_or_else(|_| vec![(0, 0); 24]),
+            outbox: db.outbox,
+            journal: db.journal,
+            current_loans: db.current_loans,
+            last_sync: db.last_sync.clone(),
+            hourly: if db.hourly.is_empty() {
+                vec![(0, 0); 24]
+            } else {
+                db.hourly.clone()
+            },
+            by_type: db.by_type.clone(),
             sync: self.desk.as_ref().map(|_| {
                 let s = self.sync.clone().unwrap_or_default();
                 staff::SyncLine {
@@ -1847,19 +2067,17 @@ impl App {
                     pulling: s.pull.map(|p| (p.records, p.remaining)),
                 }
             }),
-            conflicts: self
-                .store
-                .open_conflicts(staff::CONFLICTS_SHOWN)
-                .unwrap_or_default()
-                .into_iter()
+            conflicts: db
+                .conflicts
+                .iter()
                 .map(|e| staff::ConflictLine {
                     at: DateTime::parse_from_rfc3339(&e.at)
                         .map(|t| t.with_timezone(&Local).format("%Y-%m-%d %H:%M").to_string())
-                        .unwrap_or(e.at),
-                    kind: e.kind,
-                    item: e.item,
+                        .unwrap_or_else(|_| e.at.clone()),
+                    kind: e.kind.clone(),
+                    item: e.item.clone(),
                     reader: e.patron.as_deref().map(mask),
-                    reason: e.sync_reason.unwrap_or_default(),
+                    reason: e.sync_reason.clone().unwrap_or_default(),
                 })
                 .collect(),
             log: super::log::recent(),
@@ -1868,9 +2086,163 @@ impl App {
 
     fn open_staff(&mut self) {
         let path = format!("/tmp/kiosk-journal-{}.csv", Local::now().format("%Y-%m-%d"));
+        self.read_figures();
         let mut s = staff::Staff::new(self.figures(), self.staff_out_of_service, path);
         s.service_message = self.staff_message.clone();
+        s.printer = self.has_printer();
+        self.staff_field.clear();
         self.screen = Screen::Staff(s);
+    }
+
+    /// The id of the keyboard-wedge scanner, for a test read typed into
+    /// the window ("keyboard" when none is configured).
+    fn wedge_id(&self) -> String {
+        self.config
+            .devices
+            .iter()
+            .find(|d| d.kind == DeviceKind::BarcodeWedge)
+            .map(|d| d.id.clone())
+            .unwrap_or_else(|| "keyboard".to_string())
+    }
+
+    /// A code read while the staff menu is open: shown on its test panel
+    /// as what this kiosk takes it for; nothing is lent or returned. A
+    /// reader's card shows masked, as in the log.
+    fn staff_test(&mut self, device: &str, raw: &str) {
+        let code = normalize(raw);
+        if code.is_empty() {
+            return;
+        }
+        self.touch();
+        let what = if self.config.staff.is_staff_card(&code) {
+            staff::TestKind::StaffCard
+        } else {
+            match self.store.classify(&code) {
+                Ok(Scanned::Patron) => staff::TestKind::Card {
+                    masked: mask(&code),
+                },
+                Ok(Scanned::Item) => staff::TestKind::Item {
+                    title: self.title_of(&code).0,
+                    code,
+                },
+                Ok(Scanned::Unknown) => staff::TestKind::Unknown { code },
+                Err(e) => return self.failed("classify", e),
+            }
+        };
+        self.staff_tested(device, what);
+    }
+
+    fn staff_tested(&mut self, device: &str, what: staff::TestKind) {
+        let good = !matches!(what, staff::TestKind::Unknown { .. })
+            && !matches!(what, staff::TestKind::Tag { title: None, .. });
+        tracing::info!(device, good, "test read on the staff menu");
+        self.cue(if good { Cue::Success } else { Cue::Error });
+        if let Screen::Staff(s) = &mut self.screen {
+            s.tested(staff::TestRead {
+                at: Local::now().format("%H:%M:%S").to_string(),
+                device: device.to_string(),
+                what,
+            });
+        }
+    }
+
+    /// Tags on the pad while the staff menu is open: each new one on the
+    /// test panel with what it carries.
+    fn staff_tags(&mut self, device: &str, tags: &[crate::devices::events::Tag]) {
+        self.touch();
+        let here: BTreeSet<Uid> = tags.iter().map(|t| t.uid).collect();
+        for t in tags {
+            if self.staff_field.contains(&t.uid) {
+                continue;
+            }
+            let item = t.item_id().map(normalize).filter(|i| !i.is_empty());
+            let title = item
+                .as_deref()
+                .and_then(|i| self.store.item_title(i).ok().flatten())
+                .map(|(title, _)| title);
+            self.staff_tested(
+                device,
+                staff::TestKind::Tag {
+                    uid: uid_hex(&t.uid),
+                    format: t.data.format.as_str().to_string(),
+                    item,
+                    title,
+                    afi: t.afi,
+                },
+            );
+        }
+        self.staff_field = here;
+    }
+
+    /// A one-page slip from the receipt printer: the library, the kiosk,
+    /// the time and each device's state, so staff see paper, cutter and
+    /// characters (both languages' scripts) at once.
+    fn test_print(&mut self) {
+        let Some(devices) = self.devices.clone() else {
+            return self.effects.push(Task::done(Message::TestPrinted(Err(
+                "no devices running".to_string()
+            ))));
+        };
+        let lang = self.lang;
+        let t = crate::i18n::Texts::get();
+        let mut lines = vec![
+            printer::Line::Heading(self.config.kiosk.library_name.clone()),
+            printer::Line::Text(t.text(lang, "receipt-test-title", &[])),
+            printer::Line::Pair(
+                self.config.kiosk.id.clone(),
+                Local::now().format("%Y-%m-%d %H:%M:%S").to_string(),
+            ),
+            printer::Line::Rule,
+        ];
+        for d in self.figures().devices {
+            lines.push(printer::Line::Pair(
+                d.id,
+                if d.ok { "OK" } else { "×" }.to_string(),
+            ));
+        }
+        lines.push(printer::Line::Rule);
+        // Both scripts, whatever staff's language: the printer's code page
+        // and the Chinese font are what a test print is for.
+        lines.push(printer::Line::Text(
+            "ABCDEFGHIJKLMNOPQRSTUVWXYZ 0123456789".into(),
+        ));
+        lines.push(printer::Line::Text("借阅 归还 续借 预约 谢谢".into()));
+        lines.push(printer::Line::Barcode("TEST-0123".into()));
+        let receipt = printer::Receipt { lines };
+        let width = self
+            .config
+            .devices
+            .iter()
+            .find(|d| d.kind == DeviceKind::Printer)
+            .map(|d| d.width as usize)
+            .unwrap_or(32);
+        let bytes = printer::render(&receipt, Lang::ZhCn, width);
+        tracing::info!("test print asked for by staff");
+        self.effects.push(Task::perform(
+            async move {
+                tokio::task::spawn_blocking(move || devices.print(bytes))
+                    .await
+                    .unwrap_or_else(|e| Err(format!("printer task stopped: {e}")))
+            },
+            Message::TestPrinted,
+        ));
+    }
+
+    /// Tells the sync engine (for its heartbeats) each device's state and
+    /// the receipt paper.
+    fn report_health(&self) {
+        let Some(desk) = &self.desk else {
+            return;
+        };
+        let printers: Vec<&str> = self
+            .config
+            .devices
+            .iter()
+            .filter(|d| d.kind == DeviceKind::Printer)
+            .map(|d| d.id.as_str())
+            .collect();
+        let (devices, paper) = crate::sync::protocol::device_report(&self.statuses, &printers);
+        desk.set_health(devices, paper);
     }
 
     fn staff_event(&mut self, e: staff::Event) -> Task<Message> {
@@ -1886,11 +2258,15 @@ impl App {
                 self.staff_out_of_service = b;
             }
             staff::Event::SetServiceMessage(m) => self.staff_message = m,
-            staff::Event::Refresh => {
-                let f = self.figures();
-                if let Screen::Staff(s) = &mut self.screen {
-                    s.figures = f;
+            staff::Event::Refresh => self.refresh_staff(),
+            staff::Event::TestPrint => self.test_print(),
+            staff::Event::Restart => {
+                tracing::info!("kiosk restart asked for by staff");
+                self.restart.store(true, Ordering::SeqCst);
+                if let Some(d) = self.devices.take().and_then(|d| Arc::try_unwrap(d).ok()) {
+                    d.stop();
                 }
+                return iced::exit();
             }
             staff::Event::SyncNow => {
                 if let Some(desk) = self.desk.clone() {
@@ -1946,12 +2322,18 @@ impl App {
         self.device_seen.insert(e.device.clone(), e.at);
         match e.kind {
             EventKind::CardScanned { code } | EventKind::ItemScanned { code } => {
-                return self.scan(&code)
+                if matches!(self.screen, Screen::Staff(_)) {
+                    self.staff_test(&e.device, &code);
+                    return Task::none();
+                }
+                return self.scan(&code);
             }
             EventKind::TagsInField { tags } => {
-                if matches!(self.screen, Screen::Staff(_) | Screen::Identify(_))
-                    || self.out_of_service()
-                {
+                if matches!(self.screen, Screen::Staff(_)) {
+                    self.staff_tags(&e.device, &tags);
+                    return Task::none();
+                }
+                if matches!(self.screen, Screen::Identify(_)) || self.out_of_service() {
                     return Task::none();
                 }
                 self.touch();
@@ -1983,7 +2365,10 @@ impl App {
                     }
                 }
             }
-            EventKind::TagLeft { uid } => self.pad.left(&uid),
+            EventKind::TagLeft { uid } => {
+                self.staff_field.remove(&uid);
+                self.pad.left(&uid)
+            }
             EventKind::DeviceStatus { status } => {
                 match &status {
                     DeviceStatus::Up { info } => tracing::info!(device = %e.device, "up: {info}"),
@@ -2002,6 +2387,7 @@ impl App {
                     *self.device_errors.entry(e.device.clone()).or_default() += 1;
                 }
                 self.statuses.insert(e.device, status);
+                self.report_health();
                 if let Screen::Attract(a) = &mut self.screen {
                     a.out_of_service = self.staff_out_of_service
                         || self.config.devices.iter().any(|d| {
@@ -2064,6 +2450,20 @@ impl App {
                         }
                     }
                 }
+                WedgeOut::Retract(n) => {
+                    // The start of a scan the detector handed over as
+                    // typing while the screen was busy: out of the PIN
+                    // pad or the typed text again.
+                    if let Screen::Identify(i) = &mut self.screen {
+                        for _ in 0..n {
+                            i.update(identify::Message::Backspace);
+                        }
+                    } else {
+                        for _ in 0..n {
+                            self.typed.pop();
+                        }
+                    }
+                }
                 WedgeOut::Enter => {
                     if matches!(self.screen, Screen::Identify(_)) {
                         let event = match &mut self.screen {
@@ -2073,6 +2473,10 @@ impl App {
                         if let Some(identify::Event::Submit(pin)) = event {
                             self.pin_entered(&pin);
                         }
+                    } else if matches!(self.screen, Screen::Staff(_)) {
+                        // Staff typing into the menu's fields; only a
+                        // scanner's burst is a test read there.
+                        self.typed.clear();
                     } else if !self.typed.is_empty() {
                         let typed = std::mem::take(&mut self.typed);
                         if !self.demo_pad_command(&typed) {
@@ -2410,10 +2814,32 @@ impl App {
             }
             "staff" => {
                 borrow_two(self);
+                // A DVD and a magazine too, for the chart by item type.
+                let others: Vec<String> = self
+                    .store
+                    .conn()
+                    .prepare(
+                        "SELECT min(barcode) FROM items WHERE status = 'available'
+                         AND item_type IN ('dvd', 'magazine') GROUP BY item_type",
+                    )
+                    .and_then(|mut st| {
+                        st.query_map([], |r| r.get(0))?
+                            .collect::<rusqlite::Result<Vec<String>>>()
+                    })
+                    .unwrap_or_default();
+                for code in others.iter().chain([&items[3]]) {
+                    let _ = self.item(code, None, &[], "");
+                }
                 self.finish();
                 self.go_idle(None);
                 let _ = self.item(&items[0], None, &[], "");
                 self.open_staff();
+                // What staff see when they test the scanner: a reader's
+                // card, a book, a code from another library.
+                let wedge = self.wedge_id();
+                self.staff_test(&wedge, &c1);
+                self.staff_test(&wedge, &items[2]);
+                self.staff_test(&wedge, "39999999999994");
             }
             _ => {}
         }

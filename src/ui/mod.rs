@@ -12,6 +12,7 @@
 pub mod app;
 pub mod feed;
 pub mod log;
+pub mod mail;
 pub mod screens;
 pub mod sound;
 pub mod stats;
@@ -101,6 +102,7 @@ pub fn run(env: &Env) -> Result<i32, CliError> {
         ..window::Settings::default()
     };
     let high_contrast = env.config.kiosk.high_contrast;
+    let restart = app.restart_flag();
     let slot = std::sync::Mutex::new(Some(app));
     let boot = move || {
         let app = slot
@@ -130,7 +132,38 @@ pub fn run(env: &Env) -> Result<i32, CliError> {
         b.stop();
     }
     result.map_err(|e| CliError::Usage(format!("the touch screen failed: {e}")))?;
+    if restart.load(std::sync::atomic::Ordering::SeqCst) {
+        return start_again();
+    }
     Ok(0)
+}
+
+/// Staff chose "restart": the same program with the same arguments takes
+/// this process's place (configuration re-read, devices reopened, the
+/// database opened afresh). argv[0] first, so a kiosk upgraded in place
+/// starts the new binary.
+#[cfg(unix)]
+fn start_again() -> Result<i32, CliError> {
+    use std::os::unix::process::CommandExt;
+    let mut args = std::env::args_os();
+    let program = args
+        .next()
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::current_exe().ok())
+        .ok_or_else(|| CliError::Usage("restart: the program's path is unknown".into()))?;
+    tracing::info!(program = %program.display(), "starting the kiosk again");
+    let err = std::process::Command::new(&program).args(args).exec();
+    Err(CliError::Usage(format!(
+        "restart: could not start {} again: {err}",
+        program.display()
+    )))
+}
+
+#[cfg(not(unix))]
+fn start_again() -> Result<i32, CliError> {
+    Err(CliError::Usage(
+        "restart: start the kiosk again by hand (only Unix restarts itself)".into(),
+    ))
 }
 
 /// `1920x1080` → a window size; anything else → None (fullscreen).

@@ -54,6 +54,14 @@ impl Desk {
         }
     }
 
+    /// What the next heartbeats say of the devices and the receipt paper
+    /// (nothing without a background engine).
+    pub fn set_health(&self, devices: Vec<crate::sync::protocol::DeviceHealth>, paper: &str) {
+        if let Some(e) = &self.engine {
+            e.set_health(devices, paper);
+        }
+    }
+
     pub async fn checkout(
         self: Arc<Self>,
         patron: String,

@@ -23,6 +23,7 @@ kiosk-session-closed = Goodbye! You have { $count } { $count ->
    *[other] items
 } on loan.
 kiosk-scan-card-first = That was a book, not a card. To borrow, please scan your card first. To return it, set return-without-card on.
+kiosk-finish-first = Another card: the reader at the kiosk must finish first (their card again, or type done).
 kiosk-gui-pending = No display was found (DISPLAY and WAYLAND_DISPLAY are not set); running the text-mode kiosk instead.
 kiosk-pad-help = Demo RFID pad: type "pad" to list the demo tags, "put 1" or "put 1,2,3" to place tags on the pad, "take 1" or "take all" to lift them off.
 kiosk-no-demo-pad = There is no simulated RFID pad in this configuration.
@@ -30,7 +31,10 @@ tag-unreadable = This item's tag can't be read. Please give the item to staff.
 tag-security-failed = The security tag of this item could not be set. Please show the item to staff before you leave.
 receipt-due = due { $due }
 receipt-footer = Thank you! Please return your items on time.
+receipt-test-title = Test print
 receipt-failed = The receipt could not be printed. Your loans are recorded; ask staff if you need a printout.
+receipt-email-subject = Your loans at { $library }
+receipt-email-failed = The receipt could not be e-mailed. Your loans are recorded; print it or ask staff if you need one.
 circ-accepted = Done.
 kiosk-offline = The library system can't be reached: this kiosk is working offline. Returns, borrowing and renewals still work (within the offline limits); reservations wait until it is back.
 kiosk-online = The library system is back online.

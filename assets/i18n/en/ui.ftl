@@ -149,3 +149,31 @@ device-status-not-built-in = Not supported by this kiosk's build
 device-status-paper-out = Out of paper
 device-status-print-failed = The last receipt did not print
 device-status-printer-unreachable = Paper state cannot be read
+# Staff menu: testing devices, restarting, today's figures by item type.
+ui-staff-test-hint = Test a device: scan a card or a book, or put a tag on the pad. Nothing is lent or returned while this menu is open.
+ui-staff-test-card = reader card { $card }
+ui-staff-test-staff-card = staff card
+ui-staff-test-item = book { $code }: { $title }
+ui-staff-test-unknown = { $code }: not a card or book of this library
+ui-staff-test-tag = tag { $uid } ({ $format }, AFI { $afi }): book { $item }, { $title }
+ui-staff-test-tag-unreadable = tag { $uid } ({ $format }, AFI { $afi }): carries no book number
+ui-staff-test-print = Test print
+ui-staff-test-printing = Printing ...
+ui-staff-test-printed = Test page printed.
+ui-staff-test-print-failed = Test print failed: { $error }
+ui-staff-restart = Restart kiosk
+ui-staff-by-type = Today by item type (loans / returns)
+ui-staff-by-type-none = No loans or returns yet today.
+ui-staff-type-others = Others
+ui-staff-type-gone = (no longer in the catalogue)
+# Item types (items.item_type): a type without a line here shows its own code.
+item-type-book = Books
+item-type-magazine = Magazines
+item-type-dvd = DVDs
+item-type-reference = Reference
+item-type-kit = Kits
+item-type-default = Other items
+# E-mailed receipts ([receipt] email); $to is the reader's address, masked.
+ui-email-receipt = E-mail it to { $to }
+ui-receipt-emailing = Sending your receipt by e-mail ...
+ui-receipt-emailed = Your receipt is on its way by e-mail.

@@ -133,3 +133,31 @@ device-status-not-built-in = 本机的程序版本不支持此设备
 device-status-paper-out = 缺纸
 device-status-print-failed = 上一张凭条未能打印
 device-status-printer-unreachable = 无法读取纸张状态
+# 工作人员菜单：设备测试、重启、今日按类型统计。
+ui-staff-test-hint = 测试设备：扫描读者证或图书，或把标签放到感应区。此菜单打开时不会借出或归还。
+ui-staff-test-card = 读者证 { $card }
+ui-staff-test-staff-card = 工作人员卡
+ui-staff-test-item = 图书 { $code }：{ $title }
+ui-staff-test-unknown = { $code }：不是本馆的读者证或图书
+ui-staff-test-tag = 标签 { $uid }（{ $format }，AFI { $afi }）：图书 { $item }，{ $title }
+ui-staff-test-tag-unreadable = 标签 { $uid }（{ $format }，AFI { $afi }）：没有图书条码
+ui-staff-test-print = 测试打印
+ui-staff-test-printing = 正在打印...
+ui-staff-test-printed = 测试页已打印。
+ui-staff-test-print-failed = 测试打印失败：{ $error }
+ui-staff-restart = 重启程序
+ui-staff-by-type = 今日按类型（借出 / 归还）
+ui-staff-by-type-none = 今天还没有借出或归还。
+ui-staff-type-others = 其他
+ui-staff-type-gone = （已不在馆藏目录中）
+# 馆藏类型（items.item_type）：没有对应条目的类型显示其代码。
+item-type-book = 图书
+item-type-magazine = 期刊
+item-type-dvd = 光盘
+item-type-reference = 工具书
+item-type-kit = 套装
+item-type-default = 其他馆藏
+# 电子邮件凭条（[receipt] email）；$to 为读者邮箱（已部分隐藏）。
+ui-email-receipt = 发送到邮箱 { $to }
+ui-receipt-emailing = 正在通过电子邮件发送凭条...
+ui-receipt-emailed = 凭条已通过电子邮件发出。

@@ -417,11 +417,31 @@ pub enum WedgeOut {
     Typed(String),
     /// A person pressed Enter (after any `Typed` before it): pass it on.
     Enter,
+    /// The last this many characters handed back as `Typed` were the
+    /// start of a scan after all (the scan follows at once): take them
+    /// back out of the text field.
+    Retract(usize),
 }
 
 /// Most characters held back at once; a longer fast run is a held key or
 /// a stuck scanner, so it is handed on as typing.
 const MAX_PENDING: usize = 256;
+
+/// Longest pause inside one scan after which a burst handed over as
+/// typing is still taken back when the scan's rest follows. The detector
+/// does not split a burst across a pause the kiosk did not see while idle
+/// (see [`WedgeDetector`]); some scanners do pause inside a code (a
+/// Bluetooth wedge sends in chunks), and a stall the timer saw as quiet is
+/// caught here. A burst cut off that way and a burst ending in Enter
+/// right after it are one scan.
+const STALL: Duration = Duration::from_secs(1);
+
+/// The latest a tick may be handled after its timer fired and still show
+/// that the kiosk was free to see keys (a quarter of `max_gap` when that
+/// is shorter). A burst is split across a stall only if every tick since
+/// its last key was this timely although the thread was busy for longer
+/// than `max_gap` minus a scanner's key gap and the GUI's 10 ms period.
+const TIMELY: Duration = Duration::from_millis(5);
 
 /// Tells a keyboard-wedge scanner from a person typing, from key times.
 ///
@@ -439,24 +459,30 @@ const MAX_PENDING: usize = 256;
 /// splits a burst; the GUI's timer does, through [`tick`](Self::tick)
 /// with the instant the timer fired and the instant the tick is handled.
 /// A tick handled late shows the thread was busy (keys may be queued
-/// behind it): it only moves the start of the quiet time on. A tick
+/// behind it), and so does a tick after more than `max_gap` with no tick
+/// or key seen: both only move the start of the quiet time on. A tick
 /// handled on time, `max_gap` into the quiet time, is a person's pause.
+///
+/// A burst handed back all the same (see [`STALL`]) is taken back
+/// ([`WedgeOut::Retract`]) when the rest of the scan follows; people do
+/// not type several keys within `max_gap`.
 #[derive(Debug, Clone)]
 pub struct WedgeDetector {
     config: WedgeConfig,
     pending: String,
     pending_chars: usize,
+    /// Time of the first and of the last pending key.
+    first: Option<Instant>,
+    last: Option<Instant>,
     /// Since when no key came while the kiosk was free to see one: the
-    /// last pending key's time, moved on by ticks handled late.
+    /// last pending key's time, moved on by ticks that show it was busy.
     quiet_from: Option<Instant>,
+    /// When the kiosk was last seen handling a key or a tick.
+    seen: Option<Instant>,
+    /// Fast keys handed back since the last Enter, and when the last of
+    /// them came: the start of a scan if its rest follows within STALL.
+    cut: Option<(String, Instant)>,
 }
-
-/// The latest a tick may be handled after its timer fired and still show
-/// that the kiosk was free to see keys (a quarter of `max_gap` when that
-/// is shorter). A burst is split wrongly only if every tick since its
-/// last key was this timely although the thread was busy for longer than
-/// `max_gap` minus a scanner's key gap and the GUI's 10 ms timer period.
-const TIMELY: Duration = Duration::from_millis(5);
 
 impl WedgeDetector {
     pub fn new(config: WedgeConfig) -> WedgeDetector {
@@ -464,7 +490,11 @@ impl WedgeDetector {
             config,
             pending: String::new(),
             pending_chars: 0,
+            first: None,
+            last: None,
             quiet_from: None,
+            seen: None,
+            cut: None,
         }
     }
 
@@ -479,42 +509,77 @@ impl WedgeDetector {
         }
         let mut out = Vec::new();
         if self.pending_chars >= MAX_PENDING {
+            // A held key or a stuck scanner: never the start of a scan.
             out.extend(self.hand_back());
+            self.cut = None;
+        }
+        if self.pending_chars == 0 {
+            self.first = Some(at);
         }
         self.pending.push(ch);
         self.pending_chars += 1;
+        self.last = Some(at);
         self.quiet_from = Some(at);
+        self.seen = Some(at);
         out
     }
 
     /// Enter: a scan if at least `min_len` characters are held back (no
-    /// pause seen since they began), otherwise the person's keys and their
-    /// Enter.
+    /// pause seen since they began), with any start of it handed over as
+    /// typing just before; otherwise the person's keys and their Enter.
     pub fn enter(&mut self) -> Vec<WedgeOut> {
         let mut out = Vec::new();
+        let cut = self.cut.take();
         if self.pending_chars >= self.config.min_len.max(1) {
             if let Ok(code) = code_from_text(&self.pending) {
+                // The scan's start, cut off by a pause just before?
+                let resumed = match (&cut, self.first) {
+                    (Some((_, cut_at)), Some(first)) => {
+                        first.saturating_duration_since(*cut_at) <= STALL
+                    }
+                    _ => false,
+                };
+                let whole = cut.filter(|_| resumed).and_then(|(start, _)| {
+                    let n = start.chars().count();
+                    code_from_text(&(start + &self.pending))
+                        .ok()
+                        .map(|c| (n, c))
+                });
                 self.clear();
-                out.push(WedgeOut::Scan(code));
+                match whole {
+                    Some((n, code)) => {
+                        out.push(WedgeOut::Retract(n));
+                        out.push(WedgeOut::Scan(code));
+                    }
+                    None => out.push(WedgeOut::Scan(code)),
+                }
                 return out;
             }
         }
         out.extend(self.hand_back());
+        self.cut = None;
         out.push(WedgeOut::Enter);
         out
     }
 
     /// The GUI's timer fired at `fired` and the tick is handled at `now`:
-    /// keys held back through a pause of more than `max_gap`, seen by a
-    /// timely tick, are a person's.
+    /// keys held back through a pause of more than `max_gap`, watched by
+    /// timely ticks, are a person's.
     pub fn tick(&mut self, fired: Instant, now: Instant) -> Vec<WedgeOut> {
-        let Some(from) = self.quiet_from else {
+        let (Some(from), Some(seen)) = (self.quiet_from, self.seen) else {
             return Vec::new();
         };
-        if now.saturating_duration_since(fired) > self.timely() {
-            self.quiet_from = Some(from.max(now));
+        let late = now.saturating_duration_since(fired) > self.timely();
+        // Nothing seen of the kiosk for longer than max_gap (its timer did
+        // not run): no more a sign of a pause than a late tick.
+        let unwatched = fired.saturating_duration_since(seen) > self.config.max_gap;
+        if late || unwatched {
+            let busy_until = if late { now } else { fired };
+            self.quiet_from = Some(from.max(busy_until));
+            self.seen = Some(seen.max(busy_until));
             return Vec::new();
         }
+        self.seen = Some(seen.max(fired));
         if fired.saturating_duration_since(from) > self.config.max_gap {
             return self.hand_back().into_iter().collect();
         }
@@ -537,16 +602,35 @@ impl WedgeDetector {
         self.pending_chars > 0
     }
 
+    /// The held keys go out as typing. Several fast ones are remembered
+    /// as a possible scan's start (joined to one cut just before); a
+    /// single key ends any such start.
     fn hand_back(&mut self) -> Option<WedgeOut> {
         let text = std::mem::take(&mut self.pending);
+        let (burst, first, last) = (self.pending_chars >= 2, self.first, self.last);
         self.clear();
-        (!text.is_empty()).then_some(WedgeOut::Typed(text))
+        if text.is_empty() {
+            return None;
+        }
+        self.cut = match (burst, first, last) {
+            (true, Some(first), Some(last)) => Some(match self.cut.take() {
+                Some((before, at)) if first.saturating_duration_since(at) <= STALL => {
+                    (before + &text, last)
+                }
+                _ => (text.clone(), last),
+            }),
+            _ => None,
+        };
+        Some(WedgeOut::Typed(text))
     }
 
     fn clear(&mut self) {
         self.pending.clear();
         self.pending_chars = 0;
+        self.first = None;
+        self.last = None;
         self.quiet_from = None;
+        self.seen = None;
     }
 }
 
@@ -929,6 +1013,15 @@ mod tests {
         let (fired, now) = on_time(500);
         assert_eq!(w.tick(fired, now), vec![]);
         assert_eq!(w.enter(), vec![WedgeOut::Enter]);
+        // A first tick long after the key, none between (the timer did
+        // not run): the kiosk was not seen idle, the key is still held.
+        assert_eq!(w.key('y', base + ms(1000)), vec![]);
+        let (fired, now) = on_time(1100);
+        assert_eq!(w.tick(fired, now), vec![]);
+        let (fired, now) = on_time(1120);
+        assert_eq!(w.tick(fired, now), vec![]);
+        let (fired, now) = on_time(1131);
+        assert_eq!(w.tick(fired, now), vec![typed_out("y")]);
     }
 
     #[test]
@@ -1013,6 +1106,65 @@ mod tests {
         );
     }
 
+    /// A scanner that does pause inside a code (a Bluetooth wedge sends in
+    /// chunks), with the kiosk idle and seeing it: the start goes out as
+    /// typing; when the rest follows with Enter it is one scan, its start
+    /// taken back out of the typing.
+    #[test]
+    fn wedge_scan_cut_by_a_pause_is_taken_back_whole() {
+        let mut k = Idle::new(WedgeConfig::default());
+        k.type_at(0, 0, "3000", false);
+        k.until(61);
+        assert_eq!(k.take(), vec![typed_out("3000")]);
+        k.type_at(62, 0, "1000000010", true);
+        assert_eq!(
+            k.take(),
+            vec![WedgeOut::Retract(4), scan("30001000000010")],
+            "one scan, its start taken back out of the typing"
+        );
+        // Cut twice: still one scan.
+        k.type_at(5000, 1, "300", false);
+        k.until(5100);
+        assert_eq!(k.take(), vec![typed_out("300")]);
+        k.type_at(5400, 1, "0100", false);
+        k.until(5500);
+        assert_eq!(k.take(), vec![typed_out("0100")]);
+        k.type_at(5600, 1, "0000010", true);
+        assert_eq!(k.take(), vec![WedgeOut::Retract(7), scan("30001000000010")]);
+    }
+
+    #[test]
+    fn wedge_a_persons_keys_before_a_scan_stay_typing() {
+        let mut k = Idle::new(WedgeConfig::default());
+        // One key, then a scan 100 ms later: the key is a person's.
+        k.key('7', 0);
+        k.until(40);
+        assert_eq!(k.take(), vec![typed_out("7")]);
+        k.type_at(100, 2, PATRON, true);
+        assert_eq!(k.take(), vec![scan(PATRON)]);
+        // A fast pair long before the scan (over STALL): not its start.
+        k.type_at(1000, 5, "12", false);
+        k.until(1100);
+        assert_eq!(k.take(), vec![typed_out("12")]);
+        k.type_at(2200, 2, PATRON, true);
+        assert_eq!(k.take(), vec![scan(PATRON)]);
+        // A burst, then a person's key, then a scan: the key breaks it.
+        k.type_at(3000, 1, "34", false);
+        k.key('x', 3100);
+        k.until(3200);
+        assert_eq!(k.take(), vec![typed_out("34"), typed_out("x")]);
+        k.type_at(3300, 2, PATRON, true);
+        assert_eq!(k.take(), vec![scan(PATRON)]);
+        // A burst, then Enter (a person's entry), then a scan.
+        k.type_at(4000, 1, "56", false);
+        k.until(4050);
+        assert_eq!(k.take(), vec![typed_out("56")]);
+        k.enter(4100);
+        assert_eq!(k.take(), vec![WedgeOut::Enter]);
+        k.type_at(4200, 2, PATRON, true);
+        assert_eq!(k.take(), vec![scan(PATRON)]);
+    }
+
     /// As seen in the real window (tests/gui_window.rs): ten keys of a
     /// book's code handled at 0 ms, the GUI busy drawing until 55 ms, the
     /// ticks fired meanwhile handled then (the last one only 5 ms late),
@@ -1080,6 +1232,11 @@ mod tests {
                 WedgeOut::Scan(s) => scans.push(s.clone()),
                 WedgeOut::Typed(t) => text.push_str(t),
                 WedgeOut::Enter => text.push('\n'),
+                WedgeOut::Retract(n) => {
+                    for _ in 0..*n {
+                        text.pop();
+                    }
+                }
             }
         }
         (text, scans)
@@ -1126,6 +1283,35 @@ mod tests {
             let (text, scans) = split_outputs(&k.take());
             prop_assert_eq!(scans, vec![normalize(&code)]);
             prop_assert_eq!(text, format!("{before}{after}"));
+        }
+
+        /// A person's keys, then a scan with real pauses inside it (each
+        /// chunk of at least two keys), the kiosk idle and watching.
+        #[test]
+        fn wedge_scan_cut_by_pauses_is_found_whole(
+            before in "[a-z]{0,5}",
+            code in "[0-9]{6,20}",
+            cuts in prop::collection::vec((2usize..20, 31u64..1000), 0..3),
+        ) {
+            let mut k = Idle::new(WedgeConfig::default());
+            let mut t = k.type_at(0, 100, &before, false) + 100;
+            let mut rest: &str = &code;
+            for (len, pause) in cuts {
+                // The last chunk must still be a scan on its own.
+                if rest.len() < len + 4 {
+                    break;
+                }
+                let (chunk, more) = rest.split_at(len);
+                let end = k.type_at(t, 0, chunk, false);
+                t = end + pause;
+                k.until(t);
+                rest = more;
+            }
+            let end = k.type_at(t, 1, rest, true);
+            k.until(end + 1000);
+            let (text, scans) = split_outputs(&k.take());
+            prop_assert_eq!(scans, vec![normalize(&code)]);
+            prop_assert_eq!(text, before);
         }
 
         /// A scanner's burst handled in batches, the GUI busy for any time
@@ -1192,8 +1378,11 @@ mod tests {
                     _ => out.extend(w.tick(at, at + ms(lag))),
                 }
             }
-            let end = base + ms(t + 1000);
-            out.extend(w.tick(end, end));
+            // Then the kiosk idles: its timer sees the pause.
+            for n in 0..10 {
+                let at = base + ms(t + 1000 + 10 * n);
+                out.extend(w.tick(at, at));
+            }
             let mut text = String::new();
             for o in &out {
                 match o {
@@ -1203,6 +1392,11 @@ mod tests {
                     }
                     WedgeOut::Typed(s) => text.push_str(s),
                     WedgeOut::Enter => text.push('\n'),
+                    WedgeOut::Retract(n) => {
+                        for _ in 0..*n {
+                            text.pop();
+                        }
+                    }
                 }
             }
             prop_assert_eq!(text, expected);

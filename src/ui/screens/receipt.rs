@@ -1,5 +1,5 @@
-//! End of a borrowing session: what was borrowed, print a receipt or not,
-//! and "you might also like" (from the central system, or from this
+//! End of a borrowing session: what was borrowed, print or e-mail a
+//! receipt or not, and "you might also like" (from the central system, or from this
 //! kiosk's loan history when it cannot be asked; they arrive after the
 //! screen is up and never hold it back). Printing and fetching are the
 //! app's job; this screen only shows and asks.
@@ -17,6 +17,10 @@ pub struct Receipt {
     pub printer: bool,
     /// The receipt is being printed: the reader may go on meanwhile.
     pub printing: bool,
+    /// E-mail is offered, to this (masked) address on the reader's record.
+    pub email: Option<String>,
+    /// The mail is on its way: the reader may go on meanwhile.
+    pub emailing: bool,
     pub notice: Option<Notice>,
     /// Titles suggested for this reader; empty until they arrive.
     pub recommendations: Vec<Suggestion>,
@@ -32,12 +36,14 @@ pub struct Suggestion {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Message {
     Print,
+    Email,
     NoReceipt,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
     Print,
+    Email,
     Done,
 }
 
@@ -45,7 +51,13 @@ impl Receipt {
     pub fn update(&mut self, message: Message) -> Option<Event> {
         match message {
             Message::Print if self.printer && !self.borrowed.is_empty() => Some(Event::Print),
-            Message::Print | Message::NoReceipt => Some(Event::Done),
+            Message::Email if self.email.is_some() && !self.emailing => {
+                self.emailing = true;
+                Some(Event::Email)
+            }
+            // Asked twice while it goes: nothing more.
+            Message::Email if self.emailing => None,
+            Message::Print | Message::Email | Message::NoReceipt => Some(Event::Done),
         }
     }
 
@@ -98,9 +110,15 @@ impl Receipt {
         if self.printer {
             actions = actions.push(big(tr(lang, "ui-print-receipt"), Message::Print));
         }
-        // While it prints, "no receipt" would read as a cancel: the same
-        // button just moves on.
-        let next = if self.printing {
+        if let (Some(to), false) = (&self.email, self.emailing) {
+            actions = actions.push(big(
+                tra(lang, "ui-email-receipt", &[("to", to.clone())]),
+                Message::Email,
+            ));
+        }
+        // While it prints or mails, "no receipt" would read as a cancel:
+        // the same button just moves on.
+        let next = if self.printing || self.emailing {
             "ui-done"
         } else {
             "ui-no-receipt"
@@ -125,5 +143,19 @@ mod tests {
         assert_eq!(r.update(Message::NoReceipt), Some(Event::Done));
         r.printer = false;
         assert_eq!(r.update(Message::Print), Some(Event::Done));
+    }
+
+    #[test]
+    fn email_only_when_offered_and_once() {
+        let mut r = Receipt {
+            borrowed: vec![("T".into(), "2026-12-01".into())],
+            ..Receipt::default()
+        };
+        assert_eq!(r.update(Message::Email), Some(Event::Done), "not offered");
+        r.email = Some("r…@example.com".into());
+        assert_eq!(r.update(Message::Email), Some(Event::Email));
+        assert!(r.emailing);
+        assert_eq!(r.update(Message::Email), None);
+        assert_eq!(r.update(Message::NoReceipt), Some(Event::Done));
     }
 }

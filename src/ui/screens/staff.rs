@@ -1,10 +1,14 @@
-//! The staff menu (behind the staff PIN): device status, the sync outbox,
-//! today's loans and returns per hour as a chart, CSV export, the
-//! out-of-service switch and quitting the kiosk. The app gathers the
-//! figures and does the exporting; this screen never touches the store.
+//! The staff menu (behind the staff PIN or a staff card): device status
+//! with a test panel (what a scan or a tag on the pad reads as, nothing
+//! lent or returned), a test print, the sync outbox, today's loans and
+//! returns per hour and per item type as charts, CSV export, the
+//! out-of-service switch, restarting and quitting the kiosk. The app
+//! gathers the figures and does the exporting; this screen never touches
+//! the store.
 
 use super::{big, small, title, tr, tra};
 use crate::domain::Lang;
+pub use crate::ui::stats::TypeCount;
 use crate::ui::theme;
 use iced::mouse;
 use iced::widget::canvas::{self, Canvas, Frame, Geometry, Text};
@@ -13,6 +17,8 @@ use iced::{Center, Color, Element, Fill, Point, Rectangle, Renderer, Size, Theme
 
 /// How many open conflicts the sync panel lists.
 pub const CONFLICTS_SHOWN: usize = 5;
+/// How many test reads the device panel keeps, newest first.
+pub const TESTS_SHOWN: usize = 6;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeviceLine {
@@ -37,12 +43,47 @@ pub struct Figures {
     pub last_sync: Option<String>,
     /// (loans, returns) per hour of today, 0..24.
     pub hourly: Vec<(u32, u32)>,
+    /// Today's loans and returns per item type, busiest first.
+    pub by_type: Vec<TypeCount>,
     /// The sync engine's view, when an upstream is configured.
     pub sync: Option<SyncLine>,
     /// The last open conflicts, newest first.
     pub conflicts: Vec<ConflictLine>,
     /// The last WARN/ERROR log lines, oldest first.
     pub log: Vec<String>,
+}
+
+/// What a device read while the staff menu was open (nothing is lent or
+/// returned then): how staff check a scanner or the pad.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TestRead {
+    /// Local time, to the second.
+    pub at: String,
+    pub device: String,
+    pub what: TestKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TestKind {
+    /// A reader's card (masked: only its last four characters).
+    Card { masked: String },
+    /// One of `[staff] cards`.
+    StaffCard,
+    /// A known item, with its title.
+    Item { code: String, title: String },
+    /// A code this library does not know (wrong symbology, a check digit
+    /// misread, another library's book).
+    Unknown { code: String },
+    /// An RFID tag: its UID, the data format, the item it carries (if it
+    /// decoded to one), its title when the catalogue knows it, and the AFI
+    /// (security) byte as read.
+    Tag {
+        uid: String,
+        format: String,
+        item: Option<String>,
+        title: Option<String>,
+        afi: Option<u8>,
+    },
 }
 
 /// One journal entry the upstream refused as a conflict.
@@ -83,6 +124,12 @@ pub struct Staff {
     pub status: Option<String>,
     /// A "sync now" is running.
     pub syncing: bool,
+    /// What the devices read while this menu is open, newest first.
+    pub tests: Vec<TestRead>,
+    /// A receipt printer is configured (the test print button).
+    pub printer: bool,
+    /// A test print is running.
+    pub printing: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -93,6 +140,8 @@ pub enum Message {
     ToggleService,
     Refresh,
     SyncNow,
+    TestPrint,
+    Restart,
     Quit,
     Back,
 }
@@ -106,6 +155,10 @@ pub enum Event {
     SetServiceMessage(String),
     Refresh,
     SyncNow,
+    TestPrint,
+    /// Start the kiosk program again (configuration re-read, devices
+    /// reopened).
+    Restart,
     Quit,
     Back,
 }
@@ -119,7 +172,16 @@ impl Staff {
             service_message: String::new(),
             status: None,
             syncing: false,
+            tests: Vec::new(),
+            printer: false,
+            printing: false,
         }
+    }
+
+    /// A device read something: on top of the test panel.
+    pub fn tested(&mut self, read: TestRead) {
+        self.tests.insert(0, read);
+        self.tests.truncate(TESTS_SHOWN);
     }
 
     pub fn update(&mut self, message: Message) -> Option<Event> {
@@ -147,6 +209,12 @@ impl Staff {
                 self.syncing = true;
                 Some(Event::SyncNow)
             }
+            Message::TestPrint if !self.printer || self.printing => None,
+            Message::TestPrint => {
+                self.printing = true;
+                Some(Event::TestPrint)
+            }
+            Message::Restart => Some(Event::Restart),
             Message::Quit => Some(Event::Quit),
             Message::Back => Some(Event::Back),
         }
@@ -202,6 +270,7 @@ impl Staff {
         let left = column![
             text(tr(lang, "ui-staff-devices")).size(theme::BODY),
             devices,
+            self.test_panel(lang),
             text(tr(lang, "ui-staff-sync")).size(theme::BODY),
             text(tra(
                 lang,
@@ -255,6 +324,8 @@ impl Staff {
                     .style(theme::ok),
             ]
             .spacing(24),
+            text(tr(lang, "ui-staff-by-type")).size(theme::BODY),
+            type_chart(&f.by_type, lang),
         ]
         .spacing(10)
         .width(Fill);
@@ -335,9 +406,209 @@ impl Staff {
             buttons
                 .push(small(service, Message::ToggleService))
                 .push(space::horizontal())
+                .push(small(tr(lang, "ui-staff-restart"), Message::Restart))
                 .push(small(tr(lang, "ui-staff-quit"), Message::Quit)),
         )
         .into()
+    }
+
+    /// What to do to test a device, the test print, and the last reads.
+    fn test_panel(&self, lang: Lang) -> Element<'_, Message> {
+        let mut head = row![text(tr(lang, "ui-staff-test-hint"))
+            .size(theme::SMALL)
+            .width(Fill)]
+        .spacing(16)
+        .align_y(Center);
+        if self.printer {
+            head = head.push(if self.printing {
+                small(tr(lang, "ui-staff-test-printing"), Message::Refresh)
+            } else {
+                small(tr(lang, "ui-staff-test-print"), Message::TestPrint)
+            });
+        }
+        let mut c = Column::new().spacing(4).push(head);
+        for t in &self.tests {
+            let (line, good) = test_line(t, lang);
+            c = c.push(
+                text(format!("{} {} — {line}", t.at, t.device))
+                    .size(theme::SMALL)
+                    .style(move |th| if good { theme::ok(th) } else { theme::bad(th) }),
+            );
+        }
+        container(c).padding(8).style(theme::card).into()
+    }
+}
+
+/// A test read in staff's words, and whether it read as something this
+/// library knows.
+pub fn test_line(t: &TestRead, lang: Lang) -> (String, bool) {
+    match &t.what {
+        TestKind::Card { masked } => (
+            tra(lang, "ui-staff-test-card", &[("card", masked.clone())]),
+            true,
+        ),
+        TestKind::StaffCard => (tr(lang, "ui-staff-test-staff-card"), true),
+        TestKind::Item { code, title } => (
+            tra(
+                lang,
+                "ui-staff-test-item",
+                &[("code", code.clone()), ("title", title.clone())],
+            ),
+            true,
+        ),
+        TestKind::Unknown { code } => (
+            tra(lang, "ui-staff-test-unknown", &[("code", code.clone())]),
+            false,
+        ),
+        TestKind::Tag {
+            uid,
+            format,
+            item,
+            title,
+            afi,
+        } => {
+            let afi = afi
+                .map(|a| format!("{a:02X}"))
+                .unwrap_or_else(|| "?".into());
+            match item {
+                Some(item) => (
+                    tra(
+                        lang,
+                        "ui-staff-test-tag",
+                        &[
+                            ("uid", uid.clone()),
+                            ("format", format.clone()),
+                            ("item", item.clone()),
+                            ("title", title.clone().unwrap_or_else(|| "?".into())),
+                            ("afi", afi),
+                        ],
+                    ),
+                    title.is_some(),
+                ),
+                None => (
+                    tra(
+                        lang,
+                        "ui-staff-test-tag-unreadable",
+                        &[
+                            ("uid", uid.clone()),
+                            ("format", format.clone()),
+                            ("afi", afi),
+                        ],
+                    ),
+                    false,
+                ),
+            }
+        }
+    }
+}
+
+/// An item type in staff's language when the translations name it
+/// (`item-type-<code>`), else the library's own code.
+pub fn type_name(code: &str, lang: Lang) -> String {
+    if code.is_empty() {
+        return tr(lang, "ui-staff-type-gone");
+    }
+    let id = format!("item-type-{code}");
+    if crate::i18n::Texts::get().has(lang, &id) {
+        tr(lang, &id)
+    } else {
+        code.to_string()
+    }
+}
+
+/// Today's loans and returns per item type as paired horizontal bars,
+/// busiest first (the first eight types; the rest summed as "others").
+fn type_chart<'a>(by_type: &[TypeCount], lang: Lang) -> Element<'a, Message> {
+    if by_type.is_empty() {
+        return text(tr(lang, "ui-staff-by-type-none"))
+            .size(theme::SMALL)
+            .into();
+    }
+    Canvas::new(TypeChart {
+        rows: type_rows(by_type, lang),
+    })
+    .width(Fill)
+    .height(ROW_H * by_type.len().min(TYPES_SHOWN + 1) as f32 + 8.0)
+    .into()
+}
+
+/// Types charted one by one; the rest are summed as "others".
+const TYPES_SHOWN: usize = 8;
+const ROW_H: f32 = 34.0;
+
+/// (name, loans, returns) per charted row.
+fn type_rows(by_type: &[TypeCount], lang: Lang) -> Vec<(String, u32, u32)> {
+    let mut rows: Vec<(String, u32, u32)> = by_type
+        .iter()
+        .take(TYPES_SHOWN)
+        .map(|t| (type_name(&t.item_type, lang), t.loans, t.returns))
+        .collect();
+    if by_type.len() > TYPES_SHOWN {
+        let (l, r) = by_type[TYPES_SHOWN..]
+            .iter()
+            .fold((0, 0), |(l, r), t| (l + t.loans, r + t.returns));
+        rows.push((tr(lang, "ui-staff-type-others"), l, r));
+    }
+    rows
+}
+
+/// Per item type: its name, then a loans bar and a returns bar with their
+/// counts.
+#[derive(Debug)]
+struct TypeChart {
+    rows: Vec<(String, u32, u32)>,
+}
+
+impl<Message> canvas::Program<Message> for TypeChart {
+    type State = ();
+
+    fn draw(
+        &self,
+        _state: &(),
+        renderer: &Renderer,
+        theme: &Theme,
+        bounds: Rectangle,
+        _cursor: mouse::Cursor,
+    ) -> Vec<Geometry> {
+        let mut frame = Frame::new(renderer, bounds.size());
+        let p = theme.palette();
+        let label_w = (bounds.width * 0.3).min(220.0);
+        let count_w = 48.0;
+        let bar_w = (bounds.width - label_w - count_w).max(1.0);
+        let max = self
+            .rows
+            .iter()
+            .map(|(_, l, r)| (*l).max(*r))
+            .max()
+            .unwrap_or(0)
+            .max(1) as f32;
+        for (i, (name, l, r)) in self.rows.iter().enumerate() {
+            let y = i as f32 * ROW_H;
+            frame.fill_text(Text {
+                content: name.clone(),
+                position: Point::new(0.0, y + 6.0),
+                color: p.text,
+                size: 18.0.into(),
+                ..Text::default()
+            });
+            for (k, (v, color)) in [(*l, p.primary), (*r, p.success)].into_iter().enumerate() {
+                let top = y + 2.0 + k as f32 * 14.0;
+                let w = if v > 0 {
+                    (v as f32 / max * bar_w).max(2.0)
+                } else {
+                    0.0
+                };
+                frame.fill_rectangle(Point::new(label_w, top), Size::new(w, 12.0), color);
+                frame.fill_text(Text {
+                    content: v.to_string(),
+                    position: Point::new(label_w + w + 6.0, top - 3.0),
+                    color: p.text,
+                    size: 14.0.into(),
+                    ..Text::default()
+                });
+            }
+        }
+        vec![frame.into_geometry()]
     }
 }
 
@@ -552,6 +823,82 @@ mod tests {
             s.update(Message::ServiceMessageChanged("   ".into())),
             Some(Event::SetServiceMessage(String::new()))
         );
+    }
+
+    #[test]
+    fn test_print_needs_a_printer_and_runs_once() {
+        let mut s = Staff::new(Figures::default(), false, String::new());
+        assert_eq!(s.update(Message::TestPrint), None, "no printer");
+        s.printer = true;
+        assert_eq!(s.update(Message::TestPrint), Some(Event::TestPrint));
+        assert!(s.printing);
+        assert_eq!(s.update(Message::TestPrint), None, "one at a time");
+        assert_eq!(s.update(Message::Restart), Some(Event::Restart));
+    }
+
+    #[test]
+    fn the_test_panel_keeps_the_newest_reads() {
+        let mut s = Staff::new(Figures::default(), false, String::new());
+        for n in 0..TESTS_SHOWN + 3 {
+            s.tested(TestRead {
+                at: format!("10:00:{n:02}"),
+                device: "wedge".into(),
+                what: TestKind::Unknown {
+                    code: n.to_string(),
+                },
+            });
+        }
+        assert_eq!(s.tests.len(), TESTS_SHOWN);
+        assert_eq!(s.tests[0].at, format!("10:00:{:02}", TESTS_SHOWN + 2));
+        let line = |what: TestKind, lang| {
+            test_line(
+                &TestRead {
+                    at: String::new(),
+                    device: String::new(),
+                    what,
+                },
+                lang,
+            )
+        };
+        let (l, good) = line(
+            TestKind::Tag {
+                uid: "E004".into(),
+                format: "3m".into(),
+                item: Some("300".into()),
+                title: None,
+                afi: Some(0x07),
+            },
+            Lang::En,
+        );
+        // A tag whose book this catalogue does not know is not good.
+        assert!(!good);
+        assert!(l.contains("AFI 07") && l.contains("300"), "{l}");
+        let (l, good) = line(TestKind::StaffCard, Lang::ZhCn);
+        assert!(good);
+        assert_eq!(l, "工作人员卡");
+    }
+
+    #[test]
+    fn item_types_chart_by_name_with_the_rest_summed() {
+        assert_eq!(type_name("book", Lang::ZhCn), "图书");
+        assert_eq!(type_name("book", Lang::En), "Books");
+        assert_eq!(type_name("local-zines", Lang::En), "local-zines");
+        assert_eq!(type_name("", Lang::En), "(no longer in the catalogue)");
+        let many: Vec<TypeCount> = (0..TYPES_SHOWN as u32 + 3)
+            .map(|n| TypeCount {
+                item_type: format!("t{n}"),
+                loans: 100 - n,
+                returns: 1,
+            })
+            .collect();
+        let rows = type_rows(&many, Lang::En);
+        assert_eq!(rows.len(), TYPES_SHOWN + 1);
+        let others = rows.last().unwrap();
+        assert_eq!(others.0, "Others");
+        let n = TYPES_SHOWN as u32;
+        assert_eq!(others.1, (100 - n) + (100 - n - 1) + (100 - n - 2));
+        assert_eq!(others.2, 3);
+        assert_eq!(type_rows(&many[..2], Lang::En).len(), 2);
     }
 
     #[test]
