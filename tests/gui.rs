@@ -2243,3 +2243,27 @@ fn keys_held_up_behind_a_redraw_are_still_one_scan() {
     let _ = app.key_at(enter(), later);
     returned_whole(&app, &book);
 }
+
+/// The first key of a burst handled alone (the kiosk was idle), then the
+/// kiosk busy for 60 ms, the ticks fired meanwhile handled late, then the
+/// rest: one key handed over as typing would not be taken back (a single
+/// key is a person's), and the rest would be a wrong code. The late ticks
+/// show the kiosk was busy: nothing is handed over, one scan.
+#[test]
+fn a_scan_whose_first_key_came_alone_before_a_redraw_is_one_scan() {
+    let (mut app, book) = on_the_receipt_with_a_book_to_return();
+    let (head, tail) = book.split_at(1);
+    let t = Instant::now();
+    for ch in head.chars() {
+        let _ = app.key_at(key(ch), t - Duration::from_millis(60));
+    }
+    for late in [50, 40, 30, 20, 10] {
+        let _ = app.update(Message::WedgeTick(t - Duration::from_millis(late)));
+    }
+    let now = Instant::now();
+    for ch in tail.chars() {
+        let _ = app.key_at(key(ch), now);
+    }
+    let _ = app.key_at(enter(), now);
+    returned_whole(&app, &book);
+}

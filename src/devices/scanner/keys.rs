@@ -1187,6 +1187,24 @@ mod tests {
         assert_eq!(out, vec![scan("30001000000010")]);
     }
 
+    /// The first key handled alone, then a stall: one key handed over as
+    /// typing could not be taken back (a single key is a person's), so it
+    /// must not be handed over at all.
+    #[test]
+    fn wedge_a_first_key_alone_before_a_stall_stays_with_its_scan() {
+        let base = Instant::now();
+        let mut w = WedgeDetector::new(WedgeConfig::default());
+        let mut out = w.key('3', base);
+        for fired in [10, 20, 30, 40, 50] {
+            out.extend(w.tick(base + ms(fired), base + ms(60)));
+        }
+        for c in "0001000000010".chars() {
+            out.extend(w.key(c, base + ms(61)));
+        }
+        out.extend(w.enter());
+        assert_eq!(out, vec![scan("30001000000010")]);
+    }
+
     /// The gap between two keys of a burst, as the GUI handles them, holds
     /// the GUI's own busy time: no gap between keys splits a burst.
     #[test]
