@@ -18,7 +18,7 @@ cd "$(dirname "$0")/.."
 
 SCREENS=("$@")
 if [ ${#SCREENS[@]} -eq 0 ]; then
-    SCREENS=(attract offline pin pin-staff-locked borrow return account holds receipt receipt-printing
+    SCREENS=(attract offline pin pin-staff-locked borrow return account holds receipt receipt-printing receipt-email
         feedback warning staff staff-online staff-offline out-of-service borrow-hc account-hc)
 fi
 OUT=docs/screenshots
@@ -97,6 +97,11 @@ for s in "${SCREENS[@]}"; do
             SHOT_WAIT=$((WAIT + 10)) shot "$s" "$lang" staff-sync KIOSK__UPSTREAM__KIND=http \
                 KIOSK__UPSTREAM__URL=http://127.0.0.1:9 KIOSK__UPSTREAM__TOKEN=none \
                 KIOSK__UPSTREAM__TIMEOUT_SECS=1
+            ;;
+        receipt-email)
+            # E-mail offered ([receipt] email); nothing is sent for a shot.
+            shot "$s" "$lang" receipt KIOSK__RECEIPT__EMAIL=true \
+                KIOSK__RECEIPT__SMTP_URL=smtp://127.0.0.1:9 KIOSK__RECEIPT__FROM=kiosk@library.example
             ;;
         *) shot "$s" "$lang" "$s" ;;
         esac

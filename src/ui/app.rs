@@ -2770,6 +2770,14 @@ impl App {
                 }
             }
             "receipt" => {
+                // With [receipt] email on, this reader has an address.
+                if self.config.receipt.email {
+                    let _ = self.store.conn().execute(
+                        "UPDATE patrons SET email = coalesce(email, 'reader@example.com')
+                         WHERE barcode = ?1",
+                        [&c0],
+                    );
+                }
                 borrow_two(self);
                 self.finish();
             }
