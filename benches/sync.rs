@@ -78,6 +78,7 @@ fn patron(n: u32) -> PatronRecord {
         email: None,
         blocked: None,
         fines_owed_cents: 0,
+        language: None,
     }
 }
 

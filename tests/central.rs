@@ -40,6 +40,7 @@ fn patron(barcode: &str, blocked: Option<&str>) -> PatronRecord {
         email: None,
         blocked: blocked.map(str::to_string),
         fines_owed_cents: 0,
+        language: None,
     }
 }
 

@@ -1232,6 +1232,41 @@ fn the_touch_screen_tells_kiosk_central_its_devices_and_the_paper() {
 }
 
 #[test]
+fn a_readers_language_known_to_kiosk_central_switches_the_screen() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_central, base, token) = start_central(
+        dir.path(),
+        "P1,Reader One,adult,2099-12-31,,\nP2,Reader Two,adult,2099-12-31,,\n",
+        "I1,Alpha,Author,,book,,1,\n",
+    );
+    // The centre learns (from its patrons CSV) that P1 reads Chinese.
+    let langs = dir.path().join("languages.csv");
+    std::fs::write(
+        &langs,
+        "barcode,name,category,expires,pin,blocked,language\nP1,Reader One,adult,2099-12-31,,,zh-CN\n",
+    )
+    .unwrap();
+    let imported = central_bin()
+        .args(["--db", dir.path().join("central.db").to_str().unwrap()])
+        .args(["import", "--patrons"])
+        .arg(&langs)
+        .output()
+        .unwrap();
+    assert!(imported.status.success(), "{imported:?}");
+    let (mut app, bg) = online_app(&base, &token, &dir.path().join("kiosk.db"));
+    // The pull carried it into the kiosk's cache; P2 has none.
+    assert_eq!(app.store().patron_language("P1").unwrap(), Some(Lang::ZhCn));
+    assert_eq!(app.store().patron_language("P2").unwrap(), None);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    assert_eq!(app.lang(), Lang::En);
+    let t = app.update(Message::Scanned("P1".into()));
+    run_task(&rt, &mut app, t);
+    assert!(matches!(app.screen(), Screen::Borrow));
+    assert_eq!(app.lang(), Lang::ZhCn);
+    bg.stop();
+}
+
+#[test]
 fn loans_and_returns_go_through_kiosk_central_then_offline_when_it_stops() {
     let dir = tempfile::tempdir().unwrap();
     let (central, base, token) = start_central(

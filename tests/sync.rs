@@ -213,6 +213,7 @@ fn patron(barcode: &str) -> Record {
         email: None,
         blocked: None,
         fines_owed_cents: 0,
+        language: None,
     })
 }
 

@@ -111,7 +111,8 @@ pub async fn changes<S: Sql>(tx: &mut S, cursor: &str, limit: u32) -> Result<Cha
     let rows = tx
         .query(
             &format!(
-                "SELECT c.seq, c.entity, c.key, c.op, {}, {}, l.item, l.patron, l.checked_out, l.due, l.renewals
+                "SELECT c.seq, c.entity, c.key, c.op, {}, {}, l.item, l.patron, l.checked_out, l.due, l.renewals,
+                   (SELECT pl.language FROM patron_languages pl WHERE pl.barcode = p.barcode)
                  FROM changes c
                  LEFT JOIN patrons p ON c.entity = 'patron' AND c.op = 'upsert' AND p.barcode = c.key
                  LEFT JOIN items i ON c.entity = 'item' AND c.op = 'upsert' AND i.barcode = c.key
@@ -133,7 +134,12 @@ pub async fn changes<S: Sql>(tx: &mut S, cursor: &str, limit: u32) -> Result<Cha
         last = r.i(0);
         let (entity, key, op) = (r.s(1), r.s(2), r.s(3));
         let record = match (op.as_str(), entity.as_str()) {
-            ("upsert", "patron") => r.os(P).map(|_| Record::Patron(patron_row(&r.from(P)))),
+            ("upsert", "patron") => r.os(P).map(|_| {
+                Record::Patron(PatronRecord {
+                    language: r.os(L + 5),
+                    ..patron_row(&r.from(P))
+                })
+            }),
             ("upsert", "item") => r.os(I).map(|_| Record::Item(item_row(&r.from(I)))),
             ("upsert", "loan") => r.os(L).map(|_| {
                 Record::Loan(LoanRecord {
@@ -232,17 +238,26 @@ fn patron_row(r: &Row) -> PatronRecord {
         email: r.os(5),
         blocked: r.os(6).filter(|b| !b.is_empty()),
         fines_owed_cents: r.i(7),
+        // Kept apart (patron_languages); the feed and `patron` add it.
+        language: None,
     }
 }
 
 pub async fn patron<S: Sql>(tx: &mut S, barcode: &str) -> Result<Option<PatronRecord>> {
     Ok(tx
         .query_opt(
-            &format!("SELECT {PATRON_COLS} FROM patrons WHERE barcode = $1"),
+            &format!(
+                "SELECT {PATRON_COLS},
+                   (SELECT pl.language FROM patron_languages pl WHERE pl.barcode = patrons.barcode)
+                 FROM patrons WHERE barcode = $1"
+            ),
             p![barcode],
         )
         .await?
-        .map(|r| patron_row(&r)))
+        .map(|r| PatronRecord {
+            language: r.os(8),
+            ..patron_row(&r)
+        }))
 }
 
 const ITEM_COLS: &str =

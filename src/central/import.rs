@@ -41,6 +41,8 @@ pub fn patrons(path: &Path) -> Result<(Vec<PatronRecord>, Vec<RowError>), Import
             blocked: p.blocked.filter(|b| !b.is_empty()),
             // No `fines` column: keep what the server has.
             fines_owed_cents: p.fines.unwrap_or(KEEP_FINES),
+            // Stored apart (`patron_languages`), from the same file.
+            language: None,
         })
         .collect();
     hash_pins(&mut good);

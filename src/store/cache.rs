@@ -435,12 +435,15 @@ fn upsert_patron(tx: &Transaction, p: &PatronRecord, now: DateTime<FixedOffset>)
     exec(
         tx,
         "INSERT INTO patrons (barcode, name, category, expires, pin_hash, email, blocked_reason,
-                              fines_owed_cents, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                              fines_owed_cents, updated_at, language)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
          ON CONFLICT(barcode) DO UPDATE SET name = excluded.name, category = excluded.category,
            expires = excluded.expires, pin_hash = excluded.pin_hash, email = excluded.email,
            blocked_reason = excluded.blocked_reason,
-           fines_owed_cents = excluded.fines_owed_cents, updated_at = excluded.updated_at",
+           fines_owed_cents = excluded.fines_owed_cents, updated_at = excluded.updated_at,
+           -- An upstream that does not say (an older server, SIP2) keeps
+           -- what the kiosk knows (its own import).
+           language = coalesce(excluded.language, patrons.language)",
         params![
             p.barcode,
             p.name,
@@ -450,7 +453,12 @@ fn upsert_patron(tx: &Transaction, p: &PatronRecord, now: DateTime<FixedOffset>)
             p.email,
             p.blocked,
             p.fines_owed_cents.max(0),
-            stamp(now)
+            stamp(now),
+            // Only a language the kiosk speaks; anything else says nothing.
+            p.language
+                .as_deref()
+                .and_then(crate::domain::Lang::parse)
+                .map(|l| l.tag()),
         ],
     )?;
     Ok(true)

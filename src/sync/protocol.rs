@@ -123,6 +123,11 @@ pub struct PatronRecord {
     /// Why the reader is blocked, if they are.
     pub blocked: Option<String>,
     pub fines_owed_cents: i64,
+    /// The reader's language (`zh-CN`, `en`) when the centre knows it: the
+    /// kiosk's screen switches to it when they scan their card. Absent
+    /// from older servers; older kiosks ignore it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]

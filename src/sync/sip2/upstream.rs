@@ -1122,6 +1122,7 @@ impl Upstream for Sip2Upstream {
                 email: email.filter(|e| !e.is_empty()),
                 blocked: (!set.is_empty()).then(|| set.join(", ")),
                 fines_owed_cents: fee.as_deref().map_or(0, cents),
+                language: None,
             }))
         })
     }
