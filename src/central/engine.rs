@@ -2677,7 +2677,8 @@ pub fn feedback_csv(rows: &[FeedbackRecord]) -> String {
     String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
 }
 
-/// Stores readers' languages (barcode, zh-CN | en); returns how many.
+/// Stores readers' languages (barcode, zh-CN | en) and sends their
+/// records to the kiosks again; returns how many.
 pub async fn set_patron_languages<S: Sql>(tx: &mut S, rows: &[(String, String)]) -> Result<u64> {
     for (barcode, lang) in rows {
         tx.exec(
@@ -2686,6 +2687,9 @@ pub async fn set_patron_languages<S: Sql>(tx: &mut S, rows: &[(String, String)])
             p![barcode, lang],
         )
         .await?;
+        // The kiosks cache the language with the reader's record: it goes
+        // out again (a pull between the import and this would miss it).
+        changed(tx, "patron", barcode, "upsert").await?;
     }
     Ok(rows.len() as u64)
 }
