@@ -508,25 +508,24 @@ fn demo_data_is_deterministic() {
     assert_eq!(ea, export(&b));
 }
 
-#[test]
-fn text_kiosk_borrows_and_returns_from_scans() {
+/// Runs `c` with `input` on its stdin; its output.
+fn with_stdin(c: &mut Command, input: &[u8]) -> Output {
     use std::io::Write;
-    let k = Kiosk::new();
-    k.import_sample();
-    let mut child = k
-        .cmd(&["run", "--text"])
+    let mut child = c
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"P1\nI1\nI2\nI3\nP1\nI1\n")
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn text_kiosk_borrows_and_returns_from_scans() {
+    let k = Kiosk::new();
+    k.import_sample();
+    let out = with_stdin(&mut k.cmd(&["run", "--text"]), b"P1\nI1\nI2\nI3\nP1\nI1\n");
     assert_eq!(out.status.code(), Some(0));
     let text = String::from_utf8(out.stdout).unwrap();
     let lines: Vec<&str> = text.lines().collect();
@@ -540,23 +539,12 @@ fn text_kiosk_borrows_and_returns_from_scans() {
 
 #[test]
 fn text_kiosk_keeps_the_session_when_another_card_is_scanned() {
-    use std::io::Write;
     let k = Kiosk::new();
     k.import_sample();
-    let mut child = k
-        .cmd(&["--lang", "en", "run", "--text"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"P1\nP2\nI1\nP1\n")
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = with_stdin(
+        &mut k.cmd(&["--lang", "en", "run", "--text"]),
+        b"P1\nP2\nI1\nP1\n",
+    );
     assert_eq!(out.status.code(), Some(0));
     let text = String::from_utf8(out.stdout).unwrap();
     let lines: Vec<&str> = text.lines().collect();
@@ -573,24 +561,13 @@ fn text_kiosk_keeps_the_session_when_another_card_is_scanned() {
 
 #[test]
 fn text_kiosk_asks_for_the_pin_when_required() {
-    use std::io::Write;
     let k = Kiosk::new();
     k.import_sample();
-    let mut child = k
-        .cmd(&["--lang", "en", "run", "--text"])
-        .env("KIOSK__POLICY__REQUIRE_PIN", "true")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"P2\n1111\n2468\nI3\nP2\n")
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = with_stdin(
+        k.cmd(&["--lang", "en", "run", "--text"])
+            .env("KIOSK__POLICY__REQUIRE_PIN", "true"),
+        b"P2\n1111\n2468\nI3\nP2\n",
+    );
     assert_eq!(out.status.code(), Some(0));
     let text = String::from_utf8(out.stdout).unwrap();
     let lines: Vec<&str> = text.lines().collect();
@@ -610,22 +587,11 @@ fn text_kiosk_asks_for_the_pin_when_required() {
 
 #[test]
 fn hash_pin_prints_an_argon2_hash_the_kiosk_accepts_and_never_the_pin() {
-    use std::io::Write;
     let run = |input: &str| {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_kiosk"))
-            .arg("hash-pin")
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.as_bytes())
-            .unwrap();
-        child.wait_with_output().unwrap()
+        with_stdin(
+            Command::new(env!("CARGO_BIN_EXE_kiosk")).arg("hash-pin"),
+            input.as_bytes(),
+        )
     };
     let out = run("246801\n");
     assert!(out.status.success(), "{out:?}");

@@ -54,6 +54,37 @@ fn journal_count(app: &App, kind: &str) -> i64 {
         .unwrap()
 }
 
+/// The five taps on the idle screen's corner (no staff PIN configured):
+/// the staff menu, and the Task that reads its figures.
+fn open_staff_menu(app: &mut App) -> iced::Task<Message> {
+    let mut task = iced::Task::none();
+    for _ in 0..attract::STAFF_TAPS {
+        task = app.update(Message::Attract(attract::Message::CornerTapped));
+    }
+    task
+}
+
+/// The printer reports an empty roll (with its code, as its driver does)
+/// and the pad is unplugged (a status without a code).
+fn printer_out_of_paper_pad_gone(app: &mut App) {
+    use kiosk::devices::events::{DeviceEvent, DeviceStatus, EventKind, StatusCode};
+    let _ = app.update(Message::Device(DeviceEvent::status(
+        "printer",
+        StatusCode::PaperOut,
+        DeviceStatus::Error {
+            reason: "the receipt printer is out of paper".into(),
+        },
+    )));
+    let _ = app.update(Message::Device(DeviceEvent::now(
+        "pad",
+        EventKind::DeviceStatus {
+            status: DeviceStatus::Down {
+                reason: "/dev/ttyUSB0: gone".into(),
+            },
+        },
+    )));
+}
+
 #[test]
 fn borrow_flow_commits_then_receipt_feedback_and_back_to_idle() {
     let (mut app, cards, items) = kiosk();
@@ -340,9 +371,7 @@ fn staff_gesture_export_out_of_service_and_back() {
     let _ = app.update(Message::Borrow(borrow::Message::Finish));
     let _ = app.update(Message::Receipt(receipt::Message::NoReceipt));
     let _ = app.update(Message::Feedback(feedback::Message::Skip));
-    for _ in 0..attract::STAFF_TAPS {
-        let _ = app.update(Message::Attract(attract::Message::CornerTapped));
-    }
+    let _ = open_staff_menu(&mut app);
     match app.screen() {
         Screen::Staff(s) => {
             assert_eq!(s.figures.hourly.len(), 24);
@@ -388,9 +417,7 @@ fn staff_pin_is_checked_against_the_configured_hash() {
     let mut config = Config::default();
     config.staff.pin_hash = store::hash_pin("24680");
     let (mut app, _, _) = kiosk_with(config);
-    for _ in 0..attract::STAFF_TAPS {
-        let _ = app.update(Message::Attract(attract::Message::CornerTapped));
-    }
+    let _ = open_staff_menu(&mut app);
     assert!(matches!(app.screen(), Screen::Identify(_)));
     for d in [1, 1, 1] {
         let _ = app.update(Message::Identify(identify::Message::Digit(d)));
@@ -458,9 +485,7 @@ fn the_staff_menu_tests_scanners_tags_and_the_printer_without_lending() {
     let (mut app, cards, field, tags, events) = shipped_kiosk();
     let rt = tokio::runtime::Runtime::new().unwrap();
     let before = app.store().counts().unwrap();
-    for _ in 0..attract::STAFF_TAPS {
-        let _ = app.update(Message::Attract(attract::Message::CornerTapped));
-    }
+    let _ = open_staff_menu(&mut app);
     assert!(test_reads(&app).is_empty());
     // A reader's card: named as a card, masked.
     let _ = app.update(Message::Scanned(cards[0].clone()));
@@ -658,10 +683,7 @@ fn staff_figures_are_read_off_the_ui_thread_with_item_types() {
     let _ = app.update(Message::Feedback(feedback::Message::Skip));
     let _ = app.update(Message::Scanned(items[0].clone()));
     let _ = app.update(Message::Return(kiosk::ui::screens::returns::Message::Done));
-    let mut task = iced::Task::none();
-    for _ in 0..attract::STAFF_TAPS {
-        task = app.update(Message::Attract(attract::Message::CornerTapped));
-    }
+    let task = open_staff_menu(&mut app);
     // The menu is up at once; the database's figures follow from a Task.
     let by_type = |app: &App| match app.screen() {
         Screen::Staff(s) => s.figures.by_type.clone(),
@@ -685,9 +707,7 @@ fn staff_figures_are_read_off_the_ui_thread_with_item_types() {
 fn restart_closes_the_window_and_asks_run_to_start_again() {
     let (mut app, _, _) = kiosk();
     let flag = app.restart_flag();
-    for _ in 0..attract::STAFF_TAPS {
-        let _ = app.update(Message::Attract(attract::Message::CornerTapped));
-    }
+    let _ = open_staff_menu(&mut app);
     let _ = app.update(Message::Staff(staff::Message::Quit));
     assert!(
         !flag.load(std::sync::atomic::Ordering::SeqCst),
@@ -974,9 +994,7 @@ fn simulator_reserves_rates_and_staff_export_then_restart() {
     );
     assert!(matches!(app.screen(), Screen::Attract(_)));
     // Staff: export by clicking, then restart.
-    for _ in 0..attract::STAFF_TAPS {
-        let _ = app.update(Message::Attract(attract::Message::CornerTapped));
-    }
+    let _ = open_staff_menu(&mut app);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("export.csv");
     let _ = app.update(Message::Staff(staff::Message::PathChanged(
@@ -1162,7 +1180,6 @@ fn online_app_with(
 #[test]
 fn the_touch_screen_tells_kiosk_central_its_devices_and_the_paper() {
     use kiosk::config::{DeviceKind, DeviceSection};
-    use kiosk::devices::events::{DeviceEvent, DeviceStatus, EventKind, StatusCode};
     let dir = tempfile::tempdir().unwrap();
     let (_central, base, token) = start_central(
         dir.path(),
@@ -1180,25 +1197,9 @@ fn the_touch_screen_tells_kiosk_central_its_devices_and_the_paper() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     // The printer runs out of paper (as its driver says it), the pad is
     // unplugged.
-    let _ = app.update(Message::Device(DeviceEvent::status(
-        "printer",
-        StatusCode::PaperOut,
-        DeviceStatus::Error {
-            reason: "the receipt printer is out of paper".into(),
-        },
-    )));
-    let _ = app.update(Message::Device(DeviceEvent::now(
-        "pad",
-        EventKind::DeviceStatus {
-            status: DeviceStatus::Down {
-                reason: "/dev/ttyUSB0: gone".into(),
-            },
-        },
-    )));
+    printer_out_of_paper_pad_gone(&mut app);
     // A sync round ends with a heartbeat; staff start one.
-    for _ in 0..attract::STAFF_TAPS {
-        let _ = app.update(Message::Attract(attract::Message::CornerTapped));
-    }
+    let _ = open_staff_menu(&mut app);
     let t = app.update(Message::Staff(staff::Message::SyncNow));
     run_task(&rt, &mut app, t);
     let out = central_bin()
@@ -1407,9 +1408,7 @@ fn staff_pin_locks_after_too_many_wrong_ones() {
     config.policy.pin_attempts = 3;
     config.policy.pin_lock_minutes = 10;
     let (mut app, _, _) = kiosk_with(config);
-    for _ in 0..attract::STAFF_TAPS {
-        let _ = app.update(Message::Attract(attract::Message::CornerTapped));
-    }
+    let _ = open_staff_menu(&mut app);
     let t0 = Instant::now();
     let error = |app: &App| match app.screen() {
         Screen::Identify(i) => i.error.clone(),
@@ -1431,9 +1430,7 @@ fn staff_pin_locks_after_too_many_wrong_ones() {
     app.staff_pin("24680", t0 + Duration::from_secs(60));
     assert!(matches!(app.screen(), Screen::Identify(_)));
     let _ = app.update(Message::Identify(identify::Message::Cancel));
-    for _ in 0..attract::STAFF_TAPS {
-        let _ = app.update(Message::Attract(attract::Message::CornerTapped));
-    }
+    let _ = open_staff_menu(&mut app);
     assert!(matches!(
         error(&app),
         Some(Notice::Said("ui-staff-pin-locked", _))
@@ -1831,7 +1828,7 @@ fn each_outcome_chooses_its_sound_and_a_missing_sound_card_changes_nothing() {
 #[test]
 fn device_statuses_read_in_the_chosen_language() {
     use kiosk::config::{DeviceKind, DeviceSection};
-    use kiosk::devices::events::{DeviceEvent, DeviceStatus, EventKind, StatusCode};
+    use kiosk::devices::events::{DeviceEvent, DeviceStatus, StatusCode};
     let config = Config {
         devices: vec![
             DeviceSection::new("printer", DeviceKind::Printer),
@@ -1840,25 +1837,9 @@ fn device_statuses_read_in_the_chosen_language() {
         ..Config::default()
     };
     let (mut app, _, _) = kiosk_with(config);
-    let _ = app.update(Message::Device(DeviceEvent::status(
-        "printer",
-        StatusCode::PaperOut,
-        DeviceStatus::Error {
-            reason: "the receipt printer is out of paper".into(),
-        },
-    )));
-    // A status that came without a code keeps its own words.
-    let _ = app.update(Message::Device(DeviceEvent::now(
-        "pad",
-        EventKind::DeviceStatus {
-            status: DeviceStatus::Down {
-                reason: "/dev/ttyUSB0: gone".into(),
-            },
-        },
-    )));
-    for _ in 0..attract::STAFF_TAPS {
-        let _ = app.update(Message::Attract(attract::Message::CornerTapped));
-    }
+    // The pad's status comes without a code: it keeps its own words.
+    printer_out_of_paper_pad_gone(&mut app);
+    let _ = open_staff_menu(&mut app);
     let shown = |app: &App| -> Vec<(String, bool, String)> {
         match app.screen() {
             Screen::Staff(s) => s
@@ -2001,9 +1982,7 @@ fn staff_see_the_open_conflicts_with_reasons_and_masked_readers() {
         [&items[1]],
     )
     .unwrap();
-    for _ in 0..attract::STAFF_TAPS {
-        let _ = app.update(Message::Attract(attract::Message::CornerTapped));
-    }
+    let _ = open_staff_menu(&mut app);
     let list = match app.screen() {
         Screen::Staff(s) => s.figures.conflicts.clone(),
         other => panic!("expected the staff menu, got {other:?}"),
@@ -2089,9 +2068,7 @@ fn staff_see_each_device_last_event_and_error_count() {
             }],
         },
     );
-    for _ in 0..attract::STAFF_TAPS {
-        let _ = app.update(Message::Attract(attract::Message::CornerTapped));
-    }
+    let _ = open_staff_menu(&mut app);
     let devices = match app.screen() {
         Screen::Staff(s) => s.figures.devices.clone(),
         other => panic!("expected the staff menu, got {other:?}"),
@@ -2131,9 +2108,7 @@ fn staff_see_the_recent_warnings_in_the_log_box() {
         tracing::info!("gui-log-test not shown");
         tracing::warn!(device = "pad", "gui-log-test the pad went away");
     });
-    for _ in 0..attract::STAFF_TAPS {
-        let _ = app.update(Message::Attract(attract::Message::CornerTapped));
-    }
+    let _ = open_staff_menu(&mut app);
     let log = match app.screen() {
         Screen::Staff(s) => s.figures.log.clone(),
         other => panic!("expected the staff menu, got {other:?}"),
@@ -2157,9 +2132,7 @@ fn staff_see_the_recent_warnings_in_the_log_box() {
 #[test]
 fn staff_words_replace_the_out_of_service_text() {
     let (mut app, _, _) = kiosk();
-    for _ in 0..attract::STAFF_TAPS {
-        let _ = app.update(Message::Attract(attract::Message::CornerTapped));
-    }
+    let _ = open_staff_menu(&mut app);
     let _ = app.update(Message::Staff(staff::Message::ServiceMessageChanged(
         " Back at 14:00 after the move ".into(),
     )));
@@ -2183,9 +2156,7 @@ fn staff_words_replace_the_out_of_service_text() {
     }
     // Staff come back: the field holds the (trimmed) words; cleared, the
     // default text returns.
-    for _ in 0..attract::STAFF_TAPS {
-        let _ = app.update(Message::Attract(attract::Message::CornerTapped));
-    }
+    let _ = open_staff_menu(&mut app);
     match app.screen() {
         Screen::Staff(s) => assert_eq!(s.service_message, "Back at 14:00 after the move"),
         other => panic!("{other:?}"),

@@ -156,6 +156,42 @@ fn demo_codes(log: &str) -> Option<(Vec<String>, Vec<String>)> {
     Some((words(cards), words(books)))
 }
 
+/// `kiosk --config CONFIG [--db DB] --lang en run` on `display` (full
+/// screen: no KIOSK_WINDOW), its log (kiosk=info) to `log_path`.
+fn run_kiosk(display: &str, config: &Path, db: Option<&Path>, log_path: &Path) -> Running {
+    let mut c = Command::new(BIN);
+    c.arg("--config").arg(config);
+    if let Some(db) = db {
+        c.arg("--db").arg(db);
+    }
+    let child = c
+        .args(["--lang", "en", "run"])
+        .env("DISPLAY", display)
+        .env_remove("WAYLAND_DISPLAY")
+        .env_remove("KIOSK_WINDOW")
+        .env_remove("KIOSK_UI_SCREEN")
+        .env("KIOSK_LOG", "kiosk=info")
+        .stdout(Stdio::null())
+        .stderr(fs::File::create(log_path).unwrap())
+        .spawn()
+        .expect("kiosk starts");
+    Running(child)
+}
+
+/// The demo cards and books the kiosk prints when it starts.
+fn wait_demo_codes(log: &dyn Fn() -> String) -> (Vec<String>, Vec<String>) {
+    let mut codes = None;
+    assert!(
+        wait_for("the demo codes", Duration::from_secs(60), || {
+            codes = demo_codes(&log());
+            codes.is_some()
+        }),
+        "no demo codes printed: {}",
+        log()
+    );
+    codes.unwrap()
+}
+
 /// Waits for the kiosk's window, checks it covers the screen, focuses it.
 fn focus_kiosk_window(display: &str, log: &dyn Fn() -> String) {
     let mut window = String::new();
@@ -202,33 +238,12 @@ fn a_wedge_scanner_borrows_and_returns_through_the_real_window() {
     let dir = tempfile::tempdir().unwrap();
     let db: PathBuf = dir.path().join("kiosk.db");
     let log_path = dir.path().join("kiosk.log");
-    let manifest = env!("CARGO_MANIFEST_DIR");
-    let child = Command::new(BIN)
-        .args(["--config", &format!("{manifest}/kiosk.toml"), "--db"])
-        .arg(&db)
-        .args(["--lang", "en", "run"])
-        .env("DISPLAY", &display)
-        .env_remove("WAYLAND_DISPLAY")
-        .env_remove("KIOSK_WINDOW")
-        .env_remove("KIOSK_UI_SCREEN")
-        .env("KIOSK_LOG", "kiosk=info")
-        .stdout(Stdio::null())
-        .stderr(fs::File::create(&log_path).unwrap())
-        .spawn()
-        .expect("kiosk starts");
-    let mut kiosk = Running(child);
+    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("kiosk.toml");
+    let mut kiosk = run_kiosk(&display, &shipped, Some(&db), &log_path);
     let log = || fs::read_to_string(&log_path).unwrap_or_default();
 
-    let mut codes = None;
-    assert!(
-        wait_for("the demo codes", Duration::from_secs(60), || {
-            codes = demo_codes(&log());
-            codes.is_some()
-        }),
-        "no demo codes printed: {}",
-        log()
-    );
-    let (cards, books) = codes.unwrap();
+    let codes = wait_demo_codes(&log);
+    let (cards, books) = codes;
     let (card, book) = (&cards[0], &books[0]);
 
     // The window, mapped and sized to the screen by the kiosk itself.
@@ -422,20 +437,7 @@ fn through_the_real_window_online_then_offline_then_synced() {
     let db = dir.path().join("kiosk.db");
     let (_xvfb, display) = start_xvfb();
     let log_path = dir.path().join("kiosk.log");
-    let child = Command::new(BIN)
-        .arg("--config")
-        .arg(&config)
-        .args(["--lang", "en", "run"])
-        .env("DISPLAY", &display)
-        .env_remove("WAYLAND_DISPLAY")
-        .env_remove("KIOSK_WINDOW")
-        .env_remove("KIOSK_UI_SCREEN")
-        .env("KIOSK_LOG", "kiosk=info")
-        .stdout(Stdio::null())
-        .stderr(fs::File::create(&log_path).unwrap())
-        .spawn()
-        .expect("kiosk starts");
-    let mut kiosk = Running(child);
+    let mut kiosk = run_kiosk(&display, &config, None, &log_path);
     let log = || plain(&fs::read_to_string(&log_path).unwrap_or_default());
 
     // The first sync brings the reader and the items into the kiosk.
@@ -548,33 +550,12 @@ fn staff_restart_starts_the_kiosk_again_in_the_same_process() {
     let dir = tempfile::tempdir().unwrap();
     let db: PathBuf = dir.path().join("kiosk.db");
     let log_path = dir.path().join("kiosk.log");
-    let manifest = env!("CARGO_MANIFEST_DIR");
-    let child = Command::new(BIN)
-        .args(["--config", &format!("{manifest}/kiosk.toml"), "--db"])
-        .arg(&db)
-        .args(["--lang", "en", "run"])
-        .env("DISPLAY", &display)
-        .env_remove("WAYLAND_DISPLAY")
-        .env_remove("KIOSK_WINDOW")
-        .env_remove("KIOSK_UI_SCREEN")
-        .env("KIOSK_LOG", "kiosk=info")
-        .stdout(Stdio::null())
-        .stderr(fs::File::create(&log_path).unwrap())
-        .spawn()
-        .expect("kiosk starts");
-    let mut kiosk = Running(child);
+    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("kiosk.toml");
+    let mut kiosk = run_kiosk(&display, &shipped, Some(&db), &log_path);
     let pid = kiosk.0.id();
     let log = || plain(&fs::read_to_string(&log_path).unwrap_or_default());
-    let mut codes = None;
-    assert!(
-        wait_for("the demo codes", Duration::from_secs(60), || {
-            codes = demo_codes(&log());
-            codes.is_some()
-        }),
-        "no demo codes printed: {}",
-        log()
-    );
-    let (cards, _) = codes.unwrap();
+    let codes = wait_demo_codes(&log);
+    let (cards, _) = codes;
     focus_kiosk_window(&display, &log);
 
     // The hidden corner, tapped until the menu opens (the first taps may

@@ -2133,8 +2133,7 @@ impl App {
     }
 
     fn staff_tested(&mut self, device: &str, what: staff::TestKind) {
-        let good = !matches!(what, staff::TestKind::Unknown { .. })
-            && !matches!(what, staff::TestKind::Tag { title: None, .. });
+        let good = what.good();
         tracing::info!(device, good, "test read on the staff menu");
         self.cue(if good { Cue::Success } else { Cue::Error });
         if let Screen::Staff(s) = &mut self.screen {

@@ -86,6 +86,18 @@ pub enum TestKind {
     },
 }
 
+impl TestKind {
+    /// Read as something this library knows: a card, a book, a tag
+    /// carrying a book of its catalogue.
+    pub fn good(&self) -> bool {
+        match self {
+            TestKind::Card { .. } | TestKind::StaffCard | TestKind::Item { .. } => true,
+            TestKind::Unknown { .. } => false,
+            TestKind::Tag { item, title, .. } => item.is_some() && title.is_some(),
+        }
+    }
+}
+
 /// One journal entry the upstream refused as a conflict.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ConflictLine {
@@ -442,24 +454,19 @@ impl Staff {
 /// A test read in staff's words, and whether it read as something this
 /// library knows.
 pub fn test_line(t: &TestRead, lang: Lang) -> (String, bool) {
-    match &t.what {
-        TestKind::Card { masked } => (
-            tra(lang, "ui-staff-test-card", &[("card", masked.clone())]),
-            true,
+    (test_text(&t.what, lang), t.what.good())
+}
+
+fn test_text(what: &TestKind, lang: Lang) -> String {
+    match what {
+        TestKind::Card { masked } => tra(lang, "ui-staff-test-card", &[("card", masked.clone())]),
+        TestKind::StaffCard => tr(lang, "ui-staff-test-staff-card"),
+        TestKind::Item { code, title } => tra(
+            lang,
+            "ui-staff-test-item",
+            &[("code", code.clone()), ("title", title.clone())],
         ),
-        TestKind::StaffCard => (tr(lang, "ui-staff-test-staff-card"), true),
-        TestKind::Item { code, title } => (
-            tra(
-                lang,
-                "ui-staff-test-item",
-                &[("code", code.clone()), ("title", title.clone())],
-            ),
-            true,
-        ),
-        TestKind::Unknown { code } => (
-            tra(lang, "ui-staff-test-unknown", &[("code", code.clone())]),
-            false,
-        ),
+        TestKind::Unknown { code } => tra(lang, "ui-staff-test-unknown", &[("code", code.clone())]),
         TestKind::Tag {
             uid,
             format,
@@ -471,31 +478,25 @@ pub fn test_line(t: &TestRead, lang: Lang) -> (String, bool) {
                 .map(|a| format!("{a:02X}"))
                 .unwrap_or_else(|| "?".into());
             match item {
-                Some(item) => (
-                    tra(
-                        lang,
-                        "ui-staff-test-tag",
-                        &[
-                            ("uid", uid.clone()),
-                            ("format", format.clone()),
-                            ("item", item.clone()),
-                            ("title", title.clone().unwrap_or_else(|| "?".into())),
-                            ("afi", afi),
-                        ],
-                    ),
-                    title.is_some(),
+                Some(item) => tra(
+                    lang,
+                    "ui-staff-test-tag",
+                    &[
+                        ("uid", uid.clone()),
+                        ("format", format.clone()),
+                        ("item", item.clone()),
+                        ("title", title.clone().unwrap_or_else(|| "?".into())),
+                        ("afi", afi),
+                    ],
                 ),
-                None => (
-                    tra(
-                        lang,
-                        "ui-staff-test-tag-unreadable",
-                        &[
-                            ("uid", uid.clone()),
-                            ("format", format.clone()),
-                            ("afi", afi),
-                        ],
-                    ),
-                    false,
+                None => tra(
+                    lang,
+                    "ui-staff-test-tag-unreadable",
+                    &[
+                        ("uid", uid.clone()),
+                        ("format", format.clone()),
+                        ("afi", afi),
+                    ],
                 ),
             }
         }
