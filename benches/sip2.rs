@@ -24,7 +24,7 @@
 //! fast. Needs python3 with pysip2 and Sip2: skipped with a notice when
 //! missing, unless KIOSK_REQUIRE_PYSIP2=1 (CI), which makes it a failure.
 
-use kiosk::sync::protocol::{DecideRequest, Entry};
+use kiosk::protocol::{DecideRequest, Entry};
 use kiosk::sync::sip2::client::{ClientSettings, Sip2Client};
 use kiosk::sync::sip2::{Charset, CheckoutRequest, CheckoutResponse, Flag, Sip2Upstream, SipDate};
 use kiosk::sync::Upstream;

@@ -8,6 +8,7 @@ use crate::config::{Config, ConfigError};
 use crate::domain::barcode::{self, BarcodeKind, Verdict};
 use crate::domain::{format_money, Lang, Refusal};
 use crate::i18n::Texts;
+use crate::privacy::mask;
 use crate::store::{self, HoldLevel, Store, SyncStatus};
 use crate::sync::circulation::FromOnline;
 use crate::sync::{Decision, Mode};
@@ -377,13 +378,6 @@ pub fn load_config(explicit: Option<&Path>) -> Result<(Config, Option<PathBuf>),
     }
 }
 
-/// Shows only the last 4 characters of a card number (logs, never a full one).
-pub fn mask(code: &str) -> String {
-    let n = code.chars().count();
-    let tail: String = code.chars().skip(n.saturating_sub(4)).collect();
-    format!("…{tail}")
-}
-
 fn print(v: &Value) -> Result<(), CliError> {
     let mut out = std::io::stdout().lock();
     serde_json::to_writer(&mut out, v).map_err(std::io::Error::other)?;
@@ -533,7 +527,7 @@ fn hash_pin_from(mut input: impl std::io::BufRead) -> Result<i32, CliError> {
             "hash-pin: the PIN must be 4 to 12 digits (the staff PIN pad has only digits)".into(),
         ));
     }
-    println!("{}", store::hash_pin(pin));
+    println!("{}", crate::privacy::hash_pin(pin));
     Ok(0)
 }
 

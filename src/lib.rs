@@ -13,6 +13,8 @@ pub mod devtools;
 pub mod domain;
 pub mod i18n;
 pub mod pad;
+pub mod privacy;
+pub mod protocol;
 pub mod store;
 pub mod sync;
 pub mod textkiosk;

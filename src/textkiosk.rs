@@ -11,7 +11,7 @@
 //! demo tags and `put N` / `take N` (or `all`) move them on and off it.
 //! Used until the GUI lands, and on headless test benches after.
 
-use crate::cli::{checkin_message, checkout_message, mask, CliError, Env};
+use crate::cli::{checkin_message, checkout_message, CliError, Env};
 use crate::devices::events::{DeviceEvent, DeviceStatus, EventKind};
 use crate::devices::printer;
 use crate::devices::rfid::{uid_hex, Field, SimTag, Uid};
@@ -22,8 +22,9 @@ use crate::domain::session::{self, Action};
 use crate::domain::{Lang, Refusal};
 use crate::i18n::Texts;
 use crate::pad::{Pad, PadAction};
+use crate::privacy::mask;
 use crate::store::{self, Store};
-use crate::sync::protocol::device_report;
+use crate::sync::health::device_report;
 use crate::sync::schedule::{self, Background};
 use crate::sync::{self, Circulation, Engine, Mode, OfflineRules};
 use chrono::Local;

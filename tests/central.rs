@@ -13,7 +13,7 @@ use chrono::{NaiveDate, Utc};
 use kiosk::central::engine::title_key;
 use kiosk::central::{self, PgStorage, SqliteStorage, Storage};
 use kiosk::domain::Settings;
-use kiosk::sync::protocol::*;
+use kiosk::protocol::*;
 use pg::PgCluster;
 use serde_json::json;
 use std::path::{Path, PathBuf};

@@ -11,7 +11,7 @@
 //! and pass, unless `KIOSK_REQUIRE_SCHEMATHESIS=1` (CI), where they fail.
 
 use centre::Server;
-use kiosk::sync::protocol::*;
+use kiosk::protocol::*;
 use pg::PgCluster;
 use serde_json::json;
 use std::path::Path;

@@ -22,7 +22,7 @@
 use chrono::Utc;
 use kiosk::central::{self, CentralError, PgStorage, Storage};
 use kiosk::domain::Settings;
-use kiosk::sync::protocol::*;
+use kiosk::protocol::*;
 use serde_json::json;
 use std::process::Stdio;
 use uuid::Uuid;

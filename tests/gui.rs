@@ -216,7 +216,7 @@ fn pin_pad_wrong_then_right() {
         .conn()
         .execute(
             "UPDATE patrons SET pin_hash = ?1 WHERE barcode = ?2",
-            [store::hash_pin("1234"), cards[0].clone()],
+            [kiosk::privacy::hash_pin("1234"), cards[0].clone()],
         )
         .unwrap();
     let _ = app.update(Message::Scanned(cards[0].clone()));
@@ -256,7 +256,7 @@ fn pin_pad_cancel_forgets_the_card() {
         .conn()
         .execute(
             "UPDATE patrons SET pin_hash = ?1 WHERE barcode = ?2",
-            [store::hash_pin("1234"), cards[0].clone()],
+            [kiosk::privacy::hash_pin("1234"), cards[0].clone()],
         )
         .unwrap();
     let _ = app.update(Message::Scanned(cards[0].clone()));
@@ -415,7 +415,7 @@ fn staff_gesture_export_out_of_service_and_back() {
 #[test]
 fn staff_pin_is_checked_against_the_configured_hash() {
     let mut config = Config::default();
-    config.staff.pin_hash = store::hash_pin("24680");
+    config.staff.pin_hash = kiosk::privacy::hash_pin("24680");
     let (mut app, _, _) = kiosk_with(config);
     let _ = open_staff_menu(&mut app);
     assert!(matches!(app.screen(), Screen::Identify(_)));
@@ -599,7 +599,7 @@ fn a_staff_card_opens_the_menu_from_the_idle_screen_only() {
     let mut config = Config::default();
     config.staff.cards = vec!["STAFF-0042".into()];
     // A PIN is set: the card opens the menu without it.
-    config.staff.pin_hash = store::hash_pin("2468");
+    config.staff.pin_hash = kiosk::privacy::hash_pin("2468");
     let (mut app, cards, _) = kiosk_with(config);
     let _ = app.update(Message::Scanned("staff-0042".into()));
     assert!(
@@ -1021,7 +1021,7 @@ fn simulator_switches_language_and_types_a_pin() {
         .conn()
         .execute(
             "UPDATE patrons SET pin_hash = ?1 WHERE barcode = ?2",
-            [store::hash_pin("4321"), cards[0].clone()],
+            [kiosk::privacy::hash_pin("4321"), cards[0].clone()],
         )
         .unwrap();
     click(&mut app, "中文");
@@ -1404,7 +1404,7 @@ fn loans_and_returns_go_through_kiosk_central_then_offline_when_it_stops() {
 #[test]
 fn staff_pin_locks_after_too_many_wrong_ones() {
     let mut config = Config::default();
-    config.staff.pin_hash = store::hash_pin("24680");
+    config.staff.pin_hash = kiosk::privacy::hash_pin("24680");
     config.policy.pin_attempts = 3;
     config.policy.pin_lock_minutes = 10;
     let (mut app, _, _) = kiosk_with(config);

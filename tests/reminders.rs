@@ -13,7 +13,7 @@
 //! `KIOSK_REQUIRE_AIOSMTPD=1` (CI), where it fails.
 
 use chrono::{Duration, Local};
-use kiosk::sync::protocol::*;
+use kiosk::protocol::*;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};

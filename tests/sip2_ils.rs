@@ -554,7 +554,7 @@ fn utf8_titles_travel_when_both_sides_say_utf8() {
 /// offset, patron lookup, unsupported pull, kinds SIP2 cannot carry.
 #[test]
 fn the_upstream_speaks_for_the_ils() {
-    use kiosk::sync::protocol::{Entry, EntryStatus, Heartbeat};
+    use kiosk::protocol::{Entry, EntryStatus, Heartbeat};
     use kiosk::sync::sip2::client::ClientSettings;
     use kiosk::sync::sip2::{Charset, Sip2Upstream};
     use kiosk::sync::{Upstream, UpstreamError};
@@ -659,7 +659,7 @@ fn the_upstream_speaks_for_the_ils() {
 /// numbers to tell them apart).
 #[test]
 fn a_late_answer_is_never_taken_for_the_next_one() {
-    use kiosk::sync::protocol::{DecideRequest, Entry};
+    use kiosk::protocol::{DecideRequest, Entry};
     use kiosk::sync::sip2::client::ClientSettings;
     use kiosk::sync::sip2::{Charset, Sip2Upstream};
     use kiosk::sync::Upstream;

@@ -304,7 +304,7 @@ fn holds_on_available_items_cancel_and_limits() {
 #[test]
 fn pin_is_checked_counted_and_locks_the_card() {
     let (_d, mut s) = fresh(5);
-    let hash = kiosk::store::hash_pin("4321");
+    let hash = kiosk::privacy::hash_pin("4321");
     assert!(!hash.contains("4321"));
     s.conn()
         .execute(
@@ -549,7 +549,7 @@ proptest! {
 /// its own, a restart keeps the server's until the kiosk is standalone again.
 #[test]
 fn pulled_policies_survive_a_restart_until_the_kiosk_is_standalone() {
-    use kiosk::sync::protocol::{Change, ChangesPage, PolicyRecord, Record};
+    use kiosk::protocol::{Change, ChangesPage, PolicyRecord, Record};
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("k.db");
     let toml_rows = || vec![("default".to_string(), "default".to_string(), rule(5))];
@@ -656,7 +656,7 @@ fn a_renewal_the_upstream_refuses_is_undone_in_the_cache() {
 
 #[test]
 fn a_conflict_closed_at_the_centre_is_shown_resolved() {
-    use kiosk::sync::protocol::{Change, ChangesPage, Record, ResolutionRecord};
+    use kiosk::protocol::{Change, ChangesPage, Record, ResolutionRecord};
     let (_d, mut s) = fresh(5);
     let a = s.checkout("P1", "I1", None, now()).unwrap().entry.id;
     let b = s.checkout("P1", "I3", None, now()).unwrap().entry.id;

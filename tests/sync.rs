@@ -7,11 +7,11 @@
 
 use chrono::{DateTime, FixedOffset};
 use kiosk::config::OfflinePolicy;
-use kiosk::store::{cache, HoldLevel, Store, SyncStatus as EntryState};
-use kiosk::sync::memory::{Fault, MemoryUpstream};
-use kiosk::sync::protocol::{
+use kiosk::protocol::{
     Change, HoldRecord, ItemRecord, LoanRecord, PatronRecord, PolicyRecord, Record,
 };
+use kiosk::store::{cache, HoldLevel, Store, SyncStatus as EntryState};
+use kiosk::sync::memory::{Fault, MemoryUpstream};
 use kiosk::sync::{Circulation, Engine, Mode, OfflineRules, SyncStatus};
 use serde_json::Value;
 use std::collections::HashSet;
@@ -390,7 +390,7 @@ fn pull_pages_through_the_feed_and_advances_the_cursor_with_each_page() {
 #[test]
 fn a_page_and_its_cursor_commit_together() {
     let mut store = store();
-    let page = kiosk::sync::protocol::ChangesPage {
+    let page = kiosk::protocol::ChangesPage {
         changes: vec![
             Change::Upsert {
                 record: patron("2001"),
@@ -418,7 +418,7 @@ fn a_page_and_its_cursor_commit_together() {
     store.apply_changes(&page, now()).unwrap();
     assert_eq!(count(&store, "SELECT count(*) FROM patrons"), 1);
     // A page that cannot be applied leaves neither records nor cursor.
-    let bad = kiosk::sync::protocol::ChangesPage {
+    let bad = kiosk::protocol::ChangesPage {
         changes: vec![Change::Upsert {
             record: patron("2002"),
         }],
@@ -785,11 +785,11 @@ mod http {
     use axum::http::{HeaderMap, StatusCode};
     use axum::routing::{get, post};
     use axum::{Json, Router};
-    use kiosk::sync::http::{HttpSettings, HttpUpstream};
-    use kiosk::sync::protocol::{
+    use kiosk::protocol::{
         ApiError, ChangesPage, DecideRequest, Entry, EntryResult, EntryStatus, PushRequest,
         PushResponse,
     };
+    use kiosk::sync::http::{HttpSettings, HttpUpstream};
     use kiosk::sync::{Upstream, UpstreamError};
     use std::collections::HashMap;
     use std::sync::Mutex;
@@ -883,12 +883,12 @@ mod http {
         }
     }
 
-    async fn heartbeat(State(s): State<Shared>) -> Json<kiosk::sync::protocol::HeartbeatAck> {
+    async fn heartbeat(State(s): State<Shared>) -> Json<kiosk::protocol::HeartbeatAck> {
         let slow = s.lock().unwrap().slow_heartbeat;
         if slow {
             tokio::time::sleep(Duration::from_secs(30)).await;
         }
-        Json(kiosk::sync::protocol::HeartbeatAck {
+        Json(kiosk::protocol::HeartbeatAck {
             server_time: "2026-11-23T02:00:00Z".into(),
             clock_offset_ms: 0,
         })
@@ -1009,7 +1009,7 @@ mod http {
             ..settings()
         };
         let up = HttpUpstream::new(&base, "tok-1", no_retry.clone()).unwrap();
-        let hb = kiosk::sync::protocol::Heartbeat {
+        let hb = kiosk::protocol::Heartbeat {
             kiosk_id: "k1".into(),
             version: "0".into(),
             sent_at: "2026-11-23T10:00:00+08:00".into(),

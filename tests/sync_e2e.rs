@@ -18,7 +18,7 @@
 //! at the centre, the kiosk shows them resolved after its next sync.
 
 use chrono::{Duration, Local};
-use kiosk::sync::protocol::{Entry, PushRequest, PushResponse};
+use kiosk::protocol::{Entry, PushRequest, PushResponse};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

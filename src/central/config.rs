@@ -27,7 +27,7 @@
 
 use crate::config::{ConfigError, PolicySection};
 use crate::domain::{Calendar, Settings};
-use crate::sync::protocol::PolicyRecord;
+use crate::protocol::PolicyRecord;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 

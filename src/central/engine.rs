@@ -15,7 +15,7 @@ use crate::domain::{
     self, CheckinContext, CheckoutContext, CurrentLoan, Due, HoldContext, HoldRef, Item, ItemHolds,
     ItemStatus, LoanCounts, Patron, PolicyTable, Refusal, RenewContext, Route, Rule, Settings,
 };
-use crate::sync::protocol::*;
+use crate::protocol::*;
 use chrono::{DateTime, Duration, FixedOffset, NaiveDate, NaiveDateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -31,7 +31,7 @@ pub fn stamp(t: DateTime<Utc>) -> String {
 
 /// Title-level holds name the title by ISBN, or by title and author
 /// (the kiosk's own keys).
-pub use crate::store::title_key;
+pub use crate::domain::title_key;
 
 // ---------------------------------------------------------------------------
 // Changes feed

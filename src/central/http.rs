@@ -6,7 +6,7 @@
 
 use super::engine::stamp;
 use super::{token_hash, CentralError, Storage};
-use crate::sync::protocol::*;
+use crate::protocol::*;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Path, Request, State};
 use axum::http::{header, request::Parts, StatusCode};

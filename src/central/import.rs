@@ -4,8 +4,8 @@
 //! hashed (argon2id) before they are stored.
 
 use crate::domain::ItemStatus;
+use crate::protocol::{ItemRecord, PatronRecord};
 use crate::store::import::{read_items, read_patrons, CsvError, RowError};
-use crate::sync::protocol::{ItemRecord, PatronRecord};
 use std::path::Path;
 
 #[derive(Debug, thiserror::Error)]
@@ -55,7 +55,7 @@ fn hash_pins(rows: &mut [PatronRecord]) {
             p.pin_hash = Some(if pin.starts_with("$argon2") {
                 pin
             } else {
-                crate::store::hash_pin(&pin)
+                crate::privacy::hash_pin(&pin)
             });
         }
     };

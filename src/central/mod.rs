@@ -1,5 +1,5 @@
 //! The reference central server (kiosk-central): the v1 API of
-//! `sync::protocol` over storage behind one trait ([`Storage`]), with an
+//! `protocol` over storage behind one trait ([`Storage`]), with an
 //! embedded SQLite backend and a PostgreSQL backend for many kiosks and
 //! several server processes.
 //!
@@ -20,7 +20,7 @@ pub mod sql;
 pub mod sqlite;
 
 use crate::domain::Settings;
-use crate::sync::protocol::*;
+use crate::protocol::*;
 use chrono::{DateTime, NaiveDate, Utc};
 use engine::{FeedbackRecord, KioskStatus, Reminder, Resolve, ResolvedConflict, Stats};
 use std::future::Future;

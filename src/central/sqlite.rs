@@ -11,7 +11,7 @@ use super::engine;
 use super::sql::{to_sqlite, Pending, Row, Sql, Val};
 use super::{CentralError, Fut};
 use crate::domain::Settings;
-use crate::sync::protocol::*;
+use crate::protocol::*;
 use chrono::{DateTime, NaiveDate, Utc};
 use engine::{FeedbackRecord, KioskStatus, Stats};
 use rusqlite::types::{ToSqlOutput, ValueRef};

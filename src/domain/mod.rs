@@ -6,6 +6,7 @@
 
 pub mod barcode;
 pub mod calendar;
+pub mod catalog;
 pub mod circulation;
 pub mod offline;
 pub mod policy;
@@ -13,6 +14,7 @@ pub mod refusal;
 pub mod session;
 
 pub use calendar::{Calendar, Due};
+pub use catalog::title_key;
 pub use circulation::*;
 pub use policy::{PolicyTable, Rule, Settings};
 pub use refusal::Refusal;

@@ -10,7 +10,7 @@
 
 use super::journal::{EntryRef, JournalEntry, SyncStatus};
 use super::{Result, Store, StoreError};
-use crate::sync::protocol::{
+use crate::protocol::{
     Change, ChangesPage, DecideResponse, Entry, HoldRecord, ItemRecord, LoanRecord, PatronRecord,
     PolicyRecord, Record, ResolutionRecord,
 };
@@ -508,7 +508,7 @@ fn upsert_loan(tx: &Transaction, l: &LoanRecord) -> Result<bool> {
         id_of(tx, "items", &l.item)?,
         id_of(tx, "patrons", &l.patron)?,
     ) else {
-        tracing::warn!(item = %l.item, patron = %crate::cli::mask(&l.patron), "loan of an item or reader not in the cache; skipped");
+        tracing::warn!(item = %l.item, patron = %crate::privacy::mask(&l.patron), "loan of an item or reader not in the cache; skipped");
         return Ok(false);
     };
     let updated = exec(
@@ -534,7 +534,7 @@ fn upsert_hold(tx: &Transaction, h: &HoldRecord, now: DateTime<FixedOffset>) -> 
         return Ok(false);
     }
     let Some(patron_id) = id_of(tx, "patrons", &h.patron)? else {
-        tracing::warn!(hold = h.id, patron = %crate::cli::mask(&h.patron), "hold of a reader not in the cache; skipped");
+        tracing::warn!(hold = h.id, patron = %crate::privacy::mask(&h.patron), "hold of a reader not in the cache; skipped");
         return Ok(false);
     };
     let item_id = match &h.item {

@@ -6,6 +6,7 @@
 
 use super::journal::{append, Author, EntryKind, EntryRef, NewEntry};
 use super::{Result, Store, StoreError};
+use crate::domain::title_key;
 use crate::domain::{
     self, CheckinContext, CheckoutContext, CurrentLoan, Due, HoldContext, HoldRef, Item, ItemHolds,
     ItemStatus, LoanCounts, Patron, Refusal, RenewContext, Route,
@@ -125,19 +126,6 @@ pub(crate) struct ItemRow {
     pub title: String,
     pub author: String,
     pub title_key: String,
-}
-
-/// Title-level holds name the title by ISBN, or by title and author when
-/// the item has none.
-pub fn title_key(isbn: Option<&str>, title: &str, author: &str) -> String {
-    match isbn.map(str::trim).filter(|s| !s.is_empty()) {
-        Some(isbn) => format!("isbn:{isbn}"),
-        None => format!(
-            "title:{}|{}",
-            title.trim().to_lowercase(),
-            author.trim().to_lowercase()
-        ),
-    }
 }
 
 /// Appends `entry` to the journal and commits it with whatever `tx` holds;

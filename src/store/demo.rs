@@ -10,11 +10,12 @@
 //! is demo data); since the salt is random, `pin_hash` is the only column
 //! that differs between two runs with the same seed.
 
-use super::circ::title_key;
-use super::{hash_pin, Result, Store, StoreError};
+use super::{Result, Store, StoreError};
 use crate::domain::barcode::{codabar_check_digit, ean13_check_digit};
 use crate::domain::policy::DEFAULT;
+use crate::domain::title_key;
 use crate::domain::{Calendar, Due, PolicyTable, Rule};
+use crate::privacy::hash_pin;
 use chrono::{DateTime, Duration, FixedOffset, NaiveDate, NaiveTime, SecondsFormat, TimeZone};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;

@@ -14,9 +14,10 @@
 //! kiosk-central's import (`central::import`) uses them too, so a row
 //! means the same on both sides.
 
-use super::{hash_pin, Result, Store, StoreError};
+use super::{Result, Store, StoreError};
 use crate::domain::barcode::normalize;
 use crate::domain::ItemStatus;
+use crate::privacy::hash_pin;
 use chrono::{DateTime, FixedOffset, NaiveDate};
 use rusqlite::{params, OptionalExtension};
 use serde::Serialize;

@@ -16,7 +16,6 @@ mod payment;
 mod pin;
 
 pub use payment::{Payment, PaymentOk};
-pub use pin::{hash_pin, verify_pin};
 
 pub use circ::*;
 pub use history::{also_borrowed, AlsoBorrowed};

@@ -4,30 +4,9 @@
 use super::circ::find_patron;
 use super::{Result, Store};
 use crate::domain::Refusal;
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, SaltString};
-use argon2::{Argon2, PasswordVerifier};
+use crate::privacy::{mask, verify_pin};
 use chrono::{DateTime, Duration, FixedOffset};
 use rusqlite::{params, OptionalExtension};
-
-/// An argon2id PHC string for `pin` (OWASP default parameters).
-pub fn hash_pin(pin: &str) -> String {
-    let salt = SaltString::generate(&mut OsRng);
-    Argon2::default()
-        .hash_password(pin.as_bytes(), &salt)
-        .expect("argon2 with default parameters cannot fail")
-        .to_string()
-}
-
-/// Whether `pin` matches `hash`; a malformed hash never matches.
-pub fn verify_pin(pin: &str, hash: &str) -> bool {
-    PasswordHash::new(hash)
-        .map(|h| {
-            Argon2::default()
-                .verify_password(pin.as_bytes(), &h)
-                .is_ok()
-        })
-        .unwrap_or(false)
-}
 
 impl Store {
     /// Checks a reader's PIN before a session: Ok(()) to go on, or the
@@ -184,11 +163,4 @@ impl Store {
             attempts_left: attempts - failures,
         }))
     }
-}
-
-/// The last four characters of a card number, for messages.
-fn mask(code: &str) -> String {
-    let n = code.chars().count();
-    let tail: String = code.chars().skip(n.saturating_sub(4)).collect();
-    format!("…{tail}")
 }

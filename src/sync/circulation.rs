@@ -11,11 +11,11 @@
 //! one. Rules stay in `domain`; this module only routes the question.
 
 use super::engine::{SyncError, SyncStatus};
-use super::protocol::{DecideRequest, Entry};
 use super::upstream::{AccountAnswer, Upstream, UpstreamError};
 use crate::domain::offline::{self, OfflinePolicy, Request};
 use crate::domain::Refusal;
 use crate::domain::{Due, Route};
+use crate::protocol::{DecideRequest, Entry};
 use crate::store::{
     cache, Account, CheckinOk, CheckoutOk, EntryRef, HoldLevel, HoldOk, Outcome, Payment,
     PaymentOk, RenewOk, Store, SyncStatus as EntryState,
@@ -96,7 +96,7 @@ struct Ask<'a> {
 }
 
 enum Asked {
-    Answered(EntryRef, super::protocol::DecideResponse),
+    Answered(EntryRef, crate::protocol::DecideResponse),
     Offline,
     /// The upstream cannot decide this kind (an ILS without 37): the kiosk
     /// decides and journals it for the push, as without an upstream.
@@ -518,7 +518,7 @@ impl Circulation {
             if reason.is_some() && !message.is_empty() {
                 detail.insert("message".into(), message.into());
             }
-            let response = super::protocol::DecideResponse {
+            let response = crate::protocol::DecideResponse {
                 id: entry.id,
                 decision: if reason.is_none() {
                     "accepted"

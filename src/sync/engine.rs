@@ -9,8 +9,8 @@
 //! transaction. This module never decides a loan.
 
 use super::plan::{plan_push, settle, Batch};
-use super::protocol::{DeviceHealth, Entry, EntryResult, Heartbeat};
 use super::upstream::{Upstream, UpstreamError};
+use crate::protocol::{DeviceHealth, Entry, EntryResult, Heartbeat};
 use crate::store::{cache, Store, StoreError, SyncStatus as EntryState};
 use chrono::{DateTime, FixedOffset, SecondsFormat};
 use serde::Serialize;

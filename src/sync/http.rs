@@ -6,11 +6,11 @@
 //! again. A retry resends the very same body, so the same entry ids. The
 //! token is never logged.
 
-use super::protocol::{
+use super::upstream::{BoxFuture, Upstream, UpstreamError, UpstreamResult};
+use crate::protocol::{
     ApiError, ChangesPage, DecideRequest, DecideResponse, Entry, EntryResult, Heartbeat,
     HeartbeatAck, PatronRecord, PushRequest, PushResponse, Recommendation, Recommendations,
 };
-use super::upstream::{BoxFuture, Upstream, UpstreamError, UpstreamResult};
 use backon::{ExponentialBuilder, Retryable};
 use reqwest::{Client, Method, StatusCode};
 use serde::de::DeserializeOwned;
@@ -85,7 +85,7 @@ impl HttpUpstream {
     }
 
     fn url(&self, path: &str) -> String {
-        format!("{}/{}{}", self.base, super::protocol::API_VERSION, path)
+        format!("{}/{}{}", self.base, crate::protocol::API_VERSION, path)
     }
 
     /// One request, retried as the settings say; the body is serialized
@@ -272,7 +272,7 @@ impl Upstream for HttpUpstream {
     ) -> BoxFuture<'a, UpstreamResult<Option<PatronRecord>>> {
         Box::pin(async move {
             let path = format!("/patrons/{}", urlencode(barcode));
-            let label = format!("/patrons/{}", crate::cli::mask(barcode));
+            let label = format!("/patrons/{}", crate::privacy::mask(barcode));
             match self.call(Method::GET, &path, &label, &[], None).await {
                 Ok(p) => Ok(Some(p)),
                 Err(UpstreamError::Rejected { status: 404, .. }) => Ok(None),

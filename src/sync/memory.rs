@@ -7,11 +7,11 @@
 //! a change feed with a cursor, and decisions applied under the request's
 //! entry id. It must never be used as a real upstream.
 
-use super::protocol::{
+use super::upstream::{BoxFuture, Upstream, UpstreamError, UpstreamResult};
+use crate::protocol::{
     Change, ChangesPage, DecideRequest, DecideResponse, Entry, EntryResult, EntryStatus, Heartbeat,
     HeartbeatAck, PatronRecord, Record,
 };
-use super::upstream::{BoxFuture, Upstream, UpstreamError, UpstreamResult};
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 use uuid::Uuid;

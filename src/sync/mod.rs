@@ -16,10 +16,10 @@
 pub mod circulation;
 pub mod cli;
 pub mod engine;
+pub mod health;
 pub mod http;
 pub mod memory;
 pub mod plan;
-pub mod protocol;
 pub mod schedule;
 pub mod sip2;
 pub mod upstream;

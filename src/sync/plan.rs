@@ -2,7 +2,7 @@
 //! and what the upstream's answer means for each of them. No IO, no clock:
 //! the executor (`engine`) reads the outbox, asks here, and writes back.
 
-use super::protocol::{Entry, EntryResult, EntryStatus};
+use crate::protocol::{Entry, EntryResult, EntryStatus};
 use crate::store::SyncStatus as EntryState;
 use std::collections::HashMap;
 use uuid::Uuid;

@@ -9,7 +9,7 @@
 //! goes offline) or answered with a refusal of the request itself (a
 //! configuration or protocol problem, staff must look).
 
-use super::protocol::{
+use crate::protocol::{
     ChangesPage, DecideRequest, DecideResponse, Entry, EntryResult, Heartbeat, HeartbeatAck,
     PatronRecord, Recommendation,
 };

@@ -14,7 +14,6 @@ use super::sound::{self, Cue, Player};
 use super::stats::{self, DbFigures, UiQueries};
 use super::sync::{detail_text, Desk, Failed, StatusFeed};
 use super::theme;
-use crate::cli::mask;
 use crate::config::{Config, DeviceKind};
 use crate::devices::events::{DeviceEvent, DeviceStatus, EventKind, StatusCode};
 use crate::devices::printer;
@@ -25,6 +24,7 @@ use crate::domain::barcode::normalize;
 use crate::domain::session::{self, Action};
 use crate::domain::{Lang, Refusal, Route};
 use crate::pad::{Pad, PadAction};
+use crate::privacy::mask;
 use crate::store::{self, CheckinOk, CheckoutOk, HoldLevel, HoldOk, RenewOk, Scanned, Store};
 use crate::sync::circulation::RenewAll;
 use crate::sync::{Decision, SyncStatus};
@@ -1971,7 +1971,7 @@ impl App {
             }
             return;
         }
-        if store::verify_pin(pin, &self.config.staff.pin_hash) {
+        if crate::privacy::verify_pin(pin, &self.config.staff.pin_hash) {
             tracing::info!("staff menu opened");
             self.staff_failures = 0;
             return self.open_staff();
@@ -2240,7 +2240,7 @@ impl App {
             .filter(|d| d.kind == DeviceKind::Printer)
             .map(|d| d.id.as_str())
             .collect();
-        let (devices, paper) = crate::sync::protocol::device_report(&self.statuses, &printers);
+        let (devices, paper) = crate::sync::health::device_report(&self.statuses, &printers);
         desk.set_health(devices, paper);
     }
 

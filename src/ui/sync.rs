@@ -10,9 +10,9 @@
 
 use crate::config::{Config, UpstreamKind};
 use crate::domain::Refusal;
+use crate::protocol::Recommendation;
 use crate::store::{CheckinOk, CheckoutOk, HoldLevel, HoldOk, RenewOk, Store};
 use crate::sync::circulation::RenewAll;
-use crate::sync::protocol::Recommendation;
 use crate::sync::{self, schedule, Circulation, Decision, Engine, SyncError, SyncStatus};
 use chrono::{DateTime, FixedOffset};
 use iced::futures::{SinkExt, Stream};
@@ -56,7 +56,7 @@ impl Desk {
 
     /// What the next heartbeats say of the devices and the receipt paper
     /// (nothing without a background engine).
-    pub fn set_health(&self, devices: Vec<crate::sync::protocol::DeviceHealth>, paper: &str) {
+    pub fn set_health(&self, devices: Vec<crate::protocol::DeviceHealth>, paper: &str) {
         if let Some(e) = &self.engine {
             e.set_health(devices, paper);
         }

@@ -25,7 +25,7 @@ use super::client::{AcsInfo, ClientError, ClientSettings, Sip2Client};
 use super::date::SipDate;
 use super::messages::*;
 use crate::config::{Sip2HoldType, UpstreamSection};
-use crate::sync::protocol::{
+use crate::protocol::{
     ChangesPage, DecideRequest, DecideResponse, Entry, EntryResult, EntryStatus, Heartbeat,
     HeartbeatAck, PatronRecord,
 };
