@@ -8,6 +8,7 @@ pub mod bench;
 pub mod central;
 pub mod cli;
 pub mod config;
+pub mod csvfmt;
 pub mod devices;
 pub mod devtools;
 pub mod domain;

@@ -5,7 +5,7 @@
 
 use crate::domain::ItemStatus;
 use crate::protocol::{ItemRecord, PatronRecord};
-use crate::store::import::{read_items, read_patrons, CsvError, RowError};
+use crate::csvfmt::{read_items, read_patrons, CsvError, RowError};
 use std::path::Path;
 
 #[derive(Debug, thiserror::Error)]
