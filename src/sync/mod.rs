@@ -14,7 +14,7 @@
 //! - `circulation`: online decision with offline fallback.
 
 pub mod circulation;
-pub mod cli;
+
 pub mod engine;
 pub mod health;
 pub mod http;

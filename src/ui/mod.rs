@@ -21,7 +21,7 @@ pub mod theme;
 
 pub use app::{App, Message, Screen};
 
-use crate::cli::{CliError, Env};
+use crate::launch::{Env, Failure as CliError};
 use crate::devices::runner::Devices;
 use crate::store;
 use iced::{window, Font, Point, Size};
