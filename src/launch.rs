@@ -45,4 +45,3 @@ impl Env {
         Ok(store)
     }
 }
-

@@ -11,7 +11,6 @@
 //! demo tags and `put N` / `take N` (or `all`) move them on and off it.
 //! Used until the GUI lands, and on headless test benches after.
 
-use crate::launch::{Env, Failure as CliError};
 use crate::devices::events::{DeviceEvent, DeviceStatus, EventKind};
 use crate::devices::printer;
 use crate::devices::rfid::{uid_hex, Field, SimTag, Uid};
@@ -21,6 +20,7 @@ use crate::domain::offline::OfflinePolicy;
 use crate::domain::session::{self, Action};
 use crate::domain::{format_money, Lang, Refusal};
 use crate::i18n::Texts;
+use crate::launch::{Env, Failure as CliError};
 use crate::pad::{Pad, PadAction};
 use crate::privacy::mask;
 use crate::store::{self, Store};

@@ -9,16 +9,16 @@ pub mod devtools;
 pub mod sip2;
 pub mod sync;
 
-pub(crate) use crate::launch::{Env, Failure as CliError};
 use crate::config::Config;
-use crate::textkiosk::{checkin_message, checkout_message};
 use crate::domain::barcode::{self, BarcodeKind, Verdict};
 use crate::domain::{format_money, Lang, Refusal};
 use crate::i18n::Texts;
+pub(crate) use crate::launch::{Env, Failure as CliError};
 use crate::privacy::mask;
 use crate::store::{self, HoldLevel, Store, SyncStatus};
 use crate::sync::circulation::FromOnline;
 use crate::sync::{Decision, Mode};
+use crate::textkiosk::{checkin_message, checkout_message};
 use chrono::{DateTime, FixedOffset, Local, NaiveDate, NaiveDateTime, TimeZone};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde_json::{json, Value};
@@ -710,7 +710,6 @@ fn parse_amount(text: &str) -> Option<i64> {
     let frac: i64 = format!("{frac:0<2}").parse().ok()?;
     whole.checked_mul(100)?.checked_add(frac)
 }
-
 
 fn circ(env: &Env, c: Circ) -> Result<i32, CliError> {
     let lang = env.lang;

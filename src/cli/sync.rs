@@ -3,10 +3,10 @@
 //! entries are left (upstream unreachable, or none configured), 2 on an
 //! error (configuration, database, or an upstream refusing the request).
 
-use crate::sync::engine::{stored_status, Engine, SyncError};
-use crate::sync::schedule;
 use crate::cli::{CliError, Env, SyncArgs, SyncWhat};
 use crate::store::cache;
+use crate::sync::engine::{stored_status, Engine, SyncError};
+use crate::sync::schedule;
 use serde_json::{json, Value};
 use std::io::Write;
 use std::time::Duration;

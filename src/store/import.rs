@@ -13,7 +13,6 @@ use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
 use std::path::Path;
 
-
 #[derive(Debug, Clone, Serialize, PartialEq, Eq, Default)]
 pub struct ImportReport {
     pub file: String,
