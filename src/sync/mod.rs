@@ -8,7 +8,8 @@
 //!   futures), and its errors (offline vs answered-with-an-error).
 //! - `http`: kiosk-central's JSON API v1 (reqwest + backon retries).
 //! - `sip2`: a SIP2 ILS (codec, client, `Sip2Upstream`).
-//! - `memory`: an in-memory central with fault injection (tests, demos).
+//! - `memory`: an in-memory central with fault injection, for tests only
+//!   (`cfg(test)` or the `test-support` feature the integration tests turn on).
 //! - `plan`: the pure half of the push (what to send, what answers mean).
 //! - `engine`: the executor (push, pull, status), `schedule`: when.
 //! - `circulation`: online decision with offline fallback.
@@ -18,6 +19,7 @@ pub mod circulation;
 pub mod engine;
 pub mod health;
 pub mod http;
+#[cfg(any(test, feature = "test-support"))]
 pub mod memory;
 pub mod plan;
 pub mod schedule;
