@@ -9,7 +9,10 @@
 //! scanned with no session open is returned when [kiosk]
 //! return_without_card is on. With a simulated RFID pad, `pad` lists the
 //! demo tags and `put N` / `take N` (or `all`) move them on and off it.
-//! Used until the GUI lands, and on headless test benches after.
+//! Used where there is no display, and on headless test benches.
+//!
+//! May use the rooms below the front ends (domain, privacy, i18n, config,
+//! store, devices, pad, sync, launch); never `cli` or `ui`.
 
 use crate::devices::events::{DeviceEvent, DeviceStatus, EventKind};
 use crate::devices::printer;

@@ -3,6 +3,8 @@
 //! Output is JSON on stdout (one object, or one per line for lists); errors
 //! are text on stderr. Exit codes: 0 done/accepted, 1 refused (or some rows
 //! rejected), 2 error (bad config, bad input, unreadable database).
+//!
+//! The top room: it may use every other; nothing but `src/bin/` uses it.
 
 pub mod bench;
 pub mod devtools;
