@@ -5,7 +5,7 @@
 //! May import: the section types (for a typed template of every key),
 //! `location` and `error`; nothing else of the crate.
 
-use super::devices::{DeviceKind, DeviceSection};
+use super::devices;
 use super::error::ConfigError;
 use super::location::{path_text, KeyPath, Seg};
 use super::{Config, RuleOverride, ENV_PREFIX};
@@ -53,9 +53,6 @@ pub(super) fn apply_env(
 /// can be overridden has a typed example.
 pub(super) fn env_template() -> toml::Value {
     let mut config = Config::default();
-    config
-        .devices
-        .push(DeviceSection::new("template", DeviceKind::Rfid));
     let rule = config.policy.default.clone();
     config.policy.rules.push(RuleOverride {
         category: "c".into(),
@@ -72,7 +69,16 @@ pub(super) fn env_template() -> toml::Value {
         max_holds: Some(rule.max_holds),
         loanable: Some(rule.loanable),
     });
-    toml::Value::try_from(&config).expect("the default config serializes to TOML")
+    let mut template =
+        toml::Value::try_from(&config).expect("the default config serializes to TOML");
+    // One entry holding every key of every kind of device.
+    if let Some(table) = template.as_table_mut() {
+        table.insert(
+            "devices".into(),
+            toml::Value::Array(vec![devices::template()]),
+        );
+    }
+    template
 }
 
 /// Tables whose keys are chosen by the library (item types), not by us.
@@ -354,7 +360,7 @@ mod tests {
             ],
         )
         .unwrap();
-        assert_eq!(c.devices[0].port, "/dev/ttyUSB1");
+        assert_eq!(c.devices[0].port(), "/dev/ttyUSB1");
         assert_eq!(c.policy.resolved_rules()[1].2.max_loans, 3);
         let e = env_err(text, &[("KIOSK__POLICY__RULES__FIRST__MAX_LOANS", "3")]);
         assert!(

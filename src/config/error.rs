@@ -127,8 +127,18 @@ impl Issue {
     pub(super) fn at(key: &str, message: impl Into<String>) -> Issue {
         Issue::new(keypath(key), message)
     }
-    pub(super) fn anchored(mut self, anchor: &str) -> Issue {
-        self.anchors.push(keypath(anchor));
+    pub(super) fn anchored(self, anchor: &str) -> Issue {
+        self.anchored_at(keypath(anchor))
+    }
+    pub(super) fn anchored_at(mut self, anchor: KeyPath) -> Issue {
+        self.anchors.push(anchor);
+        self
+    }
+    /// The same issue found inside the table at `prefix`.
+    pub(super) fn under(mut self, prefix: &[Seg]) -> Issue {
+        for path in std::iter::once(&mut self.key).chain(&mut self.anchors) {
+            path.splice(0..0, prefix.iter().cloned());
+        }
         self
     }
 }
@@ -199,7 +209,7 @@ const SECRET_KEYS: &[&str] = &[
 
 /// How a value is shown after "found": as written in TOML, or only its type
 /// for secrets.
-fn found_text(path: &[Seg], value: &toml::Value) -> String {
+pub(super) fn found_text(path: &[Seg], value: &toml::Value) -> String {
     let key = path_text(path);
     // A staff card is a key to the staff menu: never echoed either.
     if SECRET_KEYS.contains(&key.as_str()) || key.starts_with("staff.cards") {
@@ -417,7 +427,7 @@ mod tests {
             "from 1 to 64, found 65",
         );
         assert_at(
-            &err("[[devices]]\nid = \"p\"\nkind = \"printer\"\ndata_bits = 9\n"),
+            &err("[[devices]]\nid = \"p\"\nkind = \"barcode-serial\"\ndata_bits = 9\n"),
             4,
             "devices[0].data_bits",
             "expected 7 or 8, found 9",

@@ -30,7 +30,11 @@ mod test_support;
 mod to_domain;
 mod validate;
 
-pub use devices::{CardMap, DeviceKind, DeviceSection, Parity};
+pub use devices::{
+    CardMap, Device, DeviceKind, DeviceSection, HidposSection, MifareSection, Parity,
+    PrinterProtocol, PrinterSection, RfidProtocol, RfidSection, SerialLine, SerialScannerSection,
+    WedgeSection,
+};
 pub use error::ConfigError;
 pub use policy::{PolicySection, Rule, RuleOverride};
 pub use sections::{
@@ -41,7 +45,7 @@ pub use sections::{
 pub use to_domain::{barcode_rules, circulation, default_lang};
 
 use error::{error_order, serde_issue, Context};
-use location::{from_serde_path, keypath, line_of, one_line, Source};
+use location::{from_serde_path, keypath, line_of, one_line, Seg, Source};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -107,7 +111,13 @@ impl Config {
 
         let mut config: Config = serde_path_to_error::deserialize(raw.clone()).map_err(|e| {
             let path = from_serde_path(e.path());
-            ctx.error(serde_issue(path, e.inner().message(), &raw))
+            // A [[devices]] entry is read by its kind, which knows the key
+            // at fault; serde only knows the entry.
+            let issue = match devices::read_all(&raw) {
+                Err(issue) if path.first() == Some(&Seg::Key("devices".into())) => issue,
+                _ => serde_issue(path, e.inner().message(), &raw),
+            };
+            ctx.error(issue)
         })?;
 
         if let Some(issue) = validate::validate(&config)
@@ -189,14 +199,24 @@ mod tests {
         assert_eq!(c.store.path, PathBuf::from("kiosk.db"));
 
         let wedge = DeviceSection::new("wedge", DeviceKind::BarcodeWedge);
-        let mut rfid = DeviceSection::new("rfid", DeviceKind::Rfid);
-        rfid.protocol = "3m810".into();
-        rfid.simulated = true;
-        rfid.tags = "assets/demo-tags.json".into();
+        let mut rfid = DeviceSection::new(
+            "rfid",
+            RfidSection {
+                protocol: RfidProtocol::M3_810,
+                simulated: true,
+                tags: "assets/demo-tags.json".into(),
+                ..RfidSection::default()
+            },
+        );
         rfid.required = false;
-        let mut printer = DeviceSection::new("printer", DeviceKind::Printer);
-        printer.protocol = "escpos".into();
-        printer.simulated = true;
+        let mut printer = DeviceSection::new(
+            "printer",
+            PrinterSection {
+                protocol: PrinterProtocol::Escpos,
+                simulated: true,
+                ..PrinterSection::default()
+            },
+        );
         printer.required = false;
         assert_eq!(c.devices, [wedge, rfid, printer]);
 

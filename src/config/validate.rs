@@ -5,7 +5,7 @@
 //! May import: the section types and `error`; nothing else of the crate.
 
 use super::error::Issue;
-use super::{Config, DeviceKind, PolicySection, UpstreamKind};
+use super::{Config, PolicySection, UpstreamKind};
 
 // ---------------------------------------------------------------------------
 // Checks across keys (ranges are checked while deserializing)
@@ -143,26 +143,6 @@ pub(super) fn validate(c: &Config) -> Vec<Issue> {
                 &format!("devices[{i}].id"),
                 format!("duplicate device id {:?} (also devices[{first}])", d.id),
             ));
-        }
-        let allowed: &[&str] = match d.kind {
-            DeviceKind::Rfid => &["3m810", "feig"],
-            // The only printer protocol, so leaving it out is unambiguous.
-            DeviceKind::Printer => &["escpos", ""],
-            _ => &[],
-        };
-        if !allowed.is_empty() && !allowed.contains(&d.protocol.as_str()) {
-            let names: Vec<&str> = allowed.iter().copied().filter(|p| !p.is_empty()).collect();
-            issues.push(
-                Issue::at(
-                    &format!("devices[{i}].protocol"),
-                    format!(
-                        "expected one of: {}, found {:?}",
-                        names.join(", "),
-                        d.protocol
-                    ),
-                )
-                .anchored(&format!("devices[{i}].kind")),
-            );
         }
     }
 
