@@ -3,7 +3,8 @@
 //! with their own defaults. Out-of-range and wrong-type errors say only
 //! "expected ..."; `error` adds "found ..." with the value as written.
 //!
-//! May import: the section types it fills; nothing else of the crate.
+//! May use: no other room; in this room, `sections` (the barcode tables
+//! it fills).
 
 use super::sections::CodeSection;
 use chrono::{NaiveDate, Weekday};

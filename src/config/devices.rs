@@ -7,8 +7,7 @@
 //! The tables are read here rather than by serde's internally tagged
 //! enums, which buffer the table and so lose the key an error is about.
 //!
-//! May import: the value readers of `de`, `location` and `error`; nothing
-//! else of the crate.
+//! May use: no other room; in this room, `de`, `location` and `error`.
 
 use super::de::{either, int_in};
 use super::error::{found_text, serde_issue, Issue};

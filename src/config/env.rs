@@ -2,8 +2,15 @@
 //! parsed file before it is read into sections, each remembered with the
 //! key it set so that an error about that key names the variable.
 //!
-//! May import: the section types (for a typed template of every key),
-//! `location` and `error`; nothing else of the crate.
+//! Hand-written rather than figment's `Env` provider: figment guesses a
+//! value's type from its text (`KIOSK__KIOSK__ID=0123` would be a number
+//! and fail as an id), while this overlay types it by the key it sets; and
+//! figment's errors do not say which variable set a key that a later check
+//! across keys refuses (`environment KIOSK__UPSTREAM__KIND: key
+//! upstream.url: required ...`). The `env_*` tests pin both.
+//!
+//! May use: no other room; in this room, the section types (a typed
+//! template of every key), `devices`, `location` and `error`.
 
 use super::devices;
 use super::error::ConfigError;

@@ -4,7 +4,7 @@
 //! into ours ("expected ..., found ..." with the value as written, never a
 //! secret).
 //!
-//! May import: `location`; nothing else of the crate.
+//! May use: no other room; in this room, `location`.
 
 use super::location::{keypath, path_text, KeyPath, Seg, Source};
 use std::path::{Path, PathBuf};

@@ -3,8 +3,8 @@
 //! and by kiosk-central's `central.toml`, so both point at lines the same
 //! way.
 //!
-//! May import: `error` (the syntax error it reports); nothing else of the
-//! crate.
+//! May use: no other room; in this room, `error` (the syntax error it
+//! reports).
 
 use super::error::ConfigError;
 use std::path::Path;

@@ -15,8 +15,9 @@
 //! turning problems into [`ConfigError`] (`error`), checks across keys
 //! (`validate`) and the result in the domain's types (`to_domain`).
 //!
-//! May import: `crate::domain` (the types it converts into), nothing else
-//! of the crate.
+//! May use: `domain` (the types it converts into), no other room
+//! (docs/architecture.md; `tests/architecture.rs`). kiosk-central's
+//! `central.toml` uses `location` and [`ConfigError`].
 
 mod de;
 mod devices;

@@ -2,8 +2,7 @@
 //! the file (money in currency units), and how a `[[policy.rules]]` entry
 //! merges over `[policy.default]`.
 //!
-//! May import: `crate::domain` (its rule defaults) and the value readers of
-//! `de`.
+//! May use: `domain` (its rule defaults); in this room, `de`.
 
 use super::de::{dates, int_in, money_in, opt_int_in, opt_money_in, weekdays};
 use chrono::{NaiveDate, Weekday};

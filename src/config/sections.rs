@@ -2,8 +2,7 @@
 //! their keys, types and defaults. Ranges and formats are checked while
 //! reading (see `de`); checks across keys are in `validate`.
 //!
-//! May import: `crate::domain` (languages, the offline policy) and the
-//! value readers of `de`.
+//! May use: `domain` (languages, the offline policy); in this room, `de`.
 
 use super::de::{int_in, item_codes, patron_codes};
 use crate::domain::Lang;

@@ -2,7 +2,7 @@
 //! the crate never has to know how a kiosk.toml value maps onto a domain
 //! value (money in units vs cents, lengths as u32 vs usize).
 //!
-//! May import: `crate::domain`; nothing else of the crate.
+//! May use: `domain`; in this room, the section types.
 
 use super::{BarcodeMode, CodeSection, Config, Rule};
 use crate::domain::barcode::{BarcodeRules, CodeRules, ValidationMode};

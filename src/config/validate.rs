@@ -2,7 +2,7 @@
 //! formats of single values are checked while reading, in `de`). Each
 //! problem is an [`Issue`] naming the key to fix.
 //!
-//! May import: the section types and `error`; nothing else of the crate.
+//! May use: no other room; in this room, the section types and `error`.
 
 use super::error::Issue;
 use super::{Config, PolicySection, UpstreamKind};
