@@ -1,7 +1,8 @@
 //! `central.toml`: where the server listens, which database it uses, and
 //! the circulation policy it decides and replays with (the same `[policy]`
 //! section as `kiosk.toml`, so one file can be shared). Every mistake is
-//! reported as `FILE:LINE: key KEY: MESSAGE` (the kiosk's `ConfigError`).
+//! reported as `FILE:LINE: key KEY: MESSAGE` (the kiosk's `ConfigError`,
+//! its key paths and lines found by the kiosk's `config::location`).
 //!
 //! ```toml
 //! [server]

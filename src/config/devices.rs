@@ -519,7 +519,7 @@ impl MifareSection {
 // Reading the tables
 
 /// For anything deserializing a `Config` as a whole; `Config::parse` reads
-/// the entries with [`read_all`] to name the key at fault.
+/// the entries with `read_all` to name the key at fault.
 impl<'de> Deserialize<'de> for DeviceSection {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let entry = toml::Value::deserialize(d)?;
