@@ -630,3 +630,81 @@ fn hash_pin_prints_an_argon2_hash_the_kiosk_accepts_and_never_the_pin() {
         assert!(String::from_utf8_lossy(&out.stderr).contains("4 to 12 digits"));
     }
 }
+
+/// An export never replaces a file: not the kiosk's own database (where an
+/// earlier version lost unsynced entries), not its WAL, not any existing
+/// file, and never writes through a symbolic link.
+#[test]
+fn an_export_never_replaces_a_file_or_follows_a_link() {
+    let k = Kiosk::new();
+    k.import_sample();
+    k.json(&["circ", "checkout", "--patron", "P1", "--item", "I1"], 0);
+    let journal = |k: &Kiosk| String::from_utf8(k.run(&["journal"]).stdout).unwrap();
+    let before = journal(&k);
+    assert!(!before.is_empty());
+    let export_to = |out: &str| {
+        k.run(&[
+            "export",
+            "--what",
+            "transactions",
+            "--from",
+            "2026-11-01",
+            "--to",
+            "2026-11-30",
+            "--out",
+            out,
+        ])
+    };
+    for own in ["kiosk.db", "kiosk.db-wal", "kiosk.db-shm", "./kiosk.db"] {
+        let out = export_to(own);
+        assert_eq!(out.status.code(), Some(2), "{own}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("own database"),
+            "{own}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert_eq!(journal(&k), before, "the database is untouched");
+
+    std::fs::write(k.path("report.csv"), "keep me").unwrap();
+    let out = export_to("report.csv");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("exists already"));
+    assert_eq!(
+        std::fs::read_to_string(k.path("report.csv")).unwrap(),
+        "keep me"
+    );
+
+    #[cfg(unix)]
+    {
+        std::fs::write(k.path("target.txt"), "precious").unwrap();
+        std::os::unix::fs::symlink(k.path("target.txt"), k.path("link.csv")).unwrap();
+        std::os::unix::fs::symlink(k.path("nowhere.txt"), k.path("dangling.csv")).unwrap();
+        assert_eq!(export_to("link.csv").status.code(), Some(2));
+        assert_eq!(export_to("dangling.csv").status.code(), Some(2));
+        assert_eq!(
+            std::fs::read_to_string(k.path("target.txt")).unwrap(),
+            "precious"
+        );
+        assert!(!k.path("nowhere.txt").exists());
+    }
+
+    let out = export_to("new.csv");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(k.path("new.csv")).unwrap();
+    assert!(text.starts_with("id,kiosk_id,seq"));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(k.path("new.csv"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o077, 0, "an export names readers: owner only");
+    }
+}
