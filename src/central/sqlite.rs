@@ -8,12 +8,9 @@
 //! SQLite is refused, never "repaired".
 
 use super::engine;
-use super::sql::{to_sqlite, Pending, Row, Sql, Val};
-use super::{CentralError, Fut};
+use super::sql::{to_sqlite, Columns, Pending, Row, Sql, Val};
+use super::{Backend, CentralError, Fut};
 use crate::domain::Settings;
-use crate::protocol::*;
-use chrono::{DateTime, NaiveDate, Utc};
-use engine::{FeedbackRecord, KioskStatus, Stats};
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};
@@ -126,13 +123,78 @@ impl SqliteStorage {
             settings,
         })
     }
+}
+
+fn bind(params: &[Val]) -> Vec<ToSqlOutput<'_>> {
+    params
+        .iter()
+        .map(|v| match v {
+            Val::I(Some(n)) => ToSqlOutput::from(*n),
+            Val::T(Some(s)) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
+            _ => ToSqlOutput::Owned(rusqlite::types::Value::Null),
+        })
+        .collect()
+}
+
+impl SqliteTx {
+    fn run_query(&mut self, sql: &str, params: &[Val]) -> Result<Vec<Row>, CentralError> {
+        let mut st = self.conn.prepare_cached(&rewritten(sql))?;
+        let n = st.column_count();
+        let columns: Columns = st.column_names().iter().map(|c| c.to_string()).collect();
+        let bound = bind(params);
+        let mut rows = st.query(rusqlite::params_from_iter(bound.iter()))?;
+        let mut out = vec![];
+        while let Some(r) = rows.next()? {
+            let mut row = Vec::with_capacity(n);
+            for i in 0..n {
+                row.push(match r.get_ref(i)? {
+                    ValueRef::Integer(v) => Val::I(Some(v)),
+                    ValueRef::Real(f) => Val::I(Some(f as i64)),
+                    ValueRef::Text(t) | ValueRef::Blob(t) => {
+                        Val::T(Some(String::from_utf8_lossy(t).into_owned()))
+                    }
+                    ValueRef::Null => Val::T(None),
+                });
+            }
+            out.push(Row::new(columns.clone(), row));
+        }
+        Ok(out)
+    }
+
+    fn run_exec(&mut self, sql: &str, params: &[Val]) -> Result<u64, CentralError> {
+        let mut st = self.conn.prepare_cached(&rewritten(sql))?;
+        let bound = bind(params);
+        Ok(st.execute(rusqlite::params_from_iter(bound.iter()))? as u64)
+    }
+}
+
+impl Sql for SqliteTx {
+    async fn query(&mut self, sql: &str, params: &[Val]) -> Result<Vec<Row>, CentralError> {
+        self.run_query(sql, params)
+    }
+
+    async fn exec(&mut self, sql: &str, params: &[Val]) -> Result<u64, CentralError> {
+        self.run_exec(sql, params)
+    }
+
+    async fn lock_writes(&mut self) -> Result<(), CentralError> {
+        Ok(())
+    }
+
+    fn pending(&mut self) -> &mut Pending {
+        &mut self.pending
+    }
+}
+
+impl Backend for SqliteStorage {
+    type Tx = SqliteTx;
 
     /// Runs `f` in one transaction on the blocking pool: committed when it
     /// returns Ok, rolled back otherwise.
-    pub fn tx<T, F>(&self, f: F) -> Fut<'_, T>
+    fn tx<T, F>(&self, f: F) -> Fut<'_, T>
     where
         T: Send + 'static,
-        F: for<'c> FnOnce(&'c mut SqliteTx) -> Fut<'c, T> + Send + 'static,
+        F: for<'c> FnOnce(&'c mut Self::Tx) -> Fut<'c, T> + Send + 'static,
     {
         let pool = self.pool.clone();
         let writer = self.writer.clone();
@@ -183,66 +245,8 @@ impl SqliteStorage {
             .map_err(|e| CentralError::Task(e.to_string()))?
         })
     }
-}
 
-fn bind(params: &[Val]) -> Vec<ToSqlOutput<'_>> {
-    params
-        .iter()
-        .map(|v| match v {
-            Val::I(Some(n)) => ToSqlOutput::from(*n),
-            Val::T(Some(s)) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
-            _ => ToSqlOutput::Owned(rusqlite::types::Value::Null),
-        })
-        .collect()
-}
-
-impl SqliteTx {
-    fn run_query(&mut self, sql: &str, params: &[Val]) -> Result<Vec<Row>, CentralError> {
-        let mut st = self.conn.prepare_cached(&rewritten(sql))?;
-        let n = st.column_count();
-        let bound = bind(params);
-        let mut rows = st.query(rusqlite::params_from_iter(bound.iter()))?;
-        let mut out = vec![];
-        while let Some(r) = rows.next()? {
-            let mut row = Vec::with_capacity(n);
-            for i in 0..n {
-                row.push(match r.get_ref(i)? {
-                    ValueRef::Integer(v) => Val::I(Some(v)),
-                    ValueRef::Real(f) => Val::I(Some(f as i64)),
-                    ValueRef::Text(t) | ValueRef::Blob(t) => {
-                        Val::T(Some(String::from_utf8_lossy(t).into_owned()))
-                    }
-                    ValueRef::Null => Val::T(None),
-                });
-            }
-            out.push(Row(row));
-        }
-        Ok(out)
-    }
-
-    fn run_exec(&mut self, sql: &str, params: &[Val]) -> Result<u64, CentralError> {
-        let mut st = self.conn.prepare_cached(&rewritten(sql))?;
-        let bound = bind(params);
-        Ok(st.execute(rusqlite::params_from_iter(bound.iter()))? as u64)
+    fn settings(&self) -> &Settings {
+        &self.settings
     }
 }
-
-impl Sql for SqliteTx {
-    async fn query(&mut self, sql: &str, params: &[Val]) -> Result<Vec<Row>, CentralError> {
-        self.run_query(sql, params)
-    }
-
-    async fn exec(&mut self, sql: &str, params: &[Val]) -> Result<u64, CentralError> {
-        self.run_exec(sql, params)
-    }
-
-    async fn lock_writes(&mut self) -> Result<(), CentralError> {
-        Ok(())
-    }
-
-    fn pending(&mut self) -> &mut Pending {
-        &mut self.pending
-    }
-}
-
-crate::central_storage_impl!(SqliteStorage);
