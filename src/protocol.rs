@@ -537,4 +537,68 @@ mod tests {
             serde_json::json!("duplicate")
         );
     }
+
+    #[test]
+    fn entry_kinds_keep_their_wire_strings() {
+        let wire = [
+            "checkout",
+            "checkin",
+            "renew",
+            "hold_placed",
+            "hold_cancelled",
+            "feedback",
+            "fee_paid",
+            "security",
+        ];
+        for (k, w) in EntryKind::KNOWN.iter().zip(wire) {
+            assert_eq!(k.as_str(), w);
+            assert_eq!(serde_json::to_value(k).unwrap(), serde_json::json!(w));
+            let back: EntryKind = serde_json::from_value(serde_json::json!(w)).unwrap();
+            assert_eq!(&back, k);
+            assert_eq!(EntryKind::parse(w), *k);
+        }
+        // A kind this build does not know survives a round trip as it was.
+        let odd: EntryKind = serde_json::from_str("\"teleport\"").unwrap();
+        assert_eq!(odd, EntryKind::Unknown("teleport".into()));
+        assert_eq!(serde_json::to_string(&odd).unwrap(), "\"teleport\"");
+        assert!(EntryKind::Checkin.is_circulation() && !EntryKind::HoldPlaced.is_circulation());
+        assert!(EntryKind::HoldCancelled.is_hold() && !odd.is_hold());
+    }
+
+    #[test]
+    fn every_record_type_round_trips_and_an_unknown_one_is_kept_apart() {
+        let records = [
+            Record::ClosedDay {
+                day: "2026-12-25".into(),
+            },
+            Record::Resolution(ResolutionRecord {
+                entry: Uuid::nil(),
+                kiosk_id: "K1".into(),
+                resolved: "2026-12-01T10:00:00Z".into(),
+                resolved_by: "MJ".into(),
+                note: "found on the shelf".into(),
+            }),
+            Record::Loan(LoanRecord {
+                item: "I1".into(),
+                patron: "P1".into(),
+                checked_out: "2026-12-01T10:00:00+08:00".into(),
+                due: "2026-12-15".into(),
+                renewals: 1,
+            }),
+        ];
+        for r in records {
+            let v = serde_json::to_value(&r).unwrap();
+            assert!(Record::KNOWN_TYPES.contains(&v["type"].as_str().unwrap()));
+            assert_eq!(serde_json::from_value::<Record>(v).unwrap(), r);
+        }
+        let odd: Record = serde_json::from_str(r#"{"type":"bookmobile_stop","id":7}"#).unwrap();
+        assert_eq!(
+            odd,
+            Record::Unknown {
+                kind: "bookmobile_stop".into()
+            }
+        );
+        assert!(serde_json::from_str::<Record>(r#"{"id":7}"#).is_err());
+        assert!(serde_json::from_str::<Record>(r#"{"type":"loan","item":1}"#).is_err());
+    }
 }

@@ -35,6 +35,9 @@ pub struct Applied {
     /// Records the cache could not hold (e.g. a loan of an unknown item);
     /// logged, and fixed by a later page or the nightly full pull.
     pub skipped: usize,
+    /// Of `skipped`: records of a type this kiosk does not know (a newer
+    /// server's, `Record::Unknown`); logged, the rest of the page applied.
+    pub unknown: usize,
 }
 
 fn stamp(t: DateTime<FixedOffset>) -> String {
@@ -229,6 +232,13 @@ impl Store {
         let mut policies = false;
         for change in &page.changes {
             let done = match change {
+                Change::Upsert {
+                    record: Record::Unknown { kind },
+                } => {
+                    tracing::warn!(record_type = %kind, cursor = %page.cursor, "the change feed sent a record of a type this kiosk does not know; skipped");
+                    applied.unknown += 1;
+                    false
+                }
                 Change::Upsert { record } => {
                     reload |= matches!(record, Record::Policy(_) | Record::ClosedDay { .. });
                     policies |= matches!(record, Record::Policy(_));
@@ -416,12 +426,8 @@ fn upsert(tx: &Transaction, record: &Record, now: DateTime<FixedOffset>) -> Resu
         Record::Hold(h) => upsert_hold(tx, h, now),
         Record::Policy(p) => upsert_policy(tx, p),
         Record::Resolution(r) => resolve(tx, r),
-        // A newer server's kind of record: this kiosk cannot hold it.
-        // Skipped (and counted), the rest of the page applied.
-        Record::Unknown { kind } => {
-            tracing::warn!(record_type = %kind, "a record of a type this kiosk does not know; skipped");
-            Ok(false)
-        }
+        // A newer server's kind of record (`apply_changes` counts it).
+        Record::Unknown { .. } => Ok(false),
         Record::ClosedDay { day } => {
             if chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").is_err() {
                 tracing::warn!(day = %day, "closed day is not a date; skipped");
