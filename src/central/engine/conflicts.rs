@@ -137,3 +137,41 @@ pub(crate) async fn resolved_conflicts<S: Sql>(
         })
         .collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_conflict_row_keeps_its_kind_even_one_this_build_does_not_know() {
+        let cols = [
+            "id", "kiosk_id", "seq", "kind", "patron", "item", "code", "message", "at", "received",
+        ];
+        let row = |kind: &str| {
+            Row::new(
+                cols.iter().map(|c| c.to_string()).collect(),
+                vec![
+                    Val::from(Uuid::nil().to_string()),
+                    Val::from("K1"),
+                    Val::from(7),
+                    Val::from(kind),
+                    Val::from("P1"),
+                    Val::from("I1"),
+                    Val::from("item_lost"),
+                    Val::from("item I1 is recorded lost"),
+                    Val::from("2026-03-01T10:00:00+08:00"),
+                    Val::from("2026-03-01T02:00:01.000Z"),
+                ],
+            )
+        };
+        let c = conflict_row(&row("checkout"));
+        assert_eq!((c.seq, c.kind.clone()), (7, EntryKind::Checkout));
+        assert_eq!(
+            (c.code.as_str(), c.recorded_at.as_str()),
+            ("item_lost", "2026-03-01T02:00:01.000Z")
+        );
+        let odd = conflict_row(&row("teleport"));
+        assert_eq!(odd.kind, EntryKind::Unknown("teleport".into()));
+        assert_eq!(serde_json::to_value(&odd).unwrap()["kind"], "teleport");
+    }
+}

@@ -59,3 +59,32 @@ pub fn feedback_csv(rows: &[FeedbackRecord]) -> String {
     }
     String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn feedback_csv_joins_topics_and_quotes_comments() {
+        let rows = [
+            FeedbackRecord {
+                id: "e1".into(),
+                kiosk_id: "K1".into(),
+                at: "2026-03-01T10:00:00+08:00".into(),
+                detail: json!({"rating": 4, "topics": ["speed", "screen"], "comment": "quick, clear"}),
+            },
+            FeedbackRecord {
+                id: "e2".into(),
+                kiosk_id: "K2".into(),
+                at: "2026-03-02T10:00:00+08:00".into(),
+                detail: json!({}),
+            },
+        ];
+        assert_eq!(
+            feedback_csv(&rows),
+            "id,kiosk_id,at,rating,topics,comment\n\
+             e1,K1,2026-03-01T10:00:00+08:00,4,speed;screen,\"quick, clear\"\n\
+             e2,K2,2026-03-02T10:00:00+08:00,,,\n"
+        );
+    }
+}

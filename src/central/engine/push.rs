@@ -482,3 +482,59 @@ pub(crate) async fn record_entry<S: Sql>(
     .await?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(at: &str) -> Entry {
+        Entry {
+            id: Uuid::nil(),
+            kiosk_id: "K1".into(),
+            seq: 1,
+            at: at.into(),
+            kind: EntryKind::Checkout,
+            patron: None,
+            item: None,
+            decision: "accepted".into(),
+            reason: None,
+            due: None,
+            detail: json!({}),
+            offline: true,
+        }
+    }
+
+    #[test]
+    fn an_entry_time_is_moved_by_the_kiosk_clock_offset_in_its_own_zone() {
+        let (at, local) = entry_time(&entry("2026-03-01T23:59:30+08:00"), 45_000).unwrap();
+        assert_eq!(at.to_rfc3339(), "2026-03-01T23:59:30+08:00");
+        // 45 s late on the kiosk's clock: the server's view is the next
+        // day, still in the kiosk's local time (not UTC).
+        assert_eq!(local.to_string(), "2026-03-02 00:00:15");
+        let (_, local) = entry_time(&entry("2026-03-01T10:00:00-05:00"), -1_500).unwrap();
+        assert_eq!(local.to_string(), "2026-03-01 09:59:58.500");
+    }
+
+    #[test]
+    fn an_entry_time_that_is_not_rfc3339_is_a_bad_request() {
+        for at in ["2026-03-01 10:00", "yesterday", ""] {
+            match entry_time(&entry(at), 0) {
+                Err(CentralError::BadRequest(m)) => assert!(m.contains("not RFC 3339"), "{m}"),
+                other => panic!("{at:?}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn standing_refusals_are_the_readers_own() {
+        assert!(is_standing(&Refusal::PatronBlocked { reason: "x".into() }));
+        assert!(is_standing(&Refusal::TooManyOverdue {
+            overdue: 1,
+            limit: 0
+        }));
+        assert!(!is_standing(&Refusal::ItemOnLoanToAnother));
+        assert!(!is_standing(&Refusal::MaxLoansReached { max: 3 }));
+        assert_eq!(status_of(&None), "applied");
+        assert_eq!(status_of(&Some(("c".into(), "m".into()))), "conflict");
+    }
+}

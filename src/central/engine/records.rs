@@ -190,3 +190,91 @@ pub(crate) async fn loans<S: Sql>(tx: &mut S, patron: Option<&str>) -> Result<Ve
         .await?;
     Ok(rows.iter().map(loan_row).collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(cols: &[(&str, Val)]) -> Row {
+        Row::new(
+            cols.iter().map(|(c, _)| c.to_string()).collect(),
+            cols.iter().map(|(_, v)| v.clone()).collect(),
+        )
+    }
+
+    #[test]
+    fn a_reader_row_maps_by_name_and_an_empty_block_is_none() {
+        let r = row(&[
+            ("fines_owed_cents", Val::from(250)),
+            ("email", Val::from("ada@example.org")),
+            ("barcode", Val::from("P1")),
+            ("name", Val::from("Ada")),
+            ("category", Val::from("adult")),
+            ("expires", Val::from("2030-01-01")),
+            ("pin_hash", Val::from(None::<String>)),
+            ("blocked", Val::from("")),
+        ]);
+        let p = patron_row(&r);
+        assert_eq!(
+            (p.barcode.as_str(), p.name.as_str(), p.category.as_str()),
+            ("P1", "Ada", "adult")
+        );
+        assert_eq!(p.expires.as_deref(), Some("2030-01-01"));
+        assert_eq!(p.email.as_deref(), Some("ada@example.org"));
+        assert_eq!((p.pin_hash, p.blocked, p.language), (None, None, None));
+        assert_eq!(p.fines_owed_cents, 250);
+    }
+
+    #[test]
+    fn an_item_row_keeps_parts_in_range() {
+        let item = |parts: i64| {
+            item_row(&row(&[
+                ("barcode", Val::from("I1")),
+                ("rfid_uid", Val::from(None::<String>)),
+                ("title", Val::from("Alpha")),
+                ("author", Val::from("A. Author")),
+                ("isbn", Val::from("9780000000001")),
+                ("item_type", Val::from("book")),
+                ("parts", Val::from(parts)),
+                ("status", Val::from("available")),
+                ("location", Val::from("East")),
+                ("title_key", Val::from("isbn:9780000000001")),
+            ]))
+        };
+        let i = item(3);
+        assert_eq!((i.barcode.as_str(), i.title.as_str()), ("I1", "Alpha"));
+        assert_eq!((i.parts, i.status.as_str()), (3, "available"));
+        assert_eq!(i.location.as_deref(), Some("East"));
+        assert_eq!(item(0).parts, 1, "a set has at least one part");
+        assert_eq!(item(999).parts, 255);
+    }
+
+    #[test]
+    fn a_loan_and_a_hold_map_from_prefixed_joins() {
+        let r = row(&[
+            ("loan_id", Val::from(12)),
+            ("loan_item", Val::from("I1")),
+            ("loan_patron", Val::from("P1")),
+            ("loan_checked_out", Val::from("2026-03-01T10:00:00+08:00")),
+            ("loan_due", Val::from("2026-03-15")),
+            ("loan_renewals", Val::from(-1)),
+        ]);
+        let l = loan_row(&r.prefixed("loan_"));
+        assert_eq!((l.item.as_str(), l.patron.as_str()), ("I1", "P1"));
+        assert_eq!(l.due, "2026-03-15");
+        assert_eq!(l.renewals, 0, "never negative");
+        let h = hold_row(&row(&[
+            ("id", Val::from(4)),
+            ("patron", Val::from("P2")),
+            ("item", Val::from(None::<String>)),
+            ("title_key", Val::from("title:alpha|a. author")),
+            ("status", Val::from("ready")),
+            ("placed", Val::from("2026-03-01T10:00:00Z")),
+            ("ready_item", Val::from("I1")),
+            ("pickup_code", Val::from("042137")),
+            ("pickup_by", Val::from("2026-03-08")),
+        ]));
+        assert_eq!((h.id, h.item, h.status.as_str()), (4, None, "ready"));
+        assert_eq!(h.pickup_code.as_deref(), Some("042137"));
+    }
+}

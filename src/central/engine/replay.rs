@@ -79,7 +79,14 @@ pub(crate) async fn replay<S: Sql>(
                     Ok(Ok(()))
                 }
                 Err(Refusal::AlreadyOnLoanToYou { .. }) => Ok(Ok(())),
-                Err(r) => Ok(Err(checkout_conflict(&snap, &r))),
+                Err(r) => {
+                    let holder = snap.loan.as_ref().map(|l| l.1.patron.as_str());
+                    Ok(Err(checkout_conflict(
+                        snap.item_code().unwrap_or(""),
+                        holder,
+                        &r,
+                    )))
+                }
             }
         }
         EntryKind::Checkin => {
@@ -201,15 +208,12 @@ pub(crate) async fn replay<S: Sql>(
     }
 }
 
-pub(crate) fn checkout_conflict(snap: &Snap, r: &Refusal) -> Conflict {
-    let item = snap.item_code().unwrap_or("");
+/// What a checkout the kiosk made but the server refuses is, for staff:
+/// `item` the copy, `holder` the reader it is on loan to (if any).
+pub(crate) fn checkout_conflict(item: &str, holder: Option<&str>, r: &Refusal) -> Conflict {
     match r {
         Refusal::ItemOnLoanToAnother => {
-            let holder = snap
-                .loan
-                .as_ref()
-                .map(|l| l.1.patron.as_str())
-                .unwrap_or("");
+            let holder = holder.unwrap_or("");
             conflict(
                 "on_loan_elsewhere",
                 format!("item {item} is on loan to reader {holder}"),
@@ -231,5 +235,87 @@ pub(crate) fn checkout_conflict(snap: &Snap, r: &Refusal) -> Conflict {
             format!("the reader may not borrow: {}", r.code()),
         ),
         r => conflict("checkout_refused", r.code()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refused_checkouts_are_classified_for_staff() {
+        let c = |r: Refusal| {
+            let c = checkout_conflict("I1", Some("P9"), &r);
+            (c.code, c.message)
+        };
+        assert_eq!(
+            c(Refusal::ItemOnLoanToAnother),
+            (
+                "on_loan_elsewhere",
+                "item I1 is on loan to reader P9".into()
+            )
+        );
+        assert_eq!(c(Refusal::ItemOnHoldForAnother).0, "on_hold_for_another");
+        assert_eq!(
+            c(Refusal::ItemNeedsStaff {
+                status: "withdrawn".into()
+            }),
+            ("item_withdrawn", "item I1 is withdrawn".into())
+        );
+        assert_eq!(
+            c(Refusal::ItemNeedsStaff {
+                status: "missing".into()
+            }),
+            ("item_lost", "item I1 is recorded missing".into())
+        );
+        assert_eq!(c(Refusal::ItemNotForLoan).0, "not_for_loan");
+        // Standing refusals are about the reader, whatever the item.
+        for r in [
+            Refusal::CardExpired {
+                expired: "2026-01-01".into(),
+            },
+            Refusal::PatronBlocked {
+                reason: "lost card".into(),
+            },
+            Refusal::FinesOverLimit {
+                owed: 900,
+                limit: 500,
+            },
+            Refusal::TooManyOverdue {
+                overdue: 3,
+                limit: 2,
+            },
+        ] {
+            let code = r.code();
+            let (k, m) = c(r);
+            assert_eq!(k, "patron_blocked");
+            assert!(m.ends_with(code), "{m}");
+        }
+        // Anything else keeps the domain's code.
+        let (k, m) = c(Refusal::IncompleteSet { seen: 1, parts: 2 });
+        assert_eq!(
+            (k, m.as_str()),
+            (
+                "checkout_refused",
+                Refusal::IncompleteSet { seen: 1, parts: 2 }.code()
+            )
+        );
+    }
+
+    #[test]
+    fn replaying_needs_a_reader_and_an_item_by_kind() {
+        assert_eq!(needs(&EntryKind::Checkout), (true, true));
+        assert_eq!(needs(&EntryKind::Renew), (true, true));
+        assert_eq!(needs(&EntryKind::HoldPlaced), (true, true));
+        assert_eq!(needs(&EntryKind::HoldCancelled), (true, true));
+        assert_eq!(needs(&EntryKind::Checkin), (false, true));
+        for k in [
+            EntryKind::Feedback,
+            EntryKind::FeePaid,
+            EntryKind::Security,
+            EntryKind::Unknown("teleport".into()),
+        ] {
+            assert_eq!(needs(&k), (false, false), "{k}");
+        }
     }
 }

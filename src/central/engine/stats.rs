@@ -80,9 +80,16 @@ pub(crate) async fn stats<S: Sql>(tx: &mut S, from: NaiveDate, to: NaiveDate) ->
             p![&f, &t],
         )
         .await?;
+    Ok(tally(f, t, &rows))
+}
+
+/// The figures from the applied loans, returns and renewals of a range
+/// (one row each: `at, kind, kiosk_id, patron, decision, item_type,
+/// title, category, location`). Pure: the bucketing rules live here.
+pub(crate) fn tally(from: String, to: String, rows: &[Row]) -> Stats {
     let mut s = Stats {
-        from: f,
-        to: t,
+        from,
+        to,
         ..Stats::default()
     };
     type Map = BTreeMap<String, (u64, u64)>;
@@ -163,5 +170,158 @@ pub(crate) async fn stats<S: Sql>(tx: &mut S, from: NaiveDate, to: NaiveDate) ->
     top.truncate(20);
     s.top_titles = top;
     s.active_readers = readers.len() as u64;
-    Ok(s)
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const COLS: [&str; 9] = [
+        "at",
+        "kind",
+        "kiosk_id",
+        "patron",
+        "decision",
+        "item_type",
+        "title",
+        "category",
+        "location",
+    ];
+
+    fn row(v: [Option<&str>; 9]) -> Row {
+        Row::new(
+            COLS.iter().map(|c| c.to_string()).collect(),
+            v.iter().map(|x| Val::from(*x)).collect(),
+        )
+    }
+
+    #[test]
+    fn loans_returns_and_renewals_are_bucketed_by_every_dimension() {
+        let at1 = Some("2026-03-01T09:15:00+08:00");
+        let at2 = Some("2026-03-02T14:05:00+08:00");
+        let rows = [
+            row([
+                at1,
+                Some("checkout"),
+                Some("K1"),
+                Some("P1"),
+                Some("accepted"),
+                Some("book"),
+                Some("Alpha"),
+                Some("adult"),
+                Some("East"),
+            ]),
+            row([
+                at1,
+                Some("checkout"),
+                Some("K1"),
+                Some("P2"),
+                Some("accepted"),
+                Some("dvd"),
+                Some("Alpha"),
+                Some("child"),
+                Some(""),
+            ]),
+            row([
+                at2,
+                Some("checkin"),
+                Some("K2"),
+                None,
+                Some("accepted"),
+                Some("book"),
+                Some("Alpha"),
+                Some("adult"),
+                Some("East"),
+            ]),
+            row([
+                at2,
+                Some("renew"),
+                Some("K2"),
+                Some("P3"),
+                Some("accepted"),
+                Some("book"),
+                Some("Beta"),
+                Some("adult"),
+                None,
+            ]),
+            row([
+                at2,
+                Some("checkout"),
+                Some("K2"),
+                Some("P4"),
+                Some("refused"),
+                Some("book"),
+                Some("Beta"),
+                Some("adult"),
+                None,
+            ]),
+            row([
+                at2,
+                Some("checkout"),
+                Some("K2"),
+                Some("P1"),
+                Some("accepted"),
+                None,
+                None,
+                None,
+                None,
+            ]),
+        ];
+        let s = tally("2026-03-01".into(), "2026-03-02".into(), &rows);
+        assert_eq!((s.loans, s.returns, s.renewals, s.refused), (3, 1, 1, 1));
+        // P1 twice, P2, and P3 by renewing; P4 was refused.
+        assert_eq!(s.active_readers, 3);
+        let b = |key: &str, loans, returns| Bucket {
+            key: key.into(),
+            loans,
+            returns,
+        };
+        assert_eq!(s.by_day, [b("2026-03-01", 2, 0), b("2026-03-02", 1, 1)]);
+        assert_eq!(s.by_hour, [b("09", 2, 0), b("14", 1, 1)]);
+        assert_eq!(s.by_kiosk, [b("K1", 2, 0), b("K2", 1, 1)]);
+        assert_eq!(
+            s.by_item_type,
+            [b("book", 1, 1), b("dvd", 1, 0), b("unknown", 1, 0)]
+        );
+        assert_eq!(
+            s.by_category,
+            [b("adult", 1, 1), b("child", 1, 0), b("unknown", 1, 0)]
+        );
+        // An empty branch is no branch.
+        assert_eq!(s.by_branch, [b("East", 1, 1), b("unknown", 2, 0)]);
+        // Titles count loans only, most borrowed first.
+        assert_eq!(s.top_titles, [b("Alpha", 2, 0), b("unknown", 1, 0)]);
+    }
+
+    #[test]
+    fn the_csv_has_totals_first_then_each_dimension() {
+        let s = Stats {
+            from: "2026-03-01".into(),
+            to: "2026-03-01".into(),
+            loans: 2,
+            returns: 1,
+            renewals: 1,
+            active_readers: 2,
+            by_kiosk: vec![Bucket {
+                key: "K1".into(),
+                loans: 2,
+                returns: 1,
+            }],
+            ..Stats::default()
+        };
+        let csv = s.to_csv();
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(
+            lines,
+            [
+                "dimension,key,loans,returns",
+                "total,all,2,1",
+                "total,renewals,1,0",
+                "total,refused,0,0",
+                "total,active_readers,2,0",
+                "kiosk,K1,2,1",
+            ]
+        );
+    }
 }
