@@ -3,11 +3,17 @@
 //! embedded SQLite backend and a PostgreSQL backend for many kiosks and
 //! several server processes.
 //!
-//! Layout: `engine` (what the server does, written once over `sql::Sql`),
-//! `sqlite` and `postgres` (the two backends), `http` (axum routes, auth,
-//! limits), `config` (central.toml), `import` (the kiosk's CSV formats),
-//! `openapi`, `remind` (due-soon, overdue and hold-ready reminders). Circulation rules are `domain`'s; this room must never
-//! decide a loan by rules of its own.
+//! Layout: `engine/` (what the server does, one file per concern, written
+//! once over `sql::Sql`), `storage` (the [`Storage`] trait, implemented
+//! once for every [`Backend`]), `sqlite` and `postgres` (the two
+//! backends), `http` (axum routes, auth, limits), `config`
+//! (central.toml), `import` (the CSV imports), `openapi`, `remind`
+//! (due-soon, overdue and hold-ready reminders). Circulation rules are
+//! `domain`'s; this room must never decide a loan by rules of its own.
+//!
+//! May import: `domain`, `protocol`, `privacy`, `csvfmt`, `i18n`,
+//! `config` (docs/architecture.md); never the kiosk's `store`, `sync` or
+//! `ui`.
 
 pub mod config;
 pub mod engine;

@@ -5,7 +5,8 @@
 //! different processes apply one after the other, change numbers follow
 //! commit order (a kiosk's cursor can never skip a change committed
 //! late), and the primary key on `entries.id` is the last word on
-//! applying an entry at most once.
+//! applying an entry at most once. Its schema keeps its own migration
+//! path (a `schema_version` table). Imports `engine`, `sql`, `domain`.
 
 use super::engine;
 use super::sql::{Columns, Pending, Row, Sql, Val};

@@ -2,8 +2,10 @@
 //! typed values in, rows of typed values out, one transaction at a time.
 //! Queries are written once with `$1` placeholders in the subset of SQL
 //! that SQLite and PostgreSQL share (TEXT and BIGINT columns only, no
-//! `::` casts); SQLite gets them rewritten to `?1`. Must never grow
-//! behaviour of its own: rules live in `domain`, effects in `engine`.
+//! `::` casts); SQLite gets them rewritten to `?1`. Rows are read by
+//! column name ([`Get`]). Must never grow behaviour of its own: rules
+//! live in `domain`, effects in `engine`. Imports nothing outside
+//! `central`.
 
 use super::CentralError;
 use std::future::Future;
