@@ -30,6 +30,10 @@ pub struct RowError {
 struct Table {
     header: HashMap<String, usize>,
     rows: Vec<(u64, csv::StringRecord)>,
+    /// Rows that are not one row of the header's shape: a field count
+    /// other than the header's, or a field running over a line break (a
+    /// quote left open swallows the rows after it).
+    bad: Vec<RowError>,
 }
 
 /// A CSV file that cannot be read at all (not a row of it).
@@ -68,12 +72,35 @@ fn read(path: &Path, required: &[&str]) -> std::result::Result<Table, CsvError> 
             required.join(",")
         )));
     }
-    let mut rows = vec![];
+    let width = header.len();
+    let (mut rows, mut bad) = (vec![], vec![]);
     for rec in rdr.records() {
         let r = rec.map_err(|e| err(e.to_string()))?;
-        rows.push((r.position().map(|p| p.line()).unwrap_or(0), r));
+        let line = r.position().map(|p| p.line()).unwrap_or(0);
+        let breaks: u64 = r.iter().map(|f| f.matches('\n').count() as u64).sum();
+        if breaks > 0 {
+            bad.push(RowError {
+                line,
+                error: format!(
+                    "a quote (\") opened on this line is not closed where the field ends: \
+                     lines {line} to {} were read as one row and skipped",
+                    line + breaks
+                ),
+            });
+        } else if r.len() != width {
+            bad.push(RowError {
+                line,
+                error: format!(
+                    "this row has {} field(s) but the header has {width}: \
+                     a missing or extra comma (or quote)",
+                    r.len()
+                ),
+            });
+        } else {
+            rows.push((line, r));
+        }
     }
-    Ok(Table { header, rows })
+    Ok(Table { header, rows, bad })
 }
 
 impl Table {
@@ -136,8 +163,8 @@ pub struct PatronRow {
 /// Reads and checks a patrons CSV: the good rows, and the bad ones with
 /// their line and why (skipped).
 pub fn read_patrons(path: &Path) -> std::result::Result<(Vec<PatronRow>, Vec<RowError>), CsvError> {
-    let t = read(path, PATRON_COLUMNS)?;
-    let (mut good, mut bad) = (vec![], vec![]);
+    let mut t = read(path, PATRON_COLUMNS)?;
+    let (mut good, mut bad) = (vec![], std::mem::take(&mut t.bad));
     for (line, r) in &t.rows {
         let fail = |error: String| RowError { line: *line, error };
         let barcode = normalize(t.get(r, "barcode"));
@@ -151,7 +178,13 @@ pub fn read_patrons(path: &Path) -> std::result::Result<(Vec<PatronRow>, Vec<Row
             continue;
         }
         let expires = t.get(r, "expires");
-        if !expires.is_empty() && NaiveDate::parse_from_str(expires, "%Y-%m-%d").is_err() {
+        if expires.is_empty() {
+            bad.push(fail(
+                "expires is empty: give the card's last valid day (YYYY-MM-DD)".into(),
+            ));
+            continue;
+        }
+        if NaiveDate::parse_from_str(expires, "%Y-%m-%d").is_err() {
             bad.push(fail(format!(
                 "expires {expires:?} is not a date (YYYY-MM-DD)"
             )));
@@ -204,6 +237,7 @@ pub fn read_patrons(path: &Path) -> std::result::Result<(Vec<PatronRow>, Vec<Row
             language,
         });
     }
+    bad.sort_by_key(|e| e.line);
     Ok((good, bad))
 }
 
@@ -242,8 +276,8 @@ pub struct ItemRow {
 /// Reads and checks an items CSV: the good rows, and the bad ones with
 /// their line and why (skipped).
 pub fn read_items(path: &Path) -> std::result::Result<(Vec<ItemRow>, Vec<RowError>), CsvError> {
-    let t = read(path, ITEM_COLUMNS)?;
-    let (mut good, mut bad) = (vec![], vec![]);
+    let mut t = read(path, ITEM_COLUMNS)?;
+    let (mut good, mut bad) = (vec![], std::mem::take(&mut t.bad));
     for (line, r) in &t.rows {
         let fail = |error: String| RowError { line: *line, error };
         let barcode = normalize(t.get(r, "barcode"));
@@ -299,7 +333,49 @@ pub fn read_items(path: &Path) -> std::result::Result<(Vec<ItemRow>, Vec<RowErro
             location: t.get(r, "location").to_string(),
         });
     }
+    bad.sort_by_key(|e| e.line);
     Ok((good, bad))
+}
+
+/// A cell as a spreadsheet should show it: text that would start a formula
+/// (`=`, `+`, `-`, `@`, a tab or a carriage return — `=HYPERLINK(…)` in a
+/// reader's comment, say) gets a leading `'` so that Excel, LibreOffice
+/// and WPS show it as text instead of running it. Numbers, negative ones
+/// included, are left as they are.
+pub fn cell(text: &str) -> std::borrow::Cow<'_, str> {
+    let risky = text.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    if risky && text.parse::<f64>().is_err() {
+        std::borrow::Cow::Owned(format!("'{text}"))
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    }
+}
+
+/// A CSV writer for exports people open in a spreadsheet: every cell goes
+/// through [`cell`]. Every CSV export of the kiosk and kiosk-central uses it.
+pub struct SafeWriter<W: std::io::Write>(csv::Writer<W>);
+
+impl<W: std::io::Write> SafeWriter<W> {
+    pub fn from_writer(w: W) -> SafeWriter<W> {
+        SafeWriter(csv::Writer::from_writer(w))
+    }
+
+    pub fn write_record<I, T>(&mut self, record: I) -> csv::Result<()>
+    where
+        I: IntoIterator<Item = T>,
+        T: AsRef<str>,
+    {
+        self.0
+            .write_record(record.into_iter().map(|f| cell(f.as_ref()).into_owned()))
+    }
+
+    pub fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
+    }
+
+    pub fn into_inner(self) -> Result<W, String> {
+        self.0.into_inner().map_err(|e| e.to_string())
+    }
 }
 
 #[cfg(test)]
@@ -317,5 +393,91 @@ mod tests {
         assert_eq!(parse_money("-1"), None);
         assert_eq!(parse_money("abc"), None);
         assert_eq!(parse_money("."), None);
+    }
+
+    fn patrons_of(text: &str) -> (Vec<PatronRow>, Vec<RowError>) {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("patrons.csv");
+        std::fs::write(&p, text).unwrap();
+        read_patrons(&p).unwrap()
+    }
+
+    const HEAD: &str = "barcode,name,category,expires,pin\n";
+
+    #[test]
+    fn a_quote_left_open_swallows_no_reader_silently() {
+        let (good, bad) = patrons_of(&format!(
+            "{HEAD}P1,Ann,adult,2030-01-01,\nP2,\"Zhang, Wei,adult,2030-01-01,\nP3,Li,adult,2030-01-01,\nP4,Wu,adult,2030-01-01,\n"
+        ));
+        // P1 is good; P2's open quote runs to the end of the file: one
+        // bad row naming where it starts and how far it ran, never a
+        // reader called "Zhang, Wei,adult,…P3,Li…".
+        assert_eq!(good.len(), 1, "{good:?}");
+        assert_eq!(good[0].barcode, "P1");
+        assert_eq!(bad.len(), 1, "{bad:?}");
+        assert_eq!(bad[0].line, 3);
+        assert!(bad[0].error.contains("lines 3 to 5"), "{}", bad[0].error);
+    }
+
+    #[test]
+    fn a_row_shorter_or_longer_than_the_header_is_reported_by_line() {
+        let (good, bad) = patrons_of(&format!(
+            "{HEAD}P1,Ann\nP2,Bob,adult,2030-01-01,,extra\nP3,Cy,adult,2030-01-01,\n"
+        ));
+        assert_eq!(
+            good.iter().map(|p| p.barcode.as_str()).collect::<Vec<_>>(),
+            ["P3"]
+        );
+        assert_eq!(bad.iter().map(|e| e.line).collect::<Vec<_>>(), [2, 3]);
+        assert!(bad[0].error.contains("2 field(s) but the header has 5"));
+    }
+
+    #[test]
+    fn a_card_needs_its_last_valid_day() {
+        let (good, bad) = patrons_of(&format!("{HEAD}P1,Ann,adult,,\n"));
+        assert!(good.is_empty());
+        assert_eq!(bad.len(), 1);
+        assert!(
+            bad[0].error.contains("expires is empty"),
+            "{}",
+            bad[0].error
+        );
+    }
+
+    #[test]
+    fn an_items_row_of_the_wrong_width_is_skipped_with_its_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("items.csv");
+        std::fs::write(
+            &p,
+            "barcode,title,author,isbn,item_type,rfid_uid,parts\nB1,Dune,Herbert,,book,,1\nB2,\"Open,Author,,book,,1\nB3,Ok,A,,book,,1\n",
+        )
+        .unwrap();
+        let (good, bad) = read_items(&p).unwrap();
+        assert_eq!(
+            good.iter().map(|i| i.barcode.as_str()).collect::<Vec<_>>(),
+            ["B1"]
+        );
+        assert_eq!(bad.len(), 1);
+        assert_eq!(bad[0].line, 3);
+    }
+
+    #[test]
+    fn formulas_become_text_and_numbers_stay_numbers() {
+        assert_eq!(
+            cell("=HYPERLINK(\"http://x\",\"click\")"),
+            "'=HYPERLINK(\"http://x\",\"click\")"
+        );
+        assert_eq!(cell("+1+1"), "'+1+1");
+        assert_eq!(cell("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(cell("-2+3"), "'-2+3");
+        assert_eq!(cell("\t=1"), "'\t=1");
+        assert_eq!(cell("-12.50"), "-12.50");
+        assert_eq!(cell("三体"), "三体");
+        assert_eq!(cell(""), "");
+        let mut w = SafeWriter::from_writer(vec![]);
+        w.write_record(["=1+2", "ok", "-3"]).unwrap();
+        let text = String::from_utf8(w.into_inner().unwrap()).unwrap();
+        assert_eq!(text, "'=1+2,ok,-3\n");
     }
 }

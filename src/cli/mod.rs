@@ -440,13 +440,10 @@ fn run(cli: Cli) -> Result<i32, CliError> {
                 )));
             }
             let store = env.open_store()?;
-            let mut w: Box<dyn Write> =
-                match out {
-                    Some(p) => Box::new(std::fs::File::create(&p).map_err(|e| {
-                        CliError::Usage(format!("cannot write {}: {e}", p.display()))
-                    })?),
-                    None => Box::new(std::io::stdout().lock()),
-                };
+            let mut w: Box<dyn Write> = match out {
+                Some(p) => Box::new(store::export::create_file(&p, &env.db)?),
+                None => Box::new(std::io::stdout().lock()),
+            };
             let what = match what {
                 ExportWhat::Transactions => store::export::What::Transactions,
                 ExportWhat::Loans => store::export::What::Loans,
