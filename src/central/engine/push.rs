@@ -4,29 +4,6 @@
 
 use super::*;
 
-/// A conflict: the entry is stored with this code and message for staff.
-pub(crate) struct Conflict {
-    pub(crate) code: &'static str,
-    pub(crate) message: String,
-}
-
-pub(crate) fn conflict(code: &'static str, message: impl Into<String>) -> Conflict {
-    Conflict {
-        code,
-        message: message.into(),
-    }
-}
-
-pub(crate) fn is_standing(r: &Refusal) -> bool {
-    matches!(
-        r,
-        Refusal::CardExpired { .. }
-            | Refusal::PatronBlocked { .. }
-            | Refusal::FinesOverLimit { .. }
-            | Refusal::TooManyOverdue { .. }
-    )
-}
-
 /// The entry's time on the server's clock, in the kiosk's local time.
 pub(crate) fn entry_time(
     e: &Entry,

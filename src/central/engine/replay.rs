@@ -4,6 +4,30 @@
 
 use super::*;
 
+/// A conflict: the entry is stored with this code and message for staff.
+pub(crate) struct Conflict {
+    pub(crate) code: &'static str,
+    pub(crate) message: String,
+}
+
+pub(crate) fn conflict(code: &'static str, message: impl Into<String>) -> Conflict {
+    Conflict {
+        code,
+        message: message.into(),
+    }
+}
+
+/// Refusals about the reader (card, block, fines, overdues), not the item.
+pub(crate) fn is_standing(r: &Refusal) -> bool {
+    matches!(
+        r,
+        Refusal::CardExpired { .. }
+            | Refusal::PatronBlocked { .. }
+            | Refusal::FinesOverLimit { .. }
+            | Refusal::TooManyOverdue { .. }
+    )
+}
+
 /// Whether replaying an entry of this kind needs (a known reader, a
 /// known item).
 pub(crate) fn needs(kind: &EntryKind) -> (bool, bool) {
