@@ -16,6 +16,9 @@
 //! a throwaway cluster can be started (KIOSK_REQUIRE_PG=1 makes it
 //! mandatory).
 
+// pg.rs reports a missing PostgreSQL through the tests' support::peer.
+#[path = "../tests/support/mod.rs"]
+mod support;
 #[path = "../tests/support/pg.rs"]
 mod pg;
 
