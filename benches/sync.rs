@@ -17,10 +17,10 @@
 //! mandatory).
 
 // pg.rs reports a missing PostgreSQL through the tests' support::peer.
-#[path = "../tests/support/mod.rs"]
-mod support;
 #[path = "../tests/support/pg.rs"]
 mod pg;
+#[path = "../tests/support/mod.rs"]
+mod support;
 
 use chrono::{DateTime, Duration as Days, FixedOffset, Local};
 use kiosk::central::{self, PgStorage, SqliteStorage, Storage};

@@ -10,10 +10,16 @@ use std::process::{Command, Output, Stdio};
 /// The kiosk binary cargo built for these tests.
 pub const KIOSK: &str = env!("CARGO_BIN_EXE_kiosk");
 
-/// `kiosk` in `dir`, reading `dir/kiosk.toml`.
+/// `kiosk` in `dir`, reading `dir/kiosk.toml`, with none of the
+/// developer's `KIOSK_CONFIG` or `KIOSK__SECTION__KEY` overrides.
 pub fn kiosk(dir: &Path) -> Command {
     let mut c = Command::new(KIOSK);
     c.current_dir(dir).env_remove("KIOSK_CONFIG");
+    for (k, _) in std::env::vars_os() {
+        if k.to_string_lossy().starts_with("KIOSK__") {
+            c.env_remove(k);
+        }
+    }
     c
 }
 
@@ -29,7 +35,7 @@ pub fn run_json(cmd: &mut Command) -> (i32, Vec<Value>, String) {
 
 /// Runs `cmd` with `input` on its stdin (the text kiosk reads scans
 /// there) and waits for it.
-pub fn run_with_input(cmd: &mut Command, input: &str) -> Output {
+pub fn run_with_input(cmd: &mut Command, input: impl AsRef<[u8]>) -> Output {
     let mut child = cmd
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -40,7 +46,7 @@ pub fn run_with_input(cmd: &mut Command, input: &str) -> Output {
         .stdin
         .take()
         .unwrap()
-        .write_all(input.as_bytes())
+        .write_all(input.as_ref())
         .unwrap();
     child.wait_with_output().unwrap()
 }
