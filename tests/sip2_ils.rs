@@ -86,6 +86,19 @@ impl Kiosk {
         out.into_iter().next().unwrap()
     }
 
+    /// `kiosk circ checkout`: its one line.
+    fn checkout(&self, patron: &str, item: &str, now: &str) -> Value {
+        self.one(
+            &["circ", "checkout", "--patron", patron, "--item", item],
+            now,
+        )
+    }
+
+    /// `kiosk circ checkin`: its one line.
+    fn checkin(&self, item: &str, now: &str) -> Value {
+        self.one(&["circ", "checkin", "--item", item], now)
+    }
+
     fn journal(&self) -> Vec<Value> {
         let (code, out, err) = self.run(&["journal"], "2026-11-23T10:00:00+08:00");
         assert_eq!(code, 0, "{err}");
@@ -98,6 +111,16 @@ impl Kiosk {
             .find(|e| &e["id"] == id)
             .unwrap_or_else(|| panic!("no journal entry {id}"))
     }
+}
+
+/// The kiosk's answer was yes, decided `mode` ("online", "offline").
+#[track_caller]
+fn assert_ok(v: &Value, mode: &str) {
+    assert_eq!(
+        (v["ok"].clone(), v["mode"].clone()),
+        (json!(true), json!(mode)),
+        "{v}"
+    );
 }
 
 const ONLINE: &str = "2026-11-20T10:00:00+08:00";
@@ -307,10 +330,7 @@ fn online_checkout_renew_checkin_reach_the_ils() {
         return;
     };
 
-    let v = k.one(
-        &["circ", "checkout", "--patron", "P1", "--item", "I1"],
-        ONLINE,
-    );
+    let v = k.checkout("P1", "I1", ONLINE);
     assert_eq!(v["ok"], true, "{v}");
     assert_eq!(v["mode"], "online");
     // The ILS's title in cp850, its due date, its screen message.
@@ -321,25 +341,17 @@ fn online_checkout_renew_checkin_reach_the_ils() {
     assert_eq!(due.len(), 10, "a day loan: {due}");
 
     let v = k.one(&["circ", "renew", "--patron", "P1", "--item", "I1"], ONLINE);
-    assert_eq!(
-        (v["ok"].clone(), v["mode"].clone()),
-        (json!(true), json!("online")),
-        "{v}"
-    );
+    assert_ok(&v, "online");
     assert!(v["due"].as_str().unwrap() > due.as_str());
 
-    let v = k.one(&["circ", "checkin", "--item", "I1"], ONLINE);
-    assert_eq!(
-        (v["ok"].clone(), v["mode"].clone()),
-        (json!(true), json!("online")),
-        "{v}"
-    );
+    let v = k.checkin("I1", ONLINE);
+    assert_ok(&v, "online");
     assert_eq!(v["upstream"]["sort_bin"], "A1");
     assert_eq!(v["upstream"]["alert"], false);
 
     // A return with a hold waiting: the ILS's alert, bin and message reach
     // the reader.
-    let v = k.one(&["circ", "checkin", "--item", "I2"], ONLINE);
+    let v = k.checkin("I2", ONLINE);
     assert_eq!(v["upstream"]["alert"], true, "{v}");
     assert_eq!(v["upstream"]["sort_bin"], "HOLD");
     assert_eq!(
@@ -348,10 +360,7 @@ fn online_checkout_renew_checkin_reach_the_ils() {
     );
 
     // Refused online: a kiosk refusal code and the ILS's words.
-    let v = k.one(
-        &["circ", "checkout", "--patron", "P1", "--item", "I2"],
-        ONLINE,
-    );
+    let v = k.checkout("P1", "I2", ONLINE);
     assert_eq!(v["ok"], false, "{v}");
     assert_eq!(v["mode"], "online");
     assert_eq!(v["reason"], "item_on_hold_for_another", "{v}");
@@ -403,25 +412,11 @@ fn offline_decisions_replay_with_no_block_and_their_own_dates() {
     ils.down();
 
     // The ILS is unreachable: the kiosk decides under [offline].
-    let a = k.one(
-        &["circ", "checkout", "--patron", "P1", "--item", "I1"],
-        OFFLINE,
-    );
-    assert_eq!(
-        (a["ok"].clone(), a["mode"].clone()),
-        (json!(true), json!("offline")),
-        "{a}"
-    );
+    let a = k.checkout("P1", "I1", OFFLINE);
+    assert_ok(&a, "offline");
     // The ILS has I2 on its hold shelf for someone else; the kiosk cannot know.
-    let b = k.one(
-        &["circ", "checkout", "--patron", "P1", "--item", "I2"],
-        OFFLINE,
-    );
-    assert_eq!(
-        (b["ok"].clone(), b["mode"].clone()),
-        (json!(true), json!("offline")),
-        "{b}"
-    );
+    let b = k.checkout("P1", "I2", OFFLINE);
+    assert_ok(&b, "offline");
     let (code, out, _) = k.run(&["sync", "--once"], OFFLINE);
     assert_eq!(code, 1, "entries stay while the ILS is down: {out:?}");
     assert_eq!(out[0]["offline"], true);
@@ -480,15 +475,8 @@ fn a_connection_dropped_mid_answer_does_not_duplicate_the_loan() {
 
     // The ILS applies the checkout, then the line dies half-way through its
     // answer: the outcome is unknown, so the kiosk decides offline.
-    let v = k.one(
-        &["circ", "checkout", "--patron", "P1", "--item", "I1"],
-        ONLINE,
-    );
-    assert_eq!(
-        (v["ok"].clone(), v["mode"].clone()),
-        (json!(true), json!("offline")),
-        "{v}"
-    );
+    let v = k.checkout("P1", "I1", ONLINE);
+    assert_ok(&v, "offline");
     assert_eq!(ils.received("11").len(), 1);
     assert_eq!(ils.library()["loans"]["I1"]["patron"], "P1");
 
@@ -510,15 +498,8 @@ fn a_garbled_answer_is_asked_again_with_97() {
     else {
         return;
     };
-    let v = k.one(
-        &["circ", "checkout", "--patron", "P1", "--item", "I1"],
-        ONLINE,
-    );
-    assert_eq!(
-        (v["ok"].clone(), v["mode"].clone()),
-        (json!(true), json!("online")),
-        "{v}"
-    );
+    let v = k.checkout("P1", "I1", ONLINE);
+    assert_ok(&v, "online");
     assert_eq!(v["upstream"]["title"], "Les Misérables");
     assert_eq!(
         ils.codes(),
@@ -536,17 +517,10 @@ fn utf8_titles_travel_when_both_sides_say_utf8() {
     else {
         return;
     };
-    let v = k.one(
-        &["circ", "checkout", "--patron", "P2", "--item", "I9"],
-        ONLINE,
-    );
-    assert_eq!(
-        (v["ok"].clone(), v["mode"].clone()),
-        (json!(true), json!("online")),
-        "{v}"
-    );
+    let v = k.checkout("P2", "I9", ONLINE);
+    assert_ok(&v, "online");
     assert_eq!(v["upstream"]["title"], "三体");
-    let v = k.one(&["circ", "checkin", "--item", "I9"], ONLINE);
+    let v = k.checkin("I9", ONLINE);
     assert_eq!(v["upstream"]["title"], "三体", "{v}");
 }
 
@@ -703,15 +677,8 @@ fn an_ils_that_takes_no_offline_transactions_is_sent_none() {
         return;
     };
     ils.down();
-    let a = k.one(
-        &["circ", "checkout", "--patron", "P1", "--item", "I1"],
-        OFFLINE,
-    );
-    assert_eq!(
-        (a["ok"].clone(), a["mode"].clone()),
-        (json!(true), json!("offline")),
-        "{a}"
-    );
+    let a = k.checkout("P1", "I1", OFFLINE);
+    assert_ok(&a, "offline");
     ils.up();
     let (code, out, err) = k.run(&["sync", "--once"], LATER);
     assert_eq!(code, 0, "{out:?} {err}");
@@ -809,28 +776,17 @@ fn a_whole_reader_session_on_the_ils_then_offline_and_back() {
     );
     assert_eq!(c.len(), 1, "{err}");
     let c = c[0].clone();
-    assert_eq!(
-        (c["ok"].clone(), c["mode"].clone()),
-        (json!(true), json!("online")),
-        "{c}"
-    );
+    assert_ok(&c, "online");
     assert!(
         c["message"].as_str().unwrap().ends_with("Enjoy"),
         "the ILS's AF is shown: {c}"
     );
-    let c = k.one(
-        &["circ", "checkout", "--patron", "P1", "--item", "I5"],
-        ONLINE,
-    );
+    let c = k.checkout("P1", "I5", ONLINE);
     assert_eq!(c["ok"], true, "{c}");
 
     // Renew one, then all: one 65, each item journaled as a renewal.
     let r = k.one(&["circ", "renew", "--patron", "P1", "--item", "I2"], ONLINE);
-    assert_eq!(
-        (r["ok"].clone(), r["mode"].clone()),
-        (json!(true), json!("online")),
-        "{r}"
-    );
+    assert_ok(&r, "online");
     let (code, all, err) = k.run(&["circ", "renew-all", "--patron", "P1"], ONLINE);
     assert_eq!(code, 1, "two loans cannot be renewed: {all:?} {err}");
     let by_item = |item: &str| {
@@ -865,11 +821,7 @@ fn a_whole_reader_session_on_the_ils_then_offline_and_back() {
 
     // A hold on a title, and its cancellation.
     let h = k.one(&["circ", "hold", "--patron", "P1", "--item", "I8"], ONLINE);
-    assert_eq!(
-        (h["ok"].clone(), h["mode"].clone()),
-        (json!(true), json!("online")),
-        "{h}"
-    );
+    assert_ok(&h, "online");
     let x = k.one(
         &["circ", "cancel-hold", "--patron", "P1", "--item", "I8"],
         ONLINE,
@@ -886,7 +838,7 @@ fn a_whole_reader_session_on_the_ils_then_offline_and_back() {
     assert_eq!(holds[1]["hold_mode"], "-");
 
     // A return another reader waits for: the ILS's alert, bin and words.
-    let b = k.one(&["circ", "checkin", "--item", "I7"], ONLINE);
+    let b = k.checkin("I7", ONLINE);
     assert_eq!(b["ok"], true, "{b}");
     assert_eq!(b["upstream"]["alert"], true);
     assert_eq!(b["upstream"]["sort_bin"], "HOLD");
@@ -917,11 +869,7 @@ fn a_whole_reader_session_on_the_ils_then_offline_and_back() {
         ],
         ONLINE,
     );
-    assert_eq!(
-        (p["ok"].clone(), p["mode"].clone()),
-        (json!(true), json!("online")),
-        "{p}"
-    );
+    assert_ok(&p, "online");
     assert_eq!(p["amount_cents"], 300);
     assert_eq!(p["upstream"]["ils_transaction_id"], "ILS-1");
     let paid = ils.received("37");
@@ -935,11 +883,7 @@ fn a_whole_reader_session_on_the_ils_then_offline_and_back() {
     assert_eq!(ils.library()["patrons"]["P1"]["fines"], "0.00");
 
     let e = k.one(&["circ", "end-session", "--patron", "P1"], ONLINE);
-    assert_eq!(
-        (e["ok"].clone(), e["mode"].clone()),
-        (json!(true), json!("online")),
-        "{e}"
-    );
+    assert_ok(&e, "online");
     assert_eq!(ils.received("35").len(), 1);
     assert!(k
         .journal()
@@ -948,33 +892,15 @@ fn a_whole_reader_session_on_the_ils_then_offline_and_back() {
 
     // The ILS goes away: the kiosk decides under [offline].
     ils.down();
-    let o1 = k.one(
-        &["circ", "checkout", "--patron", "P1", "--item", "I8"],
-        OFFLINE,
-    );
-    assert_eq!(
-        (o1["ok"].clone(), o1["mode"].clone()),
-        (json!(true), json!("offline")),
-        "{o1}"
-    );
-    let o2 = k.one(&["circ", "checkin", "--item", "I2"], OFFLINE);
-    assert_eq!(
-        (o2["ok"].clone(), o2["mode"].clone()),
-        (json!(true), json!("offline")),
-        "{o2}"
-    );
+    let o1 = k.checkout("P1", "I8", OFFLINE);
+    assert_ok(&o1, "offline");
+    let o2 = k.checkin("I2", OFFLINE);
+    assert_ok(&o2, "offline");
     // The ILS has I6 on loan to P2; the kiosk cannot know.
-    let o3 = k.one(
-        &["circ", "checkout", "--patron", "P1", "--item", "I6"],
-        OFFLINE,
-    );
+    let o3 = k.checkout("P1", "I6", OFFLINE);
     assert_eq!(o3["ok"], true, "{o3}");
     let o4 = k.one(&["circ", "pay", "--patron", "P1", "--amount", "1"], OFFLINE);
-    assert_eq!(
-        (o4["ok"].clone(), o4["mode"].clone()),
-        (json!(true), json!("offline")),
-        "{o4}"
-    );
+    assert_ok(&o4, "offline");
     // A PIN no one can check now is not taken as right.
     let (code, out, _) = k.run(
         &["circ", "account", "--patron", "P1", "--pin", "4321"],
@@ -1140,10 +1066,7 @@ fn renew_all_offline_replays_one_renewal_per_loan() {
     };
     ils.down();
     for item in ["I1", "I2"] {
-        let v = k.one(
-            &["circ", "checkout", "--patron", "P1", "--item", item],
-            OFFLINE,
-        );
+        let v = k.checkout("P1", item, OFFLINE);
         assert_eq!(v["mode"], "offline", "{v}");
     }
     // Four days on (a renewal must move the due date), still offline.
@@ -1187,15 +1110,8 @@ fn checkout_over_tls_and_a_wrong_certificate_is_refused() {
     else {
         return;
     };
-    let v = k.one(
-        &["circ", "checkout", "--patron", "P1", "--item", "I1"],
-        ONLINE,
-    );
-    assert_eq!(
-        (v["ok"].clone(), v["mode"].clone()),
-        (json!(true), json!("online")),
-        "{v}"
-    );
+    let v = k.checkout("P1", "I1", ONLINE);
+    assert_ok(&v, "online");
     assert_eq!(v["upstream"]["title"], "Les Misérables");
     assert_eq!(ils.library()["loans"]["I1"]["patron"], "P1");
 
