@@ -447,8 +447,12 @@ fn an_unreadable_database_is_refused_untouched() {
     let out = k.run(&["--db", s(&db), "circ", "checkin", "--item", "I1"]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
+    // What is wrong, and that nothing was done to it (the wording since
+    // the database check of issue 13).
     assert!(
-        err.contains("broken.db") && err.contains("not readable"),
+        err.contains("broken.db")
+            && err.contains("not a kiosk database")
+            && err.contains("left untouched"),
         "{err}"
     );
     assert_eq!(
