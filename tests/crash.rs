@@ -4,6 +4,8 @@
 //! database and check that every acknowledged entry is there exactly once,
 //! the journal sequence has no gaps and SQLite's integrity check passes.
 
+mod support;
+
 use kiosk::store::Store;
 use rand::{Rng, SeedableRng};
 use std::collections::HashSet;
@@ -12,10 +14,8 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 fn kiosk(dir: &std::path::Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_kiosk"));
-    c.current_dir(dir)
-        .env_remove("KIOSK_CONFIG")
-        .env_remove("KIOSK_NOW");
+    let mut c = support::kiosk::kiosk(dir);
+    c.env_remove("KIOSK_NOW");
     c
 }
 
