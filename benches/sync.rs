@@ -120,7 +120,7 @@ async fn tokens<S: Storage>(st: &S, n: u32) -> Vec<(String, String)> {
     let mut out = vec![];
     for k in 1..=n {
         let (id, token) = (format!("K{k}"), central::new_token());
-        st.set_token(id.clone(), central::token_hash(&token), Utc::now())
+        st.set_token(id.clone(), central::token_hash(&token), false, Utc::now())
             .await
             .unwrap();
         out.push((id, token));

@@ -28,6 +28,12 @@ use uuid::Uuid;
 
 pub const API_VERSION: &str = "v1";
 
+/// `PatronRecord::pin_hash` for a reader who has a PIN when the server
+/// does not give this kiosk PIN hashes (its token lacks `--offline-pins`):
+/// the kiosk asks for the PIN and answers `pin_unavailable` (an older
+/// kiosk, which takes it for a hash, refuses the PIN as wrong).
+pub const PIN_WITHHELD: &str = "withheld";
+
 /// A journal entry on the wire (see `store::journal`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Entry {
@@ -314,8 +320,10 @@ pub struct PatronRecord {
     pub category: String,
     /// YYYY-MM-DD
     pub expires: Option<String>,
-    /// argon2 PHC string; never a PIN.
+    /// argon2 PHC string; never a PIN. Only to kiosks allowed to check
+    /// PINs offline; to others [`PIN_WITHHELD`] for a reader with a PIN.
     pub pin_hash: Option<String>,
+    /// Only in the one-reader lookup (e-mail receipts), never in the feed.
     pub email: Option<String>,
     /// Why the reader is blocked, if they are.
     pub blocked: Option<String>,

@@ -607,22 +607,36 @@ async fn tokens_and_heartbeat<S: Storage>(st: &S) {
     let t = central::new_token();
     // K1 exists (it pushed): the token is replaced, not a new kiosk.
     assert!(!st
-        .set_token("K1".into(), central::token_hash(&t), Utc::now())
+        .set_token("K1".into(), central::token_hash(&t), false, Utc::now())
         .await
         .unwrap());
     assert!(st
-        .set_token("K7".into(), central::token_hash("t7"), Utc::now())
+        .set_token("K7".into(), central::token_hash("t7"), true, Utc::now())
         .await
         .unwrap());
+    st.set_staff_token("Mei".into(), central::token_hash("s1"), Utc::now())
+        .await
+        .unwrap();
     assert_eq!(
-        st.kiosk_for_token(central::token_hash(&t))
-            .await
-            .unwrap()
-            .as_deref(),
-        Some("K1")
+        st.principal_for_token(t.clone()).await.unwrap(),
+        Some(central::Principal::Kiosk {
+            id: "K1".into(),
+            offline_pins: false
+        })
+    );
+    assert_eq!(
+        st.principal_for_token("t7".into()).await.unwrap(),
+        Some(central::Principal::Kiosk {
+            id: "K7".into(),
+            offline_pins: true
+        })
+    );
+    assert_eq!(
+        st.principal_for_token("s1".into()).await.unwrap(),
+        Some(central::Principal::Staff { name: "Mei".into() })
     );
     assert!(st
-        .kiosk_for_token(central::token_hash("wrong"))
+        .principal_for_token("wrong".into())
         .await
         .unwrap()
         .is_none());
@@ -852,6 +866,10 @@ async fn http_scenario(db: &[&str]) {
     let token = centre::token(db, K1);
     assert_eq!(token.len(), 64);
     let other = centre::token(db, "K9");
+    let staff = format!(
+        "Bearer {}",
+        centre::ok(db, &["token", "create", "--staff", "desk"]).trim()
+    );
     // A policy with one renewal, as in the storage suite.
     let cfg = dir.path().join("central.toml");
     std::fs::write(
@@ -1059,7 +1077,9 @@ async fn http_scenario(db: &[&str]) {
         .json()
         .await
         .unwrap();
-    assert!(p.pin_hash.unwrap().starts_with("$argon2"));
+    // A token without --offline-pins: the reader has a PIN, its hash stays
+    // on the server (tests/central_scopes.rs has the rest).
+    assert_eq!(p.pin_hash.as_deref(), Some(PIN_WITHHELD));
     let r = http
         .get(url("/v1/patrons/NOBODY"))
         .header("Authorization", &bearer)
@@ -1079,7 +1099,7 @@ async fn http_scenario(db: &[&str]) {
         .get(url(
             "/v1/reports/stats?from=2026-11-01&to=2026-11-30&format=csv",
         ))
-        .header("Authorization", &bearer)
+        .header("Authorization", &staff)
         .send()
         .await
         .unwrap()
@@ -1089,7 +1109,7 @@ async fn http_scenario(db: &[&str]) {
     assert!(csv.starts_with("dimension,key,loans,returns"), "{csv}");
     let r = http
         .get(url("/v1/reports/stats?from=nope"))
-        .header("Authorization", &bearer)
+        .header("Authorization", &staff)
         .send()
         .await
         .unwrap();
@@ -1337,7 +1357,7 @@ async fn staff_close_conflicts_by_cli_and_api() {
             "{}/v1/feedback?from=2026-11-23&to=2026-11-23&format=csv",
             server.base
         ))
-        .bearer_auth(&token)
+        .bearer_auth(centre::ok(&db, &["token", "create", "--staff", "desk"]).trim())
         .send()
         .await
         .unwrap();
@@ -1566,8 +1586,9 @@ async fn reports_suite<S: Storage>(st: &S) {
     let id = c.results[0].id.to_string();
     assert_eq!(st.conflicts(Some("K1".into())).await.unwrap().len(), 1);
     use central::engine::Resolve;
-    let close =
-        |id: &str, note: &str| st.resolve_conflict(id.into(), note.into(), "MJ".into(), Utc::now());
+    let close = |id: &str, note: &str| {
+        st.resolve_conflict(id.into(), note.into(), "MJ".into(), None, Utc::now())
+    };
     assert_eq!(close(&id, "shelved").await.unwrap(), Resolve::Resolved);
     assert_eq!(close(&id, "again").await.unwrap(), Resolve::AlreadyResolved);
     assert_eq!(
@@ -1620,7 +1641,7 @@ async fn version_1_database_is_migrated() {
     let v: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(v, 3);
+    assert_eq!(v, 4);
     let indexes: i64 = conn
         .query_row(
             "SELECT count(*) FROM sqlite_master WHERE type = 'index'

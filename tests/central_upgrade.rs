@@ -39,7 +39,8 @@ const SCHEMA_V1: &str = include_str!("../src/central/schema.sql");
 
 /// What a version-1 server held; the same SQL for both backends.
 fn v1_rows(token: &str, applied: Uuid, conflict: Uuid) -> String {
-    let hash = central::token_hash(token);
+    // Tokens of servers before roles: argon2, in kiosks.token_hash.
+    let hash = central::legacy_token_hash(token);
     let at = "2026-11-01T10:00:00+08:00";
     let t = "2026-11-01T02:00:01.000Z";
     format!(
@@ -174,7 +175,7 @@ async fn a_version_1_sqlite_file_upgrades_once_and_keeps_its_data() {
     let v: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(v, 3);
+    assert_eq!(v, 4);
     kept_and_served(&db, &servers, "old-token", conflict).await;
 }
 
@@ -211,7 +212,7 @@ async fn postgres_upgrades_once_and_says_what_failed() {
         .iter()
         .map(|r| r.get(0))
         .collect();
-    assert_eq!(versions, [1, 3], "upgraded exactly once");
+    assert_eq!(versions, [1, 4], "upgraded exactly once");
     kept_and_served(&db, &servers, "old-token", conflict).await;
     drop(servers);
 
@@ -222,11 +223,11 @@ async fn postgres_upgrades_once_and_says_what_failed() {
         .await
         .unwrap();
     let hash = central::token_hash("shared");
-    st.set_token("K1".into(), hash.clone(), Utc::now())
+    st.set_token("K1".into(), hash.clone(), false, Utc::now())
         .await
         .unwrap();
     let e = st
-        .set_token("K2".into(), hash.clone(), Utc::now())
+        .set_token("K2".into(), hash.clone(), false, Utc::now())
         .await
         .unwrap_err();
     assert!(matches!(e, CentralError::Postgres(_)), "{e:?}");
@@ -236,8 +237,8 @@ async fn postgres_upgrades_once_and_says_what_failed() {
         "{said}"
     );
     assert!(said.contains("SQLSTATE 23505"), "{said}");
-    assert!(said.contains("kiosks_token_hash_key"), "{said}");
-    assert!(said.contains("table kiosks"), "{said}");
+    assert!(said.contains("tokens_pkey"), "{said}");
+    assert!(said.contains("table tokens"), "{said}");
     assert!(!said.contains("db error"), "{said}");
     assert!(!said.contains(&hash), "the token's hash leaked: {said}");
 

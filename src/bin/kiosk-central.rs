@@ -111,10 +111,21 @@ enum ConflictAction {
 
 #[derive(Subcommand)]
 enum TokenAction {
-    /// Prints a new token for the kiosk once (only its hash is stored).
+    /// Prints a new token once (only its SHA-256 is stored): a kiosk's
+    /// (`--kiosk ID`, replacing its older one) or a staff one (`--staff NAME`).
     Create {
+        /// The kiosk the token is for: it may push, pull, decide and close
+        /// its own conflicts, nothing else.
+        #[arg(long, conflicts_with = "staff", required_unless_present = "staff")]
+        kiosk: Option<String>,
+        /// The feed and lookups carry readers' PIN hashes to this kiosk, so
+        /// it checks PINs offline (without: PINs cannot be checked there).
+        #[arg(long, requires = "kiosk")]
+        offline_pins: bool,
+        /// A staff token under this name: all conflicts, reports,
+        /// feedback, the kiosk list.
         #[arg(long)]
-        kiosk: String,
+        staff: Option<String>,
     },
 }
 
@@ -210,15 +221,33 @@ async fn command<S: Storage>(
             }
         }
         Command::Token {
-            action: TokenAction::Create { kiosk },
+            action:
+                TokenAction::Create {
+                    kiosk,
+                    offline_pins,
+                    staff,
+                },
         } => {
-            anyhow::ensure!(!kiosk.trim().is_empty(), "--kiosk must name the kiosk");
             let token = central::new_token();
-            st.set_token(kiosk.clone(), central::token_hash(&token), now)
+            if let Some(kiosk) = kiosk {
+                anyhow::ensure!(!kiosk.trim().is_empty(), "--kiosk must name the kiosk");
+                st.set_token(
+                    kiosk.clone(),
+                    central::token_hash(&token),
+                    offline_pins,
+                    now,
+                )
                 .await?;
-            eprintln!(
-                "token for kiosk {kiosk} (shown once; put it in the kiosk's [upstream] token):"
-            );
+                eprintln!(
+                    "token for kiosk {kiosk}{} (shown once; put it in the kiosk's [upstream] token):",
+                    if offline_pins { ", with PIN hashes" } else { "" }
+                );
+            } else if let Some(name) = staff {
+                anyhow::ensure!(!name.trim().is_empty(), "--staff must name who holds it");
+                st.set_staff_token(name.clone(), central::token_hash(&token), now)
+                    .await?;
+                eprintln!("staff token for {name} (shown once; keep it like a password):");
+            }
             println!("{token}");
         }
         Command::Import { patrons, items } => {
@@ -283,7 +312,9 @@ async fn command<S: Storage>(
                 !note.trim().is_empty(),
                 "--note: say what was done about the conflict"
             );
-            let result = st.resolve_conflict(id.to_string(), note, by, now).await?;
+            let result = st
+                .resolve_conflict(id.to_string(), note, by, None, now)
+                .await?;
             anyhow::ensure!(
                 result != central::engine::Resolve::NotAConflict,
                 "no open conflict with id {id} (see kiosk-central conflicts)"

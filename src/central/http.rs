@@ -1,12 +1,13 @@
 //! The HTTP face of the server (axum): routes of API v1, bearer-token auth
-//! per kiosk, the request size limit, and JSON errors (`ApiError`) for
+//! with two roles (kiosk tokens bound to one kiosk, staff tokens; the
+//! scope of every route is in [`router`]), the request size limit, and JSON errors (`ApiError`) for
 //! every failure, so a kiosk never has to parse an HTML or empty body.
 //! Handlers only translate; what happens is `Storage`'s business. Tokens
 //! are never logged. Imports `protocol` and `central`'s own
 //! modules.
 
 use super::engine::stamp;
-use super::{token_hash, CentralError, Storage};
+use super::{CentralError, Principal, Storage};
 use crate::protocol::*;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Path, Request, State};
@@ -182,9 +183,13 @@ impl<T: DeserializeOwned + Serialize, St: Send + Sync> FromRequestParts<St> for 
     }
 }
 
-/// The kiosk the bearer token belongs to.
+/// The kiosk a kiosk token belongs to (set for kiosk tokens only).
 #[derive(Debug, Clone)]
 pub struct KioskId(pub String);
+
+fn forbidden(m: impl Into<String>) -> ApiErr {
+    ApiErr(StatusCode::FORBIDDEN, "forbidden", m.into())
+}
 
 async fn auth<S: Storage>(
     State(st): State<Arc<S>>,
@@ -199,43 +204,108 @@ async fn auth<S: Storage>(
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim)
         .filter(|t| !t.is_empty())
-        .ok_or_else(|| unauthorized("send Authorization: Bearer <kiosk token>"))?;
-    let kiosk = st
-        .kiosk_for_token(token_hash(token))
+        .ok_or_else(|| unauthorized("send Authorization: Bearer <token>"))?;
+    let who = st
+        .principal_for_token(token.to_string())
         .await?
         .ok_or_else(|| {
             unauthorized("the token is not known; create one with kiosk-central token create")
         })?;
-    req.extensions_mut().insert(KioskId(kiosk));
+    if let Principal::Kiosk { id, .. } = &who {
+        req.extensions_mut().insert(KioskId(id.clone()));
+    }
+    req.extensions_mut().insert(who);
     Ok(next.run(req).await)
+}
+
+/// Routes for kiosk tokens only.
+async fn kiosk_only(req: Request, next: Next) -> Result<Response, ApiErr> {
+    match req.extensions().get::<Principal>() {
+        Some(Principal::Kiosk { .. }) => Ok(next.run(req).await),
+        _ => Err(forbidden(
+            "this route is for kiosk tokens (kiosk-central token create --kiosk ID)",
+        )),
+    }
+}
+
+/// Routes for staff tokens only.
+async fn staff_only(req: Request, next: Next) -> Result<Response, ApiErr> {
+    match req.extensions().get::<Principal>() {
+        Some(Principal::Staff { .. }) => Ok(next.run(req).await),
+        _ => Err(forbidden(
+            "this route is for staff tokens (kiosk-central token create --staff NAME)",
+        )),
+    }
 }
 
 fn same_kiosk(token: &KioskId, body: &str) -> Result<(), ApiErr> {
     if token.0 == body {
         Ok(())
     } else {
-        Err(ApiErr(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            format!("this token belongs to kiosk {:?}, not {body:?}", token.0),
-        ))
+        Err(forbidden(format!(
+            "this token belongs to kiosk {:?}, not {body:?}",
+            token.0
+        )))
     }
 }
 
+/// What of a reader's record goes to this kiosk. PIN hashes only to a
+/// kiosk allowed to check PINs offline (`--offline-pins`); to the others
+/// a reader with a PIN carries [`PIN_WITHHELD`] instead (the kiosk then
+/// answers `pin_unavailable`, never lets the card in without its PIN).
+/// E-mail only when `email` (the one-reader lookup), never in the feed.
+fn for_kiosk(p: &mut PatronRecord, offline_pins: bool, email: bool) {
+    if !offline_pins && p.pin_hash.as_deref().is_some_and(|h| !h.is_empty()) {
+        p.pin_hash = Some(PIN_WITHHELD.to_string());
+    }
+    if !email {
+        p.email = None;
+    }
+}
+
+/// Who, for the log (a kiosk id or staff name; never the token).
+fn who_label(who: &Principal) -> String {
+    match who {
+        Principal::Kiosk { id, .. } => format!("kiosk {id}"),
+        Principal::Staff { name } => format!("staff {name}"),
+    }
+}
+
+fn offline_pins(who: &Principal) -> bool {
+    matches!(
+        who,
+        Principal::Kiosk {
+            offline_pins: true,
+            ..
+        }
+    )
+}
+
 /// All routes; `max_body` bytes is the largest request body accepted.
+///
+/// Scopes: kiosk tokens push, pull the feed, decide, heartbeat, look up
+/// one reader and ask for recommendations; staff tokens read reports,
+/// feedback and the kiosk list; both list and close conflicts, a kiosk
+/// token only its own kiosk's. A token of the wrong kind gets 403.
 pub fn router<S: Storage>(storage: Arc<S>, max_body: usize) -> Router {
-    let v1 = Router::new()
+    let kiosk = Router::new()
         .route("/v1/push", post(push::<S>))
         .route("/v1/changes", get(changes::<S>))
         .route("/v1/decide", post(decide::<S>))
         .route("/v1/heartbeat", post(heartbeat::<S>))
         .route("/v1/patrons/{barcode}", get(patron::<S>))
         .route("/v1/recommendations", get(recommendations::<S>))
-        .route("/v1/conflicts", get(conflicts::<S>))
-        .route("/v1/conflicts/{id}/resolve", post(resolve::<S>))
+        .route_layer(middleware::from_fn(kiosk_only));
+    let staff = Router::new()
         .route("/v1/kiosks", get(kiosks::<S>))
         .route("/v1/reports/stats", get(stats::<S>))
         .route("/v1/feedback", get(feedback::<S>))
+        .route_layer(middleware::from_fn(staff_only));
+    let v1 = Router::new()
+        .route("/v1/conflicts", get(conflicts::<S>))
+        .route("/v1/conflicts/{id}/resolve", post(resolve::<S>))
+        .merge(kiosk)
+        .merge(staff)
         .route_layer(middleware::from_fn_with_state(storage.clone(), auth::<S>));
     Router::new()
         .route("/v1/health", get(health))
@@ -281,9 +351,20 @@ struct ChangesQuery {
 
 async fn changes<S: Storage>(
     State(st): State<Arc<S>>,
+    Extension(who): Extension<Principal>,
     ApiQuery(q): ApiQuery<ChangesQuery>,
 ) -> Result<Json<ChangesPage>, ApiErr> {
-    Ok(Json(st.changes(q.cursor, q.limit.unwrap_or(500)).await?))
+    let mut page = st.changes(q.cursor, q.limit.unwrap_or(500)).await?;
+    let pins = offline_pins(&who);
+    for c in &mut page.changes {
+        if let Change::Upsert {
+            record: Record::Patron(p),
+        } = c
+        {
+            for_kiosk(p, pins, false);
+        }
+    }
+    Ok(Json(page))
 }
 
 async fn decide<S: Storage>(
@@ -308,12 +389,18 @@ async fn heartbeat<S: Storage>(
 
 async fn patron<S: Storage>(
     State(st): State<Arc<S>>,
+    Extension(who): Extension<Principal>,
     Path(barcode): Path<String>,
 ) -> Result<Json<PatronRecord>, ApiErr> {
     if barcode.contains('\0') {
         return Err(no_nul());
     }
-    st.patron(barcode).await?.map(Json).ok_or_else(|| {
+    let pins = offline_pins(&who);
+    let found = st.patron(barcode).await?.map(|mut p| {
+        for_kiosk(&mut p, pins, true);
+        p
+    });
+    found.map(Json).ok_or_else(|| {
         ApiErr(
             StatusCode::NOT_FOUND,
             "not_found",
@@ -344,11 +431,23 @@ struct ConflictsQuery {
     kiosk: Option<String>,
 }
 
+/// Staff see every kiosk's conflicts (or one's, `?kiosk=`); a kiosk token
+/// only its own (asking for another kiosk's: 403).
 async fn conflicts<S: Storage>(
     State(st): State<Arc<S>>,
+    Extension(who): Extension<Principal>,
     ApiQuery(q): ApiQuery<ConflictsQuery>,
 ) -> Result<Json<Vec<ConflictRecord>>, ApiErr> {
-    Ok(Json(st.conflicts(q.kiosk).await?))
+    let kiosk = match who {
+        Principal::Staff { .. } => q.kiosk,
+        Principal::Kiosk { id, .. } => {
+            if let Some(k) = &q.kiosk {
+                same_kiosk(&KioskId(id.clone()), k)?;
+            }
+            Some(id)
+        }
+    };
+    Ok(Json(st.conflicts(kiosk).await?))
 }
 
 /// Staff closing a conflict from a kiosk's staff screen.
@@ -370,7 +469,7 @@ pub struct ResolveResponse {
 
 async fn resolve<S: Storage>(
     State(st): State<Arc<S>>,
-    Extension(kiosk): Extension<KioskId>,
+    Extension(who): Extension<Principal>,
     Path(id): Path<String>,
     ApiJson(req): ApiJson<ResolveRequest>,
 ) -> Result<Json<ResolveResponse>, ApiErr> {
@@ -380,14 +479,19 @@ async fn resolve<S: Storage>(
     if req.note.is_empty() {
         return Err(bad("note: say what was done about the conflict"));
     }
-    let by = format!(
-        "{} at kiosk {}",
-        req.by.as_deref().unwrap_or("staff").trim(),
-        kiosk.0
-    );
+    let named = req.by.as_deref().unwrap_or("staff").trim().to_string();
+    let (by, only) = match &who {
+        Principal::Kiosk { id, .. } => (format!("{named} at kiosk {id}"), Some(id.clone())),
+        Principal::Staff { name } => (format!("{named} (staff token {name})"), None),
+    };
     let result = st
-        .resolve_conflict(id.to_string(), req.note, by, Utc::now())
+        .resolve_conflict(id.to_string(), req.note, by, only, Utc::now())
         .await?;
+    if result == super::engine::Resolve::OtherKiosk {
+        return Err(forbidden(
+            "this conflict belongs to another kiosk; staff close it",
+        ));
+    }
     if result == super::engine::Resolve::NotAConflict {
         return Err(ApiErr(
             StatusCode::NOT_FOUND,
@@ -395,7 +499,7 @@ async fn resolve<S: Storage>(
             "no open conflict with this id".into(),
         ));
     }
-    tracing::info!(kiosk = %kiosk.0, entry_id = %id, ?result, "conflict closed");
+    tracing::info!(by = ?who_label(&who), entry_id = %id, ?result, "conflict closed");
     Ok(Json(ResolveResponse { result }))
 }
 

@@ -61,16 +61,38 @@ pub fn new_token() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// What the database keeps of a token: argon2id of it with minimal cost
-/// and a fixed salt. The token is 256 random bits, so stretching would add
-/// nothing, and a fixed salt lets the server find the kiosk by the hash.
+/// What the database keeps of a token: its SHA-256 (hex). A token is 256
+/// random bits, so a slow or salted hash would add nothing (nobody can
+/// guess a preimage), and an unsalted one lets the server find the token
+/// by its hash (docs/central.md, "Tokens").
 pub fn token_hash(token: &str) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(token.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// How servers before roles kept a kiosk's token (argon2id, minimal cost,
+/// fixed salt, in `kiosks.token_hash`): such tokens keep working as kiosk
+/// tokens without PIN hashes until the kiosk is given a new one.
+pub fn legacy_token_hash(token: &str) -> String {
     let params = argon2::Params::new(8, 1, 1, Some(32)).expect("valid argon2 parameters");
     let a = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
     let mut out = [0u8; 32];
     a.hash_password_into(token.as_bytes(), b"kiosk-central-token-v1", &mut out)
         .expect("argon2 with valid parameters");
     out.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Who a bearer token speaks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Principal {
+    /// A kiosk: its own entries, the feed, one reader at a time, its own
+    /// conflicts. `offline_pins`: the feed and lookups carry PIN hashes.
+    Kiosk { id: String, offline_pins: bool },
+    /// Staff: every conflict, reports, feedback, the kiosk list.
+    Staff { name: String },
 }
 
 #[cfg(test)]
@@ -82,5 +104,10 @@ mod tests {
         assert_ne!(a, super::token_hash("abd"));
         assert_eq!(a.len(), 64);
         assert_eq!(super::new_token().len(), 64);
+        assert_eq!(
+            super::token_hash(""),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+        assert_ne!(super::legacy_token_hash("abc"), a);
     }
 }

@@ -8,7 +8,7 @@ use super::engine::{
     self, FeedbackRecord, KioskStatus, Reminder, Resolve, ResolvedConflict, Stats,
 };
 use super::sql::Sql;
-use super::Fut;
+use super::{Fut, Principal};
 use crate::domain::Settings;
 use crate::protocol::*;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -34,12 +34,14 @@ pub trait Storage: Send + Sync + 'static {
     ) -> Fut<'_, Recommendations>;
     /// Open conflicts (and entries held for a missing seq).
     fn conflicts(&self, kiosk: Option<String>) -> Fut<'_, Vec<ConflictRecord>>;
-    /// Staff close conflict `id` with a note (`by` names who).
+    /// Staff close conflict `id` with a note (`by` names who);
+    /// `only_kiosk`: a kiosk closes only its own (else `OtherKiosk`).
     fn resolve_conflict(
         &self,
         id: String,
         note: String,
         by: String,
+        only_kiosk: Option<String>,
         now: DateTime<Utc>,
     ) -> Fut<'_, Resolve>;
     fn resolved_conflicts(&self, kiosk: Option<String>) -> Fut<'_, Vec<ResolvedConflict>>;
@@ -52,9 +54,19 @@ pub trait Storage: Send + Sync + 'static {
     fn import_items(&self, rows: Vec<ItemRecord>, now: DateTime<Utc>) -> Fut<'_, (u64, u64)>;
     /// Replaces the policy table and the closed days (changes recorded).
     fn set_policies(&self, rules: Vec<PolicyRecord>, closed_days: Vec<String>) -> Fut<'_, ()>;
-    /// Stores a kiosk's token hash (replacing an older token).
-    fn set_token(&self, kiosk: String, token_hash: String, now: DateTime<Utc>) -> Fut<'_, bool>;
-    fn kiosk_for_token(&self, token_hash: String) -> Fut<'_, Option<String>>;
+    /// Stores a kiosk's token hash (replacing an older token); true when
+    /// the kiosk is new. `offline_pins`: the feed carries PIN hashes to it.
+    fn set_token(
+        &self,
+        kiosk: String,
+        token_hash: String,
+        offline_pins: bool,
+        now: DateTime<Utc>,
+    ) -> Fut<'_, bool>;
+    /// Stores a staff token's hash under a name.
+    fn set_staff_token(&self, name: String, token_hash: String, now: DateTime<Utc>) -> Fut<'_, ()>;
+    /// Who a token speaks for, by the token itself (hashed here).
+    fn principal_for_token(&self, token: String) -> Fut<'_, Option<Principal>>;
     /// Readers' mail languages (barcode, `zh-CN` | `en`), from the
     /// patrons CSV's optional `language` column.
     fn set_patron_languages(&self, rows: Vec<(String, String)>) -> Fut<'_, u64>;
@@ -130,11 +142,20 @@ impl<B: Backend> Storage for B {
         id: String,
         note: String,
         by: String,
+        only_kiosk: Option<String>,
         now: DateTime<Utc>,
     ) -> Fut<'_, Resolve> {
         self.tx(move |t| {
             Box::pin(async move {
-                engine::resolve_conflict(t, &id, &note, &by, &engine::stamp(now)).await
+                engine::resolve_conflict(
+                    t,
+                    &id,
+                    &note,
+                    &by,
+                    only_kiosk.as_deref(),
+                    &engine::stamp(now),
+                )
+                .await
             })
         })
     }
@@ -200,14 +221,42 @@ impl<B: Backend> Storage for B {
         self.tx(move |t| Box::pin(async move { engine::set_policies(t, &rules, &days).await }))
     }
 
-    fn set_token(&self, kiosk: String, hash: String, now: DateTime<Utc>) -> Fut<'_, bool> {
+    fn set_token(
+        &self,
+        kiosk: String,
+        hash: String,
+        offline_pins: bool,
+        now: DateTime<Utc>,
+    ) -> Fut<'_, bool> {
         self.tx(move |t| {
-            Box::pin(async move { engine::set_token(t, &kiosk, &hash, &engine::stamp(now)).await })
+            Box::pin(async move {
+                engine::set_token(t, &kiosk, &hash, offline_pins, &engine::stamp(now)).await
+            })
         })
     }
 
-    fn kiosk_for_token(&self, hash: String) -> Fut<'_, Option<String>> {
-        self.tx(move |t| Box::pin(async move { engine::kiosk_for_token(t, &hash).await }))
+    fn set_staff_token(&self, name: String, hash: String, now: DateTime<Utc>) -> Fut<'_, ()> {
+        self.tx(move |t| {
+            Box::pin(
+                async move { engine::set_staff_token(t, &name, &hash, &engine::stamp(now)).await },
+            )
+        })
+    }
+
+    fn principal_for_token(&self, token: String) -> Fut<'_, Option<Principal>> {
+        self.tx(move |t| {
+            Box::pin(async move {
+                let hash = super::token_hash(&token);
+                if let Some(p) = engine::principal_for_token(t, &hash, None).await? {
+                    return Ok(Some(p));
+                }
+                if !engine::has_legacy_tokens(t).await? {
+                    return Ok(None);
+                }
+                let legacy = super::legacy_token_hash(&token);
+                engine::principal_for_token(t, &hash, Some(&legacy)).await
+            })
+        })
     }
 
     fn set_patron_languages(&self, rows: Vec<(String, String)>) -> Fut<'_, u64> {

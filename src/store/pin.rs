@@ -49,6 +49,11 @@ impl Store {
                 }
             }
         }
+        if hash == crate::protocol::PIN_WITHHELD {
+            // The reader has a PIN; the server keeps its hash from this
+            // kiosk (token without --offline-pins): it cannot be checked.
+            return Ok(Err(Refusal::PinUnavailable));
+        }
         if verify_pin(pin, &hash) {
             self.conn.execute(
                 "DELETE FROM pin_failures WHERE patron_id = ?1",

@@ -2,6 +2,7 @@
 //! policy table and closed days, kiosk tokens, readers' languages.
 
 use super::*;
+use crate::central::Principal;
 
 /// Inserts or updates a reader from an import; true when new. An empty
 /// `pin_hash` keeps the stored one; fines are the ILS's truth.
@@ -260,38 +261,109 @@ pub(crate) async fn rules<S: Sql>(tx: &mut S, base: &Settings) -> Result<(Policy
     Ok((table, settings))
 }
 
-/// Registers a kiosk's token (its hash) and returns whether the kiosk is new.
+/// Registers a kiosk's token (its SHA-256) in place of any older one of
+/// that kiosk; returns whether the kiosk is new.
 pub(crate) async fn set_token<S: Sql>(
     tx: &mut S,
     kiosk: &str,
     hash: &str,
+    offline_pins: bool,
     now: &str,
 ) -> Result<bool> {
     tx.lock_writes().await?;
     let n = tx
         .exec(
-            "UPDATE kiosks SET token_hash = $2 WHERE kiosk_id = $1",
-            p![kiosk, hash],
+            "UPDATE kiosks SET token_hash = NULL WHERE kiosk_id = $1",
+            p![kiosk],
         )
         .await?;
     if n == 0 {
         tx.exec(
-            "INSERT INTO kiosks (kiosk_id, token_hash, created) VALUES ($1, $2, $3)",
-            p![kiosk, hash, now],
+            "INSERT INTO kiosks (kiosk_id, created) VALUES ($1, $2)",
+            p![kiosk, now],
         )
         .await?;
     }
+    tx.exec(
+        "DELETE FROM tokens WHERE role = 'kiosk' AND kiosk_id = $1",
+        p![kiosk],
+    )
+    .await?;
+    tx.exec(
+        "INSERT INTO tokens (hash, role, kiosk_id, offline_pins, created) VALUES ($1, 'kiosk', $2, $3, $4)",
+        p![hash, kiosk, offline_pins as i64, now],
+    )
+    .await?;
     Ok(n == 0)
 }
 
-pub(crate) async fn kiosk_for_token<S: Sql>(tx: &mut S, hash: &str) -> Result<Option<String>> {
-    Ok(tx
+/// Registers a staff token (its SHA-256) under `name`; a name may hold
+/// several (one per desk or person).
+pub(crate) async fn set_staff_token<S: Sql>(
+    tx: &mut S,
+    name: &str,
+    hash: &str,
+    now: &str,
+) -> Result<()> {
+    tx.lock_writes().await?;
+    tx.exec(
+        "INSERT INTO tokens (hash, role, staff_name, created) VALUES ($1, 'staff', $2, $3)",
+        p![hash, name, now],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Who the token with SHA-256 `hash` speaks for; `legacy` is its hash as
+/// servers before roles kept it (a kiosk token without PIN hashes).
+pub(crate) async fn principal_for_token<S: Sql>(
+    tx: &mut S,
+    hash: &str,
+    legacy: Option<&str>,
+) -> Result<Option<Principal>> {
+    if let Some(r) = tx
         .query_opt(
-            "SELECT kiosk_id FROM kiosks WHERE token_hash = $1",
+            "SELECT role, kiosk_id, staff_name, offline_pins FROM tokens WHERE hash = $1",
             p![hash],
         )
         .await?
-        .map(|r| r.s("kiosk_id")))
+    {
+        return Ok(match r.s("role").as_str() {
+            "kiosk" => Some(Principal::Kiosk {
+                id: r.s("kiosk_id"),
+                offline_pins: r.i("offline_pins") != 0,
+            }),
+            "staff" => Some(Principal::Staff {
+                name: r.s("staff_name"),
+            }),
+            _ => None,
+        });
+    }
+    let Some(legacy) = legacy else {
+        return Ok(None);
+    };
+    Ok(tx
+        .query_opt(
+            "SELECT kiosk_id FROM kiosks WHERE token_hash = $1",
+            p![legacy],
+        )
+        .await?
+        .map(|r| Principal::Kiosk {
+            id: r.s("kiosk_id"),
+            offline_pins: false,
+        }))
+}
+
+/// Whether any token of the old kind (argon2, in `kiosks`) is left: only
+/// then does an unknown token pay for the old hash.
+pub(crate) async fn has_legacy_tokens<S: Sql>(tx: &mut S) -> Result<bool> {
+    Ok(tx
+        .query_opt(
+            "SELECT kiosk_id FROM kiosks WHERE token_hash IS NOT NULL LIMIT 1",
+            p![],
+        )
+        .await?
+        .is_some())
 }
 
 /// Stores readers' languages (barcode, zh-CN | en) and sends their

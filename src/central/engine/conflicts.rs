@@ -58,23 +58,34 @@ pub enum Resolve {
     /// No conflict with this id (unknown, applied, or still held for a
     /// missing seq, which closes itself).
     NotAConflict,
+    /// The conflict is another kiosk's than the token's (answered 403,
+    /// never sent).
+    OtherKiosk,
 }
 
 /// Closes conflict `id` with a note; the entry itself is left as it was.
+/// `only_kiosk`: the caller may close only that kiosk's conflicts.
 pub(crate) async fn resolve_conflict<S: Sql>(
     tx: &mut S,
     id: &str,
     note: &str,
     by: &str,
+    only_kiosk: Option<&str>,
     now: &str,
 ) -> Result<Resolve> {
     tx.lock_writes().await?;
-    let status = tx
-        .query_opt("SELECT status FROM entries WHERE id = $1", p![id])
+    let row = tx
+        .query_opt("SELECT status, kiosk_id FROM entries WHERE id = $1", p![id])
         .await?
-        .map(|r| r.s("status"));
-    if status.as_deref() != Some("conflict") {
+        .map(|r| (r.s("status"), r.s("kiosk_id")));
+    let Some((status, kiosk)) = row else {
         return Ok(Resolve::NotAConflict);
+    };
+    if status != "conflict" {
+        return Ok(Resolve::NotAConflict);
+    }
+    if only_kiosk.is_some_and(|k| k != kiosk) {
+        return Ok(Resolve::OtherKiosk);
     }
     let n = tx
         .exec(
