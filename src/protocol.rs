@@ -34,6 +34,16 @@ pub const API_VERSION: &str = "v1";
 /// kiosk, which takes it for a hash, refuses the PIN as wrong).
 pub const PIN_WITHHELD: &str = "withheld";
 
+/// The largest `seq` the server accepts (a kiosk journaling one entry a
+/// second would need 30,000 years to reach it); 0 and below are refused
+/// too. Larger ones would be held forever as a gap.
+pub const MAX_SEQ: i64 = 1_000_000_000_000;
+
+/// The largest amount in cents (either sign) of any `*_cents` field of an
+/// entry's `detail` (1,000,000.00 in the library's currency): balances
+/// stay well inside what every database keeps as an integer.
+pub const MAX_AMOUNT_CENTS: i64 = 100_000_000;
+
 /// A journal entry on the wire (see `store::journal`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Entry {

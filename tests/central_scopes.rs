@@ -327,3 +327,142 @@ async fn pin_hashes_only_with_offline_pins_and_email_only_one_reader_at_a_time()
     let p1 = feed.iter().find(|p| p.barcode == "P1").unwrap();
     assert_eq!(p1.pin_hash.as_deref(), Some(PIN_WITHHELD));
 }
+
+/// Issue 13 §6: out-of-range dates, absurd amounts and seqs are `400`
+/// with an `ApiError` (not a panic, a dropped connection or a balance
+/// turned REAL), and a comment that would be a spreadsheet formula is
+/// exported as text.
+#[tokio::test(flavor = "multi_thread")]
+async fn absurd_dates_amounts_and_seqs_are_400_and_csv_cells_are_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let db_path = dir.path().join("central.db");
+    let db = ["--db", db_path.to_str().unwrap()];
+    centre::import_csv(&db, dir.path(), "bounds", PATRONS, ITEMS);
+    let k1 = centre::token(&db, "K1");
+    let staff = centre::ok(&db, &["token", "create", "--staff", "Mei"])
+        .trim()
+        .to_string();
+    let server = centre::serve(&db);
+    let c = Client {
+        http: reqwest::Client::new(),
+        base: server.base.clone(),
+    };
+
+    for q in [
+        "to=-262143-01-01",
+        "from=-262143-01-01",
+        "to=+262142-12-31",
+        "from=0000-01-01&to=0001-01-01",
+        "from=2026-01-01&to=+262142-12-31",
+    ] {
+        for route in ["/v1/reports/stats", "/v1/feedback"] {
+            let (s, v) = c
+                .call("GET", &format!("{route}?{q}"), Some(&staff), None)
+                .await;
+            assert_eq!(s, 400, "{route}?{q}: {v}");
+            assert_eq!(v["error"], "bad_request", "{v}");
+        }
+    }
+    // The server is still there.
+    let (s, _) = c.call("GET", "/v1/reports/stats", Some(&staff), None).await;
+    assert_eq!(s, 200);
+
+    // Seqs and amounts out of bounds, by push and by decide.
+    let mut pay = entry("K1", 1, "fee_paid", "P1", "I1");
+    pay["item"] = Value::Null;
+    for (what, e) in [
+        ("seq i64::MAX", {
+            let mut e = entry("K1", i64::MAX, "checkout", "P1", "I1");
+            e["seq"] = json!(i64::MAX);
+            e
+        }),
+        ("seq 0", entry("K1", 0, "checkout", "P1", "I1")),
+        ("seq -1", entry("K1", -1, "checkout", "P1", "I1")),
+        ("amount i64::MAX", {
+            let mut e = pay.clone();
+            e["detail"] = json!({"amount_cents": i64::MAX});
+            e
+        }),
+        ("amount i64::MIN", {
+            let mut e = pay.clone();
+            e["detail"] = json!({"amount_cents": i64::MIN});
+            e
+        }),
+    ] {
+        let (s, v) = c
+            .call(
+                "POST",
+                "/v1/push",
+                Some(&k1),
+                Some(&push_body("K1", vec![e.clone()])),
+            )
+            .await;
+        assert_eq!(s, 400, "push {what}: {v}");
+        assert_eq!(v["error"], "bad_request", "{v}");
+        let (s, v) = c
+            .call(
+                "POST",
+                "/v1/decide",
+                Some(&k1),
+                Some(&json!({"entry": e, "parts_seen": null})),
+            )
+            .await;
+        assert_eq!(s, 400, "decide {what}: {v}");
+    }
+    // Nothing of them was kept: seq 1 is still free, the balance whole.
+    let mut ok = pay.clone();
+    ok["detail"] = json!({"amount_cents": 250});
+    let (s, v) = c
+        .call(
+            "POST",
+            "/v1/push",
+            Some(&k1),
+            Some(&push_body("K1", vec![ok])),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["results"][0]["status"], "applied", "{v}");
+
+    // A comment that a spreadsheet would run is exported as text, by the
+    // API and by the command line.
+    let mut fb = entry("K1", 2, "feedback", "P1", "I1");
+    fb["item"] = Value::Null;
+    fb["detail"] =
+        json!({"rating": 1, "topics": ["-x"], "comment": "=HYPERLINK(\"http://evil\",\"click\")"});
+    let (s, v) = c
+        .call(
+            "POST",
+            "/v1/push",
+            Some(&k1),
+            Some(&push_body("K1", vec![fb])),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let (s, csv) = c
+        .call(
+            "GET",
+            "/v1/feedback?from=2026-11-23&to=2026-11-23&format=csv",
+            Some(&staff),
+            None,
+        )
+        .await;
+    assert_eq!(s, 200);
+    let csv = csv.as_str().unwrap().to_string();
+    assert!(csv.contains("\"'=HYPERLINK("), "{csv}");
+    assert!(csv.contains(",'-x,"), "{csv}");
+    let cli = centre::ok(
+        &db,
+        &[
+            "report",
+            "--what",
+            "feedback",
+            "--from",
+            "2026-11-23",
+            "--to",
+            "2026-11-23",
+            "--format",
+            "csv",
+        ],
+    );
+    assert_eq!(cli, csv);
+}

@@ -330,12 +330,45 @@ async fn openapi() -> Response {
         .into_response()
 }
 
+/// An entry's numbers within the API's bounds (`MAX_SEQ`,
+/// `MAX_AMOUNT_CENTS`), or 400 naming the entry and field.
+fn in_bounds(e: &Entry) -> Result<(), ApiErr> {
+    if !(1..=MAX_SEQ).contains(&e.seq) {
+        return Err(bad(format!(
+            "entry {}: seq {} is out of bounds (1 to {MAX_SEQ})",
+            e.id, e.seq
+        )));
+    }
+    if let Some(detail) = e.detail.as_object() {
+        for (k, v) in detail {
+            if !k.ends_with("_cents") {
+                continue;
+            }
+            let ok = match v {
+                serde_json::Value::Null => true,
+                serde_json::Value::Number(n) => n
+                    .as_i64()
+                    .is_some_and(|c| c.unsigned_abs() <= MAX_AMOUNT_CENTS as u64),
+                _ => false,
+            };
+            if !ok {
+                return Err(bad(format!(
+                    "entry {}: detail.{k} must be a whole number of cents within ±{MAX_AMOUNT_CENTS}",
+                    e.id
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
 async fn push<S: Storage>(
     State(st): State<Arc<S>>,
     Extension(kiosk): Extension<KioskId>,
     ApiJson(req): ApiJson<PushRequest>,
 ) -> Result<Json<PushResponse>, ApiErr> {
     same_kiosk(&kiosk, &req.kiosk_id)?;
+    req.entries.iter().try_for_each(in_bounds)?;
     let n = req.entries.len();
     let res = st.push(req, Utc::now()).await?;
     tracing::info!(kiosk = %kiosk.0, entries = n, offset_ms = res.clock_offset_ms, "push");
@@ -373,6 +406,7 @@ async fn decide<S: Storage>(
     ApiJson(req): ApiJson<DecideRequest>,
 ) -> Result<Json<DecideResponse>, ApiErr> {
     same_kiosk(&kiosk, &req.entry.kiosk_id)?;
+    in_bounds(&req.entry)?;
     let res = st.decide(req, Utc::now()).await?;
     tracing::info!(kiosk = %kiosk.0, entry_id = %res.id, decision = %res.decision, "decide");
     Ok(Json(res))
@@ -516,15 +550,29 @@ struct RangeQuery {
     format: Option<String>,
 }
 
+/// A report's days: `from`..=`to` (default: the 30 days up to today),
+/// each between 0001-01-01 and 9999-12-31 (else 400).
 fn range(q: &RangeQuery) -> Result<(NaiveDate, NaiveDate), ApiErr> {
+    let first = NaiveDate::from_ymd_opt(1, 1, 1).expect("a date");
+    let last = NaiveDate::from_ymd_opt(9999, 12, 31).expect("a date");
     let day = |s: &Option<String>, default: NaiveDate, what: &str| match s.as_deref() {
         None => Ok(default),
         Some(s) => NaiveDate::parse_from_str(s, "%Y-%m-%d")
-            .map_err(|_| bad(format!("{what} {s:?} is not a date (YYYY-MM-DD)"))),
+            .ok()
+            .filter(|d| (first..=last).contains(d))
+            .ok_or_else(|| {
+                bad(format!(
+                    "{what} {s:?} is not a date from 0001-01-01 to 9999-12-31 (YYYY-MM-DD)"
+                ))
+            }),
     };
     let today = Utc::now().date_naive();
     let to = day(&q.to, today, "to")?;
-    let from = day(&q.from, to - chrono::Duration::days(30), "from")?;
+    let month_before = to
+        .checked_sub_signed(chrono::Duration::days(30))
+        .unwrap_or(first)
+        .max(first);
+    let from = day(&q.from, month_before, "from")?;
     Ok((from, to))
 }
 

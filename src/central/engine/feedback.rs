@@ -37,7 +37,8 @@ pub(crate) async fn feedback<S: Sql>(
 /// Feedback as CSV: `id,kiosk_id,at,rating,topics,comment` (topics joined
 /// with `;`), for a spreadsheet. No card numbers, as in the JSON.
 pub fn feedback_csv(rows: &[FeedbackRecord]) -> String {
-    let mut w = csv::Writer::from_writer(vec![]);
+    // Readers type the comments: a formula-leading one is written as text.
+    let mut w = crate::csvfmt::SafeWriter::from_writer(vec![]);
     let _ = w.write_record(["id", "kiosk_id", "at", "rating", "topics", "comment"]);
     for f in rows {
         let d = &f.detail;

@@ -35,9 +35,11 @@ pub struct Stats {
 impl Stats {
     /// `dimension,key,loans,returns` rows, totals first.
     pub fn to_csv(&self) -> String {
-        let mut w = csv::Writer::from_writer(vec![]);
+        // Keys are titles, kiosk ids, categories: formula-leading ones
+        // are written as text.
+        let mut w = crate::csvfmt::SafeWriter::from_writer(vec![]);
         let _ = w.write_record(["dimension", "key", "loans", "returns"]);
-        let total = |w: &mut csv::Writer<Vec<u8>>, k: &str, l: u64, r: u64| {
+        let total = |w: &mut crate::csvfmt::SafeWriter<Vec<u8>>, k: &str, l: u64, r: u64| {
             let _ = w.write_record(["total", k, &l.to_string(), &r.to_string()]);
         };
         total(&mut w, "all", self.loans, self.returns);
