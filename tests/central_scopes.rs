@@ -466,3 +466,81 @@ async fn absurd_dates_amounts_and_seqs_are_400_and_csv_cells_are_text() {
     );
     assert_eq!(cli, csv);
 }
+
+/// Issue 13 §1: an entry is (kiosk, id). Kiosk K2 sending an entry under
+/// the id of K1's entry, by push or decide, is refused (400) and K1's
+/// entry stays exactly as it was.
+#[tokio::test(flavor = "multi_thread")]
+async fn another_kiosks_entry_id_is_refused_and_its_entry_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let db_path = dir.path().join("central.db");
+    let db = ["--db", db_path.to_str().unwrap()];
+    centre::import_csv(&db, dir.path(), "ids", PATRONS, ITEMS);
+    let k1 = centre::token(&db, "K1");
+    let k2 = centre::token(&db, "K2");
+    let server = centre::serve(&db);
+    let c = Client {
+        http: reqwest::Client::new(),
+        base: server.base.clone(),
+    };
+    // K1 decides a loan online under its id.
+    let e1 = entry("K1", 1, "checkout", "P1", "I1");
+    let (s, v) = c
+        .call(
+            "POST",
+            "/v1/decide",
+            Some(&k1),
+            Some(&json!({"entry": e1, "parts_seen": null})),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["decision"], "accepted", "{v}");
+    let id = e1["id"].as_str().unwrap().to_string();
+    let row = |db: &[&str]| {
+        let q = format!(
+            "SELECT kiosk_id, seq, status, code, decision, item FROM entries WHERE id = '{id}'"
+        );
+        let d = centre::Db::from_args(db);
+        async move { d.rows(&q).await }
+    };
+    let before = row(&db).await;
+    assert_eq!(before[0][0], "K1");
+
+    // K2 sends the same id, told "refused" offline: by push, then decide.
+    let mut e2 = entry("K2", 1, "checkout", "P2", "I2");
+    e2["id"] = json!(id);
+    e2["decision"] = json!("refused");
+    let (s, v) = c
+        .call(
+            "POST",
+            "/v1/push",
+            Some(&k2),
+            Some(&push_body("K2", vec![e2.clone()])),
+        )
+        .await;
+    assert_eq!(s, 400, "push: {v}");
+    assert_eq!(v["error"], "bad_request", "{v}");
+    let (s, v) = c
+        .call(
+            "POST",
+            "/v1/decide",
+            Some(&k2),
+            Some(&json!({"entry": e2, "parts_seen": null})),
+        )
+        .await;
+    assert_eq!(s, 400, "decide: {v}");
+    assert_eq!(row(&db).await, before, "K1's entry is unchanged");
+    let (s, v) = c.call("GET", "/v1/conflicts", Some(&k1), None).await;
+    assert_eq!((s, v.as_array().unwrap().len()), (200, 0), "{v}");
+    // K1 sending its own entry again is still a duplicate.
+    let (s, v) = c
+        .call(
+            "POST",
+            "/v1/push",
+            Some(&k1),
+            Some(&push_body("K1", vec![e1])),
+        )
+        .await;
+    assert_eq!(s, 200);
+    assert_eq!(v["results"][0]["status"], "duplicate", "{v}");
+}

@@ -100,12 +100,23 @@ pub trait Backend: Send + Sync + 'static {
 impl<B: Backend> Storage for B {
     fn push(&self, req: PushRequest, now: DateTime<Utc>) -> Fut<'_, PushResponse> {
         let s = self.settings().clone();
-        self.tx(move |t| Box::pin(async move { engine::push(t, &s, &req, now).await }))
+        self.tx(move |t| {
+            Box::pin(async move {
+                engine::refuse_foreign_ids(t, &req.kiosk_id, &req.entries).await?;
+                engine::push(t, &s, &req, now).await
+            })
+        })
     }
 
     fn decide(&self, req: DecideRequest, now: DateTime<Utc>) -> Fut<'_, DecideResponse> {
         let s = self.settings().clone();
-        self.tx(move |t| Box::pin(async move { engine::decide(t, &s, &req, now).await }))
+        self.tx(move |t| {
+            Box::pin(async move {
+                let e = std::slice::from_ref(&req.entry);
+                engine::refuse_foreign_ids(t, &req.entry.kiosk_id, e).await?;
+                engine::decide(t, &s, &req, now).await
+            })
+        })
     }
 
     fn changes(&self, cursor: String, limit: u32) -> Fut<'_, ChangesPage> {

@@ -64,3 +64,31 @@ pub(crate) async fn kiosks<S: Sql>(tx: &mut S) -> Result<Vec<KioskStatus>> {
         })
         .collect())
 }
+
+/// An entry is (kiosk, id): an id another kiosk's entry holds is refused
+/// (400) before anything of the batch is applied, so that entry is never
+/// read or rewritten as this kiosk's (UUIDv7 ids of two kiosks never meet
+/// by chance).
+pub(crate) async fn refuse_foreign_ids<S: Sql>(
+    tx: &mut S,
+    kiosk: &str,
+    entries: &[Entry],
+) -> Result<()> {
+    tx.lock_writes().await?;
+    for chunk in entries.chunks(SEEN_CHUNK) {
+        let marks: Vec<String> = (2..=chunk.len() + 1).map(|i| format!("${i}")).collect();
+        let mut params = vec![Val::from(kiosk)];
+        params.extend(chunk.iter().map(|e| Val::from(e.id.to_string())));
+        let sql = format!(
+            "SELECT id, kiosk_id FROM entries WHERE kiosk_id <> $1 AND id IN ({})",
+            marks.join(", ")
+        );
+        if let Some(r) = tx.query(&sql, &params).await?.first() {
+            return Err(CentralError::BadRequest(format!(
+                "entry {}: this id is another kiosk's entry; each kiosk makes its own ids",
+                r.s("id")
+            )));
+        }
+    }
+    Ok(())
+}
