@@ -1704,3 +1704,33 @@ async fn nul_in_text_is_400_not_500() {
         .unwrap();
     assert_eq!(codes(&r), ["applied"]);
 }
+
+/// Issue 13 §5: the server's SQLite database and its -wal and -shm files
+/// hold card numbers: created readable by their owner only (0600), whatever
+/// the umask.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn central_database_files_are_created_0600() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let db_path = dir.path().join("central.db");
+    let db = ["--db", db_path.to_str().unwrap()];
+    let token = centre::token(&db, K1);
+    let server = centre::serve(&db);
+    let r = reqwest::Client::new()
+        .post(format!("{}/v1/push", server.base))
+        .bearer_auth(&token)
+        .json(&batch(K1, vec![entry(K1, 1, "checkin", None, Some("I1"))]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    for suffix in ["", "-wal", "-shm"] {
+        let p = dir.path().join(format!("central.db{suffix}"));
+        let mode = std::fs::metadata(&p)
+            .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{}: {:o}", p.display(), mode & 0o777);
+    }
+}

@@ -103,7 +103,36 @@ fn migrate(conn: &mut Connection, path: &Path) -> Result<(), CentralError> {
     Ok(())
 }
 
+/// Creates the database file readable by its owner only (0600) when it
+/// does not exist: it holds card numbers. SQLite gives the -wal and -shm
+/// files the database file's permissions.
+fn create_private(path: &Path) -> Result<(), CentralError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)
+        {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => {
+                return Err(CentralError::Corrupt(format!(
+                    "{}: cannot create the database: {e}",
+                    path.display()
+                )))
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}
+
 fn open_conn(path: &Path) -> Result<Connection, CentralError> {
+    create_private(path)?;
     let conn = Connection::open(path)?;
     conn.busy_timeout(std::time::Duration::from_secs(30))?;
     // The engine runs a few dozen distinct statements (rusqlite keeps 16
