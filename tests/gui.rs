@@ -26,7 +26,48 @@ fn kiosk_with(mut config: Config) -> (App, Vec<String>, Vec<String>) {
     s.configure(rows, settings, &holidays).unwrap();
     store::demo::generate(&mut s, 30, 120, 7, Local::now().fixed_offset()).unwrap();
     let (cards, items) = store::demo::loanable_pairs(&s, 5).unwrap();
-    (App::new(config, s, None, Lang::En), cards, items)
+    (App::new(config, s, None, Lang::En).unwrap(), cards, items)
+}
+
+/// The tests' runtime for the app's Tasks (decisions on the desk, reads
+/// off the UI thread), as iced's runtime runs them in the window.
+fn runtime() -> &'static tokio::runtime::Runtime {
+    static RT: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
+    RT.get_or_init(|| tokio::runtime::Runtime::new().unwrap())
+}
+
+/// Driving the app as iced does: each message's Tasks run to the end and
+/// what they produce fed back, before the test looks at the screen.
+trait Drive {
+    /// `update(m)` and every Task it leads to.
+    fn send(&mut self, m: Message);
+    /// A key at `at` (`App::key_at`) and every Task it leads to.
+    fn press(&mut self, e: keyboard::Event, at: Instant);
+    /// The staff PIN at `now` (`App::staff_pin`) and every Task it leads to.
+    fn staff_pin_sent(&mut self, pin: &str, now: Instant);
+    /// Runs `task` and every Task it leads to.
+    fn run(&mut self, task: iced::Task<Message>);
+}
+
+impl Drive for App {
+    fn send(&mut self, m: Message) {
+        let t = self.update(m);
+        self.run(t);
+    }
+
+    fn press(&mut self, e: keyboard::Event, at: Instant) {
+        let t = self.key_at(e, at);
+        self.run(t);
+    }
+
+    fn staff_pin_sent(&mut self, pin: &str, now: Instant) {
+        let t = self.staff_pin(pin, now);
+        self.run(t);
+    }
+
+    fn run(&mut self, task: iced::Task<Message>) {
+        run_task(runtime(), self, task);
+    }
 }
 
 fn kiosk() -> (App, Vec<String>, Vec<String>) {
@@ -68,14 +109,14 @@ fn open_staff_menu(app: &mut App) -> iced::Task<Message> {
 /// and the pad is unplugged (a status without a code).
 fn printer_out_of_paper_pad_gone(app: &mut App) {
     use kiosk::devices::events::{DeviceEvent, DeviceStatus, EventKind, StatusCode};
-    let _ = app.update(Message::Device(DeviceEvent::status(
+    app.send(Message::Device(DeviceEvent::status(
         "printer",
         StatusCode::PaperOut,
         DeviceStatus::Error {
             reason: "the receipt printer is out of paper".into(),
         },
     )));
-    let _ = app.update(Message::Device(DeviceEvent::now(
+    app.send(Message::Device(DeviceEvent::now(
         "pad",
         EventKind::DeviceStatus {
             status: DeviceStatus::Down {
@@ -90,16 +131,16 @@ fn borrow_flow_commits_then_receipt_feedback_and_back_to_idle() {
     let (mut app, cards, items) = kiosk();
     let before = on_loan(&app);
     // An earlier visit: items[2] is already at home with this reader.
-    let _ = app.update(Message::Scanned(cards[0].clone()));
-    let _ = app.update(Message::Scanned(items[2].clone()));
-    let _ = app.update(Message::Scanned(cards[0].clone()));
-    let _ = app.update(Message::Receipt(receipt::Message::NoReceipt));
-    let _ = app.update(Message::Feedback(feedback::Message::Skip));
+    app.send(Message::Scanned(cards[0].clone()));
+    app.send(Message::Scanned(items[2].clone()));
+    app.send(Message::Scanned(cards[0].clone()));
+    app.send(Message::Receipt(receipt::Message::NoReceipt));
+    app.send(Message::Feedback(feedback::Message::Skip));
     assert!(matches!(app.screen(), Screen::Attract(_)));
-    let _ = app.update(Message::Scanned(cards[0].clone()));
+    app.send(Message::Scanned(cards[0].clone()));
     assert!(matches!(app.screen(), Screen::Borrow));
-    let _ = app.update(Message::Scanned(items[0].clone()));
-    let _ = app.update(Message::Scanned(items[1].clone()));
+    app.send(Message::Scanned(items[0].clone()));
+    app.send(Message::Scanned(items[1].clone()));
     let l = lines(&app);
     assert_eq!(l.len(), 2);
     assert!(l
@@ -108,17 +149,17 @@ fn borrow_flow_commits_then_receipt_feedback_and_back_to_idle() {
     // Committed before shown.
     assert_eq!(on_loan(&app), before + 3);
     // A book borrowed a moment ago, read again: still just borrowed.
-    let _ = app.update(Message::Scanned(items[0].clone()));
+    app.send(Message::Scanned(items[0].clone()));
     assert_eq!(lines(&app), l);
     // A book from the earlier visit: no second loan, a renewal is offered.
-    let _ = app.update(Message::Scanned(items[2].clone()));
+    app.send(Message::Scanned(items[2].clone()));
     let l = lines(&app);
     let idx = l.iter().position(|l| l.item == items[2]).unwrap();
     assert!(matches!(
         l[idx].status,
         borrow::Status::Refused(Refusal::AlreadyOnLoanToYou { .. })
     ));
-    let _ = app.update(Message::Borrow(borrow::Message::Renew(idx)));
+    app.send(Message::Borrow(borrow::Message::Renew(idx)));
     let l = lines(&app);
     let renewed = l.iter().find(|l| l.item == items[2]).unwrap();
     assert!(
@@ -130,16 +171,16 @@ fn borrow_flow_commits_then_receipt_feedback_and_back_to_idle() {
     );
     assert_eq!(journal_count(&app, "renew"), 1);
     // The card again ends the session.
-    let _ = app.update(Message::Scanned(cards[0].clone()));
+    app.send(Message::Scanned(cards[0].clone()));
     assert!(app.session().is_none(), "card logged out");
     match app.screen() {
         Screen::Receipt(r) => assert_eq!(r.borrowed.len(), 2),
         other => panic!("expected the receipt screen, got {other:?}"),
     }
-    let _ = app.update(Message::Receipt(receipt::Message::NoReceipt));
+    app.send(Message::Receipt(receipt::Message::NoReceipt));
     assert!(matches!(app.screen(), Screen::Feedback(_)));
-    let _ = app.update(Message::Feedback(feedback::Message::Rate(5)));
-    let _ = app.update(Message::Feedback(feedback::Message::Send));
+    app.send(Message::Feedback(feedback::Message::Rate(5)));
+    app.send(Message::Feedback(feedback::Message::Send));
     assert!(matches!(app.screen(), Screen::Attract(_)));
     assert_eq!(journal_count(&app, "feedback"), 1);
     let anonymous: Option<String> = app
@@ -158,13 +199,13 @@ fn borrow_flow_commits_then_receipt_feedback_and_back_to_idle() {
 fn items_without_a_card_are_returned_with_their_route() {
     let (mut app, cards, items) = kiosk();
     let before = on_loan(&app);
-    let _ = app.update(Message::Scanned(cards[0].clone()));
-    let _ = app.update(Message::Scanned(items[0].clone()));
-    let _ = app.update(Message::Borrow(borrow::Message::Finish));
-    let _ = app.update(Message::Receipt(receipt::Message::NoReceipt));
-    let _ = app.update(Message::Feedback(feedback::Message::Skip));
+    app.send(Message::Scanned(cards[0].clone()));
+    app.send(Message::Scanned(items[0].clone()));
+    app.send(Message::Borrow(borrow::Message::Finish));
+    app.send(Message::Receipt(receipt::Message::NoReceipt));
+    app.send(Message::Feedback(feedback::Message::Skip));
     assert!(matches!(app.screen(), Screen::Attract(_)));
-    let _ = app.update(Message::Scanned(items[0].clone()));
+    app.send(Message::Scanned(items[0].clone()));
     match app.screen() {
         Screen::Return(r) => {
             assert_eq!(r.lines.len(), 1);
@@ -173,7 +214,7 @@ fn items_without_a_card_are_returned_with_their_route() {
         other => panic!("expected the return screen, got {other:?}"),
     }
     assert_eq!(on_loan(&app), before);
-    let _ = app.update(Message::Return(kiosk::ui::screens::returns::Message::Done));
+    app.send(Message::Return(kiosk::ui::screens::returns::Message::Done));
     assert!(matches!(app.screen(), Screen::Attract(_)));
 }
 
@@ -182,7 +223,7 @@ fn returns_can_be_switched_off() {
     let mut config = Config::default();
     config.kiosk.return_without_card = false;
     let (mut app, _, items) = kiosk_with(config);
-    let _ = app.update(Message::Scanned(items[0].clone()));
+    app.send(Message::Scanned(items[0].clone()));
     assert!(matches!(app.screen(), Screen::Attract(_)));
     assert!(app.notice().is_some());
 }
@@ -190,7 +231,7 @@ fn returns_can_be_switched_off() {
 #[test]
 fn unknown_and_garbage_codes_say_so_and_never_crash() {
     let (mut app, _, _) = kiosk();
-    let _ = app.update(Message::Scanned("29999999999999".into()));
+    app.send(Message::Scanned("29999999999999".into()));
     assert_eq!(
         app.notice(),
         Some(&kiosk::ui::screens::Notice::Refused(Refusal::UnknownPatron))
@@ -202,7 +243,7 @@ fn unknown_and_garbage_codes_say_so_and_never_crash() {
         "'; DROP TABLE items; --",
         &"9".repeat(5000),
     ] {
-        let _ = app.update(Message::Scanned(junk.to_string()));
+        app.send(Message::Scanned(junk.to_string()));
     }
     assert!(matches!(app.screen(), Screen::Attract(_)));
 }
@@ -219,12 +260,12 @@ fn pin_pad_wrong_then_right() {
             [kiosk::privacy::hash_pin("1234"), cards[0].clone()],
         )
         .unwrap();
-    let _ = app.update(Message::Scanned(cards[0].clone()));
+    app.send(Message::Scanned(cards[0].clone()));
     assert!(matches!(app.screen(), Screen::Identify(_)));
     for d in [9, 9, 9, 9] {
-        let _ = app.update(Message::Identify(identify::Message::Digit(d)));
+        app.send(Message::Identify(identify::Message::Digit(d)));
     }
-    let _ = app.update(Message::Identify(identify::Message::Submit));
+    app.send(Message::Identify(identify::Message::Submit));
     match app.screen() {
         Screen::Identify(i) => {
             assert!(matches!(
@@ -239,9 +280,9 @@ fn pin_pad_wrong_then_right() {
     }
     assert!(app.session().is_none());
     for d in [1, 2, 3, 4] {
-        let _ = app.update(Message::Identify(identify::Message::Digit(d)));
+        app.send(Message::Identify(identify::Message::Digit(d)));
     }
-    let _ = app.update(Message::Identify(identify::Message::Submit));
+    app.send(Message::Identify(identify::Message::Submit));
     assert!(matches!(app.screen(), Screen::Borrow));
     assert_eq!(app.session().unwrap().card, cards[0]);
 }
@@ -259,11 +300,11 @@ fn pin_pad_cancel_forgets_the_card() {
             [kiosk::privacy::hash_pin("1234"), cards[0].clone()],
         )
         .unwrap();
-    let _ = app.update(Message::Scanned(cards[0].clone()));
-    let _ = app.update(Message::Identify(identify::Message::Cancel));
+    app.send(Message::Scanned(cards[0].clone()));
+    app.send(Message::Identify(identify::Message::Cancel));
     assert!(matches!(app.screen(), Screen::Attract(_)));
     // A book now is a return, not a loan to the cancelled card.
-    let _ = app.update(Message::Scanned(items[0].clone()));
+    app.send(Message::Scanned(items[0].clone()));
     assert!(matches!(app.screen(), Screen::Return(_)));
     assert_eq!(on_loan(&app), before);
 }
@@ -271,18 +312,18 @@ fn pin_pad_cancel_forgets_the_card() {
 #[test]
 fn inactivity_warns_counts_down_and_logs_out() {
     let (mut app, cards, _) = kiosk();
-    let _ = app.update(Message::Scanned(cards[0].clone()));
+    app.send(Message::Scanned(cards[0].clone()));
     let t0 = Instant::now();
-    let _ = app.update(Message::Tick(t0 + Duration::from_secs(5)));
+    app.send(Message::Tick(t0 + Duration::from_secs(5)));
     assert!(app.warning().is_none());
     let later = t0 + Duration::from_secs(55);
-    let _ = app.update(Message::Tick(later));
+    app.send(Message::Tick(later));
     assert_eq!(app.warning().map(|w| w.left), Some(10));
     for i in 1..10 {
-        let _ = app.update(Message::Tick(later + Duration::from_secs(i)));
+        app.send(Message::Tick(later + Duration::from_secs(i)));
         assert!(app.session().is_some());
     }
-    let _ = app.update(Message::Tick(later + Duration::from_secs(10)));
+    app.send(Message::Tick(later + Duration::from_secs(10)));
     assert!(app.session().is_none());
     assert!(matches!(app.screen(), Screen::Attract(_)));
 }
@@ -290,10 +331,10 @@ fn inactivity_warns_counts_down_and_logs_out() {
 #[test]
 fn still_here_keeps_the_session() {
     let (mut app, cards, _) = kiosk();
-    let _ = app.update(Message::Scanned(cards[0].clone()));
-    let _ = app.update(Message::Tick(Instant::now() + Duration::from_secs(58)));
+    app.send(Message::Scanned(cards[0].clone()));
+    app.send(Message::Tick(Instant::now() + Duration::from_secs(58)));
     assert!(app.warning().is_some());
-    let _ = app.update(Message::Warning(
+    app.send(Message::Warning(
         kiosk::ui::screens::warning::Message::StillHere,
     ));
     assert!(app.warning().is_none());
@@ -303,11 +344,11 @@ fn still_here_keeps_the_session() {
 #[test]
 fn language_switch_and_reset_after_the_session() {
     let (mut app, cards, _) = kiosk();
-    let _ = app.update(Message::Scanned(cards[0].clone()));
-    let _ = app.update(Message::SetLang(Lang::ZhCn));
+    app.send(Message::Scanned(cards[0].clone()));
+    app.send(Message::SetLang(Lang::ZhCn));
     assert_eq!(app.lang(), Lang::ZhCn);
-    let _ = app.update(Message::Borrow(borrow::Message::Finish));
-    let _ = app.update(Message::Feedback(feedback::Message::Skip));
+    app.send(Message::Borrow(borrow::Message::Finish));
+    app.send(Message::Feedback(feedback::Message::Skip));
     // Back to the first configured language for the next reader.
     assert_eq!(app.lang(), Lang::En);
 }
@@ -315,16 +356,16 @@ fn language_switch_and_reset_after_the_session() {
 #[test]
 fn account_renew_all_and_back() {
     let (mut app, cards, items) = kiosk();
-    let _ = app.update(Message::Scanned(cards[0].clone()));
-    let _ = app.update(Message::Scanned(items[0].clone()));
-    let _ = app.update(Message::Borrow(borrow::Message::Account));
+    app.send(Message::Scanned(cards[0].clone()));
+    app.send(Message::Scanned(items[0].clone()));
+    app.send(Message::Borrow(borrow::Message::Account));
     match app.screen() {
         Screen::Account(a) => assert_eq!(a.data.loans.len(), 1),
         other => panic!("expected the account, got {other:?}"),
     }
-    let _ = app.update(Message::Account(account::Message::RenewAll));
+    app.send(Message::Account(account::Message::RenewAll));
     assert_eq!(journal_count(&app, "renew"), 1);
-    let _ = app.update(Message::Account(account::Message::Back));
+    app.send(Message::Account(account::Message::Back));
     assert!(matches!(app.screen(), Screen::Borrow));
     assert_eq!(lines(&app).len(), 1, "the borrow list survived the visit");
 }
@@ -334,14 +375,14 @@ fn holds_are_placed_by_scanning_on_the_holds_screen() {
     let (mut app, cards, items) = kiosk();
     let before = on_loan(&app);
     // Someone else has the book.
-    let _ = app.update(Message::Scanned(cards[1].clone()));
-    let _ = app.update(Message::Scanned(items[3].clone()));
-    let _ = app.update(Message::Scanned(cards[1].clone()));
-    let _ = app.update(Message::Receipt(receipt::Message::NoReceipt));
-    let _ = app.update(Message::Feedback(feedback::Message::Skip));
-    let _ = app.update(Message::Scanned(cards[0].clone()));
-    let _ = app.update(Message::Borrow(borrow::Message::Holds));
-    let _ = app.update(Message::Scanned(items[3].clone()));
+    app.send(Message::Scanned(cards[1].clone()));
+    app.send(Message::Scanned(items[3].clone()));
+    app.send(Message::Scanned(cards[1].clone()));
+    app.send(Message::Receipt(receipt::Message::NoReceipt));
+    app.send(Message::Feedback(feedback::Message::Skip));
+    app.send(Message::Scanned(cards[0].clone()));
+    app.send(Message::Borrow(borrow::Message::Holds));
+    app.send(Message::Scanned(items[3].clone()));
     match app.screen() {
         Screen::Holds(h) => {
             assert_eq!(h.holds.len(), 1, "{h:?}");
@@ -350,15 +391,15 @@ fn holds_are_placed_by_scanning_on_the_holds_screen() {
         other => panic!("expected holds, got {other:?}"),
     }
     assert_eq!(on_loan(&app), before + 1, "a hold is not a loan");
-    let _ = app.update(Message::Holds(holds::Message::Back));
+    app.send(Message::Holds(holds::Message::Back));
     assert!(matches!(app.screen(), Screen::Borrow));
 }
 
 #[test]
 fn another_card_mid_session_must_wait() {
     let (mut app, cards, _) = kiosk();
-    let _ = app.update(Message::Scanned(cards[0].clone()));
-    let _ = app.update(Message::Scanned(cards[1].clone()));
+    app.send(Message::Scanned(cards[0].clone()));
+    app.send(Message::Scanned(cards[1].clone()));
     assert_eq!(app.session().unwrap().card, cards[0]);
     assert!(app.notice().is_some());
 }
@@ -366,12 +407,13 @@ fn another_card_mid_session_must_wait() {
 #[test]
 fn staff_gesture_export_out_of_service_and_back() {
     let (mut app, cards, items) = kiosk();
-    let _ = app.update(Message::Scanned(cards[0].clone()));
-    let _ = app.update(Message::Scanned(items[0].clone()));
-    let _ = app.update(Message::Borrow(borrow::Message::Finish));
-    let _ = app.update(Message::Receipt(receipt::Message::NoReceipt));
-    let _ = app.update(Message::Feedback(feedback::Message::Skip));
-    let _ = open_staff_menu(&mut app);
+    app.send(Message::Scanned(cards[0].clone()));
+    app.send(Message::Scanned(items[0].clone()));
+    app.send(Message::Borrow(borrow::Message::Finish));
+    app.send(Message::Receipt(receipt::Message::NoReceipt));
+    app.send(Message::Feedback(feedback::Message::Skip));
+    let t = open_staff_menu(&mut app);
+    app.run(t);
     match app.screen() {
         Screen::Staff(s) => {
             assert_eq!(s.figures.hourly.len(), 24);
@@ -384,30 +426,30 @@ fn staff_gesture_export_out_of_service_and_back() {
     let dir = std::env::temp_dir().join(format!("kiosk-gui-test-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("journal.csv");
-    let _ = app.update(Message::Staff(staff::Message::PathChanged(
+    app.send(Message::Staff(staff::Message::PathChanged(
         path.display().to_string(),
     )));
-    let _ = app.update(Message::Staff(staff::Message::Export));
+    app.send(Message::Staff(staff::Message::Export));
     let csv = std::fs::read_to_string(&path).unwrap();
     assert!(csv.lines().count() >= 2, "{csv}");
     // A path that cannot be written is reported, not a crash.
-    let _ = app.update(Message::Staff(staff::Message::PathChanged(
+    app.send(Message::Staff(staff::Message::PathChanged(
         "/nonexistent/dir/x.csv".into(),
     )));
-    let _ = app.update(Message::Staff(staff::Message::Export));
+    app.send(Message::Staff(staff::Message::Export));
     match app.screen() {
         Screen::Staff(s) => assert!(s.status.is_some()),
         other => panic!("{other:?}"),
     }
-    let _ = app.update(Message::Staff(staff::Message::ToggleService));
-    let _ = app.update(Message::Staff(staff::Message::Back));
+    app.send(Message::Staff(staff::Message::ToggleService));
+    app.send(Message::Staff(staff::Message::Back));
     assert!(app.out_of_service());
     match app.screen() {
         Screen::Attract(a) => assert!(a.out_of_service),
         other => panic!("{other:?}"),
     }
     // Out of service: scans do nothing.
-    let _ = app.update(Message::Scanned(cards[0].clone()));
+    app.send(Message::Scanned(cards[0].clone()));
     assert!(app.session().is_none());
     let _ = std::fs::remove_dir_all(dir);
 }
@@ -417,17 +459,18 @@ fn staff_pin_is_checked_against_the_configured_hash() {
     let mut config = Config::default();
     config.staff.pin_hash = kiosk::privacy::hash_pin("24680");
     let (mut app, _, _) = kiosk_with(config);
-    let _ = open_staff_menu(&mut app);
+    let t = open_staff_menu(&mut app);
+    app.run(t);
     assert!(matches!(app.screen(), Screen::Identify(_)));
     for d in [1, 1, 1] {
-        let _ = app.update(Message::Identify(identify::Message::Digit(d)));
+        app.send(Message::Identify(identify::Message::Digit(d)));
     }
-    let _ = app.update(Message::Identify(identify::Message::Submit));
+    app.send(Message::Identify(identify::Message::Submit));
     assert!(matches!(app.screen(), Screen::Identify(_)));
     for d in [2, 4, 6, 8, 0] {
-        let _ = app.update(Message::Identify(identify::Message::Digit(d)));
+        app.send(Message::Identify(identify::Message::Digit(d)));
     }
-    let _ = app.update(Message::Identify(identify::Message::Submit));
+    app.send(Message::Identify(identify::Message::Submit));
     assert!(matches!(app.screen(), Screen::Staff(_)));
 }
 
@@ -464,7 +507,7 @@ fn shipped_kiosk() -> (
         .find_map(|h| h.field.clone().map(|f| (f, h.demo_tags.clone())))
         .expect("a simulated pad");
     (
-        App::new(config, s, Some(devices), Lang::En),
+        App::new(config, s, Some(devices), Lang::En).unwrap(),
         cards,
         field,
         tags,
@@ -485,10 +528,11 @@ fn the_staff_menu_tests_scanners_tags_and_the_printer_without_lending() {
     let (mut app, cards, field, tags, events) = shipped_kiosk();
     let rt = tokio::runtime::Runtime::new().unwrap();
     let before = app.store().counts().unwrap();
-    let _ = open_staff_menu(&mut app);
+    let t = open_staff_menu(&mut app);
+    app.run(t);
     assert!(test_reads(&app).is_empty());
     // A reader's card: named as a card, masked.
-    let _ = app.update(Message::Scanned(cards[0].clone()));
+    app.send(Message::Scanned(cards[0].clone()));
     let r = test_reads(&app);
     let tail: String = cards[0]
         .chars()
@@ -509,7 +553,7 @@ fn the_staff_menu_tests_scanners_tags_and_the_printer_without_lending() {
     // A book from a serial scanner: its title.
     let book = "30001000000036";
     let title = app.store().item_title(book).unwrap().unwrap().0;
-    let _ = app.update(Message::Device(kiosk::devices::events::DeviceEvent::now(
+    app.send(Message::Device(kiosk::devices::events::DeviceEvent::now(
         "scanner-2",
         kiosk::devices::events::EventKind::ItemScanned { code: book.into() },
     )));
@@ -525,9 +569,9 @@ fn the_staff_menu_tests_scanners_tags_and_the_printer_without_lending() {
     // The keyboard wedge's burst: a test read from "wedge".
     let t0 = Instant::now();
     for (i, ch) in "39999999999994".chars().enumerate() {
-        let _ = app.key_at(key(ch), t0 + Duration::from_millis(2 * i as u64));
+        app.press(key(ch), t0 + Duration::from_millis(2 * i as u64));
     }
-    let _ = app.key_at(enter(), t0 + Duration::from_millis(40));
+    app.press(enter(), t0 + Duration::from_millis(40));
     let r = test_reads(&app);
     assert_eq!(r[0].device, "wedge");
     assert_eq!(
@@ -542,8 +586,8 @@ fn the_staff_menu_tests_scanners_tags_and_the_printer_without_lending() {
     // nothing.
     field.put(tags[0].clone());
     let e = tags_event(&events);
-    let _ = app.update(Message::Device(e.clone()));
-    let _ = app.update(Message::Device(e));
+    app.send(Message::Device(e.clone()));
+    app.send(Message::Device(e));
     let r = test_reads(&app);
     assert_eq!(r.len(), 4, "{r:?}");
     match &r[0].what {
@@ -561,7 +605,7 @@ fn the_staff_menu_tests_scanners_tags_and_the_printer_without_lending() {
     }
     // assets/demo-tags.json: the 12th is blank.
     field.put(tags[11].clone());
-    let _ = app.update(Message::Device(tags_event(&events)));
+    app.send(Message::Device(tags_event(&events)));
     let r = test_reads(&app);
     assert_eq!(r.len(), 5, "{r:?}");
     assert!(
@@ -589,8 +633,8 @@ fn the_staff_menu_tests_scanners_tags_and_the_printer_without_lending() {
         other => panic!("{other:?}"),
     }
     // Back on the idle screen, the same card opens a session again.
-    let _ = app.update(Message::Staff(staff::Message::Back));
-    let _ = app.update(Message::Scanned(cards[0].clone()));
+    app.send(Message::Staff(staff::Message::Back));
+    app.send(Message::Scanned(cards[0].clone()));
     assert!(matches!(app.screen(), Screen::Borrow));
 }
 
@@ -601,31 +645,31 @@ fn a_staff_card_opens_the_menu_from_the_idle_screen_only() {
     // A PIN is set: the card opens the menu without it.
     config.staff.pin_hash = kiosk::privacy::hash_pin("2468");
     let (mut app, cards, _) = kiosk_with(config);
-    let _ = app.update(Message::Scanned("staff-0042".into()));
+    app.send(Message::Scanned("staff-0042".into()));
     assert!(
         matches!(app.screen(), Screen::Staff(_)),
         "normalised like any scan: {:?}",
         app.screen()
     );
     // On its own test panel it reads as a staff card.
-    let _ = app.update(Message::Scanned("STAFF-0042".into()));
+    app.send(Message::Scanned("STAFF-0042".into()));
     assert_eq!(test_reads(&app)[0].what, staff::TestKind::StaffCard);
-    let _ = app.update(Message::Staff(staff::Message::Back));
+    app.send(Message::Staff(staff::Message::Back));
     // Over a reader's session it does nothing: their list stays.
-    let _ = app.update(Message::Scanned(cards[0].clone()));
+    app.send(Message::Scanned(cards[0].clone()));
     assert!(matches!(app.screen(), Screen::Borrow));
-    let _ = app.update(Message::Scanned("STAFF-0042".into()));
+    app.send(Message::Scanned("STAFF-0042".into()));
     assert!(matches!(app.screen(), Screen::Borrow));
     assert!(app.session().is_some());
     // Out of service, the card still lets staff in.
-    let _ = app.update(Message::Scanned(cards[0].clone()));
-    let _ = app.update(Message::Receipt(receipt::Message::NoReceipt));
-    let _ = app.update(Message::Feedback(feedback::Message::Skip));
-    let _ = app.update(Message::Scanned("STAFF-0042".into()));
-    let _ = app.update(Message::Staff(staff::Message::ToggleService));
-    let _ = app.update(Message::Staff(staff::Message::Back));
+    app.send(Message::Scanned(cards[0].clone()));
+    app.send(Message::Receipt(receipt::Message::NoReceipt));
+    app.send(Message::Feedback(feedback::Message::Skip));
+    app.send(Message::Scanned("STAFF-0042".into()));
+    app.send(Message::Staff(staff::Message::ToggleService));
+    app.send(Message::Staff(staff::Message::Back));
     assert!(app.out_of_service());
-    let _ = app.update(Message::Scanned("STAFF-0042".into()));
+    app.send(Message::Scanned("STAFF-0042".into()));
     assert!(matches!(app.screen(), Screen::Staff(_)));
 }
 
@@ -642,22 +686,22 @@ fn readers_see_their_own_language_unless_they_chose_one() {
             .unwrap();
     }
     assert_eq!(app.lang(), Lang::En);
-    let _ = app.update(Message::Scanned(cards[0].clone()));
+    app.send(Message::Scanned(cards[0].clone()));
     assert_eq!(app.lang(), Lang::ZhCn, "their record says zh-CN");
-    let _ = app.update(Message::Borrow(borrow::Message::Finish));
-    let _ = app.update(Message::Receipt(receipt::Message::NoReceipt));
-    let _ = app.update(Message::Feedback(feedback::Message::Skip));
+    app.send(Message::Borrow(borrow::Message::Finish));
+    app.send(Message::Receipt(receipt::Message::NoReceipt));
+    app.send(Message::Feedback(feedback::Message::Skip));
     assert_eq!(app.lang(), Lang::En, "back to the kiosk's default");
     // Someone who pressed English first keeps English.
-    let _ = app.update(Message::SetLang(Lang::En));
-    let _ = app.update(Message::Scanned(cards[1].clone()));
+    app.send(Message::SetLang(Lang::En));
+    app.send(Message::Scanned(cards[1].clone()));
     assert!(matches!(app.screen(), Screen::Borrow));
     assert_eq!(app.lang(), Lang::En);
     // A reader without a language on record: the kiosk's default.
-    let _ = app.update(Message::Borrow(borrow::Message::Finish));
-    let _ = app.update(Message::Receipt(receipt::Message::NoReceipt));
-    let _ = app.update(Message::Feedback(feedback::Message::Skip));
-    let _ = app.update(Message::Scanned(cards[2].clone()));
+    app.send(Message::Borrow(borrow::Message::Finish));
+    app.send(Message::Receipt(receipt::Message::NoReceipt));
+    app.send(Message::Feedback(feedback::Message::Skip));
+    app.send(Message::Scanned(cards[2].clone()));
     assert!(matches!(app.screen(), Screen::Borrow));
     assert_eq!(app.lang(), Lang::En);
 }
@@ -672,17 +716,17 @@ fn staff_figures_are_read_off_the_ui_thread_with_item_types() {
     s.configure(rows, settings, &holidays).unwrap();
     store::demo::generate(&mut s, 30, 120, 7, Local::now().fixed_offset()).unwrap();
     let (cards, items) = store::demo::loanable_pairs(&s, 5).unwrap();
-    let mut app = App::new(config, s, None, Lang::En);
+    let mut app = App::new(config, s, None, Lang::En).unwrap();
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let _ = app.update(Message::Scanned(cards[0].clone()));
+    app.send(Message::Scanned(cards[0].clone()));
     for i in &items[..3] {
-        let _ = app.update(Message::Scanned(i.clone()));
+        app.send(Message::Scanned(i.clone()));
     }
-    let _ = app.update(Message::Borrow(borrow::Message::Finish));
-    let _ = app.update(Message::Receipt(receipt::Message::NoReceipt));
-    let _ = app.update(Message::Feedback(feedback::Message::Skip));
-    let _ = app.update(Message::Scanned(items[0].clone()));
-    let _ = app.update(Message::Return(kiosk::ui::screens::returns::Message::Done));
+    app.send(Message::Borrow(borrow::Message::Finish));
+    app.send(Message::Receipt(receipt::Message::NoReceipt));
+    app.send(Message::Feedback(feedback::Message::Skip));
+    app.send(Message::Scanned(items[0].clone()));
+    app.send(Message::Return(kiosk::ui::screens::returns::Message::Done));
     let task = open_staff_menu(&mut app);
     // The menu is up at once; the database's figures follow from a Task.
     let by_type = |app: &App| match app.screen() {
@@ -707,13 +751,14 @@ fn staff_figures_are_read_off_the_ui_thread_with_item_types() {
 fn restart_closes_the_window_and_asks_run_to_start_again() {
     let (mut app, _, _) = kiosk();
     let flag = app.restart_flag();
-    let _ = open_staff_menu(&mut app);
-    let _ = app.update(Message::Staff(staff::Message::Quit));
+    let t = open_staff_menu(&mut app);
+    app.run(t);
+    app.send(Message::Staff(staff::Message::Quit));
     assert!(
         !flag.load(std::sync::atomic::Ordering::SeqCst),
         "quit is not restart"
     );
-    let _ = app.update(Message::Staff(staff::Message::Restart));
+    app.send(Message::Staff(staff::Message::Restart));
     assert!(flag.load(std::sync::atomic::Ordering::SeqCst));
 }
 
@@ -751,17 +796,17 @@ fn keyboard_wedge_burst_is_a_scan_and_slow_typing_is_too_after_enter() {
     let t0 = Instant::now();
     // A scanner: keys 2 ms apart, then Enter.
     for (i, ch) in cards[0].chars().enumerate() {
-        let _ = app.key_at(key(ch), t0 + Duration::from_millis(2 * i as u64));
+        app.press(key(ch), t0 + Duration::from_millis(2 * i as u64));
     }
-    let _ = app.key_at(enter(), t0 + Duration::from_millis(40));
+    app.press(enter(), t0 + Duration::from_millis(40));
     assert!(matches!(app.screen(), Screen::Borrow));
     // A person typing slowly, then Enter: handed over as typing, and a
     // typed code with Enter counts as a scan too.
     let t1 = t0 + Duration::from_secs(10);
     for (i, ch) in items[0].chars().enumerate() {
-        let _ = app.key_at(key(ch), t1 + Duration::from_millis(300 * i as u64));
+        app.press(key(ch), t1 + Duration::from_millis(300 * i as u64));
     }
-    let _ = app.key_at(enter(), t1 + Duration::from_secs(30));
+    app.press(enter(), t1 + Duration::from_secs(30));
     assert_eq!(lines(&app).len(), 1);
 }
 
@@ -772,20 +817,20 @@ fn a_scan_cut_in_two_by_a_busy_screen_is_still_one_return() {
     // 60 ms drawing the receipt (its wedge timer then fired), and got the
     // rest with Enter at once. The book must come back, not "unknown".
     let (mut app, cards, items) = kiosk();
-    let _ = app.update(Message::Scanned(cards[0].clone()));
-    let _ = app.update(Message::Scanned(items[0].clone()));
-    let _ = app.update(Message::Scanned(cards[0].clone()));
+    app.send(Message::Scanned(cards[0].clone()));
+    app.send(Message::Scanned(items[0].clone()));
+    app.send(Message::Scanned(cards[0].clone()));
     assert!(matches!(app.screen(), Screen::Receipt(_)));
     let t0 = Instant::now();
     let (head, tail) = items[0].split_at(4);
     for ch in head.chars() {
-        let _ = app.key_at(key(ch), t0);
+        app.press(key(ch), t0);
     }
-    let _ = app.update(Message::WedgeTick(t0 + Duration::from_millis(61)));
+    app.send(Message::WedgeTick(t0 + Duration::from_millis(61)));
     for ch in tail.chars() {
-        let _ = app.key_at(key(ch), t0 + Duration::from_millis(62));
+        app.press(key(ch), t0 + Duration::from_millis(62));
     }
-    let _ = app.key_at(enter(), t0 + Duration::from_millis(62));
+    app.press(enter(), t0 + Duration::from_millis(62));
     match app.screen() {
         Screen::Return(r) => {
             assert_eq!(r.lines.len(), 1, "{:?}", r.lines);
@@ -796,7 +841,7 @@ fn a_scan_cut_in_two_by_a_busy_screen_is_still_one_return() {
     }
     assert_eq!(journal_count(&app, "checkin"), 1);
     // Nothing of it is left as typing: a later Enter scans nothing.
-    let _ = app.key_at(enter(), t0 + Duration::from_secs(5));
+    app.press(enter(), t0 + Duration::from_secs(5));
     assert_eq!(journal_count(&app, "checkin"), 1);
 }
 
@@ -836,10 +881,10 @@ fn the_receipt_is_emailed_to_the_address_on_the_readers_record() {
         .iter()
         .map(|i| app.store().item_title(i).unwrap().unwrap().0)
         .collect();
-    let _ = app.update(Message::Scanned(cards[0].clone()));
-    let _ = app.update(Message::Scanned(items[0].clone()));
-    let _ = app.update(Message::Scanned(items[1].clone()));
-    let _ = app.update(Message::Scanned(cards[0].clone()));
+    app.send(Message::Scanned(cards[0].clone()));
+    app.send(Message::Scanned(items[0].clone()));
+    app.send(Message::Scanned(items[1].clone()));
+    app.send(Message::Scanned(cards[0].clone()));
     match app.screen() {
         Screen::Receipt(r) => assert_eq!(r.email.as_deref(), Some("r…@example.org")),
         other => panic!("expected the receipt, got {other:?}"),
@@ -873,23 +918,23 @@ fn the_receipt_is_emailed_to_the_address_on_the_readers_record() {
         assert!(body.contains(t.as_str()), "{t} in {body}");
     }
     assert!(body.contains("due "), "{body}");
-    let _ = app.update(Message::Feedback(feedback::Message::Skip));
+    app.send(Message::Feedback(feedback::Message::Skip));
     // A reader without an address is not offered it.
-    let _ = app.update(Message::Scanned(cards[1].clone()));
-    let _ = app.update(Message::Scanned(items[2].clone()));
-    let _ = app.update(Message::Scanned(cards[1].clone()));
+    app.send(Message::Scanned(cards[1].clone()));
+    app.send(Message::Scanned(items[2].clone()));
+    app.send(Message::Scanned(cards[1].clone()));
     match app.screen() {
         Screen::Receipt(r) => assert_eq!(r.email, None),
         other => panic!("{other:?}"),
     }
-    let _ = app.update(Message::Receipt(receipt::Message::NoReceipt));
-    let _ = app.update(Message::Feedback(feedback::Message::Skip));
+    app.send(Message::Receipt(receipt::Message::NoReceipt));
+    app.send(Message::Feedback(feedback::Message::Skip));
     // The mail server gone: the reader is told, the button goes, the
     // loans stay recorded.
     drop(sink);
-    let _ = app.update(Message::Scanned(cards[0].clone()));
-    let _ = app.update(Message::Scanned(items[3].clone()));
-    let _ = app.update(Message::Scanned(cards[0].clone()));
+    app.send(Message::Scanned(cards[0].clone()));
+    app.send(Message::Scanned(items[3].clone()));
+    app.send(Message::Scanned(cards[0].clone()));
     let t = app.update(Message::Receipt(receipt::Message::Email));
     run_task(&rt, &mut app, t);
     match app.screen() {
@@ -915,7 +960,7 @@ fn click(app: &mut App, label: &str) {
         ui.into_messages().collect()
     };
     for m in messages {
-        let _ = app.update(m);
+        app.send(m);
     }
 }
 
@@ -923,14 +968,14 @@ fn click(app: &mut App, label: &str) {
 fn simulator_clicks_through_borrow_and_return() {
     let (mut app, cards, items) = kiosk();
     let before = on_loan(&app);
-    let _ = app.update(Message::Scanned(cards[0].clone()));
-    let _ = app.update(Message::Scanned(items[0].clone()));
+    app.send(Message::Scanned(cards[0].clone()));
+    app.send(Message::Scanned(items[0].clone()));
     click(&mut app, "Finish");
     click(&mut app, "No receipt, thanks");
     click(&mut app, "Skip");
-    let _ = app.update(Message::Scanned(cards[0].clone()));
-    let _ = app.update(Message::Scanned(items[1].clone()));
-    let _ = app.update(Message::Scanned(items[0].clone()));
+    app.send(Message::Scanned(cards[0].clone()));
+    app.send(Message::Scanned(items[1].clone()));
+    app.send(Message::Scanned(items[0].clone()));
     click(&mut app, "Renew");
     assert_eq!(journal_count(&app, "renew"), 1);
     click(&mut app, "My account");
@@ -942,8 +987,8 @@ fn simulator_clicks_through_borrow_and_return() {
     click(&mut app, "Skip");
     assert!(matches!(app.screen(), Screen::Attract(_)));
     // Return both and press Done.
-    let _ = app.update(Message::Scanned(items[0].clone()));
-    let _ = app.update(Message::Scanned(items[1].clone()));
+    app.send(Message::Scanned(items[0].clone()));
+    app.send(Message::Scanned(items[1].clone()));
     assert!(matches!(app.screen(), Screen::Return(_)));
     click(&mut app, "Done");
     assert!(matches!(app.screen(), Screen::Attract(_)));
@@ -954,16 +999,16 @@ fn simulator_clicks_through_borrow_and_return() {
 fn simulator_reserves_rates_and_staff_export_then_restart() {
     let (mut app, cards, items) = kiosk();
     // Another reader has items[0] at home.
-    let _ = app.update(Message::Scanned(cards[1].clone()));
-    let _ = app.update(Message::Scanned(items[0].clone()));
+    app.send(Message::Scanned(cards[1].clone()));
+    app.send(Message::Scanned(items[0].clone()));
     click(&mut app, "Finish");
     click(&mut app, "No receipt, thanks");
     click(&mut app, "Skip");
     // A reader reserves it from the reservations screen.
-    let _ = app.update(Message::Scanned(cards[0].clone()));
+    app.send(Message::Scanned(cards[0].clone()));
     click(&mut app, "Reservations");
     assert!(matches!(app.screen(), Screen::Holds(_)));
-    let _ = app.update(Message::Scanned(items[0].clone()));
+    app.send(Message::Scanned(items[0].clone()));
     assert_eq!(journal_count(&app, "hold_placed"), 1);
     click(&mut app, "Back");
     click(&mut app, "Finish");
@@ -994,10 +1039,11 @@ fn simulator_reserves_rates_and_staff_export_then_restart() {
     );
     assert!(matches!(app.screen(), Screen::Attract(_)));
     // Staff: export by clicking, then restart.
-    let _ = open_staff_menu(&mut app);
+    let t = open_staff_menu(&mut app);
+    app.run(t);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("export.csv");
-    let _ = app.update(Message::Staff(staff::Message::PathChanged(
+    app.send(Message::Staff(staff::Message::PathChanged(
         path.display().to_string(),
     )));
     click(&mut app, "Export");
@@ -1027,7 +1073,7 @@ fn simulator_switches_language_and_types_a_pin() {
     click(&mut app, "中文");
     assert_eq!(app.lang(), Lang::ZhCn);
     click(&mut app, "English");
-    let _ = app.update(Message::Scanned(cards[0].clone()));
+    app.send(Message::Scanned(cards[0].clone()));
     for d in ["4", "3", "2", "1"] {
         click(&mut app, d);
     }
@@ -1039,9 +1085,9 @@ fn simulator_switches_language_and_types_a_pin() {
 fn offline_banner_follows_the_sync_status() {
     let (mut app, _, _) = kiosk();
     assert!(!app.offline());
-    let _ = app.update(Message::Online(Some(false)));
+    app.send(Message::Online(Some(false)));
     assert!(app.offline());
-    let _ = app.update(Message::Online(None));
+    app.send(Message::Online(None));
     assert!(!app.offline(), "unknown is not offline");
 }
 
@@ -1172,7 +1218,7 @@ fn online_app_with(
         assert!(Instant::now() < until, "the first sync never finished");
         std::thread::sleep(Duration::from_millis(50));
     }
-    let mut app = App::new(config, store, None, Lang::En);
+    let mut app = App::new(config, store, None, Lang::En).unwrap();
     app.set_sync(bg.desk.clone(), None);
     (app, bg)
 }
@@ -1199,7 +1245,8 @@ fn the_touch_screen_tells_kiosk_central_its_devices_and_the_paper() {
     // unplugged.
     printer_out_of_paper_pad_gone(&mut app);
     // A sync round ends with a heartbeat; staff start one.
-    let _ = open_staff_menu(&mut app);
+    let t = open_staff_menu(&mut app);
+    app.run(t);
     let t = app.update(Message::Staff(staff::Message::SyncNow));
     run_task(&rt, &mut app, t);
     let out = central_bin()
@@ -1304,7 +1351,7 @@ fn loans_and_returns_go_through_kiosk_central_then_offline_when_it_stops() {
         .unwrap();
     assert_eq!(online, (0, "accepted".to_string()));
     // A hold goes through the central system too.
-    let _ = app.update(Message::Borrow(borrow::Message::Holds));
+    app.send(Message::Borrow(borrow::Message::Holds));
     let t = app.update(Message::Scanned("I3".into()));
     run_task(&rt, &mut app, t);
     match app.screen() {
@@ -1315,12 +1362,12 @@ fn loans_and_returns_go_through_kiosk_central_then_offline_when_it_stops() {
         ),
         other => panic!("expected holds, got {other:?}"),
     }
-    let _ = app.update(Message::Holds(holds::Message::Back));
+    app.send(Message::Holds(holds::Message::Back));
     // A refusal from the central system reads as the local one would.
     let t = app.update(Message::Scanned("P1".into()));
     run_task(&rt, &mut app, t);
-    let _ = app.update(Message::Receipt(receipt::Message::NoReceipt));
-    let _ = app.update(Message::Feedback(feedback::Message::Skip));
+    app.send(Message::Receipt(receipt::Message::NoReceipt));
+    app.send(Message::Feedback(feedback::Message::Skip));
     let t = app.update(Message::Scanned("I1".into()));
     run_task(&rt, &mut app, t);
     match app.screen() {
@@ -1355,7 +1402,7 @@ fn loans_and_returns_go_through_kiosk_central_then_offline_when_it_stops() {
     assert_eq!(offline, 1, "journaled as an offline decision");
     // Renew all from the account screen: each loan is its own decision on
     // the desk (offline now, by the same rules: the loan is minutes old).
-    let _ = app.update(Message::Borrow(borrow::Message::Account));
+    app.send(Message::Borrow(borrow::Message::Account));
     let t = app.update(Message::Account(account::Message::RenewAll));
     run_task(&rt, &mut app, t);
     match app.screen() {
@@ -1379,18 +1426,18 @@ fn loans_and_returns_go_through_kiosk_central_then_offline_when_it_stops() {
         )
         .unwrap();
     assert_eq!(renew_offline, 1, "renewed through the desk, offline");
-    let _ = app.update(Message::Account(account::Message::Back));
+    app.send(Message::Account(account::Message::Back));
     // The engine's status (what the subscription delivers) turns the
     // banner on; the idle screen says what still works.
     let s = bg.status();
     assert_eq!(s.online, Some(false), "{s:?}");
     assert!(s.outbox >= 1, "the offline loan waits in the outbox: {s:?}");
-    let _ = app.update(Message::Sync(s));
+    app.send(Message::Sync(s));
     assert!(app.offline());
     let t = app.update(Message::Scanned("P1".into()));
     run_task(&rt, &mut app, t);
-    let _ = app.update(Message::Receipt(receipt::Message::NoReceipt));
-    let _ = app.update(Message::Feedback(feedback::Message::Skip));
+    app.send(Message::Receipt(receipt::Message::NoReceipt));
+    app.send(Message::Feedback(feedback::Message::Skip));
     match app.screen() {
         Screen::Attract(a) => assert_eq!(
             a.offline,
@@ -1408,49 +1455,51 @@ fn staff_pin_locks_after_too_many_wrong_ones() {
     config.policy.pin_attempts = 3;
     config.policy.pin_lock_minutes = 10;
     let (mut app, _, _) = kiosk_with(config);
-    let _ = open_staff_menu(&mut app);
+    let t = open_staff_menu(&mut app);
+    app.run(t);
     let t0 = Instant::now();
     let error = |app: &App| match app.screen() {
         Screen::Identify(i) => i.error.clone(),
         other => panic!("expected the PIN pad, got {other:?}"),
     };
-    app.staff_pin("1111", t0);
+    app.staff_pin_sent("1111", t0);
     assert!(matches!(
         error(&app),
         Some(Notice::Said("ui-staff-pin-wrong-left", a)) if a == vec![("left", "2".to_string())]
     ));
-    app.staff_pin("2222", t0);
-    app.staff_pin("3333", t0);
+    app.staff_pin_sent("2222", t0);
+    app.staff_pin_sent("3333", t0);
     assert!(matches!(
         error(&app),
         Some(Notice::Said("ui-staff-pin-locked", _))
     ));
     // Locked: even the right PIN does not open the menu, nor does a new
     // gesture reset the count.
-    app.staff_pin("24680", t0 + Duration::from_secs(60));
+    app.staff_pin_sent("24680", t0 + Duration::from_secs(60));
     assert!(matches!(app.screen(), Screen::Identify(_)));
-    let _ = app.update(Message::Identify(identify::Message::Cancel));
-    let _ = open_staff_menu(&mut app);
+    app.send(Message::Identify(identify::Message::Cancel));
+    let t = open_staff_menu(&mut app);
+    app.run(t);
     assert!(matches!(
         error(&app),
         Some(Notice::Said("ui-staff-pin-locked", _))
     ));
     // After the lock time, the right PIN opens it.
-    app.staff_pin("24680", t0 + Duration::from_secs(10 * 60 + 1));
+    app.staff_pin_sent("24680", t0 + Duration::from_secs(10 * 60 + 1));
     assert!(matches!(app.screen(), Screen::Staff(_)));
 }
 
 #[test]
 fn a_hold_on_a_book_the_reader_has_says_until_when() {
     let (mut app, cards, items) = kiosk();
-    let _ = app.update(Message::Scanned(cards[0].clone()));
-    let _ = app.update(Message::Scanned(items[0].clone()));
+    app.send(Message::Scanned(cards[0].clone()));
+    app.send(Message::Scanned(items[0].clone()));
     let due = match &lines(&app)[0].status {
         borrow::Status::Borrowed { due } => due.clone(),
         other => panic!("not lent: {other:?}"),
     };
-    let _ = app.update(Message::Borrow(borrow::Message::Holds));
-    let _ = app.update(Message::Scanned(items[0].clone()));
+    app.send(Message::Borrow(borrow::Message::Holds));
+    app.send(Message::Scanned(items[0].clone()));
     match app.screen() {
         Screen::Holds(h) => {
             assert_eq!(
@@ -1512,8 +1561,8 @@ fn tags_on_the_simulated_pad_are_lent_and_secured_off_the_ui_thread() {
         })
         .expect("a simulated pad");
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let mut app = App::new(config, s, Some(devices), Lang::En);
-    let _ = app.update(Message::Scanned(cards[0].clone()));
+    let mut app = App::new(config, s, Some(devices), Lang::En).unwrap();
+    app.send(Message::Scanned(cards[0].clone()));
     assert!(matches!(app.screen(), Screen::Borrow));
 
     // A good tag: lent, then its AFI set to "on loan" by a Task.
@@ -1549,14 +1598,14 @@ fn tags_on_the_simulated_pad_are_lent_and_secured_off_the_ui_thread() {
 fn a_reader_cancels_a_reservation_from_the_holds_screen() {
     let (mut app, cards, items) = kiosk();
     // Reader 0 borrows the book, so reader 1 can only reserve it.
-    let _ = app.update(Message::Scanned(cards[0].clone()));
-    let _ = app.update(Message::Scanned(items[0].clone()));
-    let _ = app.update(Message::Scanned(cards[0].clone()));
-    let _ = app.update(Message::Receipt(receipt::Message::NoReceipt));
-    let _ = app.update(Message::Feedback(feedback::Message::Skip));
-    let _ = app.update(Message::Scanned(cards[1].clone()));
-    let _ = app.update(Message::Borrow(borrow::Message::Holds));
-    let _ = app.update(Message::Scanned(items[0].clone()));
+    app.send(Message::Scanned(cards[0].clone()));
+    app.send(Message::Scanned(items[0].clone()));
+    app.send(Message::Scanned(cards[0].clone()));
+    app.send(Message::Receipt(receipt::Message::NoReceipt));
+    app.send(Message::Feedback(feedback::Message::Skip));
+    app.send(Message::Scanned(cards[1].clone()));
+    app.send(Message::Borrow(borrow::Message::Holds));
+    app.send(Message::Scanned(items[0].clone()));
     match app.screen() {
         Screen::Holds(h) => {
             assert!(
@@ -1569,7 +1618,7 @@ fn a_reader_cancels_a_reservation_from_the_holds_screen() {
         }
         other => panic!("expected holds, got {other:?}"),
     }
-    let _ = app.update(Message::Holds(holds::Message::Cancel(0)));
+    app.send(Message::Holds(holds::Message::Cancel(0)));
     match app.screen() {
         Screen::Holds(h) => {
             assert!(
@@ -1655,16 +1704,16 @@ fn without_a_central_system_the_receipt_suggests_from_the_local_history() {
         let t = app.update(Message::Scanned(code.clone()));
         run_task(&rt, &mut app, t);
     }
-    let _ = app.update(Message::Receipt(receipt::Message::NoReceipt));
-    let _ = app.update(Message::Feedback(feedback::Message::Skip));
+    app.send(Message::Receipt(receipt::Message::NoReceipt));
+    app.send(Message::Feedback(feedback::Message::Skip));
     for code in [&items[0], &other] {
-        let _ = app.update(Message::Scanned(code.clone()));
+        app.send(Message::Scanned(code.clone()));
     }
-    let _ = app.update(Message::Return(kiosk::ui::screens::returns::Message::Done));
+    app.send(Message::Return(kiosk::ui::screens::returns::Message::Done));
     // This reader borrows items[0]: the receipt comes at once, empty, and
     // the suggestion follows from the Task.
-    let _ = app.update(Message::Scanned(cards[0].clone()));
-    let _ = app.update(Message::Scanned(items[0].clone()));
+    app.send(Message::Scanned(cards[0].clone()));
+    app.send(Message::Scanned(items[0].clone()));
     let t = app.update(Message::Scanned(cards[0].clone()));
     assert!(suggestions(&app).is_empty(), "nothing before the answer");
     run_task(&rt, &mut app, t);
@@ -1682,12 +1731,12 @@ fn without_a_central_system_the_receipt_suggests_from_the_local_history() {
         ui.find(t3.0.as_str()).expect("the suggested title");
     }
     // A late answer for an earlier receipt never lands on a new one.
-    let _ = app.update(Message::Receipt(receipt::Message::NoReceipt));
-    let _ = app.update(Message::Feedback(feedback::Message::Skip));
-    let _ = app.update(Message::Scanned(cards[2].clone()));
-    let _ = app.update(Message::Scanned(items[1].clone()));
-    let _ = app.update(Message::Scanned(cards[2].clone()));
-    let _ = app.update(Message::Recommended(Box::new(
+    app.send(Message::Receipt(receipt::Message::NoReceipt));
+    app.send(Message::Feedback(feedback::Message::Skip));
+    app.send(Message::Scanned(cards[2].clone()));
+    app.send(Message::Scanned(items[1].clone()));
+    app.send(Message::Scanned(cards[2].clone()));
+    app.send(Message::Recommended(Box::new(
         kiosk::ui::app::Recommended {
             receipt: 1,
             patron: cards[0].clone(),
@@ -1797,23 +1846,23 @@ fn each_outcome_chooses_its_sound_and_a_missing_sound_card_changes_nothing() {
     let player = Player::with_output(70, Box::new(|| Err("no sound card".to_string())));
     app.set_sound(player);
     assert_eq!(app.last_cue(), None);
-    let _ = app.update(Message::Scanned("39999999999994".into()));
+    app.send(Message::Scanned("39999999999994".into()));
     assert_eq!(app.last_cue(), Some(Cue::Error), "an unknown code buzzes");
     let before = on_loan(&app);
-    let _ = app.update(Message::Scanned(cards[0].clone()));
-    let _ = app.update(Message::Scanned(items[0].clone()));
+    app.send(Message::Scanned(cards[0].clone()));
+    app.send(Message::Scanned(items[0].clone()));
     assert_eq!(app.last_cue(), Some(Cue::Success), "a loan chimes");
     assert_eq!(on_loan(&app), before + 1, "lent all the same");
-    let _ = app.update(Message::Scanned(cards[1].clone()));
+    app.send(Message::Scanned(cards[1].clone()));
     assert_eq!(
         app.last_cue(),
         Some(Cue::Attention),
         "another card: finish first"
     );
-    let _ = app.update(Message::Scanned(cards[0].clone()));
-    let _ = app.update(Message::Receipt(receipt::Message::NoReceipt));
-    let _ = app.update(Message::Feedback(feedback::Message::Skip));
-    let _ = app.update(Message::Scanned(items[0].clone()));
+    app.send(Message::Scanned(cards[0].clone()));
+    app.send(Message::Receipt(receipt::Message::NoReceipt));
+    app.send(Message::Feedback(feedback::Message::Skip));
+    app.send(Message::Scanned(items[0].clone()));
     assert_eq!(app.last_cue(), Some(Cue::Success), "a plain return chimes");
     assert_eq!(on_loan(&app), before);
 
@@ -1839,7 +1888,8 @@ fn device_statuses_read_in_the_chosen_language() {
     let (mut app, _, _) = kiosk_with(config);
     // The pad's status comes without a code: it keeps its own words.
     printer_out_of_paper_pad_gone(&mut app);
-    let _ = open_staff_menu(&mut app);
+    let t = open_staff_menu(&mut app);
+    app.run(t);
     let shown = |app: &App| -> Vec<(String, bool, String)> {
         match app.screen() {
             Screen::Staff(s) => s
@@ -1858,17 +1908,17 @@ fn device_statuses_read_in_the_chosen_language() {
             ("printer".into(), false, "Out of paper".into()),
         ]
     );
-    let _ = app.update(Message::SetLang(Lang::ZhCn));
+    app.send(Message::SetLang(Lang::ZhCn));
     assert_eq!(shown(&app)[1].2, "缺纸");
     // The printer is back: its new code replaces the old one.
-    let _ = app.update(Message::Device(DeviceEvent::status(
+    app.send(Message::Device(DeviceEvent::status(
         "printer",
         StatusCode::PrinterReady,
         DeviceStatus::Up {
             info: "receipt printer at /dev/usb/lp0".into(),
         },
     )));
-    let _ = app.update(Message::Staff(staff::Message::Refresh));
+    app.send(Message::Staff(staff::Message::Refresh));
     assert_eq!(
         shown(&app)[1],
         ("printer".into(), true, "就绪：凭条打印机已连接".into())
@@ -1915,13 +1965,13 @@ fn a_pin_checked_by_the_central_system_opens_the_pad_then_the_session() {
         }))
     };
     // As Circulation::check_pin answers through the desk: a PIN is needed.
-    let _ = app.update(answer(&cards[0], false, Err(Refusal::PinRequired)));
+    app.send(answer(&cards[0], false, Err(Refusal::PinRequired)));
     assert!(matches!(app.screen(), Screen::Identify(_)));
     // A late answer about another card changes nothing.
-    let _ = app.update(answer(&cards[1], true, Ok(())));
+    app.send(answer(&cards[1], true, Ok(())));
     assert!(app.session().is_none());
     // Wrong, then right.
-    let _ = app.update(answer(
+    app.send(answer(
         &cards[0],
         true,
         Err(Refusal::WrongPin { attempts_left: 4 }),
@@ -1933,16 +1983,16 @@ fn a_pin_checked_by_the_central_system_opens_the_pad_then_the_session() {
         ),
         other => panic!("expected the PIN pad, got {other:?}"),
     }
-    let _ = app.update(answer(&cards[0], true, Ok(())));
+    app.send(answer(&cards[0], true, Ok(())));
     assert!(matches!(app.screen(), Screen::Borrow));
     assert_eq!(
         app.session().map(|s| s.card.as_str()),
         Some(cards[0].as_str())
     );
     // An upstream failure sends the reader to staff, no session.
-    let _ = app.update(Message::Borrow(borrow::Message::Finish));
-    let _ = app.update(Message::Feedback(feedback::Message::Skip));
-    let _ = app.update(Message::PinChecked(Box::new(PinChecked {
+    app.send(Message::Borrow(borrow::Message::Finish));
+    app.send(Message::Feedback(feedback::Message::Skip));
+    app.send(Message::PinChecked(Box::new(PinChecked {
         card: cards[1].clone(),
         entered: false,
         result: Err("the central system failed".into()),
@@ -1954,12 +2004,12 @@ fn a_pin_checked_by_the_central_system_opens_the_pad_then_the_session() {
 #[test]
 fn staff_see_the_open_conflicts_with_reasons_and_masked_readers() {
     let (mut app, cards, items) = kiosk();
-    let _ = app.update(Message::Scanned(cards[0].clone()));
-    let _ = app.update(Message::Scanned(items[0].clone()));
-    let _ = app.update(Message::Scanned(items[1].clone()));
-    let _ = app.update(Message::Borrow(borrow::Message::Finish));
-    let _ = app.update(Message::Receipt(receipt::Message::NoReceipt));
-    let _ = app.update(Message::Feedback(feedback::Message::Skip));
+    app.send(Message::Scanned(cards[0].clone()));
+    app.send(Message::Scanned(items[0].clone()));
+    app.send(Message::Scanned(items[1].clone()));
+    app.send(Message::Borrow(borrow::Message::Finish));
+    app.send(Message::Receipt(receipt::Message::NoReceipt));
+    app.send(Message::Feedback(feedback::Message::Skip));
     // The upstream turned the first loan into a conflict, and staff
     // closed the second one's conflict at the centre already.
     let conn = app.store().conn();
@@ -1982,7 +2032,8 @@ fn staff_see_the_open_conflicts_with_reasons_and_masked_readers() {
         [&items[1]],
     )
     .unwrap();
-    let _ = open_staff_menu(&mut app);
+    let t = open_staff_menu(&mut app);
+    app.run(t);
     let list = match app.screen() {
         Screen::Staff(s) => s.figures.conflicts.clone(),
         other => panic!("expected the staff menu, got {other:?}"),
@@ -2037,7 +2088,7 @@ fn staff_see_each_device_last_event_and_error_count() {
     let send = |app: &mut App, device: &str, when, kind| {
         let mut e = DeviceEvent::now(device, kind);
         e.at = when;
-        let _ = app.update(Message::Device(e));
+        app.send(Message::Device(e));
     };
     let down = || EventKind::DeviceStatus {
         status: DeviceStatus::Down {
@@ -2068,7 +2119,8 @@ fn staff_see_each_device_last_event_and_error_count() {
             }],
         },
     );
-    let _ = open_staff_menu(&mut app);
+    let t = open_staff_menu(&mut app);
+    app.run(t);
     let devices = match app.screen() {
         Screen::Staff(s) => s.figures.devices.clone(),
         other => panic!("expected the staff menu, got {other:?}"),
@@ -2092,8 +2144,8 @@ fn staff_see_each_device_last_event_and_error_count() {
         ui.find("last event never, 0 errors")
             .expect("the printer's line");
     }
-    let _ = app.update(Message::SetLang(Lang::ZhCn));
-    let _ = app.update(Message::Staff(staff::Message::Refresh));
+    app.send(Message::SetLang(Lang::ZhCn));
+    app.send(Message::Staff(staff::Message::Refresh));
     let mut ui = ui(&app);
     ui.find("最近事件 09:03:07，错误 3 次")
         .expect("the pad's line in Chinese");
@@ -2108,7 +2160,8 @@ fn staff_see_the_recent_warnings_in_the_log_box() {
         tracing::info!("gui-log-test not shown");
         tracing::warn!(device = "pad", "gui-log-test the pad went away");
     });
-    let _ = open_staff_menu(&mut app);
+    let t = open_staff_menu(&mut app);
+    app.run(t);
     let log = match app.screen() {
         Screen::Staff(s) => s.figures.log.clone(),
         other => panic!("expected the staff menu, got {other:?}"),
@@ -2132,8 +2185,9 @@ fn staff_see_the_recent_warnings_in_the_log_box() {
 #[test]
 fn staff_words_replace_the_out_of_service_text() {
     let (mut app, _, _) = kiosk();
-    let _ = open_staff_menu(&mut app);
-    let _ = app.update(Message::Staff(staff::Message::ServiceMessageChanged(
+    let t = open_staff_menu(&mut app);
+    app.run(t);
+    app.send(Message::Staff(staff::Message::ServiceMessageChanged(
         " Back at 14:00 after the move ".into(),
     )));
     click(&mut app, "Take out of service");
@@ -2156,12 +2210,13 @@ fn staff_words_replace_the_out_of_service_text() {
     }
     // Staff come back: the field holds the (trimmed) words; cleared, the
     // default text returns.
-    let _ = open_staff_menu(&mut app);
+    let t = open_staff_menu(&mut app);
+    app.run(t);
     match app.screen() {
         Screen::Staff(s) => assert_eq!(s.service_message, "Back at 14:00 after the move"),
         other => panic!("{other:?}"),
     }
-    let _ = app.update(Message::Staff(staff::Message::ServiceMessageChanged(
+    app.send(Message::Staff(staff::Message::ServiceMessageChanged(
         String::new(),
     )));
     click(&mut app, "Back");
@@ -2178,9 +2233,9 @@ fn staff_words_replace_the_out_of_service_text() {
 /// up and the book is on loan, ready to be returned with no card.
 fn on_the_receipt_with_a_book_to_return() -> (App, String) {
     let (mut app, cards, items) = kiosk();
-    let _ = app.update(Message::Scanned(cards[0].clone()));
-    let _ = app.update(Message::Scanned(items[0].clone()));
-    let _ = app.update(Message::Scanned(cards[0].clone()));
+    app.send(Message::Scanned(cards[0].clone()));
+    app.send(Message::Scanned(items[0].clone()));
+    app.send(Message::Scanned(cards[0].clone()));
     assert!(
         matches!(app.screen(), Screen::Receipt(_)),
         "{:?}",
@@ -2215,19 +2270,19 @@ fn a_scan_typed_while_the_kiosk_was_busy_drawing_is_one_scan() {
     let t = Instant::now();
     let read = t - Duration::from_millis(60);
     for ch in head.chars() {
-        let _ = app.key_at(key(ch), read);
+        app.press(key(ch), read);
     }
     // The timer fired every 10 ms during the stall; the ticks reach the
     // app only now, late, and the last one just in time.
     for late in [50, 40, 30, 20, 10] {
-        let _ = app.update(Message::WedgeTick(t - Duration::from_millis(late)));
+        app.send(Message::WedgeTick(t - Duration::from_millis(late)));
     }
-    let _ = app.update(Message::WedgeTick(Instant::now()));
+    app.send(Message::WedgeTick(Instant::now()));
     let now = Instant::now();
     for ch in tail.chars() {
-        let _ = app.key_at(key(ch), now);
+        app.press(key(ch), now);
     }
-    let _ = app.key_at(enter(), now);
+    app.press(enter(), now);
     returned_whole(&app, &book);
 }
 
@@ -2240,13 +2295,13 @@ fn keys_held_up_behind_a_redraw_are_still_one_scan() {
     let (head, tail) = book.split_at(book.len() - 4);
     let t = Instant::now();
     for ch in head.chars() {
-        let _ = app.key_at(key(ch), t);
+        app.press(key(ch), t);
     }
     let later = t + Duration::from_millis(58);
     for ch in tail.chars() {
-        let _ = app.key_at(key(ch), later);
+        app.press(key(ch), later);
     }
-    let _ = app.key_at(enter(), later);
+    app.press(enter(), later);
     returned_whole(&app, &book);
 }
 
@@ -2261,15 +2316,15 @@ fn a_scan_whose_first_key_came_alone_before_a_redraw_is_one_scan() {
     let (head, tail) = book.split_at(1);
     let t = Instant::now();
     for ch in head.chars() {
-        let _ = app.key_at(key(ch), t - Duration::from_millis(60));
+        app.press(key(ch), t - Duration::from_millis(60));
     }
     for late in [50, 40, 30, 20, 10] {
-        let _ = app.update(Message::WedgeTick(t - Duration::from_millis(late)));
+        app.send(Message::WedgeTick(t - Duration::from_millis(late)));
     }
     let now = Instant::now();
     for ch in tail.chars() {
-        let _ = app.key_at(key(ch), now);
+        app.press(key(ch), now);
     }
-    let _ = app.key_at(enter(), now);
+    app.press(enter(), now);
     returned_whole(&app, &book);
 }

@@ -1,42 +1,31 @@
 //! Loans, returns, renewals and holds on the touch screen: an item scanned
-//! or placed on the pad becomes a circulation call, and its committed
-//! decision a line on the reader's screen; tag security after the commit.
-//! Part of `App` (src/ui/app).
+//! or placed on the pad becomes a call on the desk (`sync::Circulation`,
+//! online, offline or standalone) in a Task, and the committed decision
+//! that comes back a line on the reader's screen; tag security after the
+//! commit. Nothing here writes to the store. Part of `App` (src/ui/app).
 
 use super::*;
 
 impl App {
     /// An item scanned or placed: a hold (holds screen), a loan (session
     /// open) or a return (no card).
-    pub(super) fn item(
-        &mut self,
-        code: &str,
-        parts_seen: Option<u8>,
-        uids: &[Uid],
-        device: &str,
-    ) -> Task<Message> {
+    pub(super) fn item(&mut self, code: &str, parts_seen: Option<u8>, uids: &[Uid], device: &str) {
         let card = self.session.as_ref().map(|s| s.card.clone());
         match (
             session::on_scan(&self.at(), false, Scanned::Item, code),
             card,
         ) {
             (Action::Borrow, Some(card)) => self.lend(card, code, parts_seen, uids, device),
-            (Action::Hold, Some(card)) => {
-                self.place_hold(&card, code);
-                Task::none()
-            }
+            (Action::Hold, Some(card)) => self.place_hold(&card, code),
             (Action::Return, _) => self.return_item(code, parts_seen, uids, device),
-            (Action::CardFirst, _) => {
-                self.tell(Notice::said("kiosk-scan-card-first"));
-                Task::none()
-            }
+            (Action::CardFirst, _) => self.tell(Notice::said("kiosk-scan-card-first")),
             // Out of service (an item is never anything else).
-            _ => Task::none(),
+            _ => {}
         }
     }
 
-    /// Lends `code` to the reader with `card`: through the upstream in a
-    /// Task, or committed here at once.
+    /// Lends `code` to the reader with `card`, decided on the desk in a
+    /// Task; the line appears when the committed decision comes back.
     pub(super) fn lend(
         &mut self,
         card: String,
@@ -44,34 +33,24 @@ impl App {
         parts_seen: Option<u8>,
         uids: &[Uid],
         device: &str,
-    ) -> Task<Message> {
-        let now = Self::now();
-        if let Some(desk) = self.desk.clone() {
-            let (item, uids, device) = (code.to_string(), uids.to_vec(), device.to_string());
-            return Task::perform(
-                desk.checkout(card, item.clone(), parts_seen, now),
-                move |result| {
-                    Message::Lent(Box::new(Lent {
-                        item: item.clone(),
-                        uids: uids.clone(),
-                        device: device.clone(),
-                        result,
-                    }))
-                },
-            );
-        }
-        let o = match self.store.checkout(&card, code, parts_seen, now) {
-            Ok(o) => o,
-            Err(e) => {
-                self.failed("checkout", e);
-                return Task::none();
-            }
-        };
-        self.show_loan(code, uids, device, o.result);
-        Task::none()
+    ) {
+        let (item, uids, device) = (code.to_string(), uids.to_vec(), device.to_string());
+        let asked = self
+            .desk
+            .clone()
+            .checkout(card, item.clone(), parts_seen, Self::now());
+        self.queue(Task::perform(asked, move |result| {
+            Message::Lent(Box::new(Lent {
+                item: item.clone(),
+                uids: uids.clone(),
+                device: device.clone(),
+                result,
+            }))
+        }));
     }
 
-    /// An upstream's (or the offline) decision on a loan, committed.
+    /// The desk's decision on a loan (online, offline or standalone),
+    /// committed.
     pub(super) fn lent(&mut self, l: Lent) {
         let d = match l.result {
             Ok(d) => d,
@@ -162,33 +141,23 @@ impl App {
         parts_seen: Option<u8>,
         uids: &[Uid],
         device: &str,
-    ) -> Task<Message> {
-        if let Some(desk) = self.desk.clone() {
-            let (item, uids, device) = (code.to_string(), uids.to_vec(), device.to_string());
-            return Task::perform(
-                desk.checkin(item.clone(), parts_seen, Self::now()),
-                move |result| {
-                    Message::Returned(Box::new(Returned {
-                        item: item.clone(),
-                        uids: uids.clone(),
-                        device: device.clone(),
-                        result,
-                    }))
-                },
-            );
-        }
-        let o = match self.store.checkin(code, parts_seen, Self::now()) {
-            Ok(o) => o,
-            Err(e) => {
-                self.failed("checkin", e);
-                return Task::none();
-            }
-        };
-        self.show_return(code, uids, device, o.result);
-        Task::none()
+    ) {
+        let (item, uids, device) = (code.to_string(), uids.to_vec(), device.to_string());
+        let asked = self
+            .desk
+            .clone()
+            .checkin(item.clone(), parts_seen, Self::now());
+        self.queue(Task::perform(asked, move |result| {
+            Message::Returned(Box::new(Returned {
+                item: item.clone(),
+                uids: uids.clone(),
+                device: device.clone(),
+                result,
+            }))
+        }));
     }
 
-    /// An upstream's (or the offline) decision on a return, committed.
+    /// The desk's decision on a return, committed.
     pub(super) fn returned(&mut self, r: Returned) {
         let d = match r.result {
             Ok(d) => d,
@@ -286,7 +255,7 @@ impl App {
             .unwrap_or(0);
         let (item, uids, device) = (item.to_string(), uids.to_vec(), device.to_string());
         let writer = device.clone();
-        self.effects.push(Task::perform(
+        self.queue(Task::perform(
             async move {
                 let written = tokio::task::spawn_blocking(move || {
                     uids.iter()
@@ -322,16 +291,15 @@ impl App {
         self.cue(Cue::Attention);
         for (uid, afi, e) in &s.failures {
             tracing::warn!(device = %s.device, item = %mask(&s.item), "tag security not set: {e}");
-            if let Err(e) = self.store.record_security_failure(
-                &s.item,
-                &uid_hex(uid),
+            let journaled = self.desk.clone().record_security_failure(
+                s.item.clone(),
+                uid_hex(uid),
                 *afi,
-                &s.device,
-                e,
+                s.device.clone(),
+                e.clone(),
                 Self::now(),
-            ) {
-                tracing::error!("security failure not journaled: {e}");
-            }
+            );
+            self.queue(Task::perform(journaled, Message::SecurityJournaled));
         }
         if s.on_loan {
             if let Some(session) = &mut self.session {
@@ -354,19 +322,20 @@ impl App {
         let Some(card) = self.session.as_ref().map(|s| s.card.clone()) else {
             return;
         };
-        if let Some(desk) = self.desk.clone() {
-            let item = item.to_string();
-            self.effects.push(Task::perform(
-                desk.renew(card, item.clone(), Self::now()),
-                move |r| Message::Renewed(Box::new((item.clone(), r))),
-            ));
-            return;
+        let item = item.to_string();
+        let asked = self.desk.clone().renew(card, item.clone(), Self::now());
+        self.queue(Task::perform(asked, move |r| {
+            Message::Renewed(Box::new((item.clone(), r)))
+        }));
+    }
+
+    /// The desk's decision on a renewal from the borrow screen.
+    pub(super) fn renewed(&mut self, (item, result): (String, Result<Decision<RenewOk>, Failed>)) {
+        match result.map(|d| d.typed()) {
+            Ok(Some(result)) => self.show_renewal(&item, result),
+            Ok(None) => self.failed("renew", "an answer this kiosk cannot read"),
+            Err(e) => self.failed("renew", e),
         }
-        let o = match self.store.renew(&card, item, Self::now()) {
-            Ok(o) => o,
-            Err(e) => return self.failed("renew", e),
-        };
-        self.show_renewal(item, o.result);
     }
 
     pub(super) fn show_renewal(&mut self, item: &str, result: Result<RenewOk, Refusal>) {
@@ -388,62 +357,44 @@ impl App {
         }
     }
 
-    /// Renews one item (Some) or all, then shows the fresh account. With
-    /// an upstream each renewal is its own decision on the desk (online,
-    /// or offline by the same rules), in a Task.
+    /// Renews one item (Some) or all, then shows the fresh account; each
+    /// renewal is its own decision on the desk (online, offline by the
+    /// same rules, or standalone), in a Task.
     pub(super) fn renew_from_account(&mut self, item: Option<&str>) {
         let Some(card) = self.session.as_ref().map(|s| s.card.clone()) else {
             return;
         };
         let now = Self::now();
-        if let (Some(desk), None) = (self.desk.clone(), item) {
+        let desk = self.desk.clone();
+        match item {
             // One request where the upstream renews all at once (SIP2
             // 65), else one decision per loan: Circulation::renew_all.
-            self.effects
-                .push(Task::perform(desk.renew_all(card, now), |r| {
-                    Message::AllRenewed(Box::new(r))
+            None => self.queue(Task::perform(desk.renew_all(card, now), |r| {
+                Message::AllRenewed(Box::new(r))
+            })),
+            Some(i) => {
+                let i = i.to_string();
+                self.queue(Task::perform(desk.renew(card, i.clone(), now), move |r| {
+                    Message::AccountRenewed(Box::new(vec![(i.clone(), r)]))
                 }));
-            return;
-        }
-        if let Some(desk) = self.desk.clone() {
-            let items: Vec<String> = item.map(|i| vec![i.to_string()]).unwrap_or_default();
-            self.effects.push(Task::perform(
-                async move {
-                    let mut out = Vec::with_capacity(items.len());
-                    for i in items {
-                        let r = desk.clone().renew(card.clone(), i.clone(), now).await;
-                        out.push((i, r));
-                    }
-                    out
-                },
-                |v| Message::AccountRenewed(Box::new(v)),
-            ));
-            return;
-        }
-        let outcomes = match item {
-            Some(i) => self
-                .store
-                .renew(&card, i, now)
-                .map(|o| vec![(i.to_string(), o.result)]),
-            None => self.store.renew_all(&card, now).map(|v| {
-                v.into_iter()
-                    .map(|o| {
-                        let item = match &o.result {
-                            Ok(r) => r.item.clone(),
-                            Err(_) => String::new(),
-                        };
-                        (item, o.result)
-                    })
-                    .collect()
-            }),
-        };
-        match outcomes {
-            Ok(o) => self.account_renewed(o),
-            Err(e) => self.failed("renew", e),
+            }
         }
     }
 
-    /// "Renew all" answered through the upstream: each loan's decision
+    /// The desk's decisions on renewals asked from the account screen.
+    pub(super) fn account_renewals(&mut self, v: AccountRenewals) {
+        let mut outcomes = Vec::with_capacity(v.len());
+        for (item, result) in v {
+            match result.map(|d| d.typed()) {
+                Ok(Some(r)) => outcomes.push((item, r)),
+                Ok(None) => self.failed("renew", "an answer this kiosk cannot read"),
+                Err(e) => self.failed("renew", e),
+            }
+        }
+        self.account_renewed(outcomes);
+    }
+
+    /// "Renew all" answered on the desk: each loan's decision
     /// next to it, a refusal of the whole request as a notice.
     pub(super) fn all_renewed(&mut self, result: Result<RenewAll, Failed>) {
         let all = match result {
@@ -536,38 +487,48 @@ impl App {
     }
 
     pub(super) fn place_hold(&mut self, card: &str, code: &str) {
-        let now = Self::now();
-        if let Some(desk) = self.desk.clone() {
-            let card = card.to_string();
-            self.effects.push(Task::perform(
-                desk.place_hold(card.clone(), code.to_string(), now),
-                move |r| Message::HoldPlaced(Box::new((card.clone(), r))),
-            ));
-            return;
-        }
-        let o = match self.store.place_hold(card, code, HoldLevel::Title, now) {
-            Ok(o) => o,
-            Err(e) => return self.failed("place_hold", e),
-        };
-        self.show_hold(card, o.result);
+        let card = card.to_string();
+        let asked = self
+            .desk
+            .clone()
+            .place_hold(card.clone(), code.to_string(), Self::now());
+        self.queue(Task::perform(asked, move |r| {
+            Message::HoldPlaced(Box::new((card.clone(), r)))
+        }));
     }
 
-    /// Cancels the reader's hold on the title of `item` (through the
-    /// upstream when there is one), then shows the holds again.
+    /// The desk's decision on a hold (the card it was placed for).
+    pub(super) fn hold_placed(
+        &mut self,
+        (card, result): (String, Result<Decision<HoldOk>, Failed>),
+    ) {
+        match result.map(|d| d.typed()) {
+            Ok(Some(result)) => self.show_hold(&card, result),
+            Ok(None) => self.failed("place_hold", "an answer this kiosk cannot read"),
+            Err(e) => self.failed("place_hold", e),
+        }
+    }
+
+    /// Cancels the reader's hold on the title of `item` on the desk, then
+    /// shows the holds again.
     pub(super) fn cancel_hold(&mut self, item: &str) {
         let Some(card) = self.session.as_ref().map(|s| s.card.clone()) else {
             return;
         };
-        let now = Self::now();
-        if let Some(desk) = self.desk.clone() {
-            self.effects.push(Task::perform(
-                desk.cancel_hold(card, item.to_string(), now),
-                |r| Message::HoldCancelled(Box::new(r)),
-            ));
-            return;
-        }
-        match self.store.cancel_hold(&card, item, now) {
-            Ok(o) => self.show_cancelled(o.result),
+        let asked = self
+            .desk
+            .clone()
+            .cancel_hold(card, item.to_string(), Self::now());
+        self.queue(Task::perform(asked, |r| {
+            Message::HoldCancelled(Box::new(r))
+        }));
+    }
+
+    /// The desk's decision on cancelling a hold (its title, or why not).
+    pub(super) fn hold_cancelled(&mut self, r: Result<Decision<String>, Failed>) {
+        match r.map(|d| d.typed()) {
+            Ok(Some(result)) => self.show_cancelled(result),
+            Ok(None) => self.failed("cancel_hold", "an answer this kiosk cannot read"),
             Err(e) => self.failed("cancel_hold", e),
         }
     }

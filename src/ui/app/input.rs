@@ -16,24 +16,21 @@ impl App {
             .unwrap_or_else(|| "keyboard".to_string())
     }
 
-    pub(super) fn device(&mut self, e: DeviceEvent) -> Task<Message> {
-        let mut tasks = Vec::new();
+    pub(super) fn device(&mut self, e: DeviceEvent) {
         self.device_seen.insert(e.device.clone(), e.at);
         match e.kind {
             EventKind::CardScanned { code } | EventKind::ItemScanned { code } => {
                 if matches!(self.screen, Screen::Staff(_)) {
-                    self.staff_test(&e.device, &code);
-                    return Task::none();
+                    return self.staff_test(&e.device, &code);
                 }
-                return self.scan(&code);
+                self.scan(&code);
             }
             EventKind::TagsInField { tags } => {
                 if matches!(self.screen, Screen::Staff(_)) {
-                    self.staff_tags(&e.device, &tags);
-                    return Task::none();
+                    return self.staff_tags(&e.device, &tags);
                 }
                 if matches!(self.screen, Screen::Identify(_)) || self.out_of_service() {
-                    return Task::none();
+                    return;
                 }
                 self.touch();
                 for action in self.pad.field(&tags) {
@@ -42,7 +39,7 @@ impl App {
                             item,
                             uids,
                             parts_seen,
-                        } => tasks.push(self.item(&item, Some(parts_seen), &uids, &e.device)),
+                        } => self.item(&item, Some(parts_seen), &uids, &e.device),
                         PadAction::Incomplete { item, seen, parts } => {
                             let r = Refusal::IncompleteSet { seen, parts };
                             let (title, author) = self.title_of(&item);
@@ -99,15 +96,19 @@ impl App {
                 }
             }
         }
-        Task::batch(tasks)
     }
 
     /// A key is handled at `at` (when the UI thread got to it, not when it
     /// was typed): a scanner's burst becomes a scan, a person's typing goes
-    /// to the PIN pad or a typed code.
+    /// to the PIN pad or a typed code. What it set going, as one Task.
     pub fn key_at(&mut self, e: keyboard::Event, at: Instant) -> Task<Message> {
+        self.key(e, at);
+        self.take_effects()
+    }
+
+    pub(super) fn key(&mut self, e: keyboard::Event, at: Instant) {
         let keyboard::Event::KeyPressed { key, text, .. } = e else {
-            return Task::none();
+            return;
         };
         let out = match key.as_ref() {
             Key::Named(Named::Enter) => self.wedge.enter(),
@@ -131,11 +132,10 @@ impl App {
         self.wedge_out(out)
     }
 
-    pub(super) fn wedge_out(&mut self, out: Vec<WedgeOut>) -> Task<Message> {
-        let mut tasks = Vec::new();
+    pub(super) fn wedge_out(&mut self, out: Vec<WedgeOut>) {
         for o in out {
             match o {
-                WedgeOut::Scan(code) => tasks.push(self.scan(&code)),
+                WedgeOut::Scan(code) => self.scan(&code),
                 WedgeOut::Typed(s) => {
                     if let Screen::Identify(i) = &mut self.screen {
                         for d in s.chars().filter_map(|c| c.to_digit(10)) {
@@ -179,13 +179,12 @@ impl App {
                     } else if !self.typed.is_empty() {
                         let typed = std::mem::take(&mut self.typed);
                         if !self.demo_pad_command(&typed) {
-                            tasks.push(self.scan(&typed));
+                            self.scan(&typed);
                         }
                     }
                 }
             }
         }
-        Task::batch(tasks)
     }
 
     /// Demos without hardware: with a simulated RFID pad, typing `put 1`,

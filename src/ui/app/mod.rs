@@ -1,16 +1,24 @@
 //! The kiosk application: which screen is up, the reader's session, and
-//! the translation of screen Events and scans into store and device calls.
+//! the translation of screen Events and scans into circulation, store
+//! reads and device calls.
 //!
-//! The store is called synchronously inside `update`, so a loan or return
-//! is committed to the journal before its line is drawn. Tag security is
-//! set after the commit and a failure is journaled, never dropped. The
-//! reader's card number and PIN are never logged in full.
+//! Every decision (loan, return, renewal, hold, PIN) goes through the
+//! `Desk` (`sync::Circulation`, standalone without an upstream) in a Task,
+//! and its line is drawn when the committed decision comes back; nothing
+//! is committed on the UI thread. Handlers queue their Tasks in
+//! `effects`, which `update` hands to iced — the one way effects leave.
+//! Tag security is set after the commit and a failure is journaled, never
+//! dropped. The reader's card number and PIN are never logged in full.
+//!
+//! May import: `ui::screens`, `ui::sync` (the desk), store reads and
+//! types, `domain`, `devices` (events, the runner's handles), `config`.
 
 mod circulation;
 mod input;
 mod receipt_flow;
 mod staff_menu;
-mod stager;
+#[cfg(feature = "stager")]
+pub(super) mod stager;
 mod view;
 mod visit;
 
@@ -19,7 +27,6 @@ use super::screens::{
     account, attract, borrow, feedback, holds, identify, receipt, returns, staff, warning, Notice,
 };
 use super::sound::{self, Cue, Player};
-use super::stats::{self, DbFigures, UiQueries};
 use super::sync::{detail_text, Desk, Failed, StatusFeed};
 use super::theme;
 use crate::config::{Config, DeviceKind};
@@ -33,7 +40,7 @@ use crate::domain::session::{self, Action};
 use crate::domain::{Lang, Refusal, Route};
 use crate::pad::{Pad, PadAction};
 use crate::privacy::mask;
-use crate::store::{self, CheckinOk, CheckoutOk, HoldLevel, HoldOk, RenewOk, Scanned, Store};
+use crate::store::{self, CheckinOk, CheckoutOk, DbFigures, HoldOk, RenewOk, Scanned, Store};
 use crate::sync::circulation::RenewAll;
 use crate::sync::{Decision, SyncStatus};
 use chrono::{DateTime, FixedOffset, Local};
@@ -137,6 +144,10 @@ pub enum Message {
     TestPrinted(Result<(), String>),
     /// The e-mailed receipt went (or why not).
     Emailed(Result<(), String>),
+    /// The reader's rating was journaled (or why not).
+    FeedbackRecorded(Result<(), Failed>),
+    /// A tag whose security could not be set was journaled (or why not).
+    SecurityJournaled(Result<(), Failed>),
 }
 
 /// The answer on a card's PIN from `Circulation::check_pin`.
@@ -228,8 +239,10 @@ pub struct App {
     /// (`Message::Online`, `Message::Sync`).
     offline: bool,
     high_contrast: bool,
-    /// Circulation through the upstream ([upstream] kind != "none").
-    desk: Option<Arc<Desk>>,
+    /// Every decision goes through it: the upstream's
+    /// (`[upstream] kind != "none"`, `set_sync`) or a standalone one over
+    /// its own connection to the app's database.
+    desk: Arc<Desk>,
     status_feed: Option<StatusFeed>,
     /// The engine's last status.
     sync: Option<SyncStatus>,
@@ -262,8 +275,16 @@ pub struct App {
 }
 
 impl App {
-    /// A kiosk on `store`; `devices` None runs without any (tests).
-    pub fn new(config: Config, store: Store, devices: Option<Devices>, lang: Lang) -> App {
+    /// A kiosk on `store`; `devices` None runs without any (tests). Its
+    /// decisions are taken by a standalone desk on another connection to
+    /// the same database until `set_sync` names the upstream's.
+    pub fn new(
+        config: Config,
+        store: Store,
+        devices: Option<Devices>,
+        lang: Lang,
+    ) -> Result<App, store::StoreError> {
+        let desk = Arc::new(Desk::standalone(&config, &store)?);
         let wedge = config
             .devices
             .iter()
@@ -278,7 +299,7 @@ impl App {
         } else {
             config.kiosk.languages.first().copied().unwrap_or(lang)
         };
-        App {
+        Ok(App {
             high_contrast: config.kiosk.high_contrast,
             config,
             store,
@@ -303,7 +324,7 @@ impl App {
             toast: None,
             clock: Local::now().format("%H:%M").to_string(),
             offline: false,
-            desk: None,
+            desk,
             status_feed: None,
             sync: None,
             staff_failures: 0,
@@ -317,7 +338,7 @@ impl App {
             staff_field: BTreeSet::new(),
             lang_chosen: false,
             receipt_to: None,
-        }
+        })
     }
 
     /// Set once staff chose "restart"; `ui::run` reads it after the
@@ -327,9 +348,9 @@ impl App {
     }
 
     /// Circulation through the upstream and the engine's status; without
-    /// this the app calls the store itself (`[upstream] kind = "none"`).
+    /// this the app's standalone desk decides (`[upstream] kind = "none"`).
     pub fn set_sync(&mut self, desk: Arc<Desk>, status: Option<StatusFeed>) {
-        self.desk = Some(desk);
+        self.desk = desk;
         self.status_feed = status;
     }
 
@@ -415,14 +436,26 @@ impl App {
     }
 
     pub fn update(&mut self, message: Message) -> Task<Message> {
-        let task = self.decide(message);
-        if self.effects.is_empty() {
-            return task;
-        }
-        Task::batch(std::iter::once(task).chain(self.effects.drain(..)))
+        self.decide(message);
+        self.take_effects()
     }
 
-    fn decide(&mut self, message: Message) -> Task<Message> {
+    /// Queues a Task (a decision on the desk, a print, a read off the UI
+    /// thread) for iced to run once this update returns.
+    fn queue(&mut self, task: Task<Message>) {
+        self.effects.push(task);
+    }
+
+    /// The Tasks queued so far, as one.
+    fn take_effects(&mut self) -> Task<Message> {
+        match self.effects.len() {
+            0 => Task::none(),
+            1 => self.effects.pop().unwrap_or_else(Task::none),
+            _ => Task::batch(self.effects.drain(..)),
+        }
+    }
+
+    fn decide(&mut self, message: Message) {
         match message {
             Message::Attract(m) => {
                 if let Screen::Attract(a) = &mut self.screen {
@@ -512,16 +545,11 @@ impl App {
                     Some(feedback::Event::Send { rating, topics }) => {
                         // Anonymous on purpose: no card is attached to
                         // what a reader says about the kiosk.
-                        match self
-                            .store
-                            .record_feedback(None, rating, &topics, None, Self::now())
-                        {
-                            Ok(_) => self.go_idle(Some(Notice::said("feedback-thanks"))),
-                            Err(e) => {
-                                tracing::error!("feedback not recorded: {e}");
-                                self.go_idle(None)
-                            }
-                        }
+                        let desk = self.desk.clone();
+                        self.queue(Task::perform(
+                            desk.record_feedback(rating, topics, Self::now()),
+                            Message::FeedbackRecorded,
+                        ));
                     }
                     Some(feedback::Event::Skip) => self.go_idle(None),
                     None => {}
@@ -534,7 +562,7 @@ impl App {
                     _ => None,
                 };
                 if let Some(e) = event {
-                    return self.staff_event(e);
+                    self.staff_event(e);
                 }
             }
             Message::Warning(m) => {
@@ -558,12 +586,12 @@ impl App {
                 self.touch();
                 self.high_contrast = !self.high_contrast;
             }
-            Message::Scanned(code) => return self.scan(&code),
-            Message::Device(e) => return self.device(e),
-            Message::Key(e) => return self.key_at(e, Instant::now()),
+            Message::Scanned(code) => self.scan(&code),
+            Message::Device(e) => self.device(e),
+            Message::Key(e) => self.key(e, Instant::now()),
             Message::WedgeTick(fired) => {
                 let out = self.wedge.tick(fired, Instant::now());
-                return self.wedge_out(out);
+                self.wedge_out(out);
             }
             Message::Tick(now) => self.tick(now),
             Message::Activity => self.touch(),
@@ -573,53 +601,14 @@ impl App {
                 self.sync = Some(status);
                 self.refresh_staff();
             }
-            Message::Synced(result) => {
-                let lang = self.lang;
-                let said = match result {
-                    Ok(counts) => {
-                        super::screens::tra(lang, "ui-staff-synced", &[("counts", counts)])
-                    }
-                    Err(e) => {
-                        tracing::warn!(error = %e, "sync from the staff menu failed");
-                        super::screens::tra(lang, "ui-staff-sync-failed", &[("error", e)])
-                    }
-                };
-                if let Screen::Staff(s) = &mut self.screen {
-                    s.syncing = false;
-                    s.status = Some(said);
-                }
-                self.refresh_staff();
-            }
+            Message::Synced(result) => self.synced(result),
             Message::Lent(l) => self.lent(*l),
             Message::Returned(r) => self.returned(*r),
             Message::Secured(s) => self.secured(*s),
             Message::Printed(result) => self.printed(result),
-            Message::Renewed(r) => {
-                let (item, result) = *r;
-                match result.map(|d| d.typed()) {
-                    Ok(Some(result)) => self.show_renewal(&item, result),
-                    Ok(None) => self.failed("renew", "an answer this kiosk cannot read"),
-                    Err(e) => self.failed("renew", e),
-                }
-            }
-            Message::HoldCancelled(r) => match (*r).map(|d| d.typed()) {
-                Ok(Some(result)) => self.show_cancelled(result),
-                Ok(None) => self.failed("cancel_hold", "an answer this kiosk cannot read"),
-                Err(e) => self.failed("cancel_hold", e),
-            },
-            Message::AccountRenewed(v) => {
-                let mut outcomes = Vec::with_capacity(v.len());
-                for (item, result) in *v {
-                    match result.map(|d| d.typed()) {
-                        Ok(Some(r)) => outcomes.push((item, r)),
-                        Ok(None) => {
-                            self.failed("renew", "an answer this kiosk cannot read");
-                        }
-                        Err(e) => self.failed("renew", e),
-                    }
-                }
-                self.account_renewed(outcomes);
-            }
+            Message::Renewed(r) => self.renewed(*r),
+            Message::HoldCancelled(r) => self.hold_cancelled(*r),
+            Message::AccountRenewed(v) => self.account_renewals(*v),
             Message::Recommended(r) => self.recommended(*r),
             Message::SuggestedLocally(s) => {
                 let (number, suggestions) = *s;
@@ -638,41 +627,29 @@ impl App {
                 }
             }
             Message::AllRenewed(r) => self.all_renewed(*r),
-            Message::Figures(r) => {
-                self.figures_reading = false;
-                match *r {
-                    Ok(f) => {
-                        self.db_figures = f;
-                        self.show_figures();
-                    }
-                    Err(e) => tracing::warn!(error = %e, "staff figures not read"),
-                }
-            }
+            Message::Figures(r) => self.figures_read(*r),
             Message::Emailed(result) => self.emailed(result),
-            Message::TestPrinted(result) => {
-                let lang = self.lang;
-                let said = match result {
-                    Ok(()) => super::screens::tr(lang, "ui-staff-test-printed"),
+            Message::TestPrinted(result) => self.test_printed(result),
+            Message::HoldPlaced(h) => self.hold_placed(*h),
+            Message::FeedbackRecorded(result) => {
+                // The reader may have been timed out meanwhile.
+                if !matches!(self.screen, Screen::Feedback(_)) {
+                    return;
+                }
+                match result {
+                    Ok(()) => self.go_idle(Some(Notice::said("feedback-thanks"))),
                     Err(e) => {
-                        tracing::warn!(error = %e, "test print failed");
-                        super::screens::tra(lang, "ui-staff-test-print-failed", &[("error", e)])
+                        tracing::error!("feedback not recorded: {e}");
+                        self.go_idle(None)
                     }
-                };
-                if let Screen::Staff(s) = &mut self.screen {
-                    s.printing = false;
-                    s.status = Some(said);
                 }
             }
-            Message::HoldPlaced(h) => {
-                let (card, result) = *h;
-                match result.map(|d| d.typed()) {
-                    Ok(Some(result)) => self.show_hold(&card, result),
-                    Ok(None) => self.failed("place_hold", "an answer this kiosk cannot read"),
-                    Err(e) => self.failed("place_hold", e),
+            Message::SecurityJournaled(result) => {
+                if let Err(e) = result {
+                    tracing::error!("security failure not journaled: {e}");
                 }
             }
         }
-        Task::none()
     }
 }
 

@@ -57,27 +57,18 @@ impl App {
     }
 
     /// Asks for suggestions for the receipt now up, in a Task: the
-    /// central system within `RECOMMEND_WAIT`, else (or without one) the
-    /// kiosk's own loan history, when the answer comes back.
+    /// central system within `RECOMMEND_WAIT`, else (or without one: the
+    /// desk says "no upstream" at once) the kiosk's own loan history,
+    /// when the answer comes back.
     pub(super) fn recommend(&mut self, patron: String, items: Vec<String>) {
         let number = self.receipts;
-        let Some(desk) = self.desk.clone() else {
-            self.effects
-                .push(Task::done(Message::Recommended(Box::new(Recommended {
-                    receipt: number,
-                    patron,
-                    items,
-                    result: Err("no upstream".into()),
-                }))));
-            return;
-        };
-        let asked = desk.recommendations(
+        let asked = self.desk.clone().recommendations(
             patron.clone(),
             items.clone(),
             RECOMMEND_LIMIT,
             RECOMMEND_WAIT,
         );
-        self.effects.push(Task::perform(asked, move |result| {
+        self.queue(Task::perform(asked, move |result| {
             Message::Recommended(Box::new(Recommended {
                 receipt: number,
                 patron: patron.clone(),
@@ -96,9 +87,9 @@ impl App {
 
     /// Suggestions arrived: shown if their receipt is still up; when the
     /// central system had none to give, from the local history, read on
-    /// a blocking thread over a read-only connection of its own (the
-    /// query reads the whole loan history: tens of milliseconds in a big
-    /// library); on the UI thread only for a database in memory (tests).
+    /// a blocking thread over a read-only connection of its own
+    /// (`store::Reader`: the query reads the whole loan history, tens of
+    /// milliseconds in a big library).
     pub(super) fn recommended(&mut self, r: Recommended) {
         if r.receipt != self.receipts || !matches!(self.screen, Screen::Receipt(_)) {
             return;
@@ -109,30 +100,13 @@ impl App {
             Err(e) => e,
         };
         tracing::info!(error = %e, "recommendations from the local history");
-        let path = self
-            .store
-            .conn()
-            .path()
-            .filter(|p| !p.is_empty())
-            .map(std::path::PathBuf::from);
-        let Some(path) = path else {
-            let found = self
-                .store
-                .also_borrowed(&r.patron, &r.items, RECOMMEND_LIMIT)
-                .map_err(|e| e.to_string());
-            return self.show_suggestions(r.receipt, suggestions(found));
-        };
+        let reader = self.store.reader();
         let number = r.receipt;
-        self.effects.push(Task::perform(
+        self.queue(Task::perform(
             async move {
                 tokio::task::spawn_blocking(move || {
-                    let conn = rusqlite::Connection::open_with_flags(
-                        &path,
-                        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
-                            | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
-                    )
-                    .map_err(|e| e.to_string())?;
-                    store::also_borrowed(&conn, &r.patron, &r.items, RECOMMEND_LIMIT)
+                    reader
+                        .also_borrowed(&r.patron, &r.items, RECOMMEND_LIMIT)
                         .map_err(|e| e.to_string())
                 })
                 .await
@@ -231,7 +205,7 @@ impl App {
             r.printing = true;
             r.notice = Some(Notice::said("ui-receipt-printing"));
         }
-        self.effects.push(Task::perform(
+        self.queue(Task::perform(
             async move {
                 tokio::task::spawn_blocking(move || devices.print(bytes))
                     .await
@@ -259,7 +233,7 @@ impl App {
             r.notice = Some(Notice::said("ui-receipt-emailing"));
         }
         let cfg = self.config.receipt.clone();
-        self.effects.push(Task::perform(
+        self.queue(Task::perform(
             async move { crate::ui::mail::send(&cfg, &to, subject, body).await },
             Message::Emailed,
         ));

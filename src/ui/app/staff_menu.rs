@@ -25,38 +25,73 @@ impl App {
     }
 
     /// Reads the staff menu's figures from the database: off the UI
-    /// thread on a read-only connection of its own (counting a large
-    /// journal must not hold up a scan), one read at a time; at once for
-    /// a database in memory (tests).
+    /// thread on a read-only connection of its own (`store::Reader`:
+    /// counting a large journal must not hold up a scan), one read at a
+    /// time.
     pub(super) fn read_figures(&mut self) {
-        let day = Local::now().date_naive();
-        let path = self
-            .store
-            .conn()
-            .path()
-            .filter(|p| !p.is_empty())
-            .map(std::path::PathBuf::from);
-        let Some(path) = path else {
-            match stats::read(self.store.conn(), day, staff::CONFLICTS_SHOWN) {
-                Ok(f) => self.db_figures = f,
-                Err(e) => tracing::warn!(error = %e, "staff figures not read"),
-            }
-            return;
-        };
         if self.figures_reading {
             return;
         }
         self.figures_reading = true;
-        self.effects.push(Task::perform(
+        let day = Local::now().date_naive();
+        let reader = self.store.reader();
+        self.queue(Task::perform(
             async move {
                 tokio::task::spawn_blocking(move || {
-                    stats::read_at(&path, day, staff::CONFLICTS_SHOWN)
+                    reader
+                        .figures(day, staff::CONFLICTS_SHOWN)
+                        .map_err(|e| e.to_string())
                 })
                 .await
                 .unwrap_or_else(|e| Err(format!("the figures query stopped: {e}")))
             },
             |r| Message::Figures(Box::new(r)),
         ));
+    }
+
+    /// The figures read off the UI thread arrived (or why not).
+    pub(super) fn figures_read(&mut self, r: Result<DbFigures, String>) {
+        self.figures_reading = false;
+        match r {
+            Ok(f) => {
+                self.db_figures = f;
+                self.show_figures();
+            }
+            Err(e) => tracing::warn!(error = %e, "staff figures not read"),
+        }
+    }
+
+    /// "Sync now" answered: staff read the counts or why not.
+    pub(super) fn synced(&mut self, result: Result<String, Failed>) {
+        let lang = self.lang;
+        let said = match result {
+            Ok(counts) => crate::ui::screens::tra(lang, "ui-staff-synced", &[("counts", counts)]),
+            Err(e) => {
+                tracing::warn!(error = %e, "sync from the staff menu failed");
+                crate::ui::screens::tra(lang, "ui-staff-sync-failed", &[("error", e)])
+            }
+        };
+        if let Screen::Staff(s) = &mut self.screen {
+            s.syncing = false;
+            s.status = Some(said);
+        }
+        self.refresh_staff();
+    }
+
+    /// The test print came out (or why not).
+    pub(super) fn test_printed(&mut self, result: Result<(), String>) {
+        let lang = self.lang;
+        let said = match result {
+            Ok(()) => crate::ui::screens::tr(lang, "ui-staff-test-printed"),
+            Err(e) => {
+                tracing::warn!(error = %e, "test print failed");
+                crate::ui::screens::tra(lang, "ui-staff-test-print-failed", &[("error", e)])
+            }
+        };
+        if let Screen::Staff(s) = &mut self.screen {
+            s.printing = false;
+            s.status = Some(said);
+        }
     }
 
     pub(super) fn staff_requested(&mut self) {
@@ -91,7 +126,12 @@ impl App {
 
     /// The staff PIN at `now`: the menu, or a wrong-PIN count that locks
     /// the pad after `[policy] pin_attempts` for `pin_lock_minutes`.
-    pub fn staff_pin(&mut self, pin: &str, now: Instant) {
+    pub fn staff_pin(&mut self, pin: &str, now: Instant) -> Task<Message> {
+        self.staff_pin_at(pin, now);
+        self.take_effects()
+    }
+
+    pub(super) fn staff_pin_at(&mut self, pin: &str, now: Instant) {
         if let Some(n) = self.staff_lock_notice(now) {
             if let Screen::Identify(i) = &mut self.screen {
                 i.refused(n, true);
@@ -184,7 +224,7 @@ impl App {
                 db.hourly.clone()
             },
             by_type: db.by_type.clone(),
-            sync: self.desk.as_ref().map(|_| {
+            sync: self.desk.syncs().then(|| {
                 let s = self.sync.clone().unwrap_or_default();
                 staff::SyncLine {
                     upstream: s.upstream.unwrap_or_default(),
@@ -294,7 +334,7 @@ impl App {
     /// characters (both languages' scripts) at once.
     pub(super) fn test_print(&mut self) {
         let Some(devices) = self.devices.clone() else {
-            return self.effects.push(Task::done(Message::TestPrinted(Err(
+            return self.queue(Task::done(Message::TestPrinted(Err(
                 "no devices running".to_string()
             ))));
         };
@@ -333,7 +373,7 @@ impl App {
             .unwrap_or(32);
         let bytes = printer::render(&receipt, Lang::ZhCn, width);
         tracing::info!("test print asked for by staff");
-        self.effects.push(Task::perform(
+        self.queue(Task::perform(
             async move {
                 tokio::task::spawn_blocking(move || devices.print(bytes))
                     .await
@@ -346,9 +386,6 @@ impl App {
     /// Tells the sync engine (for its heartbeats) each device's state and
     /// the receipt paper.
     pub(super) fn report_health(&self) {
-        let Some(desk) = &self.desk else {
-            return;
-        };
         let printers: Vec<&str> = self
             .config
             .devices
@@ -357,10 +394,10 @@ impl App {
             .map(|d| d.id.as_str())
             .collect();
         let (devices, paper) = crate::sync::health::device_report(&self.statuses, &printers);
-        desk.set_health(devices, paper);
+        self.desk.set_health(devices, paper);
     }
 
-    pub(super) fn staff_event(&mut self, e: staff::Event) -> Task<Message> {
+    pub(super) fn staff_event(&mut self, e: staff::Event) {
         match e {
             staff::Event::Export(path) => {
                 let status = self.export(&path);
@@ -381,12 +418,13 @@ impl App {
                 if let Some(d) = self.devices.take().and_then(|d| Arc::try_unwrap(d).ok()) {
                     d.stop();
                 }
-                return iced::exit();
+                self.queue(iced::exit());
             }
             staff::Event::SyncNow => {
-                if let Some(desk) = self.desk.clone() {
+                if self.desk.syncs() {
                     tracing::info!("sync asked for by staff");
-                    return Task::perform(desk.sync_now(Self::now()), Message::Synced);
+                    let asked = self.desk.clone().sync_now(Self::now());
+                    self.queue(Task::perform(asked, Message::Synced));
                 }
             }
             staff::Event::Quit => {
@@ -396,11 +434,10 @@ impl App {
                 if let Some(d) = self.devices.take().and_then(|d| Arc::try_unwrap(d).ok()) {
                     d.stop();
                 }
-                return iced::exit();
+                self.queue(iced::exit());
             }
             staff::Event::Back => self.go_idle(None),
         }
-        Task::none()
     }
 
     /// The last 30 days of the journal as CSV; the result in staff's words.

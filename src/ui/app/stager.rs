@@ -1,13 +1,110 @@
-//! Screenshots and demos: puts the kiosk on a named screen with demo
-//! data. Part of `App` (src/ui/app).
+//! Screenshots and demos (a development build only: `cargo build
+//! --features stager`, used by scripts/screenshots.sh): with
+//! KIOSK_UI_SCREEN set, the kiosk runs on a throwaway copy of its
+//! database and is put on that screen with demo loans, holds and test
+//! reads, staged through the same desk as a reader's scans. The database
+//! named on the command line is never written. Part of `App`
+//! (src/ui/app); a production build has none of this.
 
 use super::*;
+use crate::cli::{CliError, Env};
+use iced::futures::StreamExt;
+use iced_runtime::task::into_stream;
+use iced_runtime::Action;
+use std::path::PathBuf;
+
+/// A kiosk run staged for a screenshot: the screen to show, and the
+/// environment over a throwaway copy of the database (removed on drop).
+pub struct Staged {
+    pub screen: String,
+    pub env: Env,
+    dir: PathBuf,
+}
+
+impl Staged {
+    /// KIOSK_UI_SCREEN is set: `env` with its database copied into a
+    /// directory of its own (a missing database stays missing: the kiosk
+    /// creates its demo library in the copy's place).
+    pub fn from_env(env: &Env) -> Result<Option<Staged>, CliError> {
+        let Ok(screen) = std::env::var("KIOSK_UI_SCREEN") else {
+            return Ok(None);
+        };
+        let dir = std::env::temp_dir().join(format!("kiosk-stage-{}", std::process::id()));
+        let copy = |e: std::io::Error| CliError::Usage(format!("staging {screen}: {e}"));
+        std::fs::create_dir_all(&dir).map_err(copy)?;
+        let db = dir.join("kiosk.db");
+        for ext in ["", "-wal"] {
+            let from = PathBuf::from(format!("{}{ext}", env.db.display()));
+            if from.exists() {
+                std::fs::copy(&from, format!("{}{ext}", db.display())).map_err(copy)?;
+            }
+        }
+        tracing::info!(screen, copy = %db.display(), "staging a screen on a copy of the database");
+        let env = Env {
+            config: env.config.clone(),
+            config_path: env.config_path.clone(),
+            db,
+            lang: env.lang,
+            now: env.now,
+        };
+        Ok(Some(Staged { screen, env, dir }))
+    }
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
 
 impl App {
+    /// Runs the Tasks queued so far, and those they lead to, to the end on
+    /// `rt`, feeding their messages back (as iced's runtime would).
+    fn settle(&mut self, rt: &tokio::runtime::Runtime) {
+        while !self.effects.is_empty() {
+            let Some(stream) = into_stream(self.take_effects()) else {
+                continue;
+            };
+            let out: Vec<Message> = rt.block_on(
+                stream
+                    .filter_map(|a| async move {
+                        match a {
+                            Action::Output(m) => Some(m),
+                            _ => None,
+                        }
+                    })
+                    .collect(),
+            );
+            for m in out {
+                self.decide(m);
+            }
+        }
+    }
+
+    /// An item scanned, its decision committed and shown.
+    fn stage_item(&mut self, rt: &tokio::runtime::Runtime, code: &str) {
+        self.item(code, None, &[], "");
+        self.settle(rt);
+    }
+
+    /// A hold placed for `card`, committed and shown.
+    fn stage_hold(&mut self, rt: &tokio::runtime::Runtime, card: &str, code: &str) {
+        self.place_hold(card, code);
+        self.settle(rt);
+    }
+
     /// Screenshots and demos: puts the kiosk on `name` with demo data
-    /// (KIOSK_UI_SCREEN). Writes real loans into the database it runs on,
-    /// so use it on a scratch database only.
+    /// (KIOSK_UI_SCREEN). Writes loans into the database it runs on:
+    /// `Staged` makes that a throwaway copy.
     pub fn jump_to(&mut self, name: &str) {
+        let rt = match tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(rt) => rt,
+            Err(e) => return tracing::warn!("KIOSK_UI_SCREEN: no runtime to stage on: {e}"),
+        };
+        let rt = &rt;
         let (cards, items) = store::demo::loanable_pairs(&self.store, 4).unwrap_or_default();
         if cards.len() < 2 || items.len() < 4 {
             tracing::warn!("KIOSK_UI_SCREEN needs demo data");
@@ -17,8 +114,8 @@ impl App {
         let lang = self.lang;
         let borrow_two = |app: &mut App| {
             app.open(c0.clone());
-            let _ = app.item(&items[0], None, &[], "");
-            let _ = app.item(&items[1], None, &[], "");
+            app.stage_item(rt, &items[0]);
+            app.stage_item(rt, &items[1]);
         };
         match name {
             "offline" => {
@@ -47,11 +144,11 @@ impl App {
             "borrow" => {
                 // items[2] went home with this reader on an earlier visit.
                 self.open(c0.clone());
-                let _ = self.item(&items[2], None, &[], "");
+                self.stage_item(rt, &items[2]);
                 self.finish();
                 borrow_two(self);
-                let _ = self.item(&items[2], None, &[], "");
-                let _ = self.item("39999999999994", None, &[], "");
+                self.stage_item(rt, &items[2]);
+                self.stage_item(rt, "39999999999994");
             }
             "return" => {
                 borrow_two(self);
@@ -59,24 +156,24 @@ impl App {
                 // Another reader waits for items[0]: it goes to the hold shelf.
                 self.open(c1.clone());
                 self.screen = Screen::Holds(holds::Holds::default());
-                self.place_hold(&c1, &items[0]);
+                self.stage_hold(rt, &c1, &items[0]);
                 self.go_idle(None);
-                let _ = self.item(&items[0], None, &[], "");
-                let _ = self.item(&items[1], None, &[], "");
-                let _ = self.item("39999999999994", None, &[], "");
+                self.stage_item(rt, &items[0]);
+                self.stage_item(rt, &items[1]);
+                self.stage_item(rt, "39999999999994");
             }
             "account" | "holds" => {
                 self.open(c1.clone());
-                let _ = self.item(&items[3], None, &[], "");
-                let _ = self.item(&items[2], None, &[], "");
+                self.stage_item(rt, &items[3]);
+                self.stage_item(rt, &items[2]);
                 self.finish();
                 self.open(c0.clone());
                 self.screen = Screen::Holds(holds::Holds::default());
-                self.place_hold(&c0, &items[3]);
-                self.place_hold(&c0, &items[2]);
+                self.stage_hold(rt, &c0, &items[3]);
+                self.stage_hold(rt, &c0, &items[2]);
                 self.go_idle(None);
                 // items[3] comes back: ready for c0 on the hold shelf.
-                let _ = self.item(&items[3], None, &[], "");
+                self.stage_item(rt, &items[3]);
                 self.go_idle(None);
                 borrow_two(self);
                 if name == "account" {
@@ -84,31 +181,16 @@ impl App {
                 } else {
                     self.show_holds();
                     // A book someone else has: a hold that waits in the queue.
-                    let lent: Option<String> = self
-                        .store
-                        .conn()
-                        .query_row(
-                            "SELECT i.barcode FROM loans l JOIN items i ON i.id = l.item_id
-                             JOIN patrons p ON p.id = l.patron_id
-                             WHERE l.returned IS NULL AND p.barcode NOT IN (?1, ?2)
-                             ORDER BY i.barcode LIMIT 1",
-                            [&c0, &c1],
-                            |r| r.get(0),
-                        )
-                        .ok();
+                    let lent = self.store.stage_lent_to_others(&c0, &c1).ok().flatten();
                     if let Some(lent) = lent {
-                        self.place_hold(&c0, &lent);
+                        self.stage_hold(rt, &c0, &lent);
                     }
                 }
             }
             "receipt" => {
                 // With [receipt] email on, this reader has an address.
                 if self.config.receipt.email {
-                    let _ = self.store.conn().execute(
-                        "UPDATE patrons SET email = coalesce(email, 'reader@example.com')
-                         WHERE barcode = ?1",
-                        [&c0],
-                    );
+                    let _ = self.store.stage_email(&c0, "reader@example.com");
                 }
                 borrow_two(self);
                 self.finish();
@@ -155,24 +237,16 @@ impl App {
             "staff" => {
                 borrow_two(self);
                 // A DVD and a magazine too, for the chart by item type.
-                let others: Vec<String> = self
+                let others = self
                     .store
-                    .conn()
-                    .prepare(
-                        "SELECT min(barcode) FROM items WHERE status = 'available'
-                         AND item_type IN ('dvd', 'magazine') GROUP BY item_type",
-                    )
-                    .and_then(|mut st| {
-                        st.query_map([], |r| r.get(0))?
-                            .collect::<rusqlite::Result<Vec<String>>>()
-                    })
+                    .stage_available_of(&["dvd", "magazine"])
                     .unwrap_or_default();
                 for code in others.iter().chain([&items[3]]) {
-                    let _ = self.item(code, None, &[], "");
+                    self.stage_item(rt, code);
                 }
                 self.finish();
                 self.go_idle(None);
-                let _ = self.item(&items[0], None, &[], "");
+                self.stage_item(rt, &items[0]);
                 self.open_staff();
                 // What staff see when they test the scanner: a reader's
                 // card, a book, a code from another library.
@@ -183,6 +257,9 @@ impl App {
             }
             _ => {}
         }
+        // What the screen set going (the staff figures, the receipt's
+        // suggestions) is there when the window opens.
+        self.settle(rt);
         // The scenario's sessions ended with a reset to the default language.
         self.lang = lang;
     }

@@ -23,7 +23,7 @@ impl App {
 
     /// Once a second: the clock, notices that have been read, the
     /// inactivity warning and its countdown, the sync state.
-    pub fn tick(&mut self, now: Instant) {
+    pub(super) fn tick(&mut self, now: Instant) {
         self.clock = Local::now().format("%H:%M").to_string();
         if self
             .toast
@@ -120,23 +120,23 @@ impl App {
     }
 
     /// A code from a scanner (barcode, or typed and entered by hand).
-    pub fn scan(&mut self, raw: &str) -> Task<Message> {
+    pub(super) fn scan(&mut self, raw: &str) {
         let code = normalize(raw);
         if code.is_empty() {
-            return Task::none();
+            return;
         }
         self.touch();
         if matches!(self.screen, Screen::Staff(_)) {
             let device = self.wedge_id();
             self.staff_test(&device, &code);
-            return Task::none();
+            return;
         }
         if matches!(self.screen, Screen::Identify(_)) {
-            return Task::none();
+            return;
         }
         let staff_card = self.config.staff.is_staff_card(&code);
         if !staff_card && self.out_of_service() {
-            return Task::none();
+            return;
         }
         if let Screen::Attract(a) = &mut self.screen {
             a.update(attract::Message::Touched);
@@ -146,10 +146,7 @@ impl App {
         } else {
             match self.store.classify(&code) {
                 Ok(k) => k,
-                Err(e) => {
-                    self.failed("classify", e);
-                    return Task::none();
-                }
+                Err(e) => return self.failed("classify", e),
             }
         };
         match session::on_scan(&self.at(), staff_card, scanned, &code) {
@@ -162,11 +159,10 @@ impl App {
             Action::FinishFirst => self.tell(Notice::said("ui-finish-first")),
             Action::Identify => self.start(code),
             Action::Borrow | Action::Hold | Action::Return | Action::CardFirst => {
-                return self.item(&code, None, &[], "")
+                self.item(&code, None, &[], "")
             }
             Action::Refuse(r) => self.tell(Notice::Refused(r)),
         }
-        Task::none()
     }
 
     /// Where the kiosk stands, for `domain::session`'s rules on a scan.
@@ -180,27 +176,23 @@ impl App {
         }
     }
 
-    /// A card: a PIN first if the card has one and the library asks.
+    /// A card: a PIN first if the card has one and the library asks (the
+    /// desk checks: the central system may be the one that knows it, SIP2).
     pub(super) fn start(&mut self, card: String) {
-        if let Some(desk) = self.desk.clone() {
-            // The central system may be the one that knows the PIN (SIP2).
-            self.effects.push(Task::perform(
-                desk.check_pin(card.clone(), None, Self::now()),
-                move |r| {
-                    Message::PinChecked(Box::new(PinChecked {
-                        card: card.clone(),
-                        entered: false,
-                        result: r,
-                    }))
-                },
-            ));
-            return;
-        }
-        let r = self
-            .store
-            .check_pin(&card, None, Self::now())
-            .map_err(|e| e.to_string());
-        self.card_checked(card, r);
+        self.check_pin(card, None);
+    }
+
+    /// Asks the desk about `card`'s PIN (None: is one needed?) in a Task.
+    fn check_pin(&mut self, card: String, pin: Option<String>) {
+        let entered = pin.is_some();
+        let asked = self.desk.clone().check_pin(card.clone(), pin, Self::now());
+        self.queue(Task::perform(asked, move |result| {
+            Message::PinChecked(Box::new(PinChecked {
+                card: card.clone(),
+                entered,
+                result,
+            }))
+        }));
     }
 
     /// A card's first check (no PIN typed yet): a session, the PIN pad,
@@ -239,29 +231,12 @@ impl App {
             Screen::Identify(i) if i.purpose == identify::Purpose::Staff
         );
         if staff {
-            return self.staff_pin(pin, Instant::now());
+            return self.staff_pin_at(pin, Instant::now());
         }
         let Some(card) = self.pending_card.clone() else {
             return self.go_idle(None);
         };
-        if let Some(desk) = self.desk.clone() {
-            self.effects.push(Task::perform(
-                desk.check_pin(card.clone(), Some(pin.to_string()), Self::now()),
-                move |r| {
-                    Message::PinChecked(Box::new(PinChecked {
-                        card: card.clone(),
-                        entered: true,
-                        result: r,
-                    }))
-                },
-            ));
-            return;
-        }
-        let r = self
-            .store
-            .check_pin(&card, Some(pin), Self::now())
-            .map_err(|e| e.to_string());
-        self.pin_checked(card, r);
+        self.check_pin(card, Some(pin.to_string()));
     }
 
     /// The answer on a typed PIN: the session, or the pad says why not.
