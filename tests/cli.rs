@@ -341,14 +341,26 @@ fn import_reports_bad_rows_by_line_and_updates_by_barcode() {
          P1,张伟,adult,2030-01-01,\n\
          ,No Barcode,adult,2030-01-01,\n\
          P2,Bad Date,adult,31/12/2030,\n\
-         P3,Emma,,,\n",
+         P3,Emma,,,\n\
+         P4,Only Name\n\
+         P5,\"Open, Quote,adult,2030-01-01,\n\
+         P6,Swallowed,adult,2030-01-01,\n",
     );
     let v = k.json(&["import", "--patrons", s(&p)], 1);
-    assert_eq!(v["patrons"]["inserted"], 2);
+    // Only P1: a card with no last day would never expire (P3), a row
+    // shorter than the header (P4) and a quote left open that ran over
+    // P6 (P5) are each reported by line, never merged into a reader.
+    assert_eq!(v["patrons"]["inserted"], 1);
     let errors = v["patrons"]["errors"].as_array().unwrap();
-    assert_eq!(errors.len(), 2);
-    assert_eq!(errors[0]["line"], 3);
-    assert_eq!(errors[1]["line"], 4);
+    let lines: Vec<_> = errors.iter().map(|e| e["line"].as_u64().unwrap()).collect();
+    assert_eq!(lines, [3, 4, 5, 6, 7], "{errors:?}");
+    assert!(errors[2]["error"].as_str().unwrap().contains("expires"));
+    assert!(errors[4]["error"]
+        .as_str()
+        .unwrap()
+        .contains("lines 7 to 8"));
+    let out = k.run(&["circ", "account", "--patron", "P6"]);
+    assert_ne!(out.status.code(), Some(0), "P6 was swallowed, not imported");
 
     let p2 = k.write(
         "p2.csv",
