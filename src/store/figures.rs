@@ -216,9 +216,6 @@ mod tests {
     #[test]
     fn figures_count_today_by_hour_and_item_type() {
         let mut s = Store::open_in_memory("k1").unwrap();
-        let (rows, settings, holidays) =
-            crate::config::circulation(&crate::config::Config::default());
-        s.configure(rows, settings, &holidays).unwrap();
         crate::store::demo::generate(&mut s, 20, 200, 3, at(20, 9)).unwrap();
         let (cards, items) = crate::store::demo::loanable_pairs(&s, 4).unwrap();
         let type_of = |b: &str| -> String {
@@ -283,9 +280,6 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("k.db");
         let mut s = Store::open(&path, "k1").unwrap();
-        let (rows, settings, holidays) =
-            crate::config::circulation(&crate::config::Config::default());
-        s.configure(rows, settings, &holidays).unwrap();
         crate::store::demo::generate(&mut s, 10, 50, 3, at(20, 9)).unwrap();
         let (cards, items) = crate::store::demo::loanable_pairs(&s, 2).unwrap();
         s.checkout(&cards[0], &items[0], None, at(22, 9)).unwrap();
@@ -299,5 +293,27 @@ mod tests {
             .reader();
         std::fs::remove_file(dir.path().join("missing.db")).unwrap();
         assert!(missing.figures(day, 5).is_err());
+    }
+
+    #[test]
+    fn an_in_memory_store_is_reached_again_by_reopen_and_its_reader_only() {
+        let mut s = Store::open_in_memory("k1").unwrap();
+        crate::store::demo::generate(&mut s, 10, 50, 3, at(20, 9)).unwrap();
+        let (cards, items) = crate::store::demo::loanable_pairs(&s, 1).unwrap();
+        let mut other = s.reopen().unwrap();
+        assert_eq!(other.kiosk_id(), "k1");
+        assert_eq!(other.settings(), s.settings());
+        // A loan committed on the other connection is this one's too.
+        let o = other
+            .checkout(&cards[0], &items[0], None, at(22, 9))
+            .unwrap();
+        assert!(o.result.is_ok());
+        let day = NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
+        let here = s.figures(day, 5).unwrap();
+        assert_eq!(here.hourly[9], (1, 0));
+        assert_eq!(s.reader().figures(day, 5).unwrap(), here);
+        // Another in-memory store is another database.
+        let fresh = Store::open_in_memory("k1").unwrap();
+        assert_eq!(fresh.figures(day, 5).unwrap().journal, 0);
     }
 }

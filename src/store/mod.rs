@@ -263,8 +263,17 @@ impl Store {
         &self.policies
     }
 
-    /// The raw connection, for exports and tests that need plain SQL.
+    /// The raw connection, for tests and benchmarks that need plain SQL:
+    /// public only with the `test-support` feature (the integration tests
+    /// turn it on); a shipped build keeps SQL inside the store.
+    #[cfg(any(test, feature = "test-support"))]
     pub fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// The raw connection, for the store's own modules.
+    #[cfg(not(any(test, feature = "test-support")))]
+    pub(crate) fn conn(&self) -> &Connection {
         &self.conn
     }
 

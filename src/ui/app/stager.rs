@@ -7,7 +7,7 @@
 //! (src/ui/app); a production build has none of this.
 
 use super::*;
-use crate::cli::{CliError, Env};
+use crate::launch::{Env, Failure};
 use iced::futures::StreamExt;
 use iced_runtime::task::into_stream;
 use iced_runtime::Action;
@@ -25,12 +25,12 @@ impl Staged {
     /// KIOSK_UI_SCREEN is set: `env` with its database copied into a
     /// directory of its own (a missing database stays missing: the kiosk
     /// creates its demo library in the copy's place).
-    pub fn from_env(env: &Env) -> Result<Option<Staged>, CliError> {
+    pub fn from_env(env: &Env) -> Result<Option<Staged>, Failure> {
         let Ok(screen) = std::env::var("KIOSK_UI_SCREEN") else {
             return Ok(None);
         };
         let dir = std::env::temp_dir().join(format!("kiosk-stage-{}", std::process::id()));
-        let copy = |e: std::io::Error| CliError::Usage(format!("staging {screen}: {e}"));
+        let copy = |e: std::io::Error| Failure::Usage(format!("staging {screen}: {e}"));
         std::fs::create_dir_all(&dir).map_err(copy)?;
         let db = dir.join("kiosk.db");
         for ext in ["", "-wal"] {
