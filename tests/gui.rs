@@ -19,11 +19,7 @@ mod smtp;
 
 /// A kiosk over a small demo library; returns (app, cards, items).
 fn kiosk_with(mut config: Config) -> (App, Vec<String>, Vec<String>) {
-    // English first, so the simulator tests can click English labels.
-    config.kiosk.languages = vec![Lang::En, Lang::ZhCn];
-    let mut s = Store::open_in_memory(&config.kiosk.id).unwrap();
-    let (rows, settings, holidays) = kiosk::config::circulation(&config);
-    s.configure(rows, settings, &holidays).unwrap();
+    let mut s = configured_store(&mut config);
     store::demo::generate(&mut s, 30, 120, 7, Local::now().fixed_offset()).unwrap();
     let (cards, items) = store::demo::loanable_pairs(&s, 5).unwrap();
     (App::new(config, s, None, Lang::En).unwrap(), cards, items)
@@ -95,6 +91,24 @@ fn journal_count(app: &App, kind: &str) -> i64 {
         .unwrap()
 }
 
+/// The reader declines the receipt and skips the feedback: the idle
+/// screen again.
+fn no_receipt_no_feedback(app: &mut App) {
+    app.send(Message::Receipt(receipt::Message::NoReceipt));
+    app.send(Message::Feedback(feedback::Message::Skip));
+}
+
+/// Gives the reader `card` the PIN `pin` (as an import would).
+fn set_pin(app: &App, card: &str, pin: &str) {
+    app.store()
+        .conn()
+        .execute(
+            "UPDATE patrons SET pin_hash = ?1 WHERE barcode = ?2",
+            [kiosk::privacy::hash_pin(pin), card.to_string()],
+        )
+        .unwrap();
+}
+
 /// The five taps on the idle screen's corner (no staff PIN configured):
 /// the staff menu, and the Task that reads its figures.
 fn open_staff_menu(app: &mut App) -> iced::Task<Message> {
@@ -103,6 +117,18 @@ fn open_staff_menu(app: &mut App) -> iced::Task<Message> {
         task = app.update(Message::Attract(attract::Message::CornerTapped));
     }
     task
+}
+
+/// A configuration with a receipt printer "printer" and an RFID pad "pad".
+fn printer_and_pad() -> Config {
+    use kiosk::config::{DeviceKind, DeviceSection};
+    Config {
+        devices: vec![
+            DeviceSection::new("printer", DeviceKind::Printer),
+            DeviceSection::new("pad", DeviceKind::Rfid),
+        ],
+        ..Config::default()
+    }
 }
 
 /// The printer reports an empty roll (with its code, as its driver does)
@@ -134,8 +160,7 @@ fn borrow_flow_commits_then_receipt_feedback_and_back_to_idle() {
     app.send(Message::Scanned(cards[0].clone()));
     app.send(Message::Scanned(items[2].clone()));
     app.send(Message::Scanned(cards[0].clone()));
-    app.send(Message::Receipt(receipt::Message::NoReceipt));
-    app.send(Message::Feedback(feedback::Message::Skip));
+    no_receipt_no_feedback(&mut app);
     assert!(matches!(app.screen(), Screen::Attract(_)));
     app.send(Message::Scanned(cards[0].clone()));
     assert!(matches!(app.screen(), Screen::Borrow));
@@ -202,8 +227,7 @@ fn items_without_a_card_are_returned_with_their_route() {
     app.send(Message::Scanned(cards[0].clone()));
     app.send(Message::Scanned(items[0].clone()));
     app.send(Message::Borrow(borrow::Message::Finish));
-    app.send(Message::Receipt(receipt::Message::NoReceipt));
-    app.send(Message::Feedback(feedback::Message::Skip));
+    no_receipt_no_feedback(&mut app);
     assert!(matches!(app.screen(), Screen::Attract(_)));
     app.send(Message::Scanned(items[0].clone()));
     match app.screen() {
@@ -253,13 +277,7 @@ fn pin_pad_wrong_then_right() {
     let mut config = Config::default();
     config.policy.require_pin = true;
     let (mut app, cards, _) = kiosk_with(config);
-    app.store()
-        .conn()
-        .execute(
-            "UPDATE patrons SET pin_hash = ?1 WHERE barcode = ?2",
-            [kiosk::privacy::hash_pin("1234"), cards[0].clone()],
-        )
-        .unwrap();
+    set_pin(&app, &cards[0], "1234");
     app.send(Message::Scanned(cards[0].clone()));
     assert!(matches!(app.screen(), Screen::Identify(_)));
     for d in [9, 9, 9, 9] {
@@ -293,13 +311,7 @@ fn pin_pad_cancel_forgets_the_card() {
     config.policy.require_pin = true;
     let (mut app, cards, items) = kiosk_with(config);
     let before = on_loan(&app);
-    app.store()
-        .conn()
-        .execute(
-            "UPDATE patrons SET pin_hash = ?1 WHERE barcode = ?2",
-            [kiosk::privacy::hash_pin("1234"), cards[0].clone()],
-        )
-        .unwrap();
+    set_pin(&app, &cards[0], "1234");
     app.send(Message::Scanned(cards[0].clone()));
     app.send(Message::Identify(identify::Message::Cancel));
     assert!(matches!(app.screen(), Screen::Attract(_)));
@@ -378,8 +390,7 @@ fn holds_are_placed_by_scanning_on_the_holds_screen() {
     app.send(Message::Scanned(cards[1].clone()));
     app.send(Message::Scanned(items[3].clone()));
     app.send(Message::Scanned(cards[1].clone()));
-    app.send(Message::Receipt(receipt::Message::NoReceipt));
-    app.send(Message::Feedback(feedback::Message::Skip));
+    no_receipt_no_feedback(&mut app);
     app.send(Message::Scanned(cards[0].clone()));
     app.send(Message::Borrow(borrow::Message::Holds));
     app.send(Message::Scanned(items[3].clone()));
@@ -410,8 +421,7 @@ fn staff_gesture_export_out_of_service_and_back() {
     app.send(Message::Scanned(cards[0].clone()));
     app.send(Message::Scanned(items[0].clone()));
     app.send(Message::Borrow(borrow::Message::Finish));
-    app.send(Message::Receipt(receipt::Message::NoReceipt));
-    app.send(Message::Feedback(feedback::Message::Skip));
+    no_receipt_no_feedback(&mut app);
     let t = open_staff_menu(&mut app);
     app.run(t);
     match app.screen() {
@@ -475,22 +485,34 @@ fn staff_pin_is_checked_against_the_configured_hash() {
 }
 
 /// The shipped configuration's kiosk (demo library, simulated pad and
-/// printer, wedge "wedge") over an in-memory store, its devices running:
-/// (app, cards, the pad's field, its demo tags, the device events).
-#[allow(clippy::type_complexity)]
-fn shipped_kiosk() -> (
-    App,
-    Vec<String>,
-    kiosk::devices::rfid::Field,
-    Vec<kiosk::devices::rfid::SimTag>,
-    std::sync::mpsc::Receiver<kiosk::devices::events::DeviceEvent>,
-) {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("kiosk.toml");
-    let mut config = Config::load(&path).unwrap();
+/// printer, wedge "wedge") over an in-memory store, its devices running.
+struct Shipped {
+    app: App,
+    /// Readers in good standing.
+    cards: Vec<String>,
+    /// The simulated pad's field and its demo tags.
+    field: kiosk::devices::rfid::Field,
+    tags: Vec<kiosk::devices::rfid::SimTag>,
+    /// The pad's AFI for an item on loan.
+    on_loan_afi: u8,
+    /// The device runner's events (the app has no feed in tests).
+    events: std::sync::mpsc::Receiver<kiosk::devices::events::DeviceEvent>,
+}
+
+/// An in-memory store configured by `config` (its languages English
+/// first, so the simulator tests can click English labels).
+fn configured_store(config: &mut Config) -> Store {
     config.kiosk.languages = vec![Lang::En, Lang::ZhCn];
     let mut s = Store::open_in_memory(&config.kiosk.id).unwrap();
-    let (rows, settings, holidays) = kiosk::config::circulation(&config);
+    let (rows, settings, holidays) = kiosk::config::circulation(config);
     s.configure(rows, settings, &holidays).unwrap();
+    s
+}
+
+fn shipped_kiosk() -> Shipped {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("kiosk.toml");
+    let mut config = Config::load(&path).unwrap();
+    let mut s = configured_store(&mut config);
     let d = &config.demo;
     store::demo::generate(
         &mut s,
@@ -502,17 +524,22 @@ fn shipped_kiosk() -> (
     .unwrap();
     let (cards, _) = store::demo::loanable_pairs(&s, 2).unwrap();
     let (devices, events) = kiosk::devices::runner::Devices::start(&config);
-    let (field, tags) = devices
+    let (field, tags, on_loan_afi) = devices
         .handles()
-        .find_map(|h| h.field.clone().map(|f| (f, h.demo_tags.clone())))
+        .find_map(|h| {
+            h.field
+                .clone()
+                .map(|f| (f, h.demo_tags.clone(), h.config.afi_on_loan))
+        })
         .expect("a simulated pad");
-    (
-        App::new(config, s, Some(devices), Lang::En).unwrap(),
+    Shipped {
+        app: App::new(config, s, Some(devices), Lang::En).unwrap(),
         cards,
         field,
         tags,
+        on_loan_afi,
         events,
-    )
+    }
 }
 
 fn test_reads(app: &App) -> Vec<staff::TestRead> {
@@ -525,8 +552,14 @@ fn test_reads(app: &App) -> Vec<staff::TestRead> {
 #[test]
 fn the_staff_menu_tests_scanners_tags_and_the_printer_without_lending() {
     use staff::TestKind;
-    let (mut app, cards, field, tags, events) = shipped_kiosk();
-    let rt = tokio::runtime::Runtime::new().unwrap();
+    let Shipped {
+        mut app,
+        cards,
+        field,
+        tags,
+        events,
+        ..
+    } = shipped_kiosk();
     let before = app.store().counts().unwrap();
     let t = open_staff_menu(&mut app);
     app.run(t);
@@ -624,7 +657,7 @@ fn the_staff_menu_tests_scanners_tags_and_the_printer_without_lending() {
         Screen::Staff(s) => assert!(s.printer && s.printing),
         other => panic!("{other:?}"),
     }
-    run_task(&rt, &mut app, t);
+    app.run(t);
     match app.screen() {
         Screen::Staff(s) => {
             assert!(!s.printing);
@@ -663,8 +696,7 @@ fn a_staff_card_opens_the_menu_from_the_idle_screen_only() {
     assert!(app.session().is_some());
     // Out of service, the card still lets staff in.
     app.send(Message::Scanned(cards[0].clone()));
-    app.send(Message::Receipt(receipt::Message::NoReceipt));
-    app.send(Message::Feedback(feedback::Message::Skip));
+    no_receipt_no_feedback(&mut app);
     app.send(Message::Scanned("STAFF-0042".into()));
     app.send(Message::Staff(staff::Message::ToggleService));
     app.send(Message::Staff(staff::Message::Back));
@@ -689,8 +721,7 @@ fn readers_see_their_own_language_unless_they_chose_one() {
     app.send(Message::Scanned(cards[0].clone()));
     assert_eq!(app.lang(), Lang::ZhCn, "their record says zh-CN");
     app.send(Message::Borrow(borrow::Message::Finish));
-    app.send(Message::Receipt(receipt::Message::NoReceipt));
-    app.send(Message::Feedback(feedback::Message::Skip));
+    no_receipt_no_feedback(&mut app);
     assert_eq!(app.lang(), Lang::En, "back to the kiosk's default");
     // Someone who pressed English first keeps English.
     app.send(Message::SetLang(Lang::En));
@@ -699,8 +730,7 @@ fn readers_see_their_own_language_unless_they_chose_one() {
     assert_eq!(app.lang(), Lang::En);
     // A reader without a language on record: the kiosk's default.
     app.send(Message::Borrow(borrow::Message::Finish));
-    app.send(Message::Receipt(receipt::Message::NoReceipt));
-    app.send(Message::Feedback(feedback::Message::Skip));
+    no_receipt_no_feedback(&mut app);
     app.send(Message::Scanned(cards[2].clone()));
     assert!(matches!(app.screen(), Screen::Borrow));
     assert_eq!(app.lang(), Lang::En);
@@ -717,14 +747,12 @@ fn staff_figures_are_read_off_the_ui_thread_with_item_types() {
     store::demo::generate(&mut s, 30, 120, 7, Local::now().fixed_offset()).unwrap();
     let (cards, items) = store::demo::loanable_pairs(&s, 5).unwrap();
     let mut app = App::new(config, s, None, Lang::En).unwrap();
-    let rt = tokio::runtime::Runtime::new().unwrap();
     app.send(Message::Scanned(cards[0].clone()));
     for i in &items[..3] {
         app.send(Message::Scanned(i.clone()));
     }
     app.send(Message::Borrow(borrow::Message::Finish));
-    app.send(Message::Receipt(receipt::Message::NoReceipt));
-    app.send(Message::Feedback(feedback::Message::Skip));
+    no_receipt_no_feedback(&mut app);
     app.send(Message::Scanned(items[0].clone()));
     app.send(Message::Return(kiosk::ui::screens::returns::Message::Done));
     let task = open_staff_menu(&mut app);
@@ -734,7 +762,7 @@ fn staff_figures_are_read_off_the_ui_thread_with_item_types() {
         other => panic!("{other:?}"),
     };
     assert!(by_type(&app).is_empty());
-    run_task(&rt, &mut app, task);
+    app.run(task);
     let t = by_type(&app);
     assert_eq!(t.iter().map(|t| t.loans).sum::<u32>(), 3, "{t:?}");
     assert_eq!(t.iter().map(|t| t.returns).sum::<u32>(), 1, "{t:?}");
@@ -864,7 +892,6 @@ fn the_receipt_is_emailed_to_the_address_on_the_readers_record() {
         from: "kiosk@library.example".into(),
     };
     let (mut app, cards, items) = kiosk_with(config);
-    let rt = tokio::runtime::Runtime::new().unwrap();
     for (card, email) in [
         (&cards[0], Some("reader.one@example.org")),
         (&cards[1], None),
@@ -890,16 +917,11 @@ fn the_receipt_is_emailed_to_the_address_on_the_readers_record() {
         other => panic!("expected the receipt, got {other:?}"),
     }
     {
-        let mut ui = iced_test::Simulator::with_size(
-            iced::Settings::default(),
-            iced::Size::new(1920.0, 1080.0),
-            app.view(),
-        );
+        let mut ui = simulator(&app);
         ui.find("E-mail it to r…@example.org")
             .expect("the e-mail button, address masked");
     }
-    let t = app.update(Message::Receipt(receipt::Message::Email));
-    run_task(&rt, &mut app, t);
+    app.send(Message::Receipt(receipt::Message::Email));
     assert!(
         matches!(app.screen(), Screen::Feedback(_)),
         "sent: on to the feedback ({:?})",
@@ -927,16 +949,14 @@ fn the_receipt_is_emailed_to_the_address_on_the_readers_record() {
         Screen::Receipt(r) => assert_eq!(r.email, None),
         other => panic!("{other:?}"),
     }
-    app.send(Message::Receipt(receipt::Message::NoReceipt));
-    app.send(Message::Feedback(feedback::Message::Skip));
+    no_receipt_no_feedback(&mut app);
     // The mail server gone: the reader is told, the button goes, the
     // loans stay recorded.
     drop(sink);
     app.send(Message::Scanned(cards[0].clone()));
     app.send(Message::Scanned(items[3].clone()));
     app.send(Message::Scanned(cards[0].clone()));
-    let t = app.update(Message::Receipt(receipt::Message::Email));
-    run_task(&rt, &mut app, t);
+    app.send(Message::Receipt(receipt::Message::Email));
     match app.screen() {
         Screen::Receipt(r) => {
             assert_eq!(r.email, None);
@@ -947,14 +967,19 @@ fn the_receipt_is_emailed_to_the_address_on_the_readers_record() {
     assert_eq!(journal_count(&app, "checkout"), 4);
 }
 
+/// The app's current view in the iced_test simulator, at 1920×1080.
+fn simulator(app: &App) -> iced_test::Simulator<'_, Message> {
+    iced_test::Simulator::with_size(
+        iced::Settings::default(),
+        iced::Size::new(1920.0, 1080.0),
+        app.view(),
+    )
+}
+
 /// Clicks `label` on the app's current view, then feeds the messages back.
 fn click(app: &mut App, label: &str) {
     let messages: Vec<Message> = {
-        let mut ui = iced_test::Simulator::with_size(
-            iced::Settings::default(),
-            iced::Size::new(1920.0, 1080.0),
-            app.view(),
-        );
+        let mut ui = simulator(app);
         ui.click(label)
             .unwrap_or_else(|e| panic!("no {label:?} on screen: {e:?}"));
         ui.into_messages().collect()
@@ -1063,13 +1088,7 @@ fn simulator_switches_language_and_types_a_pin() {
     let mut config = Config::default();
     config.policy.require_pin = true;
     let (mut app, cards, _) = kiosk_with(config);
-    app.store()
-        .conn()
-        .execute(
-            "UPDATE patrons SET pin_hash = ?1 WHERE barcode = ?2",
-            [kiosk::privacy::hash_pin("4321"), cards[0].clone()],
-        )
-        .unwrap();
+    set_pin(&app, &cards[0], "4321");
     click(&mut app, "中文");
     assert_eq!(app.lang(), Lang::ZhCn);
     click(&mut app, "English");
@@ -1225,30 +1244,21 @@ fn online_app_with(
 
 #[test]
 fn the_touch_screen_tells_kiosk_central_its_devices_and_the_paper() {
-    use kiosk::config::{DeviceKind, DeviceSection};
     let dir = tempfile::tempdir().unwrap();
     let (_central, base, token) = start_central(
         dir.path(),
         "P1,Reader One,adult,2099-12-31,,\n",
         "I1,Alpha,Author,,book,,1,\n",
     );
-    let config = Config {
-        devices: vec![
-            DeviceSection::new("printer", DeviceKind::Printer),
-            DeviceSection::new("pad", DeviceKind::Rfid),
-        ],
-        ..Config::default()
-    };
+    let config = printer_and_pad();
     let (mut app, bg) = online_app_with(&base, &token, &dir.path().join("kiosk.db"), config);
-    let rt = tokio::runtime::Runtime::new().unwrap();
     // The printer runs out of paper (as its driver says it), the pad is
     // unplugged.
     printer_out_of_paper_pad_gone(&mut app);
     // A sync round ends with a heartbeat; staff start one.
     let t = open_staff_menu(&mut app);
     app.run(t);
-    let t = app.update(Message::Staff(staff::Message::SyncNow));
-    run_task(&rt, &mut app, t);
+    app.send(Message::Staff(staff::Message::SyncNow));
     let out = central_bin()
         .args([
             "--db",
@@ -1305,10 +1315,8 @@ fn a_readers_language_known_to_kiosk_central_switches_the_screen() {
     // The pull carried it into the kiosk's cache; P2 has none.
     assert_eq!(app.store().patron_language("P1").unwrap(), Some(Lang::ZhCn));
     assert_eq!(app.store().patron_language("P2").unwrap(), None);
-    let rt = tokio::runtime::Runtime::new().unwrap();
     assert_eq!(app.lang(), Lang::En);
-    let t = app.update(Message::Scanned("P1".into()));
-    run_task(&rt, &mut app, t);
+    app.send(Message::Scanned("P1".into()));
     assert!(matches!(app.screen(), Screen::Borrow));
     assert_eq!(app.lang(), Lang::ZhCn);
     bg.stop();
@@ -1324,15 +1332,13 @@ fn loans_and_returns_go_through_kiosk_central_then_offline_when_it_stops() {
     );
 
     let (mut app, bg) = online_app(&base, &token, &dir.path().join("kiosk.db"));
-    let rt = tokio::runtime::Runtime::new().unwrap();
 
     // Online: the central system decides, the kiosk journals its answer.
-    let t = app.update(Message::Scanned("P1".into()));
-    run_task(&rt, &mut app, t);
+    app.send(Message::Scanned("P1".into()));
     assert!(matches!(app.screen(), Screen::Borrow));
     let t = app.update(Message::Scanned("I1".into()));
     assert!(lines(&app).is_empty(), "nothing shown before the decision");
-    run_task(&rt, &mut app, t);
+    app.run(t);
     let l = lines(&app);
     assert_eq!(l.len(), 1, "{l:?}");
     assert_eq!(l[0].title, "Alpha");
@@ -1352,8 +1358,7 @@ fn loans_and_returns_go_through_kiosk_central_then_offline_when_it_stops() {
     assert_eq!(online, (0, "accepted".to_string()));
     // A hold goes through the central system too.
     app.send(Message::Borrow(borrow::Message::Holds));
-    let t = app.update(Message::Scanned("I3".into()));
-    run_task(&rt, &mut app, t);
+    app.send(Message::Scanned("I3".into()));
     match app.screen() {
         Screen::Holds(h) => assert_eq!(
             h.placed.last(),
@@ -1364,12 +1369,9 @@ fn loans_and_returns_go_through_kiosk_central_then_offline_when_it_stops() {
     }
     app.send(Message::Holds(holds::Message::Back));
     // A refusal from the central system reads as the local one would.
-    let t = app.update(Message::Scanned("P1".into()));
-    run_task(&rt, &mut app, t);
-    app.send(Message::Receipt(receipt::Message::NoReceipt));
-    app.send(Message::Feedback(feedback::Message::Skip));
-    let t = app.update(Message::Scanned("I1".into()));
-    run_task(&rt, &mut app, t);
+    app.send(Message::Scanned("P1".into()));
+    no_receipt_no_feedback(&mut app);
+    app.send(Message::Scanned("I1".into()));
     match app.screen() {
         Screen::Return(r) => assert!(
             matches!(&r.lines[..], [l] if l.title == "Alpha" && l.result.is_ok()),
@@ -1381,10 +1383,8 @@ fn loans_and_returns_go_through_kiosk_central_then_offline_when_it_stops() {
 
     // The central system stops: the kiosk decides alone under [offline].
     drop(central);
-    let t = app.update(Message::Scanned("P1".into()));
-    run_task(&rt, &mut app, t);
-    let t = app.update(Message::Scanned("I2".into()));
-    run_task(&rt, &mut app, t);
+    app.send(Message::Scanned("P1".into()));
+    app.send(Message::Scanned("I2".into()));
     let l = lines(&app);
     assert!(
         matches!(&l[0].status, borrow::Status::Borrowed { .. }),
@@ -1403,8 +1403,7 @@ fn loans_and_returns_go_through_kiosk_central_then_offline_when_it_stops() {
     // Renew all from the account screen: each loan is its own decision on
     // the desk (offline now, by the same rules: the loan is minutes old).
     app.send(Message::Borrow(borrow::Message::Account));
-    let t = app.update(Message::Account(account::Message::RenewAll));
-    run_task(&rt, &mut app, t);
+    app.send(Message::Account(account::Message::RenewAll));
     match app.screen() {
         Screen::Account(a) => assert!(
             matches!(
@@ -1434,10 +1433,8 @@ fn loans_and_returns_go_through_kiosk_central_then_offline_when_it_stops() {
     assert!(s.outbox >= 1, "the offline loan waits in the outbox: {s:?}");
     app.send(Message::Sync(s));
     assert!(app.offline());
-    let t = app.update(Message::Scanned("P1".into()));
-    run_task(&rt, &mut app, t);
-    app.send(Message::Receipt(receipt::Message::NoReceipt));
-    app.send(Message::Feedback(feedback::Message::Skip));
+    app.send(Message::Scanned("P1".into()));
+    no_receipt_no_feedback(&mut app);
     match app.screen() {
         Screen::Attract(a) => assert_eq!(
             a.offline,
@@ -1535,40 +1532,20 @@ fn tags_event(
 fn tags_on_the_simulated_pad_are_lent_and_secured_off_the_ui_thread() {
     // The shipped configuration: the demo library and the simulated 3M pad
     // with the demo tags.
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("kiosk.toml");
-    let mut config = Config::load(&path).unwrap();
-    config.kiosk.languages = vec![Lang::En, Lang::ZhCn];
-    let mut s = Store::open_in_memory(&config.kiosk.id).unwrap();
-    let (rows, settings, holidays) = kiosk::config::circulation(&config);
-    s.configure(rows, settings, &holidays).unwrap();
-    let d = &config.demo;
-    store::demo::generate(
-        &mut s,
-        d.patrons,
-        d.items,
-        d.seed,
-        Local::now().fixed_offset(),
-    )
-    .unwrap();
-    let (cards, _) = store::demo::loanable_pairs(&s, 1).unwrap();
-    let (devices, events) = kiosk::devices::runner::Devices::start(&config);
-    let (field, tags, on_loan_afi) = devices
-        .handles()
-        .find_map(|h| {
-            h.field
-                .clone()
-                .map(|f| (f, h.demo_tags.clone(), h.config.afi_on_loan))
-        })
-        .expect("a simulated pad");
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let mut app = App::new(config, s, Some(devices), Lang::En).unwrap();
+    let Shipped {
+        mut app,
+        cards,
+        field,
+        tags,
+        on_loan_afi,
+        events,
+    } = shipped_kiosk();
     app.send(Message::Scanned(cards[0].clone()));
     assert!(matches!(app.screen(), Screen::Borrow));
 
     // A good tag: lent, then its AFI set to "on loan" by a Task.
     field.put(tags[0].clone());
-    let t = app.update(Message::Device(tags_event(&events)));
-    run_task(&rt, &mut app, t);
+    app.send(Message::Device(tags_event(&events)));
     let l = lines(&app);
     assert_eq!(l.len(), 1, "{l:?}");
     assert!(
@@ -1583,8 +1560,7 @@ fn tags_on_the_simulated_pad_are_lent_and_secured_off_the_ui_thread() {
     let mut locked = tags[1].clone();
     locked.afi_locked = true;
     field.put(locked);
-    let t = app.update(Message::Device(tags_event(&events)));
-    run_task(&rt, &mut app, t);
+    app.send(Message::Device(tags_event(&events)));
     let l = lines(&app);
     assert_eq!(l.len(), 2, "{l:?}");
     assert!(
@@ -1601,8 +1577,7 @@ fn a_reader_cancels_a_reservation_from_the_holds_screen() {
     app.send(Message::Scanned(cards[0].clone()));
     app.send(Message::Scanned(items[0].clone()));
     app.send(Message::Scanned(cards[0].clone()));
-    app.send(Message::Receipt(receipt::Message::NoReceipt));
-    app.send(Message::Feedback(feedback::Message::Skip));
+    no_receipt_no_feedback(&mut app);
     app.send(Message::Scanned(cards[1].clone()));
     app.send(Message::Borrow(borrow::Message::Holds));
     app.send(Message::Scanned(items[0].clone()));
@@ -1663,10 +1638,6 @@ fn suggestions(app: &App) -> Vec<(String, String)> {
 #[test]
 fn without_a_central_system_the_receipt_suggests_from_the_local_history() {
     let (mut app, cards, items) = kiosk();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
     // Only what happens here counts: no demo history.
     app.store()
         .conn()
@@ -1701,11 +1672,9 @@ fn without_a_central_system_the_receipt_suggests_from_the_local_history() {
     // Another reader borrowed items[0] and the other title, and brought
     // them back.
     for code in [&cards[1], &items[0], &other, &cards[1]] {
-        let t = app.update(Message::Scanned(code.clone()));
-        run_task(&rt, &mut app, t);
+        app.send(Message::Scanned(code.clone()));
     }
-    app.send(Message::Receipt(receipt::Message::NoReceipt));
-    app.send(Message::Feedback(feedback::Message::Skip));
+    no_receipt_no_feedback(&mut app);
     for code in [&items[0], &other] {
         app.send(Message::Scanned(code.clone()));
     }
@@ -1716,23 +1685,18 @@ fn without_a_central_system_the_receipt_suggests_from_the_local_history() {
     app.send(Message::Scanned(items[0].clone()));
     let t = app.update(Message::Scanned(cards[0].clone()));
     assert!(suggestions(&app).is_empty(), "nothing before the answer");
-    run_task(&rt, &mut app, t);
+    app.run(t);
     let got = suggestions(&app);
     assert_eq!(got, vec![t3.clone()], "what the other reader also borrowed");
     assert!(!got.contains(&t0), "not what was just borrowed");
     // On the screen, with its heading (iced_test simulator).
     {
-        let mut ui = iced_test::Simulator::with_size(
-            iced::Settings::default(),
-            iced::Size::new(1920.0, 1080.0),
-            app.view(),
-        );
+        let mut ui = simulator(&app);
         ui.find("You might also like:").expect("the heading");
         ui.find(t3.0.as_str()).expect("the suggested title");
     }
     // A late answer for an earlier receipt never lands on a new one.
-    app.send(Message::Receipt(receipt::Message::NoReceipt));
-    app.send(Message::Feedback(feedback::Message::Skip));
+    no_receipt_no_feedback(&mut app);
     app.send(Message::Scanned(cards[2].clone()));
     app.send(Message::Scanned(items[1].clone()));
     app.send(Message::Scanned(cards[2].clone()));
@@ -1800,11 +1764,8 @@ fn the_receipt_shows_what_kiosk_central_recommends() {
     }
 
     let (mut app, bg) = online_app(&base, &token, &dir.path().join("kiosk.db"));
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let t = app.update(Message::Scanned("P1".into()));
-    run_task(&rt, &mut app, t);
-    let t = app.update(Message::Scanned("I1".into()));
-    run_task(&rt, &mut app, t);
+    app.send(Message::Scanned("P1".into()));
+    app.send(Message::Scanned("I1".into()));
     assert!(
         matches!(&lines(&app)[..], [l] if matches!(l.status, borrow::Status::Borrowed { .. })),
         "{:?}",
@@ -1821,17 +1782,13 @@ fn the_receipt_shows_what_kiosk_central_recommends() {
         suggestions(&app).is_empty(),
         "the receipt is up before the answer"
     );
-    run_task(&rt, &mut app, t);
+    app.run(t);
     assert_eq!(
         suggestions(&app),
         vec![("Gamma".to_string(), "Cy".to_string())],
         "the central system's recommendation"
     );
-    let mut ui = iced_test::Simulator::with_size(
-        iced::Settings::default(),
-        iced::Size::new(1920.0, 1080.0),
-        app.view(),
-    );
+    let mut ui = simulator(&app);
     ui.find("Gamma").expect("shown on the receipt");
     ui.find("Cy").expect("with its author");
     drop(ui);
@@ -1860,8 +1817,7 @@ fn each_outcome_chooses_its_sound_and_a_missing_sound_card_changes_nothing() {
         "another card: finish first"
     );
     app.send(Message::Scanned(cards[0].clone()));
-    app.send(Message::Receipt(receipt::Message::NoReceipt));
-    app.send(Message::Feedback(feedback::Message::Skip));
+    no_receipt_no_feedback(&mut app);
     app.send(Message::Scanned(items[0].clone()));
     assert_eq!(app.last_cue(), Some(Cue::Success), "a plain return chimes");
     assert_eq!(on_loan(&app), before);
@@ -1876,15 +1832,8 @@ fn each_outcome_chooses_its_sound_and_a_missing_sound_card_changes_nothing() {
 
 #[test]
 fn device_statuses_read_in_the_chosen_language() {
-    use kiosk::config::{DeviceKind, DeviceSection};
     use kiosk::devices::events::{DeviceEvent, DeviceStatus, StatusCode};
-    let config = Config {
-        devices: vec![
-            DeviceSection::new("printer", DeviceKind::Printer),
-            DeviceSection::new("pad", DeviceKind::Rfid),
-        ],
-        ..Config::default()
-    };
+    let config = printer_and_pad();
     let (mut app, _, _) = kiosk_with(config);
     // The pad's status comes without a code: it keeps its own words.
     printer_out_of_paper_pad_gone(&mut app);
@@ -2008,8 +1957,7 @@ fn staff_see_the_open_conflicts_with_reasons_and_masked_readers() {
     app.send(Message::Scanned(items[0].clone()));
     app.send(Message::Scanned(items[1].clone()));
     app.send(Message::Borrow(borrow::Message::Finish));
-    app.send(Message::Receipt(receipt::Message::NoReceipt));
-    app.send(Message::Feedback(feedback::Message::Skip));
+    no_receipt_no_feedback(&mut app);
     // The upstream turned the first loan into a conflict, and staff
     // closed the second one's conflict at the centre already.
     let conn = app.store().conn();
@@ -2057,11 +2005,7 @@ fn staff_see_the_open_conflicts_with_reasons_and_masked_readers() {
         "{} Loan item {} reader …{tail}: item already on loan upstream",
         c.at, items[0]
     );
-    let mut ui = iced_test::Simulator::with_size(
-        iced::Settings::default(),
-        iced::Size::new(1920.0, 1080.0),
-        app.view(),
-    );
+    let mut ui = simulator(&app);
     ui.find("Latest open conflicts:").expect("the heading");
     ui.find(line.as_str()).expect("the conflict line");
     assert!(
@@ -2073,16 +2017,9 @@ fn staff_see_the_open_conflicts_with_reasons_and_masked_readers() {
 #[test]
 fn staff_see_each_device_last_event_and_error_count() {
     use chrono::TimeZone;
-    use kiosk::config::{DeviceKind, DeviceSection};
     use kiosk::devices::events::{DeviceEvent, DeviceStatus, EventKind, Tag};
     use kiosk::devices::tag::{Format, TagData};
-    let config = Config {
-        devices: vec![
-            DeviceSection::new("printer", DeviceKind::Printer),
-            DeviceSection::new("pad", DeviceKind::Rfid),
-        ],
-        ..Config::default()
-    };
+    let config = printer_and_pad();
     let (mut app, _, _) = kiosk_with(config);
     let at = |h, m, s| Local.with_ymd_and_hms(2026, 3, 4, h, m, s).unwrap();
     let send = |app: &mut App, device: &str, when, kind| {
@@ -2130,15 +2067,8 @@ fn staff_see_each_device_last_event_and_error_count() {
     assert_eq!(pad.errors, 3);
     let printer = devices.iter().find(|d| d.id == "printer").unwrap();
     assert_eq!((printer.last_event.as_deref(), printer.errors), (None, 0));
-    fn ui(app: &App) -> iced_test::Simulator<'_, Message> {
-        iced_test::Simulator::with_size(
-            iced::Settings::default(),
-            iced::Size::new(1920.0, 1080.0),
-            app.view(),
-        )
-    }
     {
-        let mut ui = ui(&app);
+        let mut ui = simulator(&app);
         ui.find("last event 09:03:07, 3 errors")
             .expect("the pad's line");
         ui.find("last event never, 0 errors")
@@ -2146,7 +2076,7 @@ fn staff_see_each_device_last_event_and_error_count() {
     }
     app.send(Message::SetLang(Lang::ZhCn));
     app.send(Message::Staff(staff::Message::Refresh));
-    let mut ui = ui(&app);
+    let mut ui = simulator(&app);
     ui.find("最近事件 09:03:07，错误 3 次")
         .expect("the pad's line in Chinese");
 }
@@ -2172,11 +2102,7 @@ fn staff_see_the_recent_warnings_in_the_log_box() {
         .unwrap_or_else(|| panic!("{log:?}"));
     assert!(line.contains("WARN"), "{line}");
     assert!(!log.iter().any(|l| l.contains("gui-log-test not shown")));
-    let mut ui = iced_test::Simulator::with_size(
-        iced::Settings::default(),
-        iced::Size::new(1920.0, 1080.0),
-        app.view(),
-    );
+    let mut ui = simulator(&app);
     ui.find("Recent warnings and errors (newest first):")
         .expect("the heading");
     ui.find(line.as_str()).expect("the warning in the box");
@@ -2197,11 +2123,7 @@ fn staff_words_replace_the_out_of_service_text() {
         other => panic!("{other:?}"),
     }
     {
-        let mut ui = iced_test::Simulator::with_size(
-            iced::Settings::default(),
-            iced::Size::new(1920.0, 1080.0),
-            app.view(),
-        );
+        let mut ui = simulator(&app);
         ui.find("Back at 14:00 after the move")
             .expect("staff's words");
         assert!(ui
@@ -2220,11 +2142,7 @@ fn staff_words_replace_the_out_of_service_text() {
         String::new(),
     )));
     click(&mut app, "Back");
-    let mut ui = iced_test::Simulator::with_size(
-        iced::Settings::default(),
-        iced::Size::new(1920.0, 1080.0),
-        app.view(),
-    );
+    let mut ui = simulator(&app);
     ui.find("Sorry, this kiosk cannot be used right now. Please ask at the desk.")
         .expect("the default text");
 }
