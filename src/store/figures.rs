@@ -19,7 +19,7 @@ impl Store {
 
     /// The item of a journal entry (a decision names its entry, not
     /// always its item).
-    pub fn entry_item(&self, entry_id: &str) -> Result<Option<String>> {
+    pub(crate) fn entry_item(&self, entry_id: &str) -> Result<Option<String>> {
         Ok(self
             .conn
             .query_row("SELECT item FROM journal WHERE id = ?1", [entry_id], |r| {
@@ -30,7 +30,7 @@ impl Store {
     }
 
     /// A read-only view of this database for another thread.
-    pub fn reader(&self) -> Reader {
+    pub(crate) fn reader(&self) -> Reader {
         Reader {
             location: self.location.clone(),
         }
@@ -40,7 +40,7 @@ impl Store {
 /// A read-only view of a kiosk database: each call opens a read-only
 /// connection of its own (call it on a blocking thread).
 #[derive(Debug, Clone)]
-pub struct Reader {
+pub(crate) struct Reader {
     location: Location,
 }
 
@@ -58,12 +58,12 @@ impl Reader {
     }
 
     /// `Store::figures`, read in one transaction on a connection of its own.
-    pub fn figures(&self, day: NaiveDate, conflicts: usize) -> Result<DbFigures> {
+    pub(crate) fn figures(&self, day: NaiveDate, conflicts: usize) -> Result<DbFigures> {
         Ok(read(&self.open()?, day, conflicts)?)
     }
 
     /// `Store::also_borrowed` on a connection of its own.
-    pub fn also_borrowed(
+    pub(crate) fn also_borrowed(
         &self,
         patron: &str,
         items: &[String],

@@ -24,7 +24,7 @@ mod stage;
 pub use payment::{Payment, PaymentOk};
 
 pub use circ::*;
-pub use figures::{DbFigures, Reader, TypeCount};
+pub use figures::{DbFigures, TypeCount};
 pub use history::AlsoBorrowed;
 pub use journal::*;
 
@@ -150,7 +150,7 @@ impl Store {
     /// policies and settings: for a thread that commits beside this one
     /// (the touch screen's circulation desk). SQLite serialises the
     /// writers; WAL lets this one read meanwhile.
-    pub fn reopen(&self) -> Result<Store> {
+    pub(crate) fn reopen(&self) -> Result<Store> {
         let mut s = match &self.location {
             Location::File(path) => Store::open(path, &self.kiosk_id)?,
             Location::Memory(name) => Store::setup(

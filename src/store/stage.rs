@@ -7,7 +7,7 @@ use rusqlite::OptionalExtension;
 
 impl Store {
     /// An item on loan to anyone but `a` and `b` (the lowest barcode).
-    pub fn stage_lent_to_others(&self, a: &str, b: &str) -> Result<Option<String>> {
+    pub(crate) fn stage_lent_to_others(&self, a: &str, b: &str) -> Result<Option<String>> {
         Ok(self
             .conn
             .query_row(
@@ -23,7 +23,7 @@ impl Store {
 
     /// One available item of each of `types` that has any (the lowest
     /// barcode of each).
-    pub fn stage_available_of(&self, types: &[&str]) -> Result<Vec<String>> {
+    pub(crate) fn stage_available_of(&self, types: &[&str]) -> Result<Vec<String>> {
         let mut out = Vec::new();
         for t in types {
             let found: Option<String> = self.conn.query_row(
@@ -37,7 +37,7 @@ impl Store {
     }
 
     /// Gives the reader `card` an e-mail address unless they have one.
-    pub fn stage_email(&self, card: &str, email: &str) -> Result<()> {
+    pub(crate) fn stage_email(&self, card: &str, email: &str) -> Result<()> {
         self.conn.execute(
             "UPDATE patrons SET email = coalesce(email, ?2) WHERE barcode = ?1",
             [card, email],

@@ -62,7 +62,7 @@ impl Desk {
     /// A desk without an upstream (`[upstream] kind = "none"`): every
     /// decision the kiosk's own, committed on another connection to
     /// `store`'s database.
-    pub fn standalone(config: &Config, store: &Store) -> Result<Desk, StoreError> {
+    pub(crate) fn standalone(config: &Config, store: &Store) -> Result<Desk, StoreError> {
         let circulation = Circulation::new(
             None,
             Duration::from_millis(config.upstream.decide_timeout_ms as u64),
@@ -73,7 +73,7 @@ impl Desk {
 
     /// Whether a sync engine runs behind this desk (the staff menu's sync
     /// panel and "sync now").
-    pub fn syncs(&self) -> bool {
+    pub(crate) fn syncs(&self) -> bool {
         self.engine.is_some()
     }
 
@@ -180,7 +180,7 @@ impl Desk {
     }
 
     /// Journals a reader's rating of the kiosk, anonymously.
-    pub async fn record_feedback(
+    pub(crate) async fn record_feedback(
         self: Arc<Self>,
         rating: u8,
         topics: Vec<String>,
@@ -193,7 +193,7 @@ impl Desk {
 
     /// Journals that a tag's security (AFI) could not be set, for staff.
     #[allow(clippy::too_many_arguments)]
-    pub async fn record_security_failure(
+    pub(crate) async fn record_security_failure(
         self: Arc<Self>,
         item: String,
         uid: String,

@@ -3,6 +3,8 @@
 //! online, offline or standalone) in a Task, and the committed decision
 //! that comes back a line on the reader's screen; tag security after the
 //! commit. Nothing here writes to the store. Part of `App` (src/ui/app).
+//!
+//! May import what `ui::app` may (`use super::*`).
 
 use super::*;
 

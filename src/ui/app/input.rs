@@ -1,6 +1,8 @@
 //! Input from devices and the keyboard: device events (scans, tags on
 //! the pad, device statuses) and the keyboard wedge told apart from a
 //! person typing. Part of `App` (src/ui/app).
+//!
+//! May import what `ui::app` may (`use super::*`).
 
 use super::*;
 

@@ -1,5 +1,7 @@
 //! The end of a visit: the receipt (on paper or by e-mail) and the
 //! suggestions printed on it. Part of `App` (src/ui/app).
+//!
+//! May import what `ui::app` may (`use super::*`).
 
 use super::*;
 

@@ -1,6 +1,8 @@
 //! The staff menu: its PIN and lock, the figures (devices, database,
 //! sync), test reads and the test print, export, out of service, restart.
 //! Part of `App` (src/ui/app).
+//!
+//! May import what `ui::app` may (`use super::*`).
 
 use super::*;
 

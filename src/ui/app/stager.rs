@@ -5,6 +5,9 @@
 //! reads, staged through the same desk as a reader's scans. The database
 //! named on the command line is never written. Part of `App`
 //! (src/ui/app); a production build has none of this.
+//!
+//! May import what `ui::app` may (`use super::*`), and `launch` for the
+//! environment it stages.
 
 use super::*;
 use crate::launch::{Env, Failure};

@@ -1,6 +1,8 @@
 //! Drawing the touch screen and the subscriptions that keep it moving
 //! (clock, keyboard, touches, the device feed, the sync status). Part of
 //! `App` (src/ui/app).
+//!
+//! May import what `ui::app` may (`use super::*`).
 
 use super::*;
 use iced::widget::{button, column, container, row, space, stack, text};

@@ -1,6 +1,8 @@
 //! The reader's session on the touch screen: the idle screen and its
 //! notices, a card and its PIN, the inactivity warning, and where a scan
-//! goes. Part of `App` (src/ui/app); imports what `app` imports.
+//! goes. Part of `App` (src/ui/app).
+//!
+//! May import what `ui::app` may (`use super::*`).
 
 use super::*;
 
