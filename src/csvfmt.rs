@@ -337,6 +337,47 @@ pub fn read_items(path: &Path) -> std::result::Result<(Vec<ItemRow>, Vec<RowErro
     Ok((good, bad))
 }
 
+/// A cell as a spreadsheet should show it: text that would start a formula
+/// (`=`, `+`, `-`, `@`, a tab or a carriage return — `=HYPERLINK(…)` in a
+/// reader's comment, say) gets a leading `'` so that Excel, LibreOffice
+/// and WPS show it as text instead of running it. Numbers, negative ones
+/// included, are left as they are.
+pub fn cell(text: &str) -> std::borrow::Cow<'_, str> {
+    let risky = text.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    if risky && text.parse::<f64>().is_err() {
+        std::borrow::Cow::Owned(format!("'{text}"))
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    }
+}
+
+/// A CSV writer for exports people open in a spreadsheet: every cell goes
+/// through [`cell`]. Every CSV export of the kiosk and kiosk-central uses it.
+pub struct SafeWriter<W: std::io::Write>(csv::Writer<W>);
+
+impl<W: std::io::Write> SafeWriter<W> {
+    pub fn from_writer(w: W) -> SafeWriter<W> {
+        SafeWriter(csv::Writer::from_writer(w))
+    }
+
+    pub fn write_record<I, T>(&mut self, record: I) -> csv::Result<()>
+    where
+        I: IntoIterator<Item = T>,
+        T: AsRef<str>,
+    {
+        self.0
+            .write_record(record.into_iter().map(|f| cell(f.as_ref()).into_owned()))
+    }
+
+    pub fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
+    }
+
+    pub fn into_inner(self) -> Result<W, String> {
+        self.0.into_inner().map_err(|e| e.to_string())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -419,5 +460,24 @@ mod tests {
         );
         assert_eq!(bad.len(), 1);
         assert_eq!(bad[0].line, 3);
+    }
+
+    #[test]
+    fn formulas_become_text_and_numbers_stay_numbers() {
+        assert_eq!(
+            cell("=HYPERLINK(\"http://x\",\"click\")"),
+            "'=HYPERLINK(\"http://x\",\"click\")"
+        );
+        assert_eq!(cell("+1+1"), "'+1+1");
+        assert_eq!(cell("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(cell("-2+3"), "'-2+3");
+        assert_eq!(cell("\t=1"), "'\t=1");
+        assert_eq!(cell("-12.50"), "-12.50");
+        assert_eq!(cell("三体"), "三体");
+        assert_eq!(cell(""), "");
+        let mut w = SafeWriter::from_writer(vec![]);
+        w.write_record(["=1+2", "ok", "-3"]).unwrap();
+        let text = String::from_utf8(w.into_inner().unwrap()).unwrap();
+        assert_eq!(text, "'=1+2,ok,-3\n");
     }
 }

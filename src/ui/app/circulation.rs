@@ -247,13 +247,8 @@ impl App {
         };
         let afi = devices
             .handle(device)
-            .map(|h| {
-                if on_loan {
-                    h.config.afi_on_loan
-                } else {
-                    h.config.afi_in_library
-                }
-            })
+            .and_then(|h| h.config.rfid())
+            .map(|rfid| rfid.afi(on_loan))
             .unwrap_or(0);
         let (item, uids, device) = (item.to_string(), uids.to_vec(), device.to_string());
         let writer = device.clone();

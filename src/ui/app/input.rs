@@ -13,7 +13,7 @@ impl App {
         self.config
             .devices
             .iter()
-            .find(|d| d.kind == DeviceKind::BarcodeWedge)
+            .find(|d| d.kind() == DeviceKind::BarcodeWedge)
             .map(|d| d.id.clone())
             .unwrap_or_else(|| "keyboard".to_string())
     }

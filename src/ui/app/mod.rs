@@ -288,10 +288,10 @@ impl App {
         let wedge = config
             .devices
             .iter()
-            .find(|d| d.kind == DeviceKind::BarcodeWedge)
-            .map(|d| WedgeConfig {
-                max_gap: Duration::from_millis(d.burst_gap_ms as u64),
-                min_len: d.min_length as usize,
+            .find_map(|d| d.wedge())
+            .map(|w| WedgeConfig {
+                max_gap: Duration::from_millis(w.burst_gap_ms as u64),
+                min_len: w.min_length as usize,
             })
             .unwrap_or_default();
         let lang = if config.kiosk.languages.contains(&lang) {

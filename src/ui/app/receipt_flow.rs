@@ -131,7 +131,7 @@ impl App {
         self.config
             .devices
             .iter()
-            .any(|d| d.kind == DeviceKind::Printer)
+            .any(|d| d.kind() == DeviceKind::Printer)
     }
 
     /// The receipt on screen as a document (for paper or e-mail) and the
@@ -187,8 +187,8 @@ impl App {
             .config
             .devices
             .iter()
-            .find(|d| d.kind == DeviceKind::Printer)
-            .map(|d| d.width as usize)
+            .find_map(|d| d.printer())
+            .map(|p| p.width as usize)
             .unwrap_or(32);
         // Titles may be Chinese whatever the reader's language.
         let mode = if format!("{receipt:?}").is_ascii() {

@@ -196,7 +196,7 @@ impl App {
                     Some(code) if self.statuses.contains_key(&d.id) => crate::ui::screens::tra(
                         self.lang,
                         code.message_id(),
-                        &[("port", d.port.clone())],
+                        &[("port", d.port().to_string())],
                     ),
                     _ => text,
                 };
@@ -370,8 +370,8 @@ impl App {
             .config
             .devices
             .iter()
-            .find(|d| d.kind == DeviceKind::Printer)
-            .map(|d| d.width as usize)
+            .find_map(|d| d.printer())
+            .map(|p| p.width as usize)
             .unwrap_or(32);
         let bytes = printer::render(&receipt, Lang::ZhCn, width);
         tracing::info!("test print asked for by staff");
@@ -392,7 +392,7 @@ impl App {
             .config
             .devices
             .iter()
-            .filter(|d| d.kind == DeviceKind::Printer)
+            .filter(|d| d.kind() == DeviceKind::Printer)
             .map(|d| d.id.as_str())
             .collect();
         let (devices, paper) = crate::sync::health::device_report(&self.statuses, &printers);
