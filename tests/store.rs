@@ -822,3 +822,36 @@ fn a_new_database_opened_at_once_by_several_is_migrated_once() {
         assert_eq!(v as usize, kiosk::store::schema_version());
     }
 }
+
+/// Issue 13 §1: a kiosk whose token lacks `--offline-pins` receives
+/// `pin_hash: "withheld"` for a reader with a PIN. The kiosk must not let
+/// the card in without its PIN, nor count a typed PIN as wrong: it answers
+/// `pin_unavailable`.
+#[test]
+fn a_withheld_pin_hash_from_the_feed_is_pin_unavailable() {
+    use kiosk::protocol::{Change, ChangesPage, PatronRecord, Record, PIN_WITHHELD};
+    let (_d, mut s) = fresh(5);
+    let page = ChangesPage {
+        changes: vec![Change::Upsert {
+            record: Record::Patron(PatronRecord {
+                barcode: "P9".into(),
+                name: "Reader Nine".into(),
+                category: "adult".into(),
+                expires: Some("2099-12-31".into()),
+                pin_hash: Some(PIN_WITHHELD.into()),
+                email: None,
+                blocked: None,
+                fines_owed_cents: 0,
+                language: None,
+            }),
+        }],
+        cursor: "1".into(),
+        more: false,
+        remaining: None,
+    };
+    s.apply_changes(&page, now()).unwrap();
+    for pin in ["1234", "0000", "0000", "0000"] {
+        let r = s.check_pin("P9", Some(pin), now()).unwrap();
+        assert_eq!(r.unwrap_err().code(), "pin_unavailable", "{pin}");
+    }
+}
