@@ -164,7 +164,7 @@ async fn auth_required(base: &str) -> usize {
 /// the logic instead of 404 / 403. `positive_data_acceptance` is off for
 /// push and decide only: a cross-field rule (every entry's kiosk_id is
 /// the batch's) is beyond JSON Schema, and its 400 answer is documented.
-fn config(token: &str) -> String {
+fn config(token: &str, staff: &str) -> String {
     format!(
         r#"headers = {{ Authorization = "Bearer {token}" }}
 
@@ -192,6 +192,12 @@ values = ["I1", "I2", "I3"]
 [[operations]]
 include-path-regex = "^/v1/(push|decide)$"
 checks.positive_data_acceptance.enabled = false
+
+# Staff routes, with a staff token (kiosk tokens get 403 there:
+# tests/central_scopes.rs).
+[[operations]]
+include-path-regex = "^/v1/(kiosks|reports/stats|feedback)$"
+headers = {{ Authorization = "Bearer {staff}" }}
 "#
     )
 }
@@ -252,7 +258,10 @@ async fn fuzz(version: &str, dir: &Path, db: &[&str]) {
     assert!(auth_required(&server.base).await >= 30);
 
     let cfg = dir.join("schemathesis.toml");
-    std::fs::write(&cfg, config(&token)).unwrap();
+    let staff = centre::ok(db, &["token", "create", "--staff", "schemathesis"])
+        .trim()
+        .to_string();
+    std::fs::write(&cfg, config(&token, &staff)).unwrap();
     let out = tokio::task::spawn_blocking({
         let (cfg, base, dir) = (cfg.clone(), server.base.clone(), dir.to_path_buf());
         move || {

@@ -26,7 +26,7 @@ fn push() {}
 #[utoipa::path(get, path = "/v1/changes",
     params(("cursor" = Option<String>, Query, description = "Last cursor seen; empty from the start"),
         ("limit" = Option<u32>, Query, description = "Changes per page, default 500; taken as 1 below 1 and 5000 above")),
-    responses((status = 200, body = ChangesPage), (status = 400, body = ApiError), (status = 401, body = ApiError)))]
+    responses((status = 200, body = ChangesPage), (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError)))]
 fn changes() {}
 
 #[utoipa::path(post, path = "/v1/decide", request_body = DecideRequest,
@@ -44,31 +44,31 @@ fn heartbeat() {}
 #[utoipa::path(get, path = "/v1/patrons/{barcode}",
     params(("barcode" = String, Path, description = "Card number")),
     responses((status = 200, body = PatronRecord), (status = 400, body = ApiError),
-        (status = 401, body = ApiError), (status = 404, body = ApiError)))]
+        (status = 401, body = ApiError), (status = 403, body = ApiError), (status = 404, body = ApiError)))]
 fn patron() {}
 
 #[utoipa::path(get, path = "/v1/recommendations",
     params(("patron" = Option<String>, Query, description = "Card number: exclude what this reader borrowed, use their history"),
         ("item" = Option<String>, Query, description = "Item barcode: readers who borrowed this also borrowed"),
         ("limit" = Option<u32>, Query, description = "At most this many, default 10; taken as 1 below 1 and 50 above")),
-    responses((status = 200, body = Recommendations), (status = 400, body = ApiError), (status = 401, body = ApiError)))]
+    responses((status = 200, body = Recommendations), (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError)))]
 fn recommendations() {}
 
 #[utoipa::path(get, path = "/v1/conflicts",
     params(("kiosk" = Option<String>, Query, description = "Only this kiosk's")),
-    responses((status = 200, body = Vec<ConflictRecord>), (status = 400, body = ApiError), (status = 401, body = ApiError)))]
+    responses((status = 200, body = Vec<ConflictRecord>), (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError)))]
 fn conflicts() {}
 
 #[utoipa::path(post, path = "/v1/conflicts/{id}/resolve", request_body = ResolveRequest,
     params(("id" = uuid::Uuid, Path, description = "The conflicting entry's id")),
     responses((status = 200, body = ResolveResponse, description = "Closed now, or closed before (the first note stands)"),
-        (status = 400, body = ApiError), (status = 401, body = ApiError),
+        (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError),
         (status = 404, body = ApiError, description = "No open conflict with this id"),
         (status = 413, body = ApiError), (status = 415, body = ApiError)))]
 fn resolve() {}
 
 #[utoipa::path(get, path = "/v1/kiosks",
-    responses((status = 200, body = Vec<KioskStatus>), (status = 401, body = ApiError)))]
+    responses((status = 200, body = Vec<KioskStatus>), (status = 401, body = ApiError), (status = 403, body = ApiError)))]
 fn kiosks() {}
 
 #[utoipa::path(get, path = "/v1/reports/stats",
@@ -76,7 +76,7 @@ fn kiosks() {}
         ("to" = Option<String>, Query, description = "YYYY-MM-DD, default today"),
         ("format" = Option<String>, Query, description = "json (default) or csv")),
     responses((status = 200, content((Stats = "application/json"), (String = "text/csv"))),
-        (status = 400, body = ApiError), (status = 401, body = ApiError)))]
+        (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError)))]
 fn stats() {}
 
 #[utoipa::path(get, path = "/v1/feedback",
@@ -84,7 +84,7 @@ fn stats() {}
         ("to" = Option<String>, Query, description = "YYYY-MM-DD, default today"),
         ("format" = Option<String>, Query, description = "json (default) or csv: id,kiosk_id,at,rating,topics,comment")),
     responses((status = 200, content((Vec<FeedbackRecord> = "application/json"), (String = "text/csv"))),
-        (status = 400, body = ApiError), (status = 401, body = ApiError)))]
+        (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError)))]
 fn feedback() {}
 
 struct BearerAuth;
