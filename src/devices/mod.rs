@@ -9,6 +9,7 @@ pub mod events;
 pub mod feig;
 pub mod m3;
 pub mod mifare;
+pub mod presence;
 pub mod printer;
 pub mod pty;
 pub mod rfid;
