@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use crate::devices::rfid::hex;
 /// Baud rate of FEIG ISC readers (8 data bits, even parity, 1 stop bit).
+#[allow(dead_code)] // the line setting, for whoever opens the port (config holds the number)
 pub const BAUD_RATE: u32 = 38_400;
 /// COM-ADR every reader on the line answers to.
 pub const ANY_ADDRESS: u8 = 0xFF;
@@ -126,6 +127,7 @@ impl Frame {
 }
 
 /// [`Frame::encode`], as a free function.
+#[allow(dead_code)] // the codec's free-function form (house style); callers use the method
 pub fn encode(frame: &Frame) -> Vec<u8> {
     frame.encode()
 }

@@ -79,6 +79,7 @@ impl<P: Read + Write> ReaderFeig<P> {
         &mut self.port
     }
 
+    #[allow(dead_code)] // driver API, as Reader3m has it
     pub fn into_inner(self) -> P {
         self.port
     }

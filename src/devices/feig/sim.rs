@@ -50,6 +50,7 @@ impl SimFeig {
         self
     }
 
+    #[allow(dead_code)] // simulator API, as Sim3m has it
     pub fn with_faults(mut self, faults: Faults) -> Self {
         self.faults = faults;
         self
@@ -69,6 +70,7 @@ impl SimFeig {
         self
     }
 
+    #[allow(dead_code)] // simulator API, as Sim3m has it
     pub fn field(&self) -> &Field {
         &self.field
     }

@@ -174,6 +174,7 @@ impl SimPrinter {
         self.paper = paper;
     }
 
+    #[allow(dead_code)] // the counterpart of set_paper
     pub fn paper(&self) -> PaperStatus {
         self.paper
     }

@@ -323,6 +323,7 @@ pub fn is_blank(bytes: &[u8]) -> bool {
     }
 }
 
+#[cfg(any(fuzzing, test))]
 /// Runs every decoder on arbitrary bytes; the fuzz target. Decoders must
 /// return, whatever the input.
 pub fn fuzz_decode(data: &[u8]) {
