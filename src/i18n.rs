@@ -4,6 +4,8 @@
 //! depends on files next to the binary. Every key must exist in both
 //! languages (tested); a missing key shows the key itself rather than
 //! panicking.
+//!
+//! May use: `domain` (languages, refusals).
 
 use crate::domain::{Lang, Refusal};
 use fluent_bundle::concurrent::FluentBundle;

@@ -4,14 +4,14 @@
 //! Rooms (see docs/architecture.md): `domain` (pure rules), `store`
 //! (SQLite), `devices`, `sync`, `ui`, `central`. Arrows point down only.
 
-pub mod bench;
 pub mod central;
 pub mod cli;
 pub mod config;
+pub mod csvfmt;
 pub mod devices;
-pub mod devtools;
 pub mod domain;
 pub mod i18n;
+pub mod launch;
 pub mod pad;
 pub mod privacy;
 pub mod protocol;

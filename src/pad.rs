@@ -4,6 +4,8 @@
 //! (the text kiosk today, the touch screen later). Each item is handed out
 //! once while it stays on the pad; taking it off and putting it back makes
 //! it new again.
+//!
+//! May use: `domain`, `devices` (tag types).
 
 use crate::devices::events::Tag;
 use crate::devices::rfid::Uid;

@@ -18,6 +18,9 @@
 //! - `GET /v1/patrons/{barcode}` → `PatronRecord` (online lookup).
 //! - `GET /v1/recommendations?patron=B&item=I&limit=N` → `Recommendations`.
 //! - `GET /v1/conflicts?kiosk=K` → `Vec<ConflictRecord>`.
+//!
+//! A leaf beside `domain`: kiosk and kiosk-central both depend on it; it
+//! depends on neither (docs/architecture.md; `tests/architecture.rs`).
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;

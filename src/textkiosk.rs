@@ -9,9 +9,11 @@
 //! scanned with no session open is returned when [kiosk]
 //! return_without_card is on. With a simulated RFID pad, `pad` lists the
 //! demo tags and `put N` / `take N` (or `all`) move them on and off it.
-//! Used until the GUI lands, and on headless test benches after.
+//! Used where there is no display, and on headless test benches.
+//!
+//! May use the rooms below the front ends (domain, privacy, i18n, config,
+//! store, devices, pad, sync, launch); never `cli` or `ui`.
 
-use crate::cli::{checkin_message, checkout_message, CliError, Env};
 use crate::devices::events::{DeviceEvent, DeviceStatus, EventKind};
 use crate::devices::printer;
 use crate::devices::rfid::{uid_hex, Field, SimTag, Uid};
@@ -19,8 +21,9 @@ use crate::devices::runner::Devices;
 use crate::domain::barcode::normalize;
 use crate::domain::offline::OfflinePolicy;
 use crate::domain::session::{self, Action};
-use crate::domain::{Lang, Refusal};
+use crate::domain::{format_money, Lang, Refusal};
 use crate::i18n::Texts;
+use crate::launch::{Env, Failure as CliError};
 use crate::pad::{Pad, PadAction};
 use crate::privacy::mask;
 use crate::store::{self, Store};
@@ -589,4 +592,43 @@ impl<W: Write> Kiosk<'_, W> {
         }
         Ok(())
     }
+}
+
+pub fn checkout_message(lang: Lang, c: &store::CheckoutOk) -> String {
+    Texts::get().text(
+        lang,
+        "checkout-ok",
+        &[("title", c.title.clone()), ("due", c.due.to_string())],
+    )
+}
+
+pub fn checkin_message(lang: Lang, c: &store::CheckinOk) -> String {
+    let t = Texts::get();
+    let mut parts = vec![t.text(lang, "checkin-ok", &[("title", c.title.clone())])];
+    if c.fine_cents > 0 {
+        parts.push(t.text(
+            lang,
+            "checkin-fine",
+            &[
+                ("days", c.overdue_days.to_string()),
+                ("fine", format_money(c.fine_cents)),
+            ],
+        ));
+    }
+    parts.push(match &c.route {
+        crate::domain::Route::HoldShelf { .. } => t.text(
+            lang,
+            "route-hold-shelf",
+            &[("code", c.pickup_code.clone().unwrap_or_default())],
+        ),
+        crate::domain::Route::SortBin { bin } => {
+            t.text(lang, "route-sort-bin", &[("bin", bin.clone())])
+        }
+        crate::domain::Route::Staff => t.text(lang, "route-staff", &[]),
+    });
+    // Chinese sentences end in a full-width stop and run on without spaces.
+    parts.join(match lang {
+        Lang::ZhCn => "",
+        Lang::En => " ",
+    })
 }

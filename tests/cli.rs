@@ -341,14 +341,26 @@ fn import_reports_bad_rows_by_line_and_updates_by_barcode() {
          P1,张伟,adult,2030-01-01,\n\
          ,No Barcode,adult,2030-01-01,\n\
          P2,Bad Date,adult,31/12/2030,\n\
-         P3,Emma,,,\n",
+         P3,Emma,,,\n\
+         P4,Only Name\n\
+         P5,\"Open, Quote,adult,2030-01-01,\n\
+         P6,Swallowed,adult,2030-01-01,\n",
     );
     let v = k.json(&["import", "--patrons", s(&p)], 1);
-    assert_eq!(v["patrons"]["inserted"], 2);
+    // Only P1: a card with no last day would never expire (P3), a row
+    // shorter than the header (P4) and a quote left open that ran over
+    // P6 (P5) are each reported by line, never merged into a reader.
+    assert_eq!(v["patrons"]["inserted"], 1);
     let errors = v["patrons"]["errors"].as_array().unwrap();
-    assert_eq!(errors.len(), 2);
-    assert_eq!(errors[0]["line"], 3);
-    assert_eq!(errors[1]["line"], 4);
+    let lines: Vec<_> = errors.iter().map(|e| e["line"].as_u64().unwrap()).collect();
+    assert_eq!(lines, [3, 4, 5, 6, 7], "{errors:?}");
+    assert!(errors[2]["error"].as_str().unwrap().contains("expires"));
+    assert!(errors[4]["error"]
+        .as_str()
+        .unwrap()
+        .contains("lines 7 to 8"));
+    let out = k.run(&["circ", "account", "--patron", "P6"]);
+    assert_ne!(out.status.code(), Some(0), "P6 was swallowed, not imported");
 
     let p2 = k.write(
         "p2.csv",
@@ -616,5 +628,83 @@ fn hash_pin_prints_an_argon2_hash_the_kiosk_accepts_and_never_the_pin() {
         let out = run(bad);
         assert_eq!(out.status.code(), Some(2), "{bad:?}: {out:?}");
         assert!(String::from_utf8_lossy(&out.stderr).contains("4 to 12 digits"));
+    }
+}
+
+/// An export never replaces a file: not the kiosk's own database (where an
+/// earlier version lost unsynced entries), not its WAL, not any existing
+/// file, and never writes through a symbolic link.
+#[test]
+fn an_export_never_replaces_a_file_or_follows_a_link() {
+    let k = Kiosk::new();
+    k.import_sample();
+    k.json(&["circ", "checkout", "--patron", "P1", "--item", "I1"], 0);
+    let journal = |k: &Kiosk| String::from_utf8(k.run(&["journal"]).stdout).unwrap();
+    let before = journal(&k);
+    assert!(!before.is_empty());
+    let export_to = |out: &str| {
+        k.run(&[
+            "export",
+            "--what",
+            "transactions",
+            "--from",
+            "2026-11-01",
+            "--to",
+            "2026-11-30",
+            "--out",
+            out,
+        ])
+    };
+    for own in ["kiosk.db", "kiosk.db-wal", "kiosk.db-shm", "./kiosk.db"] {
+        let out = export_to(own);
+        assert_eq!(out.status.code(), Some(2), "{own}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("own database"),
+            "{own}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert_eq!(journal(&k), before, "the database is untouched");
+
+    std::fs::write(k.path("report.csv"), "keep me").unwrap();
+    let out = export_to("report.csv");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("exists already"));
+    assert_eq!(
+        std::fs::read_to_string(k.path("report.csv")).unwrap(),
+        "keep me"
+    );
+
+    #[cfg(unix)]
+    {
+        std::fs::write(k.path("target.txt"), "precious").unwrap();
+        std::os::unix::fs::symlink(k.path("target.txt"), k.path("link.csv")).unwrap();
+        std::os::unix::fs::symlink(k.path("nowhere.txt"), k.path("dangling.csv")).unwrap();
+        assert_eq!(export_to("link.csv").status.code(), Some(2));
+        assert_eq!(export_to("dangling.csv").status.code(), Some(2));
+        assert_eq!(
+            std::fs::read_to_string(k.path("target.txt")).unwrap(),
+            "precious"
+        );
+        assert!(!k.path("nowhere.txt").exists());
+    }
+
+    let out = export_to("new.csv");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(k.path("new.csv")).unwrap();
+    assert!(text.starts_with("id,kiosk_id,seq"));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(k.path("new.csv"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o077, 0, "an export names readers: owner only");
     }
 }

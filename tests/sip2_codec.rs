@@ -8,7 +8,7 @@
 //! a missing pysip2 a failure rather than a skip.
 
 use chrono::{NaiveDate, NaiveDateTime, TimeZone, Utc};
-use kiosk::sync::sip2::cli::describe;
+use kiosk::cli::sip2::describe;
 use kiosk::sync::sip2::*;
 use proptest::prelude::*;
 use std::io::Write;

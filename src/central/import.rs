@@ -3,9 +3,9 @@
 //! server. A bad row is reported with its line and skipped; PINs are
 //! hashed (argon2id) before they are stored.
 
+use crate::csvfmt::{read_items, read_patrons, CsvError, RowError};
 use crate::domain::ItemStatus;
 use crate::protocol::{ItemRecord, PatronRecord};
-use crate::store::import::{read_items, read_patrons, CsvError, RowError};
 use std::path::Path;
 
 #[derive(Debug, thiserror::Error)]

@@ -3,6 +3,8 @@
 //!
 //! Nothing in this room does IO or reads a clock: callers pass `now` in and
 //! get a decision out, so every rule is testable as a table.
+//!
+//! May use: no other room (docs/architecture.md; `tests/architecture.rs`).
 
 pub mod barcode;
 pub mod calendar;

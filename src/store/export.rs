@@ -12,6 +12,7 @@ use chrono::NaiveDate;
 use rusqlite::{params, Connection};
 use std::collections::HashMap;
 use std::io::Write;
+use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum What {
@@ -61,6 +62,51 @@ fn io_error(e: std::io::Error) -> StoreError {
     StoreError::Input(format!("writing the CSV export failed: {e}"))
 }
 
+/// Opens the file an export goes into: always a new file (`create_new`,
+/// so never an existing file and never through a symbolic link, dangling
+/// or not), never the kiosk's database `db` or its `-wal`, `-shm` or
+/// `-journal` (even when they do not exist at the moment), readable by its
+/// owner only (exports name readers).
+pub fn create_file(path: &Path, db: &Path) -> Result<std::fs::File> {
+    let refuse = |why: String| StoreError::Input(format!("{}: {why}", path.display()));
+    let place = |p: &Path| -> Option<PathBuf> {
+        let name = p.file_name()?;
+        let dir = match p.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        Some(std::fs::canonicalize(dir).ok()?.join(name))
+    };
+    if let (Some(target), Some(db)) = (place(path), place(db)) {
+        let db = db.to_string_lossy().into_owned();
+        let own = [
+            db.clone(),
+            format!("{db}-wal"),
+            format!("{db}-shm"),
+            format!("{db}-journal"),
+        ];
+        if own.iter().any(|o| Path::new(o) == target) {
+            return Err(refuse(
+                "that is the kiosk's own database (or one of its files); choose another name"
+                    .into(),
+            ));
+        }
+    }
+    let mut open = std::fs::OpenOptions::new();
+    open.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        open.mode(0o600);
+    }
+    open.open(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::AlreadyExists => refuse(
+            "a file (or link) of that name exists already; an export never replaces one".into(),
+        ),
+        _ => refuse(format!("cannot be created: {e}")),
+    })
+}
+
 /// Writes CSV with a header row for the dates from..=to (local dates,
 /// compared on the date part of the stored RFC 3339 text).
 pub fn export(
@@ -76,7 +122,7 @@ pub fn export(
         )));
     }
     let range = Range::new(from, to);
-    let mut out = csv::Writer::from_writer(w);
+    let mut out = crate::csvfmt::SafeWriter::from_writer(w);
     match what {
         What::Transactions => transactions(store.conn(), &range, &mut out)?,
         What::Loans => loans(store.conn(), &range, &mut out)?,
@@ -85,7 +131,7 @@ pub fn export(
     out.flush().map_err(io_error)
 }
 
-type Out<'a> = csv::Writer<&'a mut dyn Write>;
+type Out<'a> = crate::csvfmt::SafeWriter<&'a mut dyn Write>;
 
 fn transactions(conn: &Connection, range: &Range, out: &mut Out) -> Result<()> {
     out.write_record([
@@ -660,5 +706,25 @@ mod tests {
             )
             .unwrap();
         assert_eq!(total, returned);
+    }
+
+    #[test]
+    fn a_title_that_reads_as_a_formula_is_exported_as_text() {
+        let store = library();
+        store
+            .conn()
+            .execute(
+                "UPDATE items SET title = '=HYPERLINK(\"http://evil.example\",\"Alpha\")' WHERE title = 'Alpha'",
+                [],
+            )
+            .unwrap();
+        for what in [What::Loans, What::Stats] {
+            let (text, rows) = export_rows(&store, what, "2026-11-01", "2026-11-21");
+            assert!(text.contains("'=HYPERLINK"), "{what:?}: {text}");
+            assert!(
+                rows.iter().flatten().all(|c| !c.starts_with('=')),
+                "{what:?}: a cell starts a formula"
+            );
+        }
     }
 }

@@ -1,34 +1,17 @@
-//! Patron and item import from CSV (a header row names the columns).
-//!
-//! Patrons: `barcode,name,category,expires,pin` required; `email`,
-//! `blocked` (reason text), `fines` (money, e.g. 12.50), `language`
-//! (`zh-CN` or `en`, the reader's preferred language) optional.
-//! Items: `barcode,title,author,isbn,item_type,rfid_uid,parts` required;
-//! `location`, `status` optional. Other columns are ignored (ILS exports
-//! carry many). A second import updates rows by barcode. A bad row is
-//! reported with its line number and skipped; good rows are kept.
-//! Never overwrites circulation state: an item on loan keeps its status,
-//! and an empty `pin` keeps the reader's existing PIN.
-//!
-//! `read_patrons` and `read_items` are the one reading of these files:
-//! kiosk-central's import (`central::import`) uses them too, so a row
-//! means the same on both sides.
+//! Patron and item import into the kiosk's database, from the CSV formats
+//! of [`crate::csvfmt`] (the same reading kiosk-central uses). A second
+//! import updates rows by barcode. A bad row is reported with its line
+//! number and skipped; good rows are kept. Never overwrites circulation
+//! state: an item on loan keeps its status, and an empty `pin` keeps the
+//! reader's existing PIN.
 
 use super::{Result, Store, StoreError};
-use crate::domain::barcode::normalize;
-use crate::domain::ItemStatus;
+use crate::csvfmt::{read_items, read_patrons, CsvError, ItemRow, RowError};
 use crate::privacy::hash_pin;
-use chrono::{DateTime, FixedOffset, NaiveDate};
+use chrono::{DateTime, FixedOffset};
 use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
-use std::collections::HashMap;
 use std::path::Path;
-
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct RowError {
-    pub line: u64,
-    pub error: String,
-}
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq, Default)]
 pub struct ImportReport {
@@ -38,186 +21,10 @@ pub struct ImportReport {
     pub errors: Vec<RowError>,
 }
 
-struct Table {
-    header: HashMap<String, usize>,
-    rows: Vec<(u64, csv::StringRecord)>,
-}
-
-/// A CSV file that cannot be read at all (not a row of it).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{file}: {message}")]
-pub struct CsvError {
-    pub file: String,
-    pub message: String,
-}
-
 impl From<CsvError> for StoreError {
     fn from(e: CsvError) -> StoreError {
         StoreError::Input(e.to_string())
     }
-}
-
-fn read(path: &Path, required: &[&str]) -> std::result::Result<Table, CsvError> {
-    let err = |message: String| CsvError {
-        file: path.display().to_string(),
-        message,
-    };
-    let mut rdr = csv::ReaderBuilder::new()
-        .flexible(true)
-        .trim(csv::Trim::All)
-        .from_path(path)
-        .map_err(|e| err(e.to_string()))?;
-    let header: HashMap<String, usize> = rdr
-        .headers()
-        .map_err(|e| err(e.to_string()))?
-        .iter()
-        .enumerate()
-        .map(|(i, h)| (h.trim_start_matches('\u{feff}').to_lowercase(), i))
-        .collect();
-    let missing: Vec<_> = required
-        .iter()
-        .filter(|c| !header.contains_key(**c))
-        .collect();
-    if !missing.is_empty() {
-        return Err(err(format!(
-            "the header row lacks the column(s) {:?} (needed: {})",
-            missing,
-            required.join(",")
-        )));
-    }
-    let mut rows = vec![];
-    for rec in rdr.records() {
-        let r = rec.map_err(|e| err(e.to_string()))?;
-        rows.push((r.position().map(|p| p.line()).unwrap_or(0), r));
-    }
-    Ok(Table { header, rows })
-}
-
-impl Table {
-    fn get<'a>(&self, r: &'a csv::StringRecord, col: &str) -> &'a str {
-        self.header.get(col).and_then(|i| r.get(*i)).unwrap_or("")
-    }
-    fn opt(&self, r: &csv::StringRecord, col: &str) -> Option<String> {
-        Some(self.get(r, col).to_string()).filter(|s| !s.is_empty())
-    }
-}
-
-/// Parses money like "12.5" or "12.50" into cents.
-pub fn parse_money(s: &str) -> Option<i64> {
-    let s = s.trim();
-    if s.is_empty() {
-        return Some(0);
-    }
-    let (whole, frac) = s.split_once('.').unwrap_or((s, ""));
-    if frac.len() > 2 || whole.is_empty() && frac.is_empty() {
-        return None;
-    }
-    let whole: i64 = if whole.is_empty() {
-        0
-    } else {
-        whole.parse().ok()?
-    };
-    let frac: i64 = if frac.is_empty() {
-        0
-    } else {
-        format!("{frac:0<2}").parse().ok()?
-    };
-    (whole >= 0).then_some(whole * 100 + frac)
-}
-
-/// One good row of a patrons CSV.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PatronRow {
-    pub line: u64,
-    pub barcode: String,
-    pub name: String,
-    /// `default` when empty.
-    pub category: String,
-    pub expires: Option<String>,
-    /// As written: a PIN, or an argon2 hash already.
-    pub pin: Option<String>,
-    pub email: Option<String>,
-    /// None: no `blocked` column (leave it as it is); `Some("")`: not
-    /// blocked.
-    pub blocked: Option<String>,
-    /// None: no `fines` column (leave the balance as it is).
-    pub fines: Option<i64>,
-    /// `zh-CN` or `en`; None when the column is missing or empty.
-    pub language: Option<String>,
-}
-
-/// Reads and checks a patrons CSV: the good rows, and the bad ones with
-/// their line and why (skipped).
-pub fn read_patrons(path: &Path) -> std::result::Result<(Vec<PatronRow>, Vec<RowError>), CsvError> {
-    let t = read(path, PATRON_COLUMNS)?;
-    let (mut good, mut bad) = (vec![], vec![]);
-    for (line, r) in &t.rows {
-        let fail = |error: String| RowError { line: *line, error };
-        let barcode = normalize(t.get(r, "barcode"));
-        let name = t.get(r, "name").to_string();
-        if barcode.is_empty() {
-            bad.push(fail("barcode is empty".into()));
-            continue;
-        }
-        if name.is_empty() {
-            bad.push(fail("name is empty".into()));
-            continue;
-        }
-        let expires = t.get(r, "expires");
-        if !expires.is_empty() && NaiveDate::parse_from_str(expires, "%Y-%m-%d").is_err() {
-            bad.push(fail(format!(
-                "expires {expires:?} is not a date (YYYY-MM-DD)"
-            )));
-            continue;
-        }
-        let pin = t.get(r, "pin");
-        if !pin.is_empty()
-            && !pin.starts_with("$argon2")
-            && !(4..=32).contains(&pin.chars().count())
-        {
-            bad.push(fail("pin must be 4 to 32 characters".into()));
-            continue;
-        }
-        let fines = match t.header.contains_key("fines") {
-            false => None,
-            true => match parse_money(t.get(r, "fines")) {
-                Some(c) => Some(c),
-                None => {
-                    bad.push(fail(format!(
-                        "fines {:?} is not an amount like 12.50",
-                        t.get(r, "fines")
-                    )));
-                    continue;
-                }
-            },
-        };
-        let language = match t.opt(r, "language") {
-            None => None,
-            Some(l) => match crate::domain::Lang::parse(&l) {
-                Some(l) => Some(l.tag().to_string()),
-                None => {
-                    bad.push(fail(format!("language {l:?}: use zh-CN or en")));
-                    continue;
-                }
-            },
-        };
-        good.push(PatronRow {
-            line: *line,
-            barcode,
-            name,
-            category: t.opt(r, "category").unwrap_or_else(|| "default".into()),
-            expires: t.opt(r, "expires"),
-            pin: t.opt(r, "pin"),
-            email: t.opt(r, "email"),
-            blocked: t
-                .header
-                .contains_key("blocked")
-                .then(|| t.get(r, "blocked").to_string()),
-            fines,
-            language,
-        });
-    }
-    Ok((good, bad))
 }
 
 pub fn patrons(store: &mut Store, path: &Path, now: DateTime<FixedOffset>) -> Result<ImportReport> {
@@ -314,104 +121,6 @@ fn hash_all(pins: Vec<Option<String>>) -> Vec<Option<String>> {
     })
 }
 
-/// Columns a patron CSV must have (more are allowed), here and in
-/// kiosk-central's import.
-pub const PATRON_COLUMNS: &[&str] = &["barcode", "name", "category", "expires", "pin"];
-/// Columns an item CSV must have (more are allowed).
-pub const ITEM_COLUMNS: &[&str] = &[
-    "barcode",
-    "title",
-    "author",
-    "isbn",
-    "item_type",
-    "rfid_uid",
-    "parts",
-];
-
-/// One good row of an items CSV.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ItemRow {
-    pub line: u64,
-    pub barcode: String,
-    pub title: String,
-    pub author: String,
-    pub isbn: Option<String>,
-    /// `default` when empty.
-    pub item_type: String,
-    /// Upper-case hex, separators removed.
-    pub rfid_uid: Option<String>,
-    pub parts: u8,
-    /// None: no status given (a new item is available; a known one keeps
-    /// its status). Never on loan or on the hold shelf: circulation sets
-    /// those.
-    pub status: Option<ItemStatus>,
-    /// Empty when not given.
-    pub location: String,
-}
-
-/// Reads and checks an items CSV: the good rows, and the bad ones with
-/// their line and why (skipped).
-pub fn read_items(path: &Path) -> std::result::Result<(Vec<ItemRow>, Vec<RowError>), CsvError> {
-    let t = read(path, ITEM_COLUMNS)?;
-    let (mut good, mut bad) = (vec![], vec![]);
-    for (line, r) in &t.rows {
-        let fail = |error: String| RowError { line: *line, error };
-        let barcode = normalize(t.get(r, "barcode"));
-        let title = t.get(r, "title");
-        if barcode.is_empty() {
-            bad.push(fail("barcode is empty".into()));
-            continue;
-        }
-        if title.is_empty() {
-            bad.push(fail("title is empty".into()));
-            continue;
-        }
-        let parts = match t.get(r, "parts") {
-            "" => 1,
-            p => match p.parse::<u8>() {
-                Ok(n) if n >= 1 => n,
-                _ => {
-                    bad.push(fail(format!("parts {p:?} must be a number from 1 to 255")));
-                    continue;
-                }
-            },
-        };
-        let uid = t
-            .get(r, "rfid_uid")
-            .replace([':', ' ', '-'], "")
-            .to_uppercase();
-        if !uid.is_empty() && (!uid.chars().all(|c| c.is_ascii_hexdigit()) || uid.len() % 2 != 0) {
-            bad.push(fail(format!("rfid_uid {uid:?} is not a hexadecimal UID")));
-            continue;
-        }
-        let status = match t.get(r, "status") {
-            "" => None,
-            s => match ItemStatus::parse(s) {
-                Some(ItemStatus::OnLoan) | Some(ItemStatus::OnHoldShelf) | None => {
-                    bad.push(fail(format!(
-                        "status {s:?}: use available, not_for_loan, lost, missing or withdrawn"
-                    )));
-                    continue;
-                }
-                Some(st) => Some(st),
-            },
-        };
-        good.push(ItemRow {
-            line: *line,
-            barcode,
-            title: title.to_string(),
-            author: t.get(r, "author").to_string(),
-            isbn: Some(normalize(t.get(r, "isbn"))).filter(|i| !i.is_empty()),
-            item_type: t.opt(r, "item_type").unwrap_or_else(|| "default".into()),
-            rfid_uid: Some(uid).filter(|u| !u.is_empty()),
-            parts,
-            status,
-            location: t.get(r, "location").to_string(),
-        });
-    }
-    Ok((good, bad))
-}
-
 pub fn items(store: &mut Store, path: &Path, now: DateTime<FixedOffset>) -> Result<ImportReport> {
     let (rows, errors) = read_items(path)?;
     let mut report = ImportReport {
@@ -484,22 +193,4 @@ pub fn items(store: &mut Store, path: &Path, now: DateTime<FixedOffset>) -> Resu
     tx.commit()?;
     report.errors.sort_by_key(|e| e.line);
     Ok(report)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn money_parses_to_cents() {
-        assert_eq!(parse_money("12.5"), Some(1250));
-        assert_eq!(parse_money("12.50"), Some(1250));
-        assert_eq!(parse_money("0.05"), Some(5));
-        assert_eq!(parse_money("7"), Some(700));
-        assert_eq!(parse_money(""), Some(0));
-        assert_eq!(parse_money("1.234"), None);
-        assert_eq!(parse_money("-1"), None);
-        assert_eq!(parse_money("abc"), None);
-        assert_eq!(parse_money("."), None);
-    }
 }

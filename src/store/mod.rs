@@ -4,6 +4,9 @@
 //! Every decision is written with its journal entry in ONE transaction
 //! before anyone is told about it. This room never "repairs" a file it
 //! cannot read and never opens a database newer than itself.
+//!
+//! May use: `domain`, `protocol` (the records it caches), `privacy`,
+//! `csvfmt` (docs/architecture.md; `tests/architecture.rs`).
 
 pub mod cache;
 mod circ;

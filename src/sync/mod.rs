@@ -1,5 +1,5 @@
-//! Sync: the kiosk ↔ upstream protocol (`protocol`), the `Upstream`
-//! trait and its implementations, the outbox drain and the schedules.
+//! Sync: the `Upstream` trait and its implementations (wire types in
+//! [`crate::protocol`]), the outbox drain and the schedules.
 //! Never decides a loan itself: it moves journal entries up and the
 //! central state down, and routes a circulation request to whoever may
 //! decide it (`circulation`).
@@ -8,16 +8,21 @@
 //!   futures), and its errors (offline vs answered-with-an-error).
 //! - `http`: kiosk-central's JSON API v1 (reqwest + backon retries).
 //! - `sip2`: a SIP2 ILS (codec, client, `Sip2Upstream`).
-//! - `memory`: an in-memory central with fault injection (tests, demos).
+//! - `memory`: an in-memory central with fault injection, for tests only
+//!   (`cfg(test)` or the `test-support` feature the integration tests turn on).
 //! - `plan`: the pure half of the push (what to send, what answers mean).
 //! - `engine`: the executor (push, pull, status), `schedule`: when.
 //! - `circulation`: online decision with offline fallback.
+//! - `health`: what the heartbeat says of the devices and the paper.
+//!
+//! May use: `domain`, `protocol`, `privacy`, `config`, `store`, `devices`
+//! (device events), `i18n` (docs/architecture.md).
 
 pub mod circulation;
-pub mod cli;
 pub mod engine;
 pub mod health;
 pub mod http;
+#[cfg(any(test, feature = "test-support"))]
 pub mod memory;
 pub mod plan;
 pub mod schedule;

@@ -21,8 +21,8 @@ pub mod theme;
 
 pub use app::{App, Message, Screen};
 
-use crate::cli::{CliError, Env};
 use crate::devices::runner::Devices;
+use crate::launch::{Env, Failure as CliError};
 use crate::store;
 use iced::{window, Font, Point, Size};
 

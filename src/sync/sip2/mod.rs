@@ -7,7 +7,7 @@
 //! Never panics on what a server sends.
 
 pub mod charset;
-pub mod cli;
+
 pub mod client;
 pub mod codec;
 pub mod date;

@@ -3,10 +3,10 @@
 //! entries are left (upstream unreachable, or none configured), 2 on an
 //! error (configuration, database, or an upstream refusing the request).
 
-use super::engine::{stored_status, Engine, SyncError};
-use super::schedule;
 use crate::cli::{CliError, Env, SyncArgs, SyncWhat};
 use crate::store::cache;
+use crate::sync::engine::{stored_status, Engine, SyncError};
+use crate::sync::schedule;
 use serde_json::{json, Value};
 use std::io::Write;
 use std::time::Duration;
@@ -28,7 +28,7 @@ pub fn run(env: &Env, args: SyncArgs) -> Result<i32, CliError> {
     if let Some(SyncWhat::Status) = args.what {
         return status(env);
     }
-    let upstream = super::upstream_from_config(&env.config)?;
+    let upstream = crate::sync::upstream_from_config(&env.config)?;
     let mut store = env.open_store()?;
     let Some(upstream) = upstream else {
         let outbox = store.counts()?.outbox;

@@ -3,15 +3,24 @@
 //! Output is JSON on stdout (one object, or one per line for lists); errors
 //! are text on stderr. Exit codes: 0 done/accepted, 1 refused (or some rows
 //! rejected), 2 error (bad config, bad input, unreadable database).
+//!
+//! The top room: it may use every other; nothing but `src/bin/` uses it.
 
-use crate::config::{Config, ConfigError};
+pub mod bench;
+pub mod devtools;
+pub mod sip2;
+pub mod sync;
+
+use crate::config::Config;
 use crate::domain::barcode::{self, BarcodeKind, Verdict};
 use crate::domain::{format_money, Lang, Refusal};
 use crate::i18n::Texts;
+pub(crate) use crate::launch::{Env, Failure as CliError};
 use crate::privacy::mask;
 use crate::store::{self, HoldLevel, Store, SyncStatus};
 use crate::sync::circulation::FromOnline;
 use crate::sync::{Decision, Mode};
+use crate::textkiosk::{checkin_message, checkout_message};
 use chrono::{DateTime, FixedOffset, Local, NaiveDate, NaiveDateTime, TimeZone};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde_json::{json, Value};
@@ -90,16 +99,16 @@ pub enum Command {
     Barcode(BarcodeCmd),
     /// RFID tag data: decode and encode
     #[command(subcommand)]
-    Tag(crate::devtools::TagCmd),
+    Tag(devtools::TagCmd),
     /// Talk to an RFID reader: scan the field, set a tag's AFI
     #[command(subcommand)]
-    Rfid(crate::devtools::RfidCmd),
+    Rfid(devtools::RfidCmd),
     /// Run a device simulator on a pty
     #[command(subcommand)]
-    Sim(crate::devtools::SimCmd),
+    Sim(devtools::SimCmd),
     /// SIP2 tools: checksum and decode messages
     #[command(subcommand)]
-    Sip2(crate::sync::sip2::cli::Sip2Cmd),
+    Sip2(sip2::Sip2Cmd),
     /// List ports and HID devices; probe the configured devices
     Doctor,
     /// Database counts, schema version and integrity
@@ -116,7 +125,7 @@ pub enum Command {
     /// schedules until interrupted
     Sync(SyncArgs),
     /// Measure circulation speed on a demo library (see README, Performance)
-    Bench(crate::bench::BenchArgs),
+    Bench(bench::BenchArgs),
     /// Commit checkouts and returns as fast as possible, printing each
     /// committed journal id (used by the crash test)
     #[command(hide = true)]
@@ -307,42 +316,6 @@ pub enum ExportFormat {
     Csv,
 }
 
-/// A failure that ends the command with exit code 2.
-#[derive(Debug, thiserror::Error)]
-pub enum CliError {
-    #[error("{0}")]
-    Config(#[from] ConfigError),
-    #[error("{0}")]
-    Store(#[from] store::StoreError),
-    #[error("{0}")]
-    Usage(String),
-    #[error("{0}")]
-    Io(#[from] std::io::Error),
-    #[error("{0}")]
-    Sync(#[from] crate::sync::SyncError),
-}
-
-/// Everything a command needs: the configuration, the language, the time.
-pub struct Env {
-    pub config: Config,
-    pub config_path: Option<PathBuf>,
-    pub db: PathBuf,
-    pub lang: Lang,
-    pub now: DateTime<FixedOffset>,
-}
-
-impl Env {
-    pub fn open_store(&self) -> Result<Store, CliError> {
-        let mut store = Store::open(&self.db, &self.config.kiosk.id)?;
-        if self.config.upstream.kind == crate::config::UpstreamKind::None {
-            store.forget_pulled_policies()?;
-        }
-        let (rows, settings, holidays) = crate::config::circulation(&self.config);
-        store.configure(rows, settings, &holidays)?;
-        Ok(store)
-    }
-}
-
 /// Parses `--now`: RFC 3339, or a local `YYYY-MM-DDTHH:MM[:SS]`.
 pub fn parse_now(text: Option<&str>) -> Result<DateTime<FixedOffset>, CliError> {
     let Some(text) = text else {
@@ -467,13 +440,10 @@ fn run(cli: Cli) -> Result<i32, CliError> {
                 )));
             }
             let store = env.open_store()?;
-            let mut w: Box<dyn Write> =
-                match out {
-                    Some(p) => Box::new(std::fs::File::create(&p).map_err(|e| {
-                        CliError::Usage(format!("cannot write {}: {e}", p.display()))
-                    })?),
-                    None => Box::new(std::io::stdout().lock()),
-                };
+            let mut w: Box<dyn Write> = match out {
+                Some(p) => Box::new(store::export::create_file(&p, &env.db)?),
+                None => Box::new(std::io::stdout().lock()),
+            };
             let what = match what {
                 ExportWhat::Transactions => store::export::What::Transactions,
                 ExportWhat::Loans => store::export::What::Loans,
@@ -506,13 +476,13 @@ fn run(cli: Cli) -> Result<i32, CliError> {
             print(&serde_json::to_value(r).map_err(std::io::Error::other)?)?;
             Ok(0)
         }
-        Command::Sync(args) => crate::sync::cli::run(&env, args),
-        Command::Bench(args) => crate::bench::run(&env, args),
-        Command::Tag(c) => crate::devtools::tag_cmd(c),
-        Command::Rfid(c) => crate::devtools::rfid_cmd(c),
-        Command::Sim(c) => crate::devtools::sim_cmd(c),
-        Command::Doctor => crate::devtools::doctor(&env),
-        Command::Sip2(c) => crate::sync::sip2::cli::run(c),
+        Command::Sync(args) => sync::run(&env, args),
+        Command::Bench(args) => bench::run(&env, args),
+        Command::Tag(c) => devtools::tag_cmd(c),
+        Command::Rfid(c) => devtools::rfid_cmd(c),
+        Command::Sim(c) => devtools::sim_cmd(c),
+        Command::Doctor => devtools::doctor(&env),
+        Command::Sip2(c) => sip2::run(c),
         Command::Hammer { count } => hammer(&env, count),
     }
 }
@@ -738,45 +708,6 @@ fn parse_amount(text: &str) -> Option<i64> {
     };
     let frac: i64 = format!("{frac:0<2}").parse().ok()?;
     whole.checked_mul(100)?.checked_add(frac)
-}
-
-pub fn checkout_message(lang: Lang, c: &store::CheckoutOk) -> String {
-    Texts::get().text(
-        lang,
-        "checkout-ok",
-        &[("title", c.title.clone()), ("due", c.due.to_string())],
-    )
-}
-
-pub fn checkin_message(lang: Lang, c: &store::CheckinOk) -> String {
-    let t = Texts::get();
-    let mut parts = vec![t.text(lang, "checkin-ok", &[("title", c.title.clone())])];
-    if c.fine_cents > 0 {
-        parts.push(t.text(
-            lang,
-            "checkin-fine",
-            &[
-                ("days", c.overdue_days.to_string()),
-                ("fine", format_money(c.fine_cents)),
-            ],
-        ));
-    }
-    parts.push(match &c.route {
-        crate::domain::Route::HoldShelf { .. } => t.text(
-            lang,
-            "route-hold-shelf",
-            &[("code", c.pickup_code.clone().unwrap_or_default())],
-        ),
-        crate::domain::Route::SortBin { bin } => {
-            t.text(lang, "route-sort-bin", &[("bin", bin.clone())])
-        }
-        crate::domain::Route::Staff => t.text(lang, "route-staff", &[]),
-    });
-    // Chinese sentences end in a full-width stop and run on without spaces.
-    parts.join(match lang {
-        Lang::ZhCn => "",
-        Lang::En => " ",
-    })
 }
 
 fn circ(env: &Env, c: Circ) -> Result<i32, CliError> {

@@ -5,10 +5,10 @@
 use clap::Subcommand;
 use serde_json::{json, Map, Value};
 
-use super::charset::Charset;
-use super::codec::{append_checksum, checksum, parse, Message};
-use super::messages::{layout, AnyMessage};
 use crate::cli::CliError;
+use crate::sync::sip2::charset::Charset;
+use crate::sync::sip2::codec::{append_checksum, checksum, parse, Message};
+use crate::sync::sip2::messages::{layout, AnyMessage};
 
 #[derive(Subcommand, Debug)]
 pub enum Sip2Cmd {

@@ -1,0 +1,47 @@
+//! What every front end (the command line, the text kiosk, the touch
+//! screen) starts from: the loaded configuration, the database path, the
+//! language and the time, and the one failure type that ends a run with
+//! exit code 2. Below the command line: `cli` builds an [`Env`] and hands it
+//! down; nothing here imports `cli`.
+
+use crate::config::{Config, ConfigError};
+use crate::domain::Lang;
+use crate::store::{self, Store};
+use chrono::{DateTime, FixedOffset};
+use std::path::PathBuf;
+
+/// A failure that ends the command with exit code 2.
+#[derive(Debug, thiserror::Error)]
+pub enum Failure {
+    #[error("{0}")]
+    Config(#[from] ConfigError),
+    #[error("{0}")]
+    Store(#[from] store::StoreError),
+    #[error("{0}")]
+    Usage(String),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    #[error("{0}")]
+    Sync(#[from] crate::sync::SyncError),
+}
+
+/// Everything a command needs: the configuration, the language, the time.
+pub struct Env {
+    pub config: Config,
+    pub config_path: Option<PathBuf>,
+    pub db: PathBuf,
+    pub lang: Lang,
+    pub now: DateTime<FixedOffset>,
+}
+
+impl Env {
+    pub fn open_store(&self) -> Result<Store, Failure> {
+        let mut store = Store::open(&self.db, &self.config.kiosk.id)?;
+        if self.config.upstream.kind == crate::config::UpstreamKind::None {
+            store.forget_pulled_policies()?;
+        }
+        let (rows, settings, holidays) = crate::config::circulation(&self.config);
+        store.configure(rows, settings, &holidays)?;
+        Ok(store)
+    }
+}
