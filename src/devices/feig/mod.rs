@@ -109,7 +109,7 @@
 //!
 //! # Layers
 //!
-//! - [`codec`](self::codec): CRC, [`Frame`] and the sans-IO [`FrameDecoder`];
+//! - `codec`: CRC, [`Frame`] and the sans-IO [`FrameDecoder`];
 //! - `commands`: typed [`Request`]s and [`Reply`]s, status codes;
 //! - `reader`: the [`ReaderFeig`] driver, generic over `Read + Write`;
 //! - `sim`: the byte-exact [`SimFeig`] on the same codec;

@@ -6,7 +6,7 @@
 //! Wire facts (docs/protocols.md §3): 19200 baud 8N1; a frame is
 //! `D6 | LEN (u16 BE, bytes after LEN incl. CRC) | CMD | fields | CRC (u16 BE)`,
 //! CRC-16/GENIBUS over every byte after the start byte; the 810 is probed
-//! with start byte D5. The request/answer shapes this file marks *inferred*
+//! with start byte D5. The request/answer shapes these files mark *inferred*
 //! are not in those notes and must be checked against a real reader.
 //!
 //! Nothing here decides about loans, and nothing here sleeps for longer than
