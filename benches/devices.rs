@@ -5,7 +5,7 @@
 //! be reported down. Figures go to the README's Performance section.
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use kiosk::config::{Config, DeviceKind, DeviceSection};
+use kiosk::config::{Config, DeviceSection, SerialScannerSection};
 use kiosk::devices::events::{DeviceStatus, EventKind};
 use kiosk::devices::m3::{self, Reader3m, Sim3m};
 use kiosk::devices::rfid::{Field, SimPort, SimTag};
@@ -93,8 +93,13 @@ fn scan_latency(c: &mut Criterion) {
     // A serial scanner on a pty, run by the kiosk's device runner.
     let (mut master, slave) = TTYPort::pair().expect("pty pair");
     let path = slave.name().unwrap();
-    let mut d = DeviceSection::new("scanner", DeviceKind::BarcodeSerial);
-    d.port = path;
+    let d = DeviceSection::new(
+        "scanner",
+        SerialScannerSection {
+            port: path,
+            ..SerialScannerSection::default()
+        },
+    );
     let config = Config {
         devices: vec![d],
         ..Config::default()

@@ -234,7 +234,7 @@ async fn drain(s: &Size, dir: &Path, batch: u32) {
                 e.kiosk_id,
                 e.seq,
                 e.at,
-                e.kind,
+                e.kind.as_str(),
                 e.patron,
                 e.item,
                 e.decision,

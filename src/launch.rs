@@ -35,13 +35,24 @@ pub struct Env {
 }
 
 impl Env {
+    /// Opens the database for work that writes (circulation, imports, the
+    /// kiosks, sync): a database that fails its quick check is refused
+    /// (`StoreError::Damaged`, exit code 2) before anything is written.
     pub fn open_store(&self) -> Result<Store, Failure> {
         let mut store = Store::open(&self.db, &self.config.kiosk.id)?;
+        store.check_at_start(&self.db)?;
         if self.config.upstream.kind == crate::config::UpstreamKind::None {
             store.forget_pulled_policies()?;
         }
         let (rows, settings, holidays) = crate::config::circulation(&self.config);
         store.configure(rows, settings, &holidays)?;
         Ok(store)
+    }
+
+    /// Opens the database to read it only (`status`, `journal`, `export`,
+    /// `sync status`): no check, no configuration written, so staff can
+    /// still see and save what a damaged database holds.
+    pub fn open_store_for_reading(&self) -> Result<Store, Failure> {
+        Ok(Store::open(&self.db, &self.config.kiosk.id)?)
     }
 }

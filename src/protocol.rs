@@ -39,8 +39,9 @@ pub struct Entry {
     /// RFC 3339 with offset, the kiosk's clock.
     pub at: String,
     /// checkout | checkin | renew | hold_placed | hold_cancelled | feedback |
-    /// fee_paid | security
-    pub kind: String,
+    /// fee_paid | security (see [`EntryKind`]).
+    #[schema(value_type = String)]
+    pub kind: EntryKind,
     pub patron: Option<String>,
     pub item: Option<String>,
     /// accepted | refused: what the kiosk told the reader.
@@ -53,6 +54,129 @@ pub struct Entry {
     pub detail: serde_json::Value,
     /// Decided while the upstream was unreachable.
     pub offline: bool,
+}
+
+/// What a journal entry records. On the wire (and in both databases) it
+/// is the snake_case string of each variant, exactly as before the enum
+/// existed; a kind this build does not know (a newer kiosk's, or an older
+/// one's that was retired) is kept as [`EntryKind::Unknown`] with its
+/// text, so it can be stored, answered and shown instead of failing the
+/// whole request.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum EntryKind {
+    Checkout,
+    Checkin,
+    Renew,
+    HoldPlaced,
+    HoldCancelled,
+    /// Reader feedback (anonymous; nothing to apply).
+    Feedback,
+    /// A payment the kiosk took.
+    FeePaid,
+    /// Tag security (AFI) could not be set after a committed loan or return.
+    Security,
+    /// Any other text: never produced by this build.
+    Unknown(String),
+}
+
+impl EntryKind {
+    /// Every kind this build knows, in wire order.
+    pub const KNOWN: [EntryKind; 8] = [
+        EntryKind::Checkout,
+        EntryKind::Checkin,
+        EntryKind::Renew,
+        EntryKind::HoldPlaced,
+        EntryKind::HoldCancelled,
+        EntryKind::Feedback,
+        EntryKind::FeePaid,
+        EntryKind::Security,
+    ];
+
+    /// The wire string.
+    pub fn as_str(&self) -> &str {
+        match self {
+            EntryKind::Checkout => "checkout",
+            EntryKind::Checkin => "checkin",
+            EntryKind::Renew => "renew",
+            EntryKind::HoldPlaced => "hold_placed",
+            EntryKind::HoldCancelled => "hold_cancelled",
+            EntryKind::Feedback => "feedback",
+            EntryKind::FeePaid => "fee_paid",
+            EntryKind::Security => "security",
+            EntryKind::Unknown(s) => s,
+        }
+    }
+
+    /// The kind a wire string names; never fails (see `Unknown`).
+    pub fn parse(s: &str) -> EntryKind {
+        EntryKind::KNOWN
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .unwrap_or_else(|| EntryKind::Unknown(s.to_string()))
+    }
+
+    /// Loans, returns and renewals: the kinds that move an item.
+    pub fn is_circulation(&self) -> bool {
+        matches!(
+            self,
+            EntryKind::Checkout | EntryKind::Checkin | EntryKind::Renew
+        )
+    }
+
+    /// Placing or cancelling a hold.
+    pub fn is_hold(&self) -> bool {
+        matches!(self, EntryKind::HoldPlaced | EntryKind::HoldCancelled)
+    }
+}
+
+impl std::fmt::Display for EntryKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for EntryKind {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<EntryKind, Self::Err> {
+        Ok(EntryKind::parse(s))
+    }
+}
+
+impl From<&str> for EntryKind {
+    fn from(s: &str) -> EntryKind {
+        EntryKind::parse(s)
+    }
+}
+
+impl From<String> for EntryKind {
+    fn from(s: String) -> EntryKind {
+        EntryKind::parse(&s)
+    }
+}
+
+impl PartialEq<str> for EntryKind {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for EntryKind {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl Serialize for EntryKind {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for EntryKind {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<EntryKind, D::Error> {
+        let s = String::deserialize(d)?;
+        Ok(EntryKind::parse(&s))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -98,7 +222,12 @@ pub struct PushResponse {
 }
 
 /// One thing the kiosk caches.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+///
+/// A record whose `type` this build does not know (a newer server's) is
+/// read as [`Record::Unknown`]: the kiosk skips it, logs and counts it,
+/// and applies the rest of the page, so an older kiosk keeps pulling. A
+/// record of a known type that does not parse is still an error.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Record {
     Patron(PatronRecord),
@@ -111,6 +240,71 @@ pub enum Record {
     },
     /// Staff closed a conflict at the centre.
     Resolution(ResolutionRecord),
+    /// A type this build does not know; never sent by this build's server.
+    #[serde(skip)]
+    Unknown {
+        /// The record's `type`.
+        kind: String,
+    },
+}
+
+/// The records this build reads, by their `type` (`Record` less
+/// `Unknown`): what a tolerant `Record` reader hands a known type to.
+#[derive(Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum KnownRecord {
+    Patron(PatronRecord),
+    Item(ItemRecord),
+    Loan(LoanRecord),
+    Hold(HoldRecord),
+    Policy(PolicyRecord),
+    ClosedDay { day: String },
+    Resolution(ResolutionRecord),
+}
+
+impl Record {
+    /// The `type` tags of the records this build knows.
+    pub const KNOWN_TYPES: [&'static str; 7] = [
+        "patron",
+        "item",
+        "loan",
+        "hold",
+        "policy",
+        "closed_day",
+        "resolution",
+    ];
+}
+
+impl From<KnownRecord> for Record {
+    fn from(r: KnownRecord) -> Record {
+        match r {
+            KnownRecord::Patron(p) => Record::Patron(p),
+            KnownRecord::Item(i) => Record::Item(i),
+            KnownRecord::Loan(l) => Record::Loan(l),
+            KnownRecord::Hold(h) => Record::Hold(h),
+            KnownRecord::Policy(p) => Record::Policy(p),
+            KnownRecord::ClosedDay { day } => Record::ClosedDay { day },
+            KnownRecord::Resolution(r) => Record::Resolution(r),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Record {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Record, D::Error> {
+        use serde::de::Error;
+        let v = serde_json::Value::deserialize(d)?;
+        let kind = match v.get("type") {
+            Some(serde_json::Value::String(t)) => t.clone(),
+            Some(_) => return Err(D::Error::custom("record type is not a string")),
+            None => return Err(D::Error::missing_field("type")),
+        };
+        if !Record::KNOWN_TYPES.contains(&kind.as_str()) {
+            return Ok(Record::Unknown { kind });
+        }
+        KnownRecord::deserialize(v)
+            .map(Record::from)
+            .map_err(D::Error::custom)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -302,7 +496,8 @@ pub struct ConflictRecord {
     pub id: Uuid,
     pub kiosk_id: String,
     pub seq: i64,
-    pub kind: String,
+    #[schema(value_type = String)]
+    pub kind: EntryKind,
     pub patron: Option<String>,
     pub item: Option<String>,
     pub code: String,
@@ -344,5 +539,69 @@ mod tests {
             serde_json::to_value(EntryStatus::Duplicate).unwrap(),
             serde_json::json!("duplicate")
         );
+    }
+
+    #[test]
+    fn entry_kinds_keep_their_wire_strings() {
+        let wire = [
+            "checkout",
+            "checkin",
+            "renew",
+            "hold_placed",
+            "hold_cancelled",
+            "feedback",
+            "fee_paid",
+            "security",
+        ];
+        for (k, w) in EntryKind::KNOWN.iter().zip(wire) {
+            assert_eq!(k.as_str(), w);
+            assert_eq!(serde_json::to_value(k).unwrap(), serde_json::json!(w));
+            let back: EntryKind = serde_json::from_value(serde_json::json!(w)).unwrap();
+            assert_eq!(&back, k);
+            assert_eq!(EntryKind::parse(w), *k);
+        }
+        // A kind this build does not know survives a round trip as it was.
+        let odd: EntryKind = serde_json::from_str("\"teleport\"").unwrap();
+        assert_eq!(odd, EntryKind::Unknown("teleport".into()));
+        assert_eq!(serde_json::to_string(&odd).unwrap(), "\"teleport\"");
+        assert!(EntryKind::Checkin.is_circulation() && !EntryKind::HoldPlaced.is_circulation());
+        assert!(EntryKind::HoldCancelled.is_hold() && !odd.is_hold());
+    }
+
+    #[test]
+    fn every_record_type_round_trips_and_an_unknown_one_is_kept_apart() {
+        let records = [
+            Record::ClosedDay {
+                day: "2026-12-25".into(),
+            },
+            Record::Resolution(ResolutionRecord {
+                entry: Uuid::nil(),
+                kiosk_id: "K1".into(),
+                resolved: "2026-12-01T10:00:00Z".into(),
+                resolved_by: "MJ".into(),
+                note: "found on the shelf".into(),
+            }),
+            Record::Loan(LoanRecord {
+                item: "I1".into(),
+                patron: "P1".into(),
+                checked_out: "2026-12-01T10:00:00+08:00".into(),
+                due: "2026-12-15".into(),
+                renewals: 1,
+            }),
+        ];
+        for r in records {
+            let v = serde_json::to_value(&r).unwrap();
+            assert!(Record::KNOWN_TYPES.contains(&v["type"].as_str().unwrap()));
+            assert_eq!(serde_json::from_value::<Record>(v).unwrap(), r);
+        }
+        let odd: Record = serde_json::from_str(r#"{"type":"bookmobile_stop","id":7}"#).unwrap();
+        assert_eq!(
+            odd,
+            Record::Unknown {
+                kind: "bookmobile_stop".into()
+            }
+        );
+        assert!(serde_json::from_str::<Record>(r#"{"id":7}"#).is_err());
+        assert!(serde_json::from_str::<Record>(r#"{"type":"loan","item":1}"#).is_err());
     }
 }

@@ -395,13 +395,8 @@ impl<W: Write> Kiosk<'_, W> {
                 let afi = self
                     .devices
                     .handle(device)
-                    .map(|h| {
-                        if on_loan {
-                            h.config.afi_on_loan
-                        } else {
-                            h.config.afi_in_library
-                        }
-                    })
+                    .and_then(|h| h.config.rfid())
+                    .map(|rfid| rfid.afi(on_loan))
                     .unwrap_or(0);
                 self.store
                     .record_security_failure(item, &uid_hex(uid), afi, device, &e, now)?;
@@ -462,7 +457,7 @@ impl<W: Write> Kiosk<'_, W> {
             .config
             .devices
             .iter()
-            .filter(|d| d.kind == crate::config::DeviceKind::Printer)
+            .filter(|d| d.kind() == crate::config::DeviceKind::Printer)
             .map(|d| d.id.as_str())
             .collect();
         let (devices, paper) = device_report(&self.health, &printers);
@@ -506,7 +501,7 @@ impl<W: Write> Kiosk<'_, W> {
                 .config
                 .devices
                 .iter()
-                .any(|d| d.kind == crate::config::DeviceKind::Printer)
+                .any(|d| d.kind() == crate::config::DeviceKind::Printer)
         {
             return;
         }
@@ -526,8 +521,8 @@ impl<W: Write> Kiosk<'_, W> {
             .config
             .devices
             .iter()
-            .find(|d| d.kind == crate::config::DeviceKind::Printer)
-            .map(|d| d.width as usize)
+            .find_map(|d| d.printer())
+            .map(|p| p.width as usize)
             .unwrap_or(32);
         // Chinese mode prints ASCII too, and titles may be Chinese whatever
         // the reader's language.

@@ -708,3 +708,46 @@ fn an_export_never_replaces_a_file_or_follows_a_link() {
         assert_eq!(mode & 0o077, 0, "an export names readers: owner only");
     }
 }
+
+/// Damaged pages in the middle of the file (the header intact, so SQLite
+/// opens it): no command that writes works with it — the kiosk would lend
+/// books whose loans sit on the damaged pages — and `kiosk status` says so
+/// with a non-zero exit code.
+#[test]
+fn a_database_damaged_inside_is_refused_for_work_and_status_says_so() {
+    let k = Kiosk::new();
+    k.import_sample();
+    k.json(&["demo-data", "--patrons", "200", "--items", "3000"], 0);
+    k.json(&["circ", "checkout", "--patron", "P1", "--item", "I1"], 0);
+    // Fold the WAL in so the damage below is what SQLite reads.
+    let db = k.path("kiosk.db");
+    {
+        let c = rusqlite::Connection::open(&db).unwrap();
+        c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+            .unwrap();
+    }
+    let mut bytes = std::fs::read(&db).unwrap();
+    let page = 4096;
+    let pages = bytes.len() / page;
+    assert!(
+        pages > 40,
+        "a database of {pages} pages is too small to damage inside"
+    );
+    for p in [pages / 3, pages / 2, 2 * pages / 3] {
+        for b in &mut bytes[p * page + 8..p * page + 1000] {
+            *b = 0x5A;
+        }
+    }
+    std::fs::write(&db, &bytes).unwrap();
+
+    let out = k.run(&["circ", "checkout", "--patron", "P2", "--item", "I2"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("failed its check at start"), "{err}");
+    assert_eq!(std::fs::read(&db).unwrap(), bytes, "nothing was written");
+
+    let out = k.run(&["status"]);
+    assert_eq!(out.status.code(), Some(2));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_ne!(v["integrity"], "ok", "{v}");
+}

@@ -4,7 +4,9 @@
 //! in another. No timing is asserted; waits only bound how long a test may
 //! hang.
 
-use kiosk::config::{Config, DeviceKind, DeviceSection, Parity};
+use kiosk::config::{
+    Config, DeviceSection, Parity, PrinterSection, RfidProtocol, RfidSection, SerialScannerSection,
+};
 use kiosk::devices::events::{DeviceEvent, DeviceStatus, EventKind};
 use kiosk::devices::rfid::parse_uid;
 use kiosk::devices::runner::Devices;
@@ -291,13 +293,17 @@ fn wait_for(
 }
 
 fn rfid_device(port: &Path) -> DeviceSection {
-    let mut d = DeviceSection::new("pad", DeviceKind::Rfid);
-    d.port = port.to_str().unwrap().to_string();
-    d.protocol = "3m810".into();
-    d.baud = 19200;
-    d.poll_ms = 50;
-    d.afi_retries = 2;
-    d
+    DeviceSection::new(
+        "pad",
+        RfidSection {
+            port: port.to_str().unwrap().to_string(),
+            protocol: RfidProtocol::M3_810,
+            baud: 19200,
+            poll_ms: 50,
+            afi_retries: 2,
+            ..RfidSection::default()
+        },
+    )
 }
 
 #[test]
@@ -385,9 +391,14 @@ fn serial_scanner_codes_arrive_as_cards_and_items_and_noise_is_dropped() {
     let dir = tempfile::tempdir().unwrap();
     let link = dir.path().join("scan0");
     let mut sim = Sim::start(&["scanner", "--link", link.to_str().unwrap()]);
-    let mut d = DeviceSection::new("scanner", DeviceKind::BarcodeSerial);
-    d.port = link.to_str().unwrap().to_string();
-    d.parity = Parity::None;
+    let d = DeviceSection::new(
+        "scanner",
+        SerialScannerSection {
+            port: link.to_str().unwrap().to_string(),
+            parity: Parity::None,
+            ..SerialScannerSection::default()
+        },
+    );
     let config = Config {
         devices: vec![d],
         ..Config::default()
@@ -629,9 +640,13 @@ fn a_printer_out_of_paper_is_a_device_status() {
             }
         }
     });
-    let mut d = DeviceSection::new("printer", DeviceKind::Printer);
-    d.protocol = "escpos".into();
-    d.port = format!("tcp://{addr}");
+    let d = DeviceSection::new(
+        "printer",
+        PrinterSection {
+            port: format!("tcp://{addr}"),
+            ..PrinterSection::default()
+        },
+    );
     let config = Config {
         devices: vec![d],
         ..Config::default()

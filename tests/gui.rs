@@ -1506,9 +1506,8 @@ fn tags_on_the_simulated_pad_are_lent_and_secured_off_the_ui_thread() {
     let (field, tags, on_loan_afi) = devices
         .handles()
         .find_map(|h| {
-            h.field
-                .clone()
-                .map(|f| (f, h.demo_tags.clone(), h.config.afi_on_loan))
+            let on_loan = h.config.rfid()?.afi_on_loan;
+            h.field.clone().map(|f| (f, h.demo_tags.clone(), on_loan))
         })
         .expect("a simulated pad");
     let rt = tokio::runtime::Runtime::new().unwrap();

@@ -935,6 +935,60 @@ mod http {
         }
     }
 
+    /// A newer server's feed: a record of a type this kiosk has never
+    /// heard of (`"type": "bookmobile_stop"`) between two readers. The
+    /// page is read, both readers applied, the stranger skipped and
+    /// counted, and the cursor moves past it (a kiosk that failed the
+    /// page would ask for it again forever).
+    #[tokio::test]
+    async fn a_record_type_from_a_newer_server_is_skipped_not_fatal() {
+        let page = serde_json::json!({
+            "changes": [
+                {"op": "upsert", "record": serde_json::to_value(patron("2001")).unwrap()},
+                {"op": "upsert", "record": {"type": "bookmobile_stop", "id": 7, "stop": "Market Square"}},
+                {"op": "upsert", "record": serde_json::to_value(patron("2002")).unwrap()},
+                {"op": "delete", "entity": "bookmobile_stop", "key": "7"},
+            ],
+            "cursor": "c42",
+            "more": false,
+            "remaining": 0,
+        });
+        let app = Router::new().route(
+            "/api/v1/changes",
+            get(move || {
+                let page = page.clone();
+                async move { Json(page) }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let up = HttpUpstream::new(&format!("http://{addr}/api/"), "tok-1", settings()).unwrap();
+        let mut store = store();
+        let engine = Engine::new(Arc::new(up), 2);
+        let report = engine.pull(&mut store, now()).await.unwrap();
+        assert_eq!(report.pages, 1);
+        assert_eq!(report.upserts, 2, "{report:?}");
+        assert_eq!(report.unknown, 1, "{report:?}");
+        assert_eq!(report.skipped, 2, "the stranger and its delete: {report:?}");
+        for p in ["2001", "2002"] {
+            assert_eq!(
+                store.patron_name(p).unwrap().as_deref(),
+                Some(format!("Reader {p}").as_str())
+            );
+        }
+        assert_eq!(
+            store.sync_state(cache::CURSOR_KEY).unwrap().as_deref(),
+            Some("c42")
+        );
+        // A malformed record of a known type is still an error: the
+        // tolerance is for new types, not for broken ones.
+        let bad: Result<Change, _> = serde_json::from_value(serde_json::json!(
+            {"op": "upsert", "record": {"type": "patron", "barcode": 7}}
+        ));
+        assert!(bad.is_err());
+    }
+
     #[tokio::test]
     async fn retries_5xx_with_the_same_ids_and_the_token() {
         let seen: Shared = Arc::default();

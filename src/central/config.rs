@@ -1,7 +1,8 @@
 //! `central.toml`: where the server listens, which database it uses, and
 //! the circulation policy it decides and replays with (the same `[policy]`
 //! section as `kiosk.toml`, so one file can be shared). Every mistake is
-//! reported as `FILE:LINE: key KEY: MESSAGE` (the kiosk's `ConfigError`).
+//! reported as `FILE:LINE: key KEY: MESSAGE` (the kiosk's `ConfigError`,
+//! its key paths and lines found by the kiosk's `config::location`).
 //!
 //! ```toml
 //! [server]
@@ -25,6 +26,7 @@
 //! loan_days = 21
 //! ```
 
+use crate::config::location::{self, from_serde_path, keypath, line_of, path_text, Seg, Source};
 use crate::config::{ConfigError, PolicySection};
 use crate::domain::{Calendar, Settings};
 use crate::protocol::PolicyRecord;
@@ -68,18 +70,7 @@ impl Default for ServerSection {
 
 impl CentralConfig {
     pub fn load(path: &Path) -> Result<CentralConfig, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| {
-            if source.kind() == std::io::ErrorKind::NotFound {
-                ConfigError::NotFound {
-                    file: path.to_path_buf(),
-                }
-            } else {
-                ConfigError::Io {
-                    file: path.to_path_buf(),
-                    source,
-                }
-            }
-        })?;
+        let text = location::read_text(path)?;
         let mut cfg = CentralConfig::parse(&text, path)?;
         // A relative database path is relative to the file that names it.
         if cfg.server.db.is_relative() {
@@ -91,52 +82,44 @@ impl CentralConfig {
     }
 
     pub fn parse(text: &str, file: &Path) -> Result<CentralConfig, ConfigError> {
-        let doc = toml_edit::ImDocument::parse(text).map_err(|e| ConfigError::Syntax {
-            file: file.to_path_buf(),
-            line: e.span().map_or(1, |s| line_of(text, s.start)),
-            message: e.message().lines().collect::<Vec<_>>().join("; "),
-        })?;
+        let source = Source::parse(text, file)?;
         let de = toml::Deserializer::new(text);
         let cfg: CentralConfig = serde_path_to_error::deserialize(de).map_err(|e| {
-            let segs: Vec<String> = e
-                .path()
-                .iter()
-                .map(|s| s.to_string())
-                .filter(|s| s != "?")
-                .collect();
+            let mut key = from_serde_path(e.path());
             let mut message = e.inner().message().lines().collect::<Vec<_>>().join("; ");
-            // "unknown field `x`" names the key one level deeper.
-            let mut key_segs = segs.clone();
             if let Some(rest) = message.strip_prefix("unknown field `") {
                 if let Some((name, _)) = rest.split_once('`') {
-                    key_segs.push(name.to_string());
+                    // The path usually ends at the unknown key already.
+                    if key.last() != Some(&Seg::Key(name.to_string())) {
+                        key.push(Seg::Key(name.to_string()));
+                    }
                     message = format!("unknown key {name:?}");
                 }
             }
-            let line = locate(&doc, text, &key_segs)
+            let line = source
+                .line(&key)
                 .or_else(|| e.inner().span().map(|s| line_of(text, s.start)));
             ConfigError::Invalid {
                 file: file.to_path_buf(),
                 line,
-                key: key_segs.join("."),
+                key: path_text(&key),
                 message,
             }
         })?;
+        let invalid = |key: &str, message: String| ConfigError::Invalid {
+            file: file.to_path_buf(),
+            line: source.line(&keypath(key)),
+            key: key.into(),
+            message,
+        };
         if cfg.server.listen.parse::<std::net::SocketAddr>().is_err() {
-            return Err(ConfigError::Invalid {
-                file: file.to_path_buf(),
-                line: locate(&doc, text, &["server".into(), "listen".into()]),
-                key: "server.listen".into(),
-                message: format!("{:?} is not ADDRESS:PORT", cfg.server.listen),
-            });
+            return Err(invalid(
+                "server.listen",
+                format!("{:?} is not ADDRESS:PORT", cfg.server.listen),
+            ));
         }
         if let Err(e) = super::remind::schedule(&cfg.reminders) {
-            return Err(ConfigError::Invalid {
-                file: file.to_path_buf(),
-                line: locate(&doc, text, &["reminders".into(), "schedule".into()]),
-                key: "reminders.schedule".into(),
-                message: e.to_string(),
-            });
+            return Err(invalid("reminders.schedule", e.to_string()));
         }
         Ok(cfg)
     }
@@ -173,46 +156,6 @@ impl CentralConfig {
     }
 }
 
-fn line_of(text: &str, offset: usize) -> usize {
-    text.as_bytes()[..offset.min(text.len())]
-        .iter()
-        .filter(|&&b| b == b'\n')
-        .count()
-        + 1
-}
-
-/// The line of the deepest segment of `path` present in the document.
-fn locate(doc: &toml_edit::ImDocument<&str>, text: &str, path: &[String]) -> Option<usize> {
-    let mut table: &dyn toml_edit::TableLike = doc.as_table();
-    let mut line = None;
-    let mut segs = path.iter().peekable();
-    while let Some(seg) = segs.next() {
-        let Some((k, v)) = table.get_key_value(seg) else {
-            return line;
-        };
-        if let Some(s) = k.span().or_else(|| v.span()) {
-            line = Some(line_of(text, s.start));
-        }
-        let index = segs.peek().and_then(|n| n.parse::<usize>().ok());
-        let next: Option<&dyn toml_edit::TableLike> = match (v, index) {
-            (toml_edit::Item::ArrayOfTables(a), Some(i)) => {
-                segs.next();
-                let t = a.get(i)?;
-                if let Some(s) = t.span() {
-                    line = Some(line_of(text, s.start));
-                }
-                Some(t)
-            }
-            (v, _) => v.as_table_like(),
-        };
-        match next {
-            Some(t) => table = t,
-            None => return line,
-        }
-    }
-    line
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -243,7 +186,8 @@ mod tests {
         let e = CentralConfig::parse("[server]\nlisen = 1\n", Path::new("c.toml"))
             .unwrap_err()
             .to_string();
-        assert!(e.starts_with("c.toml:2: key server.lisen"), "{e}");
+        // Named once (it used to read server.lisen.lisen).
+        assert_eq!(e, "c.toml:2: key server.lisen: unknown key \"lisen\"");
         let e = CentralConfig::parse("[server]\nlisten = \"nope\"\n", Path::new("c.toml"))
             .unwrap_err()
             .to_string();
@@ -255,6 +199,19 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(e.starts_with("c.toml:3: key reminders.schedule"), "{e}");
+        // Entries of an array of tables are located and named as in
+        // kiosk.toml.
+        let e = CentralConfig::parse(
+            "[[policy.rules]]\ncategory = \"child\"\nitem_type = \"dvd\"\n\n\
+             [[policy.rules]]\ncategory = \"adult\"\nitem_type = \"dvd\"\nloan_days = \"x\"\n",
+            Path::new("c.toml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.starts_with("c.toml:8: key policy.rules[1].loan_days: "),
+            "{e}"
+        );
         let e = CentralConfig::parse("[server\n", Path::new("c.toml"))
             .unwrap_err()
             .to_string();

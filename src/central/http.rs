@@ -2,7 +2,8 @@
 //! per kiosk, the request size limit, and JSON errors (`ApiError`) for
 //! every failure, so a kiosk never has to parse an HTML or empty body.
 //! Handlers only translate; what happens is `Storage`'s business. Tokens
-//! are never logged.
+//! are never logged. Imports `protocol` and `central`'s own
+//! modules.
 
 use super::engine::stamp;
 use super::{token_hash, CentralError, Storage};

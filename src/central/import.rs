@@ -1,7 +1,8 @@
-//! The kiosk's import CSVs (`store::import` documents the columns and
-//! reads them, for both sides) turned into protocol records for the
+//! The import CSVs (`csvfmt` documents the columns and reads them, for
+//! the kiosk and the server alike) turned into protocol records for the
 //! server. A bad row is reported with its line and skipped; PINs are
-//! hashed (argon2id) before they are stored.
+//! hashed (argon2id) before they are stored. Imports `csvfmt`, `domain`,
+//! `protocol`, `privacy`.
 
 use crate::csvfmt::{read_items, read_patrons, CsvError, RowError};
 use crate::domain::ItemStatus;

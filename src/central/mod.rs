@@ -3,11 +3,17 @@
 //! embedded SQLite backend and a PostgreSQL backend for many kiosks and
 //! several server processes.
 //!
-//! Layout: `engine` (what the server does, written once over `sql::Sql`),
-//! `sqlite` and `postgres` (the two backends), `http` (axum routes, auth,
-//! limits), `config` (central.toml), `import` (the kiosk's CSV formats),
-//! `openapi`, `remind` (due-soon, overdue and hold-ready reminders). Circulation rules are `domain`'s; this room must never
-//! decide a loan by rules of its own.
+//! Layout: `engine/` (what the server does, one file per concern, written
+//! once over `sql::Sql`), `storage` (the [`Storage`] trait, implemented
+//! once for every [`Backend`]), `sqlite` and `postgres` (the two
+//! backends), `http` (axum routes, auth, limits), `config`
+//! (central.toml), `import` (the CSV imports), `openapi`, `remind`
+//! (due-soon, overdue and hold-ready reminders). Circulation rules are
+//! `domain`'s; this room must never decide a loan by rules of its own.
+//!
+//! May import: `domain`, `protocol`, `privacy`, `csvfmt`, `i18n`,
+//! `config` (docs/architecture.md); never the kiosk's `store`, `sync` or
+//! `ui`.
 
 pub mod config;
 pub mod engine;
@@ -18,15 +24,13 @@ pub mod postgres;
 pub mod remind;
 pub mod sql;
 pub mod sqlite;
+mod storage;
 
-use crate::domain::Settings;
-use crate::protocol::*;
-use chrono::{DateTime, NaiveDate, Utc};
-use engine::{FeedbackRecord, KioskStatus, Reminder, Resolve, ResolvedConflict, Stats};
 use std::future::Future;
 
 pub use postgres::PgStorage;
 pub use sqlite::SqliteStorage;
+pub use storage::{Backend, Storage};
 
 /// Why a storage call failed. Conflicts and refusals are answers, not
 /// errors; these are failures (bad input, database trouble).
@@ -50,228 +54,6 @@ pub enum CentralError {
 
 type Result<T> = std::result::Result<T, CentralError>;
 type Fut<'a, T> = std::pin::Pin<Box<dyn Future<Output = Result<T>> + Send + 'a>>;
-
-/// Everything the server keeps, behind one trait with two backends. Each
-/// call is one transaction. Write calls that must be safe when several
-/// server processes share a PostgreSQL database take a database-wide
-/// write lock inside that transaction.
-pub trait Storage: Send + Sync + 'static {
-    /// Applies a batch of journal entries: each at most once (by id), per
-    /// kiosk in seq order; one answer per entry in the order sent.
-    fn push(&self, req: PushRequest, now: DateTime<Utc>) -> Fut<'_, PushResponse>;
-    /// Decides and applies an online request under its entry id.
-    fn decide(&self, req: DecideRequest, now: DateTime<Utc>) -> Fut<'_, DecideResponse>;
-    fn changes(&self, cursor: String, limit: u32) -> Fut<'_, ChangesPage>;
-    fn heartbeat(&self, hb: Heartbeat, now: DateTime<Utc>) -> Fut<'_, HeartbeatAck>;
-    fn patron(&self, barcode: String) -> Fut<'_, Option<PatronRecord>>;
-    fn recommendations(
-        &self,
-        patron: Option<String>,
-        item: Option<String>,
-        limit: usize,
-    ) -> Fut<'_, Recommendations>;
-    /// Open conflicts (and entries held for a missing seq).
-    fn conflicts(&self, kiosk: Option<String>) -> Fut<'_, Vec<ConflictRecord>>;
-    /// Staff close conflict `id` with a note (`by` names who).
-    fn resolve_conflict(
-        &self,
-        id: String,
-        note: String,
-        by: String,
-        now: DateTime<Utc>,
-    ) -> Fut<'_, Resolve>;
-    fn resolved_conflicts(&self, kiosk: Option<String>) -> Fut<'_, Vec<ResolvedConflict>>;
-    fn loans(&self, patron: Option<String>) -> Fut<'_, Vec<LoanRecord>>;
-    fn kiosks(&self) -> Fut<'_, Vec<KioskStatus>>;
-    fn stats(&self, from: NaiveDate, to: NaiveDate) -> Fut<'_, Stats>;
-    fn feedback(&self, from: NaiveDate, to: NaiveDate) -> Fut<'_, Vec<FeedbackRecord>>;
-    /// Inserts or updates readers; returns (inserted, updated).
-    fn import_patrons(&self, rows: Vec<PatronRecord>, now: DateTime<Utc>) -> Fut<'_, (u64, u64)>;
-    fn import_items(&self, rows: Vec<ItemRecord>, now: DateTime<Utc>) -> Fut<'_, (u64, u64)>;
-    /// Replaces the policy table and the closed days (changes recorded).
-    fn set_policies(&self, rules: Vec<PolicyRecord>, closed_days: Vec<String>) -> Fut<'_, ()>;
-    /// Stores a kiosk's token hash (replacing an older token).
-    fn set_token(&self, kiosk: String, token_hash: String, now: DateTime<Utc>) -> Fut<'_, bool>;
-    fn kiosk_for_token(&self, token_hash: String) -> Fut<'_, Option<String>>;
-    /// Readers' mail languages (barcode, `zh-CN` | `en`), from the
-    /// patrons CSV's optional `language` column.
-    fn set_patron_languages(&self, rows: Vec<(String, String)>) -> Fut<'_, u64>;
-    /// Reminders not sent yet as of `today` (see `remind`).
-    fn pending_reminders(&self, today: NaiveDate, due_soon_days: u32) -> Fut<'_, Vec<Reminder>>;
-    /// Claims a reminder (sent-reminders table); false if already claimed.
-    fn claim_reminder(&self, kind: String, key: String, now: DateTime<Utc>) -> Fut<'_, bool>;
-    fn release_reminder(&self, kind: String, key: String) -> Fut<'_, ()>;
-    /// The kiosk-wide settings (calendar, pickup days) decisions use.
-    fn settings(&self) -> &Settings;
-}
-
-/// Implements [`Storage`] for a backend with a `tx` method that runs a
-/// closure over one transaction: `$tx!(self, |t| engine::f(t, ...))`.
-#[macro_export]
-#[doc(hidden)]
-macro_rules! central_storage_impl {
-    ($ty:ty) => {
-        impl $crate::central::Storage for $ty {
-            fn push(&self, req: PushRequest, now: DateTime<Utc>) -> Fut<'_, PushResponse> {
-                let s = self.settings.clone();
-                self.tx(move |t| Box::pin(async move { engine::push(t, &s, &req, now).await }))
-            }
-            fn decide(&self, req: DecideRequest, now: DateTime<Utc>) -> Fut<'_, DecideResponse> {
-                let s = self.settings.clone();
-                self.tx(move |t| Box::pin(async move { engine::decide(t, &s, &req, now).await }))
-            }
-            fn changes(&self, cursor: String, limit: u32) -> Fut<'_, ChangesPage> {
-                self.tx(move |t| Box::pin(async move { engine::changes(t, &cursor, limit).await }))
-            }
-            fn heartbeat(&self, hb: Heartbeat, now: DateTime<Utc>) -> Fut<'_, HeartbeatAck> {
-                self.tx(move |t| Box::pin(async move { engine::heartbeat(t, &hb, now).await }))
-            }
-            fn patron(&self, barcode: String) -> Fut<'_, Option<PatronRecord>> {
-                self.tx(move |t| Box::pin(async move { engine::patron(t, &barcode).await }))
-            }
-            fn recommendations(
-                &self,
-                patron: Option<String>,
-                item: Option<String>,
-                limit: usize,
-            ) -> Fut<'_, Recommendations> {
-                self.tx(move |t| {
-                    Box::pin(async move {
-                        engine::recommendations(t, patron.as_deref(), item.as_deref(), limit).await
-                    })
-                })
-            }
-            fn conflicts(&self, kiosk: Option<String>) -> Fut<'_, Vec<ConflictRecord>> {
-                self.tx(move |t| {
-                    Box::pin(async move { engine::conflicts(t, kiosk.as_deref()).await })
-                })
-            }
-            fn resolve_conflict(
-                &self,
-                id: String,
-                note: String,
-                by: String,
-                now: DateTime<Utc>,
-            ) -> Fut<'_, engine::Resolve> {
-                self.tx(move |t| {
-                    Box::pin(async move {
-                        engine::resolve_conflict(t, &id, &note, &by, &engine::stamp(now)).await
-                    })
-                })
-            }
-            fn resolved_conflicts(
-                &self,
-                kiosk: Option<String>,
-            ) -> Fut<'_, Vec<engine::ResolvedConflict>> {
-                self.tx(move |t| {
-                    Box::pin(async move { engine::resolved_conflicts(t, kiosk.as_deref()).await })
-                })
-            }
-            fn loans(&self, patron: Option<String>) -> Fut<'_, Vec<LoanRecord>> {
-                self.tx(move |t| Box::pin(async move { engine::loans(t, patron.as_deref()).await }))
-            }
-            fn kiosks(&self) -> Fut<'_, Vec<KioskStatus>> {
-                self.tx(move |t| Box::pin(async move { engine::kiosks(t).await }))
-            }
-            fn stats(&self, from: NaiveDate, to: NaiveDate) -> Fut<'_, Stats> {
-                self.tx(move |t| Box::pin(async move { engine::stats(t, from, to).await }))
-            }
-            fn feedback(&self, from: NaiveDate, to: NaiveDate) -> Fut<'_, Vec<FeedbackRecord>> {
-                let (f, to) = (from.to_string(), to.to_string());
-                self.tx(move |t| Box::pin(async move { engine::feedback(t, &f, &to).await }))
-            }
-            fn import_patrons(
-                &self,
-                rows: Vec<PatronRecord>,
-                now: DateTime<Utc>,
-            ) -> Fut<'_, (u64, u64)> {
-                self.tx(move |t| {
-                    Box::pin(async move {
-                        let now = engine::stamp(now);
-                        let mut n = (0, 0);
-                        for r in &rows {
-                            if engine::upsert_patron(t, r, &now).await? {
-                                n.0 += 1;
-                            } else {
-                                n.1 += 1;
-                            }
-                        }
-                        Ok(n)
-                    })
-                })
-            }
-            fn import_items(
-                &self,
-                rows: Vec<ItemRecord>,
-                now: DateTime<Utc>,
-            ) -> Fut<'_, (u64, u64)> {
-                self.tx(move |t| {
-                    Box::pin(async move {
-                        let now = engine::stamp(now);
-                        let mut n = (0, 0);
-                        for r in &rows {
-                            if engine::upsert_item(t, r, &now).await? {
-                                n.0 += 1;
-                            } else {
-                                n.1 += 1;
-                            }
-                        }
-                        Ok(n)
-                    })
-                })
-            }
-            fn set_policies(&self, rules: Vec<PolicyRecord>, days: Vec<String>) -> Fut<'_, ()> {
-                self.tx(move |t| {
-                    Box::pin(async move { engine::set_policies(t, &rules, &days).await })
-                })
-            }
-            fn set_token(&self, kiosk: String, hash: String, now: DateTime<Utc>) -> Fut<'_, bool> {
-                self.tx(move |t| {
-                    Box::pin(async move {
-                        engine::set_token(t, &kiosk, &hash, &engine::stamp(now)).await
-                    })
-                })
-            }
-            fn kiosk_for_token(&self, hash: String) -> Fut<'_, Option<String>> {
-                self.tx(move |t| Box::pin(async move { engine::kiosk_for_token(t, &hash).await }))
-            }
-            fn set_patron_languages(&self, rows: Vec<(String, String)>) -> Fut<'_, u64> {
-                self.tx(move |t| {
-                    Box::pin(async move { engine::set_patron_languages(t, &rows).await })
-                })
-            }
-            fn pending_reminders(
-                &self,
-                today: NaiveDate,
-                days: u32,
-            ) -> Fut<'_, Vec<engine::Reminder>> {
-                self.tx(move |t| {
-                    Box::pin(async move { engine::pending_reminders(t, today, days).await })
-                })
-            }
-            fn claim_reminder(
-                &self,
-                kind: String,
-                key: String,
-                now: DateTime<Utc>,
-            ) -> Fut<'_, bool> {
-                self.tx(move |t| {
-                    Box::pin(async move {
-                        engine::claim_reminder(t, &kind, &key, &engine::stamp(now)).await
-                    })
-                })
-            }
-            fn release_reminder(&self, kind: String, key: String) -> Fut<'_, ()> {
-                self.tx(move |t| {
-                    Box::pin(async move { engine::release_reminder(t, &kind, &key).await })
-                })
-            }
-            fn settings(&self) -> &Settings {
-                &self.settings
-            }
-        }
-    };
-}
 
 /// A new random kiosk token (256 bits, hex), shown once.
 pub fn new_token() -> String {

@@ -2,7 +2,8 @@
 //! types in `protocol` (never written by hand). The functions below
 //! only carry the route annotations; the real handlers are in `http`.
 //! `tests/central.rs` writes it to `docs/openapi.json` and fails when the
-//! committed copy is stale.
+//! committed copy is stale. Imports `protocol` and `central`'s own
+//! modules.
 #![allow(dead_code)]
 
 use super::engine::{Bucket, FeedbackRecord, KioskStatus, Resolve, Stats};

@@ -5,15 +5,13 @@
 //! different processes apply one after the other, change numbers follow
 //! commit order (a kiosk's cursor can never skip a change committed
 //! late), and the primary key on `entries.id` is the last word on
-//! applying an entry at most once.
+//! applying an entry at most once. Its schema keeps its own migration
+//! path (a `schema_version` table). Imports `engine`, `sql`, `domain`.
 
 use super::engine;
-use super::sql::{Pending, Row, Sql, Val};
-use super::{CentralError, Fut};
+use super::sql::{Columns, Pending, Row, Sql, Val};
+use super::{Backend, CentralError, Fut};
 use crate::domain::Settings;
-use crate::protocol::*;
-use chrono::{DateTime, NaiveDate, Utc};
-use engine::{FeedbackRecord, KioskStatus, Stats};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use tokio::sync::Semaphore;
@@ -152,13 +150,88 @@ impl PgStorage {
             settings,
         })
     }
+}
+
+fn bind(params: &[Val]) -> Vec<Box<dyn ToSql + Sync + Send>> {
+    params
+        .iter()
+        .map(|v| -> Box<dyn ToSql + Sync + Send> {
+            match v {
+                Val::I(n) => Box::new(*n),
+                Val::T(s) => Box::new(s.clone()),
+            }
+        })
+        .collect()
+}
+
+fn read_row(columns: &Columns, r: &tokio_postgres::Row) -> Result<Row, CentralError> {
+    let mut out = Vec::with_capacity(r.len());
+    for (i, col) in r.columns().iter().enumerate() {
+        let t = col.type_();
+        out.push(if *t == Type::INT8 {
+            Val::I(r.try_get::<_, Option<i64>>(i)?)
+        } else if *t == Type::INT4 {
+            Val::I(r.try_get::<_, Option<i32>>(i)?.map(i64::from))
+        } else if *t == Type::INT2 {
+            Val::I(r.try_get::<_, Option<i16>>(i)?.map(i64::from))
+        } else if *t == Type::BOOL {
+            Val::I(r.try_get::<_, Option<bool>>(i)?.map(i64::from))
+        } else {
+            Val::T(r.try_get::<_, Option<String>>(i)?)
+        });
+    }
+    Ok(Row::new(columns.clone(), out))
+}
+
+impl PgTx {
+    async fn statement(&mut self, sql: &str) -> Result<Statement, CentralError> {
+        if let Some(st) = self.statements.get(sql) {
+            return Ok(st.clone());
+        }
+        let st = self.client.prepare(sql).await?;
+        self.statements.insert(sql.to_string(), st.clone());
+        Ok(st)
+    }
+}
+
+impl Sql for PgTx {
+    async fn query(&mut self, sql: &str, params: &[Val]) -> Result<Vec<Row>, CentralError> {
+        let st = self.statement(sql).await?;
+        let bound = bind(params);
+        let refs: Vec<&(dyn ToSql + Sync)> = bound.iter().map(|b| b.as_ref() as _).collect();
+        let rows = self.client.query(&st, &refs).await?;
+        let columns: Columns = st.columns().iter().map(|c| c.name().to_string()).collect();
+        rows.iter().map(|r| read_row(&columns, r)).collect()
+    }
+
+    async fn exec(&mut self, sql: &str, params: &[Val]) -> Result<u64, CentralError> {
+        let st = self.statement(sql).await?;
+        let bound = bind(params);
+        let refs: Vec<&(dyn ToSql + Sync)> = bound.iter().map(|b| b.as_ref() as _).collect();
+        Ok(self.client.execute(&st, &refs).await?)
+    }
+
+    async fn lock_writes(&mut self) -> Result<(), CentralError> {
+        self.client
+            .batch_execute(&format!("SELECT pg_advisory_xact_lock({WRITE_LOCK})"))
+            .await?;
+        Ok(())
+    }
+
+    fn pending(&mut self) -> &mut Pending {
+        &mut self.pending
+    }
+}
+
+impl Backend for PgStorage {
+    type Tx = PgTx;
 
     /// Runs `f` in one transaction: committed when it returns Ok, rolled
     /// back otherwise.
-    pub fn tx<T, F>(&self, f: F) -> Fut<'_, T>
+    fn tx<T, F>(&self, f: F) -> Fut<'_, T>
     where
         T: Send + 'static,
-        F: for<'c> FnOnce(&'c mut PgTx) -> Fut<'c, T> + Send + 'static,
+        F: for<'c> FnOnce(&'c mut Self::Tx) -> Fut<'c, T> + Send + 'static,
     {
         let (pool, permits, url) = (self.pool.clone(), self.permits.clone(), self.url.clone());
         Box::pin(async move {
@@ -198,76 +271,8 @@ impl PgStorage {
             Ok(v)
         })
     }
-}
 
-fn bind(params: &[Val]) -> Vec<Box<dyn ToSql + Sync + Send>> {
-    params
-        .iter()
-        .map(|v| -> Box<dyn ToSql + Sync + Send> {
-            match v {
-                Val::I(n) => Box::new(*n),
-                Val::T(s) => Box::new(s.clone()),
-            }
-        })
-        .collect()
-}
-
-fn read_row(r: &tokio_postgres::Row) -> Result<Row, CentralError> {
-    let mut out = Vec::with_capacity(r.len());
-    for (i, col) in r.columns().iter().enumerate() {
-        let t = col.type_();
-        out.push(if *t == Type::INT8 {
-            Val::I(r.try_get::<_, Option<i64>>(i)?)
-        } else if *t == Type::INT4 {
-            Val::I(r.try_get::<_, Option<i32>>(i)?.map(i64::from))
-        } else if *t == Type::INT2 {
-            Val::I(r.try_get::<_, Option<i16>>(i)?.map(i64::from))
-        } else if *t == Type::BOOL {
-            Val::I(r.try_get::<_, Option<bool>>(i)?.map(i64::from))
-        } else {
-            Val::T(r.try_get::<_, Option<String>>(i)?)
-        });
-    }
-    Ok(Row(out))
-}
-
-impl PgTx {
-    async fn statement(&mut self, sql: &str) -> Result<Statement, CentralError> {
-        if let Some(st) = self.statements.get(sql) {
-            return Ok(st.clone());
-        }
-        let st = self.client.prepare(sql).await?;
-        self.statements.insert(sql.to_string(), st.clone());
-        Ok(st)
+    fn settings(&self) -> &Settings {
+        &self.settings
     }
 }
-
-impl Sql for PgTx {
-    async fn query(&mut self, sql: &str, params: &[Val]) -> Result<Vec<Row>, CentralError> {
-        let st = self.statement(sql).await?;
-        let bound = bind(params);
-        let refs: Vec<&(dyn ToSql + Sync)> = bound.iter().map(|b| b.as_ref() as _).collect();
-        let rows = self.client.query(&st, &refs).await?;
-        rows.iter().map(read_row).collect()
-    }
-
-    async fn exec(&mut self, sql: &str, params: &[Val]) -> Result<u64, CentralError> {
-        let st = self.statement(sql).await?;
-        let bound = bind(params);
-        let refs: Vec<&(dyn ToSql + Sync)> = bound.iter().map(|b| b.as_ref() as _).collect();
-        Ok(self.client.execute(&st, &refs).await?)
-    }
-
-    async fn lock_writes(&mut self) -> Result<(), CentralError> {
-        self.client
-            .batch_execute(&format!("SELECT pg_advisory_xact_lock({WRITE_LOCK})"))
-            .await?;
-        Ok(())
-    }
-
-    fn pending(&mut self) -> &mut Pending {
-        &mut self.pending
-    }
-}
-
-crate::central_storage_impl!(PgStorage);

@@ -3,7 +3,8 @@
 //! if sending fails, so the next run retries), by webhook (a JSON POST of
 //! the `Reminder`) and/or e-mail over SMTP (lettre), on a cron schedule
 //! while `serve` runs, or once by `kiosk-central remind`.
-//! Never logs an e-mail address or a full card number.
+//! Never logs an e-mail address or a full card number. Imports `domain`,
+//! `i18n` and `central`'s own modules.
 
 use super::engine::{stamp, Reminder};
 use super::Storage;

@@ -2,8 +2,10 @@
 //! typed values in, rows of typed values out, one transaction at a time.
 //! Queries are written once with `$1` placeholders in the subset of SQL
 //! that SQLite and PostgreSQL share (TEXT and BIGINT columns only, no
-//! `::` casts); SQLite gets them rewritten to `?1`. Must never grow
-//! behaviour of its own: rules live in `domain`, effects in `engine`.
+//! `::` casts); SQLite gets them rewritten to `?1`. Rows are read by
+//! column name ([`Get`]). Must never grow behaviour of its own: rules
+//! live in `domain`, effects in `engine`. Imports nothing outside
+//! `central`.
 
 use super::CentralError;
 use std::future::Future;
@@ -62,44 +64,100 @@ impl From<bool> for Val {
     }
 }
 
-/// One result row.
-#[derive(Debug, Clone, Default)]
-pub struct Row(pub Vec<Val>);
+/// The column names of a query's rows, shared by all of them.
+pub type Columns = std::sync::Arc<[String]>;
+
+/// One result row: its values and the names of its columns. Rows are read
+/// by column name (`r.s("barcode")`), never by position, so a query can
+/// gain or reorder columns without shifting what every reader sees.
+#[derive(Debug, Clone)]
+pub struct Row {
+    columns: Columns,
+    values: Vec<Val>,
+}
 
 impl Row {
-    pub fn oi(&self, i: usize) -> Option<i64> {
-        match self.0.get(i) {
+    pub fn new(columns: Columns, values: Vec<Val>) -> Row {
+        debug_assert_eq!(columns.len(), values.len());
+        Row { columns, values }
+    }
+
+    /// The columns whose names start with `prefix`, under the rest of
+    /// their names: `p_barcode AS …` read as `barcode` by a mapper
+    /// written for the plain table.
+    pub fn prefixed<'a>(&'a self, prefix: &'a str) -> Prefixed<'a> {
+        Prefixed { row: self, prefix }
+    }
+}
+
+/// Reading a row's values by column name. A name the query does not have
+/// is a bug in the query's caller (debug builds panic); release builds
+/// read it as NULL.
+pub trait Get {
+    fn val(&self, col: &str) -> Option<&Val>;
+
+    fn oi(&self, col: &str) -> Option<i64> {
+        match self.val(col) {
             Some(Val::I(v)) => *v,
             Some(Val::T(Some(s))) => s.parse().ok(),
             _ => None,
         }
     }
-    pub fn i(&self, i: usize) -> i64 {
-        self.oi(i).unwrap_or(0)
+    fn i(&self, col: &str) -> i64 {
+        self.oi(col).unwrap_or(0)
     }
-    pub fn os(&self, i: usize) -> Option<String> {
-        match self.0.get(i) {
+    fn os(&self, col: &str) -> Option<String> {
+        match self.val(col) {
             Some(Val::T(v)) => v.clone(),
             Some(Val::I(Some(n))) => Some(n.to_string()),
             _ => None,
         }
     }
-    pub fn s(&self, i: usize) -> String {
-        self.os(i).unwrap_or_default()
+    fn s(&self, col: &str) -> String {
+        self.os(col).unwrap_or_default()
     }
+}
 
-    /// The columns from `i` on, as a row of their own.
-    pub fn from(&self, i: usize) -> Row {
-        Row(self.0.get(i..).unwrap_or_default().to_vec())
+fn find<'r>(columns: &[String], values: &'r [Val], col: &str) -> Option<&'r Val> {
+    let i = columns.iter().position(|c| c == col);
+    debug_assert!(i.is_some(), "no column {col:?} in {columns:?}");
+    values.get(i?)
+}
+
+impl Get for Row {
+    fn val(&self, col: &str) -> Option<&Val> {
+        find(&self.columns, &self.values, col)
+    }
+}
+
+/// A row seen through a column-name prefix (`Row::prefixed`).
+pub struct Prefixed<'a> {
+    row: &'a Row,
+    prefix: &'a str,
+}
+
+impl Get for Prefixed<'_> {
+    fn val(&self, col: &str) -> Option<&Val> {
+        let i = self
+            .row
+            .columns
+            .iter()
+            .position(|c| c.strip_prefix(self.prefix).is_some_and(|rest| rest == col));
+        debug_assert!(
+            i.is_some(),
+            "no column {}{col} in {:?}",
+            self.prefix,
+            self.row.columns
+        );
+        self.row.values.get(i?)
     }
 }
 
 /// Builds a parameter list: `p![a, b, c]`.
-#[macro_export]
-#[doc(hidden)]
-macro_rules! central_params {
+macro_rules! params {
     ($($v:expr),* $(,)?) => { &[$($crate::central::sql::Val::from($v)),*][..] };
 }
+pub(crate) use params;
 
 /// One open transaction of a backend.
 pub trait Sql: Send {
@@ -199,6 +257,55 @@ pub fn to_sqlite(sql: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn row(cols: &[&str], vals: Vec<Val>) -> Row {
+        Row::new(cols.iter().map(|c| c.to_string()).collect(), vals)
+    }
+
+    #[test]
+    fn rows_are_read_by_column_name_whatever_the_order() {
+        let r = row(
+            &["renewals", "due", "patron"],
+            vec![
+                Val::I(Some(2)),
+                Val::T(Some("2026-03-01".into())),
+                Val::T(None),
+            ],
+        );
+        assert_eq!(r.i("renewals"), 2);
+        assert_eq!(r.s("due"), "2026-03-01");
+        assert_eq!(r.os("patron"), None);
+        assert_eq!(r.s("patron"), "", "NULL text reads as empty");
+        // Numbers and text convert both ways, as both backends return them.
+        assert_eq!(r.os("renewals").as_deref(), Some("2"));
+        let t = row(&["n"], vec![Val::T(Some("41".into()))]);
+        assert_eq!(t.oi("n"), Some(41));
+        assert_eq!(row(&["n"], vec![Val::T(Some("x".into()))]).oi("n"), None);
+    }
+
+    #[test]
+    fn a_prefix_reads_one_table_of_a_join() {
+        let r = row(
+            &["seq", "p_barcode", "i_barcode", "i_parts"],
+            vec![
+                Val::I(Some(7)),
+                Val::T(Some("P1".into())),
+                Val::T(Some("I1".into())),
+                Val::I(Some(3)),
+            ],
+        );
+        assert_eq!(r.prefixed("p_").s("barcode"), "P1");
+        assert_eq!(r.prefixed("i_").s("barcode"), "I1");
+        assert_eq!(r.prefixed("i_").i("parts"), 3);
+        assert_eq!(r.i("seq"), 7);
+    }
+
+    #[test]
+    #[cfg(debug_assertions)]
+    #[should_panic(expected = "no column")]
+    fn a_column_the_query_lacks_is_a_bug() {
+        row(&["a"], vec![Val::I(Some(1))]).s("b");
+    }
 
     #[test]
     fn pending_changes_keep_each_record_once_with_its_last_operation() {

@@ -3,38 +3,39 @@
 //! transaction runs on tokio's blocking pool, on a connection taken from a
 //! small pool; writers queue behind `BEGIN IMMEDIATE`.
 //!
-//! Opening follows the kiosk's store: pragmas first, then the schema by
-//! version inside one transaction; a newer database or a file that is not
-//! SQLite is refused, never "repaired".
+//! Opening follows the kiosk's store: pragmas first, then the schema's
+//! migrations (rusqlite_migration, by `PRAGMA user_version`) inside one
+//! transaction; a newer database or a file that is not SQLite is refused,
+//! never "repaired". Imports `engine`, `sql` and `domain`.
 
 use super::engine;
-use super::sql::{to_sqlite, Pending, Row, Sql, Val};
-use super::{CentralError, Fut};
+use super::sql::{to_sqlite, Columns, Pending, Row, Sql, Val};
+use super::{Backend, CentralError, Fut};
 use crate::domain::Settings;
-use crate::protocol::*;
-use chrono::{DateTime, NaiveDate, Utc};
-use engine::{FeedbackRecord, KioskStatus, Stats};
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::Connection;
+use rusqlite_migration::{Migrations, M};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 /// Schema versions this code knows; `PRAGMA user_version` holds the last
-/// one applied.
+/// one applied (as with the hand-run schema before rusqlite_migration:
+/// every database written since version 1 carries on from its number).
 const SCHEMA_VERSION: i64 = 3;
 
-/// The whole schema, for a new database.
-pub fn schema() -> String {
+/// Version 1, the first schema, with SQLite's row ids.
+static SCHEMA_1: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     include_str!("schema.sql").replace("@ID@", "INTEGER PRIMARY KEY AUTOINCREMENT")
-        + MIGRATION_2
-        + MIGRATION_3
+});
+
+/// Every migration in order: version N is the first N of them applied.
+fn migrations() -> Migrations<'static> {
+    Migrations::new(vec![
+        M::up(SCHEMA_1.as_str()),
+        M::up(include_str!("schema_2.sql")),
+        M::up(include_str!("schema_3.sql")),
+    ])
 }
-
-/// From version 1 to 2.
-const MIGRATION_2: &str = include_str!("schema_2.sql");
-
-/// From version 2 to 3.
-const MIGRATION_3: &str = include_str!("schema_3.sql");
 
 #[derive(Clone)]
 pub struct SqliteStorage {
@@ -73,6 +74,34 @@ fn rewritten(sql: &str) -> std::rc::Rc<str> {
     })
 }
 
+/// Brings the schema up to date in one `BEGIN IMMEDIATE` transaction.
+fn migrate(conn: &mut Connection, path: &Path) -> Result<(), CentralError> {
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if version >= SCHEMA_VERSION {
+        return Ok(());
+    }
+    // Immediate: another server process opening the same file waits for
+    // this one's write lock (busy timeout) instead of failing.
+    conn.set_transaction_behavior(rusqlite::TransactionBehavior::Immediate);
+    let done = migrations().to_latest(conn);
+    conn.set_transaction_behavior(rusqlite::TransactionBehavior::Deferred);
+    if let Err(e) = done {
+        // Two processes opening an old database at once both read its
+        // version; the second, queued behind the first's write lock, then
+        // meets tables that now exist. The database is what this build
+        // wants: carry on.
+        let now: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if now != SCHEMA_VERSION {
+            return Err(CentralError::Corrupt(format!(
+                "{}: migrating the schema from version {version} failed: {e}",
+                path.display()
+            )));
+        }
+        tracing::info!(path = %path.display(), "another process migrated the central database first");
+    }
+    Ok(())
+}
+
 fn open_conn(path: &Path) -> Result<Connection, CentralError> {
     let conn = Connection::open(path)?;
     conn.busy_timeout(std::time::Duration::from_secs(30))?;
@@ -102,23 +131,7 @@ impl SqliteStorage {
     /// Opens (creating if needed) the database at `path`.
     pub fn open(path: &Path, settings: Settings) -> Result<SqliteStorage, CentralError> {
         let mut conn = open_conn(path)?;
-        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-        if version < SCHEMA_VERSION {
-            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            let v: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-            if v == 0 {
-                tx.execute_batch(&schema())?;
-            } else {
-                if v == 1 {
-                    tx.execute_batch(MIGRATION_2)?;
-                }
-                if v <= 2 {
-                    tx.execute_batch(MIGRATION_3)?;
-                }
-            }
-            tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
-            tx.commit()?;
-        }
+        migrate(&mut conn, path)?;
         Ok(SqliteStorage {
             path: path.to_path_buf(),
             pool: Arc::new(Mutex::new(vec![conn])),
@@ -126,13 +139,78 @@ impl SqliteStorage {
             settings,
         })
     }
+}
+
+fn bind(params: &[Val]) -> Vec<ToSqlOutput<'_>> {
+    params
+        .iter()
+        .map(|v| match v {
+            Val::I(Some(n)) => ToSqlOutput::from(*n),
+            Val::T(Some(s)) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
+            _ => ToSqlOutput::Owned(rusqlite::types::Value::Null),
+        })
+        .collect()
+}
+
+impl SqliteTx {
+    fn run_query(&mut self, sql: &str, params: &[Val]) -> Result<Vec<Row>, CentralError> {
+        let mut st = self.conn.prepare_cached(&rewritten(sql))?;
+        let n = st.column_count();
+        let columns: Columns = st.column_names().iter().map(|c| c.to_string()).collect();
+        let bound = bind(params);
+        let mut rows = st.query(rusqlite::params_from_iter(bound.iter()))?;
+        let mut out = vec![];
+        while let Some(r) = rows.next()? {
+            let mut row = Vec::with_capacity(n);
+            for i in 0..n {
+                row.push(match r.get_ref(i)? {
+                    ValueRef::Integer(v) => Val::I(Some(v)),
+                    ValueRef::Real(f) => Val::I(Some(f as i64)),
+                    ValueRef::Text(t) | ValueRef::Blob(t) => {
+                        Val::T(Some(String::from_utf8_lossy(t).into_owned()))
+                    }
+                    ValueRef::Null => Val::T(None),
+                });
+            }
+            out.push(Row::new(columns.clone(), row));
+        }
+        Ok(out)
+    }
+
+    fn run_exec(&mut self, sql: &str, params: &[Val]) -> Result<u64, CentralError> {
+        let mut st = self.conn.prepare_cached(&rewritten(sql))?;
+        let bound = bind(params);
+        Ok(st.execute(rusqlite::params_from_iter(bound.iter()))? as u64)
+    }
+}
+
+impl Sql for SqliteTx {
+    async fn query(&mut self, sql: &str, params: &[Val]) -> Result<Vec<Row>, CentralError> {
+        self.run_query(sql, params)
+    }
+
+    async fn exec(&mut self, sql: &str, params: &[Val]) -> Result<u64, CentralError> {
+        self.run_exec(sql, params)
+    }
+
+    async fn lock_writes(&mut self) -> Result<(), CentralError> {
+        Ok(())
+    }
+
+    fn pending(&mut self) -> &mut Pending {
+        &mut self.pending
+    }
+}
+
+impl Backend for SqliteStorage {
+    type Tx = SqliteTx;
 
     /// Runs `f` in one transaction on the blocking pool: committed when it
     /// returns Ok, rolled back otherwise.
-    pub fn tx<T, F>(&self, f: F) -> Fut<'_, T>
+    fn tx<T, F>(&self, f: F) -> Fut<'_, T>
     where
         T: Send + 'static,
-        F: for<'c> FnOnce(&'c mut SqliteTx) -> Fut<'c, T> + Send + 'static,
+        F: for<'c> FnOnce(&'c mut Self::Tx) -> Fut<'c, T> + Send + 'static,
     {
         let pool = self.pool.clone();
         let writer = self.writer.clone();
@@ -183,66 +261,93 @@ impl SqliteStorage {
             .map_err(|e| CentralError::Task(e.to_string()))?
         })
     }
+
+    fn settings(&self) -> &Settings {
+        &self.settings
+    }
 }
 
-fn bind(params: &[Val]) -> Vec<ToSqlOutput<'_>> {
-    params
-        .iter()
-        .map(|v| match v {
-            Val::I(Some(n)) => ToSqlOutput::from(*n),
-            Val::T(Some(s)) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
-            _ => ToSqlOutput::Owned(rusqlite::types::Value::Null),
-        })
-        .collect()
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::central::Storage;
 
-impl SqliteTx {
-    fn run_query(&mut self, sql: &str, params: &[Val]) -> Result<Vec<Row>, CentralError> {
-        let mut st = self.conn.prepare_cached(&rewritten(sql))?;
-        let n = st.column_count();
-        let bound = bind(params);
-        let mut rows = st.query(rusqlite::params_from_iter(bound.iter()))?;
-        let mut out = vec![];
-        while let Some(r) = rows.next()? {
-            let mut row = Vec::with_capacity(n);
-            for i in 0..n {
-                row.push(match r.get_ref(i)? {
-                    ValueRef::Integer(v) => Val::I(Some(v)),
-                    ValueRef::Real(f) => Val::I(Some(f as i64)),
-                    ValueRef::Text(t) | ValueRef::Blob(t) => {
-                        Val::T(Some(String::from_utf8_lossy(t).into_owned()))
-                    }
-                    ValueRef::Null => Val::T(None),
-                });
+    fn user_version(path: &Path) -> i64 {
+        Connection::open(path)
+            .unwrap()
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap()
+    }
+
+    #[test]
+    fn the_migrations_are_valid_and_end_at_the_schema_version() {
+        migrations().validate().unwrap();
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrations().to_latest(&mut conn).unwrap();
+        let v: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, SCHEMA_VERSION);
+    }
+
+    /// A database left at each earlier version (by the hand-run schema
+    /// of older servers: the same SQL, `user_version` set to it) opens,
+    /// comes up to the current version once, and keeps its rows.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn every_earlier_version_upgrades_and_keeps_its_rows() {
+        let parts = [
+            SCHEMA_1.clone(),
+            include_str!("schema_2.sql").to_string(),
+            include_str!("schema_3.sql").to_string(),
+        ];
+        for from in 1..=SCHEMA_VERSION as usize {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("central.db");
+            {
+                let conn = Connection::open(&path).unwrap();
+                for part in &parts[..from] {
+                    conn.execute_batch(part).unwrap();
+                }
+                conn.execute_batch(
+                    "INSERT INTO patrons (barcode, name, category, fines_owed_cents, updated)
+                     VALUES ('P1', 'Reader One', 'adult', 0, 't')",
+                )
+                .unwrap();
+                conn.pragma_update(None, "user_version", from as i64)
+                    .unwrap();
             }
-            out.push(Row(row));
+            let st = SqliteStorage::open(&path, Settings::default()).unwrap();
+            assert_eq!(user_version(&path), SCHEMA_VERSION, "from version {from}");
+            let p = st.patron("P1".into()).await.unwrap().unwrap();
+            assert_eq!(p.name, "Reader One", "from version {from}");
+            // The version-2 tables work.
+            assert_eq!(
+                st.set_patron_languages(vec![("P1".into(), "en".into())])
+                    .await
+                    .unwrap(),
+                1
+            );
+            drop(st);
+            // Opened again: nothing left to do.
+            SqliteStorage::open(&path, Settings::default()).unwrap();
+            assert_eq!(user_version(&path), SCHEMA_VERSION);
         }
-        Ok(out)
     }
 
-    fn run_exec(&mut self, sql: &str, params: &[Val]) -> Result<u64, CentralError> {
-        let mut st = self.conn.prepare_cached(&rewritten(sql))?;
-        let bound = bind(params);
-        Ok(st.execute(rusqlite::params_from_iter(bound.iter()))? as u64)
-    }
-}
-
-impl Sql for SqliteTx {
-    async fn query(&mut self, sql: &str, params: &[Val]) -> Result<Vec<Row>, CentralError> {
-        self.run_query(sql, params)
-    }
-
-    async fn exec(&mut self, sql: &str, params: &[Val]) -> Result<u64, CentralError> {
-        self.run_exec(sql, params)
-    }
-
-    async fn lock_writes(&mut self) -> Result<(), CentralError> {
-        Ok(())
-    }
-
-    fn pending(&mut self) -> &mut Pending {
-        &mut self.pending
+    #[test]
+    fn a_newer_database_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("central.db");
+        Connection::open(&path)
+            .unwrap()
+            .pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+            .unwrap();
+        let Err(e) = SqliteStorage::open(&path, Settings::default()) else {
+            panic!("a newer database opened");
+        };
+        assert!(
+            e.to_string().contains("newer than this kiosk-central"),
+            "{e}"
+        );
     }
 }
-
-crate::central_storage_impl!(SqliteStorage);

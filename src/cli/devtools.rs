@@ -3,7 +3,7 @@
 //! stderr; exit 0 done, 1 the device said no, 2 error.
 
 use crate::cli::{CliError, Env};
-use crate::config::{DeviceKind, DeviceSection, Parity};
+use crate::config::{Device, DeviceSection, Parity, RfidProtocol, RfidSection};
 use crate::devices::m3::Sim3m;
 use crate::devices::rfid::{self, parse_uid, uid_hex, Field, Simulator};
 use crate::devices::runner::{self, open_rfid, open_serial, read_tag};
@@ -59,10 +59,10 @@ pub enum Protocol {
 }
 
 impl Protocol {
-    fn name(self) -> &'static str {
+    fn rfid_protocol(self) -> RfidProtocol {
         match self {
-            Protocol::M3 => "3m810",
-            Protocol::Feig => "feig",
+            Protocol::M3 => RfidProtocol::M3_810,
+            Protocol::Feig => RfidProtocol::Feig,
         }
     }
 }
@@ -177,10 +177,13 @@ pub fn tag_cmd(c: TagCmd) -> Result<i32, CliError> {
 }
 
 /// A device section for a reader named on the command line.
-fn reader_section(port: &str, protocol: Protocol, baud: Option<u32>) -> DeviceSection {
-    let mut d = DeviceSection::new("cli", DeviceKind::Rfid);
-    d.port = port.to_string();
-    d.protocol = protocol.name().to_string();
+fn reader_section(port: &str, protocol: Protocol, baud: Option<u32>) -> RfidSection {
+    let mut d = RfidSection {
+        port: port.to_string(),
+        protocol: protocol.rfid_protocol(),
+        timeout_ms: 500,
+        ..RfidSection::default()
+    };
     match protocol {
         Protocol::M3 => d.baud = baud.unwrap_or(19200),
         Protocol::Feig => {
@@ -188,7 +191,6 @@ fn reader_section(port: &str, protocol: Protocol, baud: Option<u32>) -> DeviceSe
             d.parity = Parity::Even;
         }
     }
-    d.timeout_ms = 500;
     d
 }
 
@@ -428,53 +430,54 @@ pub fn doctor(env: &Env) -> Result<i32, CliError> {
         if state != "up" && d.required {
             all_up = false;
         }
-        devices.push(json!({"id": d.id, "kind": d.kind, "port": d.port,
-            "simulated": d.simulated, "required": d.required, "state": state, "info": info}));
+        devices.push(json!({"id": d.id, "kind": d.kind(), "port": d.port(),
+            "simulated": d.simulated(), "required": d.required, "state": state, "info": info}));
     }
     print(&json!({"serial_ports": ports, "hid": hid, "devices": devices}))?;
     Ok(if all_up { 0 } else { 1 })
 }
 
 fn probe(d: &DeviceSection) -> (&'static str, String) {
-    match d.kind {
-        DeviceKind::Rfid => {
-            let field = d.simulated.then(Field::default);
-            match open_rfid(d, field.as_ref())
+    match &d.device {
+        Device::Rfid(rfid) => {
+            let field = rfid.simulated.then(Field::default);
+            match open_rfid(rfid, field.as_ref())
                 .and_then(|mut r| r.probe().map_err(|e| e.to_string()))
             {
                 Ok(v) => ("up", v),
                 Err(e) => ("down", e),
             }
         }
-        DeviceKind::BarcodeSerial => match open_serial(d, Duration::from_millis(50)) {
-            Ok(_) => ("up", format!("{} opens", d.port)),
+        Device::BarcodeSerial(s) => match open_serial(&s.port, s.line(), Duration::from_millis(50))
+        {
+            Ok(_) => ("up", format!("{} opens", s.port)),
             Err(e) => ("down", e),
         },
-        DeviceKind::BarcodeWedge if d.grab => {
-            match scanner::open_grabbed(std::path::Path::new(&d.port)) {
-                Ok(_) => ("up", format!("{} can be grabbed", d.port)),
-                Err(e) => ("down", format!("{}: {e}", d.port)),
+        Device::BarcodeWedge(w) if w.grab => {
+            match scanner::open_grabbed(std::path::Path::new(&w.port)) {
+                Ok(_) => ("up", format!("{} can be grabbed", w.port)),
+                Err(e) => ("down", format!("{}: {e}", w.port)),
             }
         }
-        DeviceKind::BarcodeWedge => ("up", "keyboard wedge: keys arrive in the window".into()),
-        DeviceKind::BarcodeHidpos => match scanner::open_hidpos(d.vid, d.pid) {
-            Ok(_) => ("up", format!("{:04x}:{:04x} opens", d.vid, d.pid)),
+        Device::BarcodeWedge(_) => ("up", "keyboard wedge: keys arrive in the window".into()),
+        Device::BarcodeHidpos(h) => match scanner::open_hidpos(h.vid, h.pid) {
+            Ok(_) => ("up", format!("{:04x}:{:04x} opens", h.vid, h.pid)),
             Err(e) => ("down", e.to_string()),
         },
-        DeviceKind::Printer if d.simulated => ("up", "simulated printer".into()),
-        DeviceKind::Printer => match printer::PrinterTarget::from_port(&d.port, d.baud) {
+        Device::Printer(p) if p.simulated => ("up", "simulated printer".into()),
+        Device::Printer(p) => match printer::PrinterTarget::from_port(&p.port, p.baud) {
             Ok(t) => match printer::paper_status(&t, Duration::from_millis(500)) {
                 Ok(status) => ("up", format!("paper {status:?}")),
                 Err(e) => ("down", e.to_string()),
             },
             Err(e) => ("down", e.to_string()),
         },
-        DeviceKind::Mifare => mifare_probe(d),
+        Device::Mifare(m) => mifare_probe(m),
     }
 }
 
 #[cfg(all(feature = "mifare", target_os = "linux"))]
-fn mifare_probe(d: &DeviceSection) -> (&'static str, String) {
+fn mifare_probe(d: &crate::config::MifareSection) -> (&'static str, String) {
     match crate::devices::mifare::mfrc522_spi::CardReader::open(&d.port) {
         Ok((_, v)) => ("up", format!("MFRC522 version {v:#04x}")),
         Err(e) => ("down", e),
@@ -482,7 +485,7 @@ fn mifare_probe(d: &DeviceSection) -> (&'static str, String) {
 }
 
 #[cfg(not(all(feature = "mifare", target_os = "linux")))]
-fn mifare_probe(_: &DeviceSection) -> (&'static str, String) {
+fn mifare_probe(_: &crate::config::MifareSection) -> (&'static str, String) {
     (
         "down",
         "built without MIFARE support (cargo feature \"mifare\")".into(),

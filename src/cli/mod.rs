@@ -415,7 +415,7 @@ fn run(cli: Cli) -> Result<i32, CliError> {
         }
         Command::Circ(c) => circ(&env, c),
         Command::Journal { status } => {
-            let store = env.open_store()?;
+            let store = env.open_store_for_reading()?;
             let status = status.map(|s| match s {
                 StatusArg::Pending => SyncStatus::Pending,
                 StatusArg::Sent => SyncStatus::Sent,
@@ -439,7 +439,7 @@ fn run(cli: Cli) -> Result<i32, CliError> {
                     "--to {to} is before --from {from}"
                 )));
             }
-            let store = env.open_store()?;
+            let store = env.open_store_for_reading()?;
             let mut w: Box<dyn Write> = match out {
                 Some(p) => Box::new(store::export::create_file(&p, &env.db)?),
                 None => Box::new(std::io::stdout().lock()),
@@ -460,14 +460,28 @@ fn run(cli: Cli) -> Result<i32, CliError> {
             Ok(0)
         }
         Command::Status => {
-            let store = env.open_store()?;
+            let store = env.open_store_for_reading()?;
+            // The full check (index against table too), whatever it says;
+            // a damaged page may make the counts themselves fail.
+            let integrity = match store.integrity_check() {
+                Ok(text) => text,
+                Err(e) => e.to_string(),
+            };
+            let counts = store.counts().ok();
             print(&json!({
                 "db": env.db.display().to_string(),
                 "kiosk_id": store.kiosk_id(),
                 "schema_version": store::schema_version(),
-                "integrity": store.integrity_check()?,
-                "counts": store.counts()?,
+                "integrity": integrity,
+                "counts": counts,
             }))?;
+            if integrity != "ok" {
+                eprintln!(
+                    "the kiosk database {} failed its integrity check: nothing should be lent or returned with it; restore it from a backup (docs/deploy.md)",
+                    env.db.display()
+                );
+                return Ok(2);
+            }
             Ok(0)
         }
         Command::Retention => {

@@ -92,7 +92,7 @@ pub fn run(env: &Env, args: SyncArgs) -> Result<i32, CliError> {
 }
 
 fn status(env: &Env) -> Result<i32, CliError> {
-    let store = env.open_store()?;
+    let store = env.open_store_for_reading()?;
     let upstream = match env.config.upstream.kind {
         crate::config::UpstreamKind::None => None,
         crate::config::UpstreamKind::Http => Some(format!("http {}", env.config.upstream.url)),

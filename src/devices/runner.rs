@@ -10,7 +10,10 @@ use super::m3::{Reader3m, Sim3m};
 use super::presence::PresenceTracker;
 use super::rfid::{self, DeviceError, Field, RfidReader, SimPort, SimTag, Uid};
 use super::{feig, printer, scanner, tag};
-use crate::config::{Config, DeviceKind, DeviceSection, Parity};
+use crate::config::{
+    Config, Device, DeviceKind, DeviceSection, HidposSection, MifareSection, Parity,
+    PrinterSection, RfidProtocol, RfidSection, SerialLine, SerialScannerSection, WedgeSection,
+};
 use crate::domain::barcode::{self, BarcodeKind, BarcodeRules};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -87,13 +90,13 @@ impl Devices {
                 stop: stop.clone(),
                 rules: rules.clone(),
             };
-            let spawned = match d.kind {
-                DeviceKind::Rfid => {
-                    let field = if d.simulated {
+            let spawned = match &d.device {
+                Device::Rfid(section) => {
+                    let field = if section.simulated {
                         let field = Field::default();
-                        match load_tags_file(Path::new(&d.tags)) {
+                        match load_tags_file(Path::new(&section.tags)) {
                             Ok(tags) => handle.demo_tags = tags,
-                            Err(e) if d.tags.is_empty() => {
+                            Err(e) if section.tags.is_empty() => {
                                 tracing::debug!(device = %d.id, "no tag file: {e}")
                             }
                             Err(e) => tracing::warn!(device = %d.id, "{e}"),
@@ -103,12 +106,22 @@ impl Devices {
                     } else {
                         None
                     };
-                    spawn(&d.id, move || rfid_thread(job, field))
+                    let section = section.clone();
+                    spawn(&d.id, move || rfid_thread(job, section, field))
                 }
-                DeviceKind::BarcodeSerial => spawn(&d.id, move || serial_scanner_thread(job)),
-                DeviceKind::BarcodeHidpos => spawn(&d.id, move || hidpos_thread(job)),
-                DeviceKind::BarcodeWedge if d.grab => spawn(&d.id, move || wedge_grab_thread(job)),
-                DeviceKind::BarcodeWedge => {
+                Device::BarcodeSerial(section) => {
+                    let section = section.clone();
+                    spawn(&d.id, move || serial_scanner_thread(job, section))
+                }
+                Device::BarcodeHidpos(section) => {
+                    let section = section.clone();
+                    spawn(&d.id, move || hidpos_thread(job, section))
+                }
+                Device::BarcodeWedge(wedge) if wedge.grab => {
+                    let wedge = wedge.clone();
+                    spawn(&d.id, move || wedge_grab_thread(job, wedge))
+                }
+                Device::BarcodeWedge(_) => {
                     // Keys arrive in the GUI, which tells bursts from typing.
                     job.status(
                         StatusCode::WedgeInWindow,
@@ -119,8 +132,14 @@ impl Devices {
                     handle.commands = None;
                     None
                 }
-                DeviceKind::Printer => spawn(&d.id, move || printer_thread(job)),
-                DeviceKind::Mifare => spawn(&d.id, move || mifare_thread(job)),
+                Device::Printer(section) => {
+                    let section = section.clone();
+                    spawn(&d.id, move || printer_thread(job, section))
+                }
+                Device::Mifare(section) => {
+                    let section = section.clone();
+                    spawn(&d.id, move || mifare_thread(job, section))
+                }
             };
             threads.extend(spawned);
             handles.insert(d.id.clone(), handle);
@@ -149,10 +168,14 @@ impl Devices {
             .handles
             .get(device)
             .ok_or_else(|| format!("no device {device:?}"))?;
+        let rfid = h
+            .config
+            .rfid()
+            .ok_or_else(|| format!("{device} is not an RFID reader"))?;
         let afi = if on_loan {
-            h.config.afi_on_loan
+            rfid.afi_on_loan
         } else {
-            h.config.afi_in_library
+            rfid.afi_in_library
         };
         let (reply, answer) = mpsc::channel();
         self.send(
@@ -163,8 +186,7 @@ impl Devices {
                 reply,
             },
         )?;
-        let wait = Duration::from_millis(h.config.timeout_ms as u64)
-            * (h.config.afi_retries * 3 + 2)
+        let wait = Duration::from_millis(rfid.timeout_ms as u64) * (rfid.afi_retries * 3 + 2)
             + Duration::from_secs(1);
         answer
             .recv_timeout(wait)
@@ -176,7 +198,7 @@ impl Devices {
         let printer = self
             .handles
             .values()
-            .find(|h| h.config.kind == DeviceKind::Printer)
+            .find(|h| h.config.kind() == DeviceKind::Printer)
             .ok_or("no printer configured")?;
         let (reply, answer) = mpsc::channel();
         self.send(&printer.config.id, Command::Print { bytes, reply })?;
@@ -275,59 +297,55 @@ impl Reported {
     }
 }
 
-/// Opens a serial port as the device section says.
-pub fn open_serial(d: &DeviceSection, timeout: Duration) -> Result<serialport::TTYPort, String> {
-    let parity = match d.parity {
+/// Opens a serial port with the line settings of a device section.
+pub fn open_serial(
+    port: &str,
+    line: SerialLine,
+    timeout: Duration,
+) -> Result<serialport::TTYPort, String> {
+    let parity = match line.parity {
         Parity::None => serialport::Parity::None,
         Parity::Even => serialport::Parity::Even,
         Parity::Odd => serialport::Parity::Odd,
     };
-    serialport::new(&d.port, d.baud)
+    serialport::new(port, line.baud)
         .parity(parity)
-        .data_bits(if d.data_bits == 7 {
+        .data_bits(if line.data_bits == 7 {
             serialport::DataBits::Seven
         } else {
             serialport::DataBits::Eight
         })
-        .stop_bits(if d.stop_bits == 2 {
+        .stop_bits(if line.stop_bits == 2 {
             serialport::StopBits::Two
         } else {
             serialport::StopBits::One
         })
         .timeout(timeout)
         .open_native()
-        .map_err(|e| format!("{}: {e}", d.port))
+        .map_err(|e| format!("{port}: {e}"))
 }
 
 /// Opens the RFID reader a device section describes: on its serial port,
 /// or on an in-process simulator holding `field`.
 pub fn open_rfid(
-    d: &DeviceSection,
+    d: &RfidSection,
     field: Option<&Field>,
 ) -> Result<Box<dyn RfidReader + Send>, String> {
     let timeout = Duration::from_millis(d.timeout_ms as u64);
-    match (d.protocol.as_str(), field) {
-        ("3m810", Some(f)) => Ok(Box::new(Reader3m::new(
-            SimPort::new(Sim3m::new(f.clone())),
-            timeout,
-        ))),
-        ("feig", Some(f)) => Ok(Box::new(feig::ReaderFeig::new(
+    // Reads wait in small steps; the driver owns the overall timeout.
+    let port = || open_serial(&d.port, d.line(), Duration::from_millis(10));
+    Ok(match (d.protocol, field) {
+        (RfidProtocol::M3_810, Some(f)) => {
+            Box::new(Reader3m::new(SimPort::new(Sim3m::new(f.clone())), timeout))
+        }
+        (RfidProtocol::Feig, Some(f)) => Box::new(feig::ReaderFeig::new(
             SimPort::new(feig::SimFeig::new(f.clone())),
             0xFF,
             timeout,
-        ))),
-        // Reads wait in small steps; the driver owns the overall timeout.
-        ("3m810", None) => Ok(Box::new(Reader3m::new(
-            open_serial(d, Duration::from_millis(10))?,
-            timeout,
-        ))),
-        ("feig", None) => Ok(Box::new(feig::ReaderFeig::new(
-            open_serial(d, Duration::from_millis(10))?,
-            0xFF,
-            timeout,
-        ))),
-        (p, _) => Err(format!("unknown RFID protocol {p:?}")),
-    }
+        )),
+        (RfidProtocol::M3_810, None) => Box::new(Reader3m::new(port()?, timeout)),
+        (RfidProtocol::Feig, None) => Box::new(feig::ReaderFeig::new(port()?, 0xFF, timeout)),
+    })
 }
 
 /// Reads a new tag's data and AFI and decodes it.
@@ -342,10 +360,10 @@ pub fn read_tag(reader: &mut dyn RfidReader, uid: &Uid) -> Result<Tag, DeviceErr
     })
 }
 
-fn rfid_thread(job: Job, field: Option<Field>) {
+fn rfid_thread(job: Job, section: RfidSection, field: Option<Field>) {
     let mut reported = Reported(None);
     while !job.stopped() {
-        let mut reader = match open_rfid(&job.config, field.as_ref()) {
+        let mut reader = match open_rfid(&section, field.as_ref()) {
             Ok(r) => r,
             Err(e) => {
                 reported.set(
@@ -368,31 +386,36 @@ fn rfid_thread(job: Job, field: Option<Field>) {
                     &job,
                     StatusCode::NotAnswering,
                     DeviceStatus::Down {
-                        reason: format!("{}: {e}", job.config.port),
+                        reason: format!("{}: {e}", section.port),
                     },
                 );
                 job.nap(REOPEN_EVERY);
                 continue;
             }
         }
-        poll_rfid(&job, reader.as_mut(), &mut reported);
+        poll_rfid(&job, &section, reader.as_mut(), &mut reported);
     }
 }
 
 /// Polls one open reader until it fails for longer than DOWN_AFTER, an
 /// i/o error says it is gone, or the kiosk stops.
-fn poll_rfid(job: &Job, reader: &mut dyn RfidReader, reported: &mut Reported) {
+fn poll_rfid(
+    job: &Job,
+    section: &RfidSection,
+    reader: &mut dyn RfidReader,
+    reported: &mut Reported,
+) {
     let mut tracker: PresenceTracker<Uid> = PresenceTracker::new(2);
     let mut tags: BTreeMap<Uid, Tag> = BTreeMap::new();
     // Present, but their data could not be read yet.
     let mut unread: BTreeSet<Uid> = BTreeSet::new();
     let mut failing_since: Option<Instant> = None;
-    let poll = Duration::from_millis(job.config.poll_ms as u64);
+    let poll = Duration::from_millis(section.poll_ms as u64);
     while !job.stopped() {
         let started = Instant::now();
         // Commands first: a loan waits on its AFI write.
         while let Ok(c) = job.commands.try_recv() {
-            obey_rfid(job, reader, c);
+            obey_rfid(section, reader, c);
         }
         match reader.inventory() {
             Ok(uids) => {
@@ -442,7 +465,7 @@ fn poll_rfid(job: &Job, reader: &mut dyn RfidReader, reported: &mut Reported) {
                     job,
                     StatusCode::Disconnected,
                     DeviceStatus::Down {
-                        reason: format!("{}: {e}", job.config.port),
+                        reason: format!("{}: {e}", section.port),
                     },
                 );
                 return;
@@ -454,7 +477,7 @@ fn poll_rfid(job: &Job, reader: &mut dyn RfidReader, reported: &mut Reported) {
                         job,
                         StatusCode::NotAnswering,
                         DeviceStatus::Down {
-                            reason: format!("{}: {e}", job.config.port),
+                            reason: format!("{}: {e}", section.port),
                         },
                     );
                     return;
@@ -464,7 +487,7 @@ fn poll_rfid(job: &Job, reader: &mut dyn RfidReader, reported: &mut Reported) {
         if let Some(left) = poll.checked_sub(started.elapsed()) {
             // Wake for commands while waiting for the next inventory.
             match job.commands.recv_timeout(left) {
-                Ok(c) => obey_rfid(job, reader, c),
+                Ok(c) => obey_rfid(section, reader, c),
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => job.nap(left),
             }
@@ -472,10 +495,10 @@ fn poll_rfid(job: &Job, reader: &mut dyn RfidReader, reported: &mut Reported) {
     }
 }
 
-fn obey_rfid(job: &Job, reader: &mut dyn RfidReader, c: Command) {
+fn obey_rfid(section: &RfidSection, reader: &mut dyn RfidReader, c: Command) {
     match c {
         Command::SetAfi { uid, afi, reply } => {
-            let r = rfid::set_afi_with_retries(reader, &uid, afi, job.config.afi_retries)
+            let r = rfid::set_afi_with_retries(reader, &uid, afi, section.afi_retries)
                 .map_err(|e| e.to_string());
             let _ = reply.send(r);
         }
@@ -495,10 +518,10 @@ fn refuse_commands(job: &Job) {
     }
 }
 
-fn serial_scanner_thread(job: Job) {
+fn serial_scanner_thread(job: Job, section: SerialScannerSection) {
     let mut reported = Reported(None);
     while !job.stopped() {
-        let port = match open_serial(&job.config, Duration::from_millis(20)) {
+        let port = match open_serial(&section.port, section.line(), Duration::from_millis(20)) {
             Ok(p) => p,
             Err(e) => {
                 reported.set(
@@ -514,12 +537,12 @@ fn serial_scanner_thread(job: Job) {
             &job,
             StatusCode::ScannerReady,
             DeviceStatus::Up {
-                info: format!("serial scanner on {}", job.config.port),
+                info: format!("serial scanner on {}", section.port),
             },
         );
         let framer = scanner::ScanFramer::new(scanner::FramerConfig {
-            prefix: unescape(&job.config.prefix),
-            suffix: unescape(&job.config.suffix),
+            prefix: unescape(&section.prefix),
+            suffix: unescape(&section.suffix),
             max_len: 128,
         });
         let mut s = scanner::SerialScanner::new(port, framer);
@@ -541,7 +564,7 @@ fn serial_scanner_thread(job: Job) {
                         &job,
                         StatusCode::Disconnected,
                         DeviceStatus::Down {
-                            reason: format!("{}: {e}", job.config.port),
+                            reason: format!("{}: {e}", section.port),
                         },
                     );
                     break;
@@ -588,16 +611,16 @@ pub fn unescape(s: &str) -> Vec<u8> {
     out
 }
 
-fn hidpos_thread(job: Job) {
+fn hidpos_thread(job: Job, hidpos: HidposSection) {
     let mut reported = Reported(None);
     let layout = scanner::HidPosLayout {
-        report_id: (job.config.report_id != 0).then_some(job.config.report_id),
-        length_index: usize::try_from(job.config.length_index).ok(),
-        data_offset: job.config.data_offset as usize,
+        report_id: (hidpos.report_id != 0).then_some(hidpos.report_id),
+        length_index: usize::try_from(hidpos.length_index).ok(),
+        data_offset: hidpos.data_offset as usize,
         max_len: 128,
     };
     while !job.stopped() {
-        let dev = match scanner::open_hidpos(job.config.vid, job.config.pid) {
+        let dev = match scanner::open_hidpos(hidpos.vid, hidpos.pid) {
             Ok(d) => d,
             Err(e) => {
                 reported.set(
@@ -615,7 +638,7 @@ fn hidpos_thread(job: Job) {
             &job,
             StatusCode::ScannerReady,
             DeviceStatus::Up {
-                info: format!("HID-POS {:04x}:{:04x}", job.config.vid, job.config.pid),
+                info: format!("HID-POS {:04x}:{:04x}", hidpos.vid, hidpos.pid),
             },
         );
         let mut buf = [0u8; 256];
@@ -643,17 +666,17 @@ fn hidpos_thread(job: Job) {
 }
 
 #[cfg(target_os = "linux")]
-fn wedge_grab_thread(job: Job) {
+fn wedge_grab_thread(job: Job, wedge: WedgeSection) {
     let mut reported = Reported(None);
     while !job.stopped() {
-        let mut dev = match scanner::open_grabbed(Path::new(&job.config.port)) {
+        let mut dev = match scanner::open_grabbed(Path::new(&wedge.port)) {
             Ok(d) => d,
             Err(e) => {
                 reported.set(
                     &job,
                     StatusCode::CannotOpen,
                     DeviceStatus::Down {
-                        reason: format!("{}: {e}", job.config.port),
+                        reason: format!("{}: {e}", wedge.port),
                     },
                 );
                 job.nap(REOPEN_EVERY);
@@ -664,7 +687,7 @@ fn wedge_grab_thread(job: Job) {
             &job,
             StatusCode::WedgeGrabbed,
             DeviceStatus::Up {
-                info: format!("keyboard wedge grabbed at {}", job.config.port),
+                info: format!("keyboard wedge grabbed at {}", wedge.port),
             },
         );
         while !job.stopped() {
@@ -676,7 +699,7 @@ fn wedge_grab_thread(job: Job) {
                         &job,
                         StatusCode::Disconnected,
                         DeviceStatus::Down {
-                            reason: format!("{}: {e}", job.config.port),
+                            reason: format!("{}: {e}", wedge.port),
                         },
                     );
                     break;
@@ -687,7 +710,7 @@ fn wedge_grab_thread(job: Job) {
 }
 
 #[cfg(not(target_os = "linux"))]
-fn wedge_grab_thread(job: Job) {
+fn wedge_grab_thread(job: Job, _: WedgeSection) {
     job.status(
         StatusCode::NotBuiltIn,
         DeviceStatus::Down {
@@ -696,10 +719,10 @@ fn wedge_grab_thread(job: Job) {
     );
 }
 
-fn printer_thread(job: Job) {
+fn printer_thread(job: Job, section: PrinterSection) {
     let mut reported = Reported(None);
-    let target = printer::PrinterTarget::from_port(&job.config.port, job.config.baud);
-    let mut sim = job.config.simulated.then(printer::SimPrinter::new);
+    let target = printer::PrinterTarget::from_port(&section.port, section.baud);
+    let mut sim = section.simulated.then(printer::SimPrinter::new);
     reported.set(
         &job,
         if sim.is_some() {
@@ -710,7 +733,7 @@ fn printer_thread(job: Job) {
         DeviceStatus::Up {
             info: match &sim {
                 Some(_) => "simulated receipt printer (receipts go to the log)".into(),
-                None => format!("receipt printer at {}", job.config.port),
+                None => format!("receipt printer at {}", section.port),
             },
         },
     );
@@ -737,7 +760,7 @@ fn printer_thread(job: Job) {
                     Ok(printer::PaperStatus::Ok) => (
                         StatusCode::PrinterReady,
                         DeviceStatus::Up {
-                            info: format!("receipt printer at {}", job.config.port),
+                            info: format!("receipt printer at {}", section.port),
                         },
                     ),
                     Err(e) => (
@@ -791,11 +814,11 @@ fn printer_thread(job: Job) {
 }
 
 #[cfg(all(feature = "mifare", target_os = "linux"))]
-fn mifare_thread(job: Job) {
+fn mifare_thread(job: Job, mifare: MifareSection) {
     use super::mifare::{map_uid, mfrc522_spi::CardReader, CardPresence};
     let mut reported = Reported(None);
     while !job.stopped() {
-        let mut reader = match CardReader::open(&job.config.port) {
+        let mut reader = match CardReader::open(&mifare.port) {
             Ok((r, version)) => {
                 reported.set(
                     &job,
@@ -822,7 +845,7 @@ fn mifare_thread(job: Job) {
             let now = Instant::now();
             match reader.poll() {
                 Some(uid) if presence.seen(&uid, now) => {
-                    let code = map_uid(&uid, job.config.card_map, &job.config.card_prefix);
+                    let code = map_uid(&uid, mifare.card_map, &mifare.card_prefix);
                     job.emit(EventKind::CardScanned { code });
                 }
                 Some(_) => {}
@@ -834,7 +857,7 @@ fn mifare_thread(job: Job) {
 }
 
 #[cfg(not(all(feature = "mifare", target_os = "linux")))]
-fn mifare_thread(job: Job) {
+fn mifare_thread(job: Job, _: MifareSection) {
     job.status(
         StatusCode::NotBuiltIn,
         DeviceStatus::Down {

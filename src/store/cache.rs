@@ -8,7 +8,7 @@
 //! `store::circ`, or from the upstream. It never rewrites a journal entry;
 //! it only appends and lets `mark_synced` move the sync columns forward.
 
-use super::journal::{EntryRef, JournalEntry, SyncStatus};
+use super::journal::{EntryKind, EntryRef, JournalEntry, SyncStatus};
 use super::{Result, Store, StoreError};
 use crate::protocol::{
     Change, ChangesPage, DecideResponse, Entry, HoldRecord, ItemRecord, LoanRecord, PatronRecord,
@@ -35,6 +35,9 @@ pub struct Applied {
     /// Records the cache could not hold (e.g. a loan of an unknown item);
     /// logged, and fixed by a later page or the nightly full pull.
     pub skipped: usize,
+    /// Of `skipped`: records of a type this kiosk does not know (a newer
+    /// server's, `Record::Unknown`); logged, the rest of the page applied.
+    pub unknown: usize,
 }
 
 fn stamp(t: DateTime<FixedOffset>) -> String {
@@ -75,7 +78,7 @@ pub fn to_wire(e: &JournalEntry) -> Result<Entry> {
         kiosk_id: e.kiosk_id.clone(),
         seq: e.seq,
         at: e.at.clone(),
-        kind: e.kind.clone(),
+        kind: e.entry_kind(),
         patron: e.patron.clone(),
         item: e.item.clone(),
         decision: e.decision.clone(),
@@ -229,6 +232,13 @@ impl Store {
         let mut policies = false;
         for change in &page.changes {
             let done = match change {
+                Change::Upsert {
+                    record: Record::Unknown { kind },
+                } => {
+                    tracing::warn!(record_type = %kind, cursor = %page.cursor, "the change feed sent a record of a type this kiosk does not know; skipped");
+                    applied.unknown += 1;
+                    false
+                }
                 Change::Upsert { record } => {
                     reload |= matches!(record, Record::Policy(_) | Record::ClosedDay { .. });
                     policies |= matches!(record, Record::Policy(_));
@@ -328,7 +338,7 @@ fn insert_entry(
             kiosk_id,
             seq,
             e.at,
-            e.kind,
+            e.kind.as_str(),
             e.patron,
             e.item,
             e.decision,
@@ -346,7 +356,7 @@ fn insert_entry(
 /// What an accepted online decision changes in the cache, so the kiosk's
 /// view is right should the upstream vanish before the next pull.
 fn mirror_effect(tx: &Transaction, e: &Entry, now: DateTime<FixedOffset>) -> Result<()> {
-    if e.kind == "fee_paid" {
+    if e.kind == EntryKind::FeePaid {
         let paid = e.detail.get("amount_cents").and_then(|a| a.as_i64());
         if let (Some(patron), Some(paid)) = (e.patron.as_deref(), paid.filter(|p| *p > 0)) {
             tx.execute(
@@ -362,8 +372,8 @@ fn mirror_effect(tx: &Transaction, e: &Entry, now: DateTime<FixedOffset>) -> Res
     let Some(item_id) = id_of(tx, "items", item)? else {
         return Ok(());
     };
-    match e.kind.as_str() {
-        "checkout" => {
+    match e.kind {
+        EntryKind::Checkout => {
             let (Some(patron), Some(due)) = (e.patron.as_deref(), e.due.as_deref()) else {
                 return Ok(());
             };
@@ -383,7 +393,7 @@ fn mirror_effect(tx: &Transaction, e: &Entry, now: DateTime<FixedOffset>) -> Res
                 params![item_id, stamp(now)],
             )?;
         }
-        "checkin" => {
+        EntryKind::Checkin => {
             tx.execute(
                 "UPDATE loans SET returned = ?2 WHERE item_id = ?1 AND returned IS NULL",
                 params![item_id, stamp(now)],
@@ -393,7 +403,7 @@ fn mirror_effect(tx: &Transaction, e: &Entry, now: DateTime<FixedOffset>) -> Res
                 params![item_id, stamp(now)],
             )?;
         }
-        "renew" => {
+        EntryKind::Renew => {
             if let Some(due) = e.due.as_deref() {
                 tx.execute(
                     "UPDATE loans SET due = ?2, renewals = renewals + 1
@@ -416,6 +426,8 @@ fn upsert(tx: &Transaction, record: &Record, now: DateTime<FixedOffset>) -> Resu
         Record::Hold(h) => upsert_hold(tx, h, now),
         Record::Policy(p) => upsert_policy(tx, p),
         Record::Resolution(r) => resolve(tx, r),
+        // A newer server's kind of record (`apply_changes` counts it).
+        Record::Unknown { .. } => Ok(false),
         Record::ClosedDay { day } => {
             if chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").is_err() {
                 tracing::warn!(day = %day, "closed day is not a date; skipped");
@@ -732,7 +744,8 @@ impl Store {
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut closed = 0;
         for e in entries {
-            if e.decision != "accepted" || (e.kind != "checkout" && e.kind != "renew") {
+            if e.decision != "accepted" || !matches!(e.kind, EntryKind::Checkout | EntryKind::Renew)
+            {
                 continue;
             }
             let (Some(item), Some(patron)) = (e.item.as_deref(), e.patron.as_deref()) else {
@@ -743,7 +756,7 @@ impl Store {
             else {
                 continue;
             };
-            if e.kind == "renew" {
+            if e.kind == EntryKind::Renew {
                 let (Some(before), Some(due)) =
                     (e.detail["previous_due"].as_str(), e.due.as_deref())
                 else {

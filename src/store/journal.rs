@@ -11,34 +11,8 @@ use rusqlite::{params, Connection, Row, Transaction};
 use serde::Serialize;
 use uuid::Uuid;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum EntryKind {
-    Checkout,
-    Checkin,
-    Renew,
-    HoldPlaced,
-    HoldCancelled,
-    Feedback,
-    FeePaid,
-    /// Tag security (AFI) could not be set after a committed loan or return.
-    Security,
-}
-
-impl EntryKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EntryKind::Checkout => "checkout",
-            EntryKind::Checkin => "checkin",
-            EntryKind::Renew => "renew",
-            EntryKind::HoldPlaced => "hold_placed",
-            EntryKind::HoldCancelled => "hold_cancelled",
-            EntryKind::Feedback => "feedback",
-            EntryKind::FeePaid => "fee_paid",
-            EntryKind::Security => "security",
-        }
-    }
-}
+/// The kind of an entry: one type from the journal to the wire.
+pub use crate::protocol::EntryKind;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -153,6 +127,14 @@ pub struct JournalEntry {
     /// A conflict staff closed at the centre (pulled); None while open,
     /// and for every other entry.
     pub resolution: Option<Resolution>,
+}
+
+impl JournalEntry {
+    /// `kind` as the type every other room uses (the field stays the
+    /// stored text: screens and `kiosk journal` show it as it is).
+    pub fn entry_kind(&self) -> EntryKind {
+        EntryKind::parse(&self.kind)
+    }
 }
 
 /// How staff closed a conflict (`kiosk-central conflicts resolve`).

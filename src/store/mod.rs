@@ -55,8 +55,17 @@ pub enum StoreError {
         path: PathBuf,
         source: rusqlite::Error,
     },
-    #[error("the kiosk database {path} is not readable ({reason}). It was left untouched: restore it from a backup or move it aside to start a new one")]
+    #[error("the kiosk database {path} is not a kiosk database, or it is damaged ({reason}). It was left untouched. Restore it from a backup; a new, empty database in its place would lose the entries the server has not received yet (docs/sync.md, \"A lost kiosk database\")")]
     Unreadable { path: PathBuf, reason: String },
+    #[error("the kiosk database {path} cannot be written ({reason}): the kiosk needs to write the file and to create files beside it (-wal, -shm) in its folder. Check the owner and permissions of both; the data in it is fine, do not move it or start a new one")]
+    ReadOnly { path: PathBuf, reason: String },
+    #[error("the disk holding the kiosk database {path} is full: nothing was saved by the last action, and nothing saved before it was lost. Free some space on that disk (old logs, exports) and try again; the database is fine, do not move it or start a new one")]
+    DiskFull { path: PathBuf },
+    #[error("the kiosk database {path} failed its check at start ({}). It was left untouched and nothing will be lent or returned with it. Restore it from a backup (docs/deploy.md); staff can still read it with `kiosk status` and `kiosk export`", problems.join("; "))]
+    Damaged {
+        path: PathBuf,
+        problems: Vec<String>,
+    },
     #[error("the kiosk database {path} has schema version {found}, newer than this kiosk understands ({supported}). Upgrade the kiosk software; the file was left untouched")]
     TooNew {
         path: PathBuf,
@@ -65,7 +74,7 @@ pub enum StoreError {
     },
     #[error("migrating the kiosk database {path} failed: {reason}. Nothing was changed")]
     Migration { path: PathBuf, reason: String },
-    #[error("database error: {0}")]
+    #[error("{}", sql_message(.0))]
     Sql(#[from] rusqlite::Error),
     #[error("corrupt record in the kiosk database: {0}")]
     Corrupt(String),
@@ -91,6 +100,9 @@ impl Store {
         let existed = path.exists();
         if existed {
             check_header(path)?;
+            owner_only(path);
+        } else {
+            create_owner_only(path)?;
         }
         let conn = Connection::open_with_flags(
             path,
@@ -98,9 +110,17 @@ impl Store {
                 | OpenFlags::SQLITE_OPEN_CREATE
                 | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
-        .map_err(|source| StoreError::Open {
-            path: path.to_path_buf(),
-            source,
+        .map_err(|source| {
+            let path = path.to_path_buf();
+            match source.sqlite_error_code() {
+                Some(rusqlite::ErrorCode::CannotOpen) if is_permission(&path) => {
+                    StoreError::ReadOnly {
+                        path,
+                        reason: source.to_string(),
+                    }
+                }
+                _ => StoreError::Open { path, source },
+            }
         })?;
         Store::setup(conn, path, kiosk_id)
     }
@@ -115,10 +135,7 @@ impl Store {
     }
 
     fn setup(mut conn: Connection, path: &Path, kiosk_id: &str) -> Result<Store> {
-        let unreadable = |e: rusqlite::Error| StoreError::Unreadable {
-            path: path.to_path_buf(),
-            reason: e.to_string(),
-        };
+        let unreadable = |e: rusqlite::Error| classify(path, e);
         // Pragmas first, outside any transaction (journal_mode cannot change
         // inside one). Reading user_version first proves the file is a
         // database before we write anything to it.
@@ -159,6 +176,16 @@ impl Store {
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         if let Err(e) = migrations().to_latest(&mut conn) {
+            if let rusqlite_migration::Error::RusqliteError { err, .. } = e {
+                let c = classify(path, err);
+                if !matches!(c, StoreError::Unreadable { .. }) {
+                    return Err(c);
+                }
+                return Err(StoreError::Migration {
+                    path: path.to_path_buf(),
+                    reason: c.to_string(),
+                });
+            }
             // Two processes opening a new database at once (the kiosk and
             // `kiosk sync status` beside it) both read the old version; the
             // second's migration, queued behind the first's write lock,
@@ -336,6 +363,46 @@ impl Store {
         Ok(cal)
     }
 
+    /// `PRAGMA quick_check`: the problems it finds (none when healthy).
+    /// Reads every page of the file but skips the index-to-table cross
+    /// checks of `integrity_check` (README, Performance: its time on the
+    /// 1M-item demo library).
+    pub fn quick_check(&self) -> Result<Vec<String>> {
+        let mut st = self.conn.prepare("PRAGMA quick_check(20)")?;
+        let rows = st.query_map([], |r| r.get::<_, String>(0))?;
+        let mut problems = vec![];
+        for r in rows {
+            let r = r?;
+            if r != "ok" {
+                problems.push(r);
+            }
+        }
+        Ok(problems)
+    }
+
+    /// Refuses a database that fails [`Store::quick_check`]: the kiosk
+    /// must not lend or return with it (a damaged page may hide a loan).
+    pub fn check_at_start(&self, path: &Path) -> Result<()> {
+        let problems = match self.quick_check() {
+            Ok(p) => p,
+            Err(StoreError::Sql(e))
+                if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseCorrupt)
+                    || e.sqlite_error_code() == Some(rusqlite::ErrorCode::NotADatabase) =>
+            {
+                vec![e.to_string()]
+            }
+            Err(e) => return Err(e),
+        };
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(StoreError::Damaged {
+                path: path.to_path_buf(),
+                problems,
+            })
+        }
+    }
+
     /// `PRAGMA integrity_check` result ("ok" when healthy).
     pub fn integrity_check(&self) -> Result<String> {
         Ok(self
@@ -421,6 +488,110 @@ pub struct Retention {
 
 /// A non-empty file that does not start with the SQLite header is someone
 /// else's file (or a damaged one): refuse it rather than let SQLite decide.
+/// A new database file is made readable by its owner only before SQLite
+/// opens it (SQLite gives the -wal and -shm files the same permissions):
+/// it holds readers' names, cards and loans.
+fn create_owner_only(path: &Path) -> Result<()> {
+    let mut open = std::fs::OpenOptions::new();
+    open.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        open.mode(0o600);
+    }
+    match open.open(path) {
+        Ok(_) => Ok(()),
+        // Another process made it this moment: theirs is as good.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => Err(StoreError::ReadOnly {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        }),
+        Err(e) => Err(StoreError::Open {
+            path: path.to_path_buf(),
+            source: rusqlite::Error::ToSqlConversionFailure(Box::new(e)),
+        }),
+    }
+}
+
+/// An existing database that others may read (made by an older kiosk,
+/// which left SQLite's 0644) is made owner-only, with its -wal and -shm.
+fn owner_only(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let db = path.to_string_lossy().into_owned();
+        for f in [db.clone(), format!("{db}-wal"), format!("{db}-shm")] {
+            let Ok(meta) = std::fs::metadata(&f) else {
+                continue;
+            };
+            if meta.permissions().mode() & 0o077 != 0 {
+                match std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o600)) {
+                    Ok(()) => {
+                        tracing::info!(file = %f, "made the kiosk database readable by its owner only")
+                    }
+                    Err(e) => {
+                        tracing::warn!(file = %f, "others may read the kiosk database and it cannot be changed: {e}")
+                    }
+                }
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+}
+
+/// What an SQLite error at opening means for the person reading it: a
+/// file that cannot be written, a full disk, or a file that is not (or no
+/// longer) a database. Only the last may need a backup.
+fn classify(path: &Path, e: rusqlite::Error) -> StoreError {
+    use rusqlite::ErrorCode as C;
+    let path = path.to_path_buf();
+    match e.sqlite_error_code() {
+        Some(C::ReadOnly) | Some(C::PermissionDenied) => StoreError::ReadOnly {
+            path,
+            reason: e.to_string(),
+        },
+        Some(C::CannotOpen) if is_permission(&path) => StoreError::ReadOnly {
+            path,
+            reason: e.to_string(),
+        },
+        Some(C::DiskFull) => StoreError::DiskFull { path },
+        _ => StoreError::Unreadable {
+            path,
+            reason: e.to_string(),
+        },
+    }
+}
+
+/// Whether the file (or, for a new one, its folder) refuses us writing.
+fn is_permission(path: &Path) -> bool {
+    let probe = if path.exists() {
+        std::fs::OpenOptions::new().append(true).open(path).err()
+    } else {
+        let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+        let dir = dir.unwrap_or(Path::new("."));
+        tempfile_in(dir).err()
+    };
+    probe.is_some_and(|e| e.kind() == std::io::ErrorKind::PermissionDenied)
+}
+
+fn tempfile_in(dir: &Path) -> std::io::Result<()> {
+    let p = dir.join(format!(".kiosk-probe-{}", std::process::id()));
+    std::fs::File::create(&p)?;
+    std::fs::remove_file(&p)
+}
+
+/// The text of an SQL error during work: a full disk and a read-only file
+/// are said in plain words (the action was not saved, nothing was lost).
+fn sql_message(e: &rusqlite::Error) -> String {
+    match e.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::DiskFull) => "the disk is full: this action was not saved (nothing saved before it was lost); free some space and try again".into(),
+        Some(rusqlite::ErrorCode::ReadOnly) => "the kiosk database has become read-only: this action was not saved (nothing saved before it was lost); check the file's and its folder's permissions".into(),
+        _ => format!("database error: {e}"),
+    }
+}
+
 fn check_header(path: &Path) -> Result<()> {
     use std::io::Read;
     let mut f = std::fs::File::open(path).map_err(|e| StoreError::Unreadable {
@@ -442,4 +613,107 @@ fn check_header(path: &Path) -> Result<()> {
         });
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failure(code: std::ffi::c_int) -> rusqlite::Error {
+        rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(code), None)
+    }
+
+    #[test]
+    fn a_read_only_or_full_database_is_never_called_unreadable() {
+        let p = Path::new("/var/lib/kiosk/kiosk.db");
+        let ro = classify(p, failure(rusqlite::ffi::SQLITE_READONLY));
+        assert!(matches!(ro, StoreError::ReadOnly { .. }), "{ro}");
+        let full = classify(p, failure(rusqlite::ffi::SQLITE_FULL));
+        assert!(matches!(full, StoreError::DiskFull { .. }), "{full}");
+        for e in [&ro, &full] {
+            let text = e.to_string();
+            assert!(!text.contains("move it aside"), "{text}");
+            assert!(text.contains("do not move it"), "{text}");
+        }
+        assert!(full.to_string().contains("disk"));
+        assert!(ro.to_string().contains("permissions"));
+        let junk = classify(p, failure(rusqlite::ffi::SQLITE_NOTADB));
+        assert!(matches!(junk, StoreError::Unreadable { .. }));
+        assert!(junk.to_string().contains("Restore it from a backup"));
+    }
+
+    #[test]
+    fn a_full_disk_during_work_is_said_in_plain_words_and_loses_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("k.db");
+        let mut store = Store::open(&db, "k1").unwrap();
+        store
+            .conn
+            .execute_batch(
+                "INSERT INTO patrons (barcode, name, category, expires, updated_at)
+                   VALUES ('P1', 'Ann', 'default', '2099-01-01', 'x');
+                 INSERT INTO items (barcode, title, author, item_type, updated_at)
+                   VALUES ('I1', 'T', 'A', 'default', 'x');",
+            )
+            .unwrap();
+        let entries = |s: &Store| -> i64 {
+            s.conn
+                .query_row("SELECT count(*) FROM journal", [], |r| r.get(0))
+                .unwrap()
+        };
+        let before = entries(&store);
+        // SQLite's own "database or disk is full", as a full disk gives it.
+        let pages: i64 = store
+            .conn
+            .query_row("PRAGMA page_count", [], |r| r.get(0))
+            .unwrap();
+        store
+            .conn
+            .pragma_update(None, "max_page_count", pages)
+            .unwrap();
+        let now = chrono::DateTime::parse_from_rfc3339("2026-11-02T10:00:00+08:00").unwrap();
+        // Refused requests are journaled too: ask until the pages run out.
+        let mut saved = 0;
+        let e = loop {
+            match store.checkout("P1", "NO-SUCH-ITEM", None, now) {
+                Ok(_) => saved += 1,
+                Err(e) => break e,
+            }
+            assert!(saved < 100_000, "the page limit never bit");
+        };
+        let text = e.to_string();
+        assert!(text.contains("disk is full"), "{text}");
+        assert!(text.contains("not saved"), "{text}");
+        assert_eq!(
+            entries(&store),
+            before + saved,
+            "every answered request kept, none half-saved"
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_new_database_and_its_wal_are_readable_by_the_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("k.db");
+        let store = Store::open(&db, "k1").unwrap();
+        store
+            .conn
+            .execute("INSERT INTO sync_state (key, value) VALUES ('x', 'y')", [])
+            .ok();
+        for f in ["k.db", "k.db-wal", "k.db-shm"] {
+            let p = dir.path().join(f);
+            if p.exists() {
+                let mode = std::fs::metadata(&p).unwrap().permissions().mode();
+                assert_eq!(mode & 0o077, 0, "{f}: {mode:o}");
+            }
+        }
+        drop(store);
+        // One an older kiosk left readable by all is made owner-only.
+        std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o644)).unwrap();
+        drop(Store::open(&db, "k1").unwrap());
+        let mode = std::fs::metadata(&db).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "{mode:o}");
+    }
 }

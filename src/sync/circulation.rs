@@ -15,7 +15,7 @@ use super::upstream::{AccountAnswer, Upstream, UpstreamError};
 use crate::domain::offline::{self, OfflinePolicy, Request};
 use crate::domain::Refusal;
 use crate::domain::{Due, Route};
-use crate::protocol::{DecideRequest, Entry};
+use crate::protocol::{DecideRequest, Entry, EntryKind};
 use crate::store::{
     cache, Account, CheckinOk, CheckoutOk, EntryRef, HoldLevel, HoldOk, Outcome, Payment,
     PaymentOk, RenewOk, Store, SyncStatus as EntryState,
@@ -87,7 +87,7 @@ fn stamp(t: DateTime<FixedOffset>) -> String {
 
 /// What is being asked, as the entry will say.
 struct Ask<'a> {
-    kind: &'a str,
+    kind: EntryKind,
     request: Request,
     patron: Option<&'a str>,
     item: Option<&'a str>,
@@ -179,7 +179,7 @@ impl Circulation {
         self.decide(
             store,
             Ask {
-                kind: "checkout",
+                kind: EntryKind::Checkout,
                 request: Request::Checkout,
                 patron: Some(patron),
                 item: Some(item),
@@ -203,7 +203,7 @@ impl Circulation {
         self.decide(
             store,
             Ask {
-                kind: "checkin",
+                kind: EntryKind::Checkin,
                 request: Request::Checkin,
                 patron: None,
                 item: Some(item),
@@ -227,7 +227,7 @@ impl Circulation {
         self.decide(
             store,
             Ask {
-                kind: "renew",
+                kind: EntryKind::Renew,
                 request: Request::Renew,
                 patron: Some(patron),
                 item: Some(item),
@@ -253,7 +253,7 @@ impl Circulation {
         self.decide(
             store,
             Ask {
-                kind: "hold_placed",
+                kind: EntryKind::HoldPlaced,
                 request: Request::Other,
                 patron: Some(patron),
                 item: Some(item),
@@ -283,7 +283,7 @@ impl Circulation {
         self.decide(
             store,
             Ask {
-                kind: "hold_cancelled",
+                kind: EntryKind::HoldCancelled,
                 request: Request::Other,
                 patron: Some(patron),
                 item: Some(item),
@@ -310,7 +310,7 @@ impl Circulation {
         self.decide(
             store,
             Ask {
-                kind: "fee_paid",
+                kind: EntryKind::FeePaid,
                 request: Request::Payment,
                 patron: Some(patron),
                 item: None,
@@ -441,7 +441,7 @@ impl Circulation {
         for loan in &account.loans {
             let entry = self.entry_for(
                 store,
-                "renew",
+                EntryKind::Renew,
                 Some(patron),
                 Some(&loan.item),
                 serde_json::json!({}),
@@ -508,7 +508,7 @@ impl Circulation {
         for (item, title, reason, due, message) in decided {
             let entry = self.entry_for(
                 store,
-                "renew",
+                EntryKind::Renew,
                 Some(patron),
                 Some(item),
                 serde_json::json!({ "renew_all": true }),
@@ -694,7 +694,7 @@ impl Circulation {
     fn entry_for(
         &self,
         store: &Store,
-        kind: &str,
+        kind: EntryKind,
         patron: Option<&str>,
         item: Option<&str>,
         detail: serde_json::Value,
@@ -705,7 +705,7 @@ impl Circulation {
             kiosk_id: store.kiosk_id().to_string(),
             seq: store.next_seq()?,
             at: stamp(now),
-            kind: kind.to_string(),
+            kind,
             patron: patron.map(str::to_string),
             item: item.map(str::to_string),
             decision: "accepted".into(),
@@ -769,7 +769,7 @@ impl Circulation {
             kiosk_id: store.kiosk_id().to_string(),
             seq: store.next_seq()?,
             at: stamp(now),
-            kind: ask.kind.to_string(),
+            kind: ask.kind.clone(),
             patron: ask.patron.map(str::to_string),
             item: ask.item.map(str::to_string),
             decision: "accepted".into(),
@@ -785,7 +785,7 @@ impl Circulation {
         {
             Asked::Unsupported => {
                 let o = local(store)?;
-                tracing::info!(entry_id = %o.entry.id, kind, "the upstream cannot decide this; decided here for the push");
+                tracing::info!(entry_id = %o.entry.id, kind = %kind, "the upstream cannot decide this; decided here for the push");
                 Ok(from_outcome(o, Mode::Standalone))
             }
             Asked::Answered(r, answer) => {

@@ -87,6 +87,9 @@ pub struct PullReport {
     pub upserts: u64,
     pub deletes: u64,
     pub skipped: u64,
+    /// Of `skipped`: records of a type this kiosk does not know (from a
+    /// newer server), logged and passed over.
+    pub unknown: u64,
     /// The upstream has no change feed (SIP2).
     pub unsupported: bool,
 }
@@ -396,6 +399,7 @@ impl Engine {
             report.upserts += applied.upserts as u64;
             report.deletes += applied.deletes as u64;
             report.skipped += applied.skipped as u64;
+            report.unknown += applied.unknown as u64;
             progress.pages += 1;
             progress.records += page.changes.len() as u64;
             progress.remaining = page.remaining;

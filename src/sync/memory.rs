@@ -9,8 +9,8 @@
 
 use super::upstream::{BoxFuture, Upstream, UpstreamError, UpstreamResult};
 use crate::protocol::{
-    Change, ChangesPage, DecideRequest, DecideResponse, Entry, EntryResult, EntryStatus, Heartbeat,
-    HeartbeatAck, PatronRecord, Record,
+    Change, ChangesPage, DecideRequest, DecideResponse, Entry, EntryKind, EntryResult, EntryStatus,
+    Heartbeat, HeartbeatAck, PatronRecord, Record,
 };
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
@@ -288,7 +288,7 @@ impl Upstream for MemoryUpstream {
                             "accepted"
                         }
                         .into(),
-                        due: (refused.is_none() && e.kind == "checkout")
+                        due: (refused.is_none() && e.kind == EntryKind::Checkout)
                             .then(|| "2026-12-07".to_string()),
                         reason: refused,
                         detail: serde_json::json!({"decided_by": "memory"}),

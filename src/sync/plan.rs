@@ -148,7 +148,7 @@ mod tests {
             kiosk_id: kiosk.into(),
             seq,
             at: "2026-11-23T10:00:00.000+08:00".into(),
-            kind: "checkin".into(),
+            kind: crate::protocol::EntryKind::Checkin,
             patron: None,
             item: Some("3001".into()),
             decision: "accepted".into(),

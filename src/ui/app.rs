@@ -260,10 +260,10 @@ impl App {
         let wedge = config
             .devices
             .iter()
-            .find(|d| d.kind == DeviceKind::BarcodeWedge)
-            .map(|d| WedgeConfig {
-                max_gap: Duration::from_millis(d.burst_gap_ms as u64),
-                min_len: d.min_length as usize,
+            .find_map(|d| d.wedge())
+            .map(|w| WedgeConfig {
+                max_gap: Duration::from_millis(w.burst_gap_ms as u64),
+                min_len: w.min_length as usize,
             })
             .unwrap_or_default();
         let lang = if config.kiosk.languages.contains(&lang) {
@@ -1301,13 +1301,8 @@ impl App {
         };
         let afi = devices
             .handle(device)
-            .map(|h| {
-                if on_loan {
-                    h.config.afi_on_loan
-                } else {
-                    h.config.afi_in_library
-                }
-            })
+            .and_then(|h| h.config.rfid())
+            .map(|rfid| rfid.afi(on_loan))
             .unwrap_or(0);
         let (item, uids, device) = (item.to_string(), uids.to_vec(), device.to_string());
         let writer = device.clone();
@@ -1782,7 +1777,7 @@ impl App {
         self.config
             .devices
             .iter()
-            .any(|d| d.kind == DeviceKind::Printer)
+            .any(|d| d.kind() == DeviceKind::Printer)
     }
 
     /// The receipt on screen as a document (for paper or e-mail) and the
@@ -1838,8 +1833,8 @@ impl App {
             .config
             .devices
             .iter()
-            .find(|d| d.kind == DeviceKind::Printer)
-            .map(|d| d.width as usize)
+            .find_map(|d| d.printer())
+            .map(|p| p.width as usize)
             .unwrap_or(32);
         // Titles may be Chinese whatever the reader's language.
         let mode = if format!("{receipt:?}").is_ascii() {
@@ -2027,7 +2022,7 @@ impl App {
                     Some(code) if self.statuses.contains_key(&d.id) => super::screens::tra(
                         self.lang,
                         code.message_id(),
-                        &[("port", d.port.clone())],
+                        &[("port", d.port().to_string())],
                     ),
                     _ => text,
                 };
@@ -2100,7 +2095,7 @@ impl App {
         self.config
             .devices
             .iter()
-            .find(|d| d.kind == DeviceKind::BarcodeWedge)
+            .find(|d| d.kind() == DeviceKind::BarcodeWedge)
             .map(|d| d.id.clone())
             .unwrap_or_else(|| "keyboard".to_string())
     }
@@ -2212,8 +2207,8 @@ impl App {
             .config
             .devices
             .iter()
-            .find(|d| d.kind == DeviceKind::Printer)
-            .map(|d| d.width as usize)
+            .find_map(|d| d.printer())
+            .map(|p| p.width as usize)
             .unwrap_or(32);
         let bytes = printer::render(&receipt, Lang::ZhCn, width);
         tracing::info!("test print asked for by staff");
@@ -2237,7 +2232,7 @@ impl App {
             .config
             .devices
             .iter()
-            .filter(|d| d.kind == DeviceKind::Printer)
+            .filter(|d| d.kind() == DeviceKind::Printer)
             .map(|d| d.id.as_str())
             .collect();
         let (devices, paper) = crate::sync::health::device_report(&self.statuses, &printers);

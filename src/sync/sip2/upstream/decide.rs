@@ -28,15 +28,15 @@ impl Sip2Upstream {
         // are refused without asking.
         let acs = self.client.acs_now().await?;
         let closed = !acs.online
-            || (e.kind == "checkout" && !acs.checkout_ok)
-            || (e.kind == "checkin" && !acs.checkin_ok);
+            || (e.kind == EntryKind::Checkout && !acs.checkout_ok)
+            || (e.kind == EntryKind::Checkin && !acs.checkin_ok);
         if closed {
             return Err(ClientError::Io {
                 at: self.client.address().to_string(),
                 detail: format!("the ILS's status (98) says it does not take {} now", e.kind),
             });
         }
-        if e.kind == "renew" && !acs.renewal_ok {
+        if e.kind == EntryKind::Renew && !acs.renewal_ok {
             let mut d = Map::new();
             d.insert(
                 "message".into(),
@@ -50,10 +50,10 @@ impl Sip2Upstream {
                 detail: Value::Object(d),
             });
         }
-        let (accepted, due, mut detail, screen) = match e.kind.as_str() {
+        let (accepted, due, mut detail, screen) = match &e.kind {
             // `detail` follows what `Circulation`'s typed results read
             // (`FromOnline`): item, title, route, sort_bin, queue_position.
-            "checkout" => {
+            EntryKind::Checkout => {
                 let r = self.checkout(e, false, None).await?;
                 let mut d = shown(&r.screen_messages, &r.print_lines, &r.title_id);
                 if let Some(ah) = r.due_date.as_deref().filter(|s| !s.is_empty()) {
@@ -66,7 +66,7 @@ impl Sip2Upstream {
                 let due = r.due_date.as_deref().and_then(kiosk_due);
                 (r.ok.is_one(), due, d, r.screen_messages)
             }
-            "checkin" => {
+            EntryKind::Checkin => {
                 let r = self.checkin(e, false).await?;
                 let mut d = shown(&r.screen_messages, &r.print_lines, &r.title_id);
                 d.insert("alert".into(), json!(r.alert.is_yes()));
@@ -87,7 +87,7 @@ impl Sip2Upstream {
                 d.insert("route".into(), route);
                 (r.ok.is_one(), None, d, r.screen_messages)
             }
-            "renew" => {
+            EntryKind::Renew => {
                 let r = self.renew(e, false, None).await?;
                 let mut d = shown(&r.screen_messages, &r.print_lines, &r.title_id);
                 if let Some(ah) = r.due_date.as_deref().filter(|s| !s.is_empty()) {
@@ -96,7 +96,7 @@ impl Sip2Upstream {
                 let due = r.due_date.as_deref().and_then(kiosk_due);
                 (r.ok.is_one(), due, d, r.screen_messages)
             }
-            "fee_paid" => {
+            EntryKind::FeePaid => {
                 let r = self.fee_paid(e).await?;
                 let mut d = shown(&r.screen_messages, &r.print_lines, &None);
                 if let Some(bk) = r.transaction_id.as_deref().filter(|s| !s.is_empty()) {
@@ -104,8 +104,8 @@ impl Sip2Upstream {
                 }
                 (r.payment_accepted.is_yes(), None, d, r.screen_messages)
             }
-            "hold_placed" | "hold_cancelled" => {
-                let r = self.hold(e, e.kind == "hold_placed").await?;
+            EntryKind::HoldPlaced | EntryKind::HoldCancelled => {
+                let r = self.hold(e, e.kind == EntryKind::HoldPlaced).await?;
                 let mut d = shown(&r.screen_messages, &r.print_lines, &r.title_id);
                 d.insert("available".into(), json!(r.available.is_yes()));
                 if let Some(q) = r.queue_position.as_deref() {
@@ -137,9 +137,9 @@ impl Sip2Upstream {
         let reason = if accepted {
             None
         } else {
-            let why = match e.kind.as_str() {
-                "checkout" => refusal_for(self.why_not(e.item.as_deref()).await),
-                "renew" => match e.item.as_deref().filter(|_| self.supports("17")) {
+            let why = match &e.kind {
+                EntryKind::Checkout => refusal_for(self.why_not(e.item.as_deref()).await),
+                EntryKind::Renew => match e.item.as_deref().filter(|_| self.supports("17")) {
                     Some(item) => match self.item_info(item).await {
                         Ok(i) if holds_waiting(&i) => "renewal_blocked_by_hold",
                         _ => ILS_REFUSED,

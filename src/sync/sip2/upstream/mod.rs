@@ -26,8 +26,8 @@ use super::date::SipDate;
 use super::messages::*;
 use crate::config::{Sip2HoldType, UpstreamSection};
 use crate::protocol::{
-    ChangesPage, DecideRequest, DecideResponse, Entry, EntryResult, EntryStatus, Heartbeat,
-    HeartbeatAck, PatronRecord,
+    ChangesPage, DecideRequest, DecideResponse, Entry, EntryKind, EntryResult, EntryStatus,
+    Heartbeat, HeartbeatAck, PatronRecord,
 };
 use crate::sync::upstream::{
     AccountAnswer, AccountHoldAnswer, AccountLoanAnswer, BoxFuture, PinAnswer, RenewAllAnswer,
@@ -513,11 +513,16 @@ impl Upstream for Sip2Upstream {
         req: &'a DecideRequest,
     ) -> BoxFuture<'a, UpstreamResult<DecideResponse>> {
         Box::pin(async move {
-            let pays = req.entry.kind == "fee_paid" && self.client.acs_now().await?.supports("37");
-            match req.entry.kind.as_str() {
-                "checkout" | "checkin" | "renew" | "hold_placed" | "hold_cancelled" => {}
-                "fee_paid" if pays => {}
-                "fee_paid" => {
+            let pays =
+                req.entry.kind == EntryKind::FeePaid && self.client.acs_now().await?.supports("37");
+            match &req.entry.kind {
+                EntryKind::Checkout
+                | EntryKind::Checkin
+                | EntryKind::Renew
+                | EntryKind::HoldPlaced
+                | EntryKind::HoldCancelled => {}
+                EntryKind::FeePaid if pays => {}
+                EntryKind::FeePaid => {
                     return Err(UpstreamError::Unsupported(
                         "fee payments (the ILS's 98 does not list 37)",
                     ))

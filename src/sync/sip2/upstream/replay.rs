@@ -16,11 +16,8 @@ impl Sip2Upstream {
         }
         let nb_due = e.due.as_deref().and_then(due_time);
         // 37 only to an ILS whose 98 lists it (asked first: connecting).
-        let pays = e.kind == "fee_paid" && self.client.acs_now().await?.supports("37");
-        let carried = matches!(
-            e.kind.as_str(),
-            "checkout" | "checkin" | "renew" | "hold_placed" | "hold_cancelled"
-        ) || pays;
+        let pays = e.kind == EntryKind::FeePaid && self.client.acs_now().await?.supports("37");
+        let carried = e.kind.is_circulation() || e.kind.is_hold() || pays;
         if carried && e.offline && !self.client.acs_now().await?.offline_ok {
             return Ok(conflict(
                 e,
@@ -29,8 +26,8 @@ impl Sip2Upstream {
                     .into(),
             ));
         }
-        match e.kind.as_str() {
-            "checkout" => {
+        match &e.kind {
+            EntryKind::Checkout => {
                 let (Some(patron), Some(item)) = (e.patron.as_deref(), e.item.as_deref()) else {
                     return Ok(conflict(
                         e,
@@ -71,7 +68,7 @@ impl Sip2Upstream {
                 let code = before.unwrap_or(conflict::ILS_REFUSED);
                 Ok(conflict(e, code, first_message(&r.screen_messages)))
             }
-            "checkin" => {
+            EntryKind::Checkin => {
                 let Some(item) = e.item.as_deref() else {
                     return Ok(conflict(
                         e,
@@ -99,7 +96,7 @@ impl Sip2Upstream {
                     ))
                 }
             }
-            "renew" => {
+            EntryKind::Renew => {
                 let r = self.renew(e, true, nb_due).await?;
                 if r.ok.is_one() {
                     Ok(applied(e, screen_note(&r.screen_messages)))
@@ -111,7 +108,7 @@ impl Sip2Upstream {
                     ))
                 }
             }
-            "fee_paid" if pays => {
+            EntryKind::FeePaid if pays => {
                 let r = self.fee_paid(e).await?;
                 if r.payment_accepted.is_yes() {
                     let bk = r.transaction_id.as_deref().filter(|s| !s.is_empty());
@@ -129,8 +126,8 @@ impl Sip2Upstream {
                     ))
                 }
             }
-            "hold_placed" | "hold_cancelled" => {
-                let r = self.hold(e, e.kind == "hold_placed").await?;
+            EntryKind::HoldPlaced | EntryKind::HoldCancelled => {
+                let r = self.hold(e, e.kind == EntryKind::HoldPlaced).await?;
                 if r.ok.is_one() {
                     Ok(applied(e, screen_note(&r.screen_messages)))
                 } else {
@@ -142,7 +139,7 @@ impl Sip2Upstream {
                 }
             }
             other => {
-                tracing::info!(entry_id = %e.id, kind = other, "not carried by SIP2: acknowledged, kept in the local journal");
+                tracing::info!(entry_id = %e.id, kind = %other, "not carried by SIP2: acknowledged, kept in the local journal");
                 Ok(applied(
                     e,
                     Some(format!(

@@ -1,0 +1,236 @@
+//! The one storage interface the server's handlers use ([`Storage`]), and
+//! its one implementation for every backend: a backend only says how to
+//! run a closure over one transaction ([`Backend::tx`]) and hands its
+//! settings; each call is one `engine` function in one transaction.
+//! Imports `engine`, `sql`, `domain` and `protocol`.
+
+use super::engine::{
+    self, FeedbackRecord, KioskStatus, Reminder, Resolve, ResolvedConflict, Stats,
+};
+use super::sql::Sql;
+use super::Fut;
+use crate::domain::Settings;
+use crate::protocol::*;
+use chrono::{DateTime, NaiveDate, Utc};
+
+/// Everything the server keeps, behind one trait with two backends. Each
+/// call is one transaction. Write calls that must be safe when several
+/// server processes share a PostgreSQL database take a database-wide
+/// write lock inside that transaction.
+pub trait Storage: Send + Sync + 'static {
+    /// Applies a batch of journal entries: each at most once (by id), per
+    /// kiosk in seq order; one answer per entry in the order sent.
+    fn push(&self, req: PushRequest, now: DateTime<Utc>) -> Fut<'_, PushResponse>;
+    /// Decides and applies an online request under its entry id.
+    fn decide(&self, req: DecideRequest, now: DateTime<Utc>) -> Fut<'_, DecideResponse>;
+    fn changes(&self, cursor: String, limit: u32) -> Fut<'_, ChangesPage>;
+    fn heartbeat(&self, hb: Heartbeat, now: DateTime<Utc>) -> Fut<'_, HeartbeatAck>;
+    fn patron(&self, barcode: String) -> Fut<'_, Option<PatronRecord>>;
+    fn recommendations(
+        &self,
+        patron: Option<String>,
+        item: Option<String>,
+        limit: usize,
+    ) -> Fut<'_, Recommendations>;
+    /// Open conflicts (and entries held for a missing seq).
+    fn conflicts(&self, kiosk: Option<String>) -> Fut<'_, Vec<ConflictRecord>>;
+    /// Staff close conflict `id` with a note (`by` names who).
+    fn resolve_conflict(
+        &self,
+        id: String,
+        note: String,
+        by: String,
+        now: DateTime<Utc>,
+    ) -> Fut<'_, Resolve>;
+    fn resolved_conflicts(&self, kiosk: Option<String>) -> Fut<'_, Vec<ResolvedConflict>>;
+    fn loans(&self, patron: Option<String>) -> Fut<'_, Vec<LoanRecord>>;
+    fn kiosks(&self) -> Fut<'_, Vec<KioskStatus>>;
+    fn stats(&self, from: NaiveDate, to: NaiveDate) -> Fut<'_, Stats>;
+    fn feedback(&self, from: NaiveDate, to: NaiveDate) -> Fut<'_, Vec<FeedbackRecord>>;
+    /// Inserts or updates readers; returns (inserted, updated).
+    fn import_patrons(&self, rows: Vec<PatronRecord>, now: DateTime<Utc>) -> Fut<'_, (u64, u64)>;
+    fn import_items(&self, rows: Vec<ItemRecord>, now: DateTime<Utc>) -> Fut<'_, (u64, u64)>;
+    /// Replaces the policy table and the closed days (changes recorded).
+    fn set_policies(&self, rules: Vec<PolicyRecord>, closed_days: Vec<String>) -> Fut<'_, ()>;
+    /// Stores a kiosk's token hash (replacing an older token).
+    fn set_token(&self, kiosk: String, token_hash: String, now: DateTime<Utc>) -> Fut<'_, bool>;
+    fn kiosk_for_token(&self, token_hash: String) -> Fut<'_, Option<String>>;
+    /// Readers' mail languages (barcode, `zh-CN` | `en`), from the
+    /// patrons CSV's optional `language` column.
+    fn set_patron_languages(&self, rows: Vec<(String, String)>) -> Fut<'_, u64>;
+    /// Reminders not sent yet as of `today` (see `remind`).
+    fn pending_reminders(&self, today: NaiveDate, due_soon_days: u32) -> Fut<'_, Vec<Reminder>>;
+    /// Claims a reminder (sent-reminders table); false if already claimed.
+    fn claim_reminder(&self, kind: String, key: String, now: DateTime<Utc>) -> Fut<'_, bool>;
+    fn release_reminder(&self, kind: String, key: String) -> Fut<'_, ()>;
+    /// The kiosk-wide settings (calendar, pickup days) decisions use.
+    fn settings(&self) -> &Settings;
+}
+
+/// A database the engine runs on: SQLite and PostgreSQL implement this,
+/// and [`Storage`] follows for both.
+pub trait Backend: Send + Sync + 'static {
+    /// One open transaction.
+    type Tx: Sql;
+
+    /// Runs `f` in one transaction (the feed's pending changes written
+    /// before the commit): committed when it returns Ok, rolled back
+    /// otherwise.
+    fn tx<T, F>(&self, f: F) -> Fut<'_, T>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut Self::Tx) -> Fut<'c, T> + Send + 'static;
+
+    /// The kiosk-wide settings decisions use.
+    fn settings(&self) -> &Settings;
+}
+
+impl<B: Backend> Storage for B {
+    fn push(&self, req: PushRequest, now: DateTime<Utc>) -> Fut<'_, PushResponse> {
+        let s = self.settings().clone();
+        self.tx(move |t| Box::pin(async move { engine::push(t, &s, &req, now).await }))
+    }
+
+    fn decide(&self, req: DecideRequest, now: DateTime<Utc>) -> Fut<'_, DecideResponse> {
+        let s = self.settings().clone();
+        self.tx(move |t| Box::pin(async move { engine::decide(t, &s, &req, now).await }))
+    }
+
+    fn changes(&self, cursor: String, limit: u32) -> Fut<'_, ChangesPage> {
+        self.tx(move |t| Box::pin(async move { engine::changes(t, &cursor, limit).await }))
+    }
+
+    fn heartbeat(&self, hb: Heartbeat, now: DateTime<Utc>) -> Fut<'_, HeartbeatAck> {
+        self.tx(move |t| Box::pin(async move { engine::heartbeat(t, &hb, now).await }))
+    }
+
+    fn patron(&self, barcode: String) -> Fut<'_, Option<PatronRecord>> {
+        self.tx(move |t| Box::pin(async move { engine::patron(t, &barcode).await }))
+    }
+
+    fn recommendations(
+        &self,
+        patron: Option<String>,
+        item: Option<String>,
+        limit: usize,
+    ) -> Fut<'_, Recommendations> {
+        self.tx(move |t| {
+            Box::pin(async move {
+                engine::recommendations(t, patron.as_deref(), item.as_deref(), limit).await
+            })
+        })
+    }
+
+    fn conflicts(&self, kiosk: Option<String>) -> Fut<'_, Vec<ConflictRecord>> {
+        self.tx(move |t| Box::pin(async move { engine::conflicts(t, kiosk.as_deref()).await }))
+    }
+
+    fn resolve_conflict(
+        &self,
+        id: String,
+        note: String,
+        by: String,
+        now: DateTime<Utc>,
+    ) -> Fut<'_, Resolve> {
+        self.tx(move |t| {
+            Box::pin(async move {
+                engine::resolve_conflict(t, &id, &note, &by, &engine::stamp(now)).await
+            })
+        })
+    }
+
+    fn resolved_conflicts(&self, kiosk: Option<String>) -> Fut<'_, Vec<ResolvedConflict>> {
+        self.tx(move |t| {
+            Box::pin(async move { engine::resolved_conflicts(t, kiosk.as_deref()).await })
+        })
+    }
+
+    fn loans(&self, patron: Option<String>) -> Fut<'_, Vec<LoanRecord>> {
+        self.tx(move |t| Box::pin(async move { engine::loans(t, patron.as_deref()).await }))
+    }
+
+    fn kiosks(&self) -> Fut<'_, Vec<KioskStatus>> {
+        self.tx(move |t| Box::pin(async move { engine::kiosks(t).await }))
+    }
+
+    fn stats(&self, from: NaiveDate, to: NaiveDate) -> Fut<'_, Stats> {
+        self.tx(move |t| Box::pin(async move { engine::stats(t, from, to).await }))
+    }
+
+    fn feedback(&self, from: NaiveDate, to: NaiveDate) -> Fut<'_, Vec<FeedbackRecord>> {
+        let (f, to) = (from.to_string(), to.to_string());
+        self.tx(move |t| Box::pin(async move { engine::feedback(t, &f, &to).await }))
+    }
+
+    fn import_patrons(&self, rows: Vec<PatronRecord>, now: DateTime<Utc>) -> Fut<'_, (u64, u64)> {
+        self.tx(move |t| {
+            Box::pin(async move {
+                let now = engine::stamp(now);
+                let mut n = (0, 0);
+                for r in &rows {
+                    if engine::upsert_patron(t, r, &now).await? {
+                        n.0 += 1;
+                    } else {
+                        n.1 += 1;
+                    }
+                }
+                Ok(n)
+            })
+        })
+    }
+
+    fn import_items(&self, rows: Vec<ItemRecord>, now: DateTime<Utc>) -> Fut<'_, (u64, u64)> {
+        self.tx(move |t| {
+            Box::pin(async move {
+                let now = engine::stamp(now);
+                let mut n = (0, 0);
+                for r in &rows {
+                    if engine::upsert_item(t, r, &now).await? {
+                        n.0 += 1;
+                    } else {
+                        n.1 += 1;
+                    }
+                }
+                Ok(n)
+            })
+        })
+    }
+
+    fn set_policies(&self, rules: Vec<PolicyRecord>, days: Vec<String>) -> Fut<'_, ()> {
+        self.tx(move |t| Box::pin(async move { engine::set_policies(t, &rules, &days).await }))
+    }
+
+    fn set_token(&self, kiosk: String, hash: String, now: DateTime<Utc>) -> Fut<'_, bool> {
+        self.tx(move |t| {
+            Box::pin(async move { engine::set_token(t, &kiosk, &hash, &engine::stamp(now)).await })
+        })
+    }
+
+    fn kiosk_for_token(&self, hash: String) -> Fut<'_, Option<String>> {
+        self.tx(move |t| Box::pin(async move { engine::kiosk_for_token(t, &hash).await }))
+    }
+
+    fn set_patron_languages(&self, rows: Vec<(String, String)>) -> Fut<'_, u64> {
+        self.tx(move |t| Box::pin(async move { engine::set_patron_languages(t, &rows).await }))
+    }
+
+    fn pending_reminders(&self, today: NaiveDate, days: u32) -> Fut<'_, Vec<Reminder>> {
+        self.tx(move |t| Box::pin(async move { engine::pending_reminders(t, today, days).await }))
+    }
+
+    fn claim_reminder(&self, kind: String, key: String, now: DateTime<Utc>) -> Fut<'_, bool> {
+        self.tx(move |t| {
+            Box::pin(
+                async move { engine::claim_reminder(t, &kind, &key, &engine::stamp(now)).await },
+            )
+        })
+    }
+
+    fn release_reminder(&self, kind: String, key: String) -> Fut<'_, ()> {
+        self.tx(move |t| Box::pin(async move { engine::release_reminder(t, &kind, &key).await }))
+    }
+
+    fn settings(&self) -> &Settings {
+        Backend::settings(self)
+    }
+}
