@@ -16,8 +16,11 @@
 //! a throwaway cluster can be started (KIOSK_REQUIRE_PG=1 makes it
 //! mandatory).
 
+// pg.rs reports a missing PostgreSQL through the tests' support::peer.
 #[path = "../tests/support/pg.rs"]
 mod pg;
+#[path = "../tests/support/mod.rs"]
+mod support;
 
 use chrono::{DateTime, Duration as Days, FixedOffset, Local};
 use kiosk::central::{self, PgStorage, SqliteStorage, Storage};

@@ -22,8 +22,10 @@ use uuid::Uuid;
 
 #[path = "support/central.rs"]
 mod centre;
+// pg.rs reports a missing PostgreSQL through support::peer.
 #[path = "support/pg.rs"]
 mod pg;
+mod support;
 
 // ---------------------------------------------------------------------------
 // Fixtures

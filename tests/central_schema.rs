@@ -20,8 +20,10 @@ use uuid::Uuid;
 
 #[path = "support/central.rs"]
 mod centre;
+// pg.rs reports a missing PostgreSQL through support::peer.
 #[path = "support/pg.rs"]
 mod pg;
+mod support;
 
 /// Test cases per operation and phase: enough to find what the first
 /// runs found (undocumented statuses, out-of-range numbers, floats for
@@ -195,16 +197,7 @@ checks.positive_data_acceptance.enabled = false
 }
 
 fn schemathesis_or_skip() -> Option<String> {
-    match schemathesis() {
-        Ok(v) => Some(v),
-        Err(why) => {
-            if std::env::var("KIOSK_REQUIRE_SCHEMATHESIS").as_deref() == Ok("1") {
-                panic!("KIOSK_REQUIRE_SCHEMATHESIS=1 but schemathesis does not run: {why}");
-            }
-            eprintln!("SKIPPED: schemathesis not found ({why}); pip install schemathesis");
-            None
-        }
-    }
+    support::found(support::Peer::Schemathesis, schemathesis())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -29,8 +29,10 @@ use uuid::Uuid;
 
 #[path = "support/central.rs"]
 mod centre;
+// pg.rs reports a missing PostgreSQL through support::peer.
 #[path = "support/pg.rs"]
 mod pg;
+mod support;
 
 /// Version 1 of the schema, as the first kiosk-central shipped it.
 const SCHEMA_V1: &str = include_str!("../src/central/schema.sql");

@@ -1,9 +1,12 @@
 //! The `kiosk` command-line contract, driven through the real binary:
 //! JSON on stdout, text on stderr, exit codes 0 / 1 (refused) / 2 (error).
 
+mod support;
+
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use support::kiosk::{json_lines, run_with_input, KIOSK};
 
 const NOW: &str = "2026-11-22T10:00:00+08:00";
 
@@ -54,18 +57,11 @@ mode = "off"
     }
 
     fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_kiosk"));
-        c.current_dir(self.dir.path())
-            .env_remove("KIOSK_CONFIG")
-            .env("KIOSK_NOW", NOW)
+        let mut c = support::kiosk::kiosk(self.dir.path());
+        c.env("KIOSK_NOW", NOW)
             .arg("--config")
             .arg(self.path("kiosk.toml"))
             .args(args);
-        for (k, _) in std::env::vars() {
-            if k.starts_with("KIOSK__") {
-                c.env_remove(k);
-            }
-        }
         c
     }
 
@@ -94,11 +90,7 @@ mode = "off"
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        String::from_utf8(out.stdout)
-            .unwrap()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect()
+        json_lines(&String::from_utf8(out.stdout).unwrap())
     }
 
     fn write(&self, name: &str, text: &str) -> PathBuf {
@@ -146,7 +138,7 @@ fn s(p: &Path) -> &str {
 #[test]
 fn shipped_sample_config_is_valid() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let out = Command::new(env!("CARGO_BIN_EXE_kiosk"))
+    let out = Command::new(KIOSK)
         .args(["check-config", s(&root.join("kiosk.toml"))])
         .output()
         .unwrap();
@@ -455,8 +447,12 @@ fn an_unreadable_database_is_refused_untouched() {
     let out = k.run(&["--db", s(&db), "circ", "checkin", "--item", "I1"]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
+    // What is wrong, and that nothing was done to it (the wording since
+    // the database check of issue 13).
     assert!(
-        err.contains("broken.db") && err.contains("not readable"),
+        err.contains("broken.db")
+            && err.contains("not a kiosk database")
+            && err.contains("left untouched"),
         "{err}"
     );
     assert_eq!(
@@ -520,24 +516,11 @@ fn demo_data_is_deterministic() {
     assert_eq!(ea, export(&b));
 }
 
-/// Runs `c` with `input` on its stdin; its output.
-fn with_stdin(c: &mut Command, input: &[u8]) -> Output {
-    use std::io::Write;
-    let mut child = c
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(input).unwrap();
-    child.wait_with_output().unwrap()
-}
-
 #[test]
 fn text_kiosk_borrows_and_returns_from_scans() {
     let k = Kiosk::new();
     k.import_sample();
-    let out = with_stdin(&mut k.cmd(&["run", "--text"]), b"P1\nI1\nI2\nI3\nP1\nI1\n");
+    let out = run_with_input(&mut k.cmd(&["run", "--text"]), b"P1\nI1\nI2\nI3\nP1\nI1\n");
     assert_eq!(out.status.code(), Some(0));
     let text = String::from_utf8(out.stdout).unwrap();
     let lines: Vec<&str> = text.lines().collect();
@@ -553,7 +536,7 @@ fn text_kiosk_borrows_and_returns_from_scans() {
 fn text_kiosk_keeps_the_session_when_another_card_is_scanned() {
     let k = Kiosk::new();
     k.import_sample();
-    let out = with_stdin(
+    let out = run_with_input(
         &mut k.cmd(&["--lang", "en", "run", "--text"]),
         b"P1\nP2\nI1\nP1\n",
     );
@@ -575,7 +558,7 @@ fn text_kiosk_keeps_the_session_when_another_card_is_scanned() {
 fn text_kiosk_asks_for_the_pin_when_required() {
     let k = Kiosk::new();
     k.import_sample();
-    let out = with_stdin(
+    let out = run_with_input(
         k.cmd(&["--lang", "en", "run", "--text"])
             .env("KIOSK__POLICY__REQUIRE_PIN", "true"),
         b"P2\n1111\n2468\nI3\nP2\n",
@@ -599,12 +582,7 @@ fn text_kiosk_asks_for_the_pin_when_required() {
 
 #[test]
 fn hash_pin_prints_an_argon2_hash_the_kiosk_accepts_and_never_the_pin() {
-    let run = |input: &str| {
-        with_stdin(
-            Command::new(env!("CARGO_BIN_EXE_kiosk")).arg("hash-pin"),
-            input.as_bytes(),
-        )
-    };
+    let run = |input: &str| run_with_input(Command::new(KIOSK).arg("hash-pin"), input.as_bytes());
     let out = run("246801\n");
     assert!(out.status.success(), "{out:?}");
     let hash = String::from_utf8(out.stdout).unwrap();
@@ -617,7 +595,7 @@ fn hash_pin_prints_an_argon2_hash_the_kiosk_accepts_and_never_the_pin() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("kiosk.toml");
     std::fs::write(&cfg, format!("[staff]\npin_hash = \"{hash}\"\n")).unwrap();
-    let check = Command::new(env!("CARGO_BIN_EXE_kiosk"))
+    let check = Command::new(KIOSK)
         .arg("check-config")
         .arg(&cfg)
         .output()

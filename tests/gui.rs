@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 
 #[path = "support/smtp.rs"]
 mod smtp;
+mod support;
 
 /// A kiosk over a small demo library; returns (app, cards, items).
 fn kiosk_with(mut config: Config) -> (App, Vec<String>, Vec<String>) {
@@ -802,11 +803,7 @@ fn a_scan_cut_in_two_by_a_busy_screen_is_still_one_return() {
 
 #[test]
 fn the_receipt_is_emailed_to_the_address_on_the_readers_record() {
-    if let Err(why) = smtp::aiosmtpd() {
-        if std::env::var("KIOSK_REQUIRE_AIOSMTPD").as_deref() == Ok("1") {
-            panic!("KIOSK_REQUIRE_AIOSMTPD=1 but aiosmtpd cannot be imported: {why}");
-        }
-        eprintln!("SKIPPED: aiosmtpd not found ({why}); pip install aiosmtpd");
+    if !support::require(support::Peer::Aiosmtpd) {
         return;
     }
     let dir = tempfile::tempdir().unwrap();

@@ -15,6 +15,8 @@
 //! say so and pass, unless `KIOSK_REQUIRE_XVFB=1` (CI), where they fail.
 //! Every wait polls with a generous limit; nothing is timed.
 
+mod support;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -32,29 +34,9 @@ impl Drop for Running {
     }
 }
 
-fn have(tool: &str) -> bool {
-    Command::new("sh")
-        .arg("-c")
-        .arg(format!("command -v {tool}"))
-        .stdout(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
 /// None (with a notice) when the tools are missing and not required.
 fn tools_or_skip() -> Option<()> {
-    let missing: Vec<&str> = ["Xvfb", "xdotool"]
-        .into_iter()
-        .filter(|t| !have(t))
-        .collect();
-    if missing.is_empty() {
-        return Some(());
-    }
-    if std::env::var("KIOSK_REQUIRE_XVFB").as_deref() == Ok("1") {
-        panic!("KIOSK_REQUIRE_XVFB=1 but {missing:?} not installed (apt-get install xvfb xdotool)");
-    }
-    eprintln!("SKIPPED: the real-window test needs {missing:?} (apt-get install xvfb xdotool)");
-    None
+    support::require(support::Peer::Xvfb).then_some(())
 }
 
 /// A fresh Xvfb display `:N` (24-bit, 1920×1080). Xvfb itself picks a

@@ -5,10 +5,11 @@
 
 use serde_json::Value;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 #[path = "support/central.rs"]
 mod centre;
+mod support;
 
 use centre::Server;
 
@@ -27,23 +28,11 @@ fn serve(db: &Path, listen: &str) -> Server {
 
 /// Runs `kiosk` in `dir` (its kiosk.toml); exit code, JSON lines, stderr.
 fn kiosk(dir: &Path, args: &[&str]) -> (i32, Vec<Value>, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_kiosk"))
-        .current_dir(dir)
-        .env_remove("KIOSK_CONFIG")
-        .env("KIOSK_NOW", "2026-11-23T10:00:00+08:00")
-        .env("RUST_LOG", "warn")
-        .args(args)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let json = stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
-        .collect();
-    (
-        out.status.code().unwrap_or(-1),
-        json,
-        String::from_utf8_lossy(&out.stderr).into_owned(),
+    support::kiosk::run_json(
+        support::kiosk::kiosk(dir)
+            .env("KIOSK_NOW", "2026-11-23T10:00:00+08:00")
+            .env("RUST_LOG", "warn")
+            .args(args),
     )
 }
 
@@ -63,9 +52,8 @@ fn write_kiosk_toml(dir: &Path, base: &str, token: &str) {
 }
 
 fn loans(db: &Path) -> Vec<(String, String)> {
-    central_ok(db, &["loans"])
-        .lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+    support::kiosk::json_lines(&central_ok(db, &["loans"]))
+        .into_iter()
         .map(|v| {
             (
                 v["patron"].as_str().unwrap_or_default().to_string(),
@@ -243,26 +231,14 @@ fn circ_is_online_when_the_server_answers_and_offline_when_it_is_gone() {
 
 /// The text kiosk reads scans from stdin; returns its stdout.
 fn text_kiosk(dir: &Path, input: &str) -> String {
-    use std::io::Write;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_kiosk"))
-        .current_dir(dir)
-        .env_remove("KIOSK_CONFIG")
-        .env_remove("DISPLAY")
-        .env_remove("WAYLAND_DISPLAY")
-        .env("RUST_LOG", "warn")
-        .args(["--lang", "en", "run", "--text"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = support::kiosk::run_with_input(
+        support::kiosk::kiosk(dir)
+            .env_remove("DISPLAY")
+            .env_remove("WAYLAND_DISPLAY")
+            .env("RUST_LOG", "warn")
+            .args(["--lang", "en", "run", "--text"]),
+        input,
+    );
     assert!(
         out.status.success(),
         "{}",
@@ -300,31 +276,15 @@ fn the_text_kiosk_asks_the_server_and_says_when_it_works_offline() {
     assert!(pending.iter().all(|e| e["offline"] == true));
 }
 
-/// `python3` with the `cryptography` package (tests/sip2/make_certs.py);
-/// `KIOSK_REQUIRE_PYSIP2=1` (CI) makes its absence a failure.
-fn cryptography() -> bool {
-    let ok = Command::new("python3")
-        .args(["-c", "import cryptography"])
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        assert!(
-            std::env::var("KIOSK_REQUIRE_PYSIP2").as_deref() != Ok("1"),
-            "python3 with cryptography is required (KIOSK_REQUIRE_PYSIP2=1)"
-        );
-        eprintln!("skipped: python3 with cryptography is not installed");
-    }
-    ok
-}
-
 /// kiosk-central over HTTPS (`[server] tls_cert`/`tls_key`) with the
 /// library's own certificate authority: a kiosk that trusts it
 /// (`[upstream] tls_ca`) decides online and syncs; one that does not never
 /// talks to the server (no plain-text fallback) and decides offline.
 #[test]
 fn the_kiosk_talks_to_kiosk_central_over_tls() {
-    if !cryptography() {
+    // python3 with cryptography (tests/sip2/make_certs.py); a failure
+    // under KIOSK_REQUIRE_CRYPTOGRAPHY=1 (CI).
+    if !support::require(support::Peer::Cryptography) {
         return;
     }
     let dir = tempfile::tempdir().unwrap();

@@ -23,7 +23,8 @@ use uuid::Uuid;
 mod centre;
 #[path = "support/smtp.rs"]
 mod smtp;
-use smtp::{aiosmtpd, smtp_sink};
+mod support;
+use smtp::smtp_sink;
 
 /// `serve` with `cfg`; its log (info) goes to `log`.
 fn serve(db: &[&str], cfg: &Path, log: &Path) -> centre::Server {
@@ -127,11 +128,7 @@ fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reminders_by_mail_and_webhook_once_on_schedule() {
-    if let Err(why) = aiosmtpd() {
-        if std::env::var("KIOSK_REQUIRE_AIOSMTPD").as_deref() == Ok("1") {
-            panic!("KIOSK_REQUIRE_AIOSMTPD=1 but aiosmtpd cannot be imported: {why}");
-        }
-        eprintln!("SKIPPED: aiosmtpd not found ({why}); pip install aiosmtpd");
+    if !support::require(support::Peer::Aiosmtpd) {
         return;
     }
     let dir = tempfile::tempdir().unwrap();

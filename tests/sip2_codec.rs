@@ -7,6 +7,8 @@
 //! pysip2's `verify_checksum`. Set KIOSK_REQUIRE_PYSIP2=1 (CI does) to make
 //! a missing pysip2 a failure rather than a skip.
 
+mod support;
+
 use chrono::{NaiveDate, NaiveDateTime, TimeZone, Utc};
 use kiosk::cli::sip2::describe;
 use kiosk::sync::sip2::*;
@@ -1174,20 +1176,7 @@ const PEER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/sip2/pysip2_peer.
 
 /// Whether pysip2 can be imported; fails the test if it must be.
 fn pysip2_available() -> bool {
-    let ok = Command::new("python3")
-        .args(["-c", "import pysip2"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        assert!(
-            std::env::var("KIOSK_REQUIRE_PYSIP2").as_deref() != Ok("1"),
-            "KIOSK_REQUIRE_PYSIP2=1 but `python3 -c 'import pysip2'` fails: pip install pysip2==0.1.0"
-        );
-        eprintln!("pysip2 not installed: peer check skipped (pip install pysip2==0.1.0)");
-    }
-    ok
+    support::require(support::Peer::Pysip2)
 }
 
 fn peer(mode: &str, input: &str) -> String {

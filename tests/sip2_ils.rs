@@ -2,144 +2,23 @@
 //! `kiosk sync --once`, `kiosk sync status`, `kiosk journal`) with
 //! `[upstream] kind = "sip2"` against a scripted ILS behind pysip2's AnyIO
 //! SIP2 server (tests/sip2/ils_server.py, a separate process on a loopback
-//! port) that records every request it receives. The tests assert on what
-//! the server recorded and on what the kiosk printed and journaled.
+//! port, `support::ils`) that records every request it receives. The tests
+//! assert on what the server recorded and on what the kiosk printed and
+//! journaled.
 //!
-//! Needs python3 with pysip2 (pip install pysip2==0.1.0): skipped with a
-//! notice when missing, unless KIOSK_REQUIRE_PYSIP2=1 (CI), which makes it
-//! a failure.
+//! Needs python3 with pysip2 (pip install pysip2==0.1.0), and Python's
+//! cryptography for the TLS test: each test says it is skipped when they
+//! are missing, and the run ends with the count, unless
+//! KIOSK_REQUIRE_PYSIP2=1 / KIOSK_REQUIRE_CRYPTOGRAPHY=1 (CI), which make
+//! it a failure.
+
+mod support;
 
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-
-const SERVER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/sip2/ils_server.py");
-
-fn pysip2() -> bool {
-    let ok = Command::new("python3")
-        .args(["-c", "import pysip2, anyio"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        assert!(
-            std::env::var("KIOSK_REQUIRE_PYSIP2").as_deref() != Ok("1"),
-            "KIOSK_REQUIRE_PYSIP2=1 but `python3 -c 'import pysip2'` fails: pip install pysip2==0.1.0"
-        );
-        eprintln!("pysip2 not installed: SIP2 ILS tests skipped (pip install pysip2==0.1.0)");
-    }
-    ok
-}
-
-/// The scripted ILS, a child process; killed on drop.
-struct Ils {
-    child: Option<Child>,
-    port: u16,
-    state: PathBuf,
-    log: PathBuf,
-    encoding: String,
-    login: Option<String>,
-    /// More server options (`--no-offline`).
-    options: Vec<String>,
-}
-
-impl Ils {
-    fn start(dir: &Path, library: &Value, encoding: &str, login: Option<&str>) -> Ils {
-        Ils::start_with(dir, library, encoding, login, &[])
-    }
-
-    /// Starts with more server options (`--tls-cert …`).
-    fn start_with(
-        dir: &Path,
-        library: &Value,
-        encoding: &str,
-        login: Option<&str>,
-        options: &[&str],
-    ) -> Ils {
-        let state = dir.join("ils-state.json");
-        std::fs::write(&state, library.to_string()).unwrap();
-        let mut ils = Ils {
-            child: None,
-            port: 0,
-            state,
-            log: dir.join("ils-log.jsonl"),
-            encoding: encoding.into(),
-            login: login.map(str::to_string),
-            options: options.iter().map(|o| o.to_string()).collect(),
-        };
-        ils.up();
-        ils
-    }
-
-    /// Starts (again) on the same port, with the library as it was left.
-    fn up(&mut self) {
-        let mut cmd = Command::new("python3");
-        cmd.arg(SERVER)
-            .arg("--state")
-            .arg(&self.state)
-            .arg("--log")
-            .arg(&self.log)
-            .args([
-                "--port",
-                &self.port.to_string(),
-                "--encoding",
-                &self.encoding,
-            ])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
-        if let Some(l) = &self.login {
-            cmd.args(["--login", l]);
-        }
-        cmd.args(&self.options);
-        let mut child = cmd.spawn().expect("run python3");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let port = line
-            .strip_prefix("PORT ")
-            .and_then(|p| p.trim().parse().ok())
-            .unwrap_or_else(|| panic!("the ILS did not start: {line:?}"));
-        self.port = port;
-        self.child = Some(child);
-    }
-
-    /// The ILS goes away (connections refused from now on).
-    fn down(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-
-    /// Every request received so far, in order.
-    fn records(&self) -> Vec<Value> {
-        std::fs::read_to_string(&self.log)
-            .unwrap_or_default()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect()
-    }
-
-    fn received(&self, code: &str) -> Vec<Value> {
-        self.records()
-            .into_iter()
-            .filter(|r| r["code"] == code)
-            .collect()
-    }
-
-    fn library(&self) -> Value {
-        serde_json::from_str(&std::fs::read_to_string(&self.state).unwrap()).unwrap()
-    }
-}
-
-impl Drop for Ils {
-    fn drop(&mut self) {
-        self.down();
-    }
-}
+use std::path::Path;
+use support::ils::Ils;
+use support::kiosk::{kiosk, run_json, run_with_input};
+use support::{require, Peer};
 
 struct Kiosk {
     dir: tempfile::TempDir,
@@ -156,13 +35,18 @@ impl Kiosk {
     }
 
     fn configure(&self, ils: &Ils, extra: &str) {
+        self.configure_timeout(ils, 5, extra);
+    }
+
+    /// With `timeout_secs` for each exchange with the ILS.
+    fn configure_timeout(&self, ils: &Ils, timeout_secs: u32, extra: &str) {
         std::fs::write(
             self.dir.path().join("kiosk.toml"),
             format!(
                 "[kiosk]\nid = \"sip2-kiosk\"\n[store]\npath = \"kiosk.db\"\n[barcode]\nmode = \"off\"\n\
                  [offline]\npolicy = \"returns-and-checkouts\"\nmax_cache_age_hours = 0\n\
                  [upstream]\nkind = \"sip2\"\nhost = \"127.0.0.1\"\nport = {}\ninstitution = \"MAIN\"\n\
-                 location = \"KIOSK-1\"\ntimeout_secs = 5\ndecide_timeout_ms = 5000\n{extra}",
+                 location = \"KIOSK-1\"\ntimeout_secs = {timeout_secs}\ndecide_timeout_ms = 5000\n{extra}",
                 ils.port
             ),
         )
@@ -193,29 +77,26 @@ impl Kiosk {
 
     /// Runs the kiosk at `now`; (exit code, JSON lines, stderr).
     fn run(&self, args: &[&str], now: &str) -> (i32, Vec<Value>, String) {
-        let out = Command::new(env!("CARGO_BIN_EXE_kiosk"))
-            .current_dir(self.dir.path())
-            .env_remove("KIOSK_CONFIG")
-            .env("KIOSK_NOW", now)
-            .args(args)
-            .output()
-            .unwrap();
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        let json = stdout
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
-            .collect();
-        (
-            out.status.code().unwrap_or(-1),
-            json,
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
+        run_json(kiosk(self.dir.path()).env("KIOSK_NOW", now).args(args))
     }
 
     fn one(&self, args: &[&str], now: &str) -> Value {
         let (_, out, err) = self.run(args, now);
         assert_eq!(out.len(), 1, "{args:?}: {out:?} {err}");
         out.into_iter().next().unwrap()
+    }
+
+    /// `kiosk circ checkout`: its one line.
+    fn checkout(&self, patron: &str, item: &str, now: &str) -> Value {
+        self.one(
+            &["circ", "checkout", "--patron", patron, "--item", item],
+            now,
+        )
+    }
+
+    /// `kiosk circ checkin`: its one line.
+    fn checkin(&self, item: &str, now: &str) -> Value {
+        self.one(&["circ", "checkin", "--item", item], now)
     }
 
     fn journal(&self) -> Vec<Value> {
@@ -232,6 +113,16 @@ impl Kiosk {
     }
 }
 
+/// The kiosk's answer was yes, decided `mode` ("online", "offline").
+#[track_caller]
+fn assert_ok(v: &Value, mode: &str) {
+    assert_eq!(
+        (v["ok"].clone(), v["mode"].clone()),
+        (json!(true), json!(mode)),
+        "{v}"
+    );
+}
+
 const ONLINE: &str = "2026-11-20T10:00:00+08:00";
 const OFFLINE: &str = "2026-11-21T15:30:00+08:00";
 const LATER: &str = "2026-11-22T09:00:00+08:00";
@@ -245,29 +136,201 @@ fn library(items: Value, loans: Value, faults: Value) -> Value {
     })
 }
 
+/// The authors of the books the tests lend, for the kiosk's items CSV.
+const AUTHORS: &[(&str, &str)] = &[
+    ("Les Misérables", "Victor Hugo"),
+    ("The Silent River", "Ann Lee"),
+    ("Ulysses", "James Joyce"),
+    ("Moby Dick", "Herman Melville"),
+    ("Dubliners", "James Joyce"),
+    ("Emma", "Jane Austen"),
+    ("Middlemarch", "George Eliot"),
+    ("三体", "刘慈欣"),
+];
+
+/// A kiosk on the scripted ILS, the two knowing the same readers (P1, P2)
+/// and books: the ILS's `items` are imported at the kiosk too. The setup
+/// every test of this file shares; `start` skips the test (None) without
+/// pysip2.
+struct OnIls {
+    library: Value,
+    encoding: &'static str,
+    login: Option<&'static str>,
+    options: Vec<String>,
+    timeout_secs: u32,
+    config: String,
+    tls: bool,
+}
+
+/// The ILS with these items (`{"I1": {"title": …}, …}`), no loans, no faults.
+fn on_ils(items: Value) -> OnIls {
+    OnIls {
+        library: library(items, json!({}), json!({})),
+        encoding: "cp850",
+        login: None,
+        options: Vec::new(),
+        timeout_secs: 5,
+        config: String::new(),
+        tls: false,
+    }
+}
+
+impl OnIls {
+    /// The whole library the ILS keeps (readers with PINs and fines …).
+    fn library(mut self, library: Value) -> OnIls {
+        self.library = library;
+        self
+    }
+
+    fn loans(mut self, loans: Value) -> OnIls {
+        self.library["loans"] = loans;
+        self
+    }
+
+    fn faults(mut self, faults: Value) -> OnIls {
+        self.library["faults"] = faults;
+        self
+    }
+
+    /// A PIN only the ILS knows.
+    fn pin(mut self, patron: &str, pin: &str) -> OnIls {
+        self.library["patrons"][patron]["pin"] = json!(pin);
+        self
+    }
+
+    fn encoding(mut self, encoding: &'static str) -> OnIls {
+        self.encoding = encoding;
+        self
+    }
+
+    /// The ILS demands this login ("user:password") first.
+    fn login(mut self, login: &'static str) -> OnIls {
+        self.login = Some(login);
+        self
+    }
+
+    fn option(mut self, option: &str) -> OnIls {
+        self.options.push(option.into());
+        self
+    }
+
+    fn timeout_secs(mut self, secs: u32) -> OnIls {
+        self.timeout_secs = secs;
+        self
+    }
+
+    /// More of the kiosk's configuration, after `[upstream]`'s keys.
+    fn config(mut self, extra: &str) -> OnIls {
+        self.config = extra.into();
+        self
+    }
+
+    /// The ILS over TLS with a certificate from a throwaway CA
+    /// (tests/sip2/make_certs.py: ca.pem, other-ca.pem, server.pem and
+    /// server.key in the kiosk's directory). Needs Python's cryptography.
+    fn tls(mut self) -> OnIls {
+        self.tls = true;
+        self
+    }
+
+    /// The items CSV the kiosk imports: the ILS's items with their authors.
+    fn items_csv(&self) -> String {
+        let items = self.library["items"].as_object().unwrap();
+        items
+            .iter()
+            .map(|(id, item)| {
+                let title = item["title"].as_str().unwrap();
+                let author = AUTHORS
+                    .iter()
+                    .find(|(t, _)| *t == title)
+                    .map_or_else(|| panic!("no author for {title}"), |(_, a)| *a);
+                format!("{id},{title},{author},,book,,1\n")
+            })
+            .collect()
+    }
+
+    /// Starts the ILS, configures the kiosk for it and imports the
+    /// readers and books; None (the test is skipped, and says so) without
+    /// pysip2 (or cryptography for TLS).
+    fn start(self) -> Option<(Kiosk, Ils)> {
+        if !require(Peer::Pysip2) || (self.tls && !require(Peer::Cryptography)) {
+            return None;
+        }
+        let k = Kiosk::new();
+        let mut options = self.options.clone();
+        if self.tls {
+            make_certs(k.dir.path());
+            for (flag, file) in [("--tls-cert", "server.pem"), ("--tls-key", "server.key")] {
+                options.push(flag.into());
+                options.push(k.dir.path().join(file).to_str().unwrap().into());
+            }
+        }
+        let options: Vec<&str> = options.iter().map(String::as_str).collect();
+        let ils = Ils::start_with(
+            k.dir.path(),
+            &self.library,
+            self.encoding,
+            self.login,
+            &options,
+        );
+        k.configure_timeout(&ils, self.timeout_secs, &self.config);
+        k.import(&self.items_csv());
+        Some((k, ils))
+    }
+}
+
+/// A throwaway CA and a server certificate it signed, and another CA, in
+/// `dir` (tests/sip2/make_certs.py).
+fn make_certs(dir: &Path) {
+    let made = std::process::Command::new("python3")
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/sip2/make_certs.py"
+        ))
+        .arg(dir)
+        .status()
+        .unwrap();
+    assert!(made.success());
+}
+
+/// The SIP2 upstream without the CLI, on the ILS at `port`.
+fn sip2_upstream(port: u16, error_detection: bool) -> kiosk::sync::sip2::Sip2Upstream {
+    use kiosk::sync::sip2::client::ClientSettings;
+    use kiosk::sync::sip2::{Charset, Sip2Upstream};
+    use std::time::Duration;
+    Sip2Upstream::new(
+        ClientSettings {
+            host: "127.0.0.1".into(),
+            port,
+            tls: false,
+            tls_ca: None,
+            username: String::new(),
+            password: String::new(),
+            location: "KIOSK-1".into(),
+            charset: Charset::Cp850,
+            error_detection,
+            heartbeat: Duration::from_secs(60),
+            timeout: Duration::from_secs(5),
+            resend_limit: 3,
+        },
+        "MAIN",
+        "",
+    )
+}
+
 #[test]
 fn online_checkout_renew_checkin_reach_the_ils() {
-    if !pysip2() {
+    let Some((k, ils)) = on_ils(
+        json!({"I1": {"title": "Les Misérables"}, "I2": {"title": "The Silent River", "hold_for": "P2"}}),
+    )
+    .loans(json!({"I2": {"patron": "P1", "due": "20261201    235900"}}))
+    .login("kiosk-1:s3cret")
+    .config("username = \"kiosk-1\"\npassword = \"s3cret\"\n")
+    .start() else {
         return;
-    }
-    let k = Kiosk::new();
-    let ils = Ils::start(
-        k.dir.path(),
-        &library(
-            json!({"I1": {"title": "Les Misérables"}, "I2": {"title": "The Silent River", "hold_for": "P2"}}),
-            json!({"I2": {"patron": "P1", "due": "20261201    235900"}}),
-            json!({}),
-        ),
-        "cp850",
-        Some("kiosk-1:s3cret"),
-    );
-    k.configure(&ils, "username = \"kiosk-1\"\npassword = \"s3cret\"\n");
-    k.import("I1,Les Misérables,Victor Hugo,,book,,1\nI2,The Silent River,Ann Lee,,book,,1\n");
+    };
 
-    let v = k.one(
-        &["circ", "checkout", "--patron", "P1", "--item", "I1"],
-        ONLINE,
-    );
+    let v = k.checkout("P1", "I1", ONLINE);
     assert_eq!(v["ok"], true, "{v}");
     assert_eq!(v["mode"], "online");
     // The ILS's title in cp850, its due date, its screen message.
@@ -278,25 +341,17 @@ fn online_checkout_renew_checkin_reach_the_ils() {
     assert_eq!(due.len(), 10, "a day loan: {due}");
 
     let v = k.one(&["circ", "renew", "--patron", "P1", "--item", "I1"], ONLINE);
-    assert_eq!(
-        (v["ok"].clone(), v["mode"].clone()),
-        (json!(true), json!("online")),
-        "{v}"
-    );
+    assert_ok(&v, "online");
     assert!(v["due"].as_str().unwrap() > due.as_str());
 
-    let v = k.one(&["circ", "checkin", "--item", "I1"], ONLINE);
-    assert_eq!(
-        (v["ok"].clone(), v["mode"].clone()),
-        (json!(true), json!("online")),
-        "{v}"
-    );
+    let v = k.checkin("I1", ONLINE);
+    assert_ok(&v, "online");
     assert_eq!(v["upstream"]["sort_bin"], "A1");
     assert_eq!(v["upstream"]["alert"], false);
 
     // A return with a hold waiting: the ILS's alert, bin and message reach
     // the reader.
-    let v = k.one(&["circ", "checkin", "--item", "I2"], ONLINE);
+    let v = k.checkin("I2", ONLINE);
     assert_eq!(v["upstream"]["alert"], true, "{v}");
     assert_eq!(v["upstream"]["sort_bin"], "HOLD");
     assert_eq!(
@@ -305,10 +360,7 @@ fn online_checkout_renew_checkin_reach_the_ils() {
     );
 
     // Refused online: a kiosk refusal code and the ILS's words.
-    let v = k.one(
-        &["circ", "checkout", "--patron", "P1", "--item", "I2"],
-        ONLINE,
-    );
+    let v = k.checkout("P1", "I2", ONLINE);
     assert_eq!(v["ok"], false, "{v}");
     assert_eq!(v["mode"], "online");
     assert_eq!(v["reason"], "item_on_hold_for_another", "{v}");
@@ -348,50 +400,23 @@ fn online_checkout_renew_checkin_reach_the_ils() {
 
 #[test]
 fn offline_decisions_replay_with_no_block_and_their_own_dates() {
-    if !pysip2() {
+    let Some((k, mut ils)) = on_ils(json!({
+        "I1": {"title": "Les Misérables"},
+        "I2": {"title": "The Silent River", "hold_for": "P2"},
+        "I3": {"title": "Ulysses"},
+    }))
+    .loans(json!({"I3": {"patron": "P1", "due": "20261201    235900"}}))
+    .start() else {
         return;
-    }
-    let k = Kiosk::new();
-    let mut ils = Ils::start(
-        k.dir.path(),
-        &library(
-            json!({
-                "I1": {"title": "Les Misérables"},
-                "I2": {"title": "The Silent River", "hold_for": "P2"},
-                "I3": {"title": "Ulysses"},
-            }),
-            json!({"I3": {"patron": "P1", "due": "20261201    235900"}}),
-            json!({}),
-        ),
-        "cp850",
-        None,
-    );
-    k.configure(&ils, "");
-    k.import(
-        "I1,Les Misérables,Victor Hugo,,book,,1\nI2,The Silent River,Ann Lee,,book,,1\nI3,Ulysses,James Joyce,,book,,1\n",
-    );
+    };
     ils.down();
 
     // The ILS is unreachable: the kiosk decides under [offline].
-    let a = k.one(
-        &["circ", "checkout", "--patron", "P1", "--item", "I1"],
-        OFFLINE,
-    );
-    assert_eq!(
-        (a["ok"].clone(), a["mode"].clone()),
-        (json!(true), json!("offline")),
-        "{a}"
-    );
+    let a = k.checkout("P1", "I1", OFFLINE);
+    assert_ok(&a, "offline");
     // The ILS has I2 on its hold shelf for someone else; the kiosk cannot know.
-    let b = k.one(
-        &["circ", "checkout", "--patron", "P1", "--item", "I2"],
-        OFFLINE,
-    );
-    assert_eq!(
-        (b["ok"].clone(), b["mode"].clone()),
-        (json!(true), json!("offline")),
-        "{b}"
-    );
+    let b = k.checkout("P1", "I2", OFFLINE);
+    assert_ok(&b, "offline");
     let (code, out, _) = k.run(&["sync", "--once"], OFFLINE);
     assert_eq!(code, 1, "entries stay while the ILS is down: {out:?}");
     assert_eq!(out[0]["offline"], true);
@@ -441,34 +466,17 @@ fn offline_decisions_replay_with_no_block_and_their_own_dates() {
 
 #[test]
 fn a_connection_dropped_mid_answer_does_not_duplicate_the_loan() {
-    if !pysip2() {
+    let Some((k, ils)) = on_ils(json!({"I1": {"title": "Les Misérables"}}))
+        .faults(json!({"drop": ["12"]}))
+        .start()
+    else {
         return;
-    }
-    let k = Kiosk::new();
-    let ils = Ils::start(
-        k.dir.path(),
-        &library(
-            json!({"I1": {"title": "Les Misérables"}}),
-            json!({}),
-            json!({"drop": ["12"]}),
-        ),
-        "cp850",
-        None,
-    );
-    k.configure(&ils, "");
-    k.import("I1,Les Misérables,Victor Hugo,,book,,1\n");
+    };
 
     // The ILS applies the checkout, then the line dies half-way through its
     // answer: the outcome is unknown, so the kiosk decides offline.
-    let v = k.one(
-        &["circ", "checkout", "--patron", "P1", "--item", "I1"],
-        ONLINE,
-    );
-    assert_eq!(
-        (v["ok"].clone(), v["mode"].clone()),
-        (json!(true), json!("offline")),
-        "{v}"
-    );
+    let v = k.checkout("P1", "I1", ONLINE);
+    assert_ok(&v, "offline");
     assert_eq!(ils.received("11").len(), 1);
     assert_eq!(ils.library()["loans"]["I1"]["patron"], "P1");
 
@@ -484,39 +492,17 @@ fn a_connection_dropped_mid_answer_does_not_duplicate_the_loan() {
 
 #[test]
 fn a_garbled_answer_is_asked_again_with_97() {
-    if !pysip2() {
+    let Some((k, ils)) = on_ils(json!({"I1": {"title": "Les Misérables"}}))
+        .faults(json!({"garble": ["12"]}))
+        .start()
+    else {
         return;
-    }
-    let k = Kiosk::new();
-    let ils = Ils::start(
-        k.dir.path(),
-        &library(
-            json!({"I1": {"title": "Les Misérables"}}),
-            json!({}),
-            json!({"garble": ["12"]}),
-        ),
-        "cp850",
-        None,
-    );
-    k.configure(&ils, "");
-    k.import("I1,Les Misérables,Victor Hugo,,book,,1\n");
-    let v = k.one(
-        &["circ", "checkout", "--patron", "P1", "--item", "I1"],
-        ONLINE,
-    );
-    assert_eq!(
-        (v["ok"].clone(), v["mode"].clone()),
-        (json!(true), json!("online")),
-        "{v}"
-    );
+    };
+    let v = k.checkout("P1", "I1", ONLINE);
+    assert_ok(&v, "online");
     assert_eq!(v["upstream"]["title"], "Les Misérables");
-    let codes: Vec<String> = ils
-        .records()
-        .iter()
-        .map(|r| r["code"].as_str().unwrap().to_string())
-        .collect();
     assert_eq!(
-        codes,
+        ils.codes(),
         ["99", "11", "97"],
         "one checkout, one resend request"
     );
@@ -524,29 +510,17 @@ fn a_garbled_answer_is_asked_again_with_97() {
 
 #[test]
 fn utf8_titles_travel_when_both_sides_say_utf8() {
-    if !pysip2() {
+    let Some((k, _ils)) = on_ils(json!({"I9": {"title": "三体"}}))
+        .encoding("utf-8")
+        .config("charset = \"utf-8\"\n")
+        .start()
+    else {
         return;
-    }
-    let k = Kiosk::new();
-    let ils = Ils::start(
-        k.dir.path(),
-        &library(json!({"I9": {"title": "三体"}}), json!({}), json!({})),
-        "utf-8",
-        None,
-    );
-    k.configure(&ils, "charset = \"utf-8\"\n");
-    k.import("I9,三体,刘慈欣,,book,,1\n");
-    let v = k.one(
-        &["circ", "checkout", "--patron", "P2", "--item", "I9"],
-        ONLINE,
-    );
-    assert_eq!(
-        (v["ok"].clone(), v["mode"].clone()),
-        (json!(true), json!("online")),
-        "{v}"
-    );
+    };
+    let v = k.checkout("P2", "I9", ONLINE);
+    assert_ok(&v, "online");
     assert_eq!(v["upstream"]["title"], "三体");
-    let v = k.one(&["circ", "checkin", "--item", "I9"], ONLINE);
+    let v = k.checkin("I9", ONLINE);
     assert_eq!(v["upstream"]["title"], "三体", "{v}");
 }
 
@@ -555,11 +529,8 @@ fn utf8_titles_travel_when_both_sides_say_utf8() {
 #[test]
 fn the_upstream_speaks_for_the_ils() {
     use kiosk::protocol::{Entry, EntryStatus, Heartbeat};
-    use kiosk::sync::sip2::client::ClientSettings;
-    use kiosk::sync::sip2::{Charset, Sip2Upstream};
     use kiosk::sync::{Upstream, UpstreamError};
-    use std::time::Duration;
-    if !pysip2() {
+    if !require(Peer::Pysip2) {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -573,24 +544,7 @@ fn the_upstream_speaks_for_the_ils() {
         "cp850",
         None,
     );
-    let up = Sip2Upstream::new(
-        ClientSettings {
-            host: "127.0.0.1".into(),
-            port: ils.port,
-            tls: false,
-            tls_ca: None,
-            username: String::new(),
-            password: String::new(),
-            location: "KIOSK-1".into(),
-            charset: Charset::Cp850,
-            error_detection: true,
-            heartbeat: Duration::from_secs(60),
-            timeout: Duration::from_secs(5),
-            resend_limit: 3,
-        },
-        "MAIN",
-        "",
-    );
+    let up = sip2_upstream(ils.port, true);
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -660,11 +614,9 @@ fn the_upstream_speaks_for_the_ils() {
 #[test]
 fn a_late_answer_is_never_taken_for_the_next_one() {
     use kiosk::protocol::{DecideRequest, Entry};
-    use kiosk::sync::sip2::client::ClientSettings;
-    use kiosk::sync::sip2::{Charset, Sip2Upstream};
     use kiosk::sync::Upstream;
     use std::time::Duration;
-    if !pysip2() {
+    if !require(Peer::Pysip2) {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -678,24 +630,7 @@ fn a_late_answer_is_never_taken_for_the_next_one() {
         "cp850",
         None,
     );
-    let up = Sip2Upstream::new(
-        ClientSettings {
-            host: "127.0.0.1".into(),
-            port: ils.port,
-            tls: false,
-            tls_ca: None,
-            username: String::new(),
-            password: String::new(),
-            location: "KIOSK-1".into(),
-            charset: Charset::Cp850,
-            error_detection: false,
-            heartbeat: Duration::from_secs(60),
-            timeout: Duration::from_secs(5),
-            resend_limit: 3,
-        },
-        "MAIN",
-        "",
-    );
+    let up = sip2_upstream(ils.port, false);
     let checkout = |item: &str| DecideRequest {
         entry: Entry {
             id: uuid::Uuid::now_v7(),
@@ -735,35 +670,15 @@ fn a_late_answer_is_never_taken_for_the_next_one() {
 /// each becomes a coded conflict for staff to enter at the desk.
 #[test]
 fn an_ils_that_takes_no_offline_transactions_is_sent_none() {
-    if !pysip2() {
+    let Some((k, mut ils)) = on_ils(json!({"I1": {"title": "Les Misérables"}}))
+        .option("--no-offline")
+        .start()
+    else {
         return;
-    }
-    let k = Kiosk::new();
-    let mut ils = Ils::start(
-        k.dir.path(),
-        &library(
-            json!({"I1": {"title": "Les Misérables"}}),
-            json!({}),
-            json!({}),
-        ),
-        "cp850",
-        None,
-    );
-    ils.options.push("--no-offline".into());
+    };
     ils.down();
-    ils.up();
-    k.configure(&ils, "");
-    k.import("I1,Les Misérables,Victor Hugo,,book,,1\n");
-    ils.down();
-    let a = k.one(
-        &["circ", "checkout", "--patron", "P1", "--item", "I1"],
-        OFFLINE,
-    );
-    assert_eq!(
-        (a["ok"].clone(), a["mode"].clone()),
-        (json!(true), json!("offline")),
-        "{a}"
-    );
+    let a = k.checkout("P1", "I1", OFFLINE);
+    assert_ok(&a, "offline");
     ils.up();
     let (code, out, err) = k.run(&["sync", "--once"], LATER);
     assert_eq!(code, 0, "{out:?} {err}");
@@ -777,32 +692,6 @@ fn an_ils_that_takes_no_offline_transactions_is_sent_none() {
     assert!(ils.received("11").is_empty());
 }
 
-/// Whether python3 can make the TLS test's certificates (`cryptography`,
-/// installed by .ci/run); like pysip2, a failure under KIOSK_REQUIRE_PYSIP2=1.
-fn cryptography() -> bool {
-    let ok = Command::new("python3")
-        .args(["-c", "import cryptography"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        assert!(
-            std::env::var("KIOSK_REQUIRE_PYSIP2").as_deref() != Ok("1"),
-            "KIOSK_REQUIRE_PYSIP2=1 but `python3 -c 'import cryptography'` fails: pip install cryptography"
-        );
-        eprintln!("python cryptography not installed: SIP2 TLS test skipped");
-    }
-    ok
-}
-
-fn codes(ils: &Ils) -> Vec<String> {
-    ils.records()
-        .iter()
-        .map(|r| r["code"].as_str().unwrap().to_string())
-        .collect()
-}
-
 /// The whole reader flow against the ILS through the real `kiosk` binary:
 /// identify with a PIN the ILS checks, the account as the ILS keeps it,
 /// checkout, renew, renew all (65), hold place + cancel, a return routed to
@@ -812,13 +701,8 @@ fn codes(ils: &Ils) -> Vec<String> {
 /// conflict for staff.
 #[test]
 fn a_whole_reader_session_on_the_ils_then_offline_and_back() {
-    if !pysip2() {
-        return;
-    }
-    let k = Kiosk::new();
-    let mut ils = Ils::start(
-        k.dir.path(),
-        &json!({
+    let Some((k, mut ils)) = on_ils(json!({}))
+        .library(json!({
             "patrons": {
                 "P1": {"name": "Zoë Ørsted", "pin": "4321", "fines": "3.00",
                        "fine_items": ["I9 overdue 3.00"]},
@@ -840,17 +724,11 @@ fn a_whole_reader_session_on_the_ils_then_offline_and_back() {
                 "I7": {"patron": "P1", "due": "20261201    235900"},
             },
             "faults": {},
-        }),
-        "cp850",
-        None,
-    );
-    k.configure(&ils, "");
-    k.import(
-        "I1,Les Misérables,Victor Hugo,,book,,1\nI2,The Silent River,Ann Lee,,book,,1\n\
-         I3,Ulysses,James Joyce,,book,,1\nI5,Moby Dick,Herman Melville,,book,,1\n\
-         I6,Dubliners,James Joyce,,book,,1\nI7,Emma,Jane Austen,,book,,1\n\
-         I8,Middlemarch,George Eliot,,book,,1\n",
-    );
+        }))
+        .start()
+    else {
+        return;
+    };
 
     // Identify: the kiosk has no PIN hash (none imported), the ILS checks
     // it (23 with AD → CQ). A wrong one counts at this kiosk.
@@ -898,28 +776,17 @@ fn a_whole_reader_session_on_the_ils_then_offline_and_back() {
     );
     assert_eq!(c.len(), 1, "{err}");
     let c = c[0].clone();
-    assert_eq!(
-        (c["ok"].clone(), c["mode"].clone()),
-        (json!(true), json!("online")),
-        "{c}"
-    );
+    assert_ok(&c, "online");
     assert!(
         c["message"].as_str().unwrap().ends_with("Enjoy"),
         "the ILS's AF is shown: {c}"
     );
-    let c = k.one(
-        &["circ", "checkout", "--patron", "P1", "--item", "I5"],
-        ONLINE,
-    );
+    let c = k.checkout("P1", "I5", ONLINE);
     assert_eq!(c["ok"], true, "{c}");
 
     // Renew one, then all: one 65, each item journaled as a renewal.
     let r = k.one(&["circ", "renew", "--patron", "P1", "--item", "I2"], ONLINE);
-    assert_eq!(
-        (r["ok"].clone(), r["mode"].clone()),
-        (json!(true), json!("online")),
-        "{r}"
-    );
+    assert_ok(&r, "online");
     let (code, all, err) = k.run(&["circ", "renew-all", "--patron", "P1"], ONLINE);
     assert_eq!(code, 1, "two loans cannot be renewed: {all:?} {err}");
     let by_item = |item: &str| {
@@ -954,11 +821,7 @@ fn a_whole_reader_session_on_the_ils_then_offline_and_back() {
 
     // A hold on a title, and its cancellation.
     let h = k.one(&["circ", "hold", "--patron", "P1", "--item", "I8"], ONLINE);
-    assert_eq!(
-        (h["ok"].clone(), h["mode"].clone()),
-        (json!(true), json!("online")),
-        "{h}"
-    );
+    assert_ok(&h, "online");
     let x = k.one(
         &["circ", "cancel-hold", "--patron", "P1", "--item", "I8"],
         ONLINE,
@@ -975,7 +838,7 @@ fn a_whole_reader_session_on_the_ils_then_offline_and_back() {
     assert_eq!(holds[1]["hold_mode"], "-");
 
     // A return another reader waits for: the ILS's alert, bin and words.
-    let b = k.one(&["circ", "checkin", "--item", "I7"], ONLINE);
+    let b = k.checkin("I7", ONLINE);
     assert_eq!(b["ok"], true, "{b}");
     assert_eq!(b["upstream"]["alert"], true);
     assert_eq!(b["upstream"]["sort_bin"], "HOLD");
@@ -1006,11 +869,7 @@ fn a_whole_reader_session_on_the_ils_then_offline_and_back() {
         ],
         ONLINE,
     );
-    assert_eq!(
-        (p["ok"].clone(), p["mode"].clone()),
-        (json!(true), json!("online")),
-        "{p}"
-    );
+    assert_ok(&p, "online");
     assert_eq!(p["amount_cents"], 300);
     assert_eq!(p["upstream"]["ils_transaction_id"], "ILS-1");
     let paid = ils.received("37");
@@ -1024,11 +883,7 @@ fn a_whole_reader_session_on_the_ils_then_offline_and_back() {
     assert_eq!(ils.library()["patrons"]["P1"]["fines"], "0.00");
 
     let e = k.one(&["circ", "end-session", "--patron", "P1"], ONLINE);
-    assert_eq!(
-        (e["ok"].clone(), e["mode"].clone()),
-        (json!(true), json!("online")),
-        "{e}"
-    );
+    assert_ok(&e, "online");
     assert_eq!(ils.received("35").len(), 1);
     assert!(k
         .journal()
@@ -1037,33 +892,15 @@ fn a_whole_reader_session_on_the_ils_then_offline_and_back() {
 
     // The ILS goes away: the kiosk decides under [offline].
     ils.down();
-    let o1 = k.one(
-        &["circ", "checkout", "--patron", "P1", "--item", "I8"],
-        OFFLINE,
-    );
-    assert_eq!(
-        (o1["ok"].clone(), o1["mode"].clone()),
-        (json!(true), json!("offline")),
-        "{o1}"
-    );
-    let o2 = k.one(&["circ", "checkin", "--item", "I2"], OFFLINE);
-    assert_eq!(
-        (o2["ok"].clone(), o2["mode"].clone()),
-        (json!(true), json!("offline")),
-        "{o2}"
-    );
+    let o1 = k.checkout("P1", "I8", OFFLINE);
+    assert_ok(&o1, "offline");
+    let o2 = k.checkin("I2", OFFLINE);
+    assert_ok(&o2, "offline");
     // The ILS has I6 on loan to P2; the kiosk cannot know.
-    let o3 = k.one(
-        &["circ", "checkout", "--patron", "P1", "--item", "I6"],
-        OFFLINE,
-    );
+    let o3 = k.checkout("P1", "I6", OFFLINE);
     assert_eq!(o3["ok"], true, "{o3}");
     let o4 = k.one(&["circ", "pay", "--patron", "P1", "--amount", "1"], OFFLINE);
-    assert_eq!(
-        (o4["ok"].clone(), o4["mode"].clone()),
-        (json!(true), json!("offline")),
-        "{o4}"
-    );
+    assert_ok(&o4, "offline");
     // A PIN no one can check now is not taken as right.
     let (code, out, _) = k.run(
         &["circ", "account", "--patron", "P1", "--pin", "4321"],
@@ -1150,20 +987,14 @@ fn a_whole_reader_session_on_the_ils_then_offline_and_back() {
 /// missing PIN is asked for when `require_pin` is on.
 #[test]
 fn wrong_pins_checked_by_the_ils_lock_the_card_here() {
-    if !pysip2() {
-        return;
-    }
-    let k = Kiosk::new();
-    let mut lib = library(
-        json!({"I1": {"title": "Les Misérables"}}),
-        json!({}),
-        json!({}),
-    );
     // P1's PIN is known to the ILS only.
-    lib["patrons"]["P1"]["pin"] = json!("4321");
-    let ils = Ils::start(k.dir.path(), &lib, "cp850", None);
-    k.configure(&ils, "[policy]\nrequire_pin = true\npin_attempts = 3\n");
-    k.import("I1,Les Misérables,Victor Hugo,,book,,1\n");
+    let Some((k, ils)) = on_ils(json!({"I1": {"title": "Les Misérables"}}))
+        .pin("P1", "4321")
+        .config("[policy]\nrequire_pin = true\npin_attempts = 3\n")
+        .start()
+    else {
+        return;
+    };
 
     let (code, out, _) = k.run(
         &["circ", "checkout", "--patron", "P1", "--item", "I1"],
@@ -1210,22 +1041,12 @@ fn wrong_pins_checked_by_the_ils_lock_the_card_here() {
 /// on the scanned item, with no title.
 #[test]
 fn copy_holds_when_the_ils_takes_only_those() {
-    if !pysip2() {
+    let Some((k, ils)) = on_ils(json!({"I1": {"title": "Les Misérables"}}))
+        .config("hold_type = \"copy\"\n")
+        .start()
+    else {
         return;
-    }
-    let k = Kiosk::new();
-    let ils = Ils::start(
-        k.dir.path(),
-        &library(
-            json!({"I1": {"title": "Les Misérables"}}),
-            json!({}),
-            json!({}),
-        ),
-        "cp850",
-        None,
-    );
-    k.configure(&ils, "hold_type = \"copy\"\n");
-    k.import("I1,Les Misérables,Victor Hugo,,book,,1\n");
+    };
     let h = k.one(&["circ", "hold", "--patron", "P1", "--item", "I1"], ONLINE);
     assert_eq!(h["ok"], true, "{h}");
     let sent = ils.received("15");
@@ -1238,28 +1059,14 @@ fn copy_holds_when_the_ils_takes_only_those() {
 /// offline and replayed later as its own 29 with no block and its time.
 #[test]
 fn renew_all_offline_replays_one_renewal_per_loan() {
-    if !pysip2() {
+    let Some((k, mut ils)) =
+        on_ils(json!({"I1": {"title": "Les Misérables"}, "I2": {"title": "Ulysses"}})).start()
+    else {
         return;
-    }
-    let k = Kiosk::new();
-    let mut ils = Ils::start(
-        k.dir.path(),
-        &library(
-            json!({"I1": {"title": "Les Misérables"}, "I2": {"title": "Ulysses"}}),
-            json!({}),
-            json!({}),
-        ),
-        "cp850",
-        None,
-    );
-    k.configure(&ils, "");
-    k.import("I1,Les Misérables,Victor Hugo,,book,,1\nI2,Ulysses,James Joyce,,book,,1\n");
+    };
     ils.down();
     for item in ["I1", "I2"] {
-        let v = k.one(
-            &["circ", "checkout", "--patron", "P1", "--item", item],
-            OFFLINE,
-        );
+        let v = k.checkout("P1", item, OFFLINE);
         assert_eq!(v["mode"], "offline", "{v}");
     }
     // Four days on (a renewal must move the due date), still offline.
@@ -1278,7 +1085,7 @@ fn renew_all_offline_replays_one_renewal_per_loan() {
     let (code, out, err) = k.run(&["sync", "--once"], LATER);
     assert_eq!(code, 0, "{out:?} {err}");
     let renewals = ils.received("29");
-    assert_eq!(renewals.len(), 2, "{:?}", codes(&ils));
+    assert_eq!(renewals.len(), 2, "{:?}", ils.codes());
     assert!(
         renewals
             .iter()
@@ -1296,49 +1103,15 @@ fn renew_all_offline_replays_one_renewal_per_loan() {
 /// no offline decision).
 #[test]
 fn checkout_over_tls_and_a_wrong_certificate_is_refused() {
-    if !pysip2() || !cryptography() {
+    let Some((k, ils)) = on_ils(json!({"I1": {"title": "Les Misérables"}}))
+        .tls()
+        .config("tls = true\ntls_ca = \"ca.pem\"\n")
+        .start()
+    else {
         return;
-    }
-    let k = Kiosk::new();
-    let dir = k.dir.path();
-    let made = Command::new("python3")
-        .arg(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/sip2/make_certs.py"
-        ))
-        .arg(dir)
-        .status()
-        .unwrap();
-    assert!(made.success());
-    let cert = dir.join("server.pem");
-    let key = dir.join("server.key");
-    let ils = Ils::start_with(
-        dir,
-        &library(
-            json!({"I1": {"title": "Les Misérables"}}),
-            json!({}),
-            json!({}),
-        ),
-        "cp850",
-        None,
-        &[
-            "--tls-cert",
-            cert.to_str().unwrap(),
-            "--tls-key",
-            key.to_str().unwrap(),
-        ],
-    );
-    k.configure(&ils, "tls = true\ntls_ca = \"ca.pem\"\n");
-    k.import("I1,Les Misérables,Victor Hugo,,book,,1\n");
-    let v = k.one(
-        &["circ", "checkout", "--patron", "P1", "--item", "I1"],
-        ONLINE,
-    );
-    assert_eq!(
-        (v["ok"].clone(), v["mode"].clone()),
-        (json!(true), json!("online")),
-        "{v}"
-    );
+    };
+    let v = k.checkout("P1", "I1", ONLINE);
+    assert_ok(&v, "online");
     assert_eq!(v["upstream"]["title"], "Les Misérables");
     assert_eq!(ils.library()["loans"]["I1"]["patron"], "P1");
 
@@ -1372,47 +1145,29 @@ fn checkout_over_tls_and_a_wrong_certificate_is_refused() {
 /// (35). Neither the PIN nor the full card number reaches the log.
 #[test]
 fn the_text_kiosk_asks_the_ils_about_pins_and_ends_sessions() {
-    use std::io::Write;
-    if !pysip2() {
+    let Some((k, ils)) = on_ils(json!({"I1": {"title": "Les Misérables"}}))
+        .pin("P1", "4321")
+        .config("[policy]\nrequire_pin = true\n")
+        .start()
+    else {
         return;
-    }
-    let k = Kiosk::new();
-    let mut lib = library(
-        json!({"I1": {"title": "Les Misérables"}}),
-        json!({}),
-        json!({}),
+    };
+    let out = run_with_input(
+        kiosk(k.dir.path())
+            .env("KIOSK_LOG", "info")
+            .args(["--lang", "en", "run", "--text"]),
+        "P1\n1111\n4321\nI1\ndone\n",
     );
-    lib["patrons"]["P1"]["pin"] = json!("4321");
-    let ils = Ils::start(k.dir.path(), &lib, "cp850", None);
-    k.configure(&ils, "[policy]\nrequire_pin = true\n");
-    k.import("I1,Les Misérables,Victor Hugo,,book,,1\n");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_kiosk"))
-        .current_dir(k.dir.path())
-        .env_remove("KIOSK_CONFIG")
-        .env("KIOSK_LOG", "info")
-        .args(["--lang", "en", "run", "--text"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"P1\n1111\n4321\nI1\ndone\n")
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
     let log = String::from_utf8(out.stderr).unwrap();
     assert_eq!(out.status.code(), Some(0), "{text} {log}");
     assert!(text.contains("✗ That PIN is not right"), "{text}");
     assert!(text.contains("✓ Borrowed: Les Misérables"), "{text}");
     let pins: Vec<Value> = ils.received("23");
-    assert_eq!(pins.len(), 2, "{:?}", codes(&ils));
+    assert_eq!(pins.len(), 2, "{:?}", ils.codes());
     assert_eq!(pins[1]["patron_password"], "4321");
     assert_eq!(ils.library()["loans"]["I1"]["patron"], "P1");
-    assert_eq!(ils.received("35").len(), 1, "{:?}", codes(&ils));
+    assert_eq!(ils.received("35").len(), 1, "{:?}", ils.codes());
     assert!(!log.contains("4321") && !log.contains("1111"), "{log}");
 }
 
@@ -1422,28 +1177,15 @@ fn the_text_kiosk_asks_the_ils_about_pins_and_ends_sessions() {
 /// later.
 #[test]
 fn a_renew_all_without_an_answer_decides_nothing() {
-    if !pysip2() {
-        return;
-    }
-    let k = Kiosk::new();
-    let ils = Ils::start(
-        k.dir.path(),
-        &library(
-            json!({"I1": {"title": "Les Misérables"}}),
-            json!({"I1": {"patron": "P1", "due": "20261201    235900"}}),
-            json!({"hang": ["66"]}),
-        ),
-        "cp850",
-        None,
-    );
-    k.configure(&ils, "");
     // One second per exchange (the ILS answers the 66 after three).
-    let toml = k.dir.path().join("kiosk.toml");
-    let text = std::fs::read_to_string(&toml)
-        .unwrap()
-        .replace("timeout_secs = 5", "timeout_secs = 1");
-    std::fs::write(&toml, text).unwrap();
-    k.import("I1,Les Misérables,Victor Hugo,,book,,1\n");
+    let Some((k, ils)) = on_ils(json!({"I1": {"title": "Les Misérables"}}))
+        .loans(json!({"I1": {"patron": "P1", "due": "20261201    235900"}}))
+        .faults(json!({"hang": ["66"]}))
+        .timeout_secs(1)
+        .start()
+    else {
+        return;
+    };
     let (code, out, err) = k.run(&["circ", "renew-all", "--patron", "P1"], ONLINE);
     assert_eq!(code, 1, "{out:?} {err}");
     assert_eq!(out.len(), 1, "{out:?}");

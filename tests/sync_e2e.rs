@@ -475,8 +475,10 @@ async fn a_kiosk_offline_for_a_day_converges_exactly_once_sqlite() {
     offline_day_converges(&["--db", db.to_str().unwrap()]).await;
 }
 
+// pg.rs reports a missing PostgreSQL through support::peer.
 #[path = "support/pg.rs"]
 mod pg;
+mod support;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_kiosk_offline_for_a_day_converges_exactly_once_postgres() {

@@ -774,8 +774,10 @@ async fn exactly_once_under_faults_sqlite() {
 // ---------------------------------------------------------------------------
 // PostgreSQL: a throwaway cluster
 
+// pg.rs reports a missing PostgreSQL through support::peer.
 #[path = "support/pg.rs"]
 mod pg;
+mod support;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn exactly_once_under_faults_postgres() {

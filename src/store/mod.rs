@@ -17,6 +17,7 @@ pub mod import;
 mod journal;
 mod payment;
 mod pin;
+pub mod staff;
 
 pub use payment::{Payment, PaymentOk};
 
@@ -176,15 +177,19 @@ impl Store {
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         if let Err(e) = migrations().to_latest(&mut conn) {
-            if let rusqlite_migration::Error::RusqliteError { err, .. } = e {
-                let c = classify(path, err);
-                if !matches!(c, StoreError::Unreadable { .. }) {
-                    return Err(c);
+            // A full disk or a read-only file says so, not "migration failed".
+            if let rusqlite_migration::Error::RusqliteError { err, .. } = &e {
+                let path = path.to_path_buf();
+                match err.sqlite_error_code() {
+                    Some(rusqlite::ErrorCode::DiskFull) => {
+                        return Err(StoreError::DiskFull { path })
+                    }
+                    Some(rusqlite::ErrorCode::ReadOnly | rusqlite::ErrorCode::PermissionDenied) => {
+                        let reason = err.to_string();
+                        return Err(StoreError::ReadOnly { path, reason });
+                    }
+                    _ => {}
                 }
-                return Err(StoreError::Migration {
-                    path: path.to_path_buf(),
-                    reason: c.to_string(),
-                });
             }
             // Two processes opening a new database at once (the kiosk and
             // `kiosk sync status` beside it) both read the old version; the

@@ -3,9 +3,10 @@
 //! under `/usr/lib/postgresql/*/bin`, initdb's a temporary cluster (as the
 //! `postgres` user via `runuser` when the tests run as root), starts it on
 //! a Unix socket in a temporary directory with TCP off, and stops it on
-//! drop. Without PostgreSQL, `pg_or_skip` prints why and returns None,
-//! unless `KIOSK_REQUIRE_PG=1` (CI), where it panics. Also included with
-//! `#[path]` by tests/sync_faults.rs, tests/sync_e2e.rs and benches/sync.rs.
+//! drop. Without PostgreSQL, `start_or_skip` reports the test skipped
+//! (`support::peer`) and returns None, unless `KIOSK_REQUIRE_PG=1` (CI),
+//! where it panics. Also included with `#[path]` by tests/sync_faults.rs
+//! and tests/sync_e2e.rs; every includer also says `mod support;`.
 
 #![allow(dead_code)]
 
@@ -157,32 +158,15 @@ impl Drop for PgCluster {
     }
 }
 
-pub fn pg_or_skip() -> Option<PgCluster> {
-    match PgCluster::start() {
-        Ok(c) => Some(c),
-        Err(why) => {
-            if std::env::var("KIOSK_REQUIRE_PG").as_deref() == Ok("1") {
-                panic!("KIOSK_REQUIRE_PG=1 but PostgreSQL could not be started: {why}");
-            }
-            eprintln!("SKIPPED: PostgreSQL suite: {why}");
-            None
-        }
-    }
-}
-
 impl PgCluster {
-    /// The cluster, or None after printing `SKIPPED: what: why`; panics
-    /// instead when `KIOSK_REQUIRE_PG=1` (CI).
+    /// The cluster, or None after reporting the test skipped (which
+    /// test, why, how to install PostgreSQL; counted at the end of the
+    /// run); a failure instead when `KIOSK_REQUIRE_PG=1` (CI). Needs
+    /// `mod support;` in the test file.
     pub fn start_or_skip(what: &str) -> Option<PgCluster> {
-        match PgCluster::start() {
-            Ok(c) => Some(c),
-            Err(why) => {
-                if std::env::var("KIOSK_REQUIRE_PG").as_deref() == Ok("1") {
-                    panic!("KIOSK_REQUIRE_PG=1 but PostgreSQL could not be started: {why}");
-                }
-                eprintln!("SKIPPED: {what}: {why}");
-                None
-            }
-        }
+        crate::support::found(
+            crate::support::Peer::Postgres,
+            PgCluster::start().map_err(|why| format!("{what}: {why}")),
+        )
     }
 }

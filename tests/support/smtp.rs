@@ -63,16 +63,3 @@ pub fn smtp_sink(mails: &Path) -> (Proc, u16) {
     assert_eq!(line.trim(), "ready");
     (Proc(child), port)
 }
-
-/// Whether aiosmtpd can be imported (else why not).
-pub fn aiosmtpd() -> Result<(), String> {
-    let out = Command::new("python3")
-        .args(["-c", "import aiosmtpd"])
-        .output()
-        .map_err(|e| e.to_string())?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(String::from_utf8_lossy(&out.stderr).into_owned())
-    }
-}

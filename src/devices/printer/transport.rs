@@ -3,11 +3,13 @@
 
 use std::fmt;
 use std::fs::OpenOptions;
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::path::PathBuf;
+use std::sync::Mutex;
 use std::time::Duration;
 
-use escpos::driver::{Driver, FileDriver, NetworkDriver, SerialPortDriver};
+use escpos::driver::{Driver, FileDriver, NetworkDriver};
 use serde::{Deserialize, Serialize};
 
 use super::error::PrinterError;
@@ -113,14 +115,49 @@ fn resolve(target: &PrinterTarget, host: &str, port: u16) -> Result<Vec<SocketAd
     Ok(addrs)
 }
 
+/// An escpos driver over a serial port. escpos has one of its own, but its
+/// `serial_port` feature turns on serialport's libudev default, which needs
+/// libudev-dev and pkg-config to build (see docs/deploy.md).
+struct SerialDriver {
+    path: String,
+    port: Mutex<Box<dyn serialport::SerialPort>>,
+}
+
+impl SerialDriver {
+    fn open(path: &str, baud: u32, timeout: Duration) -> Result<SerialDriver, serialport::Error> {
+        let port = serialport::new(path, baud).timeout(timeout).open()?;
+        Ok(SerialDriver {
+            path: path.to_owned(),
+            port: Mutex::new(port),
+        })
+    }
+
+    fn port(&self) -> std::sync::MutexGuard<'_, Box<dyn serialport::SerialPort>> {
+        self.port.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl Driver for SerialDriver {
+    fn name(&self) -> String {
+        format!("Serial port ({})", self.path)
+    }
+    fn write(&self, data: &[u8]) -> escpos::errors::Result<()> {
+        Ok(self.port().write_all(data)?)
+    }
+    fn read(&self, buf: &mut [u8]) -> escpos::errors::Result<usize> {
+        Ok(self.port().read(buf)?)
+    }
+    fn flush(&self) -> escpos::errors::Result<()> {
+        Ok(self.port().flush()?)
+    }
+}
+
 /// Opens one of escpos's drivers for the target.
 fn open_driver(target: &PrinterTarget) -> Result<Box<dyn Driver>, PrinterError> {
     match target {
-        PrinterTarget::Serial { path, baud } => {
-            SerialPortDriver::open(path, *baud, Some(SEND_TIMEOUT))
-                .map(|d| Box::new(d) as Box<dyn Driver>)
-                .map_err(|e| open_error(target, e))
-        }
+        PrinterTarget::Serial { path, baud } => SerialDriver::open(path, *baud, SEND_TIMEOUT)
+            .map(|d| Box::new(d) as Box<dyn Driver>)
+            .map_err(|e| open_error(target, e)),
         PrinterTarget::Network { host, port } => {
             // escpos's NetworkDriver only applies a connect timeout to an IP
             // literal, so names are resolved here first.
@@ -215,8 +252,9 @@ mod tests {
     use crate::devices::printer::render;
     use crate::devices::printer::test_support::*;
     use crate::domain::Lang;
-    use std::io::{Read, Write};
+    use std::io;
     use std::net::TcpListener;
+    use std::time::Instant;
 
     #[test]
     fn print_to_a_file() {
@@ -230,6 +268,36 @@ mod tests {
             std::fs::read(&path).unwrap(),
             [bytes.clone(), bytes].concat()
         );
+    }
+
+    #[test]
+    fn print_over_a_serial_port() {
+        use serialport::SerialPort;
+        // The kiosk's own serial driver (not escpos's): the bytes arrive
+        // as rendered.
+        let (mut master, slave) = serialport::TTYPort::pair().unwrap();
+        master.set_timeout(Duration::from_millis(100)).unwrap();
+        let target = PrinterTarget::Serial {
+            path: slave.name().unwrap(),
+            baud: 19200,
+        };
+        let bytes = render(&en_receipt(), Lang::En, 32);
+        let reader = std::thread::spawn(move || {
+            let mut received = Vec::new();
+            let until = Instant::now() + Duration::from_secs(30);
+            let mut buf = [0u8; 4096];
+            while Instant::now() < until {
+                match master.read(&mut buf) {
+                    Ok(n) => received.extend_from_slice(&buf[..n]),
+                    Err(e) if e.kind() == io::ErrorKind::TimedOut && !received.is_empty() => break,
+                    Err(_) => {}
+                }
+            }
+            received
+        });
+        print(&target, &bytes).unwrap();
+        assert_eq!(reader.join().unwrap(), bytes);
+        drop(slave);
     }
 
     #[test]
