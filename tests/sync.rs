@@ -891,6 +891,7 @@ mod http {
         Json(kiosk::protocol::HeartbeatAck {
             server_time: "2026-11-23T02:00:00Z".into(),
             clock_offset_ms: 0,
+            max_seq: None,
         })
     }
 

@@ -21,7 +21,7 @@ use std::sync::{Arc, Mutex};
 /// Schema versions this code knows; `PRAGMA user_version` holds the last
 /// one applied (as with the hand-run schema before rusqlite_migration:
 /// every database written since version 1 carries on from its number).
-const SCHEMA_VERSION: i64 = 3;
+const SCHEMA_VERSION: i64 = 4;
 
 /// Version 1, the first schema, with SQLite's row ids.
 static SCHEMA_1: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
@@ -34,6 +34,7 @@ fn migrations() -> Migrations<'static> {
         M::up(SCHEMA_1.as_str()),
         M::up(include_str!("schema_2.sql")),
         M::up(include_str!("schema_3.sql")),
+        M::up(include_str!("schema_4.sql")),
     ])
 }
 
@@ -299,6 +300,7 @@ mod tests {
             SCHEMA_1.clone(),
             include_str!("schema_2.sql").to_string(),
             include_str!("schema_3.sql").to_string(),
+            include_str!("schema_4.sql").to_string(),
         ];
         for from in 1..=SCHEMA_VERSION as usize {
             let dir = tempfile::tempdir().unwrap();

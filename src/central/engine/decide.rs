@@ -26,6 +26,28 @@ pub(crate) async fn decide<S: Sql>(
             detail: serde_json::from_str(&r.s("detail")).unwrap_or(json!({})),
         });
     }
+    // One entry per (kiosk, seq): a seq another entry holds is refused
+    // before anything is decided (a kiosk whose database was lost, before
+    // it learned where its sequence stands; docs/sync.md).
+    if let Some(r) = tx
+        .query_opt(
+            "SELECT id FROM entries WHERE kiosk_id = $1 AND seq = $2
+               AND (code IS NULL OR code <> 'sequence_reused')",
+            p![&e.kiosk_id, e.seq],
+        )
+        .await?
+    {
+        return Err(CentralError::Conflict(
+            "sequence_reused",
+            format!(
+                "seq {} of kiosk {} is already held by entry {}; nothing was decided (the kiosk carries on after its last seq, {})",
+                e.seq,
+                e.kiosk_id,
+                r.s("id"),
+                max_seq(tx, &e.kiosk_id).await?.unwrap_or(0)
+            ),
+        ));
+    }
     let offset = DateTime::parse_from_rfc3339(&e.at)
         .map(|t| *t.offset())
         .map_err(|_| {
