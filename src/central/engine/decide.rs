@@ -26,25 +26,20 @@ pub(crate) async fn decide<S: Sql>(
             detail: serde_json::from_str(&r.s("detail")).unwrap_or(json!({})),
         });
     }
-    // One entry per (kiosk, seq): a seq another entry holds is refused
-    // before anything is decided (a kiosk whose database was lost, before
-    // it learned where its sequence stands; docs/sync.md).
-    if let Some(r) = tx
-        .query_opt(
-            "SELECT id FROM entries WHERE kiosk_id = $1 AND seq = $2
-               AND (code IS NULL OR code <> 'sequence_reused')",
-            p![&e.kiosk_id, e.seq],
-        )
-        .await?
-    {
+    // One entry per (kiosk, seq). A kiosk's seqs only grow, and every seq
+    // the server holds came from its journal: a new entry at or below the
+    // highest one means the kiosk's journal is not the one they came from
+    // (its database was lost or restored, and it has not learned where its
+    // sequence stands yet; docs/sync.md). Refused before anything is
+    // decided; the kiosk decides as if offline and carries on after the
+    // server's seqs.
+    if let Some(top) = max_seq(tx, &e.kiosk_id).await?.filter(|top| e.seq <= *top) {
         return Err(CentralError::Conflict(
             "sequence_reused",
             format!(
-                "seq {} of kiosk {} is already held by entry {}; nothing was decided (the kiosk carries on after its last seq, {})",
-                e.seq,
-                e.kiosk_id,
-                r.s("id"),
-                max_seq(tx, &e.kiosk_id).await?.unwrap_or(0)
+                "kiosk {} already used seqs up to {top}; entry {} came with seq {}. Nothing was decided: \
+                 the kiosk's journal is new and carries on after seq {top} once it syncs",
+                e.kiosk_id, e.id, e.seq
             ),
         ));
     }
