@@ -17,6 +17,7 @@ pub mod import;
 mod journal;
 mod payment;
 mod pin;
+pub mod staff;
 
 pub use payment::{Payment, PaymentOk};
 
