@@ -190,7 +190,10 @@ async fn lost_database_carries_on(db_args: &[&str]) {
         &["circ", "checkout", "--patron", "P3", "--item", "I5"],
     );
     assert_eq!(out[0]["mode"], "online", "{out:?}");
-    let out = kiosk.ok(DEAD, &["circ", "checkout", "--patron", "P3", "--item", "I6"]);
+    let out = kiosk.ok(
+        DEAD,
+        &["circ", "checkout", "--patron", "P3", "--item", "I6"],
+    );
     assert_eq!(out[0]["mode"], "offline", "{out:?}");
     let (code, out, err) = kiosk.run(None, &["sync", "--once"]);
     assert_eq!(code, 0, "{out:?} {err}");
@@ -396,7 +399,11 @@ async fn a_new_kiosk_first_pull_keeps_every_open_loan_hold_and_block() {
         "[policy]\nclosed_weekdays = []\n[policy.default]\nloan_days = 28\nmax_loans = 100\nmax_holds = 10\nfine_per_day = 0\n",
     )
     .unwrap();
-    let server = centre::serve_with(&db_args, &["--config", cfg.to_str().unwrap()], "127.0.0.1:0");
+    let server = centre::serve_with(
+        &db_args,
+        &["--config", cfg.to_str().unwrap()],
+        "127.0.0.1:0",
+    );
 
     // 10,000 loans made at another kiosk, then a hold on a lent copy.
     let at = (Local::now().fixed_offset() - Duration::hours(1)).to_rfc3339();
@@ -406,7 +413,14 @@ async fn a_new_kiosk_first_pull_keeps_every_open_loan_hold_and_block() {
             .iter()
             .map(|&i| {
                 seq += 1;
-                entry("K0", seq, "checkout", &format!("P{:04}", i % 200), &format!("I{i:05}"), &at)
+                entry(
+                    "K0",
+                    seq,
+                    "checkout",
+                    &format!("P{:04}", i % 200),
+                    &format!("I{i:05}"),
+                    &at,
+                )
             })
             .collect();
         let res = push(&server.base, &t0, "K0", entries).await;
@@ -432,9 +446,10 @@ async fn a_new_kiosk_first_pull_keeps_every_open_loan_hold_and_block() {
             &write(
                 d,
                 "p2.csv",
-                &patrons
-                    .replace("Reader ", "Reader no. ")
-                    .replace("P0007,Reader no. 7,adult,2099-12-31,,", "P0007,Reader no. 7,adult,2099-12-31,,card reported stolen"),
+                &patrons.replace("Reader ", "Reader no. ").replace(
+                    "P0007,Reader no. 7,adult,2099-12-31,,",
+                    "P0007,Reader no. 7,adult,2099-12-31,,card reported stolen",
+                ),
             ),
             "--items",
             &write(d, "i2.csv", &items.replace("Title ", "New title ")),
@@ -485,7 +500,14 @@ async fn a_new_kiosk_first_pull_keeps_every_open_loan_hold_and_block() {
     // A book on the shelf still is.
     let out = kiosk.ok(
         DEAD,
-        &["circ", "checkout", "--patron", "P0100", "--item", &format!("I{LOANS:05}")],
+        &[
+            "circ",
+            "checkout",
+            "--patron",
+            "P0100",
+            "--item",
+            &format!("I{LOANS:05}"),
+        ],
     );
     assert_eq!(out[0]["ok"], true, "{out:?}");
 }

@@ -24,7 +24,10 @@ const WRITE_LOCK: i64 = 0x6b696f736b;
 
 /// The whole schema, for a new database.
 pub fn schema() -> String {
-    include_str!("schema.sql").replace("@ID@", "BIGSERIAL PRIMARY KEY") + MIGRATION_2 + MIGRATION_3 + MIGRATION_4
+    include_str!("schema.sql").replace("@ID@", "BIGSERIAL PRIMARY KEY")
+        + MIGRATION_2
+        + MIGRATION_3
+        + MIGRATION_4
 }
 
 /// From version 1 to 2.

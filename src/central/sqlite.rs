@@ -336,6 +336,68 @@ mod tests {
         }
     }
 
+    /// Before version 4 `/v1/decide` could record a second entry under a
+    /// seq a kiosk had used: the upgrade keeps the earlier one and turns
+    /// the later into a `sequence_reused` conflict, so the unique index
+    /// holds; a third entry under that seq is then refused by the index.
+    #[test]
+    fn version_4_keeps_one_entry_per_kiosk_and_seq() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("central.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            for part in [
+                SCHEMA_1.as_str(),
+                include_str!("schema_2.sql"),
+                include_str!("schema_3.sql"),
+            ] {
+                conn.execute_batch(part).unwrap();
+            }
+            for (id, seq, received) in [
+                ("a", 1, "t1"),
+                ("b", 2, "t1"),
+                ("c", 1, "t2"),
+                ("d", 2, "t2"),
+            ] {
+                conn.execute(
+                    "INSERT INTO entries (id, kiosk_id, seq, at, kind, decision, detail, offline,
+                       status, via, received)
+                     VALUES (?1, 'K1', ?2, 't', 'checkout', 'accepted', '{}', 0, 'applied', 'decide', ?3)",
+                    rusqlite::params![id, seq, received],
+                )
+                .unwrap();
+            }
+            conn.pragma_update(None, "user_version", 3).unwrap();
+        }
+        SqliteStorage::open(&path, Settings::default()).unwrap();
+        assert_eq!(user_version(&path), SCHEMA_VERSION);
+        let conn = Connection::open(&path).unwrap();
+        let rows: Vec<(String, String)> = conn
+            .prepare("SELECT id, coalesce(code, '') FROM entries ORDER BY id")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect();
+        let code = |s: &str| s.to_string();
+        assert_eq!(
+            rows,
+            vec![
+                (code("a"), code("")),
+                (code("b"), code("")),
+                (code("c"), code("sequence_reused")),
+                (code("d"), code("sequence_reused")),
+            ]
+        );
+        let again = conn.execute(
+            "INSERT INTO entries (id, kiosk_id, seq, at, kind, decision, detail, offline,
+               status, via, received)
+             VALUES ('e', 'K1', 1, 't', 'checkout', 'accepted', '{}', 0, 'applied', 'push', 't3')",
+            [],
+        );
+        assert!(again.is_err(), "a second entry under seq 1 was stored");
+    }
+
     #[test]
     fn a_newer_database_is_refused() {
         let dir = tempfile::tempdir().unwrap();

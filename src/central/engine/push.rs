@@ -321,10 +321,7 @@ pub(crate) async fn max_seq<S: Sql>(tx: &mut S, kiosk: &str) -> Result<Option<i6
         .await?
         .and_then(|r| r.oi("top"));
     let applied = tx
-        .query_opt(
-            "SELECT last_seq FROM kiosks WHERE kiosk_id = $1",
-            p![kiosk],
-        )
+        .query_opt("SELECT last_seq FROM kiosks WHERE kiosk_id = $1", p![kiosk])
         .await?
         .map(|r| r.i("last_seq"));
     Ok(match (held, applied) {
