@@ -234,7 +234,14 @@ impl Engine {
         now: DateTime<FixedOffset>,
     ) -> Result<PushReport, SyncError> {
         if !store.knows_position()? {
-            self.learn_position(store, now).await?;
+            if let Err(e) = self.learn_position(store, now).await {
+                // Nothing to push: the next sync asks again (an ILS that
+                // is down, say, does not fail a sync with nothing to do).
+                if store.counts()?.outbox > 0 {
+                    return Err(e);
+                }
+                tracing::info!(error = %e, "cannot ask where this kiosk's sequence stands; nothing to push yet");
+            }
         }
         let mut report = PushReport::default();
         // Halved when the server finds a batch too large (413).
