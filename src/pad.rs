@@ -13,7 +13,7 @@ use crate::devices::tag::Format;
 use std::collections::{BTreeMap, BTreeSet};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PadAction {
+pub(crate) enum PadAction {
     /// Every part of an item is on the pad: lend or return it, then set the
     /// security of each of its tags.
     Ready {
@@ -28,7 +28,7 @@ pub enum PadAction {
 }
 
 #[derive(Debug, Default)]
-pub struct Pad {
+pub(crate) struct Pad {
     /// Items already handed out, with the tags they were seen with.
     done: BTreeMap<String, BTreeSet<Uid>>,
     /// Incomplete sets already reported, with the count seen then.
@@ -37,12 +37,12 @@ pub struct Pad {
 }
 
 impl Pad {
-    pub fn new() -> Pad {
+    pub(crate) fn new() -> Pad {
         Pad::default()
     }
 
     /// The tags now in the field (a `TagsInField` event): what to do.
-    pub fn field(&mut self, tags: &[Tag]) -> Vec<PadAction> {
+    pub(crate) fn field(&mut self, tags: &[Tag]) -> Vec<PadAction> {
         let mut out = Vec::new();
         let present: BTreeSet<Uid> = tags.iter().map(|t| t.uid).collect();
         self.forget_gone(&present);
@@ -96,7 +96,7 @@ impl Pad {
     }
 
     /// A tag left the pad.
-    pub fn left(&mut self, uid: &Uid) {
+    pub(crate) fn left(&mut self, uid: &Uid) {
         self.told_unreadable.remove(uid);
         self.done.retain(|_, uids| {
             uids.remove(uid);
@@ -106,7 +106,7 @@ impl Pad {
 
     /// Starts over (a new reader session): items still on the pad will be
     /// handed out again at the next `field`.
-    pub fn reset(&mut self) {
+    pub(crate) fn reset(&mut self) {
         *self = Pad::default();
     }
 

@@ -493,6 +493,12 @@ pub struct Heartbeat {
 pub struct HeartbeatAck {
     pub server_time: String,
     pub clock_offset_ms: i64,
+    /// The highest seq the server holds for this kiosk (0: none). A kiosk
+    /// whose journal is new carries on after it (docs/sync.md, "A lost
+    /// kiosk database"). None from servers before it was added, and from
+    /// upstreams without sequences (SIP2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_seq: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]

@@ -1641,7 +1641,7 @@ async fn version_1_database_is_migrated() {
     let v: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(v, 4);
+    assert_eq!(v, 5);
     let indexes: i64 = conn
         .query_row(
             "SELECT count(*) FROM sqlite_master WHERE type = 'index'
@@ -1651,6 +1651,15 @@ async fn version_1_database_is_migrated() {
         )
         .unwrap();
     assert_eq!(indexes, 2, "version 3's indexes");
+    let once: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'index'
+             AND name = 'entries_kiosk_seq_once'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(once, 1, "version 4's index");
 }
 
 /// PostgreSQL cannot store a NUL character (schemathesis found the 500):

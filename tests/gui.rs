@@ -20,6 +20,9 @@ mod support;
 
 /// A kiosk over a small demo library; returns (app, cards, items).
 fn kiosk_with(mut config: Config) -> (App, Vec<String>, Vec<String>) {
+    if config.staff.pin_hash.is_empty() {
+        config.staff.pin_hash = staff_pin_hash();
+    }
     let mut s = configured_store(&mut config);
     store::demo::generate(&mut s, 30, 120, 7, Local::now().fixed_offset()).unwrap();
     let (cards, items) = store::demo::loanable_pairs(&s, 5).unwrap();
@@ -110,14 +113,41 @@ fn set_pin(app: &App, card: &str, pin: &str) {
         .unwrap();
 }
 
-/// The five taps on the idle screen's corner (no staff PIN configured):
-/// the staff menu, and the Task that reads its figures.
-fn open_staff_menu(app: &mut App) -> iced::Task<Message> {
+/// The staff PIN the tests' kiosks have unless a test sets its own (a
+/// kiosk without one ignores the corner gesture).
+const STAFF_PIN: &str = "13579";
+
+fn staff_pin_hash() -> String {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| kiosk::privacy::hash_pin(STAFF_PIN))
+        .clone()
+}
+
+/// The five taps on the idle screen's corner: the staff PIN pad (when a
+/// PIN is configured), and the Task of the last tap.
+fn staff_corner(app: &mut App) -> iced::Task<Message> {
     let mut task = iced::Task::none();
     for _ in 0..attract::STAFF_TAPS {
         task = app.update(Message::Attract(attract::Message::CornerTapped));
     }
     task
+}
+
+/// The corner gesture and the tests' staff PIN: the staff menu, and the
+/// Task that reads its figures.
+fn open_staff_menu(app: &mut App) -> iced::Task<Message> {
+    let t = staff_corner(app);
+    app.run(t);
+    assert!(
+        matches!(app.screen(), Screen::Identify(_)),
+        "the corner asks for the staff PIN: {:?}",
+        app.screen()
+    );
+    for d in STAFF_PIN.chars() {
+        let d = d.to_digit(10).unwrap() as u8;
+        app.send(Message::Identify(identify::Message::Digit(d)));
+    }
+    app.update(Message::Identify(identify::Message::Submit))
 }
 
 /// A configuration with a receipt printer "printer" and an RFID pad "pad".
@@ -470,7 +500,7 @@ fn staff_pin_is_checked_against_the_configured_hash() {
     let mut config = Config::default();
     config.staff.pin_hash = kiosk::privacy::hash_pin("24680");
     let (mut app, _, _) = kiosk_with(config);
-    let t = open_staff_menu(&mut app);
+    let t = staff_corner(&mut app);
     app.run(t);
     assert!(matches!(app.screen(), Screen::Identify(_)));
     for d in [1, 1, 1] {
@@ -513,6 +543,9 @@ fn configured_store(config: &mut Config) -> Store {
 fn shipped_kiosk() -> Shipped {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("kiosk.toml");
     let mut config = Config::load(&path).unwrap();
+    // The shipped kiosk.toml has no staff PIN (staff set one with `kiosk
+    // hash-pin`); the tests' kiosk has one.
+    config.staff.pin_hash = staff_pin_hash();
     let mut s = configured_store(&mut config);
     let d = &config.demo;
     store::demo::generate(
@@ -741,6 +774,7 @@ fn staff_figures_are_read_off_the_ui_thread_with_item_types() {
     let dir = tempfile::tempdir().unwrap();
     let mut config = Config::default();
     config.kiosk.languages = vec![Lang::En, Lang::ZhCn];
+    config.staff.pin_hash = staff_pin_hash();
     let mut s = Store::open(&dir.path().join("kiosk.db"), &config.kiosk.id).unwrap();
     let (rows, settings, holidays) = kiosk::config::circulation(&config);
     s.configure(rows, settings, &holidays).unwrap();
@@ -1217,6 +1251,9 @@ fn online_app_with(
     mut config: Config,
 ) -> (App, kiosk::ui::sync::Background) {
     config.kiosk.languages = vec![Lang::En, Lang::ZhCn];
+    if config.staff.pin_hash.is_empty() {
+        config.staff.pin_hash = staff_pin_hash();
+    }
     config.upstream.kind = kiosk::config::UpstreamKind::Http;
     config.upstream.url = base.to_string();
     config.upstream.token = token.to_string();
@@ -1448,7 +1485,7 @@ fn staff_pin_locks_after_too_many_wrong_ones() {
     config.policy.pin_attempts = 3;
     config.policy.pin_lock_minutes = 10;
     let (mut app, _, _) = kiosk_with(config);
-    let t = open_staff_menu(&mut app);
+    let t = staff_corner(&mut app);
     app.run(t);
     let t0 = Instant::now();
     let error = |app: &App| match app.screen() {
@@ -1471,7 +1508,7 @@ fn staff_pin_locks_after_too_many_wrong_ones() {
     app.staff_pin_sent("24680", t0 + Duration::from_secs(60));
     assert!(matches!(app.screen(), Screen::Identify(_)));
     app.send(Message::Identify(identify::Message::Cancel));
-    let t = open_staff_menu(&mut app);
+    let t = staff_corner(&mut app);
     app.run(t);
     assert!(matches!(
         error(&app),
@@ -2241,4 +2278,71 @@ fn a_scan_whose_first_key_came_alone_before_a_redraw_is_one_scan() {
     }
     app.press(enter(), now);
     returned_whole(&app, &book);
+}
+
+/// No staff PIN configured (the shipped kiosk.toml's `pin_hash = ""`): the
+/// corner gesture does nothing on a kiosk in a public hall; a staff card
+/// still opens the menu.
+#[test]
+fn without_a_staff_pin_the_corner_does_nothing_but_a_staff_card_works() {
+    let mut config = Config::default();
+    config.staff.cards = vec!["STAFF-0042".into()];
+    let s = configured_store(&mut config);
+    assert!(config.staff.pin_hash.is_empty());
+    let mut app = App::new(config, s, None, Lang::En).unwrap();
+    let t = staff_corner(&mut app);
+    app.run(t);
+    assert!(
+        matches!(app.screen(), Screen::Attract(_)),
+        "{:?}",
+        app.screen()
+    );
+    app.send(Message::Scanned("STAFF-0042".into()));
+    assert!(matches!(app.screen(), Screen::Staff(_)));
+}
+
+/// The staff PIN's lock-out is kept in the database: a kiosk restarted
+/// (or unplugged) after three wrong PINs is still locked.
+#[test]
+fn the_staff_pin_lock_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("kiosk.db");
+    let start = |db: &std::path::Path| {
+        let mut config = Config::default();
+        config.staff.pin_hash = staff_pin_hash();
+        config.policy.pin_attempts = 3;
+        config.policy.pin_lock_minutes = 10;
+        config.kiosk.languages = vec![Lang::En, Lang::ZhCn];
+        let mut s = Store::open(db, &config.kiosk.id).unwrap();
+        let (rows, settings, holidays) = kiosk::config::circulation(&config);
+        s.configure(rows, settings, &holidays).unwrap();
+        App::new(config, s, None, Lang::En).unwrap()
+    };
+    let mut app = start(&db);
+    let t = staff_corner(&mut app);
+    app.run(t);
+    let t0 = Instant::now();
+    app.staff_pin_sent("1111", t0);
+    app.staff_pin_sent("2222", t0);
+    // Restarted after two wrong tries: the third still locks.
+    drop(app);
+    let mut app = start(&db);
+    let t = staff_corner(&mut app);
+    app.run(t);
+    app.staff_pin_sent("3333", t0);
+    drop(app);
+    // Restarted while locked: the pad says so, and the right PIN waits.
+    let mut app = start(&db);
+    let t = staff_corner(&mut app);
+    app.run(t);
+    match app.screen() {
+        Screen::Identify(i) => assert!(
+            matches!(i.error, Some(Notice::Said("ui-staff-pin-locked", _))),
+            "{:?}",
+            i.error
+        ),
+        other => panic!("expected the PIN pad, got {other:?}"),
+    }
+    app.staff_pin_sent(STAFF_PIN, Instant::now());
+    assert!(matches!(app.screen(), Screen::Identify(_)));
 }

@@ -518,9 +518,9 @@ fn through_the_real_window_online_then_offline_then_synced() {
     assert!(kiosk.0.try_wait().unwrap().is_none(), "{}", log());
 }
 
-/// Staff open the menu with the corner gesture (five taps on the idle
-/// screen's top-left corner; the shipped kiosk.toml has no staff PIN) and
-/// press **Restart kiosk**: the window closes, the same process starts the
+/// Staff open the menu with their staff card, scanned on the idle screen
+/// (the shipped kiosk.toml has no staff PIN, so its corner gesture does
+/// nothing; this copy of it names a staff card) and press **Restart kiosk**: the window closes, the same process starts the
 /// program again (demo codes printed a second time, a new window), and
 /// the restarted kiosk opens a session from a wedge scan.
 #[test]
@@ -533,33 +533,28 @@ fn staff_restart_starts_the_kiosk_again_in_the_same_process() {
     let db: PathBuf = dir.path().join("kiosk.db");
     let log_path = dir.path().join("kiosk.log");
     let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("kiosk.toml");
-    let mut kiosk = run_kiosk(&display, &shipped, Some(&db), &log_path);
+    let config = dir.path().join("kiosk.toml");
+    let text = fs::read_to_string(&shipped).unwrap();
+    assert!(text.contains("\ncards = []\n"));
+    fs::write(
+        &config,
+        text.replace("\ncards = []\n", "\ncards = [\"STAFF-0042\"]\n"),
+    )
+    .unwrap();
+    let mut kiosk = run_kiosk(&display, &config, Some(&db), &log_path);
     let pid = kiosk.0.id();
     let log = || plain(&fs::read_to_string(&log_path).unwrap_or_default());
     let codes = wait_demo_codes(&log);
     let (cards, _) = codes;
     focus_kiosk_window(&display, &log);
 
-    // The hidden corner, tapped until the menu opens (the first taps may
+    // The staff card, scanned until the menu opens (the first scan may
     // land while the window settles).
     let mut in_menu = false;
     for _ in 0..5 {
-        xdotool(
-            &display,
-            &[
-                "mousemove",
-                "40",
-                "40",
-                "click",
-                "--repeat",
-                "5",
-                "--delay",
-                "120",
-                "1",
-            ],
-        );
-        // No log line marks the menu without a PIN: wait a moment, then
-        // try the restart button; the log says when it was pressed.
+        wedge_scan(&display, "STAFF-0042");
+        // No log line marks the menu: wait a moment, then try the
+        // restart button; the log says when it was pressed.
         std::thread::sleep(Duration::from_millis(500));
         // "Restart kiosk" sits left of "Quit kiosk" at the bottom right of
         // the 1920×1080 staff menu.

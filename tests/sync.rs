@@ -280,7 +280,8 @@ fn pull_pages_through_the_feed_and_advances_the_cursor_with_each_page() {
         Record::ClosedDay {
             day: "2026-12-25".into(),
         },
-        // A loan of an item the feed never sent: skipped, not fatal.
+        // A loan of an item the feed has not sent (yet): kept aside until
+        // it comes, not fatal, not dropped.
         Record::Loan(LoanRecord {
             item: "3999".into(),
             patron: "2001".into(),
@@ -311,7 +312,8 @@ fn pull_pages_through_the_feed_and_advances_the_cursor_with_each_page() {
     assert!(rt.block_on(engine.pull(&mut store, now())).is_err());
     let report = rt.block_on(engine.pull(&mut store, now())).unwrap();
     assert_eq!(report.pages, 3);
-    assert_eq!(report.skipped, 1);
+    assert_eq!(report.skipped, 0);
+    assert_eq!(report.parked, 1);
     assert_eq!(
         store.sync_state(cache::CURSOR_KEY).unwrap().as_deref(),
         Some("9")
@@ -384,6 +386,23 @@ fn pull_pages_through_the_feed_and_advances_the_cursor_with_each_page() {
     assert_eq!(
         store.sync_state(cache::CURSOR_KEY).unwrap().as_deref(),
         Some("15")
+    );
+    assert_eq!(
+        report.parked, 1,
+        "the loan of 3999 still waits for its item"
+    );
+
+    // The item comes at last: the loan kept aside is applied.
+    up.publish_records([item("3999", "on_loan")]);
+    let report = rt.block_on(engine.pull(&mut store, now())).unwrap();
+    assert_eq!((report.upserts, report.parked), (2, 0));
+    assert_eq!(
+        count(
+            &store,
+            "SELECT count(*) FROM loans l JOIN items i ON i.id = l.item_id
+             WHERE l.returned IS NULL AND i.barcode = '3999'"
+        ),
+        1
     );
 }
 
@@ -891,6 +910,7 @@ mod http {
         Json(kiosk::protocol::HeartbeatAck {
             server_time: "2026-11-23T02:00:00Z".into(),
             clock_offset_ms: 0,
+            max_seq: None,
         })
     }
 

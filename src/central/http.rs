@@ -42,6 +42,7 @@ impl From<CentralError> for ApiErr {
     fn from(e: CentralError) -> ApiErr {
         match e {
             CentralError::BadRequest(m) => ApiErr(StatusCode::BAD_REQUEST, "bad_request", m),
+            CentralError::Conflict(code, m) => ApiErr(StatusCode::CONFLICT, code, m),
             e => {
                 tracing::error!(error = %e, "request failed");
                 ApiErr(

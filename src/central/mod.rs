@@ -39,6 +39,10 @@ pub enum CentralError {
     /// The request itself is wrong (answered 400).
     #[error("{0}")]
     BadRequest(String),
+    /// The request clashes with what the server holds (answered 409 with
+    /// this code, e.g. `sequence_reused`).
+    #[error("{1}")]
+    Conflict(&'static str, String),
     #[error("SQLite: {0}")]
     Sqlite(#[from] rusqlite::Error),
     /// The server's message, SQLSTATE code and constraint (never the

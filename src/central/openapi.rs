@@ -32,6 +32,7 @@ fn changes() {}
 #[utoipa::path(post, path = "/v1/decide", request_body = DecideRequest,
     responses((status = 200, body = DecideResponse), (status = 400, body = ApiError),
         (status = 401, body = ApiError), (status = 403, body = ApiError),
+        (status = 409, body = ApiError, description = "`sequence_reused`: the entry's seq is held by another entry of the kiosk (or the server holds later seqs of it); nothing was decided"),
         (status = 413, body = ApiError), (status = 415, body = ApiError)))]
 fn decide() {}
 

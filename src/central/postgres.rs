@@ -18,7 +18,7 @@ use tokio::sync::Semaphore;
 use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{Client, NoTls, Statement};
 
-const SCHEMA_VERSION: i64 = 4;
+const SCHEMA_VERSION: i64 = 5;
 /// The advisory lock key every writer takes ("kiosk" in ASCII).
 const WRITE_LOCK: i64 = 0x6b696f736b;
 
@@ -28,6 +28,7 @@ pub fn schema() -> String {
         + MIGRATION_2
         + MIGRATION_3
         + MIGRATION_4
+        + MIGRATION_5
 }
 
 /// From version 1 to 2.
@@ -38,6 +39,9 @@ const MIGRATION_3: &str = include_str!("schema_3.sql");
 
 /// From version 3 to 4.
 const MIGRATION_4: &str = include_str!("schema_4.sql");
+
+/// From version 4 to 5.
+const MIGRATION_5: &str = include_str!("schema_5.sql");
 
 /// Connections one server process opens at most.
 const MAX_CONNECTIONS: usize = 8;
@@ -142,6 +146,9 @@ impl PgStorage {
                 }
                 if version <= 3 {
                     client.batch_execute(MIGRATION_4).await?;
+                }
+                if version <= 4 {
+                    client.batch_execute(MIGRATION_5).await?;
                 }
             }
             client

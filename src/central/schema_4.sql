@@ -1,20 +1,22 @@
--- kiosk-central schema, version 4: tokens with roles, and readers' choice
--- to keep their loan history. Same dialect rules as schema.sql.
+-- kiosk-central schema, version 4: one entry per (kiosk, seq). Applied
+-- after schema.sql … schema_3.sql on a new database, alone on a version-3
+-- one. Same dialect rules as schema.sql.
 
--- One row per token (its SHA-256, hex). role 'kiosk': kiosk_id is set,
--- offline_pins 1 lets the feed carry PIN hashes to it. role 'staff':
--- staff_name is set. Tokens of older servers stay in kiosks.token_hash
--- (argon2) and work as kiosk tokens without PIN hashes.
-CREATE TABLE tokens (
-    hash TEXT PRIMARY KEY,
-    role TEXT NOT NULL,
-    kiosk_id TEXT,
-    staff_name TEXT,
-    offline_pins BIGINT NOT NULL DEFAULT 0,
-    created TEXT NOT NULL
-);
-CREATE INDEX tokens_kiosk ON tokens (kiosk_id);
+-- Before version 4 `/v1/decide` could record a second entry under a seq a
+-- kiosk had already used (a kiosk whose database was lost starts again at
+-- seq 1). The later of two such entries is kept for staff as a
+-- `sequence_reused` conflict (it was applied: staff check what it did),
+-- so the index below can hold.
+UPDATE entries SET status = 'conflict', code = 'sequence_reused',
+    message = 'this seq was recorded twice before schema version 4; the earlier entry keeps it'
+WHERE (code IS NULL OR code <> 'sequence_reused')
+  AND EXISTS (
+    SELECT 1 FROM entries o
+    WHERE o.kiosk_id = entries.kiosk_id AND o.seq = entries.seq
+      AND (o.code IS NULL OR o.code <> 'sequence_reused')
+      AND (o.received < entries.received OR (o.received = entries.received AND o.id < entries.id)));
 
--- 1: the reader asked to keep their loan history (retention leaves their
--- card number on past loans). The reader portal sets it.
-ALTER TABLE patrons ADD COLUMN keep_history BIGINT NOT NULL DEFAULT 0;
+-- The guard: a kiosk's seq names one entry. Entries refused as
+-- `sequence_reused` are kept beside it for staff, never applied.
+CREATE UNIQUE INDEX entries_kiosk_seq_once ON entries (kiosk_id, seq)
+    WHERE code IS NULL OR code <> 'sequence_reused';

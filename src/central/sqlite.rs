@@ -21,7 +21,7 @@ use std::sync::{Arc, Mutex};
 /// Schema versions this code knows; `PRAGMA user_version` holds the last
 /// one applied (as with the hand-run schema before rusqlite_migration:
 /// every database written since version 1 carries on from its number).
-const SCHEMA_VERSION: i64 = 4;
+const SCHEMA_VERSION: i64 = 5;
 
 /// Version 1, the first schema, with SQLite's row ids.
 static SCHEMA_1: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
@@ -35,6 +35,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("schema_2.sql")),
         M::up(include_str!("schema_3.sql")),
         M::up(include_str!("schema_4.sql")),
+        M::up(include_str!("schema_5.sql")),
     ])
 }
 
@@ -330,6 +331,7 @@ mod tests {
             include_str!("schema_2.sql").to_string(),
             include_str!("schema_3.sql").to_string(),
             include_str!("schema_4.sql").to_string(),
+            include_str!("schema_5.sql").to_string(),
         ];
         for from in 1..=SCHEMA_VERSION as usize {
             let dir = tempfile::tempdir().unwrap();
@@ -363,6 +365,68 @@ mod tests {
             SqliteStorage::open(&path, Settings::default()).unwrap();
             assert_eq!(user_version(&path), SCHEMA_VERSION);
         }
+    }
+
+    /// Before version 4 `/v1/decide` could record a second entry under a
+    /// seq a kiosk had used: the upgrade keeps the earlier one and turns
+    /// the later into a `sequence_reused` conflict, so the unique index
+    /// holds; a third entry under that seq is then refused by the index.
+    #[test]
+    fn version_4_keeps_one_entry_per_kiosk_and_seq() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("central.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            for part in [
+                SCHEMA_1.as_str(),
+                include_str!("schema_2.sql"),
+                include_str!("schema_3.sql"),
+            ] {
+                conn.execute_batch(part).unwrap();
+            }
+            for (id, seq, received) in [
+                ("a", 1, "t1"),
+                ("b", 2, "t1"),
+                ("c", 1, "t2"),
+                ("d", 2, "t2"),
+            ] {
+                conn.execute(
+                    "INSERT INTO entries (id, kiosk_id, seq, at, kind, decision, detail, offline,
+                       status, via, received)
+                     VALUES (?1, 'K1', ?2, 't', 'checkout', 'accepted', '{}', 0, 'applied', 'decide', ?3)",
+                    rusqlite::params![id, seq, received],
+                )
+                .unwrap();
+            }
+            conn.pragma_update(None, "user_version", 3).unwrap();
+        }
+        SqliteStorage::open(&path, Settings::default()).unwrap();
+        assert_eq!(user_version(&path), SCHEMA_VERSION);
+        let conn = Connection::open(&path).unwrap();
+        let rows: Vec<(String, String)> = conn
+            .prepare("SELECT id, coalesce(code, '') FROM entries ORDER BY id")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect();
+        let code = |s: &str| s.to_string();
+        assert_eq!(
+            rows,
+            vec![
+                (code("a"), code("")),
+                (code("b"), code("")),
+                (code("c"), code("sequence_reused")),
+                (code("d"), code("sequence_reused")),
+            ]
+        );
+        let again = conn.execute(
+            "INSERT INTO entries (id, kiosk_id, seq, at, kind, decision, detail, offline,
+               status, via, received)
+             VALUES ('e', 'K1', 1, 't', 'checkout', 'accepted', '{}', 0, 'applied', 'push', 't3')",
+            [],
+        );
+        assert!(again.is_err(), "a second entry under seq 1 was stored");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! `kiosk sync`: the headless face of the engine for cron jobs, scripts and
-//! staff. `--once` exits 0 only when the outbox is empty afterwards, 1 when
-//! entries are left (upstream unreachable, or none configured), 2 on an
+//! staff. `--once` exits 0 only when the outbox is empty afterwards and the
+//! server refused no entry, 1 when entries are left (upstream unreachable,
+//! or none configured) or were refused (`ok: false` with the reason), 2 on an
 //! error (configuration, database, or an upstream refusing the request).
 
 use crate::cli::{CliError, Env, SyncArgs, SyncWhat};
@@ -71,10 +72,24 @@ pub fn run(env: &Env, args: SyncArgs) -> Result<i32, CliError> {
     match result {
         Ok(report) => {
             let mut v = serde_json::to_value(report).map_err(std::io::Error::other)?;
-            v["ok"] = json!(report.outbox == 0);
+            // An entry the server refused (not applied) is never success.
+            let refused = report.push.refused;
+            let ok = report.outbox == 0 && refused == 0;
+            v["ok"] = json!(ok);
             v["upstream"] = json!(engine.upstream().describe());
+            if refused > 0 {
+                v["error"] = json!(format!(
+                    "the server refused {refused} journal entr{} as sequence_reused and did not apply {}: \
+                     their seqs belong to other entries of kiosk {} (another machine with the same kiosk id, \
+                     or a database restored from before them). They are conflicts in `kiosk journal` and \
+                     at the centre; give each machine its own [kiosk] id",
+                    if refused == 1 { "y" } else { "ies" },
+                    if refused == 1 { "it" } else { "them" },
+                    store.kiosk_id(),
+                ));
+            }
             print(&v)?;
-            Ok(if report.outbox == 0 { 0 } else { 1 })
+            Ok(if ok { 0 } else { 1 })
         }
         Err(e) if e.is_offline() || matches!(e, SyncError::NoProgress(_)) => {
             let outbox = store.counts()?.outbox;

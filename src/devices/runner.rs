@@ -6,7 +6,8 @@
 //! a receipt); they never decide anything about loans.
 
 use super::events::{DeviceEvent, DeviceStatus, EventKind, StatusCode, Tag};
-use super::m3::{PresenceTracker, Reader3m, Sim3m};
+use super::m3::{Reader3m, Sim3m};
+use super::presence::PresenceTracker;
 use super::rfid::{self, DeviceError, Field, RfidReader, SimPort, SimTag, Uid};
 use super::{feig, printer, scanner, tag};
 use crate::config::{

@@ -26,6 +26,12 @@ pub const PULLED_AT_KEY: &str = "pull.completed_at";
 /// Set once a pulled page carried policies: from then on the upstream's
 /// policy table is the kiosk's, and `Store::configure` keeps it.
 pub const POLICIES_PULLED_KEY: &str = "pull.policies";
+/// `sync_state` key prefix (then the kiosk id): what the journal's seqs
+/// gain on the wire (`Store::seq_base`).
+pub const SEQ_BASE_KEY: &str = "sync.seq_base:";
+/// `sync_state` key prefix (then the kiosk id): the server's `max_seq`
+/// when this database first asked (`Store::learn_position`).
+pub const POSITION_KEY: &str = "sync.position:";
 
 /// What one page did to the cache.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -38,7 +44,15 @@ pub struct Applied {
     /// Of `skipped`: records of a type this kiosk does not know (a newer
     /// server's, `Record::Unknown`); logged, the rest of the page applied.
     pub unknown: usize,
+    /// Loans and holds whose item or reader has not arrived yet, kept
+    /// aside (not skipped) and applied when it does; how many wait after
+    /// this page.
+    pub parked: usize,
 }
+
+/// `sync_state` key prefix of a record kept aside (`park`): then
+/// `entity:key`, the record as JSON in the value.
+pub const PARKED_KEY: &str = "pull.parked:";
 
 fn stamp(t: DateTime<FixedOffset>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, false)
@@ -99,9 +113,82 @@ impl Store {
                 let st = SyncStatus::parse(&e.sync_status).ok_or_else(|| {
                     StoreError::Corrupt(format!("entry {} sync status {:?}", e.id, e.sync_status))
                 })?;
-                Ok((to_wire(e)?, st))
+                let mut wire = to_wire(e)?;
+                wire.seq += self.seq_base(&e.kiosk_id)?;
+                Ok((wire, st))
             })
             .collect()
+    }
+
+    /// What this database adds to its journal's seqs on the wire for
+    /// `kiosk`: 0, unless the journal was started anew while the server
+    /// already held seqs of this kiosk (docs/sync.md, "A lost kiosk
+    /// database"). The journal's own seqs never change.
+    pub fn seq_base(&self, kiosk: &str) -> Result<i64> {
+        Ok(self
+            .sync_state(&format!("{SEQ_BASE_KEY}{kiosk}"))?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0))
+    }
+
+    /// Whether this database has learned where its kiosk's sequence
+    /// stands on the server (`learn_position`).
+    pub fn knows_position(&self) -> Result<bool> {
+        Ok(self
+            .sync_state(&format!("{POSITION_KEY}{}", self.kiosk_id))?
+            .is_some())
+    }
+
+    /// Records what the server said of this kiosk's sequence (`max_seq`,
+    /// the highest seq it holds; None when the upstream has no sequences)
+    /// before the first push of this database. If nothing of this
+    /// journal has reached the server yet and the server holds seqs
+    /// already (the database was lost, re-imaged or restored from before
+    /// them), every entry of this journal goes out after them: the wire
+    /// seq is the journal's seq plus the server's `max_seq`. Returns the
+    /// base now in force.
+    pub fn learn_position(&mut self, max_seq: Option<i64>) -> Result<i64> {
+        let kiosk = self.kiosk_id.clone();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let reached: i64 = tx.query_row(
+            "SELECT count(*) FROM journal WHERE kiosk_id = ?1 AND sync_status <> 'pending'",
+            [&kiosk],
+            |r| r.get(0),
+        )?;
+        let base_key = format!("{SEQ_BASE_KEY}{kiosk}");
+        let mut base: i64 = tx
+            .query_row(
+                "SELECT value FROM sync_state WHERE key = ?1",
+                [&base_key],
+                |r| r.get::<_, String>(0),
+            )
+            .optional()?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        let server = max_seq.unwrap_or(0).max(0);
+        if reached == 0 && server > 0 && base == 0 {
+            base = server;
+            set_state(&tx, &base_key, &base.to_string())?;
+            tracing::warn!(kiosk = %kiosk, server_max_seq = server, "this journal is new but the server holds seqs of this kiosk (database lost or restored?): carrying on after them");
+        } else if reached > 0 && server > 0 {
+            let own: i64 = tx.query_row(
+                "SELECT COALESCE(MAX(seq), 0) FROM journal WHERE kiosk_id = ?1",
+                [&kiosk],
+                |r| r.get(0),
+            )?;
+            if server > own + base {
+                tracing::warn!(kiosk = %kiosk, server_max_seq = server, journal_max_seq = own + base, "the server holds later seqs of this kiosk than this journal; entries it refuses are reported");
+            }
+        }
+        set_state(
+            &tx,
+            &format!("{POSITION_KEY}{kiosk}"),
+            &max_seq.map_or("unknown".to_string(), |m| m.to_string()),
+        )?;
+        tx.commit()?;
+        Ok(base)
     }
 
     /// How many entries the upstream turned into conflicts that staff
@@ -116,13 +203,15 @@ impl Store {
         Ok(n as u64)
     }
 
-    /// The sequence number the next journal entry of this kiosk will get.
+    /// The sequence number the next journal entry of this kiosk will get,
+    /// as the server sees it (`seq_base` added).
     pub fn next_seq(&self) -> Result<i64> {
-        Ok(self.conn.query_row(
+        let local: i64 = self.conn.query_row(
             "SELECT COALESCE(MAX(seq), 0) + 1 FROM journal WHERE kiosk_id = ?1",
             [&self.kiosk_id],
             |r| r.get(0),
-        )?)
+        )?;
+        Ok(local + self.seq_base(&self.kiosk_id)?)
     }
 
     /// Loans `patron` got from this kiosk offline that the upstream has not
@@ -230,6 +319,9 @@ impl Store {
         let mut applied = Applied::default();
         let mut reload = false;
         let mut policies = false;
+        // Readers or items arrived: loans and holds kept aside for them
+        // are tried again after the page.
+        let mut arrived = false;
         for change in &page.changes {
             let done = match change {
                 Change::Upsert {
@@ -242,13 +334,24 @@ impl Store {
                 Change::Upsert { record } => {
                     reload |= matches!(record, Record::Policy(_) | Record::ClosedDay { .. });
                     policies |= matches!(record, Record::Policy(_));
-                    let ok = upsert(&tx, record, now)?;
-                    applied.upserts += ok as usize;
-                    ok
+                    arrived |= matches!(record, Record::Patron(_) | Record::Item(_));
+                    // The newest change of a record replaces one kept aside.
+                    if let Some(k) = parked_key(record) {
+                        unpark(&tx, &k)?;
+                    }
+                    if refs_missing(&tx, record)? {
+                        park(&tx, record)?;
+                        true
+                    } else {
+                        let ok = upsert(&tx, record, now)?;
+                        applied.upserts += ok as usize;
+                        ok
+                    }
                 }
                 Change::Delete { entity, key } => {
                     reload |= entity == "policy" || entity == "closed_day";
                     policies |= entity == "policy";
+                    unpark(&tx, &format!("{PARKED_KEY}{entity}:{key}"))?;
                     let ok = delete(&tx, entity, key, now)?;
                     applied.deletes += ok as usize;
                     ok
@@ -258,6 +361,14 @@ impl Store {
                 applied.skipped += 1;
             }
         }
+        if arrived {
+            applied.upserts += apply_parked(&tx, now)?;
+        }
+        applied.parked = tx.query_row(
+            "SELECT count(*) FROM sync_state WHERE key >= ?1 AND key < ?2",
+            params![PARKED_KEY, parked_end()],
+            |r| r.get::<_, i64>(0),
+        )? as usize;
         set_state(&tx, CURSOR_KEY, &page.cursor)?;
         if policies {
             set_state(&tx, POLICIES_PULLED_KEY, "1")?;
@@ -287,6 +398,86 @@ impl Store {
             .execute("DELETE FROM sync_state WHERE key = ?1", [CURSOR_KEY])?;
         Ok(())
     }
+}
+
+/// The end of the range of parked keys (`PARKED_KEY` with its last
+/// character raised by one).
+fn parked_end() -> String {
+    let mut end = PARKED_KEY.to_string();
+    end.pop();
+    end.push(';');
+    end
+}
+
+/// Where a loan or hold is kept aside; None for other records.
+fn parked_key(record: &Record) -> Option<String> {
+    match record {
+        Record::Loan(l) => Some(format!("{PARKED_KEY}loan:{}", l.item)),
+        Record::Hold(h) => Some(format!("{PARKED_KEY}hold:{}", h.id)),
+        _ => None,
+    }
+}
+
+/// A loan or hold whose item or reader is not in the cache yet: the feed
+/// brings records in the order they last changed, so a loan can come
+/// before its item (an item edited after it was lent). Such a record is
+/// kept aside rather than dropped, and the cursor may move past it.
+fn refs_missing(tx: &Transaction, record: &Record) -> Result<bool> {
+    Ok(match record {
+        Record::Loan(l) => {
+            id_of(tx, "items", &l.item)?.is_none() || id_of(tx, "patrons", &l.patron)?.is_none()
+        }
+        Record::Hold(h) => {
+            id_of(tx, "patrons", &h.patron)?.is_none()
+                || match &h.item {
+                    Some(b) => id_of(tx, "items", b)?.is_none(),
+                    None => false,
+                }
+        }
+        _ => false,
+    })
+}
+
+fn park(tx: &Transaction, record: &Record) -> Result<()> {
+    let Some(key) = parked_key(record) else {
+        return Ok(());
+    };
+    let json = serde_json::to_string(record)
+        .map_err(|e| StoreError::Corrupt(format!("a parked record: {e}")))?;
+    set_state(tx, &key, &json)
+}
+
+fn unpark(tx: &Transaction, key: &str) -> Result<()> {
+    exec(tx, "DELETE FROM sync_state WHERE key = ?1", [key])?;
+    Ok(())
+}
+
+/// Applies the records kept aside whose item and reader are now cached;
+/// returns how many.
+fn apply_parked(tx: &Transaction, now: DateTime<FixedOffset>) -> Result<usize> {
+    let parked: Vec<(String, String)> = tx
+        .prepare_cached("SELECT key, value FROM sync_state WHERE key >= ?1 AND key < ?2")?
+        .query_map(params![PARKED_KEY, parked_end()], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut n = 0;
+    for (key, json) in parked {
+        let record: Record = match serde_json::from_str(&json) {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!(key = %key, error = %e, "a parked record does not parse; dropped");
+                unpark(tx, &key)?;
+                continue;
+            }
+        };
+        if refs_missing(tx, &record)? {
+            continue;
+        }
+        unpark(tx, &key)?;
+        n += upsert(tx, &record, now)? as usize;
+    }
+    Ok(n)
 }
 
 fn set_state(tx: &Transaction, key: &str, value: &str) -> Result<()> {
@@ -325,7 +516,16 @@ fn insert_entry(
         [kiosk_id],
         |r| r.get(0),
     )?;
-    if seq != e.seq {
+    let base: i64 = tx
+        .query_row(
+            "SELECT value FROM sync_state WHERE key = ?1",
+            [format!("{SEQ_BASE_KEY}{kiosk_id}")],
+            |r| r.get::<_, String>(0),
+        )
+        .optional()?
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    if seq + base != e.seq {
         tracing::warn!(entry_id = %id, offered = e.seq, journaled = seq, "entry journaled under another sequence number than offered upstream");
     }
     let sync_at = (status != SyncStatus::Pending).then(|| stamp(now));

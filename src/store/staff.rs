@@ -39,11 +39,7 @@ impl Store {
         lock_minutes: u32,
         now: DateTime<FixedOffset>,
     ) -> Result<StaffPin> {
-        let failures = self
-            .sync_state(FAILURES)?
-            .and_then(|n| n.parse::<u32>().ok())
-            .unwrap_or(0)
-            + 1;
+        let failures = self.staff_pin_failures()? + 1;
         if failures >= attempts.max(1) {
             let until = now + Duration::minutes(lock_minutes as i64);
             self.set_sync_state(LOCKED_UNTIL, &until.to_rfc3339())?;
@@ -53,6 +49,14 @@ impl Store {
             self.set_sync_state(FAILURES, &failures.to_string())?;
             Ok(StaffPin::TriesLeft(attempts - failures))
         }
+    }
+
+    /// Wrong staff PINs in a row since the last right one or the last lock.
+    pub fn staff_pin_failures(&self) -> Result<u32> {
+        Ok(self
+            .sync_state(FAILURES)?
+            .and_then(|n| n.parse::<u32>().ok())
+            .unwrap_or(0))
     }
 
     /// The right staff PIN: the count of wrong ones starts again.

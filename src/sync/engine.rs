@@ -79,6 +79,9 @@ pub struct PushReport {
     pub resent: u64,
     pub acknowledged: u64,
     pub conflicts: u64,
+    /// Of `conflicts`: entries the server refused outright and did not
+    /// apply (`plan::REFUSED_CODES`, e.g. `sequence_reused`). Not success.
+    pub refused: u64,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -92,6 +95,9 @@ pub struct PullReport {
     pub unknown: u64,
     /// The upstream has no change feed (SIP2).
     pub unsupported: bool,
+    /// Loans and holds kept aside because their item or reader has not
+    /// arrived yet (applied when it does; never dropped).
+    pub parked: u64,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -227,6 +233,16 @@ impl Engine {
         store: &mut Store,
         now: DateTime<FixedOffset>,
     ) -> Result<PushReport, SyncError> {
+        if !store.knows_position()? {
+            if let Err(e) = self.learn_position(store, now).await {
+                // Nothing to push: the next sync asks again (an ILS that
+                // is down, say, does not fail a sync with nothing to do).
+                if store.counts()?.outbox > 0 {
+                    return Err(e);
+                }
+                tracing::info!(error = %e, "cannot ask where this kiosk's sequence stands; nothing to push yet");
+            }
+        }
         let mut report = PushReport::default();
         // Halved when the server finds a batch too large (413).
         let mut size = self.batch_size;
@@ -317,6 +333,18 @@ impl Engine {
             report.resent += batch.resent as u64;
             report.acknowledged += settled.acknowledged.len() as u64;
             report.conflicts += settled.conflicts.len() as u64;
+            let refused: Vec<_> = settled
+                .conflicts
+                .iter()
+                .filter(|(_, why)| super::plan::is_refused(why))
+                .collect();
+            if let Some((id, why)) = refused.first() {
+                tracing::error!(entry_id = %id, reason = %why, refused = refused.len(), "the upstream refused entries; they were not applied");
+                report.refused += refused.len() as u64;
+                self.status.send_modify(|s| {
+                    s.last_error = Some(format!("the server refused entry {id}: {why}"))
+                });
+            }
             if settled.progressed() == 0 || counted.elapsed() >= STATUS_EVERY {
                 self.refresh_counts(store)?;
                 counted = std::time::Instant::now();
@@ -400,6 +428,7 @@ impl Engine {
             report.deletes += applied.deletes as u64;
             report.skipped += applied.skipped as u64;
             report.unknown += applied.unknown as u64;
+            report.parked = applied.parked as u64;
             progress.pages += 1;
             progress.records += page.changes.len() as u64;
             progress.remaining = page.remaining;
@@ -459,10 +488,36 @@ impl Engine {
         }
     }
 
-    /// Tells the upstream we are alive; failures only go to the log.
-    pub async fn heartbeat(&self, store: &mut Store, now: DateTime<FixedOffset>) {
+    /// Before this database's first push: asks the upstream (with a
+    /// heartbeat) where this kiosk's sequence stands, and carries on after
+    /// it if the journal is new (`Store::learn_position`; docs/sync.md, "A
+    /// lost kiosk database").
+    pub async fn learn_position(
+        &self,
+        store: &mut Store,
+        now: DateTime<FixedOffset>,
+    ) -> Result<(), SyncError> {
+        self.refresh_counts(store)?;
+        let hb = self.heartbeat_body(store, now);
+        let max_seq = match self.upstream.heartbeat(&hb).await {
+            Ok(ack) => ack.max_seq,
+            Err(UpstreamError::Unsupported(_)) => None,
+            Err(e) => return Err(self.fail(e.into())),
+        };
+        self.set_online(true, None);
+        let base = store.learn_position(max_seq)?;
+        tracing::info!(
+            kiosk = %store.kiosk_id(),
+            server_max_seq = ?max_seq,
+            seq_base = base,
+            "learned where this kiosk's sequence stands"
+        );
+        Ok(())
+    }
+
+    fn heartbeat_body(&self, store: &Store, now: DateTime<FixedOffset>) -> Heartbeat {
         let s = self.status.borrow().clone();
-        let hb = Heartbeat {
+        Heartbeat {
             kiosk_id: store.kiosk_id().to_string(),
             version: env!("CARGO_PKG_VERSION").to_string(),
             sent_at: stamp(now),
@@ -475,7 +530,12 @@ impl Engine {
                 .lock()
                 .map(|h| h.1.clone())
                 .unwrap_or_else(|_| "none".into()),
-        };
+        }
+    }
+
+    /// Tells the upstream we are alive; failures only go to the log.
+    pub async fn heartbeat(&self, store: &mut Store, now: DateTime<FixedOffset>) {
+        let hb = self.heartbeat_body(store, now);
         match self.upstream.heartbeat(&hb).await {
             Ok(ack) => {
                 tracing::debug!(

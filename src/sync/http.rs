@@ -253,8 +253,27 @@ impl Upstream for HttpUpstream {
     ) -> BoxFuture<'a, UpstreamResult<DecideResponse>> {
         Box::pin(async move {
             let body = json_body(req)?;
-            self.call(Method::POST, "/decide", "/decide", &[], Some(body))
+            match self
+                .call(Method::POST, "/decide", "/decide", &[], Some(body))
                 .await
+            {
+                // The server holds this seq already (the kiosk's database
+                // is new and it has not learned where its sequence stands
+                // yet): nothing was decided; the kiosk decides as if
+                // offline, and its first push carries on after the
+                // server's seqs (docs/sync.md, "A lost kiosk database").
+                Err(UpstreamError::Rejected {
+                    at,
+                    status: 409,
+                    code,
+                    message,
+                }) if code == "sequence_reused" => Err(UpstreamError::Server {
+                    at,
+                    status: 409,
+                    message: format!("{code}: {message}"),
+                }),
+                other => other,
+            }
         })
     }
 

@@ -322,6 +322,7 @@ impl Upstream for MemoryUpstream {
             Ok(HeartbeatAck {
                 server_time: chrono::Utc::now().to_rfc3339(),
                 clock_offset_ms: 0,
+                max_seq: None,
             })
         })
     }

@@ -119,6 +119,18 @@ pub fn settle(batch: &[Entry], results: &[EntryResult]) -> Settled {
     out
 }
 
+/// Conflict codes of entries the server refused outright: recorded for
+/// staff but never applied (their seq belongs to another entry of the
+/// kiosk). A sync that meets one is not a success (`kiosk sync --once`
+/// says so and exits non-zero).
+pub const REFUSED_CODES: &[&str] = &["sequence_reused"];
+
+/// Whether a conflict's `sync_reason` (`code: message`) is a refusal.
+pub fn is_refused(reason: &str) -> bool {
+    let code = reason.split(':').next().unwrap_or_default().trim();
+    REFUSED_CODES.contains(&code)
+}
+
 /// Conflict codes the server answers without storing the entry: the
 /// entry is not settled and goes again (docs/sync.md, "In seq order").
 pub const TRANSIENT_CODES: &[&str] = &["sequence_gap"];
@@ -228,6 +240,8 @@ mod tests {
         );
         assert_eq!(s.unexpected, vec![stray]);
         assert_eq!(s.progressed(), 2);
+        assert!(is_refused("sequence_reused: seq 1 was already used"));
+        assert!(!is_refused(&s.conflicts[0].1));
         let marks = s.marks();
         assert_eq!(marks.len(), 2);
         assert_eq!(marks[1].1, EntryState::Conflict);

@@ -191,6 +191,26 @@ impl Desk {
         self.counted(&s, r.map(drop).map_err(SyncError::from))
     }
 
+    /// Counts a wrong staff PIN in the database, so that the lock-out
+    /// outlives a restart (`store::staff`).
+    pub(crate) async fn staff_pin_wrong(
+        self: Arc<Self>,
+        attempts: u32,
+        lock_minutes: u32,
+        now: DateTime<FixedOffset>,
+    ) -> Result<(), Failed> {
+        let s = self.store.lock().await;
+        let r = s.staff_pin_wrong(attempts, lock_minutes, now);
+        self.counted(&s, r.map(drop).map_err(SyncError::from))
+    }
+
+    /// The right staff PIN: the wrong ones kept in the database are forgotten.
+    pub(crate) async fn staff_pin_right(self: Arc<Self>) -> Result<(), Failed> {
+        let s = self.store.lock().await;
+        let r = s.staff_pin_right();
+        self.counted(&s, r.map_err(SyncError::from))
+    }
+
     /// Journals that a tag's security (AFI) could not be set, for staff.
     #[allow(clippy::too_many_arguments)]
     pub(crate) async fn record_security_failure(

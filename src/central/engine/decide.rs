@@ -26,6 +26,23 @@ pub(crate) async fn decide<S: Sql>(
             detail: serde_json::from_str(&r.s("detail")).unwrap_or(json!({})),
         });
     }
+    // One entry per (kiosk, seq). A kiosk's seqs only grow, and every seq
+    // the server holds came from its journal: a new entry at or below the
+    // highest one means the kiosk's journal is not the one they came from
+    // (its database was lost or restored, and it has not learned where its
+    // sequence stands yet; docs/sync.md). Refused before anything is
+    // decided; the kiosk decides as if offline and carries on after the
+    // server's seqs.
+    if let Some(top) = max_seq(tx, &e.kiosk_id).await?.filter(|top| e.seq <= *top) {
+        return Err(CentralError::Conflict(
+            "sequence_reused",
+            format!(
+                "kiosk {} already used seqs up to {top}; entry {} came with seq {}. Nothing was decided: \
+                 the kiosk's journal is new and carries on after seq {top} once it syncs",
+                e.kiosk_id, e.id, e.seq
+            ),
+        ));
+    }
     let offset = DateTime::parse_from_rfc3339(&e.at)
         .map(|t| *t.offset())
         .map_err(|_| {

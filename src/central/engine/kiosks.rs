@@ -31,6 +31,7 @@ pub(crate) async fn heartbeat<S: Sql>(
     Ok(HeartbeatAck {
         server_time: now_s,
         clock_offset_ms: offset_ms,
+        max_seq: Some(max_seq(tx, &hb.kiosk_id).await?.unwrap_or(0)),
     })
 }
 

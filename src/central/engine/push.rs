@@ -308,6 +308,28 @@ pub(crate) async fn recorded_after<S: Sql>(
         .and_then(|r| r.oi("first")))
 }
 
+/// The highest seq the server holds for `kiosk` (applied, decided online
+/// or held for a gap; not entries refused as `sequence_reused`), if any:
+/// a kiosk with a new database carries on after it.
+pub(crate) async fn max_seq<S: Sql>(tx: &mut S, kiosk: &str) -> Result<Option<i64>> {
+    let held = tx
+        .query_opt(
+            "SELECT max(seq) AS top FROM entries WHERE kiosk_id = $1
+               AND (code IS NULL OR code <> 'sequence_reused')",
+            p![kiosk],
+        )
+        .await?
+        .and_then(|r| r.oi("top"));
+    let applied = tx
+        .query_opt("SELECT last_seq FROM kiosks WHERE kiosk_id = $1", p![kiosk])
+        .await?
+        .map(|r| r.i("last_seq"));
+    Ok(match (held, applied) {
+        (None, None) => None,
+        (a, b) => Some(a.unwrap_or(0).max(b.unwrap_or(0))),
+    })
+}
+
 /// What replaying an entry needs besides the entry.
 pub(crate) struct Replay<'a> {
     pub(crate) table: &'a PolicyTable,

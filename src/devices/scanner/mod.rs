@@ -27,7 +27,6 @@ mod sim;
 
 use std::io;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
 
 use crate::domain::barcode::normalize;
 
@@ -149,9 +148,12 @@ pub(crate) fn code_from_text(text: &str) -> Result<String, Noise> {
     }
 }
 
+#[cfg(any(fuzzing, test))]
 /// Feeds arbitrary bytes to every decoder here; for `cargo fuzz`. The
 /// decoders must neither panic nor grow without bound on any input.
 pub fn fuzz_scanner(data: &[u8]) {
+    use std::time::{Duration, Instant};
+
     let (first, rest) = data.split_first().map_or((0, data), |(f, r)| (*f, r));
 
     // A framer per suffix kind; the first byte picks a prefix and a split.

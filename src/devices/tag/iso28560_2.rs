@@ -133,6 +133,7 @@ pub struct Element {
 
 /// How a parse ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(clippy::enum_variant_names)] // "end of data" is the list's own end, not the enum's name
 pub enum End {
     /// A 0x00 precursor at this byte.
     Terminator { at: usize },

@@ -31,9 +31,9 @@
 //! country or ISIL look odd. Without the hint both are too weak: a
 //! one-byte "item id" followed by garbage is what random data looks like.
 
-pub mod iso28560_2;
-pub mod iso28560_3;
-pub mod m3;
+pub(crate) mod iso28560_2;
+pub(crate) mod iso28560_3;
+pub(crate) mod m3;
 
 use std::fmt;
 use std::str::FromStr;
@@ -323,6 +323,7 @@ pub fn is_blank(bytes: &[u8]) -> bool {
     }
 }
 
+#[cfg(any(fuzzing, test))]
 /// Runs every decoder on arbitrary bytes; the fuzz target. Decoders must
 /// return, whatever the input.
 pub fn fuzz_decode(data: &[u8]) {

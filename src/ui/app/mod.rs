@@ -148,6 +148,8 @@ pub enum Message {
     FeedbackRecorded(Result<(), Failed>),
     /// A tag whose security could not be set was journaled (or why not).
     SecurityJournaled(Result<(), Failed>),
+    /// A staff PIN try written to the database (wrong tries, lock-out).
+    StaffPinKept(Result<(), Failed>),
 }
 
 /// The answer on a card's PIN from `Circulation::check_pin`.
@@ -285,6 +287,12 @@ impl App {
         lang: Lang,
     ) -> Result<App, store::StoreError> {
         let desk = Arc::new(Desk::standalone(&config, &store)?);
+        // The staff PIN's wrong tries and lock survive a restart.
+        let staff_failures = store.staff_pin_failures()?;
+        let staff_locked_until = store.staff_pin_locked(Self::now())?.map(|until| {
+            let left = (until - Self::now()).to_std().unwrap_or_default();
+            (Instant::now() + left, until.with_timezone(&Local))
+        });
         let wedge = config
             .devices
             .iter()
@@ -327,8 +335,8 @@ impl App {
             desk,
             status_feed: None,
             sync: None,
-            staff_failures: 0,
-            staff_locked_until: None,
+            staff_failures,
+            staff_locked_until,
             receipts: 0,
             sound: None,
             last_cue: None,
@@ -647,6 +655,11 @@ impl App {
             Message::SecurityJournaled(result) => {
                 if let Err(e) = result {
                     tracing::error!("security failure not journaled: {e}");
+                }
+            }
+            Message::StaffPinKept(result) => {
+                if let Err(e) = result {
+                    tracing::error!("staff PIN try not kept: {e}");
                 }
             }
         }

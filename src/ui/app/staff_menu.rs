@@ -98,9 +98,11 @@ impl App {
 
     pub(super) fn staff_requested(&mut self) {
         if self.config.staff.pin_hash.is_empty() {
-            // No staff PIN configured ([staff] pin_hash = ""): the menu
-            // opens on the gesture alone, as the configuration says.
-            self.open_staff();
+            // No staff PIN configured ([staff] pin_hash = ""): the corner
+            // gesture does nothing — on a kiosk in a public hall it would
+            // open the menu to anyone. Staff cards still open it; a PIN is
+            // set with `kiosk hash-pin` (README).
+            tracing::warn!("staff menu asked for by the corner gesture, but [staff] pin_hash is empty: set one with `kiosk hash-pin` (staff cards still work)");
         } else {
             let mut i = identify::Identify::new(identify::Purpose::Staff);
             if let Some(n) = self.staff_lock_notice(Instant::now()) {
@@ -142,9 +144,19 @@ impl App {
         }
         if crate::privacy::verify_pin(pin, &self.config.staff.pin_hash) {
             tracing::info!("staff menu opened");
+            if self.staff_failures > 0 {
+                let kept = self.desk.clone().staff_pin_right();
+                self.queue(Task::perform(kept, Message::StaffPinKept));
+            }
             self.staff_failures = 0;
             return self.open_staff();
         }
+        let kept = self.desk.clone().staff_pin_wrong(
+            self.config.policy.pin_attempts.max(1),
+            self.config.policy.pin_lock_minutes.max(1),
+            Self::now(),
+        );
+        self.queue(Task::perform(kept, Message::StaffPinKept));
         self.staff_failures += 1;
         self.cue(Cue::Error);
         let attempts = self.config.policy.pin_attempts.max(1);

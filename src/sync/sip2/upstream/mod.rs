@@ -540,6 +540,8 @@ impl Upstream for Sip2Upstream {
             Ok(HeartbeatAck {
                 server_time: server.to_rfc3339_opts(chrono::SecondsFormat::Millis, false),
                 clock_offset_ms: info.clock_offset_ms,
+                // SIP2 has no journal sequence.
+                max_seq: None,
             })
         })
     }
