@@ -18,13 +18,16 @@ use tokio::sync::Semaphore;
 use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{Client, NoTls, Statement};
 
-const SCHEMA_VERSION: i64 = 3;
+const SCHEMA_VERSION: i64 = 4;
 /// The advisory lock key every writer takes ("kiosk" in ASCII).
 const WRITE_LOCK: i64 = 0x6b696f736b;
 
 /// The whole schema, for a new database.
 pub fn schema() -> String {
-    include_str!("schema.sql").replace("@ID@", "BIGSERIAL PRIMARY KEY") + MIGRATION_2 + MIGRATION_3
+    include_str!("schema.sql").replace("@ID@", "BIGSERIAL PRIMARY KEY")
+        + MIGRATION_2
+        + MIGRATION_3
+        + MIGRATION_4
 }
 
 /// From version 1 to 2.
@@ -32,6 +35,9 @@ const MIGRATION_2: &str = include_str!("schema_2.sql");
 
 /// From version 2 to 3.
 const MIGRATION_3: &str = include_str!("schema_3.sql");
+
+/// From version 3 to 4 (the stats report's kept figures).
+const MIGRATION_4: &str = include_str!("schema_4.sql");
 
 /// Connections one server process opens at most.
 const MAX_CONNECTIONS: usize = 8;
@@ -133,6 +139,9 @@ impl PgStorage {
                 }
                 if version <= 2 {
                     client.batch_execute(MIGRATION_3).await?;
+                }
+                if version <= 3 {
+                    client.batch_execute(MIGRATION_4).await?;
                 }
             }
             client
