@@ -91,6 +91,21 @@ pub struct PgStorage {
 /// second round trip per query.
 type Statements = HashMap<String, Statement>;
 
+/// Cancels the connection's running statement when dropped armed.
+struct CancelOnDrop(Option<tokio_postgres::CancelToken>);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        if let Some(token) = self.0.take() {
+            if let Ok(rt) = tokio::runtime::Handle::try_current() {
+                rt.spawn(async move {
+                    let _ = token.cancel_query(NoTls).await;
+                });
+            }
+        }
+    }
+}
+
 /// One open transaction on a connection of the pool.
 pub struct PgTx {
     client: Client,
@@ -256,6 +271,10 @@ impl Backend for PgStorage {
                 Some((c, s)) if !c.is_closed() => (c, s),
                 _ => (open(&url).await?, Statements::new()),
             };
+            // Dropped before the end (a report past its time limit, its
+            // client gone): the statement running on the server is
+            // cancelled, not left to finish for nobody.
+            let mut cancel = CancelOnDrop(Some(client.cancel_token()));
             let mut tx = PgTx {
                 client,
                 statements,
@@ -270,6 +289,7 @@ impl Backend for PgStorage {
                 Ok(_) => tx.client.batch_execute("COMMIT").await,
                 Err(_) => tx.client.batch_execute("ROLLBACK").await,
             };
+            cancel.0 = None;
             if end.is_ok() && !tx.client.is_closed() {
                 if let Ok(mut p) = pool.lock() {
                     p.push((tx.client, tx.statements));

@@ -623,4 +623,35 @@ mod report_tests {
         assert!(p.expect("patron waited for the writer").unwrap().is_some());
         other.execute_batch("ROLLBACK").unwrap();
     }
+
+    /// A report whose caller stops waiting (its client gone, its time
+    /// limit passed: the future dropped) is interrupted, not left running
+    /// on the blocking pool: its connection comes back to the pool.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_dropped_read_is_interrupted() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("central.db");
+        let st = SqliteStorage::open(&path, Settings::default()).unwrap();
+        // Counts for ever.
+        let endless = st.read(|t| {
+            Box::pin(async move {
+                t.query(
+                    "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c)
+                     SELECT count(*) AS n FROM c",
+                    &[],
+                )
+                .await
+            })
+        });
+        let r = tokio::time::timeout(std::time::Duration::from_millis(300), endless).await;
+        assert!(r.is_err(), "the endless query ended");
+        let start = std::time::Instant::now();
+        while st.readers.lock().unwrap().is_empty() {
+            assert!(
+                start.elapsed() < std::time::Duration::from_secs(10),
+                "the dropped query is still running"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
 }
