@@ -1,17 +1,21 @@
 //! Device event → screen updated, for the touch-screen kiosk.
 //!
 //! Each sample is one scan arriving as the device runner delivers it
-//! (`Message::Device`), through `App::update` (the store call and its
-//! journal commit), `App::view`, layout, and a full 1920×1080 frame drawn
-//! by the same tiny-skia renderer the window uses (read back as pixels, so
-//! the figure includes rasterising every pixel). Presenting the frame to
-//! X is not included.
+//! (`Message::Device`), through `App::update`, the Task it returns (the
+//! decision on the desk and its journal commit) run to its message, that
+//! message's `App::update` (the committed result on the screen),
+//! `App::view`, layout, and a full 1920×1080 frame drawn by the same
+//! tiny-skia renderer the window uses (read back as pixels, so the figure
+//! includes rasterising every pixel). Presenting the frame to X is not
+//! included, nor what those messages set going in turn (tag security, the
+//! receipt's suggestions, timed on their own below).
 //!
 //! The scans follow a reader's visit: card (borrow screen), five books
 //! (five loans), card again (receipt), then the five books dropped off
 //! without a card (five returns), over and over. Also timed: the receipt's
-//! suggestions from the local history (`store::also_borrowed`, which the
-//! kiosk runs on a blocking thread while the receipt is up).
+//! suggestions from the local history (`also_borrowed`, which the kiosk
+//! runs on a blocking thread through `store::Reader` while the receipt is
+//! up).
 //!
 //! `cargo bench --bench gui`: the 100 000-reader / 1 000 000-item demo
 //! library (built once under target/, copied per run), 600 scans; prints
@@ -24,7 +28,9 @@ use chrono::Local;
 use iced::{Font, Pixels, Size};
 use iced_test::core::renderer::{Headless, Style};
 use iced_test::core::{mouse, theme::Base};
+use iced_test::runtime::task::into_stream;
 use iced_test::runtime::user_interface::{Cache, UserInterface};
+use iced_test::runtime::Action;
 use kiosk::config::Config;
 use kiosk::devices::events::{DeviceEvent, EventKind};
 use kiosk::domain::Lang;
@@ -126,6 +132,29 @@ fn scan(code: &str) -> Message {
     ))
 }
 
+/// `update(m)`, then its Task run to its messages on `rt` and each fed
+/// back: the scan until the screen shows its committed result, as iced's
+/// runtime would deliver it. What those messages start in turn is not run.
+fn update_until_shown(rt: &tokio::runtime::Runtime, app: &mut App, m: Message) {
+    use iced::futures::StreamExt;
+    let Some(stream) = into_stream(app.update(m)) else {
+        return;
+    };
+    let out: Vec<Message> = rt.block_on(
+        stream
+            .filter_map(|a| async move {
+                match a {
+                    Action::Output(m) => Some(m),
+                    _ => None,
+                }
+            })
+            .collect(),
+    );
+    for m in out {
+        let _ = app.update(m);
+    }
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;
@@ -169,7 +198,11 @@ fn main() {
         cards.len() >= 2 && books.len() >= 10,
         "demo library too small"
     );
-    let mut app = App::new(config, s, None, Lang::ZhCn);
+    let mut app = App::new(config, s, None, Lang::ZhCn).expect("the kiosk's desk");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime for the app's Tasks");
     let mut screen = Screenful::new();
     screen.draw(&app); // fonts and caches warm, as after the kiosk starts
 
@@ -177,7 +210,7 @@ fn main() {
     let (mut suggest_t, mut suggested) = (Vec::new(), 0usize);
     let timed = |app: &mut App, screen: &mut Screenful, m: Message| {
         let t = Instant::now();
-        let _ = app.update(m);
+        update_until_shown(&rt, app, m);
         let px = screen.draw(app);
         let d = t.elapsed();
         assert_eq!(px, 1920 * 1080 * 4);
@@ -203,7 +236,7 @@ fn main() {
         cards_t.push(timed(&mut app, &mut screen, scan(card)));
         assert!(matches!(app.screen(), Screen::Receipt(_)), "receipt");
         let t = Instant::now();
-        let found = store::also_borrowed(app.store().conn(), card, five, 4).expect("history");
+        let found = app.store().also_borrowed(card, five, 4).expect("history");
         suggest_t.push(t.elapsed());
         suggested += usize::from(!found.is_empty());
         let _ = app.update(Message::Receipt(receipt::Message::NoReceipt));

@@ -4,9 +4,11 @@
 # server (Xvfb) and captured with ImageMagick's `import`.
 #
 # Needs: xvfb, xdotool, imagemagick (Debian: apt-get install -y xvfb
-# xdotool imagemagick). Each shot runs the kiosk on a scratch demo
-# database with KIOSK_UI_SCREEN set, which puts it on that screen with
-# demo loans; nothing touches your own database.
+# xdotool imagemagick). Each shot runs a kiosk built with the dev-only
+# feature `stager` on a scratch demo database with KIOSK_UI_SCREEN set,
+# which puts it on that screen with demo loans staged on a throwaway copy
+# of that database; nothing touches your own database, and a release
+# build ignores KIOSK_UI_SCREEN.
 #
 # Usage: scripts/screenshots.sh [screen ...]   (default: all of them;
 # add -hc to a screen's name for the high-contrast theme, e.g. borrow-hc).
@@ -26,7 +28,7 @@ DISPLAY_NUM=${SCREENSHOT_DISPLAY:-:97}
 SIZE=${SCREENSHOT_SIZE:-1920x1080}
 WAIT=${SCREENSHOT_WAIT:-4}
 
-cargo build --quiet --bin kiosk --bin kiosk-central
+cargo build --quiet --features stager --bin kiosk --bin kiosk-central
 BIN=target/debug/kiosk
 CENTRAL_BIN=target/debug/kiosk-central
 mkdir -p "$OUT"

@@ -20,14 +20,51 @@ mod support;
 
 /// A kiosk over a small demo library; returns (app, cards, items).
 fn kiosk_with(mut config: Config) -> (App, Vec<String>, Vec<String>) {
-    // English first, so the simulator tests can click English labels.
-    config.kiosk.languages = vec![Lang::En, Lang::ZhCn];
-    let mut s = Store::open_in_memory(&config.kiosk.id).unwrap();
-    let (rows, settings, holidays) = kiosk::config::circulation(&config);
-    s.configure(rows, settings, &holidays).unwrap();
+    let mut s = configured_store(&mut config);
     store::demo::generate(&mut s, 30, 120, 7, Local::now().fixed_offset()).unwrap();
     let (cards, items) = store::demo::loanable_pairs(&s, 5).unwrap();
-    (App::new(config, s, None, Lang::En), cards, items)
+    (App::new(config, s, None, Lang::En).unwrap(), cards, items)
+}
+
+/// The tests' runtime for the app's Tasks (decisions on the desk, reads
+/// off the UI thread), as iced's runtime runs them in the window.
+fn runtime() -> &'static tokio::runtime::Runtime {
+    static RT: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
+    RT.get_or_init(|| tokio::runtime::Runtime::new().unwrap())
+}
+
+/// Driving the app as iced does: each message's Tasks run to the end and
+/// what they produce fed back, before the test looks at the screen.
+trait Drive {
+    /// `update(m)` and every Task it leads to.
+    fn send(&mut self, m: Message);
+    /// A key at `at` (`App::key_at`) and every Task it leads to.
+    fn press(&mut self, e: keyboard::Event, at: Instant);
+    /// The staff PIN at `now` (`App::staff_pin`) and every Task it leads to.
+    fn staff_pin_sent(&mut self, pin: &str, now: Instant);
+    /// Runs `task` and every Task it leads to.
+    fn run(&mut self, task: iced::Task<Message>);
+}
+
+impl Drive for App {
+    fn send(&mut self, m: Message) {
+        let t = self.update(m);
+        self.run(t);
+    }
+
+    fn press(&mut self, e: keyboard::Event, at: Instant) {
+        let t = self.key_at(e, at);
+        self.run(t);
+    }
+
+    fn staff_pin_sent(&mut self, pin: &str, now: Instant) {
+        let t = self.staff_pin(pin, now);
+        self.run(t);
+    }
+
+    fn run(&mut self, task: iced::Task<Message>) {
+        run_task(runtime(), self, task);
+    }
 }
 
 fn kiosk() -> (App, Vec<String>, Vec<String>) {
@@ -55,6 +92,24 @@ fn journal_count(app: &App, kind: &str) -> i64 {
         .unwrap()
 }
 
+/// The reader declines the receipt and skips the feedback: the idle
+/// screen again.
+fn no_receipt_no_feedback(app: &mut App) {
+    app.send(Message::Receipt(receipt::Message::NoReceipt));
+    app.send(Message::Feedback(feedback::Message::Skip));
+}
+
+/// Gives the reader `card` the PIN `pin` (as an import would).
+fn set_pin(app: &App, card: &str, pin: &str) {
+    app.store()
+        .conn()
+        .execute(
+            "UPDATE patrons SET pin_hash = ?1 WHERE barcode = ?2",
+            [kiosk::privacy::hash_pin(pin), card.to_string()],
+        )
+        .unwrap();
+}
+
 /// The five taps on the idle screen's corner (no staff PIN configured):
 /// the staff menu, and the Task that reads its figures.
 fn open_staff_menu(app: &mut App) -> iced::Task<Message> {
@@ -65,18 +120,30 @@ fn open_staff_menu(app: &mut App) -> iced::Task<Message> {
     task
 }
 
+/// A configuration with a receipt printer "printer" and an RFID pad "pad".
+fn printer_and_pad() -> Config {
+    use kiosk::config::{DeviceKind, DeviceSection};
+    Config {
+        devices: vec![
+            DeviceSection::new("printer", DeviceKind::Printer),
+            DeviceSection::new("pad", DeviceKind::Rfid),
+        ],
+        ..Config::default()
+    }
+}
+
 /// The printer reports an empty roll (with its code, as its driver does)
 /// and the pad is unplugged (a status without a code).
 fn printer_out_of_paper_pad_gone(app: &mut App) {
     use kiosk::devices::events::{DeviceEvent, DeviceStatus, EventKind, StatusCode};
-    let _ = app.update(Message::Device(DeviceEvent::status(
+    app.send(Message::Device(DeviceEvent::status(
         "printer",
         StatusCode::PaperOut,
         DeviceStatus::Error {
             reason: "the receipt printer is out of paper".into(),
         },
     )));
-    let _ = app.update(Message::Device(DeviceEvent::now(
+    app.send(Message::Device(DeviceEvent::now(
         "pad",
         EventKind::DeviceStatus {
             status: DeviceStatus::Down {
@@ -91,16 +158,15 @@ fn borrow_flow_commits_then_receipt_feedback_and_back_to_idle() {
     let (mut app, cards, items) = kiosk();
     let before = on_loan(&app);
     // An earlier visit: items[2] is already at home with this reader.
-    let _ = app.update(Message::Scanned(cards[0].clone()));
-    let _ = app.update(Message::Scanned(items[2].clone()));
-    let _ = app.update(Message::Scanned(cards[0].clone()));
-    let _ = app.update(Message::Receipt(receipt::Message::NoReceipt));
-    let _ = app.update(Message::Feedback(feedback::Message::Skip));
+    app.send(Message::Scanned(cards[0].clone()));
+    app.send(Message::Scanned(items[2].clone()));
+    app.send(Message::Scanned(cards[0].clone()));
+    no_receipt_no_feedback(&mut app);
     assert!(matches!(app.screen(), Screen::Attract(_)));
-    let _ = app.update(Message::Scanned(cards[0].clone()));
+    app.send(Message::Scanned(cards[0].clone()));
     assert!(matches!(app.screen(), Screen::Borrow));
-    let _ = app.update(Message::Scanned(items[0].clone()));
-    let _ = app.update(Message::Scanned(items[1].clone()));
+    app.send(Message::Scanned(items[0].clone()));
+    app.send(Message::Scanned(items[1].clone()));
     let l = lines(&app);
     assert_eq!(l.len(), 2);
     assert!(l
@@ -109,17 +175,17 @@ fn borrow_flow_commits_then_receipt_feedback_and_back_to_idle() {
     // Committed before shown.
     assert_eq!(on_loan(&app), before + 3);
     // A book borrowed a moment ago, read again: still just borrowed.
-    let _ = app.update(Message::Scanned(items[0].clone()));
+    app.send(Message::Scanned(items[0].clone()));
     assert_eq!(lines(&app), l);
     // A book from the earlier visit: no second loan, a renewal is offered.
-    let _ = app.update(Message::Scanned(items[2].clone()));
+    app.send(Message::Scanned(items[2].clone()));
     let l = lines(&app);
     let idx = l.iter().position(|l| l.item == items[2]).unwrap();
     assert!(matches!(
         l[idx].status,
         borrow::Status::Refused(Refusal::AlreadyOnLoanToYou { .. })
     ));
-    let _ = app.update(Message::Borrow(borrow::Message::Renew(idx)));
+    app.send(Message::Borrow(borrow::Message::Renew(idx)));
     let l = lines(&app);
     let renewed = l.iter().find(|l| l.item == items[2]).unwrap();
     assert!(
@@ -131,16 +197,16 @@ fn borrow_flow_commits_then_receipt_feedback_and_back_to_idle() {
     );
     assert_eq!(journal_count(&app, "renew"), 1);
     // The card again ends the session.
-    let _ = app.update(Message::Scanned(cards[0].clone()));
+    app.send(Message::Scanned(cards[0].clone()));
     assert!(app.session().is_none(), "card logged out");
     match app.screen() {
         Screen::Receipt(r) => assert_eq!(r.borrowed.len(), 2),
         other => panic!("expected the receipt screen, got {other:?}"),
     }
-    let _ = app.update(Message::Receipt(receipt::Message::NoReceipt));
+    app.send(Message::Receipt(receipt::Message::NoReceipt));
     assert!(matches!(app.screen(), Screen::Feedback(_)));
-    let _ = app.update(Message::Feedback(feedback::Message::Rate(5)));
-    let _ = app.update(Message::Feedback(feedback::Message::Send));
+    app.send(Message::Feedback(feedback::Message::Rate(5)));
+    app.send(Message::Feedback(feedback::Message::Send));
     assert!(matches!(app.screen(), Screen::Attract(_)));
     assert_eq!(journal_count(&app, "feedback"), 1);
     let anonymous: Option<String> = app
@@ -159,13 +225,12 @@ fn borrow_flow_commits_then_receipt_feedback_and_back_to_idle() {
 fn items_without_a_card_are_returned_with_their_route() {
     let (mut app, cards, items) = kiosk();
     let before = on_loan(&app);
-    let _ = app.update(Message::Scanned(cards[0].clone()));
-    let _ = app.update(Message::Scanned(items[0].clone()));
-    let _ = app.update(Message::Borrow(borrow::Message::Finish));
-    let _ = app.update(Message::Receipt(receipt::Message::NoReceipt));
-    let _ = app.update(Message::Feedback(feedback::Message::Skip));
+    app.send(Message::Scanned(cards[0].clone()));
+    app.send(Message::Scanned(items[0].clone()));
+    app.send(Message::Borrow(borrow::Message::Finish));
+    no_receipt_no_feedback(&mut app);
     assert!(matches!(app.screen(), Screen::Attract(_)));
-    let _ = app.update(Message::Scanned(items[0].clone()));
+    app.send(Message::Scanned(items[0].clone()));
     match app.screen() {
         Screen::Return(r) => {
             assert_eq!(r.lines.len(), 1);
@@ -174,7 +239,7 @@ fn items_without_a_card_are_returned_with_their_route() {
         other => panic!("expected the return screen, got {other:?}"),
     }
     assert_eq!(on_loan(&app), before);
-    let _ = app.update(Message::Return(kiosk::ui::screens::returns::Message::Done));
+    app.send(Message::Return(kiosk::ui::screens::returns::Message::Done));
     assert!(matches!(app.screen(), Screen::Attract(_)));
 }
 
@@ -183,7 +248,7 @@ fn returns_can_be_switched_off() {
     let mut config = Config::default();
     config.kiosk.return_without_card = false;
     let (mut app, _, items) = kiosk_with(config);
-    let _ = app.update(Message::Scanned(items[0].clone()));
+    app.send(Message::Scanned(items[0].clone()));
     assert!(matches!(app.screen(), Screen::Attract(_)));
     assert!(app.notice().is_some());
 }
@@ -191,7 +256,7 @@ fn returns_can_be_switched_off() {
 #[test]
 fn unknown_and_garbage_codes_say_so_and_never_crash() {
     let (mut app, _, _) = kiosk();
-    let _ = app.update(Message::Scanned("29999999999999".into()));
+    app.send(Message::Scanned("29999999999999".into()));
     assert_eq!(
         app.notice(),
         Some(&kiosk::ui::screens::Notice::Refused(Refusal::UnknownPatron))
@@ -203,7 +268,7 @@ fn unknown_and_garbage_codes_say_so_and_never_crash() {
         "'; DROP TABLE items; --",
         &"9".repeat(5000),
     ] {
-        let _ = app.update(Message::Scanned(junk.to_string()));
+        app.send(Message::Scanned(junk.to_string()));
     }
     assert!(matches!(app.screen(), Screen::Attract(_)));
 }
@@ -213,19 +278,13 @@ fn pin_pad_wrong_then_right() {
     let mut config = Config::default();
     config.policy.require_pin = true;
     let (mut app, cards, _) = kiosk_with(config);
-    app.store()
-        .conn()
-        .execute(
-            "UPDATE patrons SET pin_hash = ?1 WHERE barcode = ?2",
-            [kiosk::privacy::hash_pin("1234"), cards[0].clone()],
-        )
-        .unwrap();
-    let _ = app.update(Message::Scanned(cards[0].clone()));
+    set_pin(&app, &cards[0], "1234");
+    app.send(Message::Scanned(cards[0].clone()));
     assert!(matches!(app.screen(), Screen::Identify(_)));
     for d in [9, 9, 9, 9] {
-        let _ = app.update(Message::Identify(identify::Message::Digit(d)));
+        app.send(Message::Identify(identify::Message::Digit(d)));
     }
-    let _ = app.update(Message::Identify(identify::Message::Submit));
+    app.send(Message::Identify(identify::Message::Submit));
     match app.screen() {
         Screen::Identify(i) => {
             assert!(matches!(
@@ -240,9 +299,9 @@ fn pin_pad_wrong_then_right() {
     }
     assert!(app.session().is_none());
     for d in [1, 2, 3, 4] {
-        let _ = app.update(Message::Identify(identify::Message::Digit(d)));
+        app.send(Message::Identify(identify::Message::Digit(d)));
     }
-    let _ = app.update(Message::Identify(identify::Message::Submit));
+    app.send(Message::Identify(identify::Message::Submit));
     assert!(matches!(app.screen(), Screen::Borrow));
     assert_eq!(app.session().unwrap().card, cards[0]);
 }
@@ -253,18 +312,12 @@ fn pin_pad_cancel_forgets_the_card() {
     config.policy.require_pin = true;
     let (mut app, cards, items) = kiosk_with(config);
     let before = on_loan(&app);
-    app.store()
-        .conn()
-        .execute(
-            "UPDATE patrons SET pin_hash = ?1 WHERE barcode = ?2",
-            [kiosk::privacy::hash_pin("1234"), cards[0].clone()],
-        )
-        .unwrap();
-    let _ = app.update(Message::Scanned(cards[0].clone()));
-    let _ = app.update(Message::Identify(identify::Message::Cancel));
+    set_pin(&app, &cards[0], "1234");
+    app.send(Message::Scanned(cards[0].clone()));
+    app.send(Message::Identify(identify::Message::Cancel));
     assert!(matches!(app.screen(), Screen::Attract(_)));
     // A book now is a return, not a loan to the cancelled card.
-    let _ = app.update(Message::Scanned(items[0].clone()));
+    app.send(Message::Scanned(items[0].clone()));
     assert!(matches!(app.screen(), Screen::Return(_)));
     assert_eq!(on_loan(&app), before);
 }
@@ -272,18 +325,18 @@ fn pin_pad_cancel_forgets_the_card() {
 #[test]
 fn inactivity_warns_counts_down_and_logs_out() {
     let (mut app, cards, _) = kiosk();
-    let _ = app.update(Message::Scanned(cards[0].clone()));
+    app.send(Message::Scanned(cards[0].clone()));
     let t0 = Instant::now();
-    let _ = app.update(Message::Tick(t0 + Duration::from_secs(5)));
+    app.send(Message::Tick(t0 + Duration::from_secs(5)));
     assert!(app.warning().is_none());
     let later = t0 + Duration::from_secs(55);
-    let _ = app.update(Message::Tick(later));
+    app.send(Message::Tick(later));
     assert_eq!(app.warning().map(|w| w.left), Some(10));
     for i in 1..10 {
-        let _ = app.update(Message::Tick(later + Duration::from_secs(i)));
+        app.send(Message::Tick(later + Duration::from_secs(i)));
         assert!(app.session().is_some());
     }
-    let _ = app.update(Message::Tick(later + Duration::from_secs(10)));
+    app.send(Message::Tick(later + Duration::from_secs(10)));
     assert!(app.session().is_none());
     assert!(matches!(app.screen(), Screen::Attract(_)));
 }
@@ -291,10 +344,10 @@ fn inactivity_warns_counts_down_and_logs_out() {
 #[test]
 fn still_here_keeps_the_session() {
     let (mut app, cards, _) = kiosk();
-    let _ = app.update(Message::Scanned(cards[0].clone()));
-    let _ = app.update(Message::Tick(Instant::now() + Duration::from_secs(58)));
+    app.send(Message::Scanned(cards[0].clone()));
+    app.send(Message::Tick(Instant::now() + Duration::from_secs(58)));
     assert!(app.warning().is_some());
-    let _ = app.update(Message::Warning(
+    app.send(Message::Warning(
         kiosk::ui::screens::warning::Message::StillHere,
     ));
     assert!(app.warning().is_none());
@@ -304,11 +357,11 @@ fn still_here_keeps_the_session() {
 #[test]
 fn language_switch_and_reset_after_the_session() {
     let (mut app, cards, _) = kiosk();
-    let _ = app.update(Message::Scanned(cards[0].clone()));
-    let _ = app.update(Message::SetLang(Lang::ZhCn));
+    app.send(Message::Scanned(cards[0].clone()));
+    app.send(Message::SetLang(Lang::ZhCn));
     assert_eq!(app.lang(), Lang::ZhCn);
-    let _ = app.update(Message::Borrow(borrow::Message::Finish));
-    let _ = app.update(Message::Feedback(feedback::Message::Skip));
+    app.send(Message::Borrow(borrow::Message::Finish));
+    app.send(Message::Feedback(feedback::Message::Skip));
     // Back to the first configured language for the next reader.
     assert_eq!(app.lang(), Lang::En);
 }
@@ -316,16 +369,16 @@ fn language_switch_and_reset_after_the_session() {
 #[test]
 fn account_renew_all_and_back() {
     let (mut app, cards, items) = kiosk();
-    let _ = app.update(Message::Scanned(cards[0].clone()));
-    let _ = app.update(Message::Scanned(items[0].clone()));
-    let _ = app.update(Message::Borrow(borrow::Message::Account));
+    app.send(Message::Scanned(cards[0].clone()));
+    app.send(Message::Scanned(items[0].clone()));
+    app.send(Message::Borrow(borrow::Message::Account));
     match app.screen() {
         Screen::Account(a) => assert_eq!(a.data.loans.len(), 1),
         other => panic!("expected the account, got {other:?}"),
     }
-    let _ = app.update(Message::Account(account::Message::RenewAll));
+    app.send(Message::Account(account::Message::RenewAll));
     assert_eq!(journal_count(&app, "renew"), 1);
-    let _ = app.update(Message::Account(account::Message::Back));
+    app.send(Message::Account(account::Message::Back));
     assert!(matches!(app.screen(), Screen::Borrow));
     assert_eq!(lines(&app).len(), 1, "the borrow list survived the visit");
 }
@@ -335,14 +388,13 @@ fn holds_are_placed_by_scanning_on_the_holds_screen() {
     let (mut app, cards, items) = kiosk();
     let before = on_loan(&app);
     // Someone else has the book.
-    let _ = app.update(Message::Scanned(cards[1].clone()));
-    let _ = app.update(Message::Scanned(items[3].clone()));
-    let _ = app.update(Message::Scanned(cards[1].clone()));
-    let _ = app.update(Message::Receipt(receipt::Message::NoReceipt));
-    let _ = app.update(Message::Feedback(feedback::Message::Skip));
-    let _ = app.update(Message::Scanned(cards[0].clone()));
-    let _ = app.update(Message::Borrow(borrow::Message::Holds));
-    let _ = app.update(Message::Scanned(items[3].clone()));
+    app.send(Message::Scanned(cards[1].clone()));
+    app.send(Message::Scanned(items[3].clone()));
+    app.send(Message::Scanned(cards[1].clone()));
+    no_receipt_no_feedback(&mut app);
+    app.send(Message::Scanned(cards[0].clone()));
+    app.send(Message::Borrow(borrow::Message::Holds));
+    app.send(Message::Scanned(items[3].clone()));
     match app.screen() {
         Screen::Holds(h) => {
             assert_eq!(h.holds.len(), 1, "{h:?}");
@@ -351,15 +403,15 @@ fn holds_are_placed_by_scanning_on_the_holds_screen() {
         other => panic!("expected holds, got {other:?}"),
     }
     assert_eq!(on_loan(&app), before + 1, "a hold is not a loan");
-    let _ = app.update(Message::Holds(holds::Message::Back));
+    app.send(Message::Holds(holds::Message::Back));
     assert!(matches!(app.screen(), Screen::Borrow));
 }
 
 #[test]
 fn another_card_mid_session_must_wait() {
     let (mut app, cards, _) = kiosk();
-    let _ = app.update(Message::Scanned(cards[0].clone()));
-    let _ = app.update(Message::Scanned(cards[1].clone()));
+    app.send(Message::Scanned(cards[0].clone()));
+    app.send(Message::Scanned(cards[1].clone()));
     assert_eq!(app.session().unwrap().card, cards[0]);
     assert!(app.notice().is_some());
 }
@@ -367,12 +419,12 @@ fn another_card_mid_session_must_wait() {
 #[test]
 fn staff_gesture_export_out_of_service_and_back() {
     let (mut app, cards, items) = kiosk();
-    let _ = app.update(Message::Scanned(cards[0].clone()));
-    let _ = app.update(Message::Scanned(items[0].clone()));
-    let _ = app.update(Message::Borrow(borrow::Message::Finish));
-    let _ = app.update(Message::Receipt(receipt::Message::NoReceipt));
-    let _ = app.update(Message::Feedback(feedback::Message::Skip));
-    let _ = open_staff_menu(&mut app);
+    app.send(Message::Scanned(cards[0].clone()));
+    app.send(Message::Scanned(items[0].clone()));
+    app.send(Message::Borrow(borrow::Message::Finish));
+    no_receipt_no_feedback(&mut app);
+    let t = open_staff_menu(&mut app);
+    app.run(t);
     match app.screen() {
         Screen::Staff(s) => {
             assert_eq!(s.figures.hourly.len(), 24);
@@ -385,30 +437,30 @@ fn staff_gesture_export_out_of_service_and_back() {
     let dir = std::env::temp_dir().join(format!("kiosk-gui-test-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("journal.csv");
-    let _ = app.update(Message::Staff(staff::Message::PathChanged(
+    app.send(Message::Staff(staff::Message::PathChanged(
         path.display().to_string(),
     )));
-    let _ = app.update(Message::Staff(staff::Message::Export));
+    app.send(Message::Staff(staff::Message::Export));
     let csv = std::fs::read_to_string(&path).unwrap();
     assert!(csv.lines().count() >= 2, "{csv}");
     // A path that cannot be written is reported, not a crash.
-    let _ = app.update(Message::Staff(staff::Message::PathChanged(
+    app.send(Message::Staff(staff::Message::PathChanged(
         "/nonexistent/dir/x.csv".into(),
     )));
-    let _ = app.update(Message::Staff(staff::Message::Export));
+    app.send(Message::Staff(staff::Message::Export));
     match app.screen() {
         Screen::Staff(s) => assert!(s.status.is_some()),
         other => panic!("{other:?}"),
     }
-    let _ = app.update(Message::Staff(staff::Message::ToggleService));
-    let _ = app.update(Message::Staff(staff::Message::Back));
+    app.send(Message::Staff(staff::Message::ToggleService));
+    app.send(Message::Staff(staff::Message::Back));
     assert!(app.out_of_service());
     match app.screen() {
         Screen::Attract(a) => assert!(a.out_of_service),
         other => panic!("{other:?}"),
     }
     // Out of service: scans do nothing.
-    let _ = app.update(Message::Scanned(cards[0].clone()));
+    app.send(Message::Scanned(cards[0].clone()));
     assert!(app.session().is_none());
     let _ = std::fs::remove_dir_all(dir);
 }
@@ -418,37 +470,50 @@ fn staff_pin_is_checked_against_the_configured_hash() {
     let mut config = Config::default();
     config.staff.pin_hash = kiosk::privacy::hash_pin("24680");
     let (mut app, _, _) = kiosk_with(config);
-    let _ = open_staff_menu(&mut app);
+    let t = open_staff_menu(&mut app);
+    app.run(t);
     assert!(matches!(app.screen(), Screen::Identify(_)));
     for d in [1, 1, 1] {
-        let _ = app.update(Message::Identify(identify::Message::Digit(d)));
+        app.send(Message::Identify(identify::Message::Digit(d)));
     }
-    let _ = app.update(Message::Identify(identify::Message::Submit));
+    app.send(Message::Identify(identify::Message::Submit));
     assert!(matches!(app.screen(), Screen::Identify(_)));
     for d in [2, 4, 6, 8, 0] {
-        let _ = app.update(Message::Identify(identify::Message::Digit(d)));
+        app.send(Message::Identify(identify::Message::Digit(d)));
     }
-    let _ = app.update(Message::Identify(identify::Message::Submit));
+    app.send(Message::Identify(identify::Message::Submit));
     assert!(matches!(app.screen(), Screen::Staff(_)));
 }
 
 /// The shipped configuration's kiosk (demo library, simulated pad and
-/// printer, wedge "wedge") over an in-memory store, its devices running:
-/// (app, cards, the pad's field, its demo tags, the device events).
-#[allow(clippy::type_complexity)]
-fn shipped_kiosk() -> (
-    App,
-    Vec<String>,
-    kiosk::devices::rfid::Field,
-    Vec<kiosk::devices::rfid::SimTag>,
-    std::sync::mpsc::Receiver<kiosk::devices::events::DeviceEvent>,
-) {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("kiosk.toml");
-    let mut config = Config::load(&path).unwrap();
+/// printer, wedge "wedge") over an in-memory store, its devices running.
+struct Shipped {
+    app: App,
+    /// Readers in good standing.
+    cards: Vec<String>,
+    /// The simulated pad's field and its demo tags.
+    field: kiosk::devices::rfid::Field,
+    tags: Vec<kiosk::devices::rfid::SimTag>,
+    /// The pad's AFI for an item on loan.
+    on_loan_afi: u8,
+    /// The device runner's events (the app has no feed in tests).
+    events: std::sync::mpsc::Receiver<kiosk::devices::events::DeviceEvent>,
+}
+
+/// An in-memory store configured by `config` (its languages English
+/// first, so the simulator tests can click English labels).
+fn configured_store(config: &mut Config) -> Store {
     config.kiosk.languages = vec![Lang::En, Lang::ZhCn];
     let mut s = Store::open_in_memory(&config.kiosk.id).unwrap();
-    let (rows, settings, holidays) = kiosk::config::circulation(&config);
+    let (rows, settings, holidays) = kiosk::config::circulation(config);
     s.configure(rows, settings, &holidays).unwrap();
+    s
+}
+
+fn shipped_kiosk() -> Shipped {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("kiosk.toml");
+    let mut config = Config::load(&path).unwrap();
+    let mut s = configured_store(&mut config);
     let d = &config.demo;
     store::demo::generate(
         &mut s,
@@ -460,17 +525,21 @@ fn shipped_kiosk() -> (
     .unwrap();
     let (cards, _) = store::demo::loanable_pairs(&s, 2).unwrap();
     let (devices, events) = kiosk::devices::runner::Devices::start(&config);
-    let (field, tags) = devices
+    let (field, tags, on_loan_afi) = devices
         .handles()
-        .find_map(|h| h.field.clone().map(|f| (f, h.demo_tags.clone())))
+        .find_map(|h| {
+            let on_loan = h.config.rfid()?.afi_on_loan;
+            h.field.clone().map(|f| (f, h.demo_tags.clone(), on_loan))
+        })
         .expect("a simulated pad");
-    (
-        App::new(config, s, Some(devices), Lang::En),
+    Shipped {
+        app: App::new(config, s, Some(devices), Lang::En).unwrap(),
         cards,
         field,
         tags,
+        on_loan_afi,
         events,
-    )
+    }
 }
 
 fn test_reads(app: &App) -> Vec<staff::TestRead> {
@@ -483,13 +552,20 @@ fn test_reads(app: &App) -> Vec<staff::TestRead> {
 #[test]
 fn the_staff_menu_tests_scanners_tags_and_the_printer_without_lending() {
     use staff::TestKind;
-    let (mut app, cards, field, tags, events) = shipped_kiosk();
-    let rt = tokio::runtime::Runtime::new().unwrap();
+    let Shipped {
+        mut app,
+        cards,
+        field,
+        tags,
+        events,
+        ..
+    } = shipped_kiosk();
     let before = app.store().counts().unwrap();
-    let _ = open_staff_menu(&mut app);
+    let t = open_staff_menu(&mut app);
+    app.run(t);
     assert!(test_reads(&app).is_empty());
     // A reader's card: named as a card, masked.
-    let _ = app.update(Message::Scanned(cards[0].clone()));
+    app.send(Message::Scanned(cards[0].clone()));
     let r = test_reads(&app);
     let tail: String = cards[0]
         .chars()
@@ -510,7 +586,7 @@ fn the_staff_menu_tests_scanners_tags_and_the_printer_without_lending() {
     // A book from a serial scanner: its title.
     let book = "30001000000036";
     let title = app.store().item_title(book).unwrap().unwrap().0;
-    let _ = app.update(Message::Device(kiosk::devices::events::DeviceEvent::now(
+    app.send(Message::Device(kiosk::devices::events::DeviceEvent::now(
         "scanner-2",
         kiosk::devices::events::EventKind::ItemScanned { code: book.into() },
     )));
@@ -526,9 +602,9 @@ fn the_staff_menu_tests_scanners_tags_and_the_printer_without_lending() {
     // The keyboard wedge's burst: a test read from "wedge".
     let t0 = Instant::now();
     for (i, ch) in "39999999999994".chars().enumerate() {
-        let _ = app.key_at(key(ch), t0 + Duration::from_millis(2 * i as u64));
+        app.press(key(ch), t0 + Duration::from_millis(2 * i as u64));
     }
-    let _ = app.key_at(enter(), t0 + Duration::from_millis(40));
+    app.press(enter(), t0 + Duration::from_millis(40));
     let r = test_reads(&app);
     assert_eq!(r[0].device, "wedge");
     assert_eq!(
@@ -543,8 +619,8 @@ fn the_staff_menu_tests_scanners_tags_and_the_printer_without_lending() {
     // nothing.
     field.put(tags[0].clone());
     let e = tags_event(&events);
-    let _ = app.update(Message::Device(e.clone()));
-    let _ = app.update(Message::Device(e));
+    app.send(Message::Device(e.clone()));
+    app.send(Message::Device(e));
     let r = test_reads(&app);
     assert_eq!(r.len(), 4, "{r:?}");
     match &r[0].what {
@@ -562,7 +638,7 @@ fn the_staff_menu_tests_scanners_tags_and_the_printer_without_lending() {
     }
     // assets/demo-tags.json: the 12th is blank.
     field.put(tags[11].clone());
-    let _ = app.update(Message::Device(tags_event(&events)));
+    app.send(Message::Device(tags_event(&events)));
     let r = test_reads(&app);
     assert_eq!(r.len(), 5, "{r:?}");
     assert!(
@@ -581,7 +657,7 @@ fn the_staff_menu_tests_scanners_tags_and_the_printer_without_lending() {
         Screen::Staff(s) => assert!(s.printer && s.printing),
         other => panic!("{other:?}"),
     }
-    run_task(&rt, &mut app, t);
+    app.run(t);
     match app.screen() {
         Screen::Staff(s) => {
             assert!(!s.printing);
@@ -590,8 +666,8 @@ fn the_staff_menu_tests_scanners_tags_and_the_printer_without_lending() {
         other => panic!("{other:?}"),
     }
     // Back on the idle screen, the same card opens a session again.
-    let _ = app.update(Message::Staff(staff::Message::Back));
-    let _ = app.update(Message::Scanned(cards[0].clone()));
+    app.send(Message::Staff(staff::Message::Back));
+    app.send(Message::Scanned(cards[0].clone()));
     assert!(matches!(app.screen(), Screen::Borrow));
 }
 
@@ -602,31 +678,30 @@ fn a_staff_card_opens_the_menu_from_the_idle_screen_only() {
     // A PIN is set: the card opens the menu without it.
     config.staff.pin_hash = kiosk::privacy::hash_pin("2468");
     let (mut app, cards, _) = kiosk_with(config);
-    let _ = app.update(Message::Scanned("staff-0042".into()));
+    app.send(Message::Scanned("staff-0042".into()));
     assert!(
         matches!(app.screen(), Screen::Staff(_)),
         "normalised like any scan: {:?}",
         app.screen()
     );
     // On its own test panel it reads as a staff card.
-    let _ = app.update(Message::Scanned("STAFF-0042".into()));
+    app.send(Message::Scanned("STAFF-0042".into()));
     assert_eq!(test_reads(&app)[0].what, staff::TestKind::StaffCard);
-    let _ = app.update(Message::Staff(staff::Message::Back));
+    app.send(Message::Staff(staff::Message::Back));
     // Over a reader's session it does nothing: their list stays.
-    let _ = app.update(Message::Scanned(cards[0].clone()));
+    app.send(Message::Scanned(cards[0].clone()));
     assert!(matches!(app.screen(), Screen::Borrow));
-    let _ = app.update(Message::Scanned("STAFF-0042".into()));
+    app.send(Message::Scanned("STAFF-0042".into()));
     assert!(matches!(app.screen(), Screen::Borrow));
     assert!(app.session().is_some());
     // Out of service, the card still lets staff in.
-    let _ = app.update(Message::Scanned(cards[0].clone()));
-    let _ = app.update(Message::Receipt(receipt::Message::NoReceipt));
-    let _ = app.update(Message::Feedback(feedback::Message::Skip));
-    let _ = app.update(Message::Scanned("STAFF-0042".into()));
-    let _ = app.update(Message::Staff(staff::Message::ToggleService));
-    let _ = app.update(Message::Staff(staff::Message::Back));
+    app.send(Message::Scanned(cards[0].clone()));
+    no_receipt_no_feedback(&mut app);
+    app.send(Message::Scanned("STAFF-0042".into()));
+    app.send(Message::Staff(staff::Message::ToggleService));
+    app.send(Message::Staff(staff::Message::Back));
     assert!(app.out_of_service());
-    let _ = app.update(Message::Scanned("STAFF-0042".into()));
+    app.send(Message::Scanned("STAFF-0042".into()));
     assert!(matches!(app.screen(), Screen::Staff(_)));
 }
 
@@ -643,22 +718,20 @@ fn readers_see_their_own_language_unless_they_chose_one() {
             .unwrap();
     }
     assert_eq!(app.lang(), Lang::En);
-    let _ = app.update(Message::Scanned(cards[0].clone()));
+    app.send(Message::Scanned(cards[0].clone()));
     assert_eq!(app.lang(), Lang::ZhCn, "their record says zh-CN");
-    let _ = app.update(Message::Borrow(borrow::Message::Finish));
-    let _ = app.update(Message::Receipt(receipt::Message::NoReceipt));
-    let _ = app.update(Message::Feedback(feedback::Message::Skip));
+    app.send(Message::Borrow(borrow::Message::Finish));
+    no_receipt_no_feedback(&mut app);
     assert_eq!(app.lang(), Lang::En, "back to the kiosk's default");
     // Someone who pressed English first keeps English.
-    let _ = app.update(Message::SetLang(Lang::En));
-    let _ = app.update(Message::Scanned(cards[1].clone()));
+    app.send(Message::SetLang(Lang::En));
+    app.send(Message::Scanned(cards[1].clone()));
     assert!(matches!(app.screen(), Screen::Borrow));
     assert_eq!(app.lang(), Lang::En);
     // A reader without a language on record: the kiosk's default.
-    let _ = app.update(Message::Borrow(borrow::Message::Finish));
-    let _ = app.update(Message::Receipt(receipt::Message::NoReceipt));
-    let _ = app.update(Message::Feedback(feedback::Message::Skip));
-    let _ = app.update(Message::Scanned(cards[2].clone()));
+    app.send(Message::Borrow(borrow::Message::Finish));
+    no_receipt_no_feedback(&mut app);
+    app.send(Message::Scanned(cards[2].clone()));
     assert!(matches!(app.screen(), Screen::Borrow));
     assert_eq!(app.lang(), Lang::En);
 }
@@ -673,17 +746,15 @@ fn staff_figures_are_read_off_the_ui_thread_with_item_types() {
     s.configure(rows, settings, &holidays).unwrap();
     store::demo::generate(&mut s, 30, 120, 7, Local::now().fixed_offset()).unwrap();
     let (cards, items) = store::demo::loanable_pairs(&s, 5).unwrap();
-    let mut app = App::new(config, s, None, Lang::En);
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let _ = app.update(Message::Scanned(cards[0].clone()));
+    let mut app = App::new(config, s, None, Lang::En).unwrap();
+    app.send(Message::Scanned(cards[0].clone()));
     for i in &items[..3] {
-        let _ = app.update(Message::Scanned(i.clone()));
+        app.send(Message::Scanned(i.clone()));
     }
-    let _ = app.update(Message::Borrow(borrow::Message::Finish));
-    let _ = app.update(Message::Receipt(receipt::Message::NoReceipt));
-    let _ = app.update(Message::Feedback(feedback::Message::Skip));
-    let _ = app.update(Message::Scanned(items[0].clone()));
-    let _ = app.update(Message::Return(kiosk::ui::screens::returns::Message::Done));
+    app.send(Message::Borrow(borrow::Message::Finish));
+    no_receipt_no_feedback(&mut app);
+    app.send(Message::Scanned(items[0].clone()));
+    app.send(Message::Return(kiosk::ui::screens::returns::Message::Done));
     let task = open_staff_menu(&mut app);
     // The menu is up at once; the database's figures follow from a Task.
     let by_type = |app: &App| match app.screen() {
@@ -691,7 +762,7 @@ fn staff_figures_are_read_off_the_ui_thread_with_item_types() {
         other => panic!("{other:?}"),
     };
     assert!(by_type(&app).is_empty());
-    run_task(&rt, &mut app, task);
+    app.run(task);
     let t = by_type(&app);
     assert_eq!(t.iter().map(|t| t.loans).sum::<u32>(), 3, "{t:?}");
     assert_eq!(t.iter().map(|t| t.returns).sum::<u32>(), 1, "{t:?}");
@@ -708,13 +779,14 @@ fn staff_figures_are_read_off_the_ui_thread_with_item_types() {
 fn restart_closes_the_window_and_asks_run_to_start_again() {
     let (mut app, _, _) = kiosk();
     let flag = app.restart_flag();
-    let _ = open_staff_menu(&mut app);
-    let _ = app.update(Message::Staff(staff::Message::Quit));
+    let t = open_staff_menu(&mut app);
+    app.run(t);
+    app.send(Message::Staff(staff::Message::Quit));
     assert!(
         !flag.load(std::sync::atomic::Ordering::SeqCst),
         "quit is not restart"
     );
-    let _ = app.update(Message::Staff(staff::Message::Restart));
+    app.send(Message::Staff(staff::Message::Restart));
     assert!(flag.load(std::sync::atomic::Ordering::SeqCst));
 }
 
@@ -752,17 +824,17 @@ fn keyboard_wedge_burst_is_a_scan_and_slow_typing_is_too_after_enter() {
     let t0 = Instant::now();
     // A scanner: keys 2 ms apart, then Enter.
     for (i, ch) in cards[0].chars().enumerate() {
-        let _ = app.key_at(key(ch), t0 + Duration::from_millis(2 * i as u64));
+        app.press(key(ch), t0 + Duration::from_millis(2 * i as u64));
     }
-    let _ = app.key_at(enter(), t0 + Duration::from_millis(40));
+    app.press(enter(), t0 + Duration::from_millis(40));
     assert!(matches!(app.screen(), Screen::Borrow));
     // A person typing slowly, then Enter: handed over as typing, and a
     // typed code with Enter counts as a scan too.
     let t1 = t0 + Duration::from_secs(10);
     for (i, ch) in items[0].chars().enumerate() {
-        let _ = app.key_at(key(ch), t1 + Duration::from_millis(300 * i as u64));
+        app.press(key(ch), t1 + Duration::from_millis(300 * i as u64));
     }
-    let _ = app.key_at(enter(), t1 + Duration::from_secs(30));
+    app.press(enter(), t1 + Duration::from_secs(30));
     assert_eq!(lines(&app).len(), 1);
 }
 
@@ -773,20 +845,20 @@ fn a_scan_cut_in_two_by_a_busy_screen_is_still_one_return() {
     // 60 ms drawing the receipt (its wedge timer then fired), and got the
     // rest with Enter at once. The book must come back, not "unknown".
     let (mut app, cards, items) = kiosk();
-    let _ = app.update(Message::Scanned(cards[0].clone()));
-    let _ = app.update(Message::Scanned(items[0].clone()));
-    let _ = app.update(Message::Scanned(cards[0].clone()));
+    app.send(Message::Scanned(cards[0].clone()));
+    app.send(Message::Scanned(items[0].clone()));
+    app.send(Message::Scanned(cards[0].clone()));
     assert!(matches!(app.screen(), Screen::Receipt(_)));
     let t0 = Instant::now();
     let (head, tail) = items[0].split_at(4);
     for ch in head.chars() {
-        let _ = app.key_at(key(ch), t0);
+        app.press(key(ch), t0);
     }
-    let _ = app.update(Message::WedgeTick(t0 + Duration::from_millis(61)));
+    app.send(Message::WedgeTick(t0 + Duration::from_millis(61)));
     for ch in tail.chars() {
-        let _ = app.key_at(key(ch), t0 + Duration::from_millis(62));
+        app.press(key(ch), t0 + Duration::from_millis(62));
     }
-    let _ = app.key_at(enter(), t0 + Duration::from_millis(62));
+    app.press(enter(), t0 + Duration::from_millis(62));
     match app.screen() {
         Screen::Return(r) => {
             assert_eq!(r.lines.len(), 1, "{:?}", r.lines);
@@ -797,7 +869,7 @@ fn a_scan_cut_in_two_by_a_busy_screen_is_still_one_return() {
     }
     assert_eq!(journal_count(&app, "checkin"), 1);
     // Nothing of it is left as typing: a later Enter scans nothing.
-    let _ = app.key_at(enter(), t0 + Duration::from_secs(5));
+    app.press(enter(), t0 + Duration::from_secs(5));
     assert_eq!(journal_count(&app, "checkin"), 1);
 }
 
@@ -816,7 +888,6 @@ fn the_receipt_is_emailed_to_the_address_on_the_readers_record() {
         from: "kiosk@library.example".into(),
     };
     let (mut app, cards, items) = kiosk_with(config);
-    let rt = tokio::runtime::Runtime::new().unwrap();
     for (card, email) in [
         (&cards[0], Some("reader.one@example.org")),
         (&cards[1], None),
@@ -833,25 +904,20 @@ fn the_receipt_is_emailed_to_the_address_on_the_readers_record() {
         .iter()
         .map(|i| app.store().item_title(i).unwrap().unwrap().0)
         .collect();
-    let _ = app.update(Message::Scanned(cards[0].clone()));
-    let _ = app.update(Message::Scanned(items[0].clone()));
-    let _ = app.update(Message::Scanned(items[1].clone()));
-    let _ = app.update(Message::Scanned(cards[0].clone()));
+    app.send(Message::Scanned(cards[0].clone()));
+    app.send(Message::Scanned(items[0].clone()));
+    app.send(Message::Scanned(items[1].clone()));
+    app.send(Message::Scanned(cards[0].clone()));
     match app.screen() {
         Screen::Receipt(r) => assert_eq!(r.email.as_deref(), Some("r…@example.org")),
         other => panic!("expected the receipt, got {other:?}"),
     }
     {
-        let mut ui = iced_test::Simulator::with_size(
-            iced::Settings::default(),
-            iced::Size::new(1920.0, 1080.0),
-            app.view(),
-        );
+        let mut ui = simulator(&app);
         ui.find("E-mail it to r…@example.org")
             .expect("the e-mail button, address masked");
     }
-    let t = app.update(Message::Receipt(receipt::Message::Email));
-    run_task(&rt, &mut app, t);
+    app.send(Message::Receipt(receipt::Message::Email));
     assert!(
         matches!(app.screen(), Screen::Feedback(_)),
         "sent: on to the feedback ({:?})",
@@ -870,25 +936,23 @@ fn the_receipt_is_emailed_to_the_address_on_the_readers_record() {
         assert!(body.contains(t.as_str()), "{t} in {body}");
     }
     assert!(body.contains("due "), "{body}");
-    let _ = app.update(Message::Feedback(feedback::Message::Skip));
+    app.send(Message::Feedback(feedback::Message::Skip));
     // A reader without an address is not offered it.
-    let _ = app.update(Message::Scanned(cards[1].clone()));
-    let _ = app.update(Message::Scanned(items[2].clone()));
-    let _ = app.update(Message::Scanned(cards[1].clone()));
+    app.send(Message::Scanned(cards[1].clone()));
+    app.send(Message::Scanned(items[2].clone()));
+    app.send(Message::Scanned(cards[1].clone()));
     match app.screen() {
         Screen::Receipt(r) => assert_eq!(r.email, None),
         other => panic!("{other:?}"),
     }
-    let _ = app.update(Message::Receipt(receipt::Message::NoReceipt));
-    let _ = app.update(Message::Feedback(feedback::Message::Skip));
+    no_receipt_no_feedback(&mut app);
     // The mail server gone: the reader is told, the button goes, the
     // loans stay recorded.
     drop(sink);
-    let _ = app.update(Message::Scanned(cards[0].clone()));
-    let _ = app.update(Message::Scanned(items[3].clone()));
-    let _ = app.update(Message::Scanned(cards[0].clone()));
-    let t = app.update(Message::Receipt(receipt::Message::Email));
-    run_task(&rt, &mut app, t);
+    app.send(Message::Scanned(cards[0].clone()));
+    app.send(Message::Scanned(items[3].clone()));
+    app.send(Message::Scanned(cards[0].clone()));
+    app.send(Message::Receipt(receipt::Message::Email));
     match app.screen() {
         Screen::Receipt(r) => {
             assert_eq!(r.email, None);
@@ -899,20 +963,25 @@ fn the_receipt_is_emailed_to_the_address_on_the_readers_record() {
     assert_eq!(journal_count(&app, "checkout"), 4);
 }
 
+/// The app's current view in the iced_test simulator, at 1920×1080.
+fn simulator(app: &App) -> iced_test::Simulator<'_, Message> {
+    iced_test::Simulator::with_size(
+        iced::Settings::default(),
+        iced::Size::new(1920.0, 1080.0),
+        app.view(),
+    )
+}
+
 /// Clicks `label` on the app's current view, then feeds the messages back.
 fn click(app: &mut App, label: &str) {
     let messages: Vec<Message> = {
-        let mut ui = iced_test::Simulator::with_size(
-            iced::Settings::default(),
-            iced::Size::new(1920.0, 1080.0),
-            app.view(),
-        );
+        let mut ui = simulator(app);
         ui.click(label)
             .unwrap_or_else(|e| panic!("no {label:?} on screen: {e:?}"));
         ui.into_messages().collect()
     };
     for m in messages {
-        let _ = app.update(m);
+        app.send(m);
     }
 }
 
@@ -920,14 +989,14 @@ fn click(app: &mut App, label: &str) {
 fn simulator_clicks_through_borrow_and_return() {
     let (mut app, cards, items) = kiosk();
     let before = on_loan(&app);
-    let _ = app.update(Message::Scanned(cards[0].clone()));
-    let _ = app.update(Message::Scanned(items[0].clone()));
+    app.send(Message::Scanned(cards[0].clone()));
+    app.send(Message::Scanned(items[0].clone()));
     click(&mut app, "Finish");
     click(&mut app, "No receipt, thanks");
     click(&mut app, "Skip");
-    let _ = app.update(Message::Scanned(cards[0].clone()));
-    let _ = app.update(Message::Scanned(items[1].clone()));
-    let _ = app.update(Message::Scanned(items[0].clone()));
+    app.send(Message::Scanned(cards[0].clone()));
+    app.send(Message::Scanned(items[1].clone()));
+    app.send(Message::Scanned(items[0].clone()));
     click(&mut app, "Renew");
     assert_eq!(journal_count(&app, "renew"), 1);
     click(&mut app, "My account");
@@ -939,8 +1008,8 @@ fn simulator_clicks_through_borrow_and_return() {
     click(&mut app, "Skip");
     assert!(matches!(app.screen(), Screen::Attract(_)));
     // Return both and press Done.
-    let _ = app.update(Message::Scanned(items[0].clone()));
-    let _ = app.update(Message::Scanned(items[1].clone()));
+    app.send(Message::Scanned(items[0].clone()));
+    app.send(Message::Scanned(items[1].clone()));
     assert!(matches!(app.screen(), Screen::Return(_)));
     click(&mut app, "Done");
     assert!(matches!(app.screen(), Screen::Attract(_)));
@@ -951,16 +1020,16 @@ fn simulator_clicks_through_borrow_and_return() {
 fn simulator_reserves_rates_and_staff_export_then_restart() {
     let (mut app, cards, items) = kiosk();
     // Another reader has items[0] at home.
-    let _ = app.update(Message::Scanned(cards[1].clone()));
-    let _ = app.update(Message::Scanned(items[0].clone()));
+    app.send(Message::Scanned(cards[1].clone()));
+    app.send(Message::Scanned(items[0].clone()));
     click(&mut app, "Finish");
     click(&mut app, "No receipt, thanks");
     click(&mut app, "Skip");
     // A reader reserves it from the reservations screen.
-    let _ = app.update(Message::Scanned(cards[0].clone()));
+    app.send(Message::Scanned(cards[0].clone()));
     click(&mut app, "Reservations");
     assert!(matches!(app.screen(), Screen::Holds(_)));
-    let _ = app.update(Message::Scanned(items[0].clone()));
+    app.send(Message::Scanned(items[0].clone()));
     assert_eq!(journal_count(&app, "hold_placed"), 1);
     click(&mut app, "Back");
     click(&mut app, "Finish");
@@ -991,10 +1060,11 @@ fn simulator_reserves_rates_and_staff_export_then_restart() {
     );
     assert!(matches!(app.screen(), Screen::Attract(_)));
     // Staff: export by clicking, then restart.
-    let _ = open_staff_menu(&mut app);
+    let t = open_staff_menu(&mut app);
+    app.run(t);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("export.csv");
-    let _ = app.update(Message::Staff(staff::Message::PathChanged(
+    app.send(Message::Staff(staff::Message::PathChanged(
         path.display().to_string(),
     )));
     click(&mut app, "Export");
@@ -1014,17 +1084,11 @@ fn simulator_switches_language_and_types_a_pin() {
     let mut config = Config::default();
     config.policy.require_pin = true;
     let (mut app, cards, _) = kiosk_with(config);
-    app.store()
-        .conn()
-        .execute(
-            "UPDATE patrons SET pin_hash = ?1 WHERE barcode = ?2",
-            [kiosk::privacy::hash_pin("4321"), cards[0].clone()],
-        )
-        .unwrap();
+    set_pin(&app, &cards[0], "4321");
     click(&mut app, "中文");
     assert_eq!(app.lang(), Lang::ZhCn);
     click(&mut app, "English");
-    let _ = app.update(Message::Scanned(cards[0].clone()));
+    app.send(Message::Scanned(cards[0].clone()));
     for d in ["4", "3", "2", "1"] {
         click(&mut app, d);
     }
@@ -1036,9 +1100,9 @@ fn simulator_switches_language_and_types_a_pin() {
 fn offline_banner_follows_the_sync_status() {
     let (mut app, _, _) = kiosk();
     assert!(!app.offline());
-    let _ = app.update(Message::Online(Some(false)));
+    app.send(Message::Online(Some(false)));
     assert!(app.offline());
-    let _ = app.update(Message::Online(None));
+    app.send(Message::Online(None));
     assert!(!app.offline(), "unknown is not offline");
 }
 
@@ -1169,36 +1233,28 @@ fn online_app_with(
         assert!(Instant::now() < until, "the first sync never finished");
         std::thread::sleep(Duration::from_millis(50));
     }
-    let mut app = App::new(config, store, None, Lang::En);
+    let mut app = App::new(config, store, None, Lang::En).unwrap();
     app.set_sync(bg.desk.clone(), None);
     (app, bg)
 }
 
 #[test]
 fn the_touch_screen_tells_kiosk_central_its_devices_and_the_paper() {
-    use kiosk::config::{DeviceKind, DeviceSection};
     let dir = tempfile::tempdir().unwrap();
     let (_central, base, token) = start_central(
         dir.path(),
         "P1,Reader One,adult,2099-12-31,,\n",
         "I1,Alpha,Author,,book,,1,\n",
     );
-    let config = Config {
-        devices: vec![
-            DeviceSection::new("printer", DeviceKind::Printer),
-            DeviceSection::new("pad", DeviceKind::Rfid),
-        ],
-        ..Config::default()
-    };
+    let config = printer_and_pad();
     let (mut app, bg) = online_app_with(&base, &token, &dir.path().join("kiosk.db"), config);
-    let rt = tokio::runtime::Runtime::new().unwrap();
     // The printer runs out of paper (as its driver says it), the pad is
     // unplugged.
     printer_out_of_paper_pad_gone(&mut app);
     // A sync round ends with a heartbeat; staff start one.
-    let _ = open_staff_menu(&mut app);
-    let t = app.update(Message::Staff(staff::Message::SyncNow));
-    run_task(&rt, &mut app, t);
+    let t = open_staff_menu(&mut app);
+    app.run(t);
+    app.send(Message::Staff(staff::Message::SyncNow));
     let out = central_bin()
         .args([
             "--db",
@@ -1255,10 +1311,8 @@ fn a_readers_language_known_to_kiosk_central_switches_the_screen() {
     // The pull carried it into the kiosk's cache; P2 has none.
     assert_eq!(app.store().patron_language("P1").unwrap(), Some(Lang::ZhCn));
     assert_eq!(app.store().patron_language("P2").unwrap(), None);
-    let rt = tokio::runtime::Runtime::new().unwrap();
     assert_eq!(app.lang(), Lang::En);
-    let t = app.update(Message::Scanned("P1".into()));
-    run_task(&rt, &mut app, t);
+    app.send(Message::Scanned("P1".into()));
     assert!(matches!(app.screen(), Screen::Borrow));
     assert_eq!(app.lang(), Lang::ZhCn);
     bg.stop();
@@ -1274,15 +1328,13 @@ fn loans_and_returns_go_through_kiosk_central_then_offline_when_it_stops() {
     );
 
     let (mut app, bg) = online_app(&base, &token, &dir.path().join("kiosk.db"));
-    let rt = tokio::runtime::Runtime::new().unwrap();
 
     // Online: the central system decides, the kiosk journals its answer.
-    let t = app.update(Message::Scanned("P1".into()));
-    run_task(&rt, &mut app, t);
+    app.send(Message::Scanned("P1".into()));
     assert!(matches!(app.screen(), Screen::Borrow));
     let t = app.update(Message::Scanned("I1".into()));
     assert!(lines(&app).is_empty(), "nothing shown before the decision");
-    run_task(&rt, &mut app, t);
+    app.run(t);
     let l = lines(&app);
     assert_eq!(l.len(), 1, "{l:?}");
     assert_eq!(l[0].title, "Alpha");
@@ -1301,9 +1353,8 @@ fn loans_and_returns_go_through_kiosk_central_then_offline_when_it_stops() {
         .unwrap();
     assert_eq!(online, (0, "accepted".to_string()));
     // A hold goes through the central system too.
-    let _ = app.update(Message::Borrow(borrow::Message::Holds));
-    let t = app.update(Message::Scanned("I3".into()));
-    run_task(&rt, &mut app, t);
+    app.send(Message::Borrow(borrow::Message::Holds));
+    app.send(Message::Scanned("I3".into()));
     match app.screen() {
         Screen::Holds(h) => assert_eq!(
             h.placed.last(),
@@ -1312,14 +1363,11 @@ fn loans_and_returns_go_through_kiosk_central_then_offline_when_it_stops() {
         ),
         other => panic!("expected holds, got {other:?}"),
     }
-    let _ = app.update(Message::Holds(holds::Message::Back));
+    app.send(Message::Holds(holds::Message::Back));
     // A refusal from the central system reads as the local one would.
-    let t = app.update(Message::Scanned("P1".into()));
-    run_task(&rt, &mut app, t);
-    let _ = app.update(Message::Receipt(receipt::Message::NoReceipt));
-    let _ = app.update(Message::Feedback(feedback::Message::Skip));
-    let t = app.update(Message::Scanned("I1".into()));
-    run_task(&rt, &mut app, t);
+    app.send(Message::Scanned("P1".into()));
+    no_receipt_no_feedback(&mut app);
+    app.send(Message::Scanned("I1".into()));
     match app.screen() {
         Screen::Return(r) => assert!(
             matches!(&r.lines[..], [l] if l.title == "Alpha" && l.result.is_ok()),
@@ -1331,10 +1379,8 @@ fn loans_and_returns_go_through_kiosk_central_then_offline_when_it_stops() {
 
     // The central system stops: the kiosk decides alone under [offline].
     drop(central);
-    let t = app.update(Message::Scanned("P1".into()));
-    run_task(&rt, &mut app, t);
-    let t = app.update(Message::Scanned("I2".into()));
-    run_task(&rt, &mut app, t);
+    app.send(Message::Scanned("P1".into()));
+    app.send(Message::Scanned("I2".into()));
     let l = lines(&app);
     assert!(
         matches!(&l[0].status, borrow::Status::Borrowed { .. }),
@@ -1352,9 +1398,8 @@ fn loans_and_returns_go_through_kiosk_central_then_offline_when_it_stops() {
     assert_eq!(offline, 1, "journaled as an offline decision");
     // Renew all from the account screen: each loan is its own decision on
     // the desk (offline now, by the same rules: the loan is minutes old).
-    let _ = app.update(Message::Borrow(borrow::Message::Account));
-    let t = app.update(Message::Account(account::Message::RenewAll));
-    run_task(&rt, &mut app, t);
+    app.send(Message::Borrow(borrow::Message::Account));
+    app.send(Message::Account(account::Message::RenewAll));
     match app.screen() {
         Screen::Account(a) => assert!(
             matches!(
@@ -1376,18 +1421,16 @@ fn loans_and_returns_go_through_kiosk_central_then_offline_when_it_stops() {
         )
         .unwrap();
     assert_eq!(renew_offline, 1, "renewed through the desk, offline");
-    let _ = app.update(Message::Account(account::Message::Back));
+    app.send(Message::Account(account::Message::Back));
     // The engine's status (what the subscription delivers) turns the
     // banner on; the idle screen says what still works.
     let s = bg.status();
     assert_eq!(s.online, Some(false), "{s:?}");
     assert!(s.outbox >= 1, "the offline loan waits in the outbox: {s:?}");
-    let _ = app.update(Message::Sync(s));
+    app.send(Message::Sync(s));
     assert!(app.offline());
-    let t = app.update(Message::Scanned("P1".into()));
-    run_task(&rt, &mut app, t);
-    let _ = app.update(Message::Receipt(receipt::Message::NoReceipt));
-    let _ = app.update(Message::Feedback(feedback::Message::Skip));
+    app.send(Message::Scanned("P1".into()));
+    no_receipt_no_feedback(&mut app);
     match app.screen() {
         Screen::Attract(a) => assert_eq!(
             a.offline,
@@ -1405,49 +1448,51 @@ fn staff_pin_locks_after_too_many_wrong_ones() {
     config.policy.pin_attempts = 3;
     config.policy.pin_lock_minutes = 10;
     let (mut app, _, _) = kiosk_with(config);
-    let _ = open_staff_menu(&mut app);
+    let t = open_staff_menu(&mut app);
+    app.run(t);
     let t0 = Instant::now();
     let error = |app: &App| match app.screen() {
         Screen::Identify(i) => i.error.clone(),
         other => panic!("expected the PIN pad, got {other:?}"),
     };
-    app.staff_pin("1111", t0);
+    app.staff_pin_sent("1111", t0);
     assert!(matches!(
         error(&app),
         Some(Notice::Said("ui-staff-pin-wrong-left", a)) if a == vec![("left", "2".to_string())]
     ));
-    app.staff_pin("2222", t0);
-    app.staff_pin("3333", t0);
+    app.staff_pin_sent("2222", t0);
+    app.staff_pin_sent("3333", t0);
     assert!(matches!(
         error(&app),
         Some(Notice::Said("ui-staff-pin-locked", _))
     ));
     // Locked: even the right PIN does not open the menu, nor does a new
     // gesture reset the count.
-    app.staff_pin("24680", t0 + Duration::from_secs(60));
+    app.staff_pin_sent("24680", t0 + Duration::from_secs(60));
     assert!(matches!(app.screen(), Screen::Identify(_)));
-    let _ = app.update(Message::Identify(identify::Message::Cancel));
-    let _ = open_staff_menu(&mut app);
+    app.send(Message::Identify(identify::Message::Cancel));
+    let t = open_staff_menu(&mut app);
+    app.run(t);
     assert!(matches!(
         error(&app),
         Some(Notice::Said("ui-staff-pin-locked", _))
     ));
     // After the lock time, the right PIN opens it.
-    app.staff_pin("24680", t0 + Duration::from_secs(10 * 60 + 1));
+    app.staff_pin_sent("24680", t0 + Duration::from_secs(10 * 60 + 1));
     assert!(matches!(app.screen(), Screen::Staff(_)));
 }
 
 #[test]
 fn a_hold_on_a_book_the_reader_has_says_until_when() {
     let (mut app, cards, items) = kiosk();
-    let _ = app.update(Message::Scanned(cards[0].clone()));
-    let _ = app.update(Message::Scanned(items[0].clone()));
+    app.send(Message::Scanned(cards[0].clone()));
+    app.send(Message::Scanned(items[0].clone()));
     let due = match &lines(&app)[0].status {
         borrow::Status::Borrowed { due } => due.clone(),
         other => panic!("not lent: {other:?}"),
     };
-    let _ = app.update(Message::Borrow(borrow::Message::Holds));
-    let _ = app.update(Message::Scanned(items[0].clone()));
+    app.send(Message::Borrow(borrow::Message::Holds));
+    app.send(Message::Scanned(items[0].clone()));
     match app.screen() {
         Screen::Holds(h) => {
             assert_eq!(
@@ -1483,39 +1528,20 @@ fn tags_event(
 fn tags_on_the_simulated_pad_are_lent_and_secured_off_the_ui_thread() {
     // The shipped configuration: the demo library and the simulated 3M pad
     // with the demo tags.
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("kiosk.toml");
-    let mut config = Config::load(&path).unwrap();
-    config.kiosk.languages = vec![Lang::En, Lang::ZhCn];
-    let mut s = Store::open_in_memory(&config.kiosk.id).unwrap();
-    let (rows, settings, holidays) = kiosk::config::circulation(&config);
-    s.configure(rows, settings, &holidays).unwrap();
-    let d = &config.demo;
-    store::demo::generate(
-        &mut s,
-        d.patrons,
-        d.items,
-        d.seed,
-        Local::now().fixed_offset(),
-    )
-    .unwrap();
-    let (cards, _) = store::demo::loanable_pairs(&s, 1).unwrap();
-    let (devices, events) = kiosk::devices::runner::Devices::start(&config);
-    let (field, tags, on_loan_afi) = devices
-        .handles()
-        .find_map(|h| {
-            let on_loan = h.config.rfid()?.afi_on_loan;
-            h.field.clone().map(|f| (f, h.demo_tags.clone(), on_loan))
-        })
-        .expect("a simulated pad");
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let mut app = App::new(config, s, Some(devices), Lang::En);
-    let _ = app.update(Message::Scanned(cards[0].clone()));
+    let Shipped {
+        mut app,
+        cards,
+        field,
+        tags,
+        on_loan_afi,
+        events,
+    } = shipped_kiosk();
+    app.send(Message::Scanned(cards[0].clone()));
     assert!(matches!(app.screen(), Screen::Borrow));
 
     // A good tag: lent, then its AFI set to "on loan" by a Task.
     field.put(tags[0].clone());
-    let t = app.update(Message::Device(tags_event(&events)));
-    run_task(&rt, &mut app, t);
+    app.send(Message::Device(tags_event(&events)));
     let l = lines(&app);
     assert_eq!(l.len(), 1, "{l:?}");
     assert!(
@@ -1530,8 +1556,7 @@ fn tags_on_the_simulated_pad_are_lent_and_secured_off_the_ui_thread() {
     let mut locked = tags[1].clone();
     locked.afi_locked = true;
     field.put(locked);
-    let t = app.update(Message::Device(tags_event(&events)));
-    run_task(&rt, &mut app, t);
+    app.send(Message::Device(tags_event(&events)));
     let l = lines(&app);
     assert_eq!(l.len(), 2, "{l:?}");
     assert!(
@@ -1545,14 +1570,13 @@ fn tags_on_the_simulated_pad_are_lent_and_secured_off_the_ui_thread() {
 fn a_reader_cancels_a_reservation_from_the_holds_screen() {
     let (mut app, cards, items) = kiosk();
     // Reader 0 borrows the book, so reader 1 can only reserve it.
-    let _ = app.update(Message::Scanned(cards[0].clone()));
-    let _ = app.update(Message::Scanned(items[0].clone()));
-    let _ = app.update(Message::Scanned(cards[0].clone()));
-    let _ = app.update(Message::Receipt(receipt::Message::NoReceipt));
-    let _ = app.update(Message::Feedback(feedback::Message::Skip));
-    let _ = app.update(Message::Scanned(cards[1].clone()));
-    let _ = app.update(Message::Borrow(borrow::Message::Holds));
-    let _ = app.update(Message::Scanned(items[0].clone()));
+    app.send(Message::Scanned(cards[0].clone()));
+    app.send(Message::Scanned(items[0].clone()));
+    app.send(Message::Scanned(cards[0].clone()));
+    no_receipt_no_feedback(&mut app);
+    app.send(Message::Scanned(cards[1].clone()));
+    app.send(Message::Borrow(borrow::Message::Holds));
+    app.send(Message::Scanned(items[0].clone()));
     match app.screen() {
         Screen::Holds(h) => {
             assert!(
@@ -1565,7 +1589,7 @@ fn a_reader_cancels_a_reservation_from_the_holds_screen() {
         }
         other => panic!("expected holds, got {other:?}"),
     }
-    let _ = app.update(Message::Holds(holds::Message::Cancel(0)));
+    app.send(Message::Holds(holds::Message::Cancel(0)));
     match app.screen() {
         Screen::Holds(h) => {
             assert!(
@@ -1610,10 +1634,6 @@ fn suggestions(app: &App) -> Vec<(String, String)> {
 #[test]
 fn without_a_central_system_the_receipt_suggests_from_the_local_history() {
     let (mut app, cards, items) = kiosk();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
     // Only what happens here counts: no demo history.
     app.store()
         .conn()
@@ -1648,42 +1668,35 @@ fn without_a_central_system_the_receipt_suggests_from_the_local_history() {
     // Another reader borrowed items[0] and the other title, and brought
     // them back.
     for code in [&cards[1], &items[0], &other, &cards[1]] {
-        let t = app.update(Message::Scanned(code.clone()));
-        run_task(&rt, &mut app, t);
+        app.send(Message::Scanned(code.clone()));
     }
-    let _ = app.update(Message::Receipt(receipt::Message::NoReceipt));
-    let _ = app.update(Message::Feedback(feedback::Message::Skip));
+    no_receipt_no_feedback(&mut app);
     for code in [&items[0], &other] {
-        let _ = app.update(Message::Scanned(code.clone()));
+        app.send(Message::Scanned(code.clone()));
     }
-    let _ = app.update(Message::Return(kiosk::ui::screens::returns::Message::Done));
+    app.send(Message::Return(kiosk::ui::screens::returns::Message::Done));
     // This reader borrows items[0]: the receipt comes at once, empty, and
     // the suggestion follows from the Task.
-    let _ = app.update(Message::Scanned(cards[0].clone()));
-    let _ = app.update(Message::Scanned(items[0].clone()));
+    app.send(Message::Scanned(cards[0].clone()));
+    app.send(Message::Scanned(items[0].clone()));
     let t = app.update(Message::Scanned(cards[0].clone()));
     assert!(suggestions(&app).is_empty(), "nothing before the answer");
-    run_task(&rt, &mut app, t);
+    app.run(t);
     let got = suggestions(&app);
     assert_eq!(got, vec![t3.clone()], "what the other reader also borrowed");
     assert!(!got.contains(&t0), "not what was just borrowed");
     // On the screen, with its heading (iced_test simulator).
     {
-        let mut ui = iced_test::Simulator::with_size(
-            iced::Settings::default(),
-            iced::Size::new(1920.0, 1080.0),
-            app.view(),
-        );
+        let mut ui = simulator(&app);
         ui.find("You might also like:").expect("the heading");
         ui.find(t3.0.as_str()).expect("the suggested title");
     }
     // A late answer for an earlier receipt never lands on a new one.
-    let _ = app.update(Message::Receipt(receipt::Message::NoReceipt));
-    let _ = app.update(Message::Feedback(feedback::Message::Skip));
-    let _ = app.update(Message::Scanned(cards[2].clone()));
-    let _ = app.update(Message::Scanned(items[1].clone()));
-    let _ = app.update(Message::Scanned(cards[2].clone()));
-    let _ = app.update(Message::Recommended(Box::new(
+    no_receipt_no_feedback(&mut app);
+    app.send(Message::Scanned(cards[2].clone()));
+    app.send(Message::Scanned(items[1].clone()));
+    app.send(Message::Scanned(cards[2].clone()));
+    app.send(Message::Recommended(Box::new(
         kiosk::ui::app::Recommended {
             receipt: 1,
             patron: cards[0].clone(),
@@ -1747,11 +1760,8 @@ fn the_receipt_shows_what_kiosk_central_recommends() {
     }
 
     let (mut app, bg) = online_app(&base, &token, &dir.path().join("kiosk.db"));
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let t = app.update(Message::Scanned("P1".into()));
-    run_task(&rt, &mut app, t);
-    let t = app.update(Message::Scanned("I1".into()));
-    run_task(&rt, &mut app, t);
+    app.send(Message::Scanned("P1".into()));
+    app.send(Message::Scanned("I1".into()));
     assert!(
         matches!(&lines(&app)[..], [l] if matches!(l.status, borrow::Status::Borrowed { .. })),
         "{:?}",
@@ -1768,17 +1778,13 @@ fn the_receipt_shows_what_kiosk_central_recommends() {
         suggestions(&app).is_empty(),
         "the receipt is up before the answer"
     );
-    run_task(&rt, &mut app, t);
+    app.run(t);
     assert_eq!(
         suggestions(&app),
         vec![("Gamma".to_string(), "Cy".to_string())],
         "the central system's recommendation"
     );
-    let mut ui = iced_test::Simulator::with_size(
-        iced::Settings::default(),
-        iced::Size::new(1920.0, 1080.0),
-        app.view(),
-    );
+    let mut ui = simulator(&app);
     ui.find("Gamma").expect("shown on the receipt");
     ui.find("Cy").expect("with its author");
     drop(ui);
@@ -1793,23 +1799,22 @@ fn each_outcome_chooses_its_sound_and_a_missing_sound_card_changes_nothing() {
     let player = Player::with_output(70, Box::new(|| Err("no sound card".to_string())));
     app.set_sound(player);
     assert_eq!(app.last_cue(), None);
-    let _ = app.update(Message::Scanned("39999999999994".into()));
+    app.send(Message::Scanned("39999999999994".into()));
     assert_eq!(app.last_cue(), Some(Cue::Error), "an unknown code buzzes");
     let before = on_loan(&app);
-    let _ = app.update(Message::Scanned(cards[0].clone()));
-    let _ = app.update(Message::Scanned(items[0].clone()));
+    app.send(Message::Scanned(cards[0].clone()));
+    app.send(Message::Scanned(items[0].clone()));
     assert_eq!(app.last_cue(), Some(Cue::Success), "a loan chimes");
     assert_eq!(on_loan(&app), before + 1, "lent all the same");
-    let _ = app.update(Message::Scanned(cards[1].clone()));
+    app.send(Message::Scanned(cards[1].clone()));
     assert_eq!(
         app.last_cue(),
         Some(Cue::Attention),
         "another card: finish first"
     );
-    let _ = app.update(Message::Scanned(cards[0].clone()));
-    let _ = app.update(Message::Receipt(receipt::Message::NoReceipt));
-    let _ = app.update(Message::Feedback(feedback::Message::Skip));
-    let _ = app.update(Message::Scanned(items[0].clone()));
+    app.send(Message::Scanned(cards[0].clone()));
+    no_receipt_no_feedback(&mut app);
+    app.send(Message::Scanned(items[0].clone()));
     assert_eq!(app.last_cue(), Some(Cue::Success), "a plain return chimes");
     assert_eq!(on_loan(&app), before);
 
@@ -1823,19 +1828,13 @@ fn each_outcome_chooses_its_sound_and_a_missing_sound_card_changes_nothing() {
 
 #[test]
 fn device_statuses_read_in_the_chosen_language() {
-    use kiosk::config::{DeviceKind, DeviceSection};
     use kiosk::devices::events::{DeviceEvent, DeviceStatus, StatusCode};
-    let config = Config {
-        devices: vec![
-            DeviceSection::new("printer", DeviceKind::Printer),
-            DeviceSection::new("pad", DeviceKind::Rfid),
-        ],
-        ..Config::default()
-    };
+    let config = printer_and_pad();
     let (mut app, _, _) = kiosk_with(config);
     // The pad's status comes without a code: it keeps its own words.
     printer_out_of_paper_pad_gone(&mut app);
-    let _ = open_staff_menu(&mut app);
+    let t = open_staff_menu(&mut app);
+    app.run(t);
     let shown = |app: &App| -> Vec<(String, bool, String)> {
         match app.screen() {
             Screen::Staff(s) => s
@@ -1854,17 +1853,17 @@ fn device_statuses_read_in_the_chosen_language() {
             ("printer".into(), false, "Out of paper".into()),
         ]
     );
-    let _ = app.update(Message::SetLang(Lang::ZhCn));
+    app.send(Message::SetLang(Lang::ZhCn));
     assert_eq!(shown(&app)[1].2, "缺纸");
     // The printer is back: its new code replaces the old one.
-    let _ = app.update(Message::Device(DeviceEvent::status(
+    app.send(Message::Device(DeviceEvent::status(
         "printer",
         StatusCode::PrinterReady,
         DeviceStatus::Up {
             info: "receipt printer at /dev/usb/lp0".into(),
         },
     )));
-    let _ = app.update(Message::Staff(staff::Message::Refresh));
+    app.send(Message::Staff(staff::Message::Refresh));
     assert_eq!(
         shown(&app)[1],
         ("printer".into(), true, "就绪：凭条打印机已连接".into())
@@ -1911,13 +1910,13 @@ fn a_pin_checked_by_the_central_system_opens_the_pad_then_the_session() {
         }))
     };
     // As Circulation::check_pin answers through the desk: a PIN is needed.
-    let _ = app.update(answer(&cards[0], false, Err(Refusal::PinRequired)));
+    app.send(answer(&cards[0], false, Err(Refusal::PinRequired)));
     assert!(matches!(app.screen(), Screen::Identify(_)));
     // A late answer about another card changes nothing.
-    let _ = app.update(answer(&cards[1], true, Ok(())));
+    app.send(answer(&cards[1], true, Ok(())));
     assert!(app.session().is_none());
     // Wrong, then right.
-    let _ = app.update(answer(
+    app.send(answer(
         &cards[0],
         true,
         Err(Refusal::WrongPin { attempts_left: 4 }),
@@ -1929,16 +1928,16 @@ fn a_pin_checked_by_the_central_system_opens_the_pad_then_the_session() {
         ),
         other => panic!("expected the PIN pad, got {other:?}"),
     }
-    let _ = app.update(answer(&cards[0], true, Ok(())));
+    app.send(answer(&cards[0], true, Ok(())));
     assert!(matches!(app.screen(), Screen::Borrow));
     assert_eq!(
         app.session().map(|s| s.card.as_str()),
         Some(cards[0].as_str())
     );
     // An upstream failure sends the reader to staff, no session.
-    let _ = app.update(Message::Borrow(borrow::Message::Finish));
-    let _ = app.update(Message::Feedback(feedback::Message::Skip));
-    let _ = app.update(Message::PinChecked(Box::new(PinChecked {
+    app.send(Message::Borrow(borrow::Message::Finish));
+    app.send(Message::Feedback(feedback::Message::Skip));
+    app.send(Message::PinChecked(Box::new(PinChecked {
         card: cards[1].clone(),
         entered: false,
         result: Err("the central system failed".into()),
@@ -1950,12 +1949,11 @@ fn a_pin_checked_by_the_central_system_opens_the_pad_then_the_session() {
 #[test]
 fn staff_see_the_open_conflicts_with_reasons_and_masked_readers() {
     let (mut app, cards, items) = kiosk();
-    let _ = app.update(Message::Scanned(cards[0].clone()));
-    let _ = app.update(Message::Scanned(items[0].clone()));
-    let _ = app.update(Message::Scanned(items[1].clone()));
-    let _ = app.update(Message::Borrow(borrow::Message::Finish));
-    let _ = app.update(Message::Receipt(receipt::Message::NoReceipt));
-    let _ = app.update(Message::Feedback(feedback::Message::Skip));
+    app.send(Message::Scanned(cards[0].clone()));
+    app.send(Message::Scanned(items[0].clone()));
+    app.send(Message::Scanned(items[1].clone()));
+    app.send(Message::Borrow(borrow::Message::Finish));
+    no_receipt_no_feedback(&mut app);
     // The upstream turned the first loan into a conflict, and staff
     // closed the second one's conflict at the centre already.
     let conn = app.store().conn();
@@ -1978,7 +1976,8 @@ fn staff_see_the_open_conflicts_with_reasons_and_masked_readers() {
         [&items[1]],
     )
     .unwrap();
-    let _ = open_staff_menu(&mut app);
+    let t = open_staff_menu(&mut app);
+    app.run(t);
     let list = match app.screen() {
         Screen::Staff(s) => s.figures.conflicts.clone(),
         other => panic!("expected the staff menu, got {other:?}"),
@@ -2002,11 +2001,7 @@ fn staff_see_the_open_conflicts_with_reasons_and_masked_readers() {
         "{} Loan item {} reader …{tail}: item already on loan upstream",
         c.at, items[0]
     );
-    let mut ui = iced_test::Simulator::with_size(
-        iced::Settings::default(),
-        iced::Size::new(1920.0, 1080.0),
-        app.view(),
-    );
+    let mut ui = simulator(&app);
     ui.find("Latest open conflicts:").expect("the heading");
     ui.find(line.as_str()).expect("the conflict line");
     assert!(
@@ -2018,22 +2013,15 @@ fn staff_see_the_open_conflicts_with_reasons_and_masked_readers() {
 #[test]
 fn staff_see_each_device_last_event_and_error_count() {
     use chrono::TimeZone;
-    use kiosk::config::{DeviceKind, DeviceSection};
     use kiosk::devices::events::{DeviceEvent, DeviceStatus, EventKind, Tag};
     use kiosk::devices::tag::{Format, TagData};
-    let config = Config {
-        devices: vec![
-            DeviceSection::new("printer", DeviceKind::Printer),
-            DeviceSection::new("pad", DeviceKind::Rfid),
-        ],
-        ..Config::default()
-    };
+    let config = printer_and_pad();
     let (mut app, _, _) = kiosk_with(config);
     let at = |h, m, s| Local.with_ymd_and_hms(2026, 3, 4, h, m, s).unwrap();
     let send = |app: &mut App, device: &str, when, kind| {
         let mut e = DeviceEvent::now(device, kind);
         e.at = when;
-        let _ = app.update(Message::Device(e));
+        app.send(Message::Device(e));
     };
     let down = || EventKind::DeviceStatus {
         status: DeviceStatus::Down {
@@ -2064,7 +2052,8 @@ fn staff_see_each_device_last_event_and_error_count() {
             }],
         },
     );
-    let _ = open_staff_menu(&mut app);
+    let t = open_staff_menu(&mut app);
+    app.run(t);
     let devices = match app.screen() {
         Screen::Staff(s) => s.figures.devices.clone(),
         other => panic!("expected the staff menu, got {other:?}"),
@@ -2074,23 +2063,16 @@ fn staff_see_each_device_last_event_and_error_count() {
     assert_eq!(pad.errors, 3);
     let printer = devices.iter().find(|d| d.id == "printer").unwrap();
     assert_eq!((printer.last_event.as_deref(), printer.errors), (None, 0));
-    fn ui(app: &App) -> iced_test::Simulator<'_, Message> {
-        iced_test::Simulator::with_size(
-            iced::Settings::default(),
-            iced::Size::new(1920.0, 1080.0),
-            app.view(),
-        )
-    }
     {
-        let mut ui = ui(&app);
+        let mut ui = simulator(&app);
         ui.find("last event 09:03:07, 3 errors")
             .expect("the pad's line");
         ui.find("last event never, 0 errors")
             .expect("the printer's line");
     }
-    let _ = app.update(Message::SetLang(Lang::ZhCn));
-    let _ = app.update(Message::Staff(staff::Message::Refresh));
-    let mut ui = ui(&app);
+    app.send(Message::SetLang(Lang::ZhCn));
+    app.send(Message::Staff(staff::Message::Refresh));
+    let mut ui = simulator(&app);
     ui.find("最近事件 09:03:07，错误 3 次")
         .expect("the pad's line in Chinese");
 }
@@ -2104,7 +2086,8 @@ fn staff_see_the_recent_warnings_in_the_log_box() {
         tracing::info!("gui-log-test not shown");
         tracing::warn!(device = "pad", "gui-log-test the pad went away");
     });
-    let _ = open_staff_menu(&mut app);
+    let t = open_staff_menu(&mut app);
+    app.run(t);
     let log = match app.screen() {
         Screen::Staff(s) => s.figures.log.clone(),
         other => panic!("expected the staff menu, got {other:?}"),
@@ -2115,11 +2098,7 @@ fn staff_see_the_recent_warnings_in_the_log_box() {
         .unwrap_or_else(|| panic!("{log:?}"));
     assert!(line.contains("WARN"), "{line}");
     assert!(!log.iter().any(|l| l.contains("gui-log-test not shown")));
-    let mut ui = iced_test::Simulator::with_size(
-        iced::Settings::default(),
-        iced::Size::new(1920.0, 1080.0),
-        app.view(),
-    );
+    let mut ui = simulator(&app);
     ui.find("Recent warnings and errors (newest first):")
         .expect("the heading");
     ui.find(line.as_str()).expect("the warning in the box");
@@ -2128,8 +2107,9 @@ fn staff_see_the_recent_warnings_in_the_log_box() {
 #[test]
 fn staff_words_replace_the_out_of_service_text() {
     let (mut app, _, _) = kiosk();
-    let _ = open_staff_menu(&mut app);
-    let _ = app.update(Message::Staff(staff::Message::ServiceMessageChanged(
+    let t = open_staff_menu(&mut app);
+    app.run(t);
+    app.send(Message::Staff(staff::Message::ServiceMessageChanged(
         " Back at 14:00 after the move ".into(),
     )));
     click(&mut app, "Take out of service");
@@ -2139,11 +2119,7 @@ fn staff_words_replace_the_out_of_service_text() {
         other => panic!("{other:?}"),
     }
     {
-        let mut ui = iced_test::Simulator::with_size(
-            iced::Settings::default(),
-            iced::Size::new(1920.0, 1080.0),
-            app.view(),
-        );
+        let mut ui = simulator(&app);
         ui.find("Back at 14:00 after the move")
             .expect("staff's words");
         assert!(ui
@@ -2152,20 +2128,17 @@ fn staff_words_replace_the_out_of_service_text() {
     }
     // Staff come back: the field holds the (trimmed) words; cleared, the
     // default text returns.
-    let _ = open_staff_menu(&mut app);
+    let t = open_staff_menu(&mut app);
+    app.run(t);
     match app.screen() {
         Screen::Staff(s) => assert_eq!(s.service_message, "Back at 14:00 after the move"),
         other => panic!("{other:?}"),
     }
-    let _ = app.update(Message::Staff(staff::Message::ServiceMessageChanged(
+    app.send(Message::Staff(staff::Message::ServiceMessageChanged(
         String::new(),
     )));
     click(&mut app, "Back");
-    let mut ui = iced_test::Simulator::with_size(
-        iced::Settings::default(),
-        iced::Size::new(1920.0, 1080.0),
-        app.view(),
-    );
+    let mut ui = simulator(&app);
     ui.find("Sorry, this kiosk cannot be used right now. Please ask at the desk.")
         .expect("the default text");
 }
@@ -2174,9 +2147,9 @@ fn staff_words_replace_the_out_of_service_text() {
 /// up and the book is on loan, ready to be returned with no card.
 fn on_the_receipt_with_a_book_to_return() -> (App, String) {
     let (mut app, cards, items) = kiosk();
-    let _ = app.update(Message::Scanned(cards[0].clone()));
-    let _ = app.update(Message::Scanned(items[0].clone()));
-    let _ = app.update(Message::Scanned(cards[0].clone()));
+    app.send(Message::Scanned(cards[0].clone()));
+    app.send(Message::Scanned(items[0].clone()));
+    app.send(Message::Scanned(cards[0].clone()));
     assert!(
         matches!(app.screen(), Screen::Receipt(_)),
         "{:?}",
@@ -2211,19 +2184,19 @@ fn a_scan_typed_while_the_kiosk_was_busy_drawing_is_one_scan() {
     let t = Instant::now();
     let read = t - Duration::from_millis(60);
     for ch in head.chars() {
-        let _ = app.key_at(key(ch), read);
+        app.press(key(ch), read);
     }
     // The timer fired every 10 ms during the stall; the ticks reach the
     // app only now, late, and the last one just in time.
     for late in [50, 40, 30, 20, 10] {
-        let _ = app.update(Message::WedgeTick(t - Duration::from_millis(late)));
+        app.send(Message::WedgeTick(t - Duration::from_millis(late)));
     }
-    let _ = app.update(Message::WedgeTick(Instant::now()));
+    app.send(Message::WedgeTick(Instant::now()));
     let now = Instant::now();
     for ch in tail.chars() {
-        let _ = app.key_at(key(ch), now);
+        app.press(key(ch), now);
     }
-    let _ = app.key_at(enter(), now);
+    app.press(enter(), now);
     returned_whole(&app, &book);
 }
 
@@ -2236,13 +2209,13 @@ fn keys_held_up_behind_a_redraw_are_still_one_scan() {
     let (head, tail) = book.split_at(book.len() - 4);
     let t = Instant::now();
     for ch in head.chars() {
-        let _ = app.key_at(key(ch), t);
+        app.press(key(ch), t);
     }
     let later = t + Duration::from_millis(58);
     for ch in tail.chars() {
-        let _ = app.key_at(key(ch), later);
+        app.press(key(ch), later);
     }
-    let _ = app.key_at(enter(), later);
+    app.press(enter(), later);
     returned_whole(&app, &book);
 }
 
@@ -2257,15 +2230,15 @@ fn a_scan_whose_first_key_came_alone_before_a_redraw_is_one_scan() {
     let (head, tail) = book.split_at(1);
     let t = Instant::now();
     for ch in head.chars() {
-        let _ = app.key_at(key(ch), t - Duration::from_millis(60));
+        app.press(key(ch), t - Duration::from_millis(60));
     }
     for late in [50, 40, 30, 20, 10] {
-        let _ = app.update(Message::WedgeTick(t - Duration::from_millis(late)));
+        app.send(Message::WedgeTick(t - Duration::from_millis(late)));
     }
     let now = Instant::now();
     for ch in tail.chars() {
-        let _ = app.key_at(key(ch), now);
+        app.press(key(ch), now);
     }
-    let _ = app.key_at(enter(), now);
+    app.press(enter(), now);
     returned_whole(&app, &book);
 }

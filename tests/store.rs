@@ -261,6 +261,18 @@ fn renewals_limits_and_holds() {
     assert_eq!(acct.holds[0].status, "ready");
     assert_eq!(acct.holds[0].pickup_code.as_deref(), Some(pickup.as_str()));
     assert_eq!(acct.holds[0].title, "三体");
+    // The return's journal entry names the returning reader in its patron
+    // column only (which retention blanks), never the waiting reader's
+    // card inside its free-text detail, which nothing blanks.
+    let ret = s
+        .journal(None)
+        .unwrap()
+        .into_iter()
+        .rev()
+        .find(|e| e.kind == "checkin")
+        .unwrap();
+    assert!(!ret.detail.to_string().contains("P2"), "{}", ret.detail);
+    assert_eq!(ret.detail["pickup_code"], pickup.as_str());
     assert_eq!(
         code(&s.checkout("P1", "I2", None, later).unwrap().result),
         "item_on_hold_for_another"

@@ -510,11 +510,11 @@ impl Store {
             add_fee(&tx, *pid, i.item.id, d.fine, now)?;
         }
         let mut pickup_code = None;
-        let mut hold_for = None;
+        // The waiting reader is named by the hold and its pickup code, never
+        // by card number in the entry's detail (free text retention cannot
+        // blank).
         if let Route::HoldShelf {
-            hold,
-            patron,
-            pickup_by,
+            hold, pickup_by, ..
         } = &d.route
         {
             let existing: Option<String> = tx
@@ -536,11 +536,6 @@ impl Store {
                     c
                 }
             };
-            hold_for = tx
-                .query_row("SELECT barcode FROM patrons WHERE id = ?1", [patron], |r| {
-                    r.get::<_, String>(0)
-                })
-                .optional()?;
             pickup_code = Some(code);
         }
         tx.execute(
@@ -563,7 +558,6 @@ impl Store {
                 "fine_cents": d.fine,
                 "route": d.route,
                 "pickup_code": pickup_code,
-                "hold_for": hold_for,
                 "found": d.found,
             })),
         )?;

@@ -38,7 +38,7 @@ impl Store {
 
 /// `Store::also_borrowed` on any connection to a kiosk database (the
 /// touch screen runs it on a read-only one, off the UI thread).
-pub fn also_borrowed(
+pub(crate) fn also_borrowed(
     conn: &Connection,
     patron: &str,
     items: &[String],

@@ -12,16 +12,21 @@ pub mod cache;
 mod circ;
 pub mod demo;
 pub mod export;
+mod figures;
 mod history;
 pub mod import;
 mod journal;
 mod payment;
 mod pin;
+pub mod staff;
+#[cfg(feature = "stager")]
+mod stage;
 
 pub use payment::{Payment, PaymentOk};
 
 pub use circ::*;
-pub use history::{also_borrowed, AlsoBorrowed};
+pub use figures::{DbFigures, TypeCount};
+pub use history::AlsoBorrowed;
 pub use journal::*;
 
 use crate::domain::{Calendar, PolicyTable, Rule, Settings};
@@ -92,6 +97,17 @@ pub struct Store {
     settings: Settings,
     /// Set by `with_offline_journal` for the one call it runs.
     offline_id: Option<uuid::Uuid>,
+    /// Where the database is, for another connection to it (`reopen`,
+    /// `reader`).
+    location: Location,
+}
+
+/// A kiosk database's file, or the name of a private in-memory one
+/// (shared only with the connections `Store::reopen` makes).
+#[derive(Debug, Clone)]
+enum Location {
+    File(PathBuf),
+    Memory(String),
 }
 
 impl Store {
@@ -122,19 +138,58 @@ impl Store {
                 _ => StoreError::Open { path, source },
             }
         })?;
-        Store::setup(conn, path, kiosk_id)
+        Store::setup(conn, Location::File(path.to_path_buf()), kiosk_id)
     }
 
-    /// A private in-memory database (tests and benchmarks of pure logic).
+    /// A private in-memory database (tests and benchmarks of pure logic):
+    /// named uniquely, so that only `reopen` and `reader` reach it again.
     pub fn open_in_memory(kiosk_id: &str) -> Result<Store> {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let name = format!(
+            "file:kiosk-memory-{}-{n}?mode=memory&cache=shared",
+            std::process::id()
+        );
         Store::setup(
-            Connection::open_in_memory()?,
-            Path::new(":memory:"),
+            Store::connect_memory(&name)?,
+            Location::Memory(name),
             kiosk_id,
         )
     }
 
-    fn setup(mut conn: Connection, path: &Path, kiosk_id: &str) -> Result<Store> {
+    fn connect_memory(name: &str) -> Result<Connection> {
+        Ok(Connection::open_with_flags(
+            name,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_URI
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?)
+    }
+
+    /// Another connection to the same database, with the same kiosk id,
+    /// policies and settings: for a thread that commits beside this one
+    /// (the touch screen's circulation desk). SQLite serialises the
+    /// writers; WAL lets this one read meanwhile.
+    pub(crate) fn reopen(&self) -> Result<Store> {
+        let mut s = match &self.location {
+            Location::File(path) => Store::open(path, &self.kiosk_id)?,
+            Location::Memory(name) => Store::setup(
+                Store::connect_memory(name)?,
+                self.location.clone(),
+                &self.kiosk_id,
+            )?,
+        };
+        s.policies = self.policies.clone();
+        s.settings = self.settings.clone();
+        Ok(s)
+    }
+
+    fn setup(mut conn: Connection, location: Location, kiosk_id: &str) -> Result<Store> {
+        let path: &Path = match &location {
+            Location::File(p) => p,
+            Location::Memory(_) => Path::new(":memory:"),
+        };
         let unreadable = |e: rusqlite::Error| classify(path, e);
         // Pragmas first, outside any transaction (journal_mode cannot change
         // inside one). Reading user_version first proves the file is a
@@ -212,6 +267,7 @@ impl Store {
             policies: PolicyTable::default(),
             settings: Settings::default(),
             offline_id: None,
+            location: location.clone(),
         };
         store.policies = store.load_policies()?;
         store.settings.calendar = store.load_calendar(&[])?;
@@ -239,8 +295,17 @@ impl Store {
         &self.policies
     }
 
-    /// The raw connection, for exports and tests that need plain SQL.
+    /// The raw connection, for tests and benchmarks that need plain SQL:
+    /// public only with the `test-support` feature (the integration tests
+    /// turn it on); a shipped build keeps SQL inside the store.
+    #[cfg(any(test, feature = "test-support"))]
     pub fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// The raw connection, for the store's own modules.
+    #[cfg(not(any(test, feature = "test-support")))]
+    pub(crate) fn conn(&self) -> &Connection {
         &self.conn
     }
 

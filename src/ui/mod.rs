@@ -3,11 +3,19 @@
 //! Events into circulation calls.
 //!
 //! Screens (src/ui/screens) never touch the store or a device; the `App`
-//! calls the store synchronously inside `update`, so a journal commit has
-//! finished before any success is drawn. Scans arrive from the device
+//! sends every decision through the desk (`ui::sync::Desk`, which is
+//! `sync::Circulation`, standalone without an upstream) in a Task, and
+//! draws a success only when its committed decision comes back. It reads
+//! the store (titles, accounts) but never writes it, and runs no SQL: the
+//! staff figures and suggestions come from `store::Reader` off the UI
+//! thread. Scans arrive from the device
 //! runner (a Subscription over its channel) and from a keyboard-wedge
 //! scanner typing into the window (told apart from people by
 //! `WedgeDetector`). Nothing here logs a PIN or a full card number.
+//!
+//! May import: `sync` (the desk, the engine's status), `store` (reads and
+//! types), `domain`, `devices`, `config`, `i18n`, `privacy`, `cli`'s
+//! `Env` for `run`; nothing imports `ui` but `cli` and the binaries.
 
 pub mod app;
 pub mod feed;
@@ -15,7 +23,6 @@ pub mod log;
 pub mod mail;
 pub mod screens;
 pub mod sound;
-pub mod stats;
 pub mod sync;
 pub mod theme;
 
@@ -45,6 +52,16 @@ pub fn run(env: &Env) -> Result<i32, CliError> {
         );
         return crate::textkiosk::run(env, true);
     }
+    // Screenshots (`--features stager`): the kiosk on a throwaway copy of
+    // its database, put on the screen KIOSK_UI_SCREEN names.
+    #[cfg(feature = "stager")]
+    let staged = app::stager::Staged::from_env(env)?;
+    #[cfg(feature = "stager")]
+    let env = staged.as_ref().map_or(env, |s| &s.env);
+    #[cfg(not(feature = "stager"))]
+    if std::env::var_os("KIOSK_UI_SCREEN").is_some() {
+        tracing::warn!("KIOSK_UI_SCREEN is for screenshots: build with --features stager");
+    }
     let mut store = env.open_store()?;
     let demo = &env.config.demo;
     if demo.enabled && store.counts()?.patrons == 0 {
@@ -72,7 +89,7 @@ pub fn run(env: &Env) -> Result<i32, CliError> {
     let background = sync::Background::start(&env.config, &env.db)
         .map_err(|e| CliError::Usage(format!("sync: {e}")))?;
     let (devices, events) = Devices::start(&env.config);
-    let mut app = App::new(env.config.clone(), store, Some(devices), env.lang);
+    let mut app = App::new(env.config.clone(), store, Some(devices), env.lang)?;
     app.set_feed(feed::Feed::new(events));
     if env.config.kiosk.sounds {
         app.set_sound(sound::Player::start(env.config.kiosk.sound_volume));
@@ -81,9 +98,9 @@ pub fn run(env: &Env) -> Result<i32, CliError> {
         tracing::info!(upstream = ?env.config.upstream.kind, "sync running");
         app.set_sync(b.desk.clone(), Some(b.status.clone()));
     }
-    // Screenshots and demos: start on a given screen with demo data.
-    if let Ok(screen) = std::env::var("KIOSK_UI_SCREEN") {
-        app.jump_to(&screen);
+    #[cfg(feature = "stager")]
+    if let Some(s) = &staged {
+        app.jump_to(&s.screen);
     }
     let geometry = std::env::var("KIOSK_WINDOW")
         .ok()

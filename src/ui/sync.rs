@@ -1,19 +1,24 @@
-//! The touch screen and the upstream: the circulation desk the app's Tasks
-//! call when `[upstream]` names a central system, the sync engine's status
-//! as a Subscription, and turning an upstream's answer into what a reader
-//! reads. With `[upstream] kind = "none"` none of this runs and the app
-//! calls the store directly, as before.
+//! The touch screen's one way to circulation: the desk the app's Tasks
+//! call for every loan, return, renewal, hold, PIN check and journal
+//! entry (`sync::Circulation`: through the upstream when `[upstream]`
+//! names a central system, standalone when `kind = "none"`), the sync
+//! engine's status as a Subscription, and turning an upstream's answer
+//! into what a reader reads.
 //!
 //! The desk has its own connection to the kiosk's database (SQLite WAL
 //! shares the file with the app's reading connection and the engine's),
-//! so a decision waiting on the network never blocks the screen.
+//! so neither a decision waiting on the network nor a commit's fsync
+//! blocks the screen. May import: `sync`, `store`, `config`, `protocol`.
 
 use crate::config::{Config, UpstreamKind};
 use crate::domain::Refusal;
 use crate::protocol::Recommendation;
+use crate::store::StoreError;
 use crate::store::{CheckinOk, CheckoutOk, HoldLevel, HoldOk, RenewOk, Store};
 use crate::sync::circulation::RenewAll;
-use crate::sync::{self, schedule, Circulation, Decision, Engine, SyncError, SyncStatus};
+use crate::sync::{
+    self, schedule, Circulation, Decision, Engine, OfflineRules, SyncError, SyncStatus,
+};
 use chrono::{DateTime, FixedOffset};
 use iced::futures::{SinkExt, Stream};
 use std::hash::{Hash, Hasher};
@@ -52,6 +57,24 @@ impl Desk {
             store: Mutex::new(store),
             engine,
         }
+    }
+
+    /// A desk without an upstream (`[upstream] kind = "none"`): every
+    /// decision the kiosk's own, committed on another connection to
+    /// `store`'s database.
+    pub(crate) fn standalone(config: &Config, store: &Store) -> Result<Desk, StoreError> {
+        let circulation = Circulation::new(
+            None,
+            Duration::from_millis(config.upstream.decide_timeout_ms as u64),
+            OfflineRules::from(&config.offline),
+        );
+        Ok(Desk::new(circulation, store.reopen()?, None))
+    }
+
+    /// Whether a sync engine runs behind this desk (the staff menu's sync
+    /// panel and "sync now").
+    pub(crate) fn syncs(&self) -> bool {
+        self.engine.is_some()
     }
 
     /// What the next heartbeats say of the devices and the receipt paper
@@ -154,6 +177,34 @@ impl Desk {
             .cancel_hold(&mut s, &patron, &item, now)
             .await;
         self.counted(&s, d)
+    }
+
+    /// Journals a reader's rating of the kiosk, anonymously.
+    pub(crate) async fn record_feedback(
+        self: Arc<Self>,
+        rating: u8,
+        topics: Vec<String>,
+        now: DateTime<FixedOffset>,
+    ) -> Result<(), Failed> {
+        let mut s = self.store.lock().await;
+        let r = s.record_feedback(None, rating, &topics, None, now);
+        self.counted(&s, r.map(drop).map_err(SyncError::from))
+    }
+
+    /// Journals that a tag's security (AFI) could not be set, for staff.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn record_security_failure(
+        self: Arc<Self>,
+        item: String,
+        uid: String,
+        afi: u8,
+        device: String,
+        error: String,
+        now: DateTime<FixedOffset>,
+    ) -> Result<(), Failed> {
+        let mut s = self.store.lock().await;
+        let r = s.record_security_failure(&item, &uid, afi, &device, &error, now);
+        self.counted(&s, r.map(drop).map_err(SyncError::from))
     }
 
     /// "Sync now" from the staff menu: one push and pull on the desk's

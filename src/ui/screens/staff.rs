@@ -8,7 +8,7 @@
 
 use super::{big, small, title, tr, tra};
 use crate::domain::Lang;
-pub use crate::ui::stats::TypeCount;
+pub use crate::store::TypeCount;
 use crate::ui::theme;
 use iced::mouse;
 use iced::widget::canvas::{self, Canvas, Frame, Geometry, Text};

@@ -1,29 +1,75 @@
-//! Read-only queries the GUI needs that the store does not offer yet: the
-//! staff menu's figures (today's loans and returns per hour and per item
-//! type, the outbox, the open conflicts) and the item of a journal entry.
-//! The figures are read on any connection to the kiosk database, so the
-//! touch screen reads them on a read-only one off the UI thread (a count
-//! over a large journal must not stall a scan). Nothing here writes.
+//! Read-only figures for the touch screen's staff menu (today's loans and
+//! returns per hour and per item type, the outbox, the open conflicts),
+//! the item of a journal entry, and `Reader`: a read-only view of the
+//! kiosk database that a blocking thread opens on its own connection, so
+//! a count over a large journal or the loan history never holds up a
+//! scan. Nothing here writes. May import `domain` types only.
 
-use crate::store::{self, JournalEntry, Store, StoreError};
+use super::{history, AlsoBorrowed, JournalEntry, Location, Result, Store};
 use chrono::NaiveDate;
-use rusqlite::{Connection, OptionalExtension};
+use rusqlite::{Connection, OpenFlags, OptionalExtension};
+use std::time::Duration;
 
-pub trait UiQueries {
+impl Store {
+    /// Everything the staff menu shows from the database, on this
+    /// connection (`Reader::figures` reads the same on one of its own).
+    pub fn figures(&self, day: NaiveDate, conflicts: usize) -> Result<DbFigures> {
+        Ok(read(&self.conn, day, conflicts)?)
+    }
+
     /// The item of a journal entry (a decision names its entry, not
     /// always its item).
-    fn entry_item(&self, entry_id: &str) -> Result<Option<String>, StoreError>;
-}
-
-impl UiQueries for Store {
-    fn entry_item(&self, entry_id: &str) -> Result<Option<String>, StoreError> {
+    pub(crate) fn entry_item(&self, entry_id: &str) -> Result<Option<String>> {
         Ok(self
-            .conn()
+            .conn
             .query_row("SELECT item FROM journal WHERE id = ?1", [entry_id], |r| {
                 r.get::<_, Option<String>>(0)
             })
             .optional()?
             .flatten())
+    }
+
+    /// A read-only view of this database for another thread.
+    pub(crate) fn reader(&self) -> Reader {
+        Reader {
+            location: self.location.clone(),
+        }
+    }
+}
+
+/// A read-only view of a kiosk database: each call opens a read-only
+/// connection of its own (call it on a blocking thread).
+#[derive(Debug, Clone)]
+pub(crate) struct Reader {
+    location: Location,
+}
+
+impl Reader {
+    fn open(&self) -> Result<Connection> {
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_URI;
+        let conn = match &self.location {
+            Location::File(path) => Connection::open_with_flags(path, flags)?,
+            Location::Memory(uri) => Connection::open_with_flags(uri, flags)?,
+        };
+        conn.busy_timeout(Duration::from_secs(2))?;
+        Ok(conn)
+    }
+
+    /// `Store::figures`, read in one transaction on a connection of its own.
+    pub(crate) fn figures(&self, day: NaiveDate, conflicts: usize) -> Result<DbFigures> {
+        Ok(read(&self.open()?, day, conflicts)?)
+    }
+
+    /// `Store::also_borrowed` on a connection of its own.
+    pub(crate) fn also_borrowed(
+        &self,
+        patron: &str,
+        items: &[String],
+        limit: u32,
+    ) -> Result<Vec<AlsoBorrowed>> {
+        history::also_borrowed(&self.open()?, patron, items, limit)
     }
 }
 
@@ -69,7 +115,7 @@ fn count(n: i64) -> u32 {
 }
 
 /// Accepted (loans, returns) per local hour of `day`, 24 entries.
-pub fn hourly(conn: &Connection, day: NaiveDate) -> rusqlite::Result<Vec<(u32, u32)>> {
+fn hourly(conn: &Connection, day: NaiveDate) -> rusqlite::Result<Vec<(u32, u32)>> {
     let mut out = vec![(0u32, 0u32); 24];
     let mut st = conn.prepare_cached(
         "SELECT CAST(substr(at, 12, 2) AS INTEGER), kind, count(*) FROM journal
@@ -100,7 +146,7 @@ pub fn hourly(conn: &Connection, day: NaiveDate) -> rusqlite::Result<Vec<(u32, u
 
 /// Accepted loans and returns of `day` per item type, busiest first (ties
 /// by name). An item gone from the catalogue counts under "".
-pub fn by_item_type(conn: &Connection, day: NaiveDate) -> rusqlite::Result<Vec<TypeCount>> {
+fn by_item_type(conn: &Connection, day: NaiveDate) -> rusqlite::Result<Vec<TypeCount>> {
     let mut st = conn.prepare_cached(
         "SELECT coalesce(i.item_type, ''),
                 sum(j.kind = 'checkout'), sum(j.kind = 'checkin')
@@ -129,7 +175,7 @@ pub fn by_item_type(conn: &Connection, day: NaiveDate) -> rusqlite::Result<Vec<T
 
 /// Everything the staff menu shows from the database, read in one
 /// transaction so the figures agree with each other.
-pub fn read(conn: &Connection, day: NaiveDate, conflicts: usize) -> rusqlite::Result<DbFigures> {
+fn read(conn: &Connection, day: NaiveDate, conflicts: usize) -> rusqlite::Result<DbFigures> {
     // A deferred transaction only reads: one snapshot, no write lock.
     conn.execute_batch("BEGIN")?;
     let result = (|| {
@@ -148,27 +194,11 @@ pub fn read(conn: &Connection, day: NaiveDate, conflicts: usize) -> rusqlite::Re
                 .optional()?,
             hourly: hourly(conn, day)?,
             by_type: by_item_type(conn, day)?,
-            conflicts: store::open_conflicts(conn, conflicts)?,
+            conflicts: super::journal::open_conflicts(conn, conflicts)?,
         })
     })();
     let _ = conn.execute_batch("COMMIT");
     result
-}
-
-/// `read` on a connection of its own, read-only, for a blocking thread.
-pub fn read_at(
-    path: &std::path::Path,
-    day: NaiveDate,
-    conflicts: usize,
-) -> Result<DbFigures, String> {
-    let conn = Connection::open_with_flags(
-        path,
-        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .map_err(|e| e.to_string())?;
-    conn.busy_timeout(std::time::Duration::from_secs(2))
-        .map_err(|e| e.to_string())?;
-    read(&conn, day, conflicts).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]
@@ -186,9 +216,6 @@ mod tests {
     #[test]
     fn figures_count_today_by_hour_and_item_type() {
         let mut s = Store::open_in_memory("k1").unwrap();
-        let (rows, settings, holidays) =
-            crate::config::circulation(&crate::config::Config::default());
-        s.configure(rows, settings, &holidays).unwrap();
         crate::store::demo::generate(&mut s, 20, 200, 3, at(20, 9)).unwrap();
         let (cards, items) = crate::store::demo::loanable_pairs(&s, 4).unwrap();
         let type_of = |b: &str| -> String {
@@ -200,7 +227,7 @@ mod tests {
         };
         let types: Vec<String> = items.iter().map(|i| type_of(i)).collect();
         let day = NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
-        let before = read(s.conn(), day, 5).unwrap();
+        let before = s.figures(day, 5).unwrap();
         // Yesterday: not today's figures.
         s.checkout(&cards[0], &items[0], None, at(21, 10)).unwrap();
         s.checkin(&items[0], None, at(21, 11)).unwrap();
@@ -212,7 +239,7 @@ mod tests {
         let refused = s.checkout(&cards[1], &items[0], None, at(22, 14)).unwrap();
         assert!(refused.result.is_err());
         s.checkin(&items[1], None, at(22, 14)).unwrap();
-        let f = read(s.conn(), day, 5).unwrap();
+        let f = s.figures(day, 5).unwrap();
         assert_eq!(f.hourly.len(), 24);
         assert_eq!(f.hourly[10], (2, 0));
         assert_eq!(f.hourly[14], (1, 1));
@@ -243,7 +270,7 @@ mod tests {
         assert_eq!(f.last_sync, None);
         assert!(f.conflicts.is_empty());
         // Another day has none of it.
-        let other = read(s.conn(), day.succ_opt().unwrap(), 5).unwrap();
+        let other = s.figures(day.succ_opt().unwrap(), 5).unwrap();
         assert!(other.by_type.is_empty());
         assert!(other.hourly.iter().all(|h| *h == (0, 0)));
     }
@@ -253,17 +280,40 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("k.db");
         let mut s = Store::open(&path, "k1").unwrap();
-        let (rows, settings, holidays) =
-            crate::config::circulation(&crate::config::Config::default());
-        s.configure(rows, settings, &holidays).unwrap();
         crate::store::demo::generate(&mut s, 10, 50, 3, at(20, 9)).unwrap();
         let (cards, items) = crate::store::demo::loanable_pairs(&s, 2).unwrap();
         s.checkout(&cards[0], &items[0], None, at(22, 9)).unwrap();
         let day = NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
-        let here = read(s.conn(), day, 5).unwrap();
-        let there = read_at(&path, day, 5).unwrap();
+        let here = s.figures(day, 5).unwrap();
+        let there = s.reader().figures(day, 5).unwrap();
         assert_eq!(here, there);
         assert_eq!(there.hourly[9], (1, 0));
-        assert!(read_at(&dir.path().join("missing.db"), day, 5).is_err());
+        let missing = Store::open(&dir.path().join("missing.db"), "k1")
+            .unwrap()
+            .reader();
+        std::fs::remove_file(dir.path().join("missing.db")).unwrap();
+        assert!(missing.figures(day, 5).is_err());
+    }
+
+    #[test]
+    fn an_in_memory_store_is_reached_again_by_reopen_and_its_reader_only() {
+        let mut s = Store::open_in_memory("k1").unwrap();
+        crate::store::demo::generate(&mut s, 10, 50, 3, at(20, 9)).unwrap();
+        let (cards, items) = crate::store::demo::loanable_pairs(&s, 1).unwrap();
+        let mut other = s.reopen().unwrap();
+        assert_eq!(other.kiosk_id(), "k1");
+        assert_eq!(other.settings(), s.settings());
+        // A loan committed on the other connection is this one's too.
+        let o = other
+            .checkout(&cards[0], &items[0], None, at(22, 9))
+            .unwrap();
+        assert!(o.result.is_ok());
+        let day = NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
+        let here = s.figures(day, 5).unwrap();
+        assert_eq!(here.hourly[9], (1, 0));
+        assert_eq!(s.reader().figures(day, 5).unwrap(), here);
+        // Another in-memory store is another database.
+        let fresh = Store::open_in_memory("k1").unwrap();
+        assert_eq!(fresh.figures(day, 5).unwrap().journal, 0);
     }
 }
