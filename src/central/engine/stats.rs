@@ -91,7 +91,7 @@ pub(crate) async fn stats<S: Sql>(tx: &mut S, from: NaiveDate, to: NaiveDate) ->
     let rows = tx
         .query(
             "SELECT CASE WHEN dim = 'all' THEN day ELSE '' END AS d, dim, key,
-                    SUM(n_loans) AS l, SUM(n_returns) AS r
+                    CAST(SUM(n_loans) AS BIGINT) AS l, CAST(SUM(n_returns) AS BIGINT) AS r
              FROM stats_days WHERE day >= $1 AND day <= $2
              GROUP BY CASE WHEN dim = 'all' THEN day ELSE '' END, dim, key",
             p![&f, &t],
