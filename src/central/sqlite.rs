@@ -597,6 +597,8 @@ mod report_tests {
     /// this process's writer lock is taken: it is answered (from the last
     /// commit) instead of queueing behind them.
     #[tokio::test(flavor = "multi_thread")]
+    // Holding this process's writer lock across the reads is the point.
+    #[allow(clippy::await_holding_lock)]
     async fn reads_are_answered_while_the_writer_is_held() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("central.db");
