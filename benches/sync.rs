@@ -8,6 +8,10 @@
 //!   (`Engine::pull`); goal 1 000 000 items + 100 000 readers in ≤ 20 s.
 //! - kiosks: 50 simulated kiosks pushing at once, SQLite and PostgreSQL
 //!   backends (transactions/s); goal ≥ 20 000/s on SQLite.
+//! - stall: one kiosk's push p99 over HTTPS while stats reports run back
+//!   to back and 100 idle TLS sockets are held open, against its push p99
+//!   with neither, in one run (the ratio; issue 13 §2). Needs Python's
+//!   cryptography for the throwaway certificates (skipped without it).
 //!
 //! `cargo bench --bench sync` runs full size (release); under `cargo test
 //! --all-targets` (no `--bench` flag) the sizes are tiny so CI stays fast
@@ -365,6 +369,149 @@ async fn kiosks<S: Storage>(s: &Size, st: S, db: Vec<String>, backend: &str, bat
     );
 }
 
+/// Pushes of one entry each (seqs from `first`) by `kiosk` over `http`;
+/// the latencies, sorted.
+async fn timed_pushes(
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+    kiosk: &str,
+    entries: &[Entry],
+) -> Vec<std::time::Duration> {
+    let mut lat = Vec::with_capacity(entries.len());
+    for e in entries {
+        let body = kiosk::protocol::PushRequest {
+            kiosk_id: kiosk.into(),
+            sent_at: Local::now().fixed_offset().to_rfc3339(),
+            entries: vec![e.clone()],
+        };
+        let t = Instant::now();
+        let r = http
+            .post(format!("{base}/v1/push"))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "push: {}", r.status());
+        r.bytes().await.unwrap();
+        lat.push(t.elapsed());
+    }
+    lat.sort();
+    lat
+}
+
+fn p99(lat: &[std::time::Duration]) -> f64 {
+    let i = ((lat.len() as f64 * 0.99).ceil() as usize).clamp(1, lat.len()) - 1;
+    lat[i].as_secs_f64() * 1000.0
+}
+
+/// (d) Push p99 with stats reports running and 100 idle TLS sockets open,
+/// against push p99 with neither.
+async fn stall(s: &Size, dir: &Path) {
+    if !support::require(support::Peer::Cryptography) {
+        return;
+    }
+    let certs = dir.join("stall-certs");
+    std::fs::create_dir_all(&certs).unwrap();
+    let made = Command::new("python3")
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/sip2/make_certs.py"
+        ))
+        .arg(&certs)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let (history, pushes) = if s.full {
+        (200_000u64, 1_000u64)
+    } else {
+        (400, 40)
+    };
+    let db = dir.join("stall.db");
+    let st = SqliteStorage::open(&db, Settings::default()).unwrap();
+    seed(&st, 1_000, 2_000).await;
+    let tokens = tokens(&st, 2).await;
+    // The history the reports read: K1's entries, pushed directly.
+    let past = offline_entries(&tokens[0].0, history, 1..1_001, 1_000);
+    for chunk in past.chunks(1_000) {
+        let req = kiosk::protocol::PushRequest {
+            kiosk_id: tokens[0].0.clone(),
+            sent_at: Local::now().fixed_offset().to_rfc3339(),
+            entries: chunk.to_vec(),
+        };
+        st.push(req, Utc::now()).await.unwrap();
+    }
+    drop(st);
+    let conf = dir.join("stall.toml");
+    std::fs::write(
+        &conf,
+        format!(
+            "[server]\ntls_cert = \"{}\"\ntls_key = \"{}\"\n",
+            certs.join("server.pem").display(),
+            certs.join("server.key").display()
+        ),
+    )
+    .unwrap();
+    let server = Server::start(&[
+        "--db".into(),
+        db.display().to_string(),
+        "--config".into(),
+        conf.display().to_string(),
+    ]);
+    let ca = std::fs::read(certs.join("ca.pem")).unwrap();
+    let http = reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(&ca).unwrap())
+        .tls_built_in_root_certs(false)
+        .timeout(std::time::Duration::from_secs(120))
+        .build()
+        .unwrap();
+    let (kiosk, token) = tokens[1].clone();
+    let mine = offline_entries(&kiosk, 2 * pushes, 1_001..2_001, 1_000);
+    let (quiet, busy) = mine.split_at(pushes as usize);
+    let before = timed_pushes(&http, &server.base, &token, &kiosk, quiet).await;
+
+    let addr = server.base.trim_start_matches("https://").to_string();
+    let idle: Vec<std::net::TcpStream> = (0..100)
+        .map(|_| std::net::TcpStream::connect(&addr).unwrap())
+        .collect();
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let reports = {
+        let (http, base, token, stop) = (
+            http.clone(),
+            server.base.clone(),
+            tokens[0].1.clone(),
+            stop.clone(),
+        );
+        tokio::spawn(async move {
+            let mut n = 0u64;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let r = http
+                    .get(format!(
+                        "{base}/v1/reports/stats?from=2000-01-01&to=2100-12-31"
+                    ))
+                    .bearer_auth(&token)
+                    .send()
+                    .await
+                    .unwrap();
+                assert!(r.status().is_success(), "stats: {}", r.status());
+                r.bytes().await.unwrap();
+                n += 1;
+            }
+            n
+        })
+    };
+    let during = timed_pushes(&http, &server.base, &token, &kiosk, busy).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let reports = reports.await.unwrap();
+    drop(idle);
+    let (a, b) = (p99(&before), p99(&during));
+    println!(
+        "sync stall: push p99 {a:.1} ms alone, {b:.1} ms with stats reports running ({reports} over {history} entries) and 100 idle TLS sockets open: ratio {:.2} ({pushes} pushes each)",
+        b / a
+    );
+}
+
 fn main() {
     let s = size();
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -373,7 +520,7 @@ fn main() {
         .build()
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    // KIOSK_BENCH_ONLY=drain|pull|kiosks runs one part.
+    // KIOSK_BENCH_ONLY=drain|pull|stall|kiosks runs one part.
     let only = std::env::var("KIOSK_BENCH_ONLY").unwrap_or_default();
     let run = |part: &str| only.is_empty() || only.split(',').any(|o| o == part);
     rt.block_on(async {
@@ -387,6 +534,9 @@ fn main() {
             // the default, kiosk-central's largest.
             pull(&s, dir.path(), 200).await;
             pull(&s, dir.path(), 5000).await;
+        }
+        if run("stall") {
+            stall(&s, dir.path()).await;
         }
         if !run("kiosks") {
             return;

@@ -149,7 +149,11 @@ fn main() {
         None => CentralConfig::default(),
     };
     let rt = tokio::runtime::Runtime::new().expect("tokio runtime");
-    match rt.block_on(run(cli, config)) {
+    let out = rt.block_on(run(cli, config));
+    // Storage calls still on the blocking pool after a shutdown (a report
+    // being interrupted, a write committing) get a moment, not for ever.
+    rt.shutdown_timeout(std::time::Duration::from_secs(1));
+    match out {
         Ok(()) => {}
         Err(e) => {
             eprintln!("kiosk-central: {e:#}");
@@ -204,18 +208,21 @@ async fn command<S: Storage>(
                 ));
             }
             let app = http::router(st, config.server.max_body_bytes);
+            let limits = config.server.limits();
             match (&config.server.tls_cert, &config.server.tls_key) {
                 (Some(cert), Some(key)) => {
-                    let listener = http::TlsListener::new(listener, cert, key)
+                    let tls = central::listen::tls_acceptor(cert, key)
                         .map_err(|e| anyhow::anyhow!("[server] {e}"))?;
                     println!("kiosk-central listening on https://{addr}");
                     tracing::info!(%addr, "serving API v1 over TLS");
-                    http::serve(listener, app).await?;
+                    let stop = central::listen::shutdown_signal();
+                    central::listen::serve(listener, Some(tls), app, limits, stop).await?;
                 }
                 (None, None) => {
                     println!("kiosk-central listening on http://{addr}");
                     tracing::info!(%addr, "serving API v1");
-                    http::serve(listener, app).await?;
+                    let stop = central::listen::shutdown_signal();
+                    central::listen::serve(listener, None, app, limits, stop).await?;
                 }
                 _ => anyhow::bail!("[server] tls_cert and tls_key: give both or neither"),
             }

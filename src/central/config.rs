@@ -12,6 +12,8 @@
 //! max_body_bytes = 8388608
 //! # tls_cert = "/etc/kiosk-central/cert.pem"   # HTTPS (rustls): both or neither
 //! # tls_key = "/etc/kiosk-central/key.pem"
+//! header_timeout_secs = 10         # request headers / TLS handshake / idle
+//! report_timeout_secs = 30         # stats and feedback reports
 //!
 //! [reminders]
 //! schedule = "0 9 * * *"          # cron, server local time; empty = off
@@ -53,6 +55,24 @@ pub struct ServerSection {
     /// relative to the working directory). Both or neither.
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
+    /// A client must send a request's headers (and finish a TLS
+    /// handshake) within this many seconds; idle connections are closed
+    /// after it too.
+    pub header_timeout_secs: u64,
+    /// Reports (stats, feedback) are cut off after this many seconds.
+    pub report_timeout_secs: u64,
+}
+
+impl ServerSection {
+    /// The listener's limits from this section.
+    pub fn limits(&self) -> super::listen::Limits {
+        use std::time::Duration;
+        super::listen::Limits {
+            header_timeout: Duration::from_secs(self.header_timeout_secs.max(1)),
+            report_timeout: Duration::from_secs(self.report_timeout_secs.max(1)),
+            ..super::listen::Limits::default()
+        }
+    }
 }
 
 impl Default for ServerSection {
@@ -64,6 +84,8 @@ impl Default for ServerSection {
             max_body_bytes: 8 * 1024 * 1024,
             tls_cert: None,
             tls_key: None,
+            header_timeout_secs: 10,
+            report_timeout_secs: 30,
         }
     }
 }

@@ -6,7 +6,6 @@
 //! are never logged. Imports `protocol` and `central`'s own
 //! modules.
 
-use super::engine::stamp;
 use super::{CentralError, Principal, Storage};
 use crate::protocol::*;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
@@ -577,12 +576,36 @@ fn range(q: &RangeQuery) -> Result<(NaiveDate, NaiveDate), ApiErr> {
     Ok((from, to))
 }
 
+/// A report within its time limit (`[server] report_timeout_secs`, set by
+/// `listen::serve`): past it the storage call is dropped, which stops its
+/// query, and the client gets 503. A client that goes away drops it too.
+async fn within<T>(
+    limit: Option<Extension<super::listen::ReportLimit>>,
+    report: impl std::future::Future<Output = Result<T, CentralError>>,
+) -> Result<T, ApiErr> {
+    let Some(Extension(super::listen::ReportLimit(limit))) = limit else {
+        return Ok(report.await?);
+    };
+    match tokio::time::timeout(limit, report).await {
+        Ok(r) => Ok(r?),
+        Err(_) => Err(ApiErr(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "report_timeout",
+            format!(
+                "the report took longer than the server allows ({} s); ask for a shorter range",
+                limit.as_secs()
+            ),
+        )),
+    }
+}
+
 async fn stats<S: Storage>(
     State(st): State<Arc<S>>,
+    limit: Option<Extension<super::listen::ReportLimit>>,
     ApiQuery(q): ApiQuery<RangeQuery>,
 ) -> Result<Response, ApiErr> {
     let (from, to) = range(&q)?;
-    let s = st.stats(from, to).await?;
+    let s = within(limit, st.stats(from, to)).await?;
     Ok(match q.format.as_deref() {
         None | Some("json") => Json(s).into_response(),
         Some("csv") => (
@@ -596,10 +619,11 @@ async fn stats<S: Storage>(
 
 async fn feedback<S: Storage>(
     State(st): State<Arc<S>>,
+    limit: Option<Extension<super::listen::ReportLimit>>,
     ApiQuery(q): ApiQuery<RangeQuery>,
 ) -> Result<Response, ApiErr> {
     let (from, to) = range(&q)?;
-    let rows = st.feedback(from, to).await?;
+    let rows = within(limit, st.feedback(from, to)).await?;
     Ok(match q.format.as_deref() {
         None | Some("json") => Json(rows).into_response(),
         Some("csv") => (
@@ -609,100 +633,4 @@ async fn feedback<S: Storage>(
             .into_response(),
         Some(f) => return Err(bad(format!("format {f:?}: use json or csv"))),
     })
-}
-
-/// A TCP listener that speaks TLS (rustls) to every client it accepts. A
-/// failed or slow handshake drops that client only.
-pub struct TlsListener {
-    tcp: tokio::net::TcpListener,
-    acceptor: tokio_rustls::TlsAcceptor,
-}
-
-impl TlsListener {
-    /// `cert`: the certificate chain, `key`: its private key (PEM files).
-    pub fn new(
-        tcp: tokio::net::TcpListener,
-        cert: &std::path::Path,
-        key: &std::path::Path,
-    ) -> Result<TlsListener, String> {
-        use tokio_rustls::rustls::pki_types::{pem::PemObject, CertificateDer, PrivateKeyDer};
-        let chain = CertificateDer::pem_file_iter(cert)
-            .and_then(|c| c.collect::<Result<Vec<_>, _>>())
-            .map_err(|e| format!("tls_cert {}: {e}", cert.display()))?;
-        if chain.is_empty() {
-            return Err(format!(
-                "tls_cert {}: no certificate in the file",
-                cert.display()
-            ));
-        }
-        let key = PrivateKeyDer::from_pem_file(key)
-            .map_err(|e| format!("tls_key {}: {e}", key.display()))?;
-        let config = tokio_rustls::rustls::ServerConfig::builder_with_provider(Arc::new(
-            tokio_rustls::rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?
-        .with_no_client_auth()
-        .with_single_cert(chain, key)
-        .map_err(|e| format!("tls_cert and tls_key do not make a usable pair: {e}"))?;
-        Ok(TlsListener {
-            tcp,
-            acceptor: tokio_rustls::TlsAcceptor::from(Arc::new(config)),
-        })
-    }
-}
-
-impl axum::serve::Listener for TlsListener {
-    type Io = tokio_rustls::server::TlsStream<tokio::net::TcpStream>;
-    type Addr = std::net::SocketAddr;
-
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        loop {
-            let (tcp, peer) = match self.tcp.accept().await {
-                Ok(c) => c,
-                Err(e) => {
-                    tracing::warn!(error = %e, "accept failed");
-                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                    continue;
-                }
-            };
-            let handshake = self.acceptor.accept(tcp);
-            match tokio::time::timeout(std::time::Duration::from_secs(10), handshake).await {
-                Ok(Ok(tls)) => return (tls, peer),
-                Ok(Err(e)) => tracing::info!(%peer, error = %e, "TLS handshake failed"),
-                Err(_) => tracing::info!(%peer, "TLS handshake timed out"),
-            }
-        }
-    }
-
-    fn local_addr(&self) -> std::io::Result<Self::Addr> {
-        self.tcp.local_addr()
-    }
-}
-
-/// Serves `router` on `listener` (plain TCP or [`TlsListener`]) until
-/// ctrl-c / SIGTERM.
-pub async fn serve<L>(listener: L, app: Router) -> std::io::Result<()>
-where
-    L: axum::serve::Listener,
-    L::Addr: std::fmt::Debug,
-{
-    let _ = stamp;
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            let ctrl_c = tokio::signal::ctrl_c();
-            #[cfg(unix)]
-            {
-                let mut term =
-                    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-                        .expect("SIGTERM handler");
-                tokio::select! {
-                    _ = ctrl_c => {},
-                    _ = term.recv() => {},
-                }
-            }
-            #[cfg(not(unix))]
-            let _ = ctrl_c.await;
-        })
-        .await
 }

@@ -6,7 +6,8 @@
 //! Layout: `engine/` (what the server does, one file per concern, written
 //! once over `sql::Sql`), `storage` (the [`Storage`] trait, implemented
 //! once for every [`Backend`]), `sqlite` and `postgres` (the two
-//! backends), `http` (axum routes, auth, limits), `config`
+//! backends), `http` (axum routes, auth, limits), `listen` (the accept
+//! loop: TLS, timeouts, shutdown), `config`
 //! (central.toml), `import` (the CSV imports), `openapi`, `remind`
 //! (due-soon, overdue and hold-ready reminders). Circulation rules are
 //! `domain`'s; this room must never decide a loan by rules of its own.
@@ -19,6 +20,7 @@ pub mod config;
 pub mod engine;
 pub mod http;
 pub mod import;
+pub mod listen;
 pub mod openapi;
 pub mod postgres;
 pub mod remind;

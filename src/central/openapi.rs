@@ -77,7 +77,8 @@ fn kiosks() {}
         ("to" = Option<String>, Query, description = "YYYY-MM-DD, default today"),
         ("format" = Option<String>, Query, description = "json (default) or csv")),
     responses((status = 200, content((Stats = "application/json"), (String = "text/csv"))),
-        (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError)))]
+        (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError),
+        (status = 503, description = "over `[server] report_timeout_secs` (report_timeout)", body = ApiError)))]
 fn stats() {}
 
 #[utoipa::path(get, path = "/v1/feedback",
@@ -85,7 +86,8 @@ fn stats() {}
         ("to" = Option<String>, Query, description = "YYYY-MM-DD, default today"),
         ("format" = Option<String>, Query, description = "json (default) or csv: id,kiosk_id,at,rating,topics,comment")),
     responses((status = 200, content((Vec<FeedbackRecord> = "application/json"), (String = "text/csv"))),
-        (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError)))]
+        (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError),
+        (status = 503, description = "over `[server] report_timeout_secs` (report_timeout)", body = ApiError)))]
 fn feedback() {}
 
 struct BearerAuth;

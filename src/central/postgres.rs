@@ -18,7 +18,7 @@ use tokio::sync::Semaphore;
 use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{Client, NoTls, Statement};
 
-const SCHEMA_VERSION: i64 = 5;
+const SCHEMA_VERSION: i64 = 6;
 /// The advisory lock key every writer takes ("kiosk" in ASCII).
 const WRITE_LOCK: i64 = 0x6b696f736b;
 
@@ -29,6 +29,7 @@ pub fn schema() -> String {
         + MIGRATION_3
         + MIGRATION_4
         + MIGRATION_5
+        + MIGRATION_6
 }
 
 /// From version 1 to 2.
@@ -37,11 +38,14 @@ const MIGRATION_2: &str = include_str!("schema_2.sql");
 /// From version 2 to 3.
 const MIGRATION_3: &str = include_str!("schema_3.sql");
 
-/// From version 3 to 4.
+/// From version 3 to 4 (one entry per kiosk and seq).
 const MIGRATION_4: &str = include_str!("schema_4.sql");
 
-/// From version 4 to 5.
+/// From version 4 to 5 (the stats report's kept figures).
 const MIGRATION_5: &str = include_str!("schema_5.sql");
+
+/// From version 5 to 6 (token roles, readers' keep_history).
+const MIGRATION_6: &str = include_str!("schema_6.sql");
 
 /// Connections one server process opens at most.
 const MAX_CONNECTIONS: usize = 8;
@@ -94,6 +98,21 @@ pub struct PgStorage {
 /// same few dozen queries for every entry, and preparing each anew cost a
 /// second round trip per query.
 type Statements = HashMap<String, Statement>;
+
+/// Cancels the connection's running statement when dropped armed.
+struct CancelOnDrop(Option<tokio_postgres::CancelToken>);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        if let Some(token) = self.0.take() {
+            if let Ok(rt) = tokio::runtime::Handle::try_current() {
+                rt.spawn(async move {
+                    let _ = token.cancel_query(NoTls).await;
+                });
+            }
+        }
+    }
+}
 
 /// One open transaction on a connection of the pool.
 pub struct PgTx {
@@ -149,6 +168,9 @@ impl PgStorage {
                 }
                 if version <= 4 {
                     client.batch_execute(MIGRATION_5).await?;
+                }
+                if version <= 5 {
+                    client.batch_execute(MIGRATION_6).await?;
                 }
             }
             client
@@ -263,6 +285,10 @@ impl Backend for PgStorage {
                 Some((c, s)) if !c.is_closed() => (c, s),
                 _ => (open(&url).await?, Statements::new()),
             };
+            // Dropped before the end (a report past its time limit, its
+            // client gone): the statement running on the server is
+            // cancelled, not left to finish for nobody.
+            let mut cancel = CancelOnDrop(Some(client.cancel_token()));
             let mut tx = PgTx {
                 client,
                 statements,
@@ -277,6 +303,7 @@ impl Backend for PgStorage {
                 Ok(_) => tx.client.batch_execute("COMMIT").await,
                 Err(_) => tx.client.batch_execute("ROLLBACK").await,
             };
+            cancel.0 = None;
             if end.is_ok() && !tx.client.is_closed() {
                 if let Ok(mut p) = pool.lock() {
                     p.push((tx.client, tx.statements));

@@ -1,7 +1,10 @@
 //! The embedded backend: one SQLite file (WAL, `synchronous=FULL`, so a
 //! push is on disk when it is answered). rusqlite is blocking, so every
 //! transaction runs on tokio's blocking pool, on a connection taken from a
-//! small pool; writers queue behind `BEGIN IMMEDIATE`.
+//! small pool; writers queue behind `BEGIN IMMEDIATE`. Reads run on their
+//! own read-only connections (WAL readers see the last commit and never
+//! wait for the writer), and a read whose caller goes away (a client gone,
+//! a report over its time limit) is interrupted.
 //!
 //! Opening follows the kiosk's store: pragmas first, then the schema's
 //! migrations (rusqlite_migration, by `PRAGMA user_version`) inside one
@@ -21,7 +24,7 @@ use std::sync::{Arc, Mutex};
 /// Schema versions this code knows; `PRAGMA user_version` holds the last
 /// one applied (as with the hand-run schema before rusqlite_migration:
 /// every database written since version 1 carries on from its number).
-const SCHEMA_VERSION: i64 = 5;
+const SCHEMA_VERSION: i64 = 6;
 
 /// Version 1, the first schema, with SQLite's row ids.
 static SCHEMA_1: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
@@ -36,6 +39,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("schema_3.sql")),
         M::up(include_str!("schema_4.sql")),
         M::up(include_str!("schema_5.sql")),
+        M::up(include_str!("schema_6.sql")),
     ])
 }
 
@@ -43,9 +47,14 @@ fn migrations() -> Migrations<'static> {
 pub struct SqliteStorage {
     path: PathBuf,
     pool: Arc<Mutex<Vec<Connection>>>,
+    /// Read-only connections for [`Backend::read`].
+    readers: Arc<Mutex<Vec<Connection>>>,
     writer: Arc<Mutex<()>>,
     pub settings: Settings,
 }
+
+/// Idle read-only connections kept open.
+const IDLE_READERS: usize = 8;
 
 /// One open transaction (`BEGIN IMMEDIATE` … `COMMIT`).
 pub struct SqliteTx {
@@ -158,6 +167,38 @@ fn open_conn(path: &Path) -> Result<Connection, CentralError> {
     Ok(conn)
 }
 
+/// A read-only connection (the database exists and is migrated by then).
+fn open_reader(path: &Path) -> Result<Connection, CentralError> {
+    use rusqlite::OpenFlags;
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(std::time::Duration::from_secs(30))?;
+    conn.set_prepared_statement_cache_capacity(256);
+    Ok(conn)
+}
+
+/// Interrupts the running statement of a read when its caller stops
+/// waiting (the future dropped before it finished).
+struct InterruptOnDrop {
+    handle: Arc<Mutex<Option<rusqlite::InterruptHandle>>>,
+    done: bool,
+}
+
+impl Drop for InterruptOnDrop {
+    fn drop(&mut self) {
+        if self.done {
+            return;
+        }
+        if let Ok(h) = self.handle.lock() {
+            if let Some(h) = h.as_ref() {
+                h.interrupt();
+            }
+        }
+    }
+}
+
 impl SqliteStorage {
     /// Opens (creating if needed) the database at `path`.
     pub fn open(path: &Path, settings: Settings) -> Result<SqliteStorage, CentralError> {
@@ -166,6 +207,7 @@ impl SqliteStorage {
         Ok(SqliteStorage {
             path: path.to_path_buf(),
             pool: Arc::new(Mutex::new(vec![conn])),
+            readers: Arc::new(Mutex::new(vec![])),
             writer: Arc::new(Mutex::new(())),
             settings,
         })
@@ -293,6 +335,63 @@ impl Backend for SqliteStorage {
         })
     }
 
+    /// Runs `f` on a read-only connection in a deferred transaction (a
+    /// WAL snapshot): no writer lock, never behind a write. Dropping the
+    /// future interrupts the query under way.
+    fn read<T, F>(&self, f: F) -> Fut<'_, T>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut Self::Tx) -> Fut<'c, T> + Send + 'static,
+    {
+        let readers = self.readers.clone();
+        let path = self.path.clone();
+        let interrupt: Arc<Mutex<Option<rusqlite::InterruptHandle>>> = Default::default();
+        Box::pin(async move {
+            let mut guard = InterruptOnDrop {
+                handle: interrupt.clone(),
+                done: false,
+            };
+            let handle = tokio::runtime::Handle::current();
+            let out = tokio::task::spawn_blocking(move || {
+                let conn = readers
+                    .lock()
+                    .map_err(|_| CentralError::Task("pool poisoned".into()))?
+                    .pop();
+                let conn = match conn {
+                    Some(c) => c,
+                    None => open_reader(&path)?,
+                };
+                if let Ok(mut h) = interrupt.lock() {
+                    *h = Some(conn.get_interrupt_handle());
+                }
+                let mut tx = SqliteTx {
+                    conn,
+                    pending: Pending::default(),
+                };
+                tx.conn.execute_batch("BEGIN DEFERRED")?;
+                let out: Result<T, CentralError> = handle.block_on(f(&mut tx));
+                if let Ok(mut h) = interrupt.lock() {
+                    *h = None;
+                }
+                let ended = tx.conn.execute_batch("COMMIT");
+                if ended.is_ok() {
+                    if let Ok(mut p) = readers.lock() {
+                        if p.len() < IDLE_READERS {
+                            p.push(tx.conn);
+                        }
+                    }
+                }
+                let out = out?;
+                ended?;
+                Ok(out)
+            })
+            .await
+            .map_err(|e| CentralError::Task(e.to_string()))?;
+            guard.done = true;
+            out
+        })
+    }
+
     fn settings(&self) -> &Settings {
         &self.settings
     }
@@ -332,6 +431,7 @@ mod tests {
             include_str!("schema_3.sql").to_string(),
             include_str!("schema_4.sql").to_string(),
             include_str!("schema_5.sql").to_string(),
+            include_str!("schema_6.sql").to_string(),
         ];
         for from in 1..=SCHEMA_VERSION as usize {
             let dir = tempfile::tempdir().unwrap();
@@ -444,5 +544,211 @@ mod tests {
             e.to_string().contains("newer than this kiosk-central"),
             "{e}"
         );
+    }
+}
+
+/// The stats report's kept figures against the straightforward
+/// computation, and reads beside a held writer.
+#[cfg(test)]
+mod report_tests {
+    use super::*;
+    use crate::central::Storage;
+    use crate::protocol::{Entry, EntryKind, ItemRecord, PatronRecord, PushRequest};
+    use chrono::{Datelike, NaiveDate, Utc};
+    use rand::{Rng, SeedableRng};
+
+    fn scan(st: &SqliteStorage, from: NaiveDate, to: NaiveDate) -> engine::Stats {
+        let rt = tokio::runtime::Handle::current();
+        tokio::task::block_in_place(|| {
+            rt.block_on(
+                st.tx(move |t| Box::pin(async move { engine::stats_scan(t, from, to).await })),
+            )
+        })
+        .unwrap()
+    }
+
+    /// Readers, items and a few hundred random loans, returns, renewals
+    /// and refusals from three kiosks (pushed partly out of order, so
+    /// held entries are applied when their gap fills).
+    async fn random_history(st: &SqliteStorage, seed: u64) {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let cats = ["adult", "child", "senior"];
+        let patrons = (0..20)
+            .map(|n| PatronRecord {
+                barcode: format!("P{n}"),
+                name: format!("Reader {n}"),
+                category: cats[rng.random_range(0..3)].into(),
+                expires: None,
+                pin_hash: None,
+                email: None,
+                blocked: None,
+                fines_owed_cents: 0,
+                language: None,
+            })
+            .collect();
+        st.import_patrons(patrons, Utc::now()).await.unwrap();
+        let types = ["book", "dvd", "magazine"];
+        let branches = [Some("Central"), Some("East"), Some(""), None];
+        let items = (0..40)
+            .map(|n| ItemRecord {
+                barcode: format!("I{n}"),
+                rfid_uid: None,
+                title: format!("Title {}", rng.random_range(0..15)),
+                author: "Author".into(),
+                isbn: None,
+                item_type: types[rng.random_range(0..3)].into(),
+                parts: 1,
+                status: "available".into(),
+                location: branches[rng.random_range(0..4)].map(str::to_string),
+            })
+            .collect();
+        st.import_items(items, Utc::now()).await.unwrap();
+        for k in 1..=3 {
+            let kiosk = format!("K{k}");
+            let entries: Vec<Entry> = (1..=150)
+                .map(|seq| {
+                    let kind = match rng.random_range(0..10) {
+                        0..=4 => EntryKind::Checkout,
+                        5..=7 => EntryKind::Checkin,
+                        8 => EntryKind::Renew,
+                        _ => EntryKind::Feedback,
+                    };
+                    let refused = rng.random_range(0..8) == 0;
+                    // Now and then an item the server does not know.
+                    let item = format!("I{}", rng.random_range(0..44));
+                    Entry {
+                        id: uuid::Uuid::now_v7(),
+                        kiosk_id: kiosk.clone(),
+                        seq,
+                        at: format!(
+                            "2026-03-{:02}T{:02}:{:02}:00+08:00",
+                            rng.random_range(1..=9),
+                            rng.random_range(8..20),
+                            rng.random_range(0..60)
+                        ),
+                        patron: (kind != EntryKind::Checkin)
+                            .then(|| format!("P{}", rng.random_range(0..20))),
+                        item: (kind != EntryKind::Feedback).then_some(item),
+                        kind,
+                        decision: if refused { "refused" } else { "accepted" }.into(),
+                        reason: refused.then(|| "max_loans".into()),
+                        due: None,
+                        detail: serde_json::json!({}),
+                        offline: true,
+                    }
+                })
+                .collect();
+            // The second half first: held for the gap, applied after.
+            let (a, b) = entries.split_at(75);
+            for part in [b, a] {
+                let req = PushRequest {
+                    kiosk_id: kiosk.clone(),
+                    sent_at: "2026-03-10T12:00:00+08:00".into(),
+                    entries: part.to_vec(),
+                };
+                st.push(req, Utc::now()).await.unwrap();
+            }
+        }
+    }
+
+    fn ranges() -> Vec<(NaiveDate, NaiveDate)> {
+        let d = |n| NaiveDate::from_ymd_opt(2026, 3, n).unwrap();
+        vec![(d(1), d(9)), (d(2), d(2)), (d(3), d(6)), (d(8), d(20))]
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn kept_stats_equal_the_straightforward_computation() {
+        for seed in [1, 2, 3] {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("central.db");
+            let st = SqliteStorage::open(&path, Settings::default()).unwrap();
+            random_history(&st, seed).await;
+            for (from, to) in ranges() {
+                let want = scan(&st, from, to);
+                assert!(want.loans > 0 || from.day() > 9, "seed {seed}: {want:?}");
+                let got = st.stats(from, to).await.unwrap();
+                assert_eq!(got, want, "seed {seed}, {from}..{to}");
+            }
+            // A version-4 database: its applied entries are counted once
+            // when it comes up to version 5.
+            drop(st);
+            {
+                let conn = Connection::open(&path).unwrap();
+                conn.execute_batch(
+                    "DROP TABLE stats_days; DROP TABLE stats_readers;
+                     DROP INDEX loans_item_returned; PRAGMA user_version = 4;",
+                )
+                .unwrap();
+            }
+            let st = SqliteStorage::open(&path, Settings::default()).unwrap();
+            for (from, to) in ranges() {
+                let got = st.stats(from, to).await.unwrap();
+                assert_eq!(got, scan(&st, from, to), "backfill, seed {seed}");
+            }
+        }
+    }
+
+    /// A read while another connection holds a write transaction open and
+    /// this process's writer lock is taken: it is answered (from the last
+    /// commit) instead of queueing behind them.
+    #[tokio::test(flavor = "multi_thread")]
+    // Holding this process's writer lock across the reads is the point.
+    #[allow(clippy::await_holding_lock)]
+    async fn reads_are_answered_while_the_writer_is_held() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("central.db");
+        let st = SqliteStorage::open(&path, Settings::default()).unwrap();
+        random_history(&st, 4).await;
+        let other = Connection::open(&path).unwrap();
+        other
+            .execute_batch("BEGIN IMMEDIATE; INSERT INTO closed_days (day) VALUES ('2026-12-25');")
+            .unwrap();
+        let writer = st.writer.clone();
+        let _held = writer.lock().unwrap();
+        // Generous: without separate readers these wait for ever (the
+        // writer lock) or 30 s (SQLite's busy timeout).
+        let bound = std::time::Duration::from_secs(10);
+        let kiosks = tokio::time::timeout(bound, st.kiosks()).await;
+        assert_eq!(
+            kiosks.expect("kiosks waited for the writer").unwrap().len(),
+            3
+        );
+        let d = NaiveDate::from_ymd_opt(2026, 3, 1).unwrap();
+        let s = tokio::time::timeout(bound, st.stats(d, d + chrono::Duration::days(9))).await;
+        assert!(s.expect("stats waited for the writer").unwrap().loans > 0);
+        let p = tokio::time::timeout(bound, st.patron("P1".into())).await;
+        assert!(p.expect("patron waited for the writer").unwrap().is_some());
+        other.execute_batch("ROLLBACK").unwrap();
+    }
+
+    /// A report whose caller stops waiting (its client gone, its time
+    /// limit passed: the future dropped) is interrupted, not left running
+    /// on the blocking pool: its connection comes back to the pool.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_dropped_read_is_interrupted() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("central.db");
+        let st = SqliteStorage::open(&path, Settings::default()).unwrap();
+        // Counts for ever.
+        let endless = st.read(|t| {
+            Box::pin(async move {
+                t.query(
+                    "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c)
+                     SELECT count(*) AS n FROM c",
+                    &[],
+                )
+                .await
+            })
+        });
+        let r = tokio::time::timeout(std::time::Duration::from_millis(300), endless).await;
+        assert!(r.is_err(), "the endless query ended");
+        let start = std::time::Instant::now();
+        while st.readers.lock().unwrap().is_empty() {
+            assert!(
+                start.elapsed() < std::time::Duration::from_secs(10),
+                "the dropped query is still running"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
     }
 }

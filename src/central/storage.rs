@@ -93,6 +93,17 @@ pub trait Backend: Send + Sync + 'static {
         T: Send + 'static,
         F: for<'c> FnOnce(&'c mut Self::Tx) -> Fut<'c, T> + Send + 'static;
 
+    /// Runs `f`, which only reads, in one read transaction: on a backend
+    /// whose writers queue (SQLite), never behind them. By default, as
+    /// [`Backend::tx`].
+    fn read<T, F>(&self, f: F) -> Fut<'_, T>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut Self::Tx) -> Fut<'c, T> + Send + 'static,
+    {
+        self.tx(f)
+    }
+
     /// The kiosk-wide settings decisions use.
     fn settings(&self) -> &Settings;
 }
@@ -120,7 +131,7 @@ impl<B: Backend> Storage for B {
     }
 
     fn changes(&self, cursor: String, limit: u32) -> Fut<'_, ChangesPage> {
-        self.tx(move |t| Box::pin(async move { engine::changes(t, &cursor, limit).await }))
+        self.read(move |t| Box::pin(async move { engine::changes(t, &cursor, limit).await }))
     }
 
     fn heartbeat(&self, hb: Heartbeat, now: DateTime<Utc>) -> Fut<'_, HeartbeatAck> {
@@ -128,7 +139,7 @@ impl<B: Backend> Storage for B {
     }
 
     fn patron(&self, barcode: String) -> Fut<'_, Option<PatronRecord>> {
-        self.tx(move |t| Box::pin(async move { engine::patron(t, &barcode).await }))
+        self.read(move |t| Box::pin(async move { engine::patron(t, &barcode).await }))
     }
 
     fn recommendations(
@@ -137,7 +148,7 @@ impl<B: Backend> Storage for B {
         item: Option<String>,
         limit: usize,
     ) -> Fut<'_, Recommendations> {
-        self.tx(move |t| {
+        self.read(move |t| {
             Box::pin(async move {
                 engine::recommendations(t, patron.as_deref(), item.as_deref(), limit).await
             })
@@ -145,7 +156,7 @@ impl<B: Backend> Storage for B {
     }
 
     fn conflicts(&self, kiosk: Option<String>) -> Fut<'_, Vec<ConflictRecord>> {
-        self.tx(move |t| Box::pin(async move { engine::conflicts(t, kiosk.as_deref()).await }))
+        self.read(move |t| Box::pin(async move { engine::conflicts(t, kiosk.as_deref()).await }))
     }
 
     fn resolve_conflict(
@@ -172,26 +183,26 @@ impl<B: Backend> Storage for B {
     }
 
     fn resolved_conflicts(&self, kiosk: Option<String>) -> Fut<'_, Vec<ResolvedConflict>> {
-        self.tx(move |t| {
+        self.read(move |t| {
             Box::pin(async move { engine::resolved_conflicts(t, kiosk.as_deref()).await })
         })
     }
 
     fn loans(&self, patron: Option<String>) -> Fut<'_, Vec<LoanRecord>> {
-        self.tx(move |t| Box::pin(async move { engine::loans(t, patron.as_deref()).await }))
+        self.read(move |t| Box::pin(async move { engine::loans(t, patron.as_deref()).await }))
     }
 
     fn kiosks(&self) -> Fut<'_, Vec<KioskStatus>> {
-        self.tx(move |t| Box::pin(async move { engine::kiosks(t).await }))
+        self.read(move |t| Box::pin(async move { engine::kiosks(t).await }))
     }
 
     fn stats(&self, from: NaiveDate, to: NaiveDate) -> Fut<'_, Stats> {
-        self.tx(move |t| Box::pin(async move { engine::stats(t, from, to).await }))
+        self.read(move |t| Box::pin(async move { engine::stats(t, from, to).await }))
     }
 
     fn feedback(&self, from: NaiveDate, to: NaiveDate) -> Fut<'_, Vec<FeedbackRecord>> {
         let (f, to) = (from.to_string(), to.to_string());
-        self.tx(move |t| Box::pin(async move { engine::feedback(t, &f, &to).await }))
+        self.read(move |t| Box::pin(async move { engine::feedback(t, &f, &to).await }))
     }
 
     fn import_patrons(&self, rows: Vec<PatronRecord>, now: DateTime<Utc>) -> Fut<'_, (u64, u64)> {
@@ -255,7 +266,7 @@ impl<B: Backend> Storage for B {
     }
 
     fn principal_for_token(&self, token: String) -> Fut<'_, Option<Principal>> {
-        self.tx(move |t| {
+        self.read(move |t| {
             Box::pin(async move {
                 let hash = super::token_hash(&token);
                 if let Some(p) = engine::principal_for_token(t, &hash, None).await? {
@@ -275,7 +286,7 @@ impl<B: Backend> Storage for B {
     }
 
     fn pending_reminders(&self, today: NaiveDate, days: u32) -> Fut<'_, Vec<Reminder>> {
-        self.tx(move |t| Box::pin(async move { engine::pending_reminders(t, today, days).await }))
+        self.read(move |t| Box::pin(async move { engine::pending_reminders(t, today, days).await }))
     }
 
     fn claim_reminder(&self, kind: String, key: String, now: DateTime<Utc>) -> Fut<'_, bool> {

@@ -119,6 +119,8 @@ pub(crate) async fn push<S: Sql>(
                         .map(|x| format!(" ({x})"))
                         .unwrap_or_default(),
                 );
+                // No longer counted in the stats report's figures.
+                count_entry(tx, &e.id.to_string(), -1).await?;
                 tx.exec(
                     "UPDATE entries SET status = $2, code = $3, message = $4 WHERE id = $1",
                     p![e.id.to_string(), &status, &code, &message],
@@ -439,6 +441,7 @@ pub(crate) async fn catch_up<S: Sql>(
                     p![r.s("id"), status_of(&c), code, message, ctx.now],
                 )
                 .await?;
+            count_entry(tx, &r.s("id"), 1).await?;
             tracing::info!(entry_id = %e.id, kiosk = %kiosk, seq = e.seq, "held entry applied");
         }
         last += 1;
@@ -479,6 +482,11 @@ pub(crate) async fn record_entry<S: Sql>(
         ],
     )
     .await?;
+    // The stats report's figures (after the entry's effects: a return
+    // finds the loan it closed).
+    if status == "applied" {
+        count_entry(tx, &e.id.to_string(), 1).await?;
+    }
     Ok(())
 }
 

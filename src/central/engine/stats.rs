@@ -63,97 +63,71 @@ impl Stats {
     }
 }
 
+/// The applied loans, returns and renewals, one row each, with what the
+/// report buckets them by (`at, kind, kiosk_id, patron, decision,
+/// item_type, title, category, location`): the straightforward
+/// computation, kept for one entry as it is applied and as the reference
+/// the kept figures are tested against.
+const FACTS: &str = "SELECT e.at, e.kind, e.kiosk_id, e.patron, e.decision, i.item_type, i.title,
+        COALESCE(p.category, rp.category) AS category, i.location
+     FROM entries e LEFT JOIN items i ON i.barcode = e.item
+     LEFT JOIN patrons p ON p.barcode = e.patron
+     -- A return names no reader: its category is the borrower's.
+     LEFT JOIN loans rl ON e.kind = 'checkin' AND rl.item = e.item AND rl.returned = e.at
+     LEFT JOIN patrons rp ON rp.barcode = rl.patron
+     WHERE e.status = 'applied' AND e.kind IN ('checkout','checkin','renew')";
+
+/// The report over a range, from the figures kept per day
+/// (`stats_days`, `stats_readers`): a few rows per day and dimension,
+/// whatever the number of entries.
 pub(crate) async fn stats<S: Sql>(tx: &mut S, from: NaiveDate, to: NaiveDate) -> Result<Stats> {
     let (f, t) = (
         from.format("%Y-%m-%d").to_string(),
         to.format("%Y-%m-%d").to_string(),
     );
+    let mut s = Stats {
+        from: f.clone(),
+        to: t.clone(),
+        ..Stats::default()
+    };
     let rows = tx
         .query(
-            "SELECT e.at, e.kind, e.kiosk_id, e.patron, e.decision, i.item_type, i.title,
-                    COALESCE(p.category, rp.category) AS category, i.location
-             FROM entries e LEFT JOIN items i ON i.barcode = e.item
-             LEFT JOIN patrons p ON p.barcode = e.patron
-             -- A return names no reader: its category is the borrower's.
-             LEFT JOIN loans rl ON e.kind = 'checkin' AND rl.item = e.item AND rl.returned = e.at
-             LEFT JOIN patrons rp ON rp.barcode = rl.patron
-             WHERE e.status = 'applied' AND e.kind IN ('checkout','checkin','renew')
-             AND substr(e.at, 1, 10) >= $1 AND substr(e.at, 1, 10) <= $2",
+            "SELECT CASE WHEN dim = 'all' THEN day ELSE '' END AS d, dim, key,
+                    CAST(SUM(n_loans) AS BIGINT) AS l, CAST(SUM(n_returns) AS BIGINT) AS r
+             FROM stats_days WHERE day >= $1 AND day <= $2
+             GROUP BY CASE WHEN dim = 'all' THEN day ELSE '' END, dim, key",
             p![&f, &t],
         )
         .await?;
-    Ok(tally(f, t, &rows))
-}
-
-/// The figures from the applied loans, returns and renewals of a range
-/// (one row each: `at, kind, kiosk_id, patron, decision, item_type,
-/// title, category, location`). Pure: the bucketing rules live here.
-pub(crate) fn tally(from: String, to: String, rows: &[Row]) -> Stats {
-    let mut s = Stats {
-        from,
-        to,
-        ..Stats::default()
-    };
     type Map = BTreeMap<String, (u64, u64)>;
-    let (mut day, mut hour, mut kiosk, mut ty, mut cat, mut title): (Map, Map, Map, Map, Map, Map) =
-        Default::default();
-    let mut branch = Map::new();
-    let mut readers = BTreeSet::new();
-    for r in rows {
-        let (at, kind, accepted) = (r.s("at"), r.s("kind"), r.s("decision") == "accepted");
-        if !accepted {
-            s.refused += 1;
+    let mut dims: HashMap<String, Map> = HashMap::new();
+    for r in &rows {
+        let (l, ret) = (r.i("l").max(0) as u64, r.i("r").max(0) as u64);
+        if l == 0 && ret == 0 {
             continue;
         }
-        let (l, ret) = match EntryKind::parse(&kind) {
-            EntryKind::Checkout => (1, 0),
-            EntryKind::Checkin => (0, 1),
+        let dim = r.s("dim");
+        match dim.as_str() {
+            "all" => {
+                s.loans += l;
+                s.returns += ret;
+                dims.entry("day".into())
+                    .or_default()
+                    .insert(r.s("d"), (l, ret));
+            }
+            "renewals" => s.renewals += l,
+            "refused" => s.refused += l,
             _ => {
-                s.renewals += 1;
-                if let Some(p) = r.os("patron") {
-                    readers.insert(p);
-                }
-                continue;
+                let e = dims.entry(dim).or_default().entry(r.s("key")).or_default();
+                e.0 += l;
+                e.1 += ret;
             }
-        };
-        s.loans += l;
-        s.returns += ret;
-        if l == 1 {
-            if let Some(p) = r.os("patron") {
-                readers.insert(p);
-            }
-        }
-        let add = |m: &mut Map, k: String| {
-            let e = m.entry(k).or_default();
-            e.0 += l;
-            e.1 += ret;
-        };
-        add(&mut day, at.get(0..10).unwrap_or("").to_string());
-        add(&mut hour, at.get(11..13).unwrap_or("").to_string());
-        add(&mut kiosk, r.s("kiosk_id"));
-        add(
-            &mut ty,
-            r.os("item_type").unwrap_or_else(|| "unknown".into()),
-        );
-        add(
-            &mut cat,
-            r.os("category").unwrap_or_else(|| "unknown".into()),
-        );
-        add(
-            &mut branch,
-            r.os("location")
-                .filter(|b| !b.is_empty())
-                .unwrap_or_else(|| "unknown".into()),
-        );
-        if l == 1 {
-            add(
-                &mut title,
-                r.os("title").unwrap_or_else(|| "unknown".into()),
-            );
         }
     }
-    let buckets = |m: Map| {
-        m.into_iter()
+    let mut take = |dim: &str| {
+        dims.remove(dim)
+            .unwrap_or_default()
+            .into_iter()
             .map(|(key, (loans, returns))| Bucket {
                 key,
                 loans,
@@ -161,16 +135,181 @@ pub(crate) fn tally(from: String, to: String, rows: &[Row]) -> Stats {
             })
             .collect::<Vec<_>>()
     };
-    s.by_day = buckets(day);
-    s.by_hour = buckets(hour);
-    s.by_kiosk = buckets(kiosk);
-    s.by_item_type = buckets(ty);
-    s.by_category = buckets(cat);
-    s.by_branch = buckets(branch);
-    let mut top = buckets(title);
+    s.by_day = take("day");
+    s.by_hour = take("hour");
+    s.by_kiosk = take("kiosk");
+    s.by_item_type = take("item_type");
+    s.by_category = take("category");
+    s.by_branch = take("branch");
+    s.top_titles = top_titles(take("title"));
+    s.active_readers = tx
+        .query_one(
+            "SELECT COUNT(DISTINCT patron) AS n FROM stats_readers
+             WHERE day >= $1 AND day <= $2 AND n > 0",
+            p![&f, &t],
+        )
+        .await?
+        .i("n")
+        .max(0) as u64;
+    Ok(s)
+}
+
+/// The 20 most borrowed titles, most first, then by name.
+fn top_titles(mut top: Vec<Bucket>) -> Vec<Bucket> {
     top.sort_by(|a, b| b.loans.cmp(&a.loans).then(a.key.cmp(&b.key)));
     top.truncate(20);
-    s.top_titles = top;
+    top
+}
+
+/// The report computed from every entry of the range (what [`stats`]
+/// must always equal; its rules are [`tally`]'s).
+#[cfg(test)]
+pub(crate) async fn stats_scan<S: Sql>(
+    tx: &mut S,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Stats> {
+    let (f, t) = (
+        from.format("%Y-%m-%d").to_string(),
+        to.format("%Y-%m-%d").to_string(),
+    );
+    let rows = tx
+        .query(
+            &format!("{FACTS} AND substr(e.at, 1, 10) >= $1 AND substr(e.at, 1, 10) <= $2"),
+            p![&f, &t],
+        )
+        .await?;
+    Ok(tally(f, t, &rows))
+}
+
+/// Adds (`sign` 1) or takes back (-1) entry `id`'s part of the kept
+/// figures: called when an entry becomes `applied` (after its effects are
+/// written, so a return finds its loan) and before an applied entry stops
+/// being so. Nothing for entries the report does not count.
+pub(crate) async fn count_entry<S: Sql>(tx: &mut S, id: &str, sign: i64) -> Result<()> {
+    let rows = tx.query(&format!("{FACTS} AND e.id = $1"), p![id]).await?;
+    for r in &rows {
+        let at = r.s("at");
+        let day = at.get(0..10).unwrap_or("").to_string();
+        for (dim, key, l, ret) in contributions(r) {
+            tx.exec(
+                "INSERT INTO stats_days (day, dim, key, n_loans, n_returns)
+                 VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT (day, dim, key) DO UPDATE SET
+                   n_loans = stats_days.n_loans + excluded.n_loans,
+                   n_returns = stats_days.n_returns + excluded.n_returns",
+                p![&day, dim, &key, l * sign, ret * sign],
+            )
+            .await?;
+        }
+        if let Some(p) = reader(r) {
+            tx.exec(
+                "INSERT INTO stats_readers (day, patron, n) VALUES ($1, $2, $3)
+                 ON CONFLICT (day, patron) DO UPDATE SET n = stats_readers.n + excluded.n",
+                p![&day, &p, sign],
+            )
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+/// The reader an entry makes active: who borrowed or renewed (accepted).
+fn reader(r: &Row) -> Option<String> {
+    let kind = EntryKind::parse(&r.s("kind"));
+    (r.s("decision") == "accepted" && kind != EntryKind::Checkin)
+        .then(|| r.os("patron"))
+        .flatten()
+}
+
+/// What one fact row adds to each (dimension, key): loans and returns.
+/// The bucketing rules, shared by [`tally`] and the kept figures.
+fn contributions(r: &Row) -> Vec<(&'static str, String, i64, i64)> {
+    if r.s("decision") != "accepted" {
+        return vec![("refused", String::new(), 1, 0)];
+    }
+    let (l, ret) = match EntryKind::parse(&r.s("kind")) {
+        EntryKind::Checkout => (1, 0),
+        EntryKind::Checkin => (0, 1),
+        _ => return vec![("renewals", String::new(), 1, 0)],
+    };
+    let at = r.s("at");
+    let or_unknown = |v: Option<String>| v.unwrap_or_else(|| "unknown".into());
+    let mut out = vec![
+        ("all", String::new(), l, ret),
+        ("hour", at.get(11..13).unwrap_or("").to_string(), l, ret),
+        ("kiosk", r.s("kiosk_id"), l, ret),
+        ("item_type", or_unknown(r.os("item_type")), l, ret),
+        ("category", or_unknown(r.os("category")), l, ret),
+        (
+            "branch",
+            or_unknown(r.os("location").filter(|b| !b.is_empty())),
+            l,
+            ret,
+        ),
+    ];
+    if l == 1 {
+        out.push(("title", or_unknown(r.os("title")), l, ret));
+    }
+    out
+}
+
+/// The figures from the applied loans, returns and renewals of a range
+/// (one row each: `at, kind, kiosk_id, patron, decision, item_type,
+/// title, category, location`). Pure: the bucketing rules live here.
+#[cfg(test)]
+pub(crate) fn tally(from: String, to: String, rows: &[Row]) -> Stats {
+    let mut s = Stats {
+        from,
+        to,
+        ..Stats::default()
+    };
+    type Map = BTreeMap<String, (u64, u64)>;
+    let mut dims: HashMap<&'static str, Map> = HashMap::new();
+    let mut readers = BTreeSet::new();
+    for r in rows {
+        if let Some(p) = reader(r) {
+            readers.insert(p);
+        }
+        for (dim, key, l, ret) in contributions(r) {
+            let (l, ret) = (l as u64, ret as u64);
+            match dim {
+                "refused" => s.refused += l,
+                "renewals" => s.renewals += l,
+                _ => {
+                    let (dim, key) = match dim {
+                        "all" => {
+                            s.loans += l;
+                            s.returns += ret;
+                            ("day", r.s("at").get(0..10).unwrap_or("").to_string())
+                        }
+                        d => (d, key),
+                    };
+                    let e = dims.entry(dim).or_default().entry(key).or_default();
+                    e.0 += l;
+                    e.1 += ret;
+                }
+            }
+        }
+    }
+    let mut take = |dim: &str| {
+        dims.remove(dim)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(key, (loans, returns))| Bucket {
+                key,
+                loans,
+                returns,
+            })
+            .collect::<Vec<_>>()
+    };
+    s.by_day = take("day");
+    s.by_hour = take("hour");
+    s.by_kiosk = take("kiosk");
+    s.by_item_type = take("item_type");
+    s.by_category = take("category");
+    s.by_branch = take("branch");
+    s.top_titles = top_titles(take("title"));
     s.active_readers = readers.len() as u64;
     s
 }
