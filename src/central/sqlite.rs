@@ -676,7 +676,8 @@ mod report_tests {
                 let conn = Connection::open(&path).unwrap();
                 conn.execute_batch(
                     "DROP TABLE stats_days; DROP TABLE stats_readers;
-                     DROP INDEX loans_item_returned; PRAGMA user_version = 4;",
+                     DROP INDEX loans_item_returned; DROP TABLE tokens;
+                     ALTER TABLE patrons DROP COLUMN keep_history; PRAGMA user_version = 4;",
                 )
                 .unwrap();
             }
