@@ -432,6 +432,11 @@ async fn stall(s: &Size, dir: &Path) {
     let st = SqliteStorage::open(&db, Settings::default()).unwrap();
     seed(&st, 1_000, 2_000).await;
     let tokens = tokens(&st, 2).await;
+    // Reports are staff work: a staff token asks for them.
+    let staff = central::new_token();
+    st.set_staff_token("bench".into(), central::token_hash(&staff), Utc::now())
+        .await
+        .unwrap();
     // The history the reports read: K1's entries, pushed directly.
     let past = offline_entries(&tokens[0].0, history, 1..1_001, 1_000);
     for chunk in past.chunks(1_000) {
@@ -480,7 +485,7 @@ async fn stall(s: &Size, dir: &Path) {
         let (http, base, token, stop) = (
             http.clone(),
             server.base.clone(),
-            tokens[0].1.clone(),
+            staff.clone(),
             stop.clone(),
         );
         tokio::spawn(async move {
