@@ -68,6 +68,22 @@ impl Client {
         let v = serde_json::from_str(&text).unwrap_or(Value::String(text));
         (status, v)
     }
+
+    /// `entry` pushed and asked to decide, both by `kiosk` with `token`:
+    /// each must be refused with 400 (the push as `bad_request`).
+    async fn refused_both_ways(&self, token: &str, kiosk: &str, entry: &Value, what: &str) {
+        let body = push_body(kiosk, vec![entry.clone()]);
+        let (s, v) = self
+            .call("POST", "/v1/push", Some(token), Some(&body))
+            .await;
+        assert_eq!(s, 400, "push {what}: {v}");
+        assert_eq!(v["error"], "bad_request", "{v}");
+        let body = json!({"entry": entry, "parts_seen": null});
+        let (s, v) = self
+            .call("POST", "/v1/decide", Some(token), Some(&body))
+            .await;
+        assert_eq!(s, 400, "decide {what}: {v}");
+    }
 }
 
 /// The columns of the matrix, in the order the table gives them.
@@ -389,25 +405,7 @@ async fn absurd_dates_amounts_and_seqs_are_400_and_csv_cells_are_text() {
             e
         }),
     ] {
-        let (s, v) = c
-            .call(
-                "POST",
-                "/v1/push",
-                Some(&k1),
-                Some(&push_body("K1", vec![e.clone()])),
-            )
-            .await;
-        assert_eq!(s, 400, "push {what}: {v}");
-        assert_eq!(v["error"], "bad_request", "{v}");
-        let (s, v) = c
-            .call(
-                "POST",
-                "/v1/decide",
-                Some(&k1),
-                Some(&json!({"entry": e, "parts_seen": null})),
-            )
-            .await;
-        assert_eq!(s, 400, "decide {what}: {v}");
+        c.refused_both_ways(&k1, "K1", &e, what).await;
     }
     // Nothing of them was kept: seq 1 is still free, the balance whole.
     let mut ok = pay.clone();
@@ -510,25 +508,8 @@ async fn another_kiosks_entry_id_is_refused_and_its_entry_untouched() {
     let mut e2 = entry("K2", 1, "checkout", "P2", "I2");
     e2["id"] = json!(id);
     e2["decision"] = json!("refused");
-    let (s, v) = c
-        .call(
-            "POST",
-            "/v1/push",
-            Some(&k2),
-            Some(&push_body("K2", vec![e2.clone()])),
-        )
+    c.refused_both_ways(&k2, "K2", &e2, "another kiosk's entry id")
         .await;
-    assert_eq!(s, 400, "push: {v}");
-    assert_eq!(v["error"], "bad_request", "{v}");
-    let (s, v) = c
-        .call(
-            "POST",
-            "/v1/decide",
-            Some(&k2),
-            Some(&json!({"entry": e2, "parts_seen": null})),
-        )
-        .await;
-    assert_eq!(s, 400, "decide: {v}");
     assert_eq!(row(&db).await, before, "K1's entry is unchanged");
     let (s, v) = c.call("GET", "/v1/conflicts", Some(&k1), None).await;
     assert_eq!((s, v.as_array().unwrap().len()), (200, 0), "{v}");
