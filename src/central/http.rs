@@ -83,24 +83,29 @@ impl<T: DeserializeOwned + Serialize, St: Send + Sync> FromRequest<St> for ApiJs
                 ))
             }
         };
-        let v: T = match Json::<T>::from_bytes(&bytes) {
-            Ok(Json(v)) => v,
-            // JSON says 172.0 is the integer 172 (and schemathesis sends
-            // it so); serde does not. Only a body serde refused pays for
-            // this second look.
-            Err(r) => serde_json::from_slice::<serde_json::Value>(&bytes)
-                .ok()
-                .map(whole_numbers)
-                .and_then(|v| serde_json::from_value(v).ok())
-                .ok_or_else(|| json_rejection(r))?,
-        };
-        // In JSON a NUL can only be written `\u0000`: only such a body
-        // pays for the look.
-        if bytes.windows(6).any(|w| w == b"\\u0000") && has_nul(&v) {
-            return Err(no_nul());
-        }
-        Ok(ApiJson(v))
+        decode_body(&bytes).map(ApiJson)
     }
+}
+
+/// A JSON body's bytes as `T`, as every route taking one reads them.
+fn decode_body<T: DeserializeOwned + Serialize>(bytes: &[u8]) -> Result<T, ApiErr> {
+    let v: T = match Json::<T>::from_bytes(bytes) {
+        Ok(Json(v)) => v,
+        // JSON says 172.0 is the integer 172 (and schemathesis sends
+        // it so); serde does not. Only a body serde refused pays for
+        // this second look.
+        Err(r) => serde_json::from_slice::<serde_json::Value>(bytes)
+            .ok()
+            .map(whole_numbers)
+            .and_then(|v| serde_json::from_value(v).ok())
+            .ok_or_else(|| json_rejection(r))?,
+    };
+    // In JSON a NUL can only be written `\u0000`: only such a body
+    // pays for the look.
+    if bytes.windows(6).any(|w| w == b"\\u0000") && has_nul(&v) {
+        return Err(no_nul());
+    }
+    Ok(v)
 }
 
 /// A NUL character in a text field is refused (400): PostgreSQL cannot
@@ -330,6 +335,30 @@ async fn openapi() -> Response {
         .into_response()
 }
 
+/// What a push must be beyond well-formed JSON: its token's kiosk's, and
+/// every entry in bounds.
+fn push_ok(kiosk: &KioskId, req: &PushRequest) -> Result<(), ApiErr> {
+    same_kiosk(kiosk, &req.kiosk_id)?;
+    req.entries.iter().try_for_each(in_bounds)
+}
+
+/// The same for `/v1/decide`'s one entry.
+fn decide_ok(kiosk: &KioskId, req: &DecideRequest) -> Result<(), ApiErr> {
+    same_kiosk(kiosk, &req.entry.kiosk_id)?;
+    in_bounds(&req.entry)
+}
+
+/// A resolve request's entry id (from the path) and note.
+fn resolve_ok(id: &str, req: &ResolveRequest) -> Result<uuid::Uuid, ApiErr> {
+    let id: uuid::Uuid = id
+        .parse()
+        .map_err(|_| bad(format!("{id:?} is not an entry id (UUID)")))?;
+    if req.note.is_empty() {
+        return Err(bad("note: say what was done about the conflict"));
+    }
+    Ok(id)
+}
+
 /// An entry's numbers within the API's bounds (`MAX_SEQ`,
 /// `MAX_AMOUNT_CENTS`), or 400 naming the entry and field.
 fn in_bounds(e: &Entry) -> Result<(), ApiErr> {
@@ -367,8 +396,7 @@ async fn push<S: Storage>(
     Extension(kiosk): Extension<KioskId>,
     ApiJson(req): ApiJson<PushRequest>,
 ) -> Result<Json<PushResponse>, ApiErr> {
-    same_kiosk(&kiosk, &req.kiosk_id)?;
-    req.entries.iter().try_for_each(in_bounds)?;
+    push_ok(&kiosk, &req)?;
     let n = req.entries.len();
     let res = st.push(req, Utc::now()).await?;
     tracing::info!(kiosk = %kiosk.0, entries = n, offset_ms = res.clock_offset_ms, "push");
@@ -405,8 +433,7 @@ async fn decide<S: Storage>(
     Extension(kiosk): Extension<KioskId>,
     ApiJson(req): ApiJson<DecideRequest>,
 ) -> Result<Json<DecideResponse>, ApiErr> {
-    same_kiosk(&kiosk, &req.entry.kiosk_id)?;
-    in_bounds(&req.entry)?;
+    decide_ok(&kiosk, &req)?;
     let res = st.decide(req, Utc::now()).await?;
     tracing::info!(kiosk = %kiosk.0, entry_id = %res.id, decision = %res.decision, "decide");
     Ok(Json(res))
@@ -507,12 +534,7 @@ async fn resolve<S: Storage>(
     Path(id): Path<String>,
     ApiJson(req): ApiJson<ResolveRequest>,
 ) -> Result<Json<ResolveResponse>, ApiErr> {
-    let id: uuid::Uuid = id
-        .parse()
-        .map_err(|_| bad(format!("{id:?} is not an entry id (UUID)")))?;
-    if req.note.is_empty() {
-        return Err(bad("note: say what was done about the conflict"));
-    }
+    let id = resolve_ok(&id, &req)?;
     let named = req.by.as_deref().unwrap_or("staff").trim().to_string();
     let (by, only) = match &who {
         Principal::Kiosk { id, .. } => (format!("{named} at kiosk {id}"), Some(id.clone())),
@@ -633,4 +655,78 @@ async fn feedback<S: Storage>(
             .into_response(),
         Some(f) => return Err(bad(format!("format {f:?}: use json or csv"))),
     })
+}
+
+/// The `cargo fuzz` entry of the JSON bodies (fuzz/fuzz_targets/api_body.rs):
+/// the first byte picks a route (push, decide, heartbeat, conflict
+/// resolve), the rest is its body, read and checked exactly as the
+/// route's handler does before it reaches `Storage`. Never panics; a
+/// refusal is a 4xx with an `ApiError` JSON body.
+#[cfg(any(fuzzing, test))]
+#[doc(hidden)]
+pub fn fuzz_body(data: &[u8]) {
+    let Some((&route, body)) = data.split_first() else {
+        return;
+    };
+    let kiosk = KioskId("kiosk-1".into());
+    let outcome = match route % 4 {
+        0 => decode_body::<PushRequest>(body).and_then(|r| push_ok(&kiosk, &r)),
+        1 => decode_body::<DecideRequest>(body).and_then(|r| decide_ok(&kiosk, &r)),
+        2 => decode_body::<Heartbeat>(body).and_then(|h| same_kiosk(&kiosk, &h.kiosk_id)),
+        _ => decode_body::<ResolveRequest>(body)
+            .and_then(|r| resolve_ok("00000000-0000-4000-8000-000000000001", &r).map(drop)),
+    };
+    if let Err(e) = outcome {
+        assert!(e.0.is_client_error(), "{e:?}");
+        let (code, message) = (e.1, e.2.clone());
+        assert!(!message.is_empty(), "{code}: an error with no reason");
+        let answer = e.into_response();
+        assert_eq!(
+            answer.headers().get(header::CONTENT_TYPE).map(|v| v.as_bytes()),
+            Some(&b"application/json"[..])
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The fuzz seeds (fuzz/seeds/api_body), cut short at every length and
+    /// sent to every route: no panic, each refusal a 4xx with a reason.
+    #[test]
+    fn fuzz_seeds_and_their_prefixes_never_panic() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds/api_body");
+        let mut n = 0;
+        for f in std::fs::read_dir(dir).unwrap() {
+            let seed = std::fs::read(f.unwrap().path()).unwrap();
+            for route in 0..4u8 {
+                for end in 1..=seed.len() {
+                    let mut data = seed[..end].to_vec();
+                    data[0] = route;
+                    fuzz_body(&data);
+                    n += 1;
+                }
+            }
+        }
+        assert!(n > 1000);
+    }
+
+    #[test]
+    fn a_push_of_another_kiosk_or_out_of_bounds_is_refused_before_storage() {
+        let body = |seq: &str, kiosk: &str| {
+            format!(
+                r#"{{"kiosk_id":"{kiosk}","sent_at":"x","entries":[{{"id":"01934a2b-7c3d-7e4f-8a9b-0c1d2e3f4a5b",
+                "kiosk_id":"{kiosk}","seq":{seq},"at":"x","kind":"checkout","patron":null,"item":null,
+                "decision":"accepted","reason":null,"due":null,"detail":{{}},"offline":false}}]}}"#
+            )
+        };
+        let kiosk = KioskId("kiosk-1".into());
+        let push = |b: String| decode_body::<PushRequest>(b.as_bytes()).and_then(|r| push_ok(&kiosk, &r));
+        assert!(push(body("1", "kiosk-1")).is_ok());
+        assert!(push(body("1.0", "kiosk-1")).is_ok(), "a whole float is an integer");
+        assert_eq!(push(body("1", "kiosk-2")).unwrap_err().0, StatusCode::FORBIDDEN);
+        assert_eq!(push(body("0", "kiosk-1")).unwrap_err().0, StatusCode::BAD_REQUEST);
+        assert_eq!(push(body("1.5", "kiosk-1")).unwrap_err().0, StatusCode::BAD_REQUEST);
+    }
 }
