@@ -212,7 +212,7 @@ async fn postgres_upgrades_once_and_says_what_failed() {
         .iter()
         .map(|r| r.get(0))
         .collect();
-    assert_eq!(versions, [1, 6], "upgraded exactly once");
+    assert_eq!(versions, [1, 7], "upgraded exactly once");
     kept_and_served(&db, &servers, "old-token", conflict).await;
     drop(servers);
 

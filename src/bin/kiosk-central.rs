@@ -78,6 +78,14 @@ enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Anonymises readers' history older than `[privacy]
+    /// history_retention_days` now (serve does it at start and daily);
+    /// prints what it did as JSON.
+    Retention {
+        /// Days to keep instead of the configured number (0: nothing past).
+        #[arg(long)]
+        days: Option<u32>,
+    },
     /// Reports.
     Report {
         /// stats (loans and returns by day, hour, kiosk, branch, item
@@ -199,6 +207,11 @@ async fn command<S: Storage>(
                 .await
                 .with_context(|| format!("listening on {listen}"))?;
             let addr = listener.local_addr()?;
+            // Retention at start and daily, beside the requests.
+            tokio::spawn(central::retention_daily(
+                st.clone(),
+                config.privacy.history_retention_days,
+            ));
             if let Some(cron) = central::remind::schedule(&config.reminders)? {
                 tracing::info!(schedule = %config.reminders.schedule, "reminders scheduled");
                 tokio::spawn(central::remind::scheduled(
@@ -333,6 +346,24 @@ async fn command<S: Storage>(
             for s in central::remind::run_once(&*st, &config.reminders, today, dry_run).await? {
                 json_line(&s)?;
             }
+        }
+        Command::Retention { days } => {
+            let days = days.unwrap_or(config.privacy.history_retention_days);
+            anyhow::ensure!(
+                days <= central::config::MAX_RETENTION_DAYS,
+                "--days: at most {} (100 years)",
+                central::config::MAX_RETENTION_DAYS
+            );
+            let done = st.retention(days, now).await?;
+            let before = central::engine::retention_cutoff(days, now);
+            json_line(&serde_json::json!({
+                "history_retention_days": days,
+                "anonymised_before": before.to_string(),
+                "loans": done.loans,
+                "entries": done.entries,
+                "holds": done.holds,
+                "fees": done.fees,
+            }))?;
         }
         Command::Kiosks => {
             for k in st.kiosks().await? {

@@ -22,6 +22,9 @@
 //! smtp_url = "smtps://user:password@mail.example.org"
 //! from = "Library <library@example.org>"
 //!
+//! [privacy]
+//! history_retention_days = 365     # past loans keep the reader's card this long; 0 = not at all
+//!
 //! [policy]
 //! closed_weekdays = ["sun"]
 //! [policy.default]
@@ -41,7 +44,33 @@ pub struct CentralConfig {
     pub server: ServerSection,
     pub policy: PolicySection,
     pub reminders: super::remind::ReminderSection,
+    pub privacy: PrivacySection,
 }
+
+/// `[privacy]`: how long readers' history keeps their card numbers
+/// (`engine::retention`; docs/privacy.md).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PrivacySection {
+    /// Past (returned) loans, closed holds, fees and journal entries older
+    /// than this many days lose the reader's card number and whatever else
+    /// names them, except for readers who keep their history. 0: as soon
+    /// as they are past. Same default as the kiosk's `[store]
+    /// history_retention_days`.
+    pub history_retention_days: u32,
+}
+
+impl Default for PrivacySection {
+    fn default() -> Self {
+        PrivacySection {
+            history_retention_days: 365,
+        }
+    }
+}
+
+/// The longest retention accepted (100 years): beyond it the cut-off day
+/// would leave the calendar.
+pub const MAX_RETENTION_DAYS: u32 = 36_500;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -140,6 +169,15 @@ impl CentralConfig {
                 format!("{:?} is not ADDRESS:PORT", cfg.server.listen),
             ));
         }
+        if cfg.privacy.history_retention_days > MAX_RETENTION_DAYS {
+            return Err(invalid(
+                "privacy.history_retention_days",
+                format!(
+                    "{} days is more than {MAX_RETENTION_DAYS} (100 years)",
+                    cfg.privacy.history_retention_days
+                ),
+            ));
+        }
         if let Err(e) = super::remind::schedule(&cfg.reminders) {
             return Err(invalid("reminders.schedule", e.to_string()));
         }
@@ -191,6 +229,36 @@ mod tests {
         .unwrap();
         assert_eq!(c.server.listen, "0.0.0.0:9000");
         assert_eq!(c.policy_records()[0].loan_days, 21);
+        assert_eq!(c.privacy.history_retention_days, 365);
+    }
+
+    #[test]
+    fn privacy_retention_days_are_read_and_checked() {
+        let c = CentralConfig::parse(
+            "[privacy]\nhistory_retention_days = 0\n",
+            Path::new("central.toml"),
+        )
+        .unwrap();
+        assert_eq!(c.privacy.history_retention_days, 0);
+        for (text, line) in [
+            ("[server]\n\n[privacy]\nhistory_retention_days = -1\n", 4),
+            ("[privacy]\nhistory_retention_days = \"a year\"\n", 2),
+            ("[privacy]\n\nhistory_retention_days = 99999\n", 3),
+        ] {
+            let e = CentralConfig::parse(text, Path::new("c.toml"))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.starts_with(&format!(
+                    "c.toml:{line}: key privacy.history_retention_days"
+                )),
+                "{text:?}: {e}"
+            );
+        }
+        let e = CentralConfig::parse("[privacy]\nkeep = 1\n", Path::new("c.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("c.toml:2: key privacy.keep"), "{e}");
     }
 
     #[test]
