@@ -93,7 +93,11 @@ async fn exec(db: &Db, sql: &str) {
 }
 
 async fn column(db: &Db, sql: &str) -> Vec<String> {
-    db.rows(sql).await.into_iter().map(|r| r.join("|")).collect()
+    db.rows(sql)
+        .await
+        .into_iter()
+        .map(|r| r.join("|"))
+        .collect()
 }
 
 /// A year and more of history, then retention with 365 days as of
@@ -123,29 +127,90 @@ async fn retention_suite<S: Storage>(st: &S, db: Db) {
     st.import_patrons(vec![reader(A), reader(K), reader(B)], now)
         .await
         .unwrap();
-    st.import_items(
-        ["I1", "I2", "I3", "I4", "I5"].map(book).to_vec(),
-        now,
+    st.import_items(["I1", "I2", "I3", "I4", "I5"].map(book).to_vec(), now)
+        .await
+        .unwrap();
+    exec(
+        &db,
+        &format!("UPDATE patrons SET keep_history = 1 WHERE barcode = '{K}'"),
     )
-    .await
-    .unwrap();
-    exec(&db, &format!("UPDATE patrons SET keep_history = 1 WHERE barcode = '{K}'")).await;
+    .await;
     let mut feedback = entry(11, "2025-03-06T10:00:00+08:00", "feedback", Some(B), None);
     feedback.detail = json!({"rating": 2, "comment": format!("my card {B} does not scan")});
     let entries = vec![
-        entry(1, "2025-03-01T10:00:00+08:00", "checkout", Some(A), Some("I1")),
+        entry(
+            1,
+            "2025-03-01T10:00:00+08:00",
+            "checkout",
+            Some(A),
+            Some("I1"),
+        ),
         // Five days late: a fine.
-        entry(2, "2025-03-20T10:00:00+08:00", "checkin", Some(A), Some("I1")),
-        entry(3, "2025-03-01T10:00:00+08:00", "checkout", Some(K), Some("I2")),
-        entry(4, "2025-03-10T10:00:00+08:00", "checkin", Some(K), Some("I2")),
+        entry(
+            2,
+            "2025-03-20T10:00:00+08:00",
+            "checkin",
+            Some(A),
+            Some("I1"),
+        ),
+        entry(
+            3,
+            "2025-03-01T10:00:00+08:00",
+            "checkout",
+            Some(K),
+            Some("I2"),
+        ),
+        entry(
+            4,
+            "2025-03-10T10:00:00+08:00",
+            "checkin",
+            Some(K),
+            Some("I2"),
+        ),
         // Still out.
-        entry(5, "2025-03-02T10:00:00+08:00", "checkout", Some(A), Some("I3")),
+        entry(
+            5,
+            "2025-03-02T10:00:00+08:00",
+            "checkout",
+            Some(A),
+            Some("I3"),
+        ),
         // On loan to A: a conflict, closed by staff below.
-        entry(6, "2025-03-03T10:00:00+08:00", "checkout", Some(B), Some("I3")),
-        entry(7, "2025-03-04T10:00:00+08:00", "hold_placed", Some(A), Some("I4")),
-        entry(8, "2025-03-05T10:00:00+08:00", "hold_cancelled", Some(A), Some("I4")),
-        entry(9, "2026-05-20T10:00:00+08:00", "checkout", Some(A), Some("I5")),
-        entry(10, "2026-05-25T10:00:00+08:00", "checkin", Some(A), Some("I5")),
+        entry(
+            6,
+            "2025-03-03T10:00:00+08:00",
+            "checkout",
+            Some(B),
+            Some("I3"),
+        ),
+        entry(
+            7,
+            "2025-03-04T10:00:00+08:00",
+            "hold_placed",
+            Some(A),
+            Some("I4"),
+        ),
+        entry(
+            8,
+            "2025-03-05T10:00:00+08:00",
+            "hold_cancelled",
+            Some(A),
+            Some("I4"),
+        ),
+        entry(
+            9,
+            "2026-05-20T10:00:00+08:00",
+            "checkout",
+            Some(A),
+            Some("I5"),
+        ),
+        entry(
+            10,
+            "2026-05-25T10:00:00+08:00",
+            "checkin",
+            Some(A),
+            Some("I5"),
+        ),
         feedback,
     ];
     let conflict_id = entries[5].id;
@@ -184,7 +249,8 @@ async fn retention_suite<S: Storage>(st: &S, db: Db) {
     )
     .await;
     assert_eq!(
-        db.count(&format!("SELECT count(*) FROM fees WHERE patron = '{A}'")).await,
+        db.count(&format!("SELECT count(*) FROM fees WHERE patron = '{A}'"))
+            .await,
         1
     );
     let (from, to) = (
@@ -192,8 +258,16 @@ async fn retention_suite<S: Storage>(st: &S, db: Db) {
         NaiveDate::from_ymd_opt(2026, 12, 31).unwrap(),
     );
     let stats = st.stats(from, to).await.unwrap();
-    let kept_stats = column(&db, "SELECT day, dim, key, n_loans, n_returns FROM stats_days ORDER BY day, dim, key").await;
-    let kept_readers = column(&db, "SELECT day, patron, n FROM stats_readers ORDER BY day, patron").await;
+    let kept_stats = column(
+        &db,
+        "SELECT day, dim, key, n_loans, n_returns FROM stats_days ORDER BY day, dim, key",
+    )
+    .await;
+    let kept_readers = column(
+        &db,
+        "SELECT day, patron, n FROM stats_readers ORDER BY day, patron",
+    )
+    .await;
     assert!(stats.loans >= 4, "{stats:?}");
 
     let done = st.retention(365, now).await.unwrap();
@@ -210,7 +284,12 @@ async fn retention_suite<S: Storage>(st: &S, db: Db) {
     // one and K's (who keeps their history) still name their reader.
     assert_eq!(
         column(&db, "SELECT item, patron FROM loans ORDER BY item").await,
-        ["I1|", &format!("I2|{K}"), &format!("I3|{A}"), &format!("I5|{A}")]
+        [
+            "I1|",
+            &format!("I2|{K}"),
+            &format!("I3|{A}"),
+            &format!("I5|{A}")
+        ]
     );
     assert_eq!(
         column(&db, "SELECT patron, coalesce(pickup_code, '') FROM holds").await,
@@ -225,7 +304,11 @@ async fn retention_suite<S: Storage>(st: &S, db: Db) {
     );
     assert_eq!(column(&db, &carded).await, ["3", "4", "5"]);
     assert_eq!(
-        column(&db, "SELECT seq FROM entries WHERE patron IS NULL ORDER BY seq").await,
+        column(
+            &db,
+            "SELECT seq FROM entries WHERE patron IS NULL ORDER BY seq"
+        )
+        .await,
         ["1", "2", "6", "7", "8", "11"]
     );
     let c = &st.resolved_conflicts(None).await.unwrap()[0];
@@ -234,15 +317,36 @@ async fn retention_suite<S: Storage>(st: &S, db: Db) {
     assert_eq!(c.note, "phoned …0003; the book is with …0001");
     let fb = column(&db, "SELECT detail FROM entries WHERE seq = 11").await;
     let fb: Value = serde_json::from_str(&fb[0]).unwrap();
-    assert_eq!(fb, json!({"rating": 2, "comment": "my card …0003 does not scan"}));
+    assert_eq!(
+        fb,
+        json!({"rating": 2, "comment": "my card …0003 does not scan"})
+    );
     // What the stats count is as it was.
     assert_eq!(st.stats(from, to).await.unwrap(), stats);
-    assert_eq!(column(&db, "SELECT day, dim, key, n_loans, n_returns FROM stats_days ORDER BY day, dim, key").await, kept_stats);
-    assert_eq!(column(&db, "SELECT day, patron, n FROM stats_readers ORDER BY day, patron").await, kept_readers);
+    assert_eq!(
+        column(
+            &db,
+            "SELECT day, dim, key, n_loans, n_returns FROM stats_days ORDER BY day, dim, key"
+        )
+        .await,
+        kept_stats
+    );
+    assert_eq!(
+        column(
+            &db,
+            "SELECT day, patron, n FROM stats_readers ORDER BY day, patron"
+        )
+        .await,
+        kept_readers
+    );
     // A second run finds nothing to do.
     assert_eq!(st.retention(365, now).await.unwrap(), Retention::default());
     // K no longer keeps their history: their past goes too.
-    exec(&db, &format!("UPDATE patrons SET keep_history = 0 WHERE barcode = '{K}'")).await;
+    exec(
+        &db,
+        &format!("UPDATE patrons SET keep_history = 0 WHERE barcode = '{K}'"),
+    )
+    .await;
     assert_eq!(
         st.retention(365, now).await.unwrap(),
         Retention {
@@ -363,7 +467,10 @@ async fn a_server_anonymises_old_history_at_start() {
     // On demand with 0 days: the recent, returned history too; the open
     // loan stays.
     let out = centre::json_lines(&centre::ok(&db, &["retention", "--days", "0"]));
-    assert_eq!((out[0]["loans"].as_i64(), out[0]["entries"].as_i64()), (Some(0), Some(0)));
+    assert_eq!(
+        (out[0]["loans"].as_i64(), out[0]["entries"].as_i64()),
+        (Some(0), Some(0))
+    );
     // A retention beyond a century is refused with a reason.
     let bad = centre::cmd(&db)
         .args(["retention", "--days", "99999"])
@@ -414,7 +521,10 @@ async fn conflict_and_return_texts_carry_no_card() {
         .unwrap();
     let r: PushResponse = serde_json::from_str(&text).unwrap();
     assert_eq!(
-        r.results.iter().map(|r| r.code.as_deref()).collect::<Vec<_>>(),
+        r.results
+            .iter()
+            .map(|r| r.code.as_deref())
+            .collect::<Vec<_>>(),
         [None, Some("on_loan_elsewhere"), Some("unknown_patron")]
     );
     for card in [A, B, "20009999999"] {
@@ -458,7 +568,14 @@ async fn conflict_and_return_texts_carry_no_card() {
             });
         async move { req.send().await.unwrap().text().await.unwrap() }
     };
-    let held = decide(entry(4, &now, "hold_placed", Some("20000000004"), Some("I1"))).await;
+    let held = decide(entry(
+        4,
+        &now,
+        "hold_placed",
+        Some("20000000004"),
+        Some("I1"),
+    ))
+    .await;
     assert!(held.contains("accepted"), "{held}");
     let back = decide(entry(5, &now, "checkin", None, Some("I1"))).await;
     let back: DecideResponse = serde_json::from_str(&back).unwrap();

@@ -289,7 +289,10 @@ mod tests {
             "item I1 is on loan to reader …0001"
         );
         assert_eq!(
-            scrub_text("reader \"20001234567\" is not known", &cards(&["20001234567"])),
+            scrub_text(
+                "reader \"20001234567\" is not known",
+                &cards(&["20001234567"])
+            ),
             "reader \"…4567\" is not known"
         );
         assert_eq!(
