@@ -69,6 +69,9 @@ enum Command {
     },
     /// Kiosks: last seq, clock offset, last heartbeat (JSON lines).
     Kiosks,
+    /// The configuration in use (database, retention) and warnings about
+    /// files holding secrets that other users can read, as JSON.
+    Status,
     /// Sends due-soon, overdue and hold-ready reminders once ([reminders]).
     Remind {
         /// The day to remind as of (default today).
@@ -173,6 +176,28 @@ fn main() {
 async fn run(cli: Cli, config: CentralConfig) -> anyhow::Result<()> {
     let settings = config.settings();
     let postgres = cli.postgres.clone().or(config.server.postgres.clone());
+    let sqlite = match (&postgres, &cli.db) {
+        (Some(_), None) => None,
+        _ => Some(cli.db.clone().unwrap_or(config.server.db.clone())),
+    };
+    // Secrets (passwords, the TLS key, readers' data) other users can
+    // read: said at every start, and listed by `status`.
+    let warnings = config.secret_warnings(cli.config.as_deref(), sqlite.as_deref());
+    for w in &warnings {
+        tracing::warn!("{w}");
+    }
+    if let Command::Status = cli.command {
+        json_line(&serde_json::json!({
+            "config": cli.config.as_ref().map(|p| p.display().to_string()),
+            "database": match &sqlite {
+                Some(p) => p.display().to_string(),
+                None => "postgresql".into(),
+            },
+            "history_retention_days": config.privacy.history_retention_days,
+            "warnings": warnings,
+        }))?;
+        return Ok(());
+    }
     if let (Some(url), None) = (postgres, &cli.db) {
         let st = PgStorage::connect(&url, settings)
             .await
@@ -370,6 +395,7 @@ async fn command<S: Storage>(
                 json_line(&k)?;
             }
         }
+        Command::Status => unreachable!("answered before the storage is opened"),
         Command::Report {
             what,
             from,

@@ -32,6 +32,7 @@
 //! ```
 
 use crate::config::location::{self, from_serde_path, keypath, line_of, path_text, Seg, Source};
+use crate::config::secrets::{self, Secret};
 use crate::config::{ConfigError, PolicySection};
 use crate::domain::{Calendar, Settings};
 use crate::protocol::PolicyRecord;
@@ -119,7 +120,43 @@ impl Default for ServerSection {
     }
 }
 
+/// The keys of `central.toml` that can hold a secret: connection strings
+/// and URLs with a password in them.
+pub const CENTRAL_SECRETS: &[(&str, Secret)] = &[
+    ("server.postgres", Secret::WithPassword),
+    ("reminders.smtp_url", Secret::WithPassword),
+    ("reminders.webhook_url", Secret::WithPassword),
+];
+
 impl CentralConfig {
+    /// Files holding secrets that users other than their owner may read:
+    /// this configuration file (`path`, when it holds a password), the TLS
+    /// private key, and the SQLite database `db` with its -wal and -shm
+    /// files (readers' cards and names). Logged at start and listed by
+    /// `kiosk-central status`.
+    pub fn secret_warnings(&self, path: Option<&Path>, db: Option<&Path>) -> Vec<String> {
+        let mut out = vec![];
+        if let Some(p) = path {
+            let text = std::fs::read_to_string(p).unwrap_or_default();
+            out.extend(secrets::exposed(
+                p,
+                &secrets::secrets_in(&text, CENTRAL_SECRETS),
+            ));
+        }
+        if let Some(key) = &self.server.tls_key {
+            out.extend(secrets::exposed(key, &["the TLS private key".into()]));
+        }
+        if let Some(db) = db {
+            for suffix in ["", "-wal", "-shm"] {
+                let mut f = db.as_os_str().to_owned();
+                f.push(suffix);
+                let f = PathBuf::from(f);
+                out.extend(secrets::exposed(&f, &["readers' cards and loans".into()]));
+            }
+        }
+        out
+    }
+
     pub fn load(path: &Path) -> Result<CentralConfig, ConfigError> {
         let text = location::read_text(path)?;
         let mut cfg = CentralConfig::parse(&text, path)?;
@@ -230,6 +267,46 @@ mod tests {
         assert_eq!(c.server.listen, "0.0.0.0:9000");
         assert_eq!(c.policy_records()[0].loan_days, 21);
         assert_eq!(c.privacy.history_retention_days, 365);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn files_with_secrets_others_can_read_are_named() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let mode = |p: &Path, m: u32| {
+            std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap()
+        };
+        let cfg_path = dir.path().join("central.toml");
+        let key = dir.path().join("key.pem");
+        let db = dir.path().join("central.db");
+        let text = format!(
+            "[server]\npostgres = \"host=/tmp user=k password=pw\"\ntls_cert = \"c.pem\"\ntls_key = {:?}\n",
+            key.display()
+        );
+        std::fs::write(&cfg_path, &text).unwrap();
+        std::fs::write(&key, "-----BEGIN PRIVATE KEY-----").unwrap();
+        std::fs::write(&db, "").unwrap();
+        let c = CentralConfig::parse(&text, &cfg_path).unwrap();
+        for (p, m) in [(&cfg_path, 0o644), (&key, 0o644), (&db, 0o604)] {
+            mode(p, m);
+        }
+        let w = c.secret_warnings(Some(&cfg_path), Some(&db));
+        assert_eq!(w.len(), 3, "{w:?}");
+        assert!(
+            w[0].contains("server.postgres") && !w[0].contains("pw"),
+            "{w:?}"
+        );
+        assert!(w[1].contains("TLS private key"), "{w:?}");
+        assert!(w[2].contains("central.db") && w[2].contains("604"), "{w:?}");
+        for p in [&cfg_path, &key, &db] {
+            mode(p, 0o600);
+        }
+        assert!(c.secret_warnings(Some(&cfg_path), Some(&db)).is_empty());
+        // A file without a password in it may be read by anyone.
+        std::fs::write(&cfg_path, "[server]\nlisten = \"127.0.0.1:1\"\n").unwrap();
+        mode(&cfg_path, 0o644);
+        assert!(c.secret_warnings(Some(&cfg_path), None).is_empty());
     }
 
     #[test]
