@@ -175,7 +175,7 @@ async fn a_version_1_sqlite_file_upgrades_once_and_keeps_its_data() {
     let v: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(v, 6);
+    assert_eq!(v, 7);
     kept_and_served(&db, &servers, "old-token", conflict).await;
 }
 
