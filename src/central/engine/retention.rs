@@ -50,7 +50,9 @@ pub fn retention_cutoff(days: u32, now: DateTime<Utc>) -> NaiveDate {
     if days == 0 {
         today + Duration::days(2)
     } else {
-        today - Duration::days(i64::from(days) - 1)
+        today
+            .checked_sub_signed(Duration::days(i64::from(days) - 1))
+            .unwrap_or(NaiveDate::MIN)
     }
 }
 
@@ -270,6 +272,8 @@ mod tests {
         assert_eq!(retention_cutoff(365, now), d("2025-12-09"));
         // Nothing past kept: beyond today in any time zone.
         assert_eq!(retention_cutoff(0, now), d("2026-12-10"));
+        // Longer than the calendar: nothing goes.
+        assert_eq!(retention_cutoff(u32::MAX, now), NaiveDate::MIN);
     }
 
     #[test]
