@@ -132,6 +132,18 @@ fn kiosk_warns_about_a_config_with_the_staff_pin_hash_others_can_read() {
     );
     assert!(!w.contains("argon2"), "{w}");
     assert!(err.contains("staff.pin_hash"), "not logged at start: {err}");
+    // In the kiosk's languages.
+    for (lang, words) in [
+        ("en", "can be read by other users"),
+        ("zh-CN", "其他用户可以读取"),
+    ] {
+        let (code, out, err) = support::kiosk::run_json(
+            support::kiosk::kiosk(dir.path()).args(["--lang", lang, "status"]),
+        );
+        assert_eq!(code, 0, "{err}");
+        let w = out[0]["warnings"][0].as_str().unwrap_or_default();
+        assert!(w.contains(words) && w.contains("chmod 600"), "{lang}: {w}");
+    }
     // The database the kiosk made is its owner's only.
     assert_eq!(mode(&dir.path().join("kiosk.db")), 0o600);
     chmod(&cfg, 0o600);

@@ -135,7 +135,7 @@ impl CentralConfig {
     /// files (readers' cards and names). Logged at start and listed by
     /// `kiosk-central status`.
     pub fn secret_warnings(&self, path: Option<&Path>, db: Option<&Path>) -> Vec<String> {
-        let mut out = vec![];
+        let mut out: Vec<secrets::Exposed> = vec![];
         if let Some(p) = path {
             let text = std::fs::read_to_string(p).unwrap_or_default();
             out.extend(secrets::exposed(
@@ -154,7 +154,7 @@ impl CentralConfig {
                 out.extend(secrets::exposed(&f, &["readers' cards and loans".into()]));
             }
         }
-        out
+        out.iter().map(|e| e.to_string()).collect()
     }
 
     pub fn load(path: &Path) -> Result<CentralConfig, ConfigError> {

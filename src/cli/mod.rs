@@ -480,6 +480,17 @@ fn run(cli: Cli) -> Result<i32, CliError> {
                 .config_path
                 .as_deref()
                 .and_then(crate::config::secrets::kiosk_config_warning)
+                .map(|e| {
+                    Texts::get().text(
+                        env.lang,
+                        "config-secrets-readable",
+                        &[
+                            ("file", e.path.display().to_string()),
+                            ("keys", e.what.join(", ")),
+                            ("mode", format!("{:o}", e.mode)),
+                        ],
+                    )
+                })
                 .into_iter()
                 .collect();
             print(&json!({

@@ -5,7 +5,7 @@
 //! database file), and in `kiosk status` / `kiosk-central status`.
 //! Never echoes a secret: only key names.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// How a key's value is a secret.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,23 +86,46 @@ pub fn readable_by_others(path: &Path) -> Option<u32> {
     }
 }
 
-/// The warning for `path`, which holds `what` (key names, or a
-/// description), when others than its owner may read it.
-pub fn exposed(path: &Path, what: &[String]) -> Option<String> {
+/// A file holding secrets that users other than its owner may read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exposed {
+    pub path: PathBuf,
+    /// Key names, or what the file is (never a secret's value).
+    pub what: Vec<String>,
+    /// Its permission bits (`0o644`).
+    pub mode: u32,
+}
+
+/// The English text (logs, kiosk-central); the kiosk's `status` says it
+/// in its language (`config-secrets-readable`).
+impl std::fmt::Display for Exposed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} holds secrets ({}) and can be read by other users (mode {:o}); make it readable by its owner only: chmod 600 {}",
+            self.path.display(),
+            self.what.join(", "),
+            self.mode,
+            self.path.display()
+        )
+    }
+}
+
+/// `path`, which holds `what` (key names, or a description), when others
+/// than its owner may read it.
+pub fn exposed(path: &Path, what: &[String]) -> Option<Exposed> {
     if what.is_empty() {
         return None;
     }
-    let mode = readable_by_others(path)?;
-    Some(format!(
-        "{} holds secrets ({}) and can be read by other users (mode {mode:o}); make it readable by its owner only: chmod 600 {}",
-        path.display(),
-        what.join(", "),
-        path.display()
-    ))
+    Some(Exposed {
+        path: path.to_path_buf(),
+        what: what.to_vec(),
+        mode: readable_by_others(path)?,
+    })
 }
 
-/// The warning for a `kiosk.toml` at `path`, if any.
-pub fn kiosk_config_warning(path: &Path) -> Option<String> {
+/// A `kiosk.toml` at `path` holding secrets others may read, if so.
+pub fn kiosk_config_warning(path: &Path) -> Option<Exposed> {
     let text = std::fs::read_to_string(path).ok()?;
     exposed(path, &secrets_in(&text, KIOSK_SECRETS))
 }
@@ -138,6 +161,11 @@ mod tests {
         std::fs::write(&p, "[upstream]\ntoken = \"s3cret-token\"\n").unwrap();
         std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
         let w = kiosk_config_warning(&p).unwrap();
+        assert_eq!(
+            (w.what.clone(), w.mode),
+            (vec!["upstream.token".into()], 0o644)
+        );
+        let w = w.to_string();
         assert!(w.contains("upstream.token") && w.contains("644"), "{w}");
         assert!(!w.contains("s3cret"), "{w}");
         std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
