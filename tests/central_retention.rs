@@ -587,11 +587,42 @@ async fn conflict_and_return_texts_carry_no_card() {
     for card in [A, B, "20000000004", "20009999999"] {
         assert!(!back.detail.to_string().contains(card), "{back:?}");
     }
+    // Staff close the conflict with a note naming both readers: the
+    // note is stored and fed to the kiosk with the cards masked.
+    let id = for_staff[0].id;
+    let closed = http
+        .post(format!("{}/v1/conflicts/{id}/resolve", server.base))
+        .bearer_auth(&staff)
+        .json(&json!({"note": format!("{B} was lent another copy; {A} keeps it"), "by": "Mei"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(closed.status(), 200);
+    let feed = http
+        .get(format!("{}/v1/changes?cursor=0&limit=1000", server.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        feed.contains("…0003 was lent another copy; …0001 keeps it"),
+        "{feed}"
+    );
     // And what the server stored: cards only in the reader column.
     let d = Db::Sqlite(path);
     assert_eq!(
         d.count(&format!(
             "SELECT count(*) FROM entries WHERE (detail || coalesce(message, '')) LIKE '{ANY_CARD}'"
+        ))
+        .await,
+        0
+    );
+    assert_eq!(
+        d.count(&format!(
+            "SELECT count(*) FROM conflict_resolutions WHERE note LIKE '{ANY_CARD}'"
         ))
         .await,
         0

@@ -136,28 +136,9 @@ pub(crate) async fn retention_batch<S: Sql>(tx: &mut S, cutoff: &str) -> Result<
         };
         // The entry's own reader, and any other reader's card written
         // into its texts (a holder, a card typed into a comment or note).
-        let mut words = BTreeSet::new();
-        card_like(&detail, &mut words);
-        for t in message.iter().chain(note.iter()) {
-            card_like(&json!(t), &mut words);
-        }
+        let texts = json!([detail, message, note]);
         let mut cards: Vec<String> = r.os("patron").into_iter().collect();
-        for w in words {
-            let is_card = match known.get(&w) {
-                Some(b) => *b,
-                None => {
-                    let b = tx
-                        .query_opt("SELECT barcode FROM patrons WHERE barcode = $1", p![&w])
-                        .await?
-                        .is_some();
-                    known.insert(w.clone(), b);
-                    b
-                }
-            };
-            if is_card {
-                cards.push(w);
-            }
-        }
+        cards.extend(cards_in(tx, &texts, &mut known).await?);
         let detail = scrub_detail(detail, &cards);
         let message = message.map(|m| scrub_text(&m, &cards));
         tx.exec(
@@ -179,6 +160,42 @@ pub(crate) async fn retention_batch<S: Sql>(tx: &mut S, cutoff: &str) -> Result<
     }
     done.entries = rows.len() as u64;
     Ok(done)
+}
+
+/// The readers' cards among the card-like words of `v` (looked up in
+/// `patrons`; `known` remembers answers across calls).
+pub(crate) async fn cards_in<S: Sql>(
+    tx: &mut S,
+    v: &serde_json::Value,
+    known: &mut HashMap<String, bool>,
+) -> Result<Vec<String>> {
+    let mut words = BTreeSet::new();
+    card_like(v, &mut words);
+    let mut cards = vec![];
+    for w in words {
+        let is_card = match known.get(&w) {
+            Some(b) => *b,
+            None => {
+                let b = tx
+                    .query_opt("SELECT barcode FROM patrons WHERE barcode = $1", p![&w])
+                    .await?
+                    .is_some();
+                known.insert(w.clone(), b);
+                b
+            }
+        };
+        if is_card {
+            cards.push(w);
+        }
+    }
+    Ok(cards)
+}
+
+/// `text` with every reader's card in it masked (a staff note before it
+/// is stored and sent to the kiosk).
+pub(crate) async fn mask_cards<S: Sql>(tx: &mut S, text: &str) -> Result<String> {
+    let cards = cards_in(tx, &json!(text), &mut HashMap::new()).await?;
+    Ok(scrub_text(text, &cards))
 }
 
 /// Keys of an entry's detail that name a reader (the borrower of a
