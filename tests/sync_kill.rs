@@ -35,7 +35,9 @@ const KIOSK: &str = "K1";
 /// `kiosk ARGS` in the kiosk's directory, none of the developer's settings.
 fn kiosk(dir: &Path) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_kiosk"));
-    c.current_dir(dir).env_remove("KIOSK_CONFIG").env_remove("KIOSK_NOW");
+    c.current_dir(dir)
+        .env_remove("KIOSK_CONFIG")
+        .env_remove("KIOSK_NOW");
     for (k, _) in std::env::vars_os() {
         if k.to_string_lossy().starts_with("KIOSK__") {
             c.env_remove(k);
@@ -75,7 +77,9 @@ struct Central {
 
 impl Central {
     fn start(&mut self) {
-        let listen = self.addr.map_or("127.0.0.1:0".to_string(), |a| a.to_string());
+        let listen = self
+            .addr
+            .map_or("127.0.0.1:0".to_string(), |a| a.to_string());
         // The port of a SIGKILLed server may take a moment to be free.
         for attempt in 0.. {
             let mut c = centre::cmd(&self.db);
@@ -158,7 +162,10 @@ fn until(what: &str, limit: Duration, log: &Path, mut f: impl FnMut() -> bool) {
             let log = std::fs::read_to_string(log).unwrap_or_default();
             let tail: Vec<&str> = log.lines().rev().take(30).collect();
             let tail: Vec<&str> = tail.into_iter().rev().collect();
-            panic!("gave up waiting for {what}; daemon.log ends:\n{}", tail.join("\n"));
+            panic!(
+                "gave up waiting for {what}; daemon.log ends:\n{}",
+                tail.join("\n")
+            );
         }
         std::thread::sleep(Duration::from_millis(3));
     }
@@ -247,9 +254,12 @@ fn sigkilled_sync_daemon_delivers_every_entry_exactly_once() {
             // knows), then a new backlog.
             if count(&kiosk_db, OUTBOX) > 0 {
                 let mut d = Daemon::start(&kdir);
-                until("the daemon to drain the outbox", Duration::from_secs(300), &log, || {
-                    count(&kiosk_db, OUTBOX) == 0
-                });
+                until(
+                    "the daemon to drain the outbox",
+                    Duration::from_secs(300),
+                    &log,
+                    || count(&kiosk_db, OUTBOX) == 0,
+                );
                 d.kill();
             }
             hammer(&kdir, (4 * most_per_cycle) as u64 & !1);
@@ -282,15 +292,19 @@ fn sigkilled_sync_daemon_delivers_every_entry_exactly_once() {
         central.start();
     }
     let mut daemon = Daemon::start(&kdir);
-    until("the daemon to drain the outbox", Duration::from_secs(300), &log, || {
-        count(&kiosk_db, OUTBOX) == 0
-    });
+    until(
+        "the daemon to drain the outbox",
+        Duration::from_secs(300),
+        &log,
+        || count(&kiosk_db, OUTBOX) == 0,
+    );
     daemon.kill();
     central.kill();
 
     let total = count(&kiosk_db, "SELECT count(*) FROM journal");
-    let kiosk_entries: BTreeSet<(String, i64)> =
-        rows(&kiosk_db, "SELECT id, seq FROM journal").into_iter().collect();
+    let kiosk_entries: BTreeSet<(String, i64)> = rows(&kiosk_db, "SELECT id, seq FROM journal")
+        .into_iter()
+        .collect();
     let kiosk_seqs: Vec<i64> = rows(&kiosk_db, "SELECT id, seq FROM journal ORDER BY seq")
         .into_iter()
         .map(|(_, s)| s)
@@ -324,7 +338,10 @@ fn sigkilled_sync_daemon_delivers_every_entry_exactly_once() {
          on_server={on_server} lost={lost} duplicated={duplicated}"
     );
     assert_eq!(duplicated, 0, "entries on the server twice");
-    assert_eq!(lost, 0, "entries the server never got (or under another seq)");
+    assert_eq!(
+        lost, 0,
+        "entries the server never got (or under another seq)"
+    );
     assert_eq!(on_server, total);
     assert_eq!(server_entries, kiosk_entries);
     let server_seqs: Vec<i64> = rows(
@@ -334,9 +351,16 @@ fn sigkilled_sync_daemon_delivers_every_entry_exactly_once() {
     .into_iter()
     .map(|(_, s)| s)
     .collect();
-    assert_eq!(server_seqs, (1..=total).collect::<Vec<_>>(), "server seq gap");
     assert_eq!(
-        count(&central_db, "SELECT last_seq FROM kiosks WHERE kiosk_id = 'K1'"),
+        server_seqs,
+        (1..=total).collect::<Vec<_>>(),
+        "server seq gap"
+    );
+    assert_eq!(
+        count(
+            &central_db,
+            "SELECT last_seq FROM kiosks WHERE kiosk_id = 'K1'"
+        ),
         total
     );
     assert_eq!(

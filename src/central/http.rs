@@ -691,7 +691,10 @@ pub fn fuzz_body(data: &[u8]) {
         assert!(!message.is_empty(), "{code}: an error with no reason");
         let answer = e.into_response();
         assert_eq!(
-            answer.headers().get(header::CONTENT_TYPE).map(|v| v.as_bytes()),
+            answer
+                .headers()
+                .get(header::CONTENT_TYPE)
+                .map(|v| v.as_bytes()),
             Some(&b"application/json"[..])
         );
     }
@@ -731,11 +734,24 @@ mod tests {
             )
         };
         let kiosk = KioskId("kiosk-1".into());
-        let push = |b: String| decode_body::<PushRequest>(b.as_bytes()).and_then(|r| push_ok(&kiosk, &r));
+        let push =
+            |b: String| decode_body::<PushRequest>(b.as_bytes()).and_then(|r| push_ok(&kiosk, &r));
         assert!(push(body("1", "kiosk-1")).is_ok());
-        assert!(push(body("1.0", "kiosk-1")).is_ok(), "a whole float is an integer");
-        assert_eq!(push(body("1", "kiosk-2")).unwrap_err().0, StatusCode::FORBIDDEN);
-        assert_eq!(push(body("0", "kiosk-1")).unwrap_err().0, StatusCode::BAD_REQUEST);
-        assert_eq!(push(body("1.5", "kiosk-1")).unwrap_err().0, StatusCode::BAD_REQUEST);
+        assert!(
+            push(body("1.0", "kiosk-1")).is_ok(),
+            "a whole float is an integer"
+        );
+        assert_eq!(
+            push(body("1", "kiosk-2")).unwrap_err().0,
+            StatusCode::FORBIDDEN
+        );
+        assert_eq!(
+            push(body("0", "kiosk-1")).unwrap_err().0,
+            StatusCode::BAD_REQUEST
+        );
+        assert_eq!(
+            push(body("1.5", "kiosk-1")).unwrap_err().0,
+            StatusCode::BAD_REQUEST
+        );
     }
 }
