@@ -136,6 +136,10 @@ pub struct StaffSection {
     /// Staff cards: scanned on the idle screen, one opens the staff menu
     /// without the corner gesture or the PIN (the card is the key).
     pub cards: Vec<String>,
+    /// The one folder the staff menu exports into (an absolute path,
+    /// best where the USB stick mounts, so it is missing without one),
+    /// under a generated name; "" switches the export off.
+    pub export_dir: String,
 }
 
 impl StaffSection {
@@ -157,6 +161,7 @@ impl fmt::Debug for StaffSection {
         f.debug_struct("StaffSection")
             .field("pin_hash", &Redacted(&self.pin_hash))
             .field("cards", &self.cards.len())
+            .field("export_dir", &self.export_dir)
             .finish()
     }
 }

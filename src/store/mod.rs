@@ -9,6 +9,7 @@
 //! `csvfmt` (docs/architecture.md; `tests/architecture.rs`).
 
 pub mod cache;
+pub mod check;
 mod circ;
 pub mod demo;
 pub mod export;
@@ -100,6 +101,9 @@ pub struct Store {
     /// Where the database is, for another connection to it (`reopen`,
     /// `reader`).
     location: Location,
+    /// Set by `check_remembered`: notes the files' key once the
+    /// connection above has closed (fields drop in order; keep it last).
+    restamp: Option<check::Restamp>,
 }
 
 /// A kiosk database's file, or the name of a private in-memory one
@@ -268,6 +272,7 @@ impl Store {
             settings: Settings::default(),
             offline_id: None,
             location: location.clone(),
+            restamp: None,
         };
         store.policies = store.load_policies()?;
         store.settings.calendar = store.load_calendar(&[])?;
@@ -430,46 +435,6 @@ impl Store {
             cal.closed_days.insert(day);
         }
         Ok(cal)
-    }
-
-    /// `PRAGMA quick_check`: the problems it finds (none when healthy).
-    /// Reads every page of the file but skips the index-to-table cross
-    /// checks of `integrity_check` (README, Performance: its time on the
-    /// 1M-item demo library).
-    pub fn quick_check(&self) -> Result<Vec<String>> {
-        let mut st = self.conn.prepare("PRAGMA quick_check(20)")?;
-        let rows = st.query_map([], |r| r.get::<_, String>(0))?;
-        let mut problems = vec![];
-        for r in rows {
-            let r = r?;
-            if r != "ok" {
-                problems.push(r);
-            }
-        }
-        Ok(problems)
-    }
-
-    /// Refuses a database that fails [`Store::quick_check`]: the kiosk
-    /// must not lend or return with it (a damaged page may hide a loan).
-    pub fn check_at_start(&self, path: &Path) -> Result<()> {
-        let problems = match self.quick_check() {
-            Ok(p) => p,
-            Err(StoreError::Sql(e))
-                if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseCorrupt)
-                    || e.sqlite_error_code() == Some(rusqlite::ErrorCode::NotADatabase) =>
-            {
-                vec![e.to_string()]
-            }
-            Err(e) => return Err(e),
-        };
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(StoreError::Damaged {
-                path: path.to_path_buf(),
-                problems,
-            })
-        }
     }
 
     /// `PRAGMA integrity_check` result ("ok" when healthy).

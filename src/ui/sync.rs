@@ -71,6 +71,19 @@ impl Desk {
         Ok(Desk::new(circulation, store.reopen()?, None))
     }
 
+    /// History retention (`[store] history_retention_days`), once the
+    /// database passed its check at start; what was dropped, for the log.
+    pub async fn apply_retention(
+        self: Arc<Self>,
+        days: u32,
+        now: DateTime<FixedOffset>,
+    ) -> Result<String, Failed> {
+        let mut s = self.store.lock().await;
+        s.apply_retention(days, now)
+            .map(|r| format!("{r:?}"))
+            .map_err(|e| e.to_string())
+    }
+
     /// Whether a sync engine runs behind this desk (the staff menu's sync
     /// panel and "sync now").
     pub(crate) fn syncs(&self) -> bool {
