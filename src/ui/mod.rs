@@ -83,19 +83,20 @@ pub fn run(env: &Env) -> Result<i32, CliError> {
     }
     // With an upstream: the sync schedules beside the window, and every
     // loan, return, renewal and hold decided through it (offline rules
-    // when it cannot be reached). A configuration it cannot use stops the
-    // kiosk here, with the reason, like any other configuration error.
-    let background = sync::Background::start(&env.config, &env.db)
+    // when it cannot be reached), started once the database passed its
+    // check (`app::start`). A configuration it cannot use stops the kiosk
+    // here, with the reason, like any other configuration error.
+    sync::Background::check_config(&env.config)
         .map_err(|e| CliError::Usage(format!("sync: {e}")))?;
+    let background = sync::BackgroundSlot::default();
     let (devices, events) = Devices::start(&env.config);
     let mut app = App::new(env.config.clone(), store, Some(devices), env.lang)?;
     app.set_feed(feed::Feed::new(events));
     if env.config.kiosk.sounds {
         app.set_sound(sound::Player::start(env.config.kiosk.sound_volume));
     }
-    if let Some(b) = &background {
-        tracing::info!(upstream = ?env.config.upstream.kind, "sync running");
-        app.set_sync(b.desk.clone(), Some(b.status.clone()));
+    if env.config.upstream.kind != crate::config::UpstreamKind::None {
+        app.sync_after_check(env.db.clone(), background.clone());
     }
     #[cfg(feature = "stager")]
     if let Some(s) = &staged {
@@ -147,7 +148,8 @@ pub fn run(env: &Env) -> Result<i32, CliError> {
         // the staff menu.
         .exit_on_close_request(false)
         .run();
-    if let Some(b) = background {
+    let running = background.lock().ok().and_then(|mut b| b.take());
+    if let Some(b) = running {
         b.stop();
     }
     result.map_err(|e| CliError::Usage(format!("the touch screen failed: {e}")))?;

@@ -157,6 +157,9 @@ pub enum Message {
     StoreChecked(Result<(), String>),
     /// History retention ran after the check passed (or why not).
     Retained(Result<String, Failed>),
+    /// The sync background started after the check (None: no upstream),
+    /// or why not.
+    SyncStarted(Result<Option<super::sync::Started>, String>),
     /// The staff menu's export was written (where) or why not.
     Exported(Result<std::path::PathBuf, ExportFailed>),
 }
@@ -285,6 +288,9 @@ pub struct App {
     receipt_to: Option<String>,
     /// The database's check at start: out of service until it passed.
     db_check: DbCheck,
+    /// The sync background to start once the check passed: the database
+    /// and where `ui::run` keeps it.
+    sync_after_check: Option<(PathBuf, super::sync::BackgroundSlot)>,
 }
 
 impl App {
@@ -358,6 +364,7 @@ impl App {
             lang_chosen: false,
             receipt_to: None,
             db_check: DbCheck::Passed,
+            sync_after_check: None,
         })
     }
 
@@ -682,6 +689,7 @@ impl App {
                 Err(e) => tracing::error!("history retention failed: {e}"),
             },
             Message::Exported(result) => self.exported(result),
+            Message::SyncStarted(result) => self.sync_started(result),
         }
     }
 }

@@ -6,7 +6,8 @@
 //! takes no loan, return, renewal or hold; readers see the usual
 //! out-of-service screen, staff a line under it (and on the staff menu)
 //! saying what is wrong and what to do. A failure keeps it so, and is
-//! logged. History retention, a write, runs once the check passed.
+//! logged. History retention, a write, and the sync background (push,
+//! pull) start once the check passed.
 //! Part of `App` (src/ui/app).
 //!
 //! May import what `ui::app` may (`use super::*`).
@@ -32,7 +33,11 @@ impl App {
 
     /// Starts the database's check at start off the UI thread: the kiosk
     /// is out of service until `Message::StoreChecked` says it passed.
+    /// A database found damaged stays so (nothing to check again).
     pub fn check_store(&mut self) -> Task<Message> {
+        if matches!(self.db_check, DbCheck::Failed(_)) {
+            return Task::none();
+        }
         self.db_check = DbCheck::Running;
         self.refresh_idle();
         let reader = self.store.reader();
@@ -60,7 +65,13 @@ impl App {
         match result {
             Ok(()) => {
                 tracing::info!("the kiosk database passed its check");
-                self.db_check = DbCheck::Passed;
+                // With an upstream, in service once its sync runs (the
+                // standalone desk must not decide meanwhile).
+                if self.sync_after_check.is_some() {
+                    self.start_sync();
+                } else {
+                    self.db_check = DbCheck::Passed;
+                }
                 let days = self.config.store.history_retention_days;
                 let desk = self.desk.clone();
                 self.queue(Task::perform(
@@ -80,6 +91,53 @@ impl App {
         if let (Screen::Staff(s), Some(note)) = (&mut self.screen, note) {
             s.status = Some(note);
         }
+    }
+
+    /// With an upstream: its sync background is started once the check
+    /// passed (a damaged database is neither pushed nor pulled into), and
+    /// put in `slot` for `ui::run` to stop.
+    pub fn sync_after_check(&mut self, db: PathBuf, slot: crate::ui::sync::BackgroundSlot) {
+        self.sync_after_check = Some((db, slot));
+    }
+
+    fn start_sync(&mut self) {
+        let Some((db, slot)) = self.sync_after_check.take() else {
+            return;
+        };
+        let config = self.config.clone();
+        self.queue(Task::perform(
+            async move {
+                tokio::task::spawn_blocking(move || {
+                    crate::ui::sync::Background::start_into(&config, &db, &slot)
+                        .map_err(|e| e.to_string())
+                })
+                .await
+                .unwrap_or_else(|e| Err(format!("the sync start stopped: {e}")))
+            },
+            Message::SyncStarted,
+        ));
+    }
+
+    /// The sync background runs: decisions go through the upstream from
+    /// now on. One that cannot start keeps the kiosk out of service (it
+    /// must not decide alone what the upstream should).
+    pub(super) fn sync_started(
+        &mut self,
+        result: Result<Option<crate::ui::sync::Started>, String>,
+    ) {
+        match result {
+            Ok(Some(s)) => {
+                tracing::info!(upstream = ?self.config.upstream.kind, "sync running");
+                self.set_sync(s.desk, Some(s.status));
+                self.db_check = DbCheck::Passed;
+            }
+            Ok(None) => self.db_check = DbCheck::Passed,
+            Err(e) => {
+                tracing::error!("sync: {e}: out of service");
+                self.db_check = DbCheck::Failed(format!("sync: {e}"));
+            }
+        }
+        self.refresh_idle();
     }
 
     /// The staff line while the database holds the kiosk out of service.
