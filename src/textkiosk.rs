@@ -240,7 +240,8 @@ fn sync_parts(env: &Env, rt: &tokio::runtime::Runtime) -> Result<SyncParts, CliE
     let circ = Circulation::new(Some(upstream), timeout, rules).with_status(engine.status_sender());
     let cron = schedule::parse_cron(&env.config.sync.nightly)?;
     let interval = Duration::from_secs(env.config.sync.interval_secs as u64);
-    let store = env.open_store()?;
+    // Called once the check at start passed: not checked again.
+    let store = env.open_store_unchecked()?;
     let _in_runtime = rt.enter();
     let engine = Arc::new(engine);
     let bg = schedule::spawn(engine.clone(), store, interval, cron);

@@ -2448,7 +2448,10 @@ fn a_damaged_database_is_found_after_the_first_view_and_lends_nothing() {
     let note = match app.screen() {
         Screen::Attract(a) => {
             assert!(a.out_of_service);
-            a.staff_note.clone().expect("a line for staff")
+            a.staff_note
+                .as_ref()
+                .expect("a line for staff")
+                .render(Lang::En)
         }
         other => panic!("{other:?}"),
     };

@@ -271,7 +271,7 @@ impl App {
         self.read_figures();
         let mut s = staff::Staff::new(self.figures(), self.staff_out_of_service, dir);
         s.service_message = self.staff_message.clone();
-        s.status = self.db_note();
+        s.status = self.db_note().map(|n| n.render(self.lang));
         s.printer = self.has_printer();
         self.staff_field.clear();
         self.screen = Screen::Staff(s);

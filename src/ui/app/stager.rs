@@ -267,7 +267,9 @@ impl App {
                 self.staff_test(&wedge, &items[2]);
                 self.staff_test(&wedge, "39999999999994");
                 if name == "staff-export" {
-                    // Exported onto the stick ([staff] export_dir).
+                    // Exported onto the stick ([staff] export_dir), said
+                    // in the shot's language.
+                    self.lang = lang;
                     if let Screen::Staff(s) = &mut self.screen {
                         s.exporting = true;
                     }

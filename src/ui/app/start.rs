@@ -87,7 +87,7 @@ impl App {
             }
         }
         self.refresh_idle();
-        let note = self.db_note();
+        let note = self.db_note().map(|n| n.render(self.lang));
         if let (Screen::Staff(s), Some(note)) = (&mut self.screen, note) {
             s.status = Some(note);
         }
@@ -141,14 +141,13 @@ impl App {
     }
 
     /// The staff line while the database holds the kiosk out of service.
-    pub(super) fn db_note(&self) -> Option<String> {
+    pub(super) fn db_note(&self) -> Option<Notice> {
         match &self.db_check {
             DbCheck::Passed => None,
-            DbCheck::Running => Some(crate::ui::screens::tr(self.lang, "ui-db-checking")),
-            DbCheck::Failed(problem) => Some(crate::ui::screens::tra(
-                self.lang,
+            DbCheck::Running => Some(Notice::said("ui-db-checking")),
+            DbCheck::Failed(problem) => Some(Notice::Said(
                 "ui-db-damaged",
-                &[("problem", problem.clone())],
+                vec![("problem", problem.clone())],
             )),
         }
     }

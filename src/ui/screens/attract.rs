@@ -23,7 +23,7 @@ pub struct Attract {
     /// Out of service because of the kiosk's database (its check at start
     /// running or failed): a small line for staff under the readers'
     /// text, in the screen's language.
-    pub staff_note: Option<String>,
+    pub staff_note: Option<Notice>,
     /// Why the last scan did nothing (unknown card, card scanned first...).
     pub notice: Option<Notice>,
     /// The central system cannot be reached: what still works here, by
@@ -102,7 +102,7 @@ impl Attract {
             .align_x(Center);
             if let Some(note) = &self.staff_note {
                 c = c.push(
-                    container(text(note.clone()).size(theme::SMALL))
+                    container(text(note.render(lang)).size(theme::SMALL))
                         .padding(12)
                         .max_width(1200),
                 );
