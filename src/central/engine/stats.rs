@@ -103,6 +103,45 @@ const FACTS: &str = "SELECT e.at, e.kind, e.kiosk_id, e.patron, e.decision, i.it
 /// dimension but titles from their few rows per day, then
 /// [`top_titles`] and [`active_readers`].
 pub(crate) async fn stats<S: Sql>(tx: &mut S, from: NaiveDate, to: NaiveDate) -> Result<Stats> {
+    stats_by(tx, from, to, Plan::default()).await
+}
+
+/// Which way the report reads titles and readers: [`Plan::default`] picks
+/// by the range's size; the tests force each way, since every way must
+/// give the same report.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy)]
+pub struct Plan {
+    /// Title rows a range may have and be summed (above: the bound first).
+    pub summed_rows: i64,
+    /// Titles the bounded search may read before it falls back to the sum.
+    pub bounded_reads: usize,
+    /// Titles in its first read (four times more in each next one).
+    pub first_batch: usize,
+    /// `Some(true)`: readers by one lookup each; `Some(false)`: the
+    /// range's rows counted distinct; `None`: whichever is less work.
+    pub readers_by_lookup: Option<bool>,
+}
+
+impl Default for Plan {
+    fn default() -> Plan {
+        Plan {
+            summed_rows: SUMMED_ROWS,
+            bounded_reads: BOUNDED_READS,
+            first_batch: 64,
+            readers_by_lookup: None,
+        }
+    }
+}
+
+/// [`stats`] read the way `plan` says (the tests' entry).
+#[doc(hidden)]
+pub async fn stats_by<S: Sql>(
+    tx: &mut S,
+    from: NaiveDate,
+    to: NaiveDate,
+    plan: Plan,
+) -> Result<Stats> {
     let (f, t) = (
         from.format("%Y-%m-%d").to_string(),
         to.format("%Y-%m-%d").to_string(),
@@ -164,8 +203,8 @@ pub(crate) async fn stats<S: Sql>(tx: &mut S, from: NaiveDate, to: NaiveDate) ->
     s.by_item_type = take("item_type");
     s.by_category = take("category");
     s.by_branch = take("branch");
-    s.top_titles = top_titles(tx, &f, &t).await?;
-    s.active_readers = active_readers(tx, &f, &t).await?;
+    s.top_titles = top_titles(tx, &f, &t, plan).await?;
+    s.active_readers = active_readers(tx, &f, &t, plan).await?;
     Ok(s)
 }
 
@@ -186,17 +225,17 @@ const BOUNDED_READS: usize = 50_000;
 /// ([`titles_bounded`]), which proves its answer from a few hundred titles
 /// on real histories (every loan a different title included), and falls
 /// back to the sum when it cannot.
-async fn top_titles<S: Sql>(tx: &mut S, f: &str, t: &str) -> Result<Vec<Bucket>> {
+async fn top_titles<S: Sql>(tx: &mut S, f: &str, t: &str, plan: Plan) -> Result<Vec<Bucket>> {
     let rows = tx
         .query_one(
             "SELECT COUNT(*) AS n FROM (SELECT 1 FROM stats_days
                WHERE day >= $1 AND day <= $2 AND dim = 'title' LIMIT $3) x",
-            p![f, t, SUMMED_ROWS + 1],
+            p![f, t, plan.summed_rows.max(0).saturating_add(1)],
         )
         .await?
         .i("n");
-    if rows > SUMMED_ROWS {
-        if let Some(top) = titles_bounded(tx, f, t).await? {
+    if rows > plan.summed_rows {
+        if let Some(top) = titles_bounded(tx, f, t, plan).await? {
             return Ok(top);
         }
     }
@@ -235,10 +274,15 @@ async fn titles_summed<S: Sql>(tx: &mut S, f: &str, t: &str) -> Result<Vec<Bucke
 /// m ≥ k): the answer is exact. `None` when [`BOUNDED_READS`] titles did
 /// not prove it (a range whose titles are rare overall while others were
 /// borrowed more outside it).
-async fn titles_bounded<S: Sql>(tx: &mut S, f: &str, t: &str) -> Result<Option<Vec<Bucket>>> {
+async fn titles_bounded<S: Sql>(
+    tx: &mut S,
+    f: &str,
+    t: &str,
+    plan: Plan,
+) -> Result<Option<Vec<Bucket>>> {
     let mut best: Vec<(u64, String)> = vec![];
-    let (mut read, mut batch) = (0usize, 64usize);
-    while read < BOUNDED_READS {
+    let (mut read, mut batch) = (0usize, plan.first_batch.max(1));
+    while read < plan.bounded_reads {
         let rows = tx
             .query(
                 "SELECT s.title, s.n_loans AS a,
@@ -294,7 +338,7 @@ fn ranked(top: Vec<(u64, String)>) -> Vec<Bucket> {
 /// are no more than the readers ever seen, else one index lookup per
 /// reader ever seen (`stats_patrons`, `stats_readers_patron`): "did they
 /// borrow between these days?". Both give the same number.
-async fn active_readers<S: Sql>(tx: &mut S, f: &str, t: &str) -> Result<u64> {
+async fn active_readers<S: Sql>(tx: &mut S, f: &str, t: &str, plan: Plan) -> Result<u64> {
     let readers = tx
         .query_one("SELECT COUNT(*) AS n FROM stats_patrons", &[])
         .await?
@@ -307,7 +351,7 @@ async fn active_readers<S: Sql>(tx: &mut S, f: &str, t: &str) -> Result<u64> {
         )
         .await?
         .i("n");
-    let sql = if rows <= readers {
+    let sql = if !plan.readers_by_lookup.unwrap_or(rows > readers) {
         "SELECT COUNT(DISTINCT patron) AS n FROM stats_readers
          WHERE day >= $1 AND day <= $2 AND n > 0"
     } else {
@@ -326,13 +370,9 @@ fn rank_titles(mut top: Vec<Bucket>) -> Vec<Bucket> {
 }
 
 /// The report computed from every entry of the range (what [`stats`]
-/// must always equal; its rules are [`tally`]'s).
-#[cfg(test)]
-pub(crate) async fn stats_scan<S: Sql>(
-    tx: &mut S,
-    from: NaiveDate,
-    to: NaiveDate,
-) -> Result<Stats> {
+/// must always equal; its rules are [`tally`]'s). For the tests.
+#[doc(hidden)]
+pub async fn stats_scan<S: Sql>(tx: &mut S, from: NaiveDate, to: NaiveDate) -> Result<Stats> {
     let (f, t) = (
         from.format("%Y-%m-%d").to_string(),
         to.format("%Y-%m-%d").to_string(),
@@ -437,8 +477,7 @@ fn contributions(r: &Row) -> Vec<(&'static str, String, i64, i64)> {
 /// The figures from the applied loans, returns and renewals of a range
 /// (one row each: `at, kind, kiosk_id, patron, decision, item_type,
 /// title, category, location`). Pure: the bucketing rules live here.
-#[cfg(test)]
-pub(crate) fn tally(from: String, to: String, rows: &[Row]) -> Stats {
+fn tally(from: String, to: String, rows: &[Row]) -> Stats {
     let mut s = Stats {
         from,
         to,
