@@ -353,13 +353,21 @@ impl Backend for PgStorage {
 
     /// Runs `f`, which only reads, on one snapshot (repeatable read): a
     /// read of several statements, such as the stats report, never mixes
-    /// figures from before and after a push committed between them.
+    /// figures from before and after a push committed between them. Each
+    /// statement is planned for its values (the report's `LIMIT $n` reads
+    /// an index in order only when the planner sees how few rows it
+    /// wants; a generic plan may sort the whole table).
     fn read<T, F>(&self, f: F) -> Fut<'_, T>
     where
         T: Send + 'static,
         F: for<'c> FnOnce(&'c mut Self::Tx) -> Fut<'c, T> + Send + 'static,
     {
-        self.run("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY", false, f)
+        self.run(
+            "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY;
+             SET LOCAL plan_cache_mode = force_custom_plan",
+            false,
+            f,
+        )
     }
 
     fn settings(&self) -> &Settings {
