@@ -395,23 +395,50 @@ pub(crate) async fn count_entry<S: Sql>(tx: &mut S, id: &str, sign: i64) -> Resu
     for r in &rows {
         let at = r.s("at");
         let day = at.get(0..10).unwrap_or("").to_string();
-        for (dim, key, l, ret) in contributions(r) {
+        // One statement for all of the entry's rows (a checkout has
+        // seven): the same key never twice in it.
+        let parts = contributions(r);
+        let mut values = Vec::with_capacity(parts.len());
+        let mut params = Vec::with_capacity(parts.len() * 5);
+        for (dim, key, l, ret) in &parts {
+            let n = params.len();
+            values.push(format!(
+                "(${}, ${}, ${}, ${}, ${})",
+                n + 1,
+                n + 2,
+                n + 3,
+                n + 4,
+                n + 5
+            ));
+            params.extend([
+                Val::from(&day),
+                Val::from(*dim),
+                Val::from(key),
+                Val::from(l * sign),
+                Val::from(ret * sign),
+            ]);
+        }
+        if !values.is_empty() {
             tx.exec(
-                "INSERT INTO stats_days (day, dim, key, n_loans, n_returns)
-                 VALUES ($1, $2, $3, $4, $5)
-                 ON CONFLICT (day, dim, key) DO UPDATE SET
-                   n_loans = stats_days.n_loans + excluded.n_loans,
-                   n_returns = stats_days.n_returns + excluded.n_returns",
-                p![&day, dim, &key, l * sign, ret * sign],
+                &format!(
+                    "INSERT INTO stats_days (day, dim, key, n_loans, n_returns) VALUES {}
+                     ON CONFLICT (day, dim, key) DO UPDATE SET
+                       n_loans = stats_days.n_loans + excluded.n_loans,
+                       n_returns = stats_days.n_returns + excluded.n_returns",
+                    values.join(", ")
+                ),
+                &params,
             )
             .await?;
-            if dim == "title" {
+        }
+        for (dim, key, l, _) in &parts {
+            if *dim == "title" {
                 // The title's bound over all time (schema 8).
                 tx.exec(
                     "INSERT INTO stats_titles (title, n_loans) VALUES ($1, $2)
                      ON CONFLICT (title) DO UPDATE SET
                        n_loans = stats_titles.n_loans + excluded.n_loans",
-                    p![&key, l * sign],
+                    p![key, l * sign],
                 )
                 .await?;
             }
