@@ -49,9 +49,8 @@ const MIGRATION_5: &str = include_str!("schema_5.sql");
 /// From version 5 to 6 (token roles, readers' keep_history).
 const MIGRATION_6: &str = include_str!("schema_6.sql");
 
-/// From version 6 to 7: retention's (schema_7.sql, on its own branch
-/// until merged; nothing here until then).
-const MIGRATION_7: &str = "";
+/// From version 6 to 7 (retention of readers' history).
+const MIGRATION_7: &str = include_str!("schema_7.sql");
 
 /// From version 7 to 8 (the stats report's indexes and bounds), with
 /// stats keys and titles compared byte by byte as the report ranks them.

@@ -31,10 +31,6 @@ static SCHEMA_1: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     include_str!("schema.sql").replace("@ID@", "INTEGER PRIMARY KEY AUTOINCREMENT")
 });
 
-/// Version 7: retention's (schema_7.sql, on its own branch until merged;
-/// nothing here until then).
-const SCHEMA_7: &str = "";
-
 /// Version 8, the stats report's indexes and bounds (byte order is
 /// SQLite's default collation).
 static SCHEMA_8: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
@@ -52,7 +48,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("schema_4.sql")),
         M::up(include_str!("schema_5.sql")),
         M::up(include_str!("schema_6.sql")),
-        M::up(SCHEMA_7),
+        M::up(include_str!("schema_7.sql")),
         M::up(SCHEMA_8.as_str()),
     ])
 }
@@ -458,7 +454,7 @@ mod tests {
             include_str!("schema_4.sql").to_string(),
             include_str!("schema_5.sql").to_string(),
             include_str!("schema_6.sql").to_string(),
-            SCHEMA_7.to_string(),
+            include_str!("schema_7.sql").to_string(),
             SCHEMA_8.clone(),
         ];
         for from in 1..=SCHEMA_VERSION as usize {
@@ -782,7 +778,9 @@ mod report_tests {
                     "DROP TABLE stats_days; DROP TABLE stats_readers;
                      DROP TABLE stats_titles; DROP TABLE stats_patrons;
                      DROP INDEX loans_item_returned; DROP TABLE tokens;
-                     ALTER TABLE patrons DROP COLUMN keep_history; PRAGMA user_version = 4;",
+                     ALTER TABLE patrons DROP COLUMN keep_history;
+                     DROP INDEX entries_not_anonymised; DROP INDEX loans_returned_named;
+                     ALTER TABLE entries DROP COLUMN anonymised; PRAGMA user_version = 4;",
                 )
                 .unwrap();
             }

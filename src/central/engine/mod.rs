@@ -10,7 +10,9 @@
 //!   decision writes);
 //! - `admin` (imports, policies, tokens, languages), `kiosks`
 //!   (heartbeats), `conflicts` (reading and closing them), `feedback`,
-//!   `recommend`, `stats`, `remind` (reminders still to send).
+//!   `recommend`, `stats`, `remind` (reminders still to send),
+//!   `retention` (readers' history anonymised after `[privacy]
+//!   history_retention_days`).
 //!
 //! Circulation rules come from `domain` (the same `decide_*` functions the
 //! kiosk runs); this room only loads their inputs and writes their
@@ -29,6 +31,7 @@ mod recommend;
 mod records;
 mod remind;
 mod replay;
+mod retention;
 mod snapshot;
 mod stats;
 
@@ -44,6 +47,7 @@ pub(crate) use recommend::*;
 pub(crate) use records::*;
 pub use remind::*;
 pub(crate) use replay::*;
+pub use retention::*;
 pub(crate) use snapshot::*;
 pub use stats::*;
 
