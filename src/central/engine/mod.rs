@@ -10,7 +10,9 @@
 //!   decision writes);
 //! - `admin` (imports, policies, tokens, languages), `kiosks`
 //!   (heartbeats), `conflicts` (reading and closing them), `feedback`,
-//!   `recommend`, `stats`, `remind` (reminders still to send).
+//!   `recommend`, `stats`, `remind` (reminders still to send), `pins`
+//!   (readers' PINs checked for kiosks without PIN hashes, wrong PINs
+//!   counted across kiosks).
 //!
 //! Circulation rules come from `domain` (the same `decide_*` functions the
 //! kiosk runs); this room only loads their inputs and writes their
@@ -24,6 +26,7 @@ mod effects;
 mod feed;
 mod feedback;
 mod kiosks;
+mod pins;
 mod push;
 mod recommend;
 mod records;
@@ -39,6 +42,7 @@ pub(crate) use effects::*;
 pub(crate) use feed::*;
 pub use feedback::*;
 pub use kiosks::*;
+pub use pins::*;
 pub(crate) use push::*;
 pub(crate) use recommend::*;
 pub(crate) use records::*;
