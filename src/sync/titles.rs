@@ -82,10 +82,11 @@ pub(crate) fn repair(
             );
             obj.insert("title".into(), title.into());
             obj.insert("ils_title".into(), ils.into());
-            if !obj
+            let has_author = obj
                 .get("author")
-                .is_some_and(|a| a.as_str().is_some_and(|a| !a.is_empty()))
-            {
+                .and_then(Value::as_str)
+                .is_some_and(|a| !a.is_empty());
+            if !has_author {
                 obj.insert("author".into(), author.into());
             }
         }
