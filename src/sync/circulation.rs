@@ -547,7 +547,7 @@ impl Circulation {
                 accepted: reason.is_none(),
                 reason,
                 due,
-                detail: enrich(store, item, response.detail)?,
+                detail: titles::enrich(store, item, response.detail)?,
                 local: None,
             });
         }
@@ -858,7 +858,7 @@ impl Circulation {
                     (_, said) => said,
                 };
                 let detail = match ask.item {
-                    Some(item) => enrich(store, item, said)?,
+                    Some(item) => titles::enrich(store, item, said)?,
                     None => said,
                 };
                 Ok(Decision {
@@ -958,34 +958,6 @@ impl Circulation {
         }
         Ok(Ok(()))
     }
-}
-
-/// What the kiosk knows of the item goes under what the upstream sent:
-/// the barcode always, the title and author from the cache when the
-/// answer has none (a SIP2 ILS may send only a code).
-fn enrich(
-    store: &Store,
-    item: &str,
-    detail: serde_json::Value,
-) -> Result<serde_json::Value, SyncError> {
-    let mut obj = match detail {
-        serde_json::Value::Object(o) => o,
-        serde_json::Value::Null => serde_json::Map::new(),
-        other => {
-            let mut o = serde_json::Map::new();
-            o.insert("upstream".into(), other);
-            o
-        }
-    };
-    obj.entry("item")
-        .or_insert_with(|| serde_json::Value::String(item.to_string()));
-    if !obj.get("title").is_some_and(|t| t.is_string()) {
-        if let Some((title, author)) = store.item_title(item)? {
-            obj.insert("title".into(), title.into());
-            obj.entry("author").or_insert(author.into());
-        }
-    }
-    Ok(serde_json::Value::Object(obj))
 }
 
 /// A typed result built from an upstream's answer (`Decision::typed`).

@@ -1,5 +1,6 @@
-//! The title a reader is shown when the upstream sends one: the upstream's,
-//! unless it is the kiosk's own catalogue title mangled by a charset that
+//! The title a reader is shown when the upstream answers about an item:
+//! the catalogue's when the answer has none (`enrich`), else the
+//! upstream's, unless it is the kiosk's own catalogue title mangled by a charset that
 //! cannot carry it (an ILS speaking cp850 sends 三体 as "??").
 //!
 //! The rule (docs/sync.md, "Titles from the ILS"): the upstream's title is
@@ -92,6 +93,34 @@ pub(crate) fn repair(
         }
     }
     Ok(())
+}
+
+/// What the kiosk knows of the item goes under what the upstream sent:
+/// the barcode always, the title and author from the cache when the
+/// answer has none (a SIP2 ILS may send only a code).
+pub(crate) fn enrich(
+    store: &Store,
+    item: &str,
+    detail: serde_json::Value,
+) -> Result<serde_json::Value, StoreError> {
+    let mut obj = match detail {
+        serde_json::Value::Object(o) => o,
+        serde_json::Value::Null => serde_json::Map::new(),
+        other => {
+            let mut o = serde_json::Map::new();
+            o.insert("upstream".into(), other);
+            o
+        }
+    };
+    obj.entry("item")
+        .or_insert_with(|| serde_json::Value::String(item.to_string()));
+    if !obj.get("title").is_some_and(|t| t.is_string()) {
+        if let Some((title, author)) = store.item_title(item)? {
+            obj.insert("title".into(), title.into());
+            obj.entry("author").or_insert(author.into());
+        }
+    }
+    Ok(serde_json::Value::Object(obj))
 }
 
 #[cfg(test)]
