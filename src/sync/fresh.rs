@@ -68,17 +68,20 @@ pub(crate) fn is_fresh(
 }
 
 /// The upstream vouched for `patron` now; older confirmations of anyone
-/// are forgotten.
+/// are forgotten. Without a limit (`max_age_hours` 0) nothing is kept.
 fn confirm(
     store: &Store,
     patron: &str,
     max_age_hours: u32,
     now: DateTime<FixedOffset>,
 ) -> Result<(), StoreError> {
-    store.confirm_reader(patron, now)?;
-    if max_age_hours > 0 {
-        store.forget_confirmations_before(now - limit(max_age_hours))?;
+    // No limit: nothing needs a confirmation, and none is kept (a card
+    // number and a time would stay for ever).
+    if max_age_hours == 0 {
+        return Ok(());
     }
+    store.confirm_reader(patron, now)?;
+    store.forget_confirmations_before(now - limit(max_age_hours))?;
     Ok(())
 }
 
