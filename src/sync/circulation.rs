@@ -697,7 +697,13 @@ impl Circulation {
                 Ok(Ok(Some(mut a))) => {
                     self.set_online(true, None);
                     let hours = self.rules.max_cache_age_hours;
-                    fresh::after_lookup(store, patron, Some(a.blocked.is_none()), hours, now)?;
+                    fresh::noted(fresh::after_lookup(
+                        store,
+                        patron,
+                        Some(a.blocked.is_none()),
+                        hours,
+                        now,
+                    ));
                     if let Some(name) = store.patron_name(patron)? {
                         if titles::is_lossy(&a.name, &name) {
                             a.name = name;
@@ -713,7 +719,7 @@ impl Circulation {
                 Ok(Ok(None)) => {
                     self.set_online(true, None);
                     let hours = self.rules.max_cache_age_hours;
-                    fresh::after_lookup(store, patron, Some(false), hours, now)?;
+                    fresh::noted(fresh::after_lookup(store, patron, Some(false), hours, now));
                     return Ok(None);
                 }
                 Ok(Err(UpstreamError::Unsupported(_))) => {}

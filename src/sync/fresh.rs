@@ -129,6 +129,15 @@ pub(crate) fn after_lookup(
     }
 }
 
+/// A confirmation that could not be written (a lookup on a database
+/// that cannot be written now) costs the reader an offline loan at worst:
+/// logged, never a reason to fail the lookup itself.
+pub(crate) fn noted(r: Result<(), StoreError>) {
+    if let Err(e) = r {
+        tracing::warn!(error = %e, "could not note the upstream's word on a reader");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
