@@ -284,9 +284,10 @@ fn offline_pins(who: &Principal) -> bool {
 /// All routes; `max_body` bytes is the largest request body accepted.
 ///
 /// Scopes: kiosk tokens push, pull the feed, decide, heartbeat, look up
-/// one reader, check a reader's PIN and ask for recommendations; staff tokens read reports,
-/// feedback and the kiosk list; both list and close conflicts, a kiosk
-/// token only its own kiosk's. A token of the wrong kind gets 403.
+/// one reader, check a reader's PIN and ask for recommendations; staff
+/// tokens read reports, feedback and the kiosk list; both list and close
+/// conflicts, a kiosk token only its own kiosk's. A token of the wrong
+/// kind gets 403.
 pub fn router<S: Storage>(storage: Arc<S>, max_body: usize) -> Router {
     let kiosk = Router::new()
         .route("/v1/push", post(push::<S>))

@@ -508,7 +508,7 @@ impl Circulation {
             }));
         if !answer.renewed.is_empty() {
             let hours = self.rules.max_cache_age_hours;
-            fresh::after_lookup(store, patron, Some(true), hours, now)?;
+            fresh::after_lookup(store, patron, Some(true), hours, now);
         }
         for (item, title, reason, due, message) in decided {
             let title = &match title {
@@ -627,7 +627,7 @@ impl Circulation {
                 if !answer.known {
                     // As with local checks: an unknown card passes here and
                     // the request itself is refused (unknown_patron).
-                    fresh::after_lookup(store, patron, Some(false), hours, now)?;
+                    fresh::after_lookup(store, patron, Some(false), hours, now);
                     return Ok(Ok(()));
                 }
                 if let Some(until) = &answer.locked_until {
@@ -641,7 +641,7 @@ impl Circulation {
                 match answer.valid {
                     Some(right) => {
                         if right {
-                            fresh::after_lookup(store, patron, answer.may_borrow, hours, now)?;
+                            fresh::after_lookup(store, patron, answer.may_borrow, hours, now);
                         }
                         let name = answer.name.as_deref().unwrap_or("");
                         Ok(match store.record_pin_verdict(patron, name, right, now)? {
@@ -697,13 +697,7 @@ impl Circulation {
                 Ok(Ok(Some(mut a))) => {
                     self.set_online(true, None);
                     let hours = self.rules.max_cache_age_hours;
-                    fresh::noted(fresh::after_lookup(
-                        store,
-                        patron,
-                        Some(a.blocked.is_none()),
-                        hours,
-                        now,
-                    ));
+                    fresh::after_lookup(store, patron, Some(a.blocked.is_none()), hours, now);
                     if let Some(name) = store.patron_name(patron)? {
                         if titles::is_lossy(&a.name, &name) {
                             a.name = name;
@@ -719,7 +713,7 @@ impl Circulation {
                 Ok(Ok(None)) => {
                     self.set_online(true, None);
                     let hours = self.rules.max_cache_age_hours;
-                    fresh::noted(fresh::after_lookup(store, patron, Some(false), hours, now));
+                    fresh::after_lookup(store, patron, Some(false), hours, now);
                     return Ok(None);
                 }
                 Ok(Err(UpstreamError::Unsupported(_))) => {}
@@ -907,7 +901,7 @@ impl Circulation {
                     answer.reason.as_deref(),
                     self.rules.max_cache_age_hours,
                     now,
-                )?;
+                );
                 self.set_online(true, None);
                 tracing::info!(entry_id = %r.id, kind = %entry.kind, decision = %answer.decision, "decided online");
                 Ok(Asked::Answered(r, answer))

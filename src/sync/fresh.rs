@@ -96,6 +96,26 @@ pub(crate) fn after_decision(
     reason: Option<&str>,
     max_age_hours: u32,
     now: DateTime<FixedOffset>,
+) {
+    noted(decision(
+        store,
+        kind,
+        patron,
+        accepted,
+        reason,
+        max_age_hours,
+        now,
+    ));
+}
+
+fn decision(
+    store: &Store,
+    kind: &EntryKind,
+    patron: Option<&str>,
+    accepted: bool,
+    reason: Option<&str>,
+    max_age_hours: u32,
+    now: DateTime<FixedOffset>,
 ) -> Result<(), StoreError> {
     let Some(patron) = patron else {
         return Ok(());
@@ -121,18 +141,18 @@ pub(crate) fn after_lookup(
     may_borrow: Option<bool>,
     max_age_hours: u32,
     now: DateTime<FixedOffset>,
-) -> Result<(), StoreError> {
-    match may_borrow {
+) {
+    noted(match may_borrow {
         Some(true) => confirm(store, patron, max_age_hours, now),
         Some(false) => store.forget_reader(patron),
         None => Ok(()),
-    }
+    });
 }
 
-/// A confirmation that could not be written (a lookup on a database
-/// that cannot be written now) costs the reader an offline loan at worst:
-/// logged, never a reason to fail the lookup itself.
-pub(crate) fn noted(r: Result<(), StoreError>) {
+/// A confirmation that could not be written (a database that cannot be
+/// written now) costs the reader an offline loan at worst: logged, never
+/// a reason to fail the lookup or the decision that brought it.
+fn noted(r: Result<(), StoreError>) {
     if let Err(e) = r {
         tracing::warn!(error = %e, "could not note the upstream's word on a reader");
     }
@@ -152,7 +172,7 @@ mod tests {
         let t0 = at("2026-11-20T10:00:00+08:00");
         assert!(!is_fresh(&store, Some("P1"), 24, t0).unwrap());
         assert!(is_fresh(&store, Some("P1"), 0, t0).unwrap(), "no limit");
-        after_lookup(&store, "P1", Some(true), 24, t0).unwrap();
+        after_lookup(&store, "P1", Some(true), 24, t0);
         assert!(is_fresh(&store, Some("P1"), 24, at("2026-11-21T10:00:00+08:00")).unwrap());
         assert!(!is_fresh(&store, Some("P1"), 24, at("2026-11-21T10:00:01+08:00")).unwrap());
         assert!(!is_fresh(&store, Some("P2"), 24, t0).unwrap());
@@ -169,8 +189,7 @@ mod tests {
             Some("item_on_loan_to_another"),
             24,
             t0,
-        )
-        .unwrap();
+        );
         assert!(is_fresh(&store, Some("P1"), 24, t0).unwrap());
         after_decision(
             &store,
@@ -180,24 +199,22 @@ mod tests {
             Some("patron_blocked"),
             24,
             t0,
-        )
-        .unwrap();
+        );
         assert!(!is_fresh(&store, Some("P1"), 24, t0).unwrap());
-        after_decision(&store, &co, Some("P1"), true, None, 24, t0).unwrap();
+        after_decision(&store, &co, Some("P1"), true, None, 24, t0);
         assert!(is_fresh(&store, Some("P1"), 24, t0).unwrap());
-        after_lookup(&store, "P1", Some(false), 24, t0).unwrap();
+        after_lookup(&store, "P1", Some(false), 24, t0);
         assert!(!is_fresh(&store, Some("P1"), 24, t0).unwrap());
 
         // Old confirmations go as new ones come.
-        after_lookup(&store, "P3", Some(true), 24, t0).unwrap();
+        after_lookup(&store, "P3", Some(true), 24, t0);
         after_lookup(
             &store,
             "P4",
             Some(true),
             24,
             at("2026-11-22T10:00:00+08:00"),
-        )
-        .unwrap();
+        );
         assert_eq!(store.reader_confirmed_at("P3").unwrap(), None);
         assert!(store.reader_confirmed_at("P4").unwrap().is_some());
     }
