@@ -80,14 +80,8 @@ impl Store {
 }
 
 impl Store {
-    /// Whether the kiosk holds a PIN hash for `patron` (imported or
-    /// pulled) that it can check itself; without one a PIN can only be
-    /// checked upstream.
-    pub fn has_pin_hash(&self, patron: &str) -> Result<bool> {
-        Ok(self.pin_kept(patron)? == PinKept::Hash)
-    }
-
-    /// What the cache holds of `patron`'s PIN.
+    /// What the cache holds of `patron`'s PIN: a hash the kiosk checks
+    /// itself (imported or pulled), or not (then only an upstream can).
     pub fn pin_kept(&self, patron: &str) -> Result<PinKept> {
         Ok(match find_patron(&self.conn, patron)? {
             None => PinKept::NoCard,
