@@ -69,6 +69,9 @@ enum Command {
     },
     /// Kiosks: last seq, clock offset, last heartbeat (JSON lines).
     Kiosks,
+    /// The configuration in use (database, retention) and warnings about
+    /// files holding secrets that other users can read, as JSON.
+    Status,
     /// Sends due-soon, overdue and hold-ready reminders once ([reminders]).
     Remind {
         /// The day to remind as of (default today).
@@ -77,6 +80,14 @@ enum Command {
         /// List what would be sent, send nothing.
         #[arg(long)]
         dry_run: bool,
+    },
+    /// Anonymises readers' history older than `[privacy]
+    /// history_retention_days` now (serve does it at start and daily);
+    /// prints what it did as JSON.
+    Retention {
+        /// Days to keep instead of the configured number (0: nothing past).
+        #[arg(long)]
+        days: Option<u32>,
     },
     /// Reports.
     Report {
@@ -165,6 +176,28 @@ fn main() {
 async fn run(cli: Cli, config: CentralConfig) -> anyhow::Result<()> {
     let settings = config.settings();
     let postgres = cli.postgres.clone().or(config.server.postgres.clone());
+    let sqlite = match (&postgres, &cli.db) {
+        (Some(_), None) => None,
+        _ => Some(cli.db.clone().unwrap_or(config.server.db.clone())),
+    };
+    // Secrets (passwords, the TLS key, readers' data) other users can
+    // read: said at every start, and listed by `status`.
+    let warnings = config.secret_warnings(cli.config.as_deref(), sqlite.as_deref());
+    for w in &warnings {
+        tracing::warn!("{w}");
+    }
+    if let Command::Status = cli.command {
+        json_line(&serde_json::json!({
+            "config": cli.config.as_ref().map(|p| p.display().to_string()),
+            "database": match &sqlite {
+                Some(p) => p.display().to_string(),
+                None => "postgresql".into(),
+            },
+            "history_retention_days": config.privacy.history_retention_days,
+            "warnings": warnings,
+        }))?;
+        return Ok(());
+    }
     if let (Some(url), None) = (postgres, &cli.db) {
         let st = PgStorage::connect(&url, settings)
             .await
@@ -199,6 +232,11 @@ async fn command<S: Storage>(
                 .await
                 .with_context(|| format!("listening on {listen}"))?;
             let addr = listener.local_addr()?;
+            // Retention at start and daily, beside the requests.
+            tokio::spawn(central::retention_daily(
+                st.clone(),
+                config.privacy.history_retention_days,
+            ));
             if let Some(cron) = central::remind::schedule(&config.reminders)? {
                 tracing::info!(schedule = %config.reminders.schedule, "reminders scheduled");
                 tokio::spawn(central::remind::scheduled(
@@ -334,11 +372,30 @@ async fn command<S: Storage>(
                 json_line(&s)?;
             }
         }
+        Command::Retention { days } => {
+            let days = days.unwrap_or(config.privacy.history_retention_days);
+            anyhow::ensure!(
+                days <= central::config::MAX_RETENTION_DAYS,
+                "--days: at most {} (100 years)",
+                central::config::MAX_RETENTION_DAYS
+            );
+            let done = st.retention(days, now).await?;
+            let before = central::engine::retention_cutoff(days, now);
+            json_line(&serde_json::json!({
+                "history_retention_days": days,
+                "anonymised_before": before.to_string(),
+                "loans": done.loans,
+                "entries": done.entries,
+                "holds": done.holds,
+                "fees": done.fees,
+            }))?;
+        }
         Command::Kiosks => {
             for k in st.kiosks().await? {
                 json_line(&k)?;
             }
         }
+        Command::Status => unreachable!("answered before the storage is opened"),
         Command::Report {
             what,
             from,

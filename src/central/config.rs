@@ -22,6 +22,9 @@
 //! smtp_url = "smtps://user:password@mail.example.org"
 //! from = "Library <library@example.org>"
 //!
+//! [privacy]
+//! history_retention_days = 365     # past loans keep the reader's card this long; 0 = not at all
+//!
 //! [policy]
 //! closed_weekdays = ["sun"]
 //! [policy.default]
@@ -29,6 +32,7 @@
 //! ```
 
 use crate::config::location::{self, from_serde_path, keypath, line_of, path_text, Seg, Source};
+use crate::config::secrets::{self, Secret};
 use crate::config::{ConfigError, PolicySection};
 use crate::domain::{Calendar, Settings};
 use crate::protocol::PolicyRecord;
@@ -41,7 +45,33 @@ pub struct CentralConfig {
     pub server: ServerSection,
     pub policy: PolicySection,
     pub reminders: super::remind::ReminderSection,
+    pub privacy: PrivacySection,
 }
+
+/// `[privacy]`: how long readers' history keeps their card numbers
+/// (`engine::retention`; docs/privacy.md).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PrivacySection {
+    /// Past (returned) loans, closed holds, fees and journal entries older
+    /// than this many days lose the reader's card number and whatever else
+    /// names them, except for readers who keep their history. 0: as soon
+    /// as they are past. Same default as the kiosk's `[store]
+    /// history_retention_days`.
+    pub history_retention_days: u32,
+}
+
+impl Default for PrivacySection {
+    fn default() -> Self {
+        PrivacySection {
+            history_retention_days: 365,
+        }
+    }
+}
+
+/// The longest retention accepted (100 years): beyond it the cut-off day
+/// would leave the calendar.
+pub const MAX_RETENTION_DAYS: u32 = 36_500;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -90,7 +120,43 @@ impl Default for ServerSection {
     }
 }
 
+/// The keys of `central.toml` that can hold a secret: connection strings
+/// and URLs with a password in them.
+pub const CENTRAL_SECRETS: &[(&str, Secret)] = &[
+    ("server.postgres", Secret::WithPassword),
+    ("reminders.smtp_url", Secret::WithPassword),
+    ("reminders.webhook_url", Secret::WithPassword),
+];
+
 impl CentralConfig {
+    /// Files holding secrets that users other than their owner may read:
+    /// this configuration file (`path`, when it holds a password), the TLS
+    /// private key, and the SQLite database `db` with its -wal and -shm
+    /// files (readers' cards and names). Logged at start and listed by
+    /// `kiosk-central status`.
+    pub fn secret_warnings(&self, path: Option<&Path>, db: Option<&Path>) -> Vec<String> {
+        let mut out: Vec<secrets::Exposed> = vec![];
+        if let Some(p) = path {
+            let text = std::fs::read_to_string(p).unwrap_or_default();
+            out.extend(secrets::exposed(
+                p,
+                &secrets::secrets_in(&text, CENTRAL_SECRETS),
+            ));
+        }
+        if let Some(key) = &self.server.tls_key {
+            out.extend(secrets::exposed(key, &["the TLS private key".into()]));
+        }
+        if let Some(db) = db {
+            for suffix in ["", "-wal", "-shm"] {
+                let mut f = db.as_os_str().to_owned();
+                f.push(suffix);
+                let f = PathBuf::from(f);
+                out.extend(secrets::exposed(&f, &["readers' cards and loans".into()]));
+            }
+        }
+        out.iter().map(|e| e.to_string()).collect()
+    }
+
     pub fn load(path: &Path) -> Result<CentralConfig, ConfigError> {
         let text = location::read_text(path)?;
         let mut cfg = CentralConfig::parse(&text, path)?;
@@ -138,6 +204,15 @@ impl CentralConfig {
             return Err(invalid(
                 "server.listen",
                 format!("{:?} is not ADDRESS:PORT", cfg.server.listen),
+            ));
+        }
+        if cfg.privacy.history_retention_days > MAX_RETENTION_DAYS {
+            return Err(invalid(
+                "privacy.history_retention_days",
+                format!(
+                    "{} days is more than {MAX_RETENTION_DAYS} (100 years)",
+                    cfg.privacy.history_retention_days
+                ),
             ));
         }
         if let Err(e) = super::remind::schedule(&cfg.reminders) {
@@ -191,6 +266,76 @@ mod tests {
         .unwrap();
         assert_eq!(c.server.listen, "0.0.0.0:9000");
         assert_eq!(c.policy_records()[0].loan_days, 21);
+        assert_eq!(c.privacy.history_retention_days, 365);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn files_with_secrets_others_can_read_are_named() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let mode = |p: &Path, m: u32| {
+            std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap()
+        };
+        let cfg_path = dir.path().join("central.toml");
+        let key = dir.path().join("key.pem");
+        let db = dir.path().join("central.db");
+        let text = format!(
+            "[server]\npostgres = \"host=/tmp user=k password=pw\"\ntls_cert = \"c.pem\"\ntls_key = {:?}\n",
+            key.display()
+        );
+        std::fs::write(&cfg_path, &text).unwrap();
+        std::fs::write(&key, "-----BEGIN PRIVATE KEY-----").unwrap();
+        std::fs::write(&db, "").unwrap();
+        let c = CentralConfig::parse(&text, &cfg_path).unwrap();
+        for (p, m) in [(&cfg_path, 0o644), (&key, 0o644), (&db, 0o604)] {
+            mode(p, m);
+        }
+        let w = c.secret_warnings(Some(&cfg_path), Some(&db));
+        assert_eq!(w.len(), 3, "{w:?}");
+        assert!(
+            w[0].contains("server.postgres") && !w[0].contains("pw"),
+            "{w:?}"
+        );
+        assert!(w[1].contains("TLS private key"), "{w:?}");
+        assert!(w[2].contains("central.db") && w[2].contains("604"), "{w:?}");
+        for p in [&cfg_path, &key, &db] {
+            mode(p, 0o600);
+        }
+        assert!(c.secret_warnings(Some(&cfg_path), Some(&db)).is_empty());
+        // A file without a password in it may be read by anyone.
+        std::fs::write(&cfg_path, "[server]\nlisten = \"127.0.0.1:1\"\n").unwrap();
+        mode(&cfg_path, 0o644);
+        assert!(c.secret_warnings(Some(&cfg_path), None).is_empty());
+    }
+
+    #[test]
+    fn privacy_retention_days_are_read_and_checked() {
+        let c = CentralConfig::parse(
+            "[privacy]\nhistory_retention_days = 0\n",
+            Path::new("central.toml"),
+        )
+        .unwrap();
+        assert_eq!(c.privacy.history_retention_days, 0);
+        for (text, line) in [
+            ("[server]\n\n[privacy]\nhistory_retention_days = -1\n", 4),
+            ("[privacy]\nhistory_retention_days = \"a year\"\n", 2),
+            ("[privacy]\n\nhistory_retention_days = 99999\n", 3),
+        ] {
+            let e = CentralConfig::parse(text, Path::new("c.toml"))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.starts_with(&format!(
+                    "c.toml:{line}: key privacy.history_retention_days"
+                )),
+                "{text:?}: {e}"
+            );
+        }
+        let e = CentralConfig::parse("[privacy]\nkeep = 1\n", Path::new("c.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("c.toml:2: key privacy.keep"), "{e}");
     }
 
     #[test]

@@ -502,22 +502,31 @@ struct ConflictsQuery {
 }
 
 /// Staff see every kiosk's conflicts (or one's, `?kiosk=`); a kiosk token
-/// only its own (asking for another kiosk's: 403).
+/// only its own (asking for another kiosk's: 403), with the reader's card
+/// masked.
 async fn conflicts<S: Storage>(
     State(st): State<Arc<S>>,
     Extension(who): Extension<Principal>,
     ApiQuery(q): ApiQuery<ConflictsQuery>,
 ) -> Result<Json<Vec<ConflictRecord>>, ApiErr> {
-    let kiosk = match who {
-        Principal::Staff { .. } => q.kiosk,
+    let (kiosk, staff) = match who {
+        Principal::Staff { .. } => (q.kiosk, true),
         Principal::Kiosk { id, .. } => {
             if let Some(k) = &q.kiosk {
                 same_kiosk(&KioskId(id.clone()), k)?;
             }
-            Some(id)
+            (Some(id), false)
         }
     };
-    Ok(Json(st.conflicts(kiosk).await?))
+    let mut list = st.conflicts(kiosk).await?;
+    // The reader's card is for staff, who settle conflicts; a kiosk sees
+    // its last digits (its own journal has the entry).
+    if !staff {
+        for c in &mut list {
+            c.patron = c.patron.as_deref().map(crate::privacy::mask);
+        }
+    }
+    Ok(Json(list))
 }
 
 /// Staff closing a conflict from a kiosk's staff screen.

@@ -91,6 +91,32 @@ pub fn legacy_token_hash(token: &str) -> String {
     out.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Retention (`[privacy] history_retention_days`) while serving: once at
+/// start and then once a day, as a task beside the requests (each batch
+/// one short transaction). A failure is logged and tried again in an hour.
+pub async fn retention_daily<S: Storage>(st: std::sync::Arc<S>, days: u32) {
+    loop {
+        let wait = match st.retention(days, chrono::Utc::now()).await {
+            Ok(r) => {
+                tracing::info!(
+                    days,
+                    loans = r.loans,
+                    entries = r.entries,
+                    holds = r.holds,
+                    fees = r.fees,
+                    "retention: readers' history older than the limit anonymised"
+                );
+                std::time::Duration::from_secs(24 * 3600)
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "retention failed; trying again in an hour");
+                std::time::Duration::from_secs(3600)
+            }
+        };
+        tokio::time::sleep(wait).await;
+    }
+}
+
 /// Who a bearer token speaks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Principal {

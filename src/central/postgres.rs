@@ -18,7 +18,7 @@ use tokio::sync::Semaphore;
 use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{Client, NoTls, Statement};
 
-const SCHEMA_VERSION: i64 = 6;
+const SCHEMA_VERSION: i64 = 7;
 /// The advisory lock key every writer takes ("kiosk" in ASCII).
 const WRITE_LOCK: i64 = 0x6b696f736b;
 
@@ -30,6 +30,7 @@ pub fn schema() -> String {
         + MIGRATION_4
         + MIGRATION_5
         + MIGRATION_6
+        + MIGRATION_7
 }
 
 /// From version 1 to 2.
@@ -46,6 +47,9 @@ const MIGRATION_5: &str = include_str!("schema_5.sql");
 
 /// From version 5 to 6 (token roles, readers' keep_history).
 const MIGRATION_6: &str = include_str!("schema_6.sql");
+
+/// From version 6 to 7 (retention of readers' history).
+const MIGRATION_7: &str = include_str!("schema_7.sql");
 
 /// Connections one server process opens at most.
 const MAX_CONNECTIONS: usize = 8;
@@ -171,6 +175,9 @@ impl PgStorage {
                 }
                 if version <= 5 {
                     client.batch_execute(MIGRATION_6).await?;
+                }
+                if version <= 6 {
+                    client.batch_execute(MIGRATION_7).await?;
                 }
             }
             client

@@ -5,7 +5,7 @@
 //! Imports `engine`, `sql`, `domain` and `protocol`.
 
 use super::engine::{
-    self, FeedbackRecord, KioskStatus, Reminder, Resolve, ResolvedConflict, Stats,
+    self, FeedbackRecord, KioskStatus, Reminder, Resolve, ResolvedConflict, Retention, Stats,
 };
 use super::sql::Sql;
 use super::{Fut, Principal};
@@ -78,6 +78,9 @@ pub trait Storage: Send + Sync + 'static {
     /// Claims a reminder (sent-reminders table); false if already claimed.
     fn claim_reminder(&self, kind: String, key: String, now: DateTime<Utc>) -> Fut<'_, bool>;
     fn release_reminder(&self, kind: String, key: String) -> Fut<'_, ()>;
+    /// Anonymises readers' history older than `days` (`engine::retention`),
+    /// in batches of one transaction each; what it did.
+    fn retention(&self, days: u32, now: DateTime<Utc>) -> Fut<'_, Retention>;
     /// The kiosk-wide settings (calendar, pickup days) decisions use.
     fn settings(&self) -> &Settings;
 }
@@ -306,6 +309,23 @@ impl<B: Backend> Storage for B {
 
     fn release_reminder(&self, kind: String, key: String) -> Fut<'_, ()> {
         self.tx(move |t| Box::pin(async move { engine::release_reminder(t, &kind, &key).await }))
+    }
+
+    fn retention(&self, days: u32, now: DateTime<Utc>) -> Fut<'_, Retention> {
+        let cutoff = engine::retention_cutoff(days, now).to_string();
+        Box::pin(async move {
+            let mut done = Retention::default();
+            loop {
+                let c = cutoff.clone();
+                let batch = self
+                    .tx(move |t| Box::pin(async move { engine::retention_batch(t, &c).await }))
+                    .await?;
+                done.add(&batch);
+                if batch.total() == 0 {
+                    return Ok(done);
+                }
+            }
+        })
     }
 
     fn settings(&self) -> &Settings {

@@ -386,6 +386,14 @@ fn run(cli: Cli) -> Result<i32, CliError> {
         return Ok(0);
     }
     let (config, config_path) = load_config(cli.config.as_deref())?;
+    // A kiosk.toml with the staff PIN hash or a token in it, readable by
+    // other users: said at every start (and in `kiosk status`).
+    if let Some(w) = config_path
+        .as_deref()
+        .and_then(crate::config::secrets::kiosk_config_warning)
+    {
+        tracing::warn!("{w}");
+    }
     let lang = match &cli.lang {
         Some(l) => Lang::parse(l)
             .ok_or_else(|| CliError::Usage(format!("--lang {l:?}: use zh-CN or en")))?,
@@ -468,12 +476,30 @@ fn run(cli: Cli) -> Result<i32, CliError> {
                 Err(e) => e.to_string(),
             };
             let counts = store.counts().ok();
+            let warnings: Vec<String> = env
+                .config_path
+                .as_deref()
+                .and_then(crate::config::secrets::kiosk_config_warning)
+                .map(|e| {
+                    Texts::get().text(
+                        env.lang,
+                        "config-secrets-readable",
+                        &[
+                            ("file", e.path.display().to_string()),
+                            ("keys", e.what.join(", ")),
+                            ("mode", format!("{:o}", e.mode)),
+                        ],
+                    )
+                })
+                .into_iter()
+                .collect();
             print(&json!({
                 "db": env.db.display().to_string(),
                 "kiosk_id": store.kiosk_id(),
                 "schema_version": store::schema_version(),
                 "integrity": integrity,
                 "counts": counts,
+                "warnings": warnings,
             }))?;
             if integrity != "ok" {
                 eprintln!(

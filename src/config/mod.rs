@@ -13,7 +13,8 @@
 //! (`de`), the environment laid over the parsed file (`env`), finding a
 //! key's line (`location`, also used for kiosk-central's `central.toml`),
 //! turning problems into [`ConfigError`] (`error`), checks across keys
-//! (`validate`) and the result in the domain's types (`to_domain`).
+//! (`validate`), the result in the domain's types (`to_domain`), and
+//! which secrets a file holds and whether others may read it (`secrets`).
 //!
 //! May use: `domain` (the types it converts into), no other room
 //! (docs/architecture.md; `tests/architecture.rs`). kiosk-central's
@@ -25,6 +26,7 @@ mod env;
 mod error;
 pub(crate) mod location;
 mod policy;
+pub mod secrets;
 mod sections;
 #[cfg(test)]
 mod test_support;

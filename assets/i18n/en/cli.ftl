@@ -40,3 +40,4 @@ kiosk-offline = The library system can't be reached: this kiosk is working offli
 kiosk-online = The library system is back online.
 kiosk-offline-returns-only = The library system can't be reached: this kiosk is working offline. You can return items; borrowing, renewals and reservations wait until it is back.
 kiosk-offline-closed = The library system can't be reached, so this kiosk can't lend or take back items right now. Please ask staff.
+config-secrets-readable = { $file } holds secrets ({ $keys }) and can be read by other users (mode { $mode }); make it readable by its owner only: chmod 600 { $file }

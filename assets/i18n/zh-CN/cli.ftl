@@ -34,3 +34,4 @@ kiosk-offline = 暂时无法连接图书馆系统：本机正在离线工作。�
 kiosk-online = 图书馆系统已恢复连接。
 kiosk-offline-returns-only = 暂时无法连接图书馆系统：本机正在离线工作。可以还书；借书、续借和预约需等系统恢复后办理。
 kiosk-offline-closed = 暂时无法连接图书馆系统，本机暂不能借还，请咨询工作人员。
+config-secrets-readable = { $file } 中有机密信息（{ $keys }），且其他用户可以读取（权限 { $mode }）；请改为仅所有者可读：chmod 600 { $file }

@@ -87,6 +87,9 @@ pub(crate) async fn resolve_conflict<S: Sql>(
     if only_kiosk.is_some_and(|k| k != kiosk) {
         return Ok(Resolve::OtherKiosk);
     }
+    // The note goes to the kiosk in the feed: readers' cards in it are
+    // masked (staff have the entry's reader as a field).
+    let note = &mask_cards(tx, note).await?;
     let n = tx
         .exec(
             "INSERT INTO conflict_resolutions (entry_id, resolved, resolved_by, note) VALUES ($1, $2, $3, $4)

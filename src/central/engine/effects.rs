@@ -99,7 +99,10 @@ pub(crate) async fn pickup_code<S: Sql>(tx: &mut S) -> Result<String> {
 }
 
 /// Closes the loan, charges the fine, routes the item; returns the detail
-/// the kiosk shows.
+/// the kiosk shows and the journal keeps. It names no reader (neither the
+/// borrower nor who the hold shelf keeps the copy for): it is sent to the
+/// kiosk and stored in free-form detail, and the loan and hold tables
+/// already say who.
 pub(crate) async fn apply_checkin<S: Sql>(
     tx: &mut S,
     snap: &Snap,
@@ -107,16 +110,13 @@ pub(crate) async fn apply_checkin<S: Sql>(
     at: &str,
 ) -> Result<serde_json::Value> {
     let (i, _, _) = snap.item.as_ref().expect("checked");
-    let mut borrower = None;
     if let Some((id, l, _)) = &snap.loan {
         tx.exec("UPDATE loans SET returned = $2 WHERE id = $1", p![*id, at])
             .await?;
         changed(tx, "loan", &i.barcode, "delete").await?;
         add_fee(tx, &l.patron, &i.barcode, d.fine, at).await?;
-        borrower = Some(l.patron.clone());
     }
     let mut code = None;
-    let mut hold_for = None;
     if let Route::HoldShelf {
         hold: h, pickup_by, ..
     } = &d.route
@@ -140,22 +140,16 @@ pub(crate) async fn apply_checkin<S: Sql>(
                 c
             }
         };
-        hold_for = tx
-            .query_opt("SELECT patron FROM holds WHERE id = $1", p![*h])
-            .await?
-            .map(|r| r.s("patron"));
         code = Some(c);
     }
     set_item_status(tx, &i.barcode, d.new_status.as_str(), at).await?;
     Ok(json!({
         "title": i.title,
-        "borrower": borrower,
         "was_on_loan": d.was_on_loan,
         "overdue_days": d.overdue_days,
         "fine_cents": d.fine,
         "route": d.route,
         "pickup_code": code,
-        "hold_for": hold_for,
         "found": d.found,
     }))
 }

@@ -10,9 +10,10 @@
 //!   decision writes);
 //! - `admin` (imports, policies, tokens, languages), `kiosks`
 //!   (heartbeats), `conflicts` (reading and closing them), `feedback`,
-//!   `recommend`, `stats`, `remind` (reminders still to send), `pins`
-//!   (readers' PINs checked for kiosks without PIN hashes, wrong PINs
-//!   counted across kiosks).
+//!   `recommend`, `stats`, `remind` (reminders still to send),
+//!   `retention` (readers' history anonymised after `[privacy]
+//!   history_retention_days`), `pins` (readers' PINs checked for kiosks
+//!   without PIN hashes, wrong PINs counted across kiosks).
 //!
 //! Circulation rules come from `domain` (the same `decide_*` functions the
 //! kiosk runs); this room only loads their inputs and writes their
@@ -32,6 +33,7 @@ mod recommend;
 mod records;
 mod remind;
 mod replay;
+mod retention;
 mod snapshot;
 mod stats;
 
@@ -48,6 +50,7 @@ pub(crate) use recommend::*;
 pub(crate) use records::*;
 pub use remind::*;
 pub(crate) use replay::*;
+pub use retention::*;
 pub(crate) use snapshot::*;
 pub use stats::*;
 

@@ -10,10 +10,12 @@ pub(crate) async fn recommendations<S: Sql>(
     limit: usize,
 ) -> Result<Recommendations> {
     let limit = limit.clamp(1, 50);
-    // (reader, title) pairs from the whole loan history.
+    // (reader, title) pairs from the whole loan history (past loans
+    // anonymised by retention name no reader).
     let pairs: Vec<(String, String)> = tx
         .query(
-            "SELECT DISTINCT l.patron, i.title_key FROM loans l JOIN items i ON i.barcode = l.item",
+            "SELECT DISTINCT l.patron, i.title_key FROM loans l JOIN items i ON i.barcode = l.item
+             WHERE l.patron <> ''",
             p![],
         )
         .await?

@@ -1,6 +1,8 @@
 //! Replaying a decision a kiosk already made (and told the reader): the
 //! domain's rules with the server's state, and what a refusal means as a
-//! conflict.
+//! conflict. A conflict's message is stored, sent back to the kiosk and
+//! listed for staff: it names readers by masked card only
+//! (`privacy::mask`); the entry's own reader stays in its `patron` field.
 
 use super::*;
 
@@ -68,8 +70,8 @@ pub(crate) async fn replay<S: Sql>(
         return Ok(Err(conflict(
             "unknown_patron",
             format!(
-                "reader {:?} is not known",
-                e.patron.as_deref().unwrap_or("")
+                "reader {} is not known",
+                crate::privacy::mask(e.patron.as_deref().unwrap_or(""))
             ),
         )));
     }
@@ -169,9 +171,8 @@ pub(crate) async fn replay<S: Sql>(
                 Err(Refusal::NotOnLoanToYou) => Ok(Err(conflict(
                     "not_on_loan",
                     format!(
-                        "item {} is not on loan to reader {}",
-                        snap.item_code().unwrap_or(""),
-                        e.patron.as_deref().unwrap_or("")
+                        "item {} is not on loan to this reader",
+                        snap.item_code().unwrap_or("")
                     ),
                 ))),
                 Err(Refusal::MaxRenewalsReached { max }) => Ok(Err(conflict(
@@ -233,16 +234,20 @@ pub(crate) async fn replay<S: Sql>(
 }
 
 /// What a checkout the kiosk made but the server refuses is, for staff:
-/// `item` the copy, `holder` the reader it is on loan to (if any).
+/// `item` the copy, `holder` the reader it is on loan to (if any), named
+/// by the last digits of the card only (staff find the loan by the item).
 pub(crate) fn checkout_conflict(item: &str, holder: Option<&str>, r: &Refusal) -> Conflict {
     match r {
-        Refusal::ItemOnLoanToAnother => {
-            let holder = holder.unwrap_or("");
-            conflict(
-                "on_loan_elsewhere",
-                format!("item {item} is on loan to reader {holder}"),
-            )
-        }
+        Refusal::ItemOnLoanToAnother => conflict(
+            "on_loan_elsewhere",
+            match holder {
+                Some(h) => format!(
+                    "item {item} is on loan to another reader (card {})",
+                    crate::privacy::mask(h)
+                ),
+                None => format!("item {item} is on loan to another reader"),
+            },
+        ),
         Refusal::ItemOnHoldForAnother => conflict(
             "on_hold_for_another",
             format!("item {item} is held for another reader"),
@@ -269,15 +274,19 @@ mod tests {
     #[test]
     fn refused_checkouts_are_classified_for_staff() {
         let c = |r: Refusal| {
-            let c = checkout_conflict("I1", Some("P9"), &r);
+            let c = checkout_conflict("I1", Some("20009990009"), &r);
             (c.code, c.message)
         };
         assert_eq!(
             c(Refusal::ItemOnLoanToAnother),
             (
                 "on_loan_elsewhere",
-                "item I1 is on loan to reader P9".into()
+                "item I1 is on loan to another reader (card …0009)".into()
             )
+        );
+        assert_eq!(
+            checkout_conflict("I1", None, &Refusal::ItemOnLoanToAnother).message,
+            "item I1 is on loan to another reader"
         );
         assert_eq!(c(Refusal::ItemOnHoldForAnother).0, "on_hold_for_another");
         assert_eq!(
