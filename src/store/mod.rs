@@ -18,6 +18,7 @@ pub mod import;
 mod journal;
 mod payment;
 mod pin;
+mod retention;
 pub mod staff;
 #[cfg(feature = "stager")]
 mod stage;
@@ -31,7 +32,7 @@ pub use history::AlsoBorrowed;
 pub use journal::*;
 
 use crate::domain::{Calendar, PolicyTable, Rule, Settings};
-use chrono::{DateTime, FixedOffset, NaiveDate};
+use chrono::NaiveDate;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use rusqlite_migration::{Migrations, M};
 use std::path::{Path, PathBuf};
@@ -43,15 +44,18 @@ pub const SCHEMA: &str = include_str!("../../schema.sql");
 /// Migration 2: conflicts closed at the centre, readers' languages.
 pub const SCHEMA_2: &str = include_str!("schema_2.sql");
 
+/// Migration 3: retention may scrub readers out of past entries' detail.
+pub const SCHEMA_3: &str = include_str!("schema_3.sql");
+
 /// All migrations in order; `PRAGMA user_version` is the index of the last
 /// one applied. Append, never edit.
 fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(SCHEMA), M::up(SCHEMA_2)])
+    Migrations::new(vec![M::up(SCHEMA), M::up(SCHEMA_2), M::up(SCHEMA_3)])
 }
 
 /// The schema version this build writes.
 pub fn schema_version() -> usize {
-    2
+    3
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -490,33 +494,6 @@ impl Store {
             open_holds: one("SELECT count(*) FROM holds WHERE status IN ('waiting','ready')")?,
             journal: one("SELECT count(*) FROM journal")?,
             outbox: one("SELECT count(*) FROM journal WHERE sync_status IN ('pending','sent')")?,
-        })
-    }
-
-    /// Drops reader history older than `days`: returned loans, closed holds,
-    /// and the reader's barcode on journal entries the upstream has
-    /// acknowledged. Fees stay (they are accounts, not history).
-    pub fn apply_retention(&mut self, days: u32, now: DateTime<FixedOffset>) -> Result<Retention> {
-        let cutoff = (now - chrono::Duration::days(days as i64)).to_rfc3339();
-        let tx = self.conn.transaction()?;
-        let loans = tx.execute(
-            "DELETE FROM loans WHERE returned IS NOT NULL AND returned < ?1",
-            [&cutoff],
-        )?;
-        let holds = tx.execute(
-            "DELETE FROM holds WHERE status IN ('fulfilled','cancelled','expired') AND closed < ?1",
-            [&cutoff],
-        )?;
-        let journal = tx.execute(
-            "UPDATE journal SET patron = NULL
-             WHERE patron IS NOT NULL AND sync_status = 'acknowledged' AND at < ?1",
-            [&cutoff],
-        )?;
-        tx.commit()?;
-        Ok(Retention {
-            loans_deleted: loans,
-            holds_deleted: holds,
-            journal_anonymized: journal,
         })
     }
 
