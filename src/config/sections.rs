@@ -330,7 +330,8 @@ pub struct OfflineSection {
     #[serde(deserialize_with = "int_in::<_, _, 0, 100>")]
     pub max_loans_per_reader: u32,
     /// Offline checkouts need a cache refreshed from the upstream within
-    /// this many hours; 0 = no limit.
+    /// this many hours (the last pull, or the upstream's word on that
+    /// reader: `sync::fresh`); 0 = no limit.
     #[serde(deserialize_with = "int_in::<_, _, 0, 8760>")]
     pub max_cache_age_hours: u32,
 }

@@ -25,6 +25,7 @@ pub mod staff;
 mod stage;
 
 pub use payment::{Payment, PaymentOk};
+pub use pin::PinKept;
 
 pub use circ::*;
 pub use figures::{DbFigures, TypeCount};
