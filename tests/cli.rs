@@ -192,7 +192,7 @@ fn environment_and_db_flag_override_the_store_path() {
     let v = k.json(&["--db", s(&flag_db), "status"], 0);
     assert_eq!(v["db"], s(&flag_db));
     assert_eq!(v["integrity"], "ok");
-    assert_eq!(v["schema_version"], 2);
+    assert_eq!(v["schema_version"], kiosk::store::schema_version());
     assert!(flag_db.exists());
 }
 
