@@ -12,6 +12,15 @@
 //!   to back and 100 idle TLS sockets are held open, against its push p99
 //!   with neither, in one run (the ratio; issue 13 §2). Needs Python's
 //!   cryptography for the throwaway certificates (skipped without it).
+//! - stats: `/v1/reports/stats` (staff token, JSON) over two years of
+//!   history, 1 400 000 entries by default (`KIOSK_BENCH_STATS_ENTRIES`):
+//!   loans each returned the same minute, every loan a different title
+//!   ("distinct"), and the same number over 30 000 items borrowed the way
+//!   libraries see (a few titles often, most rarely: "repeats"); p50 of 7
+//!   reports for one month, two years and a range across month edges;
+//!   goal well under 1 s (≤ 0.3 s). The histories are built once through
+//!   the storage's push and kept in target/ (reused; delete
+//!   `bench-stats-*.db` there to build them again).
 //!
 //! `cargo bench --bench sync` runs full size (release); under `cargo test
 //! --all-targets` (no `--bench` flag) the sizes are tiny so CI stays fast
@@ -33,6 +42,7 @@ use kiosk::protocol::{Entry, EntryStatus, ItemRecord, PatronRecord};
 use kiosk::store::Store;
 use kiosk::sync::http::{HttpSettings, HttpUpstream};
 use kiosk::sync::{Engine, Upstream};
+use rand::SeedableRng;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -45,6 +55,7 @@ struct Size {
     pull_patrons: u32,
     kiosks: u32,
     per_kiosk: u64,
+    stats_entries: u64,
     full: bool,
 }
 
@@ -67,6 +78,10 @@ fn size() -> Size {
         pull_patrons: env("KIOSK_BENCH_PATRONS", patrons) as u32,
         kiosks: env("KIOSK_BENCH_KIOSKS", kiosks) as u32,
         per_kiosk: env("KIOSK_BENCH_PER_KIOSK", per_kiosk),
+        stats_entries: env(
+            "KIOSK_BENCH_STATS_ENTRIES",
+            if full { 1_400_000 } else { 2_000 },
+        ),
         full,
     }
 }
@@ -517,6 +532,160 @@ async fn stall(s: &Size, dir: &Path) {
     );
 }
 
+/// An item of its own title (the "distinct" history: every loan a
+/// different title).
+fn distinct_item(n: u32) -> ItemRecord {
+    ItemRecord {
+        title: format!("Distinct {n:07}"),
+        ..item(n)
+    }
+}
+
+/// Two years of history (2024-01-01 … 2025-12-30) in a central database
+/// kept in target/: `entries` / 2 loans, each returned the same minute,
+/// by readers spread over 100 000 (1 000 at smoke size). `distinct`:
+/// loan n borrows item n, its own title; otherwise one of 30 000 items
+/// (10 000 titles), item k about as often as 1/(k+1).
+async fn stats_history(s: &Size, distinct: bool) -> PathBuf {
+    let kind = if distinct { "distinct" } else { "repeats" };
+    let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("bench-stats-{kind}-{}.db", s.stats_entries));
+    if path.exists() {
+        return path;
+    }
+    let building = path.with_extension("building");
+    for ext in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{ext}", building.display()));
+    }
+    let t = Instant::now();
+    let st = SqliteStorage::open(&building, Settings::default()).unwrap();
+    let loans = (s.stats_entries / 2) as u32;
+    let patrons = if s.full { 100_000 } else { 1_000 };
+    let items = if distinct {
+        loans
+    } else {
+        30_000.min(loans.max(3))
+    };
+    seed(&st, patrons, 0).await;
+    for chunk in (1..=items).collect::<Vec<_>>().chunks(100_000) {
+        let rows = chunk
+            .iter()
+            .map(|&n| if distinct { distinct_item(n) } else { item(n) })
+            .collect();
+        st.import_items(rows, Utc::now()).await.unwrap();
+    }
+    let (kiosk, _) = tokens(&st, 1).await.remove(0);
+    let start = chrono::NaiveDate::from_ymd_opt(2024, 1, 1).unwrap();
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+    let mut batch = Vec::with_capacity(1_000);
+    let mut seq = 0i64;
+    for n in 0..loans {
+        use rand::Rng;
+        let day = start + Days::days((n as u64 * 730 / loans as u64) as i64);
+        let minute = (n as u64).wrapping_mul(7_919) % 600;
+        let at = format!("{day}T{:02}:{:02}:00+08:00", 9 + minute / 60, minute % 60);
+        let item = if distinct {
+            n + 1
+        } else {
+            // Item k about as often as 1/(k+1): u^3 piles up near 0.
+            let u: f64 = rng.random();
+            1 + ((items as f64) * u * u * u) as u32 % items
+        };
+        let patron = patron(rng.random_range(1..=patrons)).barcode;
+        for checkout in [true, false] {
+            seq += 1;
+            batch.push(Entry {
+                id: Uuid::now_v7(),
+                kiosk_id: kiosk.clone(),
+                seq,
+                at: at.clone(),
+                kind: if checkout { "checkout" } else { "checkin" }.into(),
+                patron: checkout.then(|| patron.clone()),
+                item: Some(format!("I{item:08}")),
+                decision: "accepted".into(),
+                reason: None,
+                due: checkout.then(|| (day + Days::days(28)).to_string()),
+                detail: serde_json::json!({}),
+                offline: true,
+            });
+        }
+        if batch.len() >= 1_000 || n + 1 == loans {
+            let req = kiosk::protocol::PushRequest {
+                kiosk_id: kiosk.clone(),
+                sent_at: Local::now().fixed_offset().to_rfc3339(),
+                entries: std::mem::take(&mut batch),
+            };
+            st.push(req, Utc::now()).await.unwrap();
+        }
+    }
+    drop(st);
+    for ext in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{ext}", building.display()));
+    }
+    std::fs::rename(&building, &path).unwrap();
+    eprintln!(
+        "stats: built the {kind} history ({} entries) in {:.0} s",
+        seq,
+        t.elapsed().as_secs_f64()
+    );
+    path
+}
+
+/// (e) `/v1/reports/stats` over two years of history, p50 of 7 reports
+/// per range, through a real `kiosk-central serve`.
+async fn stats(s: &Size) {
+    for distinct in [true, false] {
+        let db = stats_history(s, distinct).await;
+        let staff = central::new_token();
+        {
+            let st = SqliteStorage::open(&db, Settings::default()).unwrap();
+            st.set_staff_token("bench".into(), central::token_hash(&staff), Utc::now())
+                .await
+                .unwrap();
+        }
+        let server = Server::start(&["--db".into(), db.display().to_string()]);
+        let http = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(600))
+            .build()
+            .unwrap();
+        for (what, from, to) in [
+            ("one month", "2025-06-01", "2025-06-30"),
+            ("two years", "2024-01-01", "2025-12-31"),
+            ("across month edges", "2024-03-15", "2025-09-14"),
+        ] {
+            let mut times = vec![];
+            let mut loans = 0;
+            for _ in 0..7 {
+                let t = Instant::now();
+                let r = http
+                    .get(format!(
+                        "{}/v1/reports/stats?from={from}&to={to}",
+                        server.base
+                    ))
+                    .bearer_auth(&staff)
+                    .send()
+                    .await
+                    .unwrap();
+                assert!(r.status().is_success(), "stats: {}", r.status());
+                let v: serde_json::Value = r.json().await.unwrap();
+                times.push(t.elapsed().as_secs_f64());
+                loans = v["loans"].as_u64().unwrap_or(0);
+                assert!(loans > 0, "no loans in {from}..{to}");
+            }
+            times.sort_by(|a, b| a.total_cmp(b));
+            let p50 = times[times.len() / 2];
+            println!(
+                "sync stats: {} history ({} entries), {what} ({from}..{to}, {loans} loans): p50 {:.3} s of 7 reports (max {:.3} s){}",
+                if distinct { "distinct-title" } else { "repeating-title" },
+                s.stats_entries,
+                p50,
+                times[times.len() - 1],
+                goal(s.full && s.stats_entries >= 1_000_000, p50 <= 0.3, "<= 0.3 s"),
+            );
+        }
+    }
+}
+
 fn main() {
     let s = size();
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -525,7 +694,7 @@ fn main() {
         .build()
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    // KIOSK_BENCH_ONLY=drain|pull|stall|kiosks runs one part.
+    // KIOSK_BENCH_ONLY=drain|pull|stall|stats|kiosks runs those parts.
     let only = std::env::var("KIOSK_BENCH_ONLY").unwrap_or_default();
     let run = |part: &str| only.is_empty() || only.split(',').any(|o| o == part);
     rt.block_on(async {
@@ -542,6 +711,9 @@ fn main() {
         }
         if run("stall") {
             stall(&s, dir.path()).await;
+        }
+        if run("stats") {
+            stats(&s).await;
         }
         if !run("kiosks") {
             return;

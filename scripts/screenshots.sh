@@ -12,6 +12,8 @@
 #
 # Usage: scripts/screenshots.sh [screen ...]   (default: all of them;
 # add -hc to a screen's name for the high-contrast theme, e.g. borrow-hc).
+# staff-export is the staff menu after an export onto a USB stick;
+# db-damaged the idle screen of a kiosk whose database failed its check.
 # staff-online and staff-offline show the staff menu's sync panel with a
 # central system: a real kiosk-central on loopback (empty), and one that
 # is not there.
@@ -21,7 +23,8 @@ cd "$(dirname "$0")/.."
 SCREENS=("$@")
 if [ ${#SCREENS[@]} -eq 0 ]; then
     SCREENS=(attract offline pin pin-staff-locked borrow return account holds receipt receipt-printing receipt-email
-        feedback warning staff staff-online staff-offline out-of-service borrow-hc account-hc)
+        feedback warning staff staff-export staff-online staff-offline out-of-service db-damaged
+        borrow-hc account-hc)
 fi
 OUT=docs/screenshots
 DISPLAY_NUM=${SCREENSHOT_DISPLAY:-:97}
@@ -99,6 +102,12 @@ for s in "${SCREENS[@]}"; do
             SHOT_WAIT=$((WAIT + 10)) shot "$s" "$lang" staff-sync KIOSK__UPSTREAM__KIND=http \
                 KIOSK__UPSTREAM__URL=http://127.0.0.1:9 KIOSK__UPSTREAM__TOKEN=none \
                 KIOSK__UPSTREAM__TIMEOUT_SECS=1
+            ;;
+        staff-export)
+            # The staff menu after an export onto the "USB stick" (a
+            # folder standing in for its mount point).
+            mkdir -p "$WORK/media/KIOSK-USB"
+            shot "$s" "$lang" staff-export KIOSK__STAFF__EXPORT_DIR="$WORK/media/KIOSK-USB"
             ;;
         receipt-email)
             # E-mail offered ([receipt] email); nothing is sent for a shot.

@@ -37,10 +37,24 @@ pub struct Env {
 impl Env {
     /// Opens the database for work that writes (circulation, imports, the
     /// kiosks, sync): a database that fails its quick check is refused
-    /// (`StoreError::Damaged`, exit code 2) before anything is written.
+    /// (`StoreError::Damaged`, exit code 2) before anything is written. A
+    /// pass is remembered beside the database while its files stay as the
+    /// kiosk left them, for at most a day (`store::check`: the key and the
+    /// trade-off), so a command does not pay for the check every time.
     pub fn open_store(&self) -> Result<Store, Failure> {
         let mut store = Store::open(&self.db, &self.config.kiosk.id)?;
-        store.check_at_start(&self.db)?;
+        store.check_remembered(&self.db, std::time::SystemTime::now())?;
+        self.configured(store)
+    }
+
+    /// Opens the database for the touch screen and the text kiosk, which
+    /// run the check themselves after their first frame and stay out of
+    /// service until it passes (`ui::app::start`, `textkiosk`).
+    pub fn open_store_unchecked(&self) -> Result<Store, Failure> {
+        self.configured(Store::open(&self.db, &self.config.kiosk.id)?)
+    }
+
+    fn configured(&self, mut store: Store) -> Result<Store, Failure> {
         if self.config.upstream.kind == crate::config::UpstreamKind::None {
             store.forget_pulled_policies()?;
         }

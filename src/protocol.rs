@@ -16,6 +16,9 @@
 //!   request's entry id (a later push of that id is a duplicate).
 //! - `POST /v1/heartbeat` — `Heartbeat` → `HeartbeatAck`.
 //! - `GET /v1/patrons/{barcode}` → `PatronRecord` (online lookup).
+//! - `POST /v1/pin-check` — `PinCheckRequest` → `PinCheckResponse`: a
+//!   reader's PIN checked by the server, for kiosks it withholds PIN
+//!   hashes from (the PIN in the body, never in a URL).
 //! - `GET /v1/recommendations?patron=B&item=I&limit=N` → `Recommendations`.
 //! - `GET /v1/conflicts?kiosk=K` → `Vec<ConflictRecord>`.
 //!
@@ -343,6 +346,45 @@ pub struct PatronRecord {
     /// from older servers; older kiosks ignore it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub language: Option<String>,
+}
+
+/// `POST /v1/pin-check`: is `pin` the PIN of the reader with card
+/// `patron`? For kiosks without PIN hashes (tokens without
+/// `--offline-pins`). Never logged; its `Debug` hides the PIN.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PinCheckRequest {
+    pub patron: String,
+    #[schema(max_length = 128)]
+    pub pin: String,
+}
+
+impl std::fmt::Debug for PinCheckRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PinCheckRequest")
+            .field("patron", &self.patron)
+            .field("pin", &"…")
+            .finish()
+    }
+}
+
+/// The longest PIN `POST /v1/pin-check` takes (400 above).
+pub const MAX_PIN_LEN: usize = 128;
+
+/// The server's word on a PIN. It counts wrong PINs per card across all
+/// kiosks (`[policy] pin_attempts`, then locked for `pin_lock_minutes`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PinCheckResponse {
+    /// The server knows the card (false: nothing else is said).
+    pub known: bool,
+    /// The PIN is right (also when the reader has no PIN: nothing to get
+    /// wrong) or wrong; null when it was not checked (unknown card, or
+    /// the card is locked).
+    pub valid: Option<bool>,
+    /// The card is locked until then (RFC 3339, UTC): too many wrong PINs
+    /// from any kiosk. Set also on the wrong PIN that locks it.
+    pub locked_until: Option<String>,
+    /// Wrong PINs still allowed before the lock, after a wrong one.
+    pub attempts_left: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]

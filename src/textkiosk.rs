@@ -45,6 +45,17 @@ enum Input {
     Line(String),
     Device(DeviceEvent),
     End,
+    /// The database's check at start: passed, or the problem it found.
+    Checked(Result<(), String>),
+}
+
+/// Where the database's check at start stands: scans wait while it runs
+/// and are refused if it failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum DbCheck {
+    Running,
+    Passed,
+    Failed(String),
 }
 
 struct Kiosk<'a, W: Write> {
@@ -66,12 +77,16 @@ struct Kiosk<'a, W: Write> {
     pad: Pad,
     /// (title, due) borrowed in this session, for the receipt.
     borrowed: Vec<(String, String)>,
+    db: DbCheck,
 }
 
 pub fn run(env: &Env, text_requested: bool) -> Result<i32, CliError> {
     let t = Texts::get();
     let lang = env.lang;
-    let mut store = env.open_store()?;
+    // The check at start runs after the welcome, on a thread of its own
+    // (it reads the whole file: seconds on a large library); scans wait
+    // for it, and are refused if it fails.
+    let mut store = env.open_store_unchecked()?;
     let demo = &env.config.demo;
     if demo.enabled && store.counts()?.patrons == 0 {
         let r = store::demo::generate(&mut store, demo.patrons, demo.items, demo.seed, env.now)?;
@@ -80,9 +95,6 @@ pub fn run(env: &Env, text_requested: bool) -> Result<i32, CliError> {
             r.patrons, r.items
         );
     }
-    let kept = env.config.store.history_retention_days;
-    let dropped = store.apply_retention(kept, env.now)?;
-    tracing::info!(?dropped, kept, "history retention applied");
     if !text_requested {
         eprintln!("{}", t.text(lang, "kiosk-gui-pending", &[]));
     }
@@ -98,12 +110,32 @@ pub fn run(env: &Env, text_requested: bool) -> Result<i32, CliError> {
         .worker_threads(1)
         .enable_all()
         .build()?;
-    let (circ, engine, background) = sync_parts(env, &rt)?;
+    // The sync engine starts once the check passed; nothing circulates
+    // before, so this one is never asked.
+    let circ = Circulation::new(
+        None,
+        Duration::from_millis(env.config.upstream.decide_timeout_ms as u64),
+        OfflineRules::from(&env.config.offline),
+    );
+    let mut background = None;
     let (devices, device_events) = Devices::start(&env.config);
     if devices.handles().any(|h| h.field.is_some()) {
         eprintln!("{}", t.text(lang, "kiosk-pad-help", &[]));
     }
     let (tx, rx) = mpsc::channel();
+    {
+        let tx = tx.clone();
+        let reader = store.reader();
+        std::thread::spawn(move || {
+            let r = reader.check().map_err(|e| match e {
+                store::StoreError::Damaged { problems, .. } => {
+                    problems.into_iter().next().unwrap_or_default()
+                }
+                other => other.to_string(),
+            });
+            let _ = tx.send(Input::Checked(r));
+        });
+    }
     {
         let tx = tx.clone();
         std::thread::spawn(move || {
@@ -129,7 +161,7 @@ pub fn run(env: &Env, text_requested: bool) -> Result<i32, CliError> {
         circ,
         rt,
         mode: Mode::Online,
-        engine,
+        engine: None,
         health: BTreeMap::new(),
         devices,
         out: std::io::stdout().lock(),
@@ -138,6 +170,7 @@ pub fn run(env: &Env, text_requested: bool) -> Result<i32, CliError> {
         awaiting_pin: None,
         pad: Pad::new(),
         borrowed: Vec::new(),
+        db: DbCheck::Running,
     };
     k.say(&t.text(
         lang,
@@ -145,8 +178,17 @@ pub fn run(env: &Env, text_requested: bool) -> Result<i32, CliError> {
         &[("library", env.config.kiosk.library_name.clone())],
     ))?;
     let mut ended = false;
+    let mut held = std::collections::VecDeque::new();
     loop {
-        let input = if ended {
+        // Input that came while the check ran, once it is over.
+        let next = if k.db == DbCheck::Running {
+            None
+        } else {
+            held.pop_front()
+        };
+        let input = if let Some(i) = next {
+            i
+        } else if ended && k.db != DbCheck::Running {
             match rx.recv_timeout(DRAIN) {
                 Ok(i) => i,
                 Err(_) => break,
@@ -158,9 +200,15 @@ pub fn run(env: &Env, text_requested: bool) -> Result<i32, CliError> {
             }
         };
         match input {
+            Input::Line(_) | Input::Device(_) if k.db == DbCheck::Running => held.push_back(input),
             Input::Line(line) => k.line(&line)?,
             Input::Device(e) => k.device(e)?,
             Input::End => ended = true,
+            Input::Checked(r) => {
+                if let Some(bg) = k.checked(r)? {
+                    background = Some(bg);
+                }
+            }
         }
         k.out.flush()?;
     }
@@ -192,7 +240,8 @@ fn sync_parts(env: &Env, rt: &tokio::runtime::Runtime) -> Result<SyncParts, CliE
     let circ = Circulation::new(Some(upstream), timeout, rules).with_status(engine.status_sender());
     let cron = schedule::parse_cron(&env.config.sync.nightly)?;
     let interval = Duration::from_secs(env.config.sync.interval_secs as u64);
-    let store = env.open_store()?;
+    // Called once the check at start passed: not checked again.
+    let store = env.open_store_unchecked()?;
     let _in_runtime = rt.enter();
     let engine = Arc::new(engine);
     let bg = schedule::spawn(engine.clone(), store, interval, cron);
@@ -200,6 +249,45 @@ fn sync_parts(env: &Env, rt: &tokio::runtime::Runtime) -> Result<SyncParts, CliE
 }
 
 impl<W: Write> Kiosk<'_, W> {
+    /// The check's answer: in service (retention applied, the sync engine
+    /// started), or out of service with the reason for staff (logged).
+    fn checked(&mut self, r: Result<(), String>) -> Result<Option<Background>, CliError> {
+        match r {
+            Ok(()) => {
+                tracing::info!("the kiosk database passed its check");
+                self.db = DbCheck::Passed;
+                let kept = self.env.config.store.history_retention_days;
+                let dropped = self.store.apply_retention(kept, self.env.now)?;
+                tracing::info!(?dropped, kept, "history retention applied");
+                let (circ, engine, background) = sync_parts(self.env, &self.rt)?;
+                self.circ = circ;
+                self.engine = engine;
+                Ok(background)
+            }
+            Err(problem) => {
+                tracing::error!(%problem, "the kiosk database failed its check: out of service");
+                let text = self.text("ui-db-damaged", &[("problem", problem.clone())]);
+                self.say(&format!("✗ {text}"))?;
+                self.db = DbCheck::Failed(problem);
+                Ok(None)
+            }
+        }
+    }
+
+    /// Whether the database keeps the kiosk out of service (its check
+    /// failed): then says so, and nothing is lent or returned.
+    fn out_of_service(&mut self) -> Result<bool, CliError> {
+        let DbCheck::Failed(problem) = &self.db else {
+            return Ok(false);
+        };
+        let text = self.text("ui-db-damaged", &[("problem", problem.clone())]);
+        self.say(&format!(
+            "✗ {}: {text}",
+            self.text("ui-out-of-service", &[])
+        ))?;
+        Ok(true)
+    }
+
     fn say(&mut self, text: &str) -> Result<(), CliError> {
         writeln!(self.out, "{text}")?;
         Ok(())
@@ -274,6 +362,9 @@ impl<W: Write> Kiosk<'_, W> {
     /// What the scan means by `domain::session`'s rules (as on the touch
     /// screen; this kiosk has no staff menu and no reservations screen).
     fn scan(&mut self, code: String) -> Result<(), CliError> {
+        if self.out_of_service()? {
+            return Ok(());
+        }
         let now = Local::now().fixed_offset();
         let scanned = self.store.classify(&code)?;
         match session::on_scan(&self.at(), false, scanned, &code) {
@@ -314,7 +405,7 @@ impl<W: Write> Kiosk<'_, W> {
             idle: self.session.is_none(),
             holds: false,
             return_without_card: self.env.config.kiosk.return_without_card,
-            out_of_service: false,
+            out_of_service: self.db != DbCheck::Passed,
         }
     }
 
@@ -414,6 +505,9 @@ impl<W: Write> Kiosk<'_, W> {
                 self.scan(normalize(&code))?
             }
             EventKind::TagsInField { tags } => {
+                if self.out_of_service()? {
+                    return Ok(());
+                }
                 for action in self.pad.field(&tags) {
                     match action {
                         PadAction::Ready {

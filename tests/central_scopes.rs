@@ -152,6 +152,13 @@ async fn every_route_answers_each_kind_of_token_as_the_table_says() {
             [200, 403, 403, 401],
         ),
         ("GET", "/v1/patrons/P1".into(), None, [200, 200, 403, 401]),
+        // Staff do not check readers' PINs (kiosks do, for readers).
+        (
+            "POST",
+            "/v1/pin-check".into(),
+            Some(json!({"patron": "P1", "pin": "1234"})),
+            [200, 200, 403, 401],
+        ),
         (
             "GET",
             "/v1/recommendations?patron=P1".into(),

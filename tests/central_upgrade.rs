@@ -175,7 +175,7 @@ async fn a_version_1_sqlite_file_upgrades_once_and_keeps_its_data() {
     let v: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(v, 7);
+    assert_eq!(v, 8);
     kept_and_served(&db, &servers, "old-token", conflict).await;
 }
 
@@ -212,7 +212,7 @@ async fn postgres_upgrades_once_and_says_what_failed() {
         .iter()
         .map(|r| r.get(0))
         .collect();
-    assert_eq!(versions, [1, 7], "upgraded exactly once");
+    assert_eq!(versions, [1, 8], "upgraded exactly once");
     kept_and_served(&db, &servers, "old-token", conflict).await;
     drop(servers);
 

@@ -6,7 +6,7 @@ mod support;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use support::kiosk::{json_lines, run_with_input, KIOSK};
+use support::kiosk::{damage_inside, json_lines, run_with_input, KIOSK};
 
 const NOW: &str = "2026-11-22T10:00:00+08:00";
 
@@ -192,7 +192,7 @@ fn environment_and_db_flag_override_the_store_path() {
     let v = k.json(&["--db", s(&flag_db), "status"], 0);
     assert_eq!(v["db"], s(&flag_db));
     assert_eq!(v["integrity"], "ok");
-    assert_eq!(v["schema_version"], 2);
+    assert_eq!(v["schema_version"], kiosk::store::schema_version());
     assert!(flag_db.exists());
 }
 
@@ -728,4 +728,85 @@ fn a_database_damaged_inside_is_refused_for_work_and_status_says_so() {
     assert_eq!(out.status.code(), Some(2));
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_ne!(v["integrity"], "ok", "{v}");
+}
+
+/// The quick check reads the whole file (1.7 s on the 1M-item demo
+/// library): a command that writes reuses a pass noted beside the
+/// database while the files are as the kiosk left them, and checks again
+/// once something else changed them (here: a backup copied back).
+#[test]
+fn a_passed_check_is_reused_until_the_database_is_changed_from_outside() {
+    let k = Kiosk::new();
+    k.import_sample();
+    let db = k.path("kiosk.db");
+    let mark = k.path("kiosk.db-checked");
+    let logged = |args: &[&str]| -> String {
+        let out = k.cmd(args).env("KIOSK_LOG", "kiosk=info").output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {err}");
+        err
+    };
+    let checked_at = || -> Value {
+        let text = std::fs::read_to_string(&mark).expect("the pass is noted");
+        serde_json::from_str::<Value>(&text).unwrap()["checked_at"].clone()
+    };
+    logged(&["circ", "checkout", "--patron", "P1", "--item", "I1"]);
+    let first = checked_at();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&mark).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "{mode:o}");
+    }
+    // The kiosk's own writes since: the pass still holds.
+    let err = logged(&["circ", "checkin", "--item", "I1"]);
+    assert!(err.contains("not run again"), "{err}");
+    assert!(!err.contains("database check ran"), "{err}");
+    assert_eq!(checked_at(), first);
+    let backup = k.path("backup.db");
+    std::fs::copy(&db, &backup).unwrap();
+    let err = logged(&["circ", "checkout", "--patron", "P1", "--item", "I2"]);
+    assert!(err.contains("not run again"), "{err}");
+
+    // Restored from the backup: the file changed from outside, so the
+    // next command checks it again.
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    std::fs::copy(&backup, &db).unwrap();
+    let err = logged(&["circ", "checkout", "--patron", "P2", "--item", "I3"]);
+    assert!(err.contains("database check ran"), "{err}");
+    assert!(!err.contains("not run again"), "{err}");
+
+    // Damaged from outside after a pass: checked again, and refused.
+    damage_inside(&db);
+    let out = k.run(&["circ", "checkout", "--patron", "P2", "--item", "I4"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("failed its check at start"), "{err}");
+    assert!(!mark.exists(), "a failed check forgets the pass");
+}
+
+/// The text kiosk greets first and checks its database after (a large
+/// library takes seconds); on a damaged one it lends nothing and says
+/// what staff must do, instead of not starting at all.
+#[test]
+fn the_text_kiosk_greets_then_stays_out_of_service_on_a_damaged_database() {
+    let k = Kiosk::new();
+    k.import_sample();
+    let before = k.lines(&["journal"]).len();
+    damage_inside(&k.path("kiosk.db"));
+    let out = run_with_input(
+        &mut k.cmd(&["--lang", "en", "run", "--text"]),
+        b"P1\nI1\ndone\nI2\n",
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{text}\n{err}");
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[0].starts_with("Welcome"), "{text}");
+    assert!(
+        text.contains("failed its check") && text.contains("Restore it from a backup"),
+        "{text}"
+    );
+    assert!(!text.contains("✓"), "nothing lent or returned: {text}");
+    assert_eq!(k.lines(&["journal"]).len(), before, "nothing journaled");
 }

@@ -150,6 +150,27 @@ fn open_staff_menu(app: &mut App) -> iced::Task<Message> {
     app.update(Message::Identify(identify::Message::Submit))
 }
 
+/// A configuration exporting into a "USB stick" (a folder in a temporary
+/// directory): (config, the directory to keep, the stick's folder).
+fn with_stick() -> (Config, tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let stick = dir.path().join("KIOSK-USB");
+    std::fs::create_dir(&stick).unwrap();
+    let mut config = Config::default();
+    config.staff.export_dir = stick.display().to_string();
+    (config, dir, stick)
+}
+
+/// The files in `dir`, sorted.
+fn exports(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    files
+}
+
 /// A configuration with a receipt printer "printer" and an RFID pad "pad".
 fn printer_and_pad() -> Config {
     use kiosk::config::{DeviceKind, DeviceSection};
@@ -448,7 +469,8 @@ fn another_card_mid_session_must_wait() {
 
 #[test]
 fn staff_gesture_export_out_of_service_and_back() {
-    let (mut app, cards, items) = kiosk();
+    let (config, _dir, stick) = with_stick();
+    let (mut app, cards, items) = kiosk_with(config);
     app.send(Message::Scanned(cards[0].clone()));
     app.send(Message::Scanned(items[0].clone()));
     app.send(Message::Borrow(borrow::Message::Finish));
@@ -464,24 +486,23 @@ fn staff_gesture_export_out_of_service_and_back() {
         }
         other => panic!("expected the staff menu, got {other:?}"),
     }
-    let dir = std::env::temp_dir().join(format!("kiosk-gui-test-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("journal.csv");
-    app.send(Message::Staff(staff::Message::PathChanged(
-        path.display().to_string(),
-    )));
+    // The export goes into [staff] export_dir under a generated name.
     app.send(Message::Staff(staff::Message::Export));
-    let csv = std::fs::read_to_string(&path).unwrap();
+    let files = exports(&stick);
+    assert_eq!(files.len(), 1, "{files:?}");
+    let csv = std::fs::read_to_string(&files[0]).unwrap();
     assert!(csv.lines().count() >= 2, "{csv}");
-    // A path that cannot be written is reported, not a crash.
-    app.send(Message::Staff(staff::Message::PathChanged(
-        "/nonexistent/dir/x.csv".into(),
-    )));
+    // The stick pulled out: its folder is gone, and the menu says so.
+    std::fs::remove_dir_all(&stick).unwrap();
     app.send(Message::Staff(staff::Message::Export));
     match app.screen() {
-        Screen::Staff(s) => assert!(s.status.is_some()),
+        Screen::Staff(s) => {
+            let status = s.status.clone().unwrap_or_default();
+            assert!(status.contains("No USB stick found"), "{status}");
+        }
         other => panic!("{other:?}"),
     }
+    assert!(!stick.exists(), "nothing made in its place");
     app.send(Message::Staff(staff::Message::ToggleService));
     app.send(Message::Staff(staff::Message::Back));
     assert!(app.out_of_service());
@@ -492,7 +513,6 @@ fn staff_gesture_export_out_of_service_and_back() {
     // Out of service: scans do nothing.
     app.send(Message::Scanned(cards[0].clone()));
     assert!(app.session().is_none());
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[test]
@@ -1052,7 +1072,8 @@ fn simulator_clicks_through_borrow_and_return() {
 
 #[test]
 fn simulator_reserves_rates_and_staff_export_then_restart() {
-    let (mut app, cards, items) = kiosk();
+    let (config, _dir, stick) = with_stick();
+    let (mut app, cards, items) = kiosk_with(config);
     // Another reader has items[0] at home.
     app.send(Message::Scanned(cards[1].clone()));
     app.send(Message::Scanned(items[0].clone()));
@@ -1096,13 +1117,10 @@ fn simulator_reserves_rates_and_staff_export_then_restart() {
     // Staff: export by clicking, then restart.
     let t = open_staff_menu(&mut app);
     app.run(t);
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("export.csv");
-    app.send(Message::Staff(staff::Message::PathChanged(
-        path.display().to_string(),
-    )));
     click(&mut app, "Export");
-    let csv = std::fs::read_to_string(&path).unwrap();
+    let files = exports(&stick);
+    assert_eq!(files.len(), 1, "{files:?}");
+    let csv = std::fs::read_to_string(&files[0]).unwrap();
     assert!(
         csv.contains("hold_placed") && csv.contains("feedback"),
         "{csv}"
@@ -2345,4 +2363,220 @@ fn the_staff_pin_lock_survives_a_restart() {
     }
     app.staff_pin_sent(STAFF_PIN, Instant::now());
     assert!(matches!(app.screen(), Screen::Identify(_)));
+}
+
+/// A kiosk over a demo library in a database file (so it can be damaged):
+/// (app, cards, items, the database's directory to keep).
+fn kiosk_on_file(damaged: bool) -> (App, Vec<String>, Vec<String>, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("kiosk.db");
+    let mut config = Config::default();
+    config.kiosk.languages = vec![Lang::En, Lang::ZhCn];
+    config.staff.pin_hash = staff_pin_hash();
+    let (cards, items) = {
+        let mut s = Store::open(&db, &config.kiosk.id).unwrap();
+        let (rows, settings, holidays) = kiosk::config::circulation(&config);
+        s.configure(rows, settings, &holidays).unwrap();
+        store::demo::generate(&mut s, 30, 120, 7, Local::now().fixed_offset()).unwrap();
+        store::demo::loanable_pairs(&s, 5).unwrap()
+    };
+    if damaged {
+        support::kiosk::damage_inside(&db);
+    }
+    let mut s = Store::open(&db, &config.kiosk.id).unwrap();
+    let (rows, settings, holidays) = kiosk::config::circulation(&config);
+    s.configure(rows, settings, &holidays).unwrap();
+    (
+        App::new(config, s, None, Lang::En).unwrap(),
+        cards,
+        items,
+        dir,
+    )
+}
+
+/// The touch screen's first view comes before the database's check (on
+/// the 1M-item library the check alone takes longer than the start may):
+/// out of service while it runs, in service once it passed.
+#[test]
+fn the_first_view_comes_before_the_database_check_and_circulation_after() {
+    let (mut app, cards, items, _dir) = kiosk_on_file(false);
+    let loans = on_loan(&app);
+    let check = app.check_store();
+    assert_eq!(app.db_check(), &kiosk::ui::app::DbCheck::Running);
+    assert!(app.out_of_service());
+    {
+        let mut ui = simulator(&app);
+        assert!(ui.find("Out of service").is_ok(), "the first view");
+        assert!(ui.find(tr_en("ui-db-checking")).is_ok());
+    }
+    // A scan while the check runs lends nothing.
+    app.send(Message::Scanned(cards[0].clone()));
+    assert!(app.session().is_none());
+    app.run(check);
+    assert_eq!(app.db_check(), &kiosk::ui::app::DbCheck::Passed);
+    assert!(!app.out_of_service());
+    match app.screen() {
+        Screen::Attract(a) => assert!(!a.out_of_service && a.staff_note.is_none()),
+        other => panic!("{other:?}"),
+    }
+    app.send(Message::Scanned(cards[0].clone()));
+    app.send(Message::Scanned(items[0].clone()));
+    assert_eq!(on_loan(&app), loans + 1);
+}
+
+/// A database damaged inside: the first view is drawn, then the check
+/// finds the damage and the kiosk stays out of service with the reason
+/// for staff; no scan, tag or staff toggle lends anything.
+#[test]
+fn a_damaged_database_is_found_after_the_first_view_and_lends_nothing() {
+    let (mut app, cards, items, _dir) = kiosk_on_file(true);
+    let loans = on_loan(&app);
+    let entries: i64 = app
+        .store()
+        .conn()
+        .query_row("SELECT count(*) FROM journal", [], |r| r.get(0))
+        .unwrap();
+    let check = app.check_store();
+    assert!(simulator(&app).find("Out of service").is_ok(), "first view");
+    app.run(check);
+    let problem = match app.db_check() {
+        kiosk::ui::app::DbCheck::Failed(p) => p.clone(),
+        other => panic!("the damage was not found: {other:?}"),
+    };
+    assert!(!problem.is_empty());
+    assert!(app.out_of_service());
+    let note = match app.screen() {
+        Screen::Attract(a) => {
+            assert!(a.out_of_service);
+            a.staff_note
+                .as_ref()
+                .expect("a line for staff")
+                .render(Lang::En)
+        }
+        other => panic!("{other:?}"),
+    };
+    assert!(note.contains("failed its check"), "{note}");
+    assert!(note.contains("Restore it from a backup"), "{note}");
+    {
+        let mut ui = simulator(&app);
+        assert!(ui.find("Out of service").is_ok());
+        assert!(ui.find(note.as_str()).is_ok(), "the staff line is drawn");
+    }
+    // Readers: nothing happens.
+    app.send(Message::Scanned(cards[0].clone()));
+    app.send(Message::Scanned(items[0].clone()));
+    assert!(app.session().is_none());
+    // Staff: the menu says why; putting the kiosk "back in service" does
+    // not make the database good.
+    let t = open_staff_menu(&mut app);
+    app.run(t);
+    match app.screen() {
+        Screen::Staff(s) => assert_eq!(s.status.as_deref(), Some(note.as_str())),
+        other => panic!("{other:?}"),
+    }
+    app.send(Message::Staff(staff::Message::ToggleService));
+    app.send(Message::Staff(staff::Message::ToggleService));
+    app.send(Message::Staff(staff::Message::Back));
+    assert!(app.out_of_service());
+    app.send(Message::Scanned(cards[0].clone()));
+    app.send(Message::Scanned(items[0].clone()));
+    assert!(app.session().is_none());
+    assert_eq!(on_loan(&app), loans, "no loan went through");
+    let after: i64 = app
+        .store()
+        .conn()
+        .query_row("SELECT count(*) FROM journal", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(after, entries, "nothing journaled");
+}
+
+fn tr_en(id: &str) -> String {
+    tra_en(id, &[])
+}
+
+fn tra_en(id: &str, args: &[(&str, String)]) -> String {
+    kiosk::i18n::Texts::get().text(Lang::En, id, args)
+}
+
+/// The staff menu's export: only into [staff] export_dir, under a new
+/// generated name, owner-only; never over a file or through a link at
+/// that name; no path is typed; switched off when the key is unset.
+#[test]
+fn the_staff_export_goes_only_into_the_export_folder_under_a_new_name() {
+    let (config, _dir, stick) = with_stick();
+    let (mut app, cards, items) = kiosk_with(config);
+    app.send(Message::Scanned(cards[0].clone()));
+    app.send(Message::Scanned(items[0].clone()));
+    app.send(Message::Borrow(borrow::Message::Finish));
+    no_receipt_no_feedback(&mut app);
+    let t = open_staff_menu(&mut app);
+    app.run(t);
+    // Where it goes is on the menu; no path can be typed.
+    let place = format!("the USB stick at {}", stick.display());
+    assert!(
+        simulator(&app)
+            .find(tra_en("ui-staff-export", &[("dir", stick.display().to_string())]).as_str())
+            .is_ok(),
+        "{place}"
+    );
+    app.send(Message::Staff(staff::Message::Export));
+    let files = exports(&stick);
+    assert_eq!(files.len(), 1, "{files:?}");
+    let name = files[0].file_name().unwrap().to_string_lossy().into_owned();
+    let id = Config::default().kiosk.id;
+    let prefix = format!("kiosk-{id}-transactions-");
+    assert!(
+        name.starts_with(&prefix) && name.ends_with(".csv"),
+        "{name}"
+    );
+    let stamp = &name[prefix.len()..name.len() - 4];
+    assert!(
+        chrono::NaiveDateTime::parse_from_str(stamp, "%Y%m%d-%H%M%S").is_ok(),
+        "{name}"
+    );
+    let csv = std::fs::read_to_string(&files[0]).unwrap();
+    assert!(csv.contains(&items[0]), "{csv}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&files[0]).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "an export names readers: {mode:o}");
+    }
+    let said = |app: &App| match app.screen() {
+        Screen::Staff(s) => s.status.clone().unwrap_or_default(),
+        other => panic!("{other:?}"),
+    };
+    assert!(
+        said(&app).contains(&files[0].display().to_string()),
+        "{}",
+        said(&app)
+    );
+
+    // Links planted at the names of the next seconds: refused, their
+    // target untouched.
+    #[cfg(unix)]
+    {
+        std::fs::remove_file(&files[0]).unwrap();
+        let target = _dir.path().join("precious.txt");
+        std::fs::write(&target, "precious").unwrap();
+        let now = Local::now();
+        for s in 0..4 {
+            let at = now + chrono::Duration::seconds(s);
+            let link = stick.join(kiosk::ui::app::export_name(&id, at));
+            std::os::unix::fs::symlink(&target, &link).unwrap();
+        }
+        app.send(Message::Staff(staff::Message::Export));
+        assert!(said(&app).contains("exists already"), "{}", said(&app));
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "precious");
+    }
+
+    // Switched off: the menu says how to switch it on, and nothing else.
+    let (mut app, _, _) = kiosk();
+    let t = open_staff_menu(&mut app);
+    app.run(t);
+    let off = tr_en("ui-staff-export-off");
+    assert!(simulator(&app).find(off.as_str()).is_ok());
+    assert!(simulator(&app).find("Export").is_err(), "no export button");
+    app.send(Message::Staff(staff::Message::Export));
+    assert_eq!(said(&app), "");
 }

@@ -585,3 +585,52 @@ fn staff_restart_starts_the_kiosk_again_in_the_same_process() {
     focus_kiosk_window(&display, &log);
     open_session(&display, &cards[0], &log);
 }
+
+/// A database damaged inside (issue 13 §3) no longer keeps the window
+/// from opening, and no longer costs the first frame its check: the
+/// window comes up, the check runs behind it, finds the damage and keeps
+/// the kiosk out of service (logged for staff); a card and a book
+/// scanned lend nothing.
+#[test]
+fn a_damaged_database_opens_the_window_then_stays_out_of_service() {
+    if tools_or_skip().is_none() {
+        return;
+    }
+    let (_xvfb, display) = start_xvfb();
+    let dir = tempfile::tempdir().unwrap();
+    let db: PathBuf = dir.path().join("kiosk.db");
+    let log_path = dir.path().join("kiosk.log");
+    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("kiosk.toml");
+    let made = Command::new(BIN)
+        .arg("--config")
+        .arg(&shipped)
+        .arg("--db")
+        .arg(&db)
+        .args(["demo-data", "--patrons", "300", "--items", "3000"])
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{made:?}");
+    support::kiosk::damage_inside(&db);
+    let before = journal(&db).len();
+
+    let mut kiosk = run_kiosk(&display, &shipped, Some(&db), &log_path);
+    let log = || plain(&fs::read_to_string(&log_path).unwrap_or_default());
+    let (cards, books) = wait_demo_codes(&log);
+    focus_kiosk_window(&display, &log);
+    assert!(
+        wait_for("the check's verdict", Duration::from_secs(60), || log()
+            .contains("failed its check")),
+        "{}",
+        log()
+    );
+    wedge_scan(&display, &cards[0]);
+    wedge_scan(&display, &books[0]);
+    assert!(
+        !wait_for("no session", Duration::from_secs(5), || log()
+            .contains("session opened")),
+        "out of service, yet a session opened: {}",
+        log()
+    );
+    assert_eq!(journal(&db).len(), before, "nothing lent: {}", log());
+    assert!(kiosk.0.try_wait().unwrap().is_none(), "{}", log());
+}

@@ -37,10 +37,14 @@ fn kiosk(dir: &Path, args: &[&str]) -> (i32, Vec<Value>, String) {
 }
 
 fn write_kiosk_toml(dir: &Path, base: &str, token: &str) {
+    write_kiosk_toml_as(dir, "K1", base, token);
+}
+
+fn write_kiosk_toml_as(dir: &Path, id: &str, base: &str, token: &str) {
     std::fs::write(
         dir.join("kiosk.toml"),
         format!(
-            "[kiosk]\nid = \"K1\"\nlanguages = [\"en\", \"zh-CN\"]\n[store]\npath = \"kiosk.db\"\n\
+            "[kiosk]\nid = \"{id}\"\nlanguages = [\"en\", \"zh-CN\"]\n[store]\npath = \"kiosk.db\"\n\
              [barcode]\nmode = \"off\"\n\
              [upstream]\nkind = \"http\"\nurl = \"{base}\"\ntoken = \"{token}\"\n\
              timeout_secs = 2\ndecide_timeout_ms = 1500\n\
@@ -378,4 +382,93 @@ fn the_kiosk_talks_to_kiosk_central_over_tls() {
     let (code, out, err) = kiosk(&kdir, &["sync", "--once"]);
     assert_eq!(code, 0, "{out:?} {err}");
     assert_eq!(loans(&cdb).len(), 2, "{:?}", loans(&cdb));
+}
+
+/// Issue 13 §1/§7: a kiosk whose token lacks `--offline-pins` gets no PIN
+/// hashes, and checks PINs online: `POST /v1/pin-check` on the real
+/// server, which counts wrong PINs per card across kiosks. Right PIN → a
+/// session; wrong → `wrong_pin`; six wrong from two kiosks → locked at
+/// both; the server gone → `pin_unavailable`.
+#[test]
+fn pins_are_checked_by_the_server_for_kiosks_without_hashes() {
+    let Library {
+        dir,
+        cdb,
+        server,
+        kdir,
+    } = library(
+        "P1,Reader One,adult,2099-12-31,1234,\n\
+         P2,Reader Two,adult,2099-12-31,,\n\
+         P3,Reader Three,adult,2099-12-31,5678,\n",
+        "I1,Alpha,Ann Author,,book,,1,\n\
+         I2,Beta,Ben Author,,book,,1,\n",
+    );
+    let circ = |dir: &Path, args: &[&str]| {
+        let (code, out, err) = kiosk(dir, args);
+        assert!(
+            !err.contains("1234") && !err.contains("0000"),
+            "a PIN in the log: {err}"
+        );
+        assert_eq!(out.len(), 1, "{args:?}: {out:?} {err}");
+        (code, out.into_iter().next().unwrap())
+    };
+    // argon2 in a debug build on a busy machine takes seconds: the
+    // kiosks wait for the server longer than a real one would.
+    let patient = |dir: &Path| {
+        let toml = std::fs::read_to_string(dir.join("kiosk.toml")).unwrap();
+        let toml = toml
+            .replace("timeout_secs = 2\n", "timeout_secs = 30\n")
+            .replace("decide_timeout_ms = 1500\n", "decide_timeout_ms = 30000\n");
+        std::fs::write(dir.join("kiosk.toml"), toml).unwrap();
+    };
+    patient(&kdir);
+    let pin = |dir: &Path, patron: &str, pin: &str| {
+        let (_, v) = circ(dir, &["circ", "account", "--patron", patron, "--pin", pin]);
+        if v["ok"] == true {
+            "ok".to_string()
+        } else {
+            v["reason"].as_str().unwrap_or("?").to_string()
+        }
+    };
+
+    // The right PIN opens a session: the server lends.
+    let (code, v) = circ(
+        &kdir,
+        &[
+            "circ", "checkout", "--patron", "P1", "--item", "I1", "--pin", "1234",
+        ],
+    );
+    assert_eq!((code, v["mode"].clone()), (0, Value::from("online")), "{v}");
+    assert_eq!(loans(&cdb), [("P1".to_string(), "I1".to_string())]);
+    // A reader without a PIN is not asked about.
+    let (code, v) = circ(
+        &kdir,
+        &["circ", "checkout", "--patron", "P2", "--item", "I2"],
+    );
+    assert_eq!(code, 0, "{v}");
+
+    // A second kiosk, also without PIN hashes.
+    let token2 = centre::token(&db_args(&cdb), "K2");
+    let kdir2 = dir.path().join("kiosk2");
+    std::fs::create_dir(&kdir2).unwrap();
+    write_kiosk_toml_as(&kdir2, "K2", &server.base, &token2);
+    patient(&kdir2);
+    let (code, out, err) = kiosk(&kdir2, &["sync", "--once"]);
+    assert_eq!(code, 0, "{out:?} {err}");
+
+    // Three wrong at K1, three at K2: the server locks the card on the
+    // fifth (its [policy] pin_attempts), though neither kiosk saw five.
+    let k1: Vec<String> = (0..3).map(|_| pin(&kdir, "P1", "0000")).collect();
+    assert_eq!(k1, ["wrong_pin"; 3]);
+    let k2: Vec<String> = (0..3).map(|_| pin(&kdir2, "P1", "0000")).collect();
+    assert_eq!(k2, ["wrong_pin", "pin_locked", "pin_locked"]);
+    // Locked everywhere, the right PIN included.
+    assert_eq!(pin(&kdir, "P1", "1234"), "pin_locked");
+    assert_eq!(pin(&kdir2, "P1", "1234"), "pin_locked");
+    // Another reader is not affected.
+    assert_eq!(pin(&kdir2, "P3", "5678"), "ok");
+
+    // The server gone: the PIN cannot be checked.
+    drop(server);
+    assert_eq!(pin(&kdir, "P3", "5678"), "pin_unavailable");
 }

@@ -35,16 +35,17 @@ impl Kiosk {
     }
 
     fn configure(&self, ils: &Ils, extra: &str) {
-        self.configure_timeout(ils, 5, extra);
+        self.configure_timeout(ils, 5, 0, extra);
     }
 
-    /// With `timeout_secs` for each exchange with the ILS.
-    fn configure_timeout(&self, ils: &Ils, timeout_secs: u32, extra: &str) {
+    /// With `timeout_secs` for each exchange with the ILS and `[offline]
+    /// max_cache_age_hours`.
+    fn configure_timeout(&self, ils: &Ils, timeout_secs: u32, cache_age_hours: u32, extra: &str) {
         std::fs::write(
             self.dir.path().join("kiosk.toml"),
             format!(
                 "[kiosk]\nid = \"sip2-kiosk\"\n[store]\npath = \"kiosk.db\"\n[barcode]\nmode = \"off\"\n\
-                 [offline]\npolicy = \"returns-and-checkouts\"\nmax_cache_age_hours = 0\n\
+                 [offline]\npolicy = \"returns-and-checkouts\"\nmax_cache_age_hours = {cache_age_hours}\n\
                  [upstream]\nkind = \"sip2\"\nhost = \"127.0.0.1\"\nport = {}\ninstitution = \"MAIN\"\n\
                  location = \"KIOSK-1\"\ntimeout_secs = {timeout_secs}\ndecide_timeout_ms = 5000\n{extra}",
                 ils.port
@@ -158,6 +159,7 @@ struct OnIls {
     login: Option<&'static str>,
     options: Vec<String>,
     timeout_secs: u32,
+    cache_age_hours: u32,
     config: String,
     tls: bool,
 }
@@ -170,6 +172,7 @@ fn on_ils(items: Value) -> OnIls {
         login: None,
         options: Vec::new(),
         timeout_secs: 5,
+        cache_age_hours: 0,
         config: String::new(),
         tls: false,
     }
@@ -216,6 +219,12 @@ impl OnIls {
 
     fn timeout_secs(mut self, secs: u32) -> OnIls {
         self.timeout_secs = secs;
+        self
+    }
+
+    /// `[offline] max_cache_age_hours` (0 unless said).
+    fn cache_age_hours(mut self, hours: u32) -> OnIls {
+        self.cache_age_hours = hours;
         self
     }
 
@@ -273,7 +282,7 @@ impl OnIls {
             self.login,
             &options,
         );
-        k.configure_timeout(&ils, self.timeout_secs, &self.config);
+        k.configure_timeout(&ils, self.timeout_secs, self.cache_age_hours, &self.config);
         k.import(&self.items_csv());
         Some((k, ils))
     }
@@ -1200,4 +1209,92 @@ fn a_renew_all_without_an_answer_decides_nothing() {
     let (code, _, err) = k.run(&["sync", "--once"], LATER);
     assert_eq!(code, 0, "{err}");
     assert!(ils.received("29").is_empty());
+}
+
+/// Issue 13 §7: SIP2 has no change feed, so the pull never makes the
+/// cache fresh. A reader the ILS answered about online (an account lookup,
+/// 63/64) or lent to online counts as fresh for `max_cache_age_hours`; a
+/// reader it never confirmed does not, nor one confirmed too long ago.
+#[test]
+fn a_reader_the_ils_just_confirmed_may_borrow_offline() {
+    let Some((k, mut ils)) = on_ils(json!({
+        "I1": {"title": "Les Misérables"},
+        "I2": {"title": "The Silent River"},
+        "I3": {"title": "Ulysses"},
+        "I5": {"title": "Moby Dick"},
+    }))
+    .cache_age_hours(24)
+    .start() else {
+        return;
+    };
+    // P1 looked up online (63), P2 lent a book online (11).
+    let a = k.one(&["circ", "account", "--patron", "P1"], ONLINE);
+    assert_eq!(
+        (a["ok"].clone(), a["source"].clone()),
+        (json!(true), json!("upstream")),
+        "{a}"
+    );
+    let v = k.checkout("P2", "I5", ONLINE);
+    assert_ok(&v, "online");
+    ils.down();
+
+    // Two hours later, the ILS gone: both borrow offline.
+    let soon = "2026-11-20T12:00:00+08:00";
+    assert_ok(&k.checkout("P1", "I1", soon), "offline");
+    assert_ok(&k.checkout("P2", "I2", soon), "offline");
+
+    // A reader the ILS never answered about: the kiosk cannot vouch for
+    // its record.
+    let p = k.dir.path().join("more.csv");
+    std::fs::write(
+        &p,
+        "barcode,name,category,expires,pin,email\nP3,Li Na,adult,2030-01-01,,\n",
+    )
+    .unwrap();
+    let (code, _, err) = k.run(&["import", "--patrons", p.to_str().unwrap()], soon);
+    assert_eq!(code, 0, "{err}");
+    let v = k.checkout("P3", "I3", soon);
+    assert_eq!(
+        (v["ok"].clone(), v["reason"].clone()),
+        (json!(false), json!("offline_unavailable")),
+        "{v}"
+    );
+
+    // More than max_cache_age_hours after the lookup: refused again.
+    let v = k.checkout("P1", "I3", "2026-11-21T10:30:00+08:00");
+    assert_eq!(
+        (v["ok"].clone(), v["mode"].clone(), v["reason"].clone()),
+        (json!(false), json!("offline"), json!("offline_unavailable")),
+        "{v}"
+    );
+}
+
+/// Issue 13 §7: an ILS whose charset cannot carry a title (cp850 has no
+/// 三体: it sends "??") does not replace the kiosk's own title on the
+/// screen, the journal or the account; the ILS's words stay for staff.
+#[test]
+fn a_title_the_ils_charset_cannot_carry_is_the_catalogue_s() {
+    let Some((k, _ils)) =
+        on_ils(json!({"I9": {"title": "三体"}, "I1": {"title": "Les Misérables"}})).start()
+    else {
+        return;
+    };
+    let v = k.checkout("P2", "I9", ONLINE);
+    assert_ok(&v, "online");
+    assert_eq!(v["title"], "三体", "{v}");
+    assert_eq!(v["upstream"]["title"], "三体", "{v}");
+    assert_eq!(v["upstream"]["ils_title"], "??", "{v}");
+    assert_eq!(k.entry(&v["entry"])["detail"]["title"], "三体");
+    let a = k.one(&["circ", "account", "--patron", "P2"], ONLINE);
+    assert_eq!(a["source"], "upstream", "{a}");
+    assert_eq!(a["loans"][0]["title"], "三体", "{a}");
+    let v = k.one(&["circ", "renew", "--patron", "P2", "--item", "I9"], ONLINE);
+    assert_eq!(v["title"], "三体", "{v}");
+    let v = k.checkin("I9", ONLINE);
+    assert_ok(&v, "online");
+    assert_eq!(v["title"], "三体", "{v}");
+    // A title the charset carries is the ILS's, as before.
+    let v = k.checkout("P1", "I1", ONLINE);
+    assert_eq!(v["upstream"]["title"], "Les Misérables");
+    assert!(v["upstream"].get("ils_title").is_none(), "{v}");
 }

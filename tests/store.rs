@@ -440,6 +440,131 @@ fn retention_drops_old_history_but_not_current_loans_or_fees() {
     assert_eq!(fees, 1, "the late return's fine stays");
 }
 
+/// Issue 13 §5: retention takes the reader out of past entries' details
+/// and messages too (a return's borrower, a card in the server's conflict
+/// message or a staff note), not only out of the reader column.
+#[test]
+fn retention_scrubs_readers_out_of_details_and_messages() {
+    let (_d, mut s) = fresh(5);
+    let card = "20001234567";
+    s.conn()
+        .execute(
+            "INSERT INTO patrons (barcode, name, category, expires, updated_at)
+             VALUES (?1, 'Old Reader', 'adult', '2030-01-01', 'x')",
+            [card],
+        )
+        .unwrap();
+    let long_ago = at("2025-01-10T10:00:00+08:00");
+    s.checkout(card, "I3", None, long_ago)
+        .unwrap()
+        .result
+        .unwrap();
+    s.checkin("I3", None, at("2025-01-20T10:00:00+08:00"))
+        .unwrap()
+        .result
+        .unwrap();
+    s.checkout("P2", "I6", None, long_ago)
+        .unwrap()
+        .result
+        .unwrap();
+    s.checkout("P1", "I1", None, now()).unwrap().result.unwrap();
+    let j = s.journal(None).unwrap();
+    let (out, back, clash, recent) = (&j[0].id, &j[1].id, &j[2].id, &j[3].id);
+    let t = now();
+    s.mark_synced(
+        &[
+            (out.clone(), SyncStatus::Acknowledged, None),
+            (back.clone(), SyncStatus::Acknowledged, None),
+            (
+                clash.clone(),
+                SyncStatus::Conflict,
+                Some(format!("item I6 is on loan to reader {card}")),
+            ),
+            (recent.clone(), SyncStatus::Acknowledged, None),
+        ],
+        t,
+    )
+    .unwrap();
+    // What an older server (or SIP2 ILS) put into the details, kept by an
+    // older kiosk; and the note staff wrote when they closed the conflict.
+    let told = serde_json::json!({
+        "title": "The Silent River", "borrower": card, "hold_for": "P2",
+        "comment": format!("card {card} was at the desk"), "fine_cents": 0,
+    })
+    .to_string();
+    for id in [back, recent] {
+        s.conn()
+            .execute(
+                "UPDATE journal SET detail = ?2 WHERE id = ?1",
+                params![id, told],
+            )
+            .unwrap();
+    }
+    s.conn()
+        .execute(
+            "INSERT INTO conflict_resolutions (entry_id, resolved, resolved_by, note)
+             VALUES (?1, 'x', 'staff', ?2)",
+            params![clash, format!("phoned {card}, sorted")],
+        )
+        .unwrap();
+
+    let r = s.apply_retention(365, now()).unwrap();
+    assert_eq!(r.journal_anonymized, 3, "{r:?}");
+    let row = |id: &str| -> (Option<String>, String, Option<String>) {
+        s.conn()
+            .query_row(
+                "SELECT patron, detail, sync_reason FROM journal WHERE id = ?1",
+                [id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .unwrap()
+    };
+    let (patron, detail, _) = row(out);
+    assert_eq!(patron, None);
+    assert!(!detail.contains(card), "{detail}");
+    let (patron, detail, _) = row(back);
+    assert_eq!(patron, None);
+    let detail: serde_json::Value = serde_json::from_str(&detail).unwrap();
+    assert_eq!(
+        detail,
+        serde_json::json!({"title": "The Silent River",
+                           "comment": "card …4567 was at the desk", "fine_cents": 0})
+    );
+    // In conflict: the reader column stays, the texts lose the card.
+    let (patron, _, reason) = row(clash);
+    assert_eq!(patron.as_deref(), Some("P2"));
+    assert_eq!(
+        reason.as_deref(),
+        Some("item I6 is on loan to reader …4567")
+    );
+    let note: String = s
+        .conn()
+        .query_row(
+            "SELECT note FROM conflict_resolutions WHERE entry_id = ?1",
+            [clash],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(note, "phoned …4567, sorted");
+    // Within the year: untouched.
+    let (patron, detail, _) = row(recent);
+    assert_eq!(
+        (patron.as_deref(), detail.as_str()),
+        (Some("P1"), told.as_str())
+    );
+    // A second run has nothing left to do.
+    assert_eq!(s.apply_retention(365, now()).unwrap().journal_anonymized, 0);
+    // An entry the upstream does not have yet keeps its detail, whatever
+    // asks.
+    s.checkout("P1", "I2", None, now()).unwrap().result.unwrap();
+    let pending = s.journal(Some(SyncStatus::Pending)).unwrap()[0].id.clone();
+    let e = s
+        .conn()
+        .execute("UPDATE journal SET detail = '{}' WHERE id = ?1", [&pending])
+        .unwrap_err();
+    assert!(e.to_string().contains("only be scrubbed"), "{e}");
+}
+
 #[test]
 fn refuses_databases_it_must_not_touch() {
     let dir = tempfile::tempdir().unwrap();
@@ -494,7 +619,7 @@ fn opens_with_the_promised_pragmas_and_schema_version() {
     let v: i64 = c
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!((mode.as_str(), sync, fk, v), ("wal", 2, 1, 2));
+    assert_eq!((mode.as_str(), sync, fk, v), ("wal", 2, 1, 3));
     drop(s);
     // Reopening an up-to-date database changes nothing.
     let s = Store::open(&p, "k").unwrap();

@@ -289,9 +289,10 @@ fn offline_pins(who: &Principal) -> bool {
 /// All routes; `max_body` bytes is the largest request body accepted.
 ///
 /// Scopes: kiosk tokens push, pull the feed, decide, heartbeat, look up
-/// one reader and ask for recommendations; staff tokens read reports,
-/// feedback and the kiosk list; both list and close conflicts, a kiosk
-/// token only its own kiosk's. A token of the wrong kind gets 403.
+/// one reader, check a reader's PIN and ask for recommendations; staff
+/// tokens read reports, feedback and the kiosk list; both list and close
+/// conflicts, a kiosk token only its own kiosk's. A token of the wrong
+/// kind gets 403.
 pub fn router<S: Storage>(storage: Arc<S>, max_body: usize) -> Router {
     let kiosk = Router::new()
         .route("/v1/push", post(push::<S>))
@@ -299,8 +300,10 @@ pub fn router<S: Storage>(storage: Arc<S>, max_body: usize) -> Router {
         .route("/v1/decide", post(decide::<S>))
         .route("/v1/heartbeat", post(heartbeat::<S>))
         .route("/v1/patrons/{barcode}", get(patron::<S>))
+        .route("/v1/pin-check", post(pin_check::<S>))
         .route("/v1/recommendations", get(recommendations::<S>))
-        .route_layer(middleware::from_fn(kiosk_only));
+        .route_layer(middleware::from_fn(kiosk_only))
+        .layer(Extension(Arc::new(super::engine::PinTries::new())));
     let staff = Router::new()
         .route("/v1/kiosks", get(kiosks::<S>))
         .route("/v1/reports/stats", get(stats::<S>))
@@ -468,6 +471,39 @@ async fn patron<S: Storage>(
             "no reader with this card".into(),
         )
     })
+}
+
+/// A reader's PIN checked here, for a kiosk without PIN hashes (the PIN
+/// in the body; never logged). Wrong PINs count per card across kiosks
+/// (`engine::pins`, this process's memory); argon2 runs off the async
+/// threads.
+async fn pin_check<S: Storage>(
+    State(st): State<Arc<S>>,
+    Extension(kiosk): Extension<KioskId>,
+    Extension(tries): Extension<Arc<super::engine::PinTries>>,
+    ApiJson(req): ApiJson<PinCheckRequest>,
+) -> Result<Json<PinCheckResponse>, ApiErr> {
+    if req.pin.chars().count() > MAX_PIN_LEN {
+        return Err(bad(format!("pin: at most {MAX_PIN_LEN} characters")));
+    }
+    let known = st.pin_of(req.patron.clone()).await?;
+    let settings = st.settings().clone();
+    let card = req.patron.clone();
+    let answer = tokio::task::spawn_blocking(move || {
+        super::engine::pin_verdict(&tries, &settings, &req.patron, &req.pin, known, Utc::now())
+    })
+    .await
+    .map_err(|e| {
+        tracing::error!(error = %e, "the PIN check failed");
+        ApiErr(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "the server could not check the PIN; see its log".into(),
+        )
+    })?;
+    tracing::info!(kiosk = %kiosk.0, card = %crate::privacy::mask(&card), known = answer.known,
+        valid = ?answer.valid, locked = answer.locked_until.is_some(), "pin check");
+    Ok(Json(answer))
 }
 
 #[derive(Deserialize, Serialize)]

@@ -48,6 +48,13 @@ fn heartbeat() {}
         (status = 401, body = ApiError), (status = 403, body = ApiError), (status = 404, body = ApiError)))]
 fn patron() {}
 
+#[utoipa::path(post, path = "/v1/pin-check", request_body = PinCheckRequest,
+    description = "A reader's PIN checked by the server, for a kiosk whose token gets no PIN hashes (no `--offline-pins`). Kiosk tokens only (staff tokens: 403). The PIN is in the body, never in a URL, and never logged. Wrong PINs are counted per card across all kiosks; after `[policy] pin_attempts` the card is locked for `pin_lock_minutes` (the count is kept in the serving process's memory).",
+    responses((status = 200, body = PinCheckResponse), (status = 400, body = ApiError),
+        (status = 401, body = ApiError), (status = 403, body = ApiError),
+        (status = 413, body = ApiError), (status = 415, body = ApiError)))]
+fn pin_check() {}
+
 #[utoipa::path(get, path = "/v1/recommendations",
     params(("patron" = Option<String>, Query, description = "Card number: exclude what this reader borrowed, use their history"),
         ("item" = Option<String>, Query, description = "Item barcode: readers who borrowed this also borrowed"),
@@ -105,12 +112,12 @@ impl Modify for BearerAuth {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "kiosk-central", description = "Kiosk ↔ central server protocol, API v1 (see docs/sync.md)"),
-    paths(health, push, changes, decide, heartbeat, patron, recommendations, conflicts, resolve, kiosks, stats, feedback),
+    paths(health, push, changes, decide, heartbeat, patron, pin_check, recommendations, conflicts, resolve, kiosks, stats, feedback),
     components(schemas(Entry, PushRequest, EntryStatus, EntryResult, PushResponse, Record,
         PatronRecord, ItemRecord, LoanRecord, HoldRecord, PolicyRecord, Change, ChangesPage,
         DecideRequest, DecideResponse, DeviceHealth, Heartbeat, HeartbeatAck, Recommendation,
         Recommendations, ConflictRecord, ResolutionRecord, ApiError, Stats, Bucket, FeedbackRecord,
-        KioskStatus,
+        KioskStatus, PinCheckRequest, PinCheckResponse,
         ResolveRequest, ResolveResponse, Resolve)),
     modifiers(&BearerAuth),
     security(("kiosk_token" = []))

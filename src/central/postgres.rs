@@ -18,7 +18,7 @@ use tokio::sync::Semaphore;
 use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{Client, NoTls, Statement};
 
-const SCHEMA_VERSION: i64 = 7;
+const SCHEMA_VERSION: i64 = 8;
 /// The advisory lock key every writer takes ("kiosk" in ASCII).
 const WRITE_LOCK: i64 = 0x6b696f736b;
 
@@ -31,6 +31,7 @@ pub fn schema() -> String {
         + MIGRATION_5
         + MIGRATION_6
         + MIGRATION_7
+        + &migration_8()
 }
 
 /// From version 1 to 2.
@@ -50,6 +51,17 @@ const MIGRATION_6: &str = include_str!("schema_6.sql");
 
 /// From version 6 to 7 (retention of readers' history).
 const MIGRATION_7: &str = include_str!("schema_7.sql");
+
+/// From version 7 to 8 (the stats report's indexes and bounds), with
+/// stats keys and titles compared byte by byte as the report ranks them.
+fn migration_8() -> String {
+    include_str!("schema_8.sql")
+        .replace("@C@", " COLLATE \"C\"")
+        .replace(
+            "@KEYS@",
+            "ALTER TABLE stats_days ALTER COLUMN key TYPE TEXT COLLATE \"C\";",
+        )
+}
 
 /// Connections one server process opens at most.
 const MAX_CONNECTIONS: usize = 8;
@@ -179,6 +191,9 @@ impl PgStorage {
                 if version <= 6 {
                     client.batch_execute(MIGRATION_7).await?;
                 }
+                if version <= 7 {
+                    client.batch_execute(&migration_8()).await?;
+                }
             }
             client
                 .execute(
@@ -268,15 +283,14 @@ impl Sql for PgTx {
     }
 }
 
-impl Backend for PgStorage {
-    type Tx = PgTx;
-
-    /// Runs `f` in one transaction: committed when it returns Ok, rolled
-    /// back otherwise.
-    fn tx<T, F>(&self, f: F) -> Fut<'_, T>
+impl PgStorage {
+    /// Runs `f` in one transaction opened by `begin`: committed when it
+    /// returns Ok (the feed's pending changes written first when
+    /// `flush`), rolled back otherwise.
+    fn run<T, F>(&self, begin: &'static str, flush: bool, f: F) -> Fut<'_, T>
     where
         T: Send + 'static,
-        F: for<'c> FnOnce(&'c mut Self::Tx) -> Fut<'c, T> + Send + 'static,
+        F: for<'c> FnOnce(&'c mut PgTx) -> Fut<'c, T> + Send + 'static,
     {
         let (pool, permits, url) = (self.pool.clone(), self.permits.clone(), self.url.clone());
         Box::pin(async move {
@@ -301,10 +315,10 @@ impl Backend for PgStorage {
                 statements,
                 pending: Pending::default(),
             };
-            tx.client.batch_execute("BEGIN").await?;
+            tx.client.batch_execute(begin).await?;
             let out = match f(&mut tx).await {
-                Ok(v) => engine::flush_changes(&mut tx).await.map(|_| v),
-                Err(e) => Err(e),
+                Ok(v) if flush => engine::flush_changes(&mut tx).await.map(|_| v),
+                other => other,
             };
             let end = match &out {
                 Ok(_) => tx.client.batch_execute("COMMIT").await,
@@ -320,6 +334,39 @@ impl Backend for PgStorage {
             end?;
             Ok(v)
         })
+    }
+}
+
+impl Backend for PgStorage {
+    type Tx = PgTx;
+
+    /// Runs `f` in one transaction: committed when it returns Ok, rolled
+    /// back otherwise.
+    fn tx<T, F>(&self, f: F) -> Fut<'_, T>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut Self::Tx) -> Fut<'c, T> + Send + 'static,
+    {
+        self.run("BEGIN", true, f)
+    }
+
+    /// Runs `f`, which only reads, on one snapshot (repeatable read): a
+    /// read of several statements, such as the stats report, never mixes
+    /// figures from before and after a push committed between them. Each
+    /// statement is planned for its values (the report's `LIMIT $n` reads
+    /// an index in order only when the planner sees how few rows it
+    /// wants; a generic plan may sort the whole table).
+    fn read<T, F>(&self, f: F) -> Fut<'_, T>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut Self::Tx) -> Fut<'c, T> + Send + 'static,
+    {
+        self.run(
+            "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY;
+             SET LOCAL plan_cache_mode = force_custom_plan",
+            false,
+            f,
+        )
     }
 
     fn settings(&self) -> &Settings {

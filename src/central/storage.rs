@@ -26,6 +26,9 @@ pub trait Storage: Send + Sync + 'static {
     fn changes(&self, cursor: String, limit: u32) -> Fut<'_, ChangesPage>;
     fn heartbeat(&self, hb: Heartbeat, now: DateTime<Utc>) -> Fut<'_, HeartbeatAck>;
     fn patron(&self, barcode: String) -> Fut<'_, Option<PatronRecord>>;
+    /// What the server knows of a card's PIN (`engine::pin_of`): None, no
+    /// such reader; Some(None), no PIN; Some(Some(hash)).
+    fn pin_of(&self, barcode: String) -> Fut<'_, Option<Option<String>>>;
     fn recommendations(
         &self,
         patron: Option<String>,
@@ -143,6 +146,10 @@ impl<B: Backend> Storage for B {
 
     fn patron(&self, barcode: String) -> Fut<'_, Option<PatronRecord>> {
         self.read(move |t| Box::pin(async move { engine::patron(t, &barcode).await }))
+    }
+
+    fn pin_of(&self, barcode: String) -> Fut<'_, Option<Option<String>>> {
+        self.read(move |t| Box::pin(async move { engine::pin_of(t, &barcode).await }))
     }
 
     fn recommendations(

@@ -136,6 +136,10 @@ pub struct StaffSection {
     /// Staff cards: scanned on the idle screen, one opens the staff menu
     /// without the corner gesture or the PIN (the card is the key).
     pub cards: Vec<String>,
+    /// The one folder the staff menu exports into (an absolute path,
+    /// best where the USB stick mounts, so it is missing without one),
+    /// under a generated name; "" switches the export off.
+    pub export_dir: String,
 }
 
 impl StaffSection {
@@ -157,6 +161,7 @@ impl fmt::Debug for StaffSection {
         f.debug_struct("StaffSection")
             .field("pin_hash", &Redacted(&self.pin_hash))
             .field("cards", &self.cards.len())
+            .field("export_dir", &self.export_dir)
             .finish()
     }
 }
@@ -325,7 +330,8 @@ pub struct OfflineSection {
     #[serde(deserialize_with = "int_in::<_, _, 0, 100>")]
     pub max_loans_per_reader: u32,
     /// Offline checkouts need a cache refreshed from the upstream within
-    /// this many hours; 0 = no limit.
+    /// this many hours (the last pull, or the upstream's word on that
+    /// reader: `sync::fresh`); 0 = no limit.
     #[serde(deserialize_with = "int_in::<_, _, 0, 8760>")]
     pub max_cache_age_hours: u32,
 }

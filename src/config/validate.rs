@@ -104,6 +104,18 @@ pub(super) fn validate(c: &Config) -> Vec<Issue> {
         }
     }
 
+    let dir = &c.staff.export_dir;
+    if !dir.is_empty()
+        && (!std::path::Path::new(dir).is_absolute() || dir.contains(char::is_control))
+    {
+        issues.push(Issue::at(
+            "staff.export_dir",
+            format!(
+                "expected an absolute folder such as \"/media/kiosk/USB\" (or \"\" for no export), found {dir:?}"
+            ),
+        ));
+    }
+
     let u = &c.upstream;
     let is_http_url = |s: &str| s.starts_with("http://") || s.starts_with("https://");
     if u.kind == UpstreamKind::Http && u.url.is_empty() {
@@ -373,6 +385,20 @@ mod tests {
         parse(
             "[staff]\npin_hash = \"$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo\"\n",
         );
+    }
+
+    #[test]
+    fn the_export_folder_is_absolute_or_off() {
+        assert_eq!(parse("").staff.export_dir, "");
+        let c = parse("[staff]\nexport_dir = \"/media/kiosk/USB\"\n");
+        assert_eq!(c.staff.export_dir, "/media/kiosk/USB");
+        assert_at(
+            &err("[staff]\ncards = []\nexport_dir = \"usb\"\n"),
+            3,
+            "staff.export_dir",
+            "expected an absolute folder",
+        );
+        assert_at(&err("[staff]\nexport_dir = 3\n"), 2, "staff.export_dir", "");
     }
 
     #[test]

@@ -33,6 +33,13 @@ pub const SEQ_BASE_KEY: &str = "sync.seq_base:";
 /// when this database first asked (`Store::learn_position`).
 pub const POSITION_KEY: &str = "sync.position:";
 
+/// `sync_state` key prefix (then the card number): when the upstream last
+/// vouched for that reader's record (an online lookup or loan), as UTC
+/// RFC 3339 with milliseconds, so that the values sort by time. SIP2 has
+/// no change feed: this is what keeps such a reader's record fresh for
+/// `[offline] max_cache_age_hours` (`sync::fresh`).
+pub const CONFIRMED_KEY: &str = "reader.confirmed:";
+
 /// What one page did to the cache.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Applied {
@@ -389,6 +396,43 @@ impl Store {
             self.settings.calendar = self.load_calendar(&weekdays)?;
         }
         Ok(applied)
+    }
+
+    /// The upstream vouched for `patron`'s record at `now` (see
+    /// [`CONFIRMED_KEY`]).
+    pub fn confirm_reader(&self, patron: &str, now: DateTime<FixedOffset>) -> Result<()> {
+        let at = now.to_utc().to_rfc3339_opts(SecondsFormat::Millis, true);
+        self.set_sync_state(&format!("{CONFIRMED_KEY}{patron}"), &at)
+    }
+
+    /// The upstream no longer vouches for `patron` (it refused them, or
+    /// does not know the card).
+    pub fn forget_reader(&self, patron: &str) -> Result<()> {
+        self.conn.execute(
+            "DELETE FROM sync_state WHERE key = ?1",
+            [format!("{CONFIRMED_KEY}{patron}")],
+        )?;
+        Ok(())
+    }
+
+    /// When the upstream last vouched for `patron`, if it ever did.
+    pub fn reader_confirmed_at(&self, patron: &str) -> Result<Option<DateTime<FixedOffset>>> {
+        Ok(self
+            .sync_state(&format!("{CONFIRMED_KEY}{patron}"))?
+            .and_then(|t| DateTime::parse_from_rfc3339(&t).ok()))
+    }
+
+    /// Forgets every confirmation older than `before` (they no longer
+    /// make anyone fresh); how many.
+    pub fn forget_confirmations_before(&self, before: DateTime<FixedOffset>) -> Result<usize> {
+        let mut end = CONFIRMED_KEY.to_string();
+        end.pop();
+        end.push(';');
+        let before = before.to_utc().to_rfc3339_opts(SecondsFormat::Millis, true);
+        Ok(self.conn.execute(
+            "DELETE FROM sync_state WHERE key >= ?1 AND key < ?2 AND value < ?3",
+            params![CONFIRMED_KEY, end, before],
+        )?)
     }
 
     /// Forgets the pull cursor: the next pull fetches everything (the

@@ -116,6 +116,44 @@ pub fn export(
     to: NaiveDate,
     w: &mut dyn Write,
 ) -> Result<()> {
+    export_from(store.conn(), what, from, to, w)
+}
+
+impl super::figures::Reader {
+    /// An export into the new file `path` ([`create_file`]: never an
+    /// existing file, a link or the database's own files; 0600), on a
+    /// read-only connection of its own (call it on a blocking thread). A
+    /// file that could not be written to the end is removed again, so no
+    /// half export is left looking whole.
+    pub(crate) fn export_to_new_file(
+        &self,
+        path: &Path,
+        what: What,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<()> {
+        let file = create_file(path, &self.path())?;
+        let written = (|| {
+            let conn = self.open()?;
+            let mut w = std::io::BufWriter::new(file);
+            export_from(&conn, what, from, to, &mut w)?;
+            let file = w.into_inner().map_err(|e| io_error(e.into_error()))?;
+            file.sync_all().map_err(io_error)
+        })();
+        if written.is_err() {
+            let _ = std::fs::remove_file(path);
+        }
+        written
+    }
+}
+
+fn export_from(
+    conn: &Connection,
+    what: What,
+    from: NaiveDate,
+    to: NaiveDate,
+    w: &mut dyn Write,
+) -> Result<()> {
     if to < from {
         return Err(StoreError::Input(format!(
             "the export range ends on {to}, before it starts on {from}"
@@ -124,9 +162,9 @@ pub fn export(
     let range = Range::new(from, to);
     let mut out = crate::csvfmt::SafeWriter::from_writer(w);
     match what {
-        What::Transactions => transactions(store.conn(), &range, &mut out)?,
-        What::Loans => loans(store.conn(), &range, &mut out)?,
-        What::Stats => stats(store.conn(), &range, &mut out)?,
+        What::Transactions => transactions(conn, &range, &mut out)?,
+        What::Loans => loans(conn, &range, &mut out)?,
+        What::Stats => stats(conn, &range, &mut out)?,
     }
     out.flush().map_err(io_error)
 }

@@ -45,7 +45,15 @@ pub(crate) struct Reader {
 }
 
 impl Reader {
-    fn open(&self) -> Result<Connection> {
+    /// The database's file (its in-memory name for a test's database).
+    pub(super) fn path(&self) -> std::path::PathBuf {
+        match &self.location {
+            Location::File(p) => p.clone(),
+            Location::Memory(name) => name.into(),
+        }
+    }
+
+    pub(super) fn open(&self) -> Result<Connection> {
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
             | OpenFlags::SQLITE_OPEN_NO_MUTEX
             | OpenFlags::SQLITE_OPEN_URI;

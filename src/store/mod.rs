@@ -9,6 +9,7 @@
 //! `csvfmt` (docs/architecture.md; `tests/architecture.rs`).
 
 pub mod cache;
+pub mod check;
 mod circ;
 pub mod demo;
 pub mod export;
@@ -18,11 +19,13 @@ pub mod import;
 mod journal;
 mod payment;
 mod pin;
+mod retention;
 pub mod staff;
 #[cfg(feature = "stager")]
 mod stage;
 
 pub use payment::{Payment, PaymentOk};
+pub use pin::PinKept;
 
 pub use circ::*;
 pub use figures::{DbFigures, TypeCount};
@@ -30,7 +33,7 @@ pub use history::AlsoBorrowed;
 pub use journal::*;
 
 use crate::domain::{Calendar, PolicyTable, Rule, Settings};
-use chrono::{DateTime, FixedOffset, NaiveDate};
+use chrono::NaiveDate;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use rusqlite_migration::{Migrations, M};
 use std::path::{Path, PathBuf};
@@ -42,15 +45,18 @@ pub const SCHEMA: &str = include_str!("../../schema.sql");
 /// Migration 2: conflicts closed at the centre, readers' languages.
 pub const SCHEMA_2: &str = include_str!("schema_2.sql");
 
+/// Migration 3: retention may scrub readers out of past entries' detail.
+pub const SCHEMA_3: &str = include_str!("schema_3.sql");
+
 /// All migrations in order; `PRAGMA user_version` is the index of the last
 /// one applied. Append, never edit.
 fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(SCHEMA), M::up(SCHEMA_2)])
+    Migrations::new(vec![M::up(SCHEMA), M::up(SCHEMA_2), M::up(SCHEMA_3)])
 }
 
 /// The schema version this build writes.
 pub fn schema_version() -> usize {
-    2
+    3
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -100,6 +106,9 @@ pub struct Store {
     /// Where the database is, for another connection to it (`reopen`,
     /// `reader`).
     location: Location,
+    /// Set by `check_remembered`: notes the files' key once the
+    /// connection above has closed (fields drop in order; keep it last).
+    restamp: Option<check::Restamp>,
 }
 
 /// A kiosk database's file, or the name of a private in-memory one
@@ -268,6 +277,7 @@ impl Store {
             settings: Settings::default(),
             offline_id: None,
             location: location.clone(),
+            restamp: None,
         };
         store.policies = store.load_policies()?;
         store.settings.calendar = store.load_calendar(&[])?;
@@ -432,46 +442,6 @@ impl Store {
         Ok(cal)
     }
 
-    /// `PRAGMA quick_check`: the problems it finds (none when healthy).
-    /// Reads every page of the file but skips the index-to-table cross
-    /// checks of `integrity_check` (README, Performance: its time on the
-    /// 1M-item demo library).
-    pub fn quick_check(&self) -> Result<Vec<String>> {
-        let mut st = self.conn.prepare("PRAGMA quick_check(20)")?;
-        let rows = st.query_map([], |r| r.get::<_, String>(0))?;
-        let mut problems = vec![];
-        for r in rows {
-            let r = r?;
-            if r != "ok" {
-                problems.push(r);
-            }
-        }
-        Ok(problems)
-    }
-
-    /// Refuses a database that fails [`Store::quick_check`]: the kiosk
-    /// must not lend or return with it (a damaged page may hide a loan).
-    pub fn check_at_start(&self, path: &Path) -> Result<()> {
-        let problems = match self.quick_check() {
-            Ok(p) => p,
-            Err(StoreError::Sql(e))
-                if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseCorrupt)
-                    || e.sqlite_error_code() == Some(rusqlite::ErrorCode::NotADatabase) =>
-            {
-                vec![e.to_string()]
-            }
-            Err(e) => return Err(e),
-        };
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(StoreError::Damaged {
-                path: path.to_path_buf(),
-                problems,
-            })
-        }
-    }
-
     /// `PRAGMA integrity_check` result ("ok" when healthy).
     pub fn integrity_check(&self) -> Result<String> {
         Ok(self
@@ -489,33 +459,6 @@ impl Store {
             open_holds: one("SELECT count(*) FROM holds WHERE status IN ('waiting','ready')")?,
             journal: one("SELECT count(*) FROM journal")?,
             outbox: one("SELECT count(*) FROM journal WHERE sync_status IN ('pending','sent')")?,
-        })
-    }
-
-    /// Drops reader history older than `days`: returned loans, closed holds,
-    /// and the reader's barcode on journal entries the upstream has
-    /// acknowledged. Fees stay (they are accounts, not history).
-    pub fn apply_retention(&mut self, days: u32, now: DateTime<FixedOffset>) -> Result<Retention> {
-        let cutoff = (now - chrono::Duration::days(days as i64)).to_rfc3339();
-        let tx = self.conn.transaction()?;
-        let loans = tx.execute(
-            "DELETE FROM loans WHERE returned IS NOT NULL AND returned < ?1",
-            [&cutoff],
-        )?;
-        let holds = tx.execute(
-            "DELETE FROM holds WHERE status IN ('fulfilled','cancelled','expired') AND closed < ?1",
-            [&cutoff],
-        )?;
-        let journal = tx.execute(
-            "UPDATE journal SET patron = NULL
-             WHERE patron IS NOT NULL AND sync_status = 'acknowledged' AND at < ?1",
-            [&cutoff],
-        )?;
-        tx.commit()?;
-        Ok(Retention {
-            loans_deleted: loans,
-            holds_deleted: holds,
-            journal_anonymized: journal,
         })
     }
 

@@ -8,6 +8,20 @@ use crate::privacy::{mask, verify_pin};
 use chrono::{DateTime, Duration, FixedOffset};
 use rusqlite::{params, OptionalExtension};
 
+/// What the kiosk's cache holds of a reader's PIN (`Store::pin_kept`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PinKept {
+    /// The card is not in the cache.
+    NoCard,
+    /// The reader has no PIN (as far as the cache knows).
+    NoPin,
+    /// The reader has a PIN whose hash the server keeps from this kiosk
+    /// (`protocol::PIN_WITHHELD`): checked online only.
+    Withheld,
+    /// A hash the kiosk checks itself.
+    Hash,
+}
+
 impl Store {
     /// Checks a reader's PIN before a session: Ok(()) to go on, or the
     /// refusal to show. Unknown cards pass here (the request itself is
@@ -66,10 +80,17 @@ impl Store {
 }
 
 impl Store {
-    /// Whether the kiosk holds a PIN hash for `patron` (imported or
-    /// pulled); without one a PIN can only be checked upstream.
-    pub fn has_pin_hash(&self, patron: &str) -> Result<bool> {
-        Ok(find_patron(&self.conn, patron)?.is_some_and(|p| p.pin_hash.is_some()))
+    /// What the cache holds of `patron`'s PIN: a hash the kiosk checks
+    /// itself (imported or pulled), or not (then only an upstream can).
+    pub fn pin_kept(&self, patron: &str) -> Result<PinKept> {
+        Ok(match find_patron(&self.conn, patron)? {
+            None => PinKept::NoCard,
+            Some(p) => match p.pin_hash.as_deref() {
+                None => PinKept::NoPin,
+                Some(crate::protocol::PIN_WITHHELD) => PinKept::Withheld,
+                Some(_) => PinKept::Hash,
+            },
+        })
     }
 
     /// The lock on `patron`'s card at this kiosk, if one holds at `now`.

@@ -12,13 +12,14 @@
 
 use super::engine::{SyncError, SyncStatus};
 use super::upstream::{AccountAnswer, Upstream, UpstreamError};
+use super::{fresh, titles};
 use crate::domain::offline::{self, OfflinePolicy, Request};
 use crate::domain::Refusal;
 use crate::domain::{Due, Route};
 use crate::protocol::{DecideRequest, Entry, EntryKind};
 use crate::store::{
-    cache, Account, CheckinOk, CheckoutOk, EntryRef, HoldLevel, HoldOk, Outcome, Payment,
-    PaymentOk, RenewOk, Store, SyncStatus as EntryState,
+    Account, CheckinOk, CheckoutOk, EntryRef, HoldLevel, HoldOk, Outcome, Payment, PaymentOk,
+    PinKept, RenewOk, Store, SyncStatus as EntryState,
 };
 use chrono::{DateTime, FixedOffset, NaiveDate, SecondsFormat};
 use serde::Serialize;
@@ -505,7 +506,15 @@ impl Circulation {
                     u.message.clone(),
                 )
             }));
+        if !answer.renewed.is_empty() {
+            let hours = self.rules.max_cache_age_hours;
+            fresh::after_lookup(store, patron, Some(true), hours, now);
+        }
         for (item, title, reason, due, message) in decided {
+            let title = &match title {
+                Some(t) => Some(titles::shown(store, item, t)?),
+                None => None,
+            };
             let entry = self.entry_for(
                 store,
                 EntryKind::Renew,
@@ -538,7 +547,7 @@ impl Circulation {
                 accepted: reason.is_none(),
                 reason,
                 due,
-                detail: enrich(store, item, response.detail)?,
+                detail: titles::enrich(store, item, response.detail)?,
                 local: None,
             });
         }
@@ -565,15 +574,19 @@ impl Circulation {
     /// `pin_unavailable`).
     ///
     /// - The cache has a hash of the PIN (imported, or pulled from
-    ///   kiosk-central), or there is no upstream: checked here
-    ///   (`Store::check_pin`).
-    /// - Else an upstream that knows PINs (SIP2: 23 with AD → CQ) checks
-    ///   it within `decide_timeout_ms`; a wrong PIN counts towards the
-    ///   lock at this kiosk like a wrong local one, and a locked card is
-    ///   refused without asking.
+    ///   kiosk-central with `--offline-pins`), or there is no upstream:
+    ///   checked here (`Store::check_pin`).
+    /// - Else an upstream that knows PINs checks it within
+    ///   `decide_timeout_ms`: kiosk-central for a reader whose hash it
+    ///   withholds (`POST /v1/pin-check`; it counts wrong PINs across
+    ///   all kiosks and says when the card is locked), a SIP2 ILS for any
+    ///   card the cache has no hash of (23 with AD → CQ). A wrong PIN
+    ///   also counts towards the lock at this kiosk like a wrong local
+    ///   one, and a card locked here is refused without asking.
     /// - That upstream unreachable, or its answer silent on the PIN (no
     ///   CQ): refused with `pin_unavailable`. A library that wants PINs
-    ///   checked offline imports them (`kiosk import`, column `pin`).
+    ///   checked offline imports them (`kiosk import`, column `pin`) or
+    ///   gives the kiosk `--offline-pins`.
     ///
     /// The PIN is never logged or journaled.
     pub async fn check_pin(
@@ -583,8 +596,18 @@ impl Circulation {
         pin: Option<&str>,
         now: DateTime<FixedOffset>,
     ) -> Result<Result<(), Refusal>, SyncError> {
+        let kept = store.pin_kept(patron)?;
         let upstream = match &self.upstream {
-            Some(u) if u.checks_pins() && !store.has_pin_hash(patron)? => u.clone(),
+            Some(u)
+                if u.checks_pins()
+                    && match kept {
+                        PinKept::Hash => false,
+                        PinKept::Withheld => true,
+                        PinKept::NoCard | PinKept::NoPin => !u.feeds_pins(),
+                    } =>
+            {
+                u.clone()
+            }
             _ => return Ok(store.check_pin(patron, pin, now)?),
         };
         let Some(pin) = pin else {
@@ -597,18 +620,40 @@ impl Circulation {
         if let Some(locked) = store.pin_lock(patron, now)? {
             return Ok(Err(locked));
         }
+        let hours = self.rules.max_cache_age_hours;
         match tokio::time::timeout(self.decide_timeout, upstream.check_pin(patron, pin)).await {
             Ok(Ok(answer)) => {
                 self.set_online(true, None);
                 if !answer.known {
                     // As with local checks: an unknown card passes here and
                     // the request itself is refused (unknown_patron).
+                    fresh::after_lookup(store, patron, Some(false), hours, now);
                     return Ok(Ok(()));
+                }
+                if let Some(until) = &answer.locked_until {
+                    // Locked by the upstream's own count (other kiosks'
+                    // tries included): shown in this kiosk's time.
+                    let until = DateTime::parse_from_rfc3339(until)
+                        .map(|u| u.with_timezone(now.offset()).format("%H:%M").to_string())
+                        .unwrap_or_else(|_| until.clone());
+                    return Ok(Err(Refusal::PinLocked { until }));
                 }
                 match answer.valid {
                     Some(right) => {
+                        if right {
+                            fresh::after_lookup(store, patron, answer.may_borrow, hours, now);
+                        }
                         let name = answer.name.as_deref().unwrap_or("");
-                        Ok(store.record_pin_verdict(patron, name, right, now)?)
+                        Ok(match store.record_pin_verdict(patron, name, right, now)? {
+                            // Fewer tries left upstream (other kiosks'
+                            // count there too): its number is the truth.
+                            Err(Refusal::WrongPin { attempts_left }) => Err(Refusal::WrongPin {
+                                attempts_left: answer
+                                    .attempts_left
+                                    .map_or(attempts_left, |n| n.min(attempts_left)),
+                            }),
+                            other => other,
+                        })
                     }
                     None => {
                         tracing::warn!(
@@ -649,12 +694,26 @@ impl Circulation {
     ) -> Result<Option<AccountView>, SyncError> {
         if let Some(upstream) = &self.upstream {
             match tokio::time::timeout(self.decide_timeout, upstream.account(patron)).await {
-                Ok(Ok(Some(a))) => {
+                Ok(Ok(Some(mut a))) => {
                     self.set_online(true, None);
+                    let hours = self.rules.max_cache_age_hours;
+                    fresh::after_lookup(store, patron, Some(a.blocked.is_none()), hours, now);
+                    if let Some(name) = store.patron_name(patron)? {
+                        if titles::is_lossy(&a.name, &name) {
+                            a.name = name;
+                        }
+                    }
+                    for l in &mut a.loans {
+                        if let Some(t) = &l.title {
+                            l.title = Some(titles::shown(store, &l.item, t)?);
+                        }
+                    }
                     return Ok(Some(AccountView::Upstream(a)));
                 }
                 Ok(Ok(None)) => {
                     self.set_online(true, None);
+                    let hours = self.rules.max_cache_age_hours;
+                    fresh::after_lookup(store, patron, Some(false), hours, now);
                     return Ok(None);
                 }
                 Ok(Err(UpstreamError::Unsupported(_))) => {}
@@ -799,7 +858,7 @@ impl Circulation {
                     (_, said) => said,
                 };
                 let detail = match ask.item {
-                    Some(item) => enrich(store, item, said)?,
+                    Some(item) => titles::enrich(store, item, said)?,
                     None => said,
                 };
                 Ok(Decision {
@@ -831,8 +890,18 @@ impl Circulation {
             parts_seen,
         };
         match tokio::time::timeout(self.decide_timeout, upstream.decide(&req)).await {
-            Ok(Ok(answer)) => {
+            Ok(Ok(mut answer)) => {
+                titles::repair(store, entry.item.as_deref(), &mut answer.detail)?;
                 let r = store.journal_decided(entry, &answer, now)?;
+                fresh::after_decision(
+                    store,
+                    &entry.kind,
+                    entry.patron.as_deref(),
+                    answer.decision == "accepted",
+                    answer.reason.as_deref(),
+                    self.rules.max_cache_age_hours,
+                    now,
+                );
                 self.set_online(true, None);
                 tracing::info!(entry_id = %r.id, kind = %entry.kind, decision = %answer.decision, "decided online");
                 Ok(Asked::Answered(r, answer))
@@ -880,50 +949,15 @@ impl Circulation {
         ) {
             return Ok(Err(r));
         }
+        // Fresh: the last pull, or the upstream's word on this reader
+        // (`fresh`: SIP2 has no change feed).
         if matches!(request, Request::Checkout | Request::Renew)
-            && self.rules.max_cache_age_hours > 0
+            && !fresh::is_fresh(store, patron, self.rules.max_cache_age_hours, now)?
         {
-            let pulled = store
-                .sync_state(cache::PULLED_AT_KEY)?
-                .and_then(|t| DateTime::parse_from_rfc3339(&t).ok());
-            let fresh = pulled.is_some_and(|t| {
-                now - t <= chrono::Duration::hours(self.rules.max_cache_age_hours as i64)
-            });
-            if !fresh {
-                tracing::info!(last_pull = ?pulled, "reader cache too old for an offline loan");
-                return Ok(Err(Refusal::OfflineUnavailable));
-            }
+            return Ok(Err(Refusal::OfflineUnavailable));
         }
         Ok(Ok(()))
     }
-}
-
-/// What the kiosk knows of the item goes under what the upstream sent:
-/// the barcode always, the title and author from the cache when the
-/// answer has none (a SIP2 ILS may send only a code).
-fn enrich(
-    store: &Store,
-    item: &str,
-    detail: serde_json::Value,
-) -> Result<serde_json::Value, SyncError> {
-    let mut obj = match detail {
-        serde_json::Value::Object(o) => o,
-        serde_json::Value::Null => serde_json::Map::new(),
-        other => {
-            let mut o = serde_json::Map::new();
-            o.insert("upstream".into(), other);
-            o
-        }
-    };
-    obj.entry("item")
-        .or_insert_with(|| serde_json::Value::String(item.to_string()));
-    if !obj.get("title").is_some_and(|t| t.is_string()) {
-        if let Some((title, author)) = store.item_title(item)? {
-            obj.insert("title".into(), title.into());
-            obj.entry("author").or_insert(author.into());
-        }
-    }
-    Ok(serde_json::Value::Object(obj))
 }
 
 /// A typed result built from an upstream's answer (`Decision::typed`).

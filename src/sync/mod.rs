@@ -12,7 +12,10 @@
 //!   (`cfg(test)` or the `test-support` feature the integration tests turn on).
 //! - `plan`: the pure half of the push (what to send, what answers mean).
 //! - `engine`: the executor (push, pull, status), `schedule`: when.
-//! - `circulation`: online decision with offline fallback.
+//! - `circulation`: online decision with offline fallback; `fresh`: whether
+//!   the cache is recent enough to lend on alone (the pull, or the
+//!   upstream's word on one reader); `titles`: the catalogue's title where
+//!   the upstream's charset mangled it.
 //! - `health`: what the heartbeat says of the devices and the paper.
 //!
 //! May use: `domain`, `protocol`, `privacy`, `config`, `store`, `devices`
@@ -20,6 +23,7 @@
 
 pub mod circulation;
 pub mod engine;
+pub(crate) mod fresh;
 pub mod health;
 pub mod http;
 #[cfg(any(test, feature = "test-support"))]
@@ -27,6 +31,7 @@ pub mod memory;
 pub mod plan;
 pub mod schedule;
 pub mod sip2;
+pub(crate) mod titles;
 pub mod upstream;
 
 pub use circulation::{AccountView, Circulation, Decision, Mode, OfflineRules, RenewAll};

@@ -154,6 +154,15 @@ pub trait Upstream: Send + Sync {
         false
     }
 
+    /// Whether the cache learns every reader's PIN state from this
+    /// upstream's change feed (kiosk-central): a card with no hash there
+    /// has no PIN, and only a withheld hash (`protocol::PIN_WITHHELD`) is
+    /// asked about. false (SIP2): a card without a hash may still have a
+    /// PIN the upstream knows.
+    fn feeds_pins(&self) -> bool {
+        false
+    }
+
     /// A reader's account as the upstream holds it (SIP2 63 summaries:
     /// loans, holds, fines). `Unsupported` (the default): the kiosk shows
     /// its cache, which the change feed keeps current. `Ok(None)`: the
@@ -209,6 +218,15 @@ pub struct PinAnswer {
     /// The reader's name (SIP2 AE), when the upstream sent it.
     pub name: Option<String>,
     pub screen_messages: Vec<String>,
+    /// The card may borrow (SIP2: no patron status flag set), may not, or
+    /// the upstream did not say. A yes makes the reader's record fresh
+    /// for offline loans (`sync::fresh`).
+    pub may_borrow: Option<bool>,
+    /// The upstream keeps its own count of wrong PINs (kiosk-central,
+    /// across all kiosks): the card is locked until then (RFC 3339) …
+    pub locked_until: Option<String>,
+    /// … or this many tries are left before it is.
+    pub attempts_left: Option<u32>,
 }
 
 /// A reader's account as the upstream holds it.

@@ -62,7 +62,9 @@ pub fn run(env: &Env) -> Result<i32, CliError> {
     if std::env::var_os("KIOSK_UI_SCREEN").is_some() {
         tracing::warn!("KIOSK_UI_SCREEN is for screenshots: build with --features stager");
     }
-    let mut store = env.open_store()?;
+    // The database's check runs after the first frame (`app::start`):
+    // on a large library it takes longer than the whole start may.
+    let mut store = env.open_store_unchecked()?;
     let demo = &env.config.demo;
     if demo.enabled && store.counts()?.patrons == 0 {
         let r = store::demo::generate(&mut store, demo.patrons, demo.items, demo.seed, env.now)?;
@@ -71,9 +73,6 @@ pub fn run(env: &Env) -> Result<i32, CliError> {
             r.patrons, r.items
         );
     }
-    let kept = env.config.store.history_retention_days;
-    let dropped = store.apply_retention(kept, env.now)?;
-    tracing::info!(?dropped, kept, "history retention applied");
     if demo.enabled {
         let (patrons, items) = store::demo::loanable_pairs(&store, 3)?;
         eprintln!(
@@ -84,19 +83,20 @@ pub fn run(env: &Env) -> Result<i32, CliError> {
     }
     // With an upstream: the sync schedules beside the window, and every
     // loan, return, renewal and hold decided through it (offline rules
-    // when it cannot be reached). A configuration it cannot use stops the
-    // kiosk here, with the reason, like any other configuration error.
-    let background = sync::Background::start(&env.config, &env.db)
+    // when it cannot be reached), started once the database passed its
+    // check (`app::start`). A configuration it cannot use stops the kiosk
+    // here, with the reason, like any other configuration error.
+    sync::Background::check_config(&env.config)
         .map_err(|e| CliError::Usage(format!("sync: {e}")))?;
+    let background = sync::BackgroundSlot::default();
     let (devices, events) = Devices::start(&env.config);
     let mut app = App::new(env.config.clone(), store, Some(devices), env.lang)?;
     app.set_feed(feed::Feed::new(events));
     if env.config.kiosk.sounds {
         app.set_sound(sound::Player::start(env.config.kiosk.sound_volume));
     }
-    if let Some(b) = &background {
-        tracing::info!(upstream = ?env.config.upstream.kind, "sync running");
-        app.set_sync(b.desk.clone(), Some(b.status.clone()));
+    if env.config.upstream.kind != crate::config::UpstreamKind::None {
+        app.sync_after_check(env.db.clone(), background.clone());
     }
     #[cfg(feature = "stager")]
     if let Some(s) = &staged {
@@ -118,21 +118,24 @@ pub fn run(env: &Env) -> Result<i32, CliError> {
         level: window::Level::AlwaysOnTop,
         ..window::Settings::default()
     };
+    // Out of service until the database passed its check; retention
+    // (a write) after that.
+    let check = app.check_store();
     let high_contrast = env.config.kiosk.high_contrast;
     let restart = app.restart_flag();
-    let slot = std::sync::Mutex::new(Some(app));
+    let slot = std::sync::Mutex::new(Some((app, check)));
     let boot = move || {
-        let app = slot
+        let (app, check) = slot
             .lock()
             .ok()
             .and_then(|mut s| s.take())
             .expect("iced boots the kiosk once");
-        let task = if geometry.is_some() {
+        let fit = if geometry.is_some() {
             iced::Task::none()
         } else {
             app::fit_to_monitor()
         };
-        (app, task)
+        (app, iced::Task::batch([fit, check]))
     };
     let result = iced::application(boot, App::update, App::view)
         .title(|_: &App| "kiosk".to_string())
@@ -145,7 +148,8 @@ pub fn run(env: &Env) -> Result<i32, CliError> {
         // the staff menu.
         .exit_on_close_request(false)
         .run();
-    if let Some(b) = background {
+    let running = background.lock().ok().and_then(|mut b| b.take());
+    if let Some(b) = running {
         b.stop();
     }
     result.map_err(|e| CliError::Usage(format!("the touch screen failed: {e}")))?;

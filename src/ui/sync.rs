@@ -71,6 +71,19 @@ impl Desk {
         Ok(Desk::new(circulation, store.reopen()?, None))
     }
 
+    /// History retention (`[store] history_retention_days`), once the
+    /// database passed its check at start; what was dropped, for the log.
+    pub async fn apply_retention(
+        self: Arc<Self>,
+        days: u32,
+        now: DateTime<FixedOffset>,
+    ) -> Result<String, Failed> {
+        let mut s = self.store.lock().await;
+        s.apply_retention(days, now)
+            .map(|r| format!("{r:?}"))
+            .map_err(|e| e.to_string())
+    }
+
     /// Whether a sync engine runs behind this desk (the staff menu's sync
     /// panel and "sync now").
     pub(crate) fn syncs(&self) -> bool {
@@ -320,7 +333,54 @@ pub struct Background {
     runtime: tokio::runtime::Runtime,
 }
 
+/// A `Background` started after the database's check passed: what the
+/// app takes of it (the background itself stays with `ui::run`, which
+/// stops it when the window has closed).
+#[derive(Clone)]
+pub struct Started {
+    pub desk: Arc<Desk>,
+    pub status: StatusFeed,
+}
+
+impl std::fmt::Debug for Started {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Started")
+    }
+}
+
+/// Where `ui::run` keeps the background the app starts.
+pub type BackgroundSlot = Arc<std::sync::Mutex<Option<Background>>>;
+
 impl Background {
+    /// The upstream and the nightly schedule `config` names can be used
+    /// (the errors `start` would meet before it opens anything): checked
+    /// before the window, so a bad configuration still stops the kiosk
+    /// with its reason.
+    pub fn check_config(config: &Config) -> Result<(), SyncError> {
+        sync::upstream_from_config(config)?;
+        schedule::parse_cron(&config.sync.nightly)?;
+        Ok(())
+    }
+
+    /// `start` on a blocking thread, the background put in `slot`.
+    pub fn start_into(
+        config: &Config,
+        db: &Path,
+        slot: &BackgroundSlot,
+    ) -> Result<Option<Started>, SyncError> {
+        let Some(b) = Background::start(config, db)? else {
+            return Ok(None);
+        };
+        let started = Started {
+            desk: b.desk.clone(),
+            status: b.status.clone(),
+        };
+        if let Ok(mut s) = slot.lock() {
+            *s = Some(b);
+        }
+        Ok(Some(started))
+    }
+
     /// None for `[upstream] kind = "none"`.
     pub fn start(config: &Config, db: &Path) -> Result<Option<Background>, SyncError> {
         if config.upstream.kind == UpstreamKind::None {

@@ -152,8 +152,13 @@ def build(lib: Library, encoding: str, login: str | None, offline_ok: bool) -> S
         lib.record(req)
         return app.build_acs_status(req)
 
+    def carried(text: str) -> str:
+        # As an ILS whose charset cannot carry a text sends it: each
+        # character it cannot encode becomes "?" (cp850 and 三体: "??").
+        return text.encode(encoding, "replace").decode(encoding)
+
     def title(item: str) -> str:
-        return S["items"].get(item, {}).get("title", "")
+        return carried(S["items"].get(item, {}).get("title", ""))
 
     @app.route(routes.CHECKOUT)
     async def checkout(req, ctx):
@@ -280,7 +285,7 @@ def build(lib: Library, encoding: str, login: str | None, offline_ok: bool) -> S
             fine_items_count=f"{len(fine_items):04d}",
             recall_items_count="0000", unavailable_holds_count=f"{len(waiting):04d}",
             institution_id="MAIN", patron_identifier=p,
-            personal_name=S["patrons"].get(p, {}).get("name", ""),
+            personal_name=carried(S["patrons"].get(p, {}).get("name", "")),
             valid_patron="Y" if known else "N",
             valid_patron_password=pin_ok(p, req.patron_password),
             currency_type="CNY", fee_amount=fines(p),
@@ -296,7 +301,7 @@ def build(lib: Library, encoding: str, login: str | None, offline_ok: bool) -> S
         return pysip2.PatronStatusResponse(
             patron_status=patron_status(p), language="000", transaction_date=now18(),
             institution_id="MAIN", patron_identifier=p,
-            personal_name=S["patrons"].get(p, {}).get("name", ""),
+            personal_name=carried(S["patrons"].get(p, {}).get("name", "")),
             valid_patron="Y" if p in S["patrons"] else "N",
             valid_patron_password=pin_ok(p, req.patron_password or None),
             currency_type="CNY", fee_amount=fines(p))

@@ -63,3 +63,37 @@ pub fn json_lines(text: &str) -> Vec<Value> {
 pub fn json_lines_of(path: &Path) -> Vec<Value> {
     json_lines(&std::fs::read_to_string(path).unwrap_or_default())
 }
+
+/// Damages the kiosk database `db` inside, the way a failing disk does:
+/// garbage over pages in the middle of a table of its own (`filler`, which
+/// the kiosk never reads), the header and the kiosk's tables intact, so
+/// SQLite opens the file and the kiosk's reads work, and only a check of
+/// the whole file (`PRAGMA quick_check`) finds it. The WAL is folded in
+/// first so the damage is what SQLite reads. Returns the damaged bytes.
+pub fn damage_inside(db: &Path) -> Vec<u8> {
+    let page = 4096;
+    let before = {
+        let c = rusqlite::Connection::open(db).unwrap();
+        c.execute_batch("VACUUM").unwrap();
+        let pages: i64 = c.query_row("PRAGMA page_count", [], |r| r.get(0)).unwrap();
+        c.execute_batch(
+            "CREATE TABLE filler (x BLOB);
+             WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 40)
+             INSERT INTO filler SELECT randomblob(3000) FROM n;",
+        )
+        .unwrap();
+        c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+            .unwrap();
+        pages as usize
+    };
+    let mut bytes = std::fs::read(db).unwrap();
+    let after = bytes.len() / page;
+    assert!(after > before + 20, "{before} → {after} pages");
+    for p in [before + 8, before + 12, before + 16] {
+        for b in &mut bytes[p * page + 8..p * page + 1000] {
+            *b = 0x5A;
+        }
+    }
+    std::fs::write(db, &bytes).unwrap();
+    bytes
+}

@@ -12,7 +12,8 @@
 //!   (heartbeats), `conflicts` (reading and closing them), `feedback`,
 //!   `recommend`, `stats`, `remind` (reminders still to send),
 //!   `retention` (readers' history anonymised after `[privacy]
-//!   history_retention_days`).
+//!   history_retention_days`), `pins` (readers' PINs checked for kiosks
+//!   without PIN hashes, wrong PINs counted across kiosks).
 //!
 //! Circulation rules come from `domain` (the same `decide_*` functions the
 //! kiosk runs); this room only loads their inputs and writes their
@@ -26,6 +27,7 @@ mod effects;
 mod feed;
 mod feedback;
 mod kiosks;
+mod pins;
 mod push;
 mod recommend;
 mod records;
@@ -42,6 +44,7 @@ pub(crate) use effects::*;
 pub(crate) use feed::*;
 pub use feedback::*;
 pub use kiosks::*;
+pub use pins::*;
 pub(crate) use push::*;
 pub(crate) use recommend::*;
 pub(crate) use records::*;

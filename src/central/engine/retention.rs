@@ -12,6 +12,7 @@
 //! second run finds nothing to do.
 
 use super::*;
+use crate::privacy::{card_like, scrub_detail, scrub_text};
 
 /// What one retention run (or one batch of it) anonymised.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -198,86 +199,10 @@ pub(crate) async fn mask_cards<S: Sql>(tx: &mut S, text: &str) -> Result<String>
     Ok(scrub_text(text, &cards))
 }
 
-/// Keys of an entry's detail that name a reader (the borrower of a
-/// returned copy, the reader a hold waits for, the hold's pickup code)
-/// or hold one of their particulars: dropped outright.
-const IDENTIFYING: &[&str] = &[
-    "borrower",
-    "hold_for",
-    "patron",
-    "reader",
-    "card",
-    "name",
-    "email",
-    "pickup_code",
-];
-
-/// Words of the texts in `v` that could be card numbers (five characters
-/// or more, four of them digits), to be looked up among the readers.
-pub(crate) fn card_like(v: &serde_json::Value, out: &mut BTreeSet<String>) {
-    match v {
-        serde_json::Value::Object(o) => o.values().for_each(|v| card_like(v, out)),
-        serde_json::Value::Array(a) => a.iter().for_each(|v| card_like(v, out)),
-        serde_json::Value::String(s) => {
-            for w in s.split(|c: char| !c.is_alphanumeric()) {
-                if w.chars().count() >= 5 && w.chars().filter(char::is_ascii_digit).count() >= 4 {
-                    out.insert(w.to_string());
-                }
-            }
-        }
-        _ => {}
-    }
-}
-
-/// An entry's detail without the reader: [`IDENTIFYING`] keys dropped (at
-/// any depth), and `cards` masked wherever they appear in text.
-pub(crate) fn scrub_detail(v: serde_json::Value, cards: &[String]) -> serde_json::Value {
-    match v {
-        serde_json::Value::Object(o) => serde_json::Value::Object(
-            o.into_iter()
-                .filter(|(k, _)| !IDENTIFYING.contains(&k.as_str()))
-                .map(|(k, v)| (k, scrub_detail(v, cards)))
-                .collect(),
-        ),
-        serde_json::Value::Array(a) => {
-            serde_json::Value::Array(a.into_iter().map(|v| scrub_detail(v, cards)).collect())
-        }
-        serde_json::Value::String(s) => serde_json::Value::String(scrub_text(&s, cards)),
-        other => other,
-    }
-}
-
-/// Text without card numbers: `cards` masked wherever they appear, and
-/// the reader named in messages written before cards were masked ("on
-/// loan to reader 2000…", "reader \"2000…\" is not known").
-pub(crate) fn scrub_text(text: &str, cards: &[String]) -> String {
-    let mut out = text.to_string();
-    for card in cards.iter().filter(|c| c.chars().count() > 4) {
-        out = out.replace(card.as_str(), &crate::privacy::mask(card));
-    }
-    for lead in ["to reader ", "reader \""] {
-        let mut from = 0;
-        while let Some(i) = out[from..].find(lead) {
-            let start = from + i + lead.len();
-            let end = out[start..]
-                .find(|c: char| c.is_whitespace() || c == '"' || c == ',' || c == ')')
-                .map_or(out.len(), |n| start + n);
-            let token = &out[start..end];
-            let masked = if token.is_empty() || token.starts_with('…') {
-                token.to_string()
-            } else {
-                crate::privacy::mask(token)
-            };
-            out.replace_range(start..end, &masked);
-            from = start + masked.len();
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::privacy::{card_like, scrub_detail, scrub_text};
 
     #[test]
     fn the_cutoff_keeps_the_last_n_days() {

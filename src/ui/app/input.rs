@@ -86,15 +86,9 @@ impl App {
                 }
                 self.statuses.insert(e.device, status);
                 self.report_health();
+                let out = self.out_of_service();
                 if let Screen::Attract(a) = &mut self.screen {
-                    a.out_of_service = self.staff_out_of_service
-                        || self.config.devices.iter().any(|d| {
-                            d.required
-                                && matches!(
-                                    self.statuses.get(&d.id),
-                                    Some(DeviceStatus::Down { .. })
-                                )
-                        });
+                    a.out_of_service = out;
                 }
             }
         }

@@ -19,6 +19,7 @@ mod receipt_flow;
 mod staff_menu;
 #[cfg(feature = "stager")]
 pub(super) mod stager;
+mod start;
 mod view;
 mod visit;
 
@@ -48,6 +49,7 @@ use iced::alignment::Vertical;
 use iced::keyboard::{self, key::Named, Key};
 use iced::{event, mouse, time, touch, window, Center, Element, Fill, Point, Subscription, Task};
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -150,6 +152,16 @@ pub enum Message {
     SecurityJournaled(Result<(), Failed>),
     /// A staff PIN try written to the database (wrong tries, lock-out).
     StaffPinKept(Result<(), Failed>),
+    /// The database's check at start passed, or the problem it found
+    /// (`App::check_store`).
+    StoreChecked(Result<(), String>),
+    /// History retention ran after the check passed (or why not).
+    Retained(Result<String, Failed>),
+    /// The sync background started after the check (None: no upstream),
+    /// or why not.
+    SyncStarted(Result<Option<super::sync::Started>, String>),
+    /// The staff menu's export was written (where) or why not.
+    Exported(Result<std::path::PathBuf, ExportFailed>),
 }
 
 /// The answer on a card's PIN from `Circulation::check_pin`.
@@ -274,6 +286,11 @@ pub struct App {
     lang_chosen: bool,
     /// Where the receipt on screen may be e-mailed (the reader's address).
     receipt_to: Option<String>,
+    /// The database's check at start: out of service until it passed.
+    db_check: DbCheck,
+    /// The sync background to start once the check passed: the database
+    /// and where `ui::run` keeps it.
+    sync_after_check: Option<(PathBuf, super::sync::BackgroundSlot)>,
 }
 
 impl App {
@@ -346,6 +363,8 @@ impl App {
             staff_field: BTreeSet::new(),
             lang_chosen: false,
             receipt_to: None,
+            db_check: DbCheck::Passed,
+            sync_after_check: None,
         })
     }
 
@@ -431,9 +450,11 @@ impl App {
         }
     }
 
-    /// Out of service: staff said so, or a required device is down.
+    /// Out of service: staff said so, the database has not passed its
+    /// check at start (yet), or a required device is down.
     pub fn out_of_service(&self) -> bool {
         self.staff_out_of_service
+            || self.db_check != DbCheck::Passed
             || self.config.devices.iter().any(|d| {
                 d.required && matches!(self.statuses.get(&d.id), Some(DeviceStatus::Down { .. }))
             })
@@ -662,8 +683,17 @@ impl App {
                     tracing::error!("staff PIN try not kept: {e}");
                 }
             }
+            Message::StoreChecked(result) => self.store_checked(result),
+            Message::Retained(result) => match result {
+                Ok(dropped) => tracing::info!(%dropped, "history retention applied"),
+                Err(e) => tracing::error!("history retention failed: {e}"),
+            },
+            Message::Exported(result) => self.exported(result),
+            Message::SyncStarted(result) => self.sync_started(result),
         }
     }
 }
 
+pub use staff_menu::{export_name, ExportFailed};
+pub use start::DbCheck;
 pub use view::fit_to_monitor;

@@ -266,10 +266,12 @@ impl App {
     }
 
     pub(super) fn open_staff(&mut self) {
-        let path = format!("/tmp/kiosk-journal-{}.csv", Local::now().format("%Y-%m-%d"));
+        let dir = &self.config.staff.export_dir;
+        let dir = (!dir.is_empty()).then(|| dir.clone());
         self.read_figures();
-        let mut s = staff::Staff::new(self.figures(), self.staff_out_of_service, path);
+        let mut s = staff::Staff::new(self.figures(), self.staff_out_of_service, dir);
         s.service_message = self.staff_message.clone();
+        s.status = self.db_note().map(|n| n.render(self.lang));
         s.printer = self.has_printer();
         self.staff_field.clear();
         self.screen = Screen::Staff(s);
@@ -413,12 +415,7 @@ impl App {
 
     pub(super) fn staff_event(&mut self, e: staff::Event) {
         match e {
-            staff::Event::Export(path) => {
-                let status = self.export(&path);
-                if let Screen::Staff(s) = &mut self.screen {
-                    s.status = Some(status);
-                }
-            }
+            staff::Event::Export => self.export(),
             staff::Event::SetOutOfService(b) => {
                 tracing::info!(out_of_service = b, "set by staff");
                 self.staff_out_of_service = b;
@@ -454,32 +451,96 @@ impl App {
         }
     }
 
-    /// The last 30 days of the journal as CSV; the result in staff's words.
-    pub(super) fn export(&self, path: &str) -> String {
-        let lang = self.lang;
+    /// The last 30 days of the journal as CSV into `[staff] export_dir`
+    /// under a generated name, off the UI thread; no path is typed.
+    pub(super) fn export(&mut self) {
+        let dir = PathBuf::from(&self.config.staff.export_dir);
+        if self.config.staff.export_dir.is_empty() {
+            return self.exported(Err(ExportFailed::Off));
+        }
         let to = Local::now().date_naive();
         let from = to - chrono::Days::new(30);
-        let result = std::fs::File::create(path)
-            .map_err(|e| e.to_string())
-            .and_then(|f| {
-                let mut w = std::io::BufWriter::new(f);
-                store::export::export(
-                    &self.store,
-                    store::export::What::Transactions,
-                    from,
-                    to,
-                    &mut w,
+        let name = export_name(&self.config.kiosk.id, Local::now());
+        let reader = self.store.reader();
+        tracing::info!(dir = %dir.display(), %name, "export asked for by staff");
+        self.queue(Task::perform(
+            async move {
+                tokio::task::spawn_blocking(move || {
+                    // A stick not plugged in: its mount folder is missing
+                    // (or an empty folder where nothing is mounted, which
+                    // is why the folder should be the stick's own).
+                    if !dir.is_dir() {
+                        return Err(ExportFailed::NoStick(dir.display().to_string()));
+                    }
+                    let path = dir.join(name);
+                    reader
+                        .export_to_new_file(&path, store::export::What::Transactions, from, to)
+                        .map(|()| path)
+                        .map_err(|e| ExportFailed::Failed(e.to_string()))
+                })
+                .await
+                .unwrap_or_else(|e| Err(ExportFailed::Failed(format!("the export stopped: {e}"))))
+            },
+            Message::Exported,
+        ));
+    }
+
+    /// The export's result in staff's words on the staff menu.
+    pub(super) fn exported(&mut self, result: Result<PathBuf, ExportFailed>) {
+        let lang = self.lang;
+        let from = Local::now().date_naive() - chrono::Days::new(30);
+        let said = match result {
+            Ok(path) => {
+                tracing::info!(path = %path.display(), "exported by staff");
+                crate::ui::screens::tra(
+                    lang,
+                    "ui-staff-exported",
+                    &[
+                        ("path", path.display().to_string()),
+                        ("from", from.to_string()),
+                    ],
                 )
-                .map_err(|e| e.to_string())
-                .and_then(|()| std::io::Write::flush(&mut w).map_err(|e| e.to_string()))
-            });
-        match result {
-            Ok(()) => crate::ui::screens::tra(
-                lang,
-                "ui-staff-exported",
-                &[("path", path.to_string()), ("from", from.to_string())],
-            ),
-            Err(e) => crate::ui::screens::tra(lang, "ui-staff-export-failed", &[("error", e)]),
+            }
+            Err(ExportFailed::Off) => crate::ui::screens::tr(lang, "ui-staff-export-off"),
+            Err(ExportFailed::NoStick(dir)) => {
+                tracing::warn!(%dir, "export: the folder is not there");
+                crate::ui::screens::tra(lang, "ui-staff-export-no-stick", &[("dir", dir)])
+            }
+            Err(ExportFailed::Failed(e)) => {
+                tracing::warn!(error = %e, "export failed");
+                crate::ui::screens::tra(lang, "ui-staff-export-failed", &[("error", e)])
+            }
+        };
+        if let Screen::Staff(s) = &mut self.screen {
+            s.exporting = false;
+            s.status = Some(said);
         }
     }
+}
+
+/// Why the staff menu's export did not happen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExportFailed {
+    /// `[staff] export_dir` is not set.
+    Off,
+    /// The folder is missing: no USB stick in.
+    NoStick(String),
+    /// Anything else, in the store's words.
+    Failed(String),
+}
+
+/// `kiosk-<id>-transactions-<YYYYmmdd-HHMMSS>.csv` (kiosk ids are
+/// letters, digits, `.`, `_` and `-`: config validation).
+pub fn export_name(kiosk: &str, at: DateTime<Local>) -> String {
+    let id: String = kiosk
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("kiosk-{id}-transactions-{}.csv", at.format("%Y%m%d-%H%M%S"))
 }

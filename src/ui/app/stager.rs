@@ -237,7 +237,16 @@ impl App {
                 borrow_two(self);
                 self.warning = Some(warning::Warning::new(7));
             }
-            "staff" => {
+            "db-damaged" => {
+                // As the check at start leaves a kiosk whose database is
+                // damaged inside (the problem as SQLite words it).
+                self.db_check = DbCheck::Failed(
+                    "*** in database main *** Tree 14 page 412 cell 0: invalid page number 1515870810"
+                        .into(),
+                );
+                self.go_idle(None);
+            }
+            "staff" | "staff-export" => {
                 borrow_two(self);
                 // A DVD and a magazine too, for the chart by item type.
                 let others = self
@@ -257,6 +266,15 @@ impl App {
                 self.staff_test(&wedge, &c1);
                 self.staff_test(&wedge, &items[2]);
                 self.staff_test(&wedge, "39999999999994");
+                if name == "staff-export" {
+                    // Exported onto the stick ([staff] export_dir), said
+                    // in the shot's language.
+                    self.lang = lang;
+                    if let Screen::Staff(s) = &mut self.screen {
+                        s.exporting = true;
+                    }
+                    self.export();
+                }
             }
             _ => {}
         }

@@ -89,6 +89,7 @@ impl App {
         let mut a = attract::Attract::new(self.out_of_service());
         a.message = (self.staff_out_of_service && !self.staff_message.is_empty())
             .then(|| self.staff_message.clone());
+        a.staff_note = self.db_note();
         a.offline = self.offline.then_some(self.config.offline.policy);
         if notice.is_some() {
             self.toast = notice.clone().map(|n| (n, Instant::now()));

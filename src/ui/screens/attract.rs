@@ -20,6 +20,10 @@ pub struct Attract {
     /// What staff typed for readers to see while out of service, instead
     /// of the default hint.
     pub message: Option<String>,
+    /// Out of service because of the kiosk's database (its check at start
+    /// running or failed): a small line for staff under the readers'
+    /// text, in the screen's language.
+    pub staff_note: Option<Notice>,
     /// Why the last scan did nothing (unknown card, card scanned first...).
     pub notice: Option<Notice>,
     /// The central system cannot be reached: what still works here, by
@@ -84,7 +88,7 @@ impl Attract {
             .style(theme::invisible)
             .on_press(Message::CornerTapped);
         let body: Element<'_, Message> = if self.out_of_service {
-            column![
+            let mut c = column![
                 text(library.to_string()).size(theme::TITLE),
                 text(tr(lang, "ui-out-of-service")).size(theme::HUGE),
                 text(
@@ -95,8 +99,15 @@ impl Attract {
                 .size(theme::BODY),
             ]
             .spacing(32)
-            .align_x(Center)
-            .into()
+            .align_x(Center);
+            if let Some(note) = &self.staff_note {
+                c = c.push(
+                    container(text(note.render(lang)).size(theme::SMALL))
+                        .padding(12)
+                        .max_width(1200),
+                );
+            }
+            c.into()
         } else {
             let mut c = column![
                 text(library.to_string()).size(theme::HUGE),

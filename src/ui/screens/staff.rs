@@ -127,7 +127,11 @@ pub struct SyncLine {
 #[derive(Debug, Default)]
 pub struct Staff {
     pub figures: Figures,
-    pub export_path: String,
+    /// The folder exports go into (`[staff] export_dir`); None: export
+    /// is switched off.
+    pub export_dir: Option<String>,
+    /// An export is being written.
+    pub exporting: bool,
     pub out_of_service: bool,
     /// What readers see while out of service (empty: the default text).
     pub service_message: String,
@@ -146,7 +150,6 @@ pub struct Staff {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Message {
-    PathChanged(String),
     ServiceMessageChanged(String),
     Export,
     ToggleService,
@@ -160,7 +163,8 @@ pub enum Message {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
-    Export(String),
+    /// Export into the configured folder, under a generated name.
+    Export,
     SetOutOfService(bool),
     /// Staff's own words for the out-of-service screen (trimmed; empty
     /// for the default text).
@@ -176,10 +180,11 @@ pub enum Event {
 }
 
 impl Staff {
-    pub fn new(figures: Figures, out_of_service: bool, export_path: String) -> Staff {
+    pub fn new(figures: Figures, out_of_service: bool, export_dir: Option<String>) -> Staff {
         Staff {
             figures,
-            export_path,
+            export_dir,
+            exporting: false,
             out_of_service,
             service_message: String::new(),
             status: None,
@@ -198,18 +203,18 @@ impl Staff {
 
     pub fn update(&mut self, message: Message) -> Option<Event> {
         match message {
-            Message::PathChanged(p) => {
-                self.export_path = p;
-                None
-            }
             Message::ServiceMessageChanged(m) => {
                 self.service_message = m;
                 Some(Event::SetServiceMessage(
                     self.service_message.trim().to_string(),
                 ))
             }
-            Message::Export if self.export_path.trim().is_empty() => None,
-            Message::Export => Some(Event::Export(self.export_path.trim().to_string())),
+            // One at a time, and only into a configured folder.
+            Message::Export if self.export_dir.is_none() || self.exporting => None,
+            Message::Export => {
+                self.exporting = true;
+                Some(Event::Export)
+            }
             Message::ToggleService => {
                 self.out_of_service = !self.out_of_service;
                 Some(Event::SetOutOfService(self.out_of_service))
@@ -229,6 +234,31 @@ impl Staff {
             Message::Restart => Some(Event::Restart),
             Message::Quit => Some(Event::Quit),
             Message::Back => Some(Event::Back),
+        }
+    }
+
+    /// Where the export goes and its button; no path is typed here.
+    fn export_row(&self, lang: Lang) -> Element<'_, Message> {
+        match &self.export_dir {
+            None => text(tr(lang, "ui-staff-export-off"))
+                .size(theme::BODY)
+                .into(),
+            Some(dir) => {
+                let label = if self.exporting {
+                    tr(lang, "ui-staff-exporting")
+                } else {
+                    tr(lang, "ui-staff-export-button")
+                };
+                row![
+                    text(tra(lang, "ui-staff-export", &[("dir", dir.clone())]))
+                        .size(theme::BODY)
+                        .width(Fill),
+                    big(label, Message::Export),
+                ]
+                .spacing(16)
+                .align_y(Center)
+                .into()
+            }
         }
     }
 
@@ -347,18 +377,7 @@ impl Staff {
             container(row![left, right].spacing(32))
                 .padding(16)
                 .style(theme::card),
-            row![
-                text(tr(lang, "ui-staff-export")).size(theme::BODY),
-                text_input("/tmp/kiosk-journal.csv", &self.export_path)
-                    .on_input(Message::PathChanged)
-                    .on_submit(Message::Export)
-                    .size(theme::BODY)
-                    .padding(16)
-                    .width(Fill),
-                big(tr(lang, "ui-staff-export-button"), Message::Export),
-            ]
-            .spacing(16)
-            .align_y(Center),
+            self.export_row(lang),
         ]
         .spacing(16)
         .padding(iced::Padding::ZERO.right(16));
@@ -789,14 +808,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn export_needs_a_path_and_toggle_flips() {
-        let mut s = Staff::new(Figures::default(), false, String::new());
-        assert_eq!(s.update(Message::Export), None);
-        s.update(Message::PathChanged(" /tmp/x.csv ".into()));
-        assert_eq!(
-            s.update(Message::Export),
-            Some(Event::Export("/tmp/x.csv".into()))
-        );
+    fn export_needs_a_folder_runs_once_and_toggle_flips() {
+        let mut s = Staff::new(Figures::default(), false, None);
+        assert_eq!(s.update(Message::Export), None, "switched off");
+        let mut s = Staff::new(Figures::default(), false, Some("/media/usb".into()));
+        assert_eq!(s.update(Message::Export), Some(Event::Export));
+        assert_eq!(s.update(Message::Export), None, "one at a time");
+        assert!(s.exporting);
         assert_eq!(
             s.update(Message::ToggleService),
             Some(Event::SetOutOfService(true))
@@ -811,7 +829,7 @@ mod tests {
 
     #[test]
     fn the_service_message_is_passed_on_trimmed() {
-        let mut s = Staff::new(Figures::default(), false, String::new());
+        let mut s = Staff::new(Figures::default(), false, None);
         assert_eq!(
             s.update(Message::ServiceMessageChanged(
                 "  Closed for the move ".into()
@@ -828,7 +846,7 @@ mod tests {
 
     #[test]
     fn test_print_needs_a_printer_and_runs_once() {
-        let mut s = Staff::new(Figures::default(), false, String::new());
+        let mut s = Staff::new(Figures::default(), false, None);
         assert_eq!(s.update(Message::TestPrint), None, "no printer");
         s.printer = true;
         assert_eq!(s.update(Message::TestPrint), Some(Event::TestPrint));
@@ -839,7 +857,7 @@ mod tests {
 
     #[test]
     fn the_test_panel_keeps_the_newest_reads() {
-        let mut s = Staff::new(Figures::default(), false, String::new());
+        let mut s = Staff::new(Figures::default(), false, None);
         for n in 0..TESTS_SHOWN + 3 {
             s.tested(TestRead {
                 at: format!("10:00:{n:02}"),
@@ -904,7 +922,7 @@ mod tests {
 
     #[test]
     fn refresh_asks_and_every_journal_kind_has_a_name() {
-        let mut s = Staff::new(Figures::default(), false, String::new());
+        let mut s = Staff::new(Figures::default(), false, None);
         assert_eq!(s.update(Message::Refresh), Some(Event::Refresh));
         // No upstream: "sync now" does nothing.
         assert_eq!(s.update(Message::SyncNow), None);

@@ -101,7 +101,7 @@ impl Sip2Upstream {
     ) -> Result<PinAnswer, ClientError> {
         self.acs_open("PIN check").await?;
         let now = date(Local::now().naive_local());
-        let (valid, cq, name, screen) = if self.supports("23") {
+        let (valid, cq, name, screen, flags) = if self.supports("23") {
             let req = PatronStatusRequest {
                 language: Some(0),
                 transaction_date: now,
@@ -112,11 +112,13 @@ impl Sip2Upstream {
                 ..Default::default()
             };
             let r: PatronStatusResponse = self.client.exchange(&req).await?;
+            let flags = r.patron_status.set().len();
             (
                 r.valid_patron,
                 r.valid_patron_password,
                 r.personal_name,
                 r.screen_messages,
+                flags,
             )
         } else {
             let req = PatronInformationRequest {
@@ -130,11 +132,13 @@ impl Sip2Upstream {
                 ..Default::default()
             };
             let r: PatronInformationResponse = self.client.exchange(&req).await?;
+            let flags = r.patron_status.set().len();
             (
                 r.valid_patron,
                 r.valid_patron_password,
                 r.personal_name,
                 r.screen_messages,
+                flags,
             )
         };
         let yes = |v: &Option<String>| v.as_deref().map(|v| v.trim().eq_ignore_ascii_case("Y"));
@@ -144,6 +148,10 @@ impl Sip2Upstream {
             valid: yes(&cq),
             name: name.filter(|n| !n.is_empty()),
             screen_messages: screen,
+            // Any patron status flag (charge privileges denied, too many
+            // overdue, excessive fines, …) means the ILS would not lend.
+            may_borrow: Some(flags == 0),
+            ..PinAnswer::default()
         })
     }
 
